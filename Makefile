@@ -1,0 +1,44 @@
+# pgcredit: customer credit control inside PostgreSQL (PGXS build)
+
+EXTENSION  = pgcredit
+EXTVERSION = 1.0
+
+MODULE_big = pgcredit
+OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
+
+DATA       = $(wildcard sql/$(EXTENSION)--*.sql)
+
+# One regression file a feature: every sql/*.sql except the install and
+# upgrade scripts.
+TESTS      = $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))
+REGRESS    = $(patsubst sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+ISOLATION  = $(patsubst test/isolation/specs/%.spec,%,$(wildcard test/isolation/specs/*.spec))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK  = -lcsv
+
+EXTRA_CLEAN = results output_iso regression.diffs regression.out \
+              test/isolation/results test/out
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# Project targets: thin wrappers over the scripts in test/.
+.PHONY: demo test deps bench stress
+
+deps:
+	@bash test/setup.sh
+
+demo:
+	@bash test/demo/run.sh
+
+test:
+	@bash test/run.sh
+
+# Print a make variable, for the test scripts: make -s print-REGRESS
+print-%:
+	@echo $($*)

@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * pgcredit.h
+ *	  Declarations shared by the pgcredit C sources.
+ *
+ * Everything that depends on the PostgreSQL major version lives in
+ * compat.h; this header holds pgcredit's own limits and the input-checking
+ * helpers that every SQL entry point uses, so that each kind of bad input
+ * is refused with the same message wherever it arrives.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGCREDIT_H
+#define PGCREDIT_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/date.h"
+
+#include "compat.h"
+
+/* Aging bands: at most this many bounds, so at most this + 2 labels */
+#define PGC_MAX_AGING_BOUNDS	12
+#define PGC_MAX_AGING_BANDS		(PGC_MAX_AGING_BOUNDS + 2)
+
+/* Longest band label: "current" or two int32 values around a dash */
+#define PGC_MAX_LABEL_LEN		32
+
+/*
+ * Parsed aging bounds: the upper day count of each overdue band, with
+ * precomputed labels.  Band 0 is "current", band i (1..nbounds) covers
+ * (bounds[i-2], bounds[i-1]] days past due, and band nbounds + 1 is
+ * everything beyond the last bound.
+ */
+typedef struct PgcAgingBounds
+{
+	int			nbounds;
+	int32		bounds[PGC_MAX_AGING_BOUNDS];
+	char		labels[PGC_MAX_AGING_BANDS][PGC_MAX_LABEL_LEN];
+} PgcAgingBounds;
+
+/* aging.c */
+extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);
+extern void pgc_default_aging_bounds(PgcAgingBounds *out);
+extern int	pgc_aging_band(const PgcAgingBounds *b, DateADT due, DateADT as_of);
+
+#endif							/* PGCREDIT_H */

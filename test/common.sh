@@ -1,0 +1,26 @@
+# Shared settings of the test, demo and bench scripts (sourced, not run).
+
+PGVER=${PGVER:-15}
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGVER/bin/pg_config}
+PG_BINDIR=$("$PG_CONFIG" --bindir)
+PGXS_DIR=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
+SHARED_DATA=${SHARED_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data/ibm-ar}
+export PGVER PG_CONFIG PG_BINDIR PGXS_DIR SHARED_DATA
+
+# Run a command as root, through sudo when we are not root.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi
+}
+
+# Build and install the extension; extra arguments go to make.
+build_and_install() {
+	make -s PG_CONFIG="$PG_CONFIG" "$@"
+	as_root make -s PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# Run a command against a throwaway cluster that is removed afterwards.
+# The cluster uses the C.UTF-8 locale so output does not depend on the
+# machine's language settings.
+with_throwaway_cluster() {
+	pg_virtualenv -v "$PGVER" -c "--locale=C.UTF-8" "$@"
+}
