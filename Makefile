@@ -28,13 +28,16 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress
+.PHONY: demo test deps bench
 
 deps:
 	@bash test/setup.sh
 
 demo:
 	@bash test/demo/run.sh
+
+bench:
+	@bash test/bench/run.sh
 
 test:
 	@bash test/run.sh
