@@ -17,7 +17,7 @@ FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                 AND d.deptype = 'e'
 WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgcredit')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 
 -- Objects of the extension that lack a comment (none should).
 SELECT pg_describe_object(d.classid, d.objid, 0) AS undocumented

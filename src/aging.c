@@ -40,8 +40,8 @@ typedef struct AgingBucketCache
 	errhint("Aging bounds are the upper day counts of the overdue bands, for example '{30,60,90}'.")
 
 /* Build the label of each band once the bounds are known */
-static void
-BuildLabels(PgcAgingBounds *b)
+void
+pgc_aging_build_labels(PgcAgingBounds *b)
 {
 	int			n = b->nbounds;
 
@@ -120,7 +120,7 @@ pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out)
 		out->bounds[i] = vals[i];
 	}
 	out->nbounds = nelems;
-	BuildLabels(out);
+	pgc_aging_build_labels(out);
 }
 
 /* The default bands: current, 1-30, 31-60, 61-90, 90+ */
@@ -131,7 +131,7 @@ pgc_default_aging_bounds(PgcAgingBounds *out)
 	out->bounds[0] = 30;
 	out->bounds[1] = 60;
 	out->bounds[2] = 90;
-	BuildLabels(out);
+	pgc_aging_build_labels(out);
 }
 
 /*
@@ -253,4 +253,12 @@ aging_bands(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+/* Whether two parsed bounds describe the same bands */
+bool
+pgc_aging_bounds_equal(const PgcAgingBounds *a, const PgcAgingBounds *b)
+{
+	return a->nbounds == b->nbounds &&
+		memcmp(a->bounds, b->bounds, a->nbounds * sizeof(int32)) == 0;
 }

@@ -16,6 +16,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "money.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
@@ -41,9 +42,22 @@ typedef struct PgcAgingBounds
 	char		labels[PGC_MAX_AGING_BANDS][PGC_MAX_LABEL_LEN];
 } PgcAgingBounds;
 
+/* The aggregate memory context, or an error when not called as an aggregate */
+static inline MemoryContext
+pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcxt;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "%s called in non-aggregate context", fname);
+	return aggcxt;
+}
+
 /* aging.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);
 extern void pgc_default_aging_bounds(PgcAgingBounds *out);
+extern void pgc_aging_build_labels(PgcAgingBounds *b);
+extern bool pgc_aging_bounds_equal(const PgcAgingBounds *a, const PgcAgingBounds *b);
 extern int	pgc_aging_band(const PgcAgingBounds *b, DateADT due, DateADT as_of);
 
 #endif							/* PGCREDIT_H */

@@ -1,0 +1,55 @@
+-- amount_sum: exact sums of amounts on integers, equal to sum(numeric) in
+-- value and display scale, with NaN and infinity refused.
+
+-- Small amounts, credit notes, NULLs skipped.
+SELECT pgcredit.amount_sum(x), sum(x)
+FROM (VALUES (1.5), (2.25), (-0.75), (NULL), (100)) AS t(x);
+
+-- No rows, or only NULLs: NULL, as sum() gives.
+SELECT pgcredit.amount_sum(x) IS NULL AS no_rows FROM (SELECT 1.0 WHERE false) AS t(x);
+SELECT pgcredit.amount_sum(x) IS NULL AS only_nulls FROM (VALUES (NULL::numeric)) AS t(x);
+
+-- Amounts the integer path cannot hold (huge, tiny, very precise) still
+-- sum exactly: the result equals sum() digit for digit.
+SELECT v::text AS amounts, pgcredit.amount_sum(x)::text AS amount_sum,
+       pgcredit.amount_sum(x)::text = sum(x)::text AS same_as_sum
+FROM (VALUES
+  ('{1e30,1}'::numeric[]),
+  ('{0.00000000000000000001,1}'),
+  ('{-123456789012345678.12,99999999999999999.99,5}'),
+  ('{999999999999999999,999999999999999999,999999999999999999}'),
+  ('{0.1234567890123456,0.00000000000000001}'),
+  ('{12345678901234567890123456789012345678.5,-12345678901234567890123456789012345678}'),
+  ('{0,0.00,-0.000}'),
+  ('{1e-30,-1e-30}')) AS t(v), unnest(v) AS x
+GROUP BY v ORDER BY v::text;
+
+-- Amounts too large for the integer path take numeric's, exactly.
+SELECT pgcredit.amount_sum(x)::text = sum(x)::text AS exact_when_large, sum(x)
+FROM (SELECT 900000000000000000.99::numeric AS x FROM generate_series(1, 2000)) AS t;
+
+-- A large integer sum meeting an amount with 16 decimals must be rescaled
+-- past 128 bits; in either order the result stays exact.
+SELECT pgcredit.amount_sum(x ORDER BY g)::text = sum(x)::text AS small_last,
+       pgcredit.amount_sum(x ORDER BY g DESC)::text = sum(x)::text AS small_first,
+       sum(x)
+FROM (SELECT g, CASE WHEN g = 0 THEN 0.0000000000000001
+                     ELSE 999999999999999999 END AS x
+      FROM generate_series(0, 200000) AS g) AS t;
+
+-- Mixed scales in any order give the display scale sum() gives.
+SELECT pgcredit.amount_sum(x)::text, sum(x)::text
+FROM (VALUES (1), (2.5), (3.125), (4.10)) AS t(x);
+
+-- Every amount from -10.00 to 10.00 by cents, in two orders: same result.
+SELECT pgcredit.amount_sum(x ORDER BY x) = pgcredit.amount_sum(x ORDER BY x DESC) AS order_free,
+       pgcredit.amount_sum(x) = sum(x) AS same_as_sum
+FROM (SELECT g / 100.0 AS x FROM generate_series(-1000, 1000) AS g) AS t;
+
+-- NaN and infinity are not amounts.
+SELECT pgcredit.amount_sum(x) FROM (VALUES (1), ('NaN'::numeric)) AS t(x);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.amount_sum(x) FROM (VALUES (1), ('Infinity'::numeric)) AS t(x);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.amount_sum(x) FROM (VALUES (1), ('-Infinity'::numeric)) AS t(x);
+\echo :LAST_ERROR_SQLSTATE

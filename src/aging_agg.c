@@ -1,0 +1,355 @@
+/*-------------------------------------------------------------------------
+ *
+ * aging_agg.c
+ *	  The aging aggregate: an aging profile of receivables in one pass.
+ *
+ * aging(amount, due, as_of [, bounds]) puts each item in its aging band
+ * (see aging.c) and sums amount and count per band, the total, and the
+ * amount-weighted days past due of the overdue part.  Sums are exact
+ * (money.c) and associative, so the aggregate runs in parallel plans with
+ * the same result as a serial scan.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgcredit.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+
+PG_FUNCTION_INFO_V1(aging_trans);
+PG_FUNCTION_INFO_V1(aging_combine);
+PG_FUNCTION_INFO_V1(aging_serialize);
+PG_FUNCTION_INFO_V1(aging_deserialize);
+PG_FUNCTION_INFO_V1(aging_final);
+PG_FUNCTION_INFO_V1(aging_bands_final);
+PG_FUNCTION_INFO_V1(days_past_due);
+
+typedef struct AgingState
+{
+	PgcAgingBounds bounds;
+	Datum		last_bounds;	/* bounds datum last checked, this process only */
+	int64		items;
+	int64		counts[PGC_MAX_AGING_BANDS];
+	PgcSum		sums[PGC_MAX_AGING_BANDS];
+	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
+	PgcSum		overdue_base;	/* sum of amount of those items */
+} AgingState;
+
+/* Refuse bounds that differ from the ones the group started with */
+static void
+CheckSameBounds(const PgcAgingBounds *a, const PgcAgingBounds *b)
+{
+	if (!pgc_aging_bounds_equal(a, b))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("aging bounds must be the same for every row of an aging aggregate"),
+				 errhint("Pass the bounds as a constant.")));
+}
+
+/*
+ * aging_trans(state, amount, due, as_of [, bounds])
+ *
+ * NULL amounts and due dates are skipped, as sum() skips NULLs; a NULL
+ * as_of or bounds is an error, since no row could be aged.
+ */
+Datum
+aging_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = pgc_agg_context(fcinfo, "aging_trans");
+	AgingState *st = PG_ARGISNULL(0) ? NULL : (AgingState *) PG_GETARG_POINTER(0);
+	bool		custom = PG_NARGS() > 4;
+	PgcAmount	a;
+	DateADT		due;
+	DateADT		as_of;
+	int			band;
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of date must not be null"),
+				 errhint("Pass the date at which receivables are aged, for example current_date.")));
+	if (custom && PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("aging bounds must not be null")));
+
+	if (st == NULL)
+	{
+		st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
+		if (custom)
+		{
+			pgc_parse_aging_bounds(PG_GETARG_ARRAYTYPE_P(4), &st->bounds);
+			st->last_bounds = PG_GETARG_DATUM(4);
+		}
+		else
+			pgc_default_aging_bounds(&st->bounds);
+	}
+	else if (custom && PG_GETARG_DATUM(4) != st->last_bounds)
+	{
+		PgcAgingBounds b;
+
+		pgc_parse_aging_bounds(PG_GETARG_ARRAYTYPE_P(4), &b);
+		CheckSameBounds(&st->bounds, &b);
+		st->last_bounds = PG_GETARG_DATUM(4);
+	}
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);
+
+	pgc_amount_read(PG_GETARG_DATUM(1), &a, "aging");
+	due = PG_GETARG_DATEADT(2);
+	as_of = PG_GETARG_DATEADT(3);
+	band = pgc_aging_band(&st->bounds, due, as_of);
+
+	st->items++;
+	st->counts[band]++;
+	pgc_sum_add_amount(&st->sums[band], &a, 1, aggcxt);
+	if (band > 0 && !DATE_NOT_FINITE(due) && !DATE_NOT_FINITE(as_of))
+	{
+		pgc_sum_add_amount(&st->overdue_days, &a, (int64) as_of - due, aggcxt);
+		pgc_sum_add_amount(&st->overdue_base, &a, 1, aggcxt);
+	}
+	PG_RETURN_POINTER(st);
+}
+
+/* An empty state with the bands of another, in the aggregate context */
+static AgingState *
+EmptyLike(const AgingState *src, MemoryContext aggcxt)
+{
+	AgingState *st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
+
+	st->bounds = src->bounds;
+	return st;
+}
+
+/* aging_combine(state, state): merge two partial aggregates */
+Datum
+aging_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = pgc_agg_context(fcinfo, "aging_combine");
+	AgingState *s1 = PG_ARGISNULL(0) ? NULL : (AgingState *) PG_GETARG_POINTER(0);
+	AgingState *s2 = PG_ARGISNULL(1) ? NULL : (AgingState *) PG_GETARG_POINTER(1);
+
+	if (s2 == NULL)
+		PG_RETURN_POINTER(s1);
+	if (s1 == NULL)
+		s1 = EmptyLike(s2, aggcxt);
+	else
+		CheckSameBounds(&s1->bounds, &s2->bounds);
+
+	s1->items += s2->items;
+	for (int i = 0; i < PGC_MAX_AGING_BANDS; i++)
+	{
+		s1->counts[i] += s2->counts[i];
+		pgc_sum_combine(&s1->sums[i], &s2->sums[i], aggcxt);
+	}
+	pgc_sum_combine(&s1->overdue_days, &s2->overdue_days, aggcxt);
+	pgc_sum_combine(&s1->overdue_base, &s2->overdue_base, aggcxt);
+	PG_RETURN_POINTER(s1);
+}
+
+/* aging_serialize(state) returns bytea */
+Datum
+aging_serialize(PG_FUNCTION_ARGS)
+{
+	AgingState *st = (AgingState *) PG_GETARG_POINTER(0);
+	StringInfoData buf;
+	int			nbands = st->bounds.nbounds + 2;
+
+	pgc_agg_context(fcinfo, "aging_serialize");
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, st->bounds.nbounds);
+	for (int i = 0; i < st->bounds.nbounds; i++)
+		pq_sendint32(&buf, st->bounds.bounds[i]);
+	pq_sendint64(&buf, st->items);
+	for (int i = 0; i < nbands; i++)
+	{
+		pq_sendint64(&buf, st->counts[i]);
+		pgc_sum_send(&buf, &st->sums[i]);
+	}
+	pgc_sum_send(&buf, &st->overdue_days);
+	pgc_sum_send(&buf, &st->overdue_base);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+/* aging_deserialize(bytea, internal) returns state */
+Datum
+aging_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	StringInfoData buf;
+	AgingState *st;
+	int			nbands;
+
+	pgc_agg_context(fcinfo, "aging_deserialize");
+	pgc_init_read_buffer(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	st = palloc0(sizeof(AgingState));
+	st->bounds.nbounds = pq_getmsgint(&buf, 4);
+	if (st->bounds.nbounds < 1 || st->bounds.nbounds > PGC_MAX_AGING_BOUNDS)
+		elog(ERROR, "invalid aging state: %d bounds", st->bounds.nbounds);
+	for (int i = 0; i < st->bounds.nbounds; i++)
+		st->bounds.bounds[i] = pq_getmsgint(&buf, 4);
+	pgc_aging_build_labels(&st->bounds);
+	nbands = st->bounds.nbounds + 2;
+	st->items = pq_getmsgint64(&buf);
+	for (int i = 0; i < nbands; i++)
+	{
+		st->counts[i] = pq_getmsgint64(&buf);
+		pgc_sum_recv(&buf, &st->sums[i]);
+	}
+	pgc_sum_recv(&buf, &st->overdue_days);
+	pgc_sum_recv(&buf, &st->overdue_base);
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
+
+/* Totals of a state shared by both final functions */
+typedef struct AgingTotals
+{
+	Numeric		total;
+	Numeric		overdue;
+	Numeric		overdue_pct;	/* NULL when total is not positive */
+	Numeric		avg_days;		/* NULL when no finite overdue amount */
+} AgingTotals;
+
+static void
+ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
+{
+	int			nbands = st->bounds.nbounds + 2;
+	PgcSum		total = {0};
+	PgcSum		overdue = {0};
+
+	for (int i = 0; i < nbands; i++)
+	{
+		pgc_sum_combine(&total, &st->sums[i], CurrentMemoryContext);
+		if (i > 0)
+			pgc_sum_combine(&overdue, &st->sums[i], CurrentMemoryContext);
+		band_amounts[i] = pgc_sum_numeric(&st->sums[i]);
+	}
+	t->total = pgc_sum_numeric(&total);
+	t->overdue = pgc_sum_numeric(&overdue);
+	t->overdue_pct = pgc_sum_sign(&total) > 0 ?
+		pgc_numeric_div_round(numeric_mul_opt_error(t->overdue, int64_to_numeric(100), NULL),
+							  t->total, 2) : NULL;
+	t->avg_days = pgc_sum_sign(&st->overdue_base) != 0 ?
+		pgc_numeric_div_round(pgc_sum_numeric(&st->overdue_days),
+							  pgc_sum_numeric(&st->overdue_base), 2) : NULL;
+}
+
+/* An empty state, for aggregates over no rows */
+static AgingState *
+EmptyState(void)
+{
+	AgingState *st = palloc0(sizeof(AgingState));
+
+	pgc_default_aging_bounds(&st->bounds);
+	return st;
+}
+
+/* Form the result tuple of a final function */
+static Datum
+FormResult(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/*
+ * aging_final(state) returns pgcredit.aging_profile: the default bands as
+ * columns.  Over no rows every amount and count is zero.
+ */
+Datum
+aging_final(PG_FUNCTION_ARGS)
+{
+	AgingState *st = PG_ARGISNULL(0) ? EmptyState() : (AgingState *) PG_GETARG_POINTER(0);
+	Numeric		amounts[PGC_MAX_AGING_BANDS];
+	AgingTotals t;
+	Datum		values[15];
+	bool		nulls[15] = {0};
+	int			k = 0;
+
+	Assert(st->bounds.nbounds == 3);
+	ComputeTotals(st, amounts, &t);
+	for (int i = 0; i < 5; i++)
+		values[k++] = NumericGetDatum(amounts[i]);
+	values[k++] = NumericGetDatum(t.total);
+	values[k++] = NumericGetDatum(t.overdue);
+	nulls[k] = t.overdue_pct == NULL;
+	values[k++] = NumericGetDatum(t.overdue_pct);
+	nulls[k] = t.avg_days == NULL;
+	values[k++] = NumericGetDatum(t.avg_days);
+	values[k++] = Int64GetDatum(st->items);
+	for (int i = 0; i < 5; i++)
+		values[k++] = Int64GetDatum(st->counts[i]);
+
+	PG_RETURN_DATUM(FormResult(fcinfo, values, nulls));
+}
+
+/*
+ * aging_bands_final(state) returns pgcredit.aging_by_band: labels, amounts
+ * and counts as arrays in band order, for any bounds.  Over no rows the
+ * arrays are empty, as no bounds were seen.
+ */
+Datum
+aging_bands_final(PG_FUNCTION_ARGS)
+{
+	AgingState *st = PG_ARGISNULL(0) ? NULL : (AgingState *) PG_GETARG_POINTER(0);
+	Numeric		amounts[PGC_MAX_AGING_BANDS];
+	Datum		labels[PGC_MAX_AGING_BANDS];
+	Datum		counts[PGC_MAX_AGING_BANDS];
+	AgingTotals t;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+	int			nbands;
+
+	if (st == NULL)
+	{
+		st = EmptyState();
+		nbands = 0;
+	}
+	else
+		nbands = st->bounds.nbounds + 2;
+
+	ComputeTotals(st, amounts, &t);
+	for (int i = 0; i < nbands; i++)
+	{
+		labels[i] = CStringGetTextDatum(st->bounds.labels[i]);
+		counts[i] = Int64GetDatum(st->counts[i]);
+	}
+
+	values[0] = PointerGetDatum(construct_array(labels, nbands, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array((Datum *) amounts, nbands, NUMERICOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(counts, nbands, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[3] = NumericGetDatum(t.total);
+	values[4] = NumericGetDatum(t.overdue);
+	nulls[5] = t.avg_days == NULL;
+	values[5] = NumericGetDatum(t.avg_days);
+	values[6] = Int64GetDatum(st->items);
+
+	PG_RETURN_DATUM(FormResult(fcinfo, values, nulls));
+}
+
+/*
+ * days_past_due(due, as_of) returns int: as_of - due, negative while the
+ * item is not yet due.  Infinite dates have no day count.
+ */
+Datum
+days_past_due(PG_FUNCTION_ARGS)
+{
+	DateADT		due = PG_GETARG_DATEADT(0);
+	DateADT		as_of = PG_GETARG_DATEADT(1);
+
+	if (DATE_NOT_FINITE(due) || DATE_NOT_FINITE(as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("days past due of an infinite date is undefined"),
+				 errhint("Use aging_bucket(), which places infinite dates in a band.")));
+	PG_RETURN_INT32(as_of - due);
+}

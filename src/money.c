@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * money.c
+ *	  Exact sums of numeric amounts on 128-bit integers.
+ *
+ * Amounts are read from numeric's stored form (a header and base-10000
+ * digits, unchanged on disk since PostgreSQL 14) without going through
+ * numeric arithmetic: an amount with at most PGC_MAX_FAST_SCALE decimals
+ * and fewer than 18 significant digits becomes an int64 scaled by
+ * 10^dscale.  Anything else takes the slow path through numeric, so no
+ * amount is ever refused for its size or precision, only NaN and infinity.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgcredit.h"
+
+#include "money.h"
+
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+
+/* Stored numeric header bits */
+#define NUM_FLAGS_MASK			0xC000
+#define NUM_NEG					0x4000
+#define NUM_SHORT				0x8000
+#define NUM_SPECIAL				0xC000
+#define NUM_NAN					0xC000
+#define NUM_SHORT_NEG			0x2000
+#define NUM_SHORT_DSCALE_MASK	0x1F80
+#define NUM_SHORT_DSCALE_SHIFT	7
+#define NUM_SHORT_WEIGHT_NEG	0x0040
+#define NUM_SHORT_WEIGHT_MASK	0x003F
+#define NUM_DSCALE_MASK			0x3FFF
+#define NUM_NBASE				10000
+
+/* Largest magnitude kept on the integer path, and the digits to reach it */
+#define FAST_LIMIT		INT64CONST(999999999999999999)
+#define FAST_MAX_DIGITS	9
+
+static const int64 pow10_64[19] = {
+	INT64CONST(1), INT64CONST(10), INT64CONST(100), INT64CONST(1000),
+	INT64CONST(10000), INT64CONST(100000), INT64CONST(1000000),
+	INT64CONST(10000000), INT64CONST(100000000), INT64CONST(1000000000),
+	INT64CONST(10000000000), INT64CONST(100000000000),
+	INT64CONST(1000000000000), INT64CONST(10000000000000),
+	INT64CONST(100000000000000), INT64CONST(1000000000000000),
+	INT64CONST(10000000000000000), INT64CONST(100000000000000000),
+	INT64CONST(1000000000000000000)
+};
+
+/* 10^n as int128, for n up to 38 */
+static int128
+Pow10_128(int n)
+{
+	int128		r = 1;
+
+	Assert(n >= 0 && n <= 38);
+	while (n >= 18)
+	{
+		r *= pow10_64[18];
+		n -= 18;
+	}
+	return r * pow10_64[n];
+}
+
+/*
+ * Read a numeric datum into *a.  NaN and infinity are refused: an amount
+ * must be a number.  "what" names the calling function in the error.
+ */
+void
+pgc_amount_read(Datum d, PgcAmount *a, const char *what)
+{
+	struct varlena *v = PG_DETOAST_DATUM_PACKED(d);
+	const char *p = VARDATA_ANY(v);
+	Size		len = VARSIZE_ANY_EXHDR(v);
+	const char *digits;
+	uint16		h;
+	int			weight;
+	int			ndigits;
+	bool		neg;
+	int128		acc = 0;
+	int			exp10;
+
+	memcpy(&h, p, sizeof(uint16));
+	if ((h & NUM_FLAGS_MASK) == NUM_SPECIAL)
+	{
+		if (h == NUM_NAN)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("amount must not be NaN"),
+					 errdetail("pgcredit.%s received a NaN amount.", what),
+					 errhint("Correct or exclude the row; NULL amounts are skipped.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount must be finite"),
+				 errdetail("pgcredit.%s received an infinite amount.", what),
+				 errhint("Correct or exclude the row; NULL amounts are skipped.")));
+	}
+
+	if (h & NUM_SHORT)
+	{
+		neg = (h & NUM_SHORT_NEG) != 0;
+		a->dscale = (h & NUM_SHORT_DSCALE_MASK) >> NUM_SHORT_DSCALE_SHIFT;
+		weight = ((h & NUM_SHORT_WEIGHT_NEG) ? ~NUM_SHORT_WEIGHT_MASK : 0) |
+			(h & NUM_SHORT_WEIGHT_MASK);
+		digits = p + sizeof(uint16);
+		ndigits = (len - sizeof(uint16)) / sizeof(int16);
+	}
+	else
+	{
+		int16		w;
+
+		neg = (h & NUM_FLAGS_MASK) == NUM_NEG;
+		a->dscale = h & NUM_DSCALE_MASK;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		digits = p + sizeof(uint16) + sizeof(int16);
+		ndigits = (len - sizeof(uint16) - sizeof(int16)) / sizeof(int16);
+	}
+
+	a->datum = PointerGetDatum(v);
+	a->fast = false;
+	a->val = 0;
+	if (a->dscale > PGC_MAX_FAST_SCALE || ndigits > FAST_MAX_DIGITS)
+		return;
+	if (ndigits == 0)
+	{
+		a->fast = true;
+		return;
+	}
+
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		dg;
+
+		memcpy(&dg, digits + i * sizeof(int16), sizeof(int16));
+		acc = acc * NUM_NBASE + dg;
+	}
+
+	/* acc holds the digits; shift it to units of 10^-dscale */
+	exp10 = 4 * (weight - (ndigits - 1)) + a->dscale;
+	if (exp10 > 0)
+	{
+		if (exp10 > 18 || acc > FAST_LIMIT)
+			return;
+		acc *= pow10_64[exp10];
+	}
+	else if (exp10 < 0)
+	{
+		if (-exp10 > 18 || acc % pow10_64[-exp10] != 0)
+			return;
+		acc /= pow10_64[-exp10];
+	}
+	if (acc > FAST_LIMIT)
+		return;
+
+	a->val = neg ? -(int64) acc : (int64) acc;
+	a->fast = true;
+}
+
+/* Sign of an amount: -1, 0 or 1 */
+int
+pgc_amount_sign(const PgcAmount *a)
+{
+	if (a->fast)
+		return (a->val > 0) - (a->val < 0);
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a->datum,
+											 NumericGetDatum(int64_to_numeric(0))));
+}
+
+/* An amount as double, for weights that need no exactness */
+double
+pgc_amount_double(const PgcAmount *a)
+{
+	if (a->fast)
+		return (double) a->val / (double) pow10_64[a->dscale];
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, a->datum));
+}
+
+/* Exact numeric of v * 10^-scale */
+Numeric
+pgc_int128_numeric(int128 v, int scale)
+{
+	char		buf[128];
+	char		rev[64];
+	int			n = 0;
+	int			pos = 0;
+	uint128		u = v < 0 ? -(uint128) v : (uint128) v;
+
+	do
+	{
+		rev[n++] = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u > 0);
+	while (n <= scale)
+		rev[n++] = '0';
+
+	if (v < 0)
+		buf[pos++] = '-';
+	for (int i = n - 1; i >= 0; i--)
+	{
+		buf[pos++] = rev[i];
+		if (i == scale && scale > 0)
+			buf[pos++] = '.';
+	}
+	buf[pos] = '\0';
+
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
+											   CStringGetDatum(buf),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/* Add a numeric to the slow part of a sum, keeping it in mcxt */
+static void
+SlowAdd(PgcSum *s, Numeric n, MemoryContext mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	Numeric		r;
+
+	if (s->slow)
+		r = numeric_add_opt_error(s->slow, n, NULL);
+	else
+	{
+		r = palloc(VARSIZE(n));
+		memcpy(r, n, VARSIZE(n));
+	}
+	MemoryContextSwitchTo(old);
+	if (s->slow)
+		pfree(s->slow);
+	s->slow = r;
+}
+
+/* Move the integer part of a sum to its slow part */
+static void
+SpillFast(PgcSum *s, MemoryContext mcxt)
+{
+	if (s->fast != 0)
+		SlowAdd(s, pgc_int128_numeric(s->fast, s->scale), mcxt);
+	s->fast = 0;
+}
+
+/* Add v * 10^-scale to a sum */
+void
+pgc_sum_add_scaled(PgcSum *s, int128 v, int scale, MemoryContext mcxt)
+{
+	int128		r;
+
+	if (scale > s->scale)
+	{
+		if (s->fast != 0 &&
+			__builtin_mul_overflow(s->fast, Pow10_128(scale - s->scale), &r))
+			SpillFast(s, mcxt);
+		else
+			s->fast *= Pow10_128(scale - s->scale);
+		s->scale = scale;
+	}
+	else if (scale < s->scale)
+	{
+		if (__builtin_mul_overflow(v, Pow10_128(s->scale - scale), &r))
+		{
+			SlowAdd(s, pgc_int128_numeric(v, scale), mcxt);
+			return;
+		}
+		v = r;
+	}
+
+	if (__builtin_add_overflow(s->fast, v, &r))
+	{
+		SpillFast(s, mcxt);
+		s->fast = v;
+	}
+	else
+		s->fast = r;
+}
+
+/* Add amount * mult to a sum; |mult| stays below 2^40 */
+void
+pgc_sum_add_amount(PgcSum *s, const PgcAmount *a, int64 mult, MemoryContext mcxt)
+{
+	if (a->fast)
+		pgc_sum_add_scaled(s, (int128) a->val * mult, a->dscale, mcxt);
+	else
+	{
+		Numeric		n = DatumGetNumeric(a->datum);
+
+		if (mult != 1)
+			n = numeric_mul_opt_error(n, int64_to_numeric(mult), NULL);
+		SlowAdd(s, n, mcxt);
+	}
+}
+
+/* dst += src */
+void
+pgc_sum_combine(PgcSum *dst, const PgcSum *src, MemoryContext mcxt)
+{
+	pgc_sum_add_scaled(dst, src->fast, src->scale, mcxt);
+	if (src->slow)
+		SlowAdd(dst, src->slow, mcxt);
+}
+
+/* The exact value of a sum */
+Numeric
+pgc_sum_numeric(const PgcSum *s)
+{
+	Numeric		r = pgc_int128_numeric(s->fast, s->scale);
+
+	if (s->slow)
+		r = numeric_add_opt_error(r, s->slow, NULL);
+	return r;
+}
+
+/* Sign of a sum: -1, 0 or 1 */
+int
+pgc_sum_sign(const PgcSum *s)
+{
+	if (s->slow == NULL)
+		return (s->fast > 0) - (s->fast < 0);
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
+											 NumericGetDatum(pgc_sum_numeric(s)),
+											 NumericGetDatum(int64_to_numeric(0))));
+}
+
+bool
+pgc_sum_is_zero(const PgcSum *s)
+{
+	return pgc_sum_sign(s) == 0;
+}
+
+/* Write a sum for a parallel worker's partial aggregate */
+void
+pgc_sum_send(StringInfo buf, const PgcSum *s)
+{
+	uint128		u = (uint128) s->fast;
+
+	pq_sendint64(buf, (int64) (uint64) (u >> 64));
+	pq_sendint64(buf, (int64) (uint64) u);
+	pq_sendint32(buf, s->scale);
+	if (s->slow)
+	{
+		pq_sendint32(buf, VARSIZE(s->slow));
+		pq_sendbytes(buf, (const char *) s->slow, VARSIZE(s->slow));
+	}
+	else
+		pq_sendint32(buf, 0);
+}
+
+/* Read a sum written by pgc_sum_send, in the current memory context */
+void
+pgc_sum_recv(StringInfo buf, PgcSum *s)
+{
+	uint64		hi = (uint64) pq_getmsgint64(buf);
+	uint64		lo = (uint64) pq_getmsgint64(buf);
+	int32		len;
+
+	s->fast = (int128) (((uint128) hi << 64) | lo);
+	s->scale = pq_getmsgint(buf, 4);
+	len = pq_getmsgint(buf, 4);
+	if (len > 0)
+	{
+		s->slow = palloc(len);
+		memcpy(s->slow, pq_getmsgbytes(buf, len), len);
+	}
+	else
+		s->slow = NULL;
+}
+
+/* num rounded to scale decimals */
+Numeric
+pgc_numeric_round(Numeric num, int scale)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_round,
+											   NumericGetDatum(num),
+											   Int32GetDatum(scale)));
+}
+
+/* num / den rounded to scale decimals; den must not be zero */
+Numeric
+pgc_numeric_div_round(Numeric num, Numeric den, int scale)
+{
+	return pgc_numeric_round(numeric_div_opt_error(num, den, NULL), scale);
+}
