@@ -23,6 +23,10 @@ SHLIB_LINK  = -lcsv
 EXTRA_CLEAN = results output_iso regression.diffs regression.out \
               test/isolation/results test/out
 
+# The shared sample ledger read by the tests and the demo
+SHARED_DATA ?= $(abspath $(CURDIR)/../shared/data/ibm-ar)
+export SHARED_DATA
+
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

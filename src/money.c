@@ -213,8 +213,8 @@ pgc_int128_numeric(int128 v, int scale)
 }
 
 /* Add a numeric to the slow part of a sum, keeping it in mcxt */
-static void
-SlowAdd(PgcSum *s, Numeric n, MemoryContext mcxt)
+void
+pgc_sum_add_numeric(PgcSum *s, Numeric n, MemoryContext mcxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
 	Numeric		r;
@@ -237,7 +237,7 @@ static void
 SpillFast(PgcSum *s, MemoryContext mcxt)
 {
 	if (s->fast != 0)
-		SlowAdd(s, pgc_int128_numeric(s->fast, s->scale), mcxt);
+		pgc_sum_add_numeric(s, pgc_int128_numeric(s->fast, s->scale), mcxt);
 	s->fast = 0;
 }
 
@@ -260,7 +260,7 @@ pgc_sum_add_scaled(PgcSum *s, int128 v, int scale, MemoryContext mcxt)
 	{
 		if (__builtin_mul_overflow(v, Pow10_128(s->scale - scale), &r))
 		{
-			SlowAdd(s, pgc_int128_numeric(v, scale), mcxt);
+			pgc_sum_add_numeric(s, pgc_int128_numeric(v, scale), mcxt);
 			return;
 		}
 		v = r;
@@ -287,7 +287,7 @@ pgc_sum_add_amount(PgcSum *s, const PgcAmount *a, int64 mult, MemoryContext mcxt
 
 		if (mult != 1)
 			n = numeric_mul_opt_error(n, int64_to_numeric(mult), NULL);
-		SlowAdd(s, n, mcxt);
+		pgc_sum_add_numeric(s, n, mcxt);
 	}
 }
 
@@ -297,7 +297,7 @@ pgc_sum_combine(PgcSum *dst, const PgcSum *src, MemoryContext mcxt)
 {
 	pgc_sum_add_scaled(dst, src->fast, src->scale, mcxt);
 	if (src->slow)
-		SlowAdd(dst, src->slow, mcxt);
+		pgc_sum_add_numeric(dst, src->slow, mcxt);
 }
 
 /* The exact value of a sum */
@@ -380,4 +380,18 @@ Numeric
 pgc_numeric_div_round(Numeric num, Numeric den, int scale)
 {
 	return pgc_numeric_round(numeric_div_opt_error(num, den, NULL), scale);
+}
+
+/*
+ * Refuse a NaN or infinite numeric argument that is not an amount (a
+ * limit, a tolerance); "name" is the SQL argument name.
+ */
+void
+pgc_check_finite(Numeric n, const char *name)
+{
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number", name),
+				 errdetail("%s is %s.", name, numeric_is_nan(n) ? "NaN" : "infinite")));
 }

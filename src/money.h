@@ -48,6 +48,7 @@ extern void pgc_sum_add_amount(PgcSum *s, const PgcAmount *a, int64 mult,
 							   MemoryContext mcxt);
 extern void pgc_sum_add_scaled(PgcSum *s, int128 v, int scale,
 							   MemoryContext mcxt);
+extern void pgc_sum_add_numeric(PgcSum *s, Numeric n, MemoryContext mcxt);
 extern void pgc_sum_combine(PgcSum *dst, const PgcSum *src, MemoryContext mcxt);
 extern bool pgc_sum_is_zero(const PgcSum *s);
 extern int	pgc_sum_sign(const PgcSum *s);
@@ -55,6 +56,7 @@ extern Numeric pgc_sum_numeric(const PgcSum *s);
 extern void pgc_sum_send(StringInfo buf, const PgcSum *s);
 extern void pgc_sum_recv(StringInfo buf, PgcSum *s);
 
+extern void pgc_check_finite(Numeric n, const char *name);
 extern Numeric pgc_int128_numeric(int128 v, int scale);
 extern Numeric pgc_numeric_div_round(Numeric num, Numeric den, int scale);
 extern Numeric pgc_numeric_round(Numeric num, int scale);

@@ -157,7 +157,7 @@ credit_score_trans(PG_FUNCTION_ARGS)
 		age = (int64) as_of - due;
 
 	cents = (int64) Min(rint(pgc_amount_double(&a) * 100.0), (double) SCORE_MAX_CENTS);
-	decay = (int64) rint(SCORE_DECAY_ONE * exp2(-(double) age / st->half_life));
+	decay = (int64) rint(SCORE_DECAY_ONE * pow(2.0, -(double) age / st->half_life));
 	w = (int128) cents * decay;
 
 	st->invoices++;
