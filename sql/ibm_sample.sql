@@ -48,6 +48,17 @@ JOIN (SELECT d.as_of,
                    / sum(amount) FILTER (WHERE invoiced_on <= d.as_of AND invoiced_on > d.as_of - 90), 2) AS add
       FROM ar, month_ends AS d GROUP BY d.as_of) AS s USING (as_of);
 
+-- Every DSO figure, countback included, against the plain SQL of
+-- test/plain/dso_report.sql (window functions over monthly sales), at
+-- each month end over 90 and 365 days.
+CREATE TEMP VIEW dso_items AS SELECT amount, invoiced_on, due, paid_on FROM ar;
+\i test/plain/dso_report.sql
+SELECT p.period, count(*) AS month_ends,
+       count(*) FILTER (WHERE (SELECT pgcredit.dso_report(amount, invoiced_on, due, paid_on, d.as_of, p.period)::text FROM ar)
+                              = (SELECT r::text FROM pg_temp.plain_dso_report(d.as_of, p.period) AS r)) AS agree
+FROM month_ends AS d, (VALUES (90), (365)) AS p(period)
+GROUP BY p.period ORDER BY p.period;
+
 -- Aging of what was open at each month end, against plain SQL.
 SELECT count(*) AS month_ends,
        count(*) FILTER (WHERE (p.a).current = s.current AND (p.a).days_1_30 = s.d1

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # make bench: build and install pgcredit, then time its functions against
 # plain SQL doing the same job on a throwaway cluster, printing ratios.
-# BENCH_ROWS sets the ledger size (default 1000000).
+# BENCH_ROWS sets the size of the aging_bucket run (default 1000000) and
+# BENCH_SIZES the ledger sizes of the analytics runs (default 1 and 10
+# million invoices).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
 . test/common.sh
 rows=${BENCH_ROWS:-1000000}
+sizes=${BENCH_SIZES:-1000000 10000000}
 
 build_and_install
 with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	set -e
 	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pgcredit"
 	psql -X -v rows="$1" -f test/bench/aging_bucket.sql
-' bench "$rows"
+	for n in $2; do
+		psql -X -v rows="$n" -f test/bench/analytics.sql
+	done
+' bench "$rows" "$sizes"
