@@ -18,6 +18,7 @@
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 
 PG_FUNCTION_INFO_V1(aging_trans);
 PG_FUNCTION_INFO_V1(aging_combine);
@@ -35,7 +36,7 @@ typedef struct AgingState
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
 	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
-	PgcSum		overdue_base;	/* sum of amount of those items */
+	PgcSum		overdue_inf;	/* sum of amount of overdue items with infinite dates */
 } AgingState;
 
 /* Refuse bounds that differ from the ones the group started with */
@@ -106,11 +107,13 @@ aging_trans(PG_FUNCTION_ARGS)
 
 	st->items++;
 	st->counts[band]++;
-	pgc_sum_add_amount(&st->sums[band], &a, 1, aggcxt);
-	if (band > 0 && !DATE_NOT_FINITE(due) && !DATE_NOT_FINITE(as_of))
+	pgc_sum_add(&st->sums[band], &a, 1, aggcxt);
+	if (band > 0)
 	{
-		pgc_sum_add_amount(&st->overdue_days, &a, (int64) as_of - due, aggcxt);
-		pgc_sum_add_amount(&st->overdue_base, &a, 1, aggcxt);
+		if (DATE_NOT_FINITE(due) || DATE_NOT_FINITE(as_of))
+			pgc_sum_add(&st->overdue_inf, &a, 1, aggcxt);
+		else
+			pgc_sum_add(&st->overdue_days, &a, (int64) as_of - due, aggcxt);
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -147,7 +150,7 @@ aging_combine(PG_FUNCTION_ARGS)
 		pgc_sum_combine(&s1->sums[i], &s2->sums[i], aggcxt);
 	}
 	pgc_sum_combine(&s1->overdue_days, &s2->overdue_days, aggcxt);
-	pgc_sum_combine(&s1->overdue_base, &s2->overdue_base, aggcxt);
+	pgc_sum_combine(&s1->overdue_inf, &s2->overdue_inf, aggcxt);
 	PG_RETURN_POINTER(s1);
 }
 
@@ -171,7 +174,7 @@ aging_serialize(PG_FUNCTION_ARGS)
 		pgc_sum_send(&buf, &st->sums[i]);
 	}
 	pgc_sum_send(&buf, &st->overdue_days);
-	pgc_sum_send(&buf, &st->overdue_base);
+	pgc_sum_send(&buf, &st->overdue_inf);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -201,9 +204,16 @@ aging_deserialize(PG_FUNCTION_ARGS)
 		pgc_sum_recv(&buf, &st->sums[i]);
 	}
 	pgc_sum_recv(&buf, &st->overdue_days);
-	pgc_sum_recv(&buf, &st->overdue_base);
+	pgc_sum_recv(&buf, &st->overdue_inf);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
+}
+
+/* -n */
+static Numeric
+NegateNumeric(Numeric n)
+{
+	return DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(n)));
 }
 
 /* Totals of a state shared by both final functions */
@@ -221,6 +231,7 @@ ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 	int			nbands = st->bounds.nbounds + 2;
 	PgcSum		total = {0};
 	PgcSum		overdue = {0};
+	PgcSum		finite = {0};	/* overdue amount with finite dates */
 
 	for (int i = 0; i < nbands; i++)
 	{
@@ -234,9 +245,12 @@ ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 	t->overdue_pct = pgc_sum_sign(&total) > 0 ?
 		pgc_numeric_div_round(numeric_mul_opt_error(t->overdue, int64_to_numeric(100), NULL),
 							  t->total, 2) : NULL;
-	t->avg_days = pgc_sum_sign(&st->overdue_base) != 0 ?
+	pgc_sum_combine(&finite, &overdue, CurrentMemoryContext);
+	pgc_sum_add_numeric(&finite, NegateNumeric(pgc_sum_numeric(&st->overdue_inf)),
+						CurrentMemoryContext);
+	t->avg_days = pgc_sum_sign(&finite) != 0 ?
 		pgc_numeric_div_round(pgc_sum_numeric(&st->overdue_days),
-							  pgc_sum_numeric(&st->overdue_base), 2) : NULL;
+							  pgc_sum_numeric(&finite), 2) : NULL;
 }
 
 /* An empty state, for aggregates over no rows */

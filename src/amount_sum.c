@@ -40,7 +40,7 @@ amount_sum_trans(PG_FUNCTION_ARGS)
 
 	pgc_amount_read(PG_GETARG_DATUM(1), &a, "amount_sum");
 	st->n++;
-	pgc_sum_add_amount(&st->sum, &a, 1, aggcxt);
+	pgc_sum_add(&st->sum, &a, 1, aggcxt);
 	PG_RETURN_POINTER(st);
 }
 

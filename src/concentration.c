@@ -57,7 +57,7 @@ hhi_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 
 	st->n++;
-	pgc_sum_add_amount(&st->total, &a, 1, aggcxt);
+	pgc_sum_add(&st->total, &a, 1, aggcxt);
 	if (a.fast)
 		pgc_sum_add_scaled(&st->squares, (int128) a.val * a.val, 2 * a.dscale, aggcxt);
 	else
@@ -248,7 +248,7 @@ top_share_trans(PG_FUNCTION_ARGS)
 	pgc_amount_read(PG_GETARG_DATUM(1), &a, "concentration_top_share");
 	if (pgc_amount_sign(&a) <= 0)
 		PG_RETURN_POINTER(st);
-	pgc_sum_add_amount(&st->total, &a, 1, aggcxt);
+	pgc_sum_add(&st->total, &a, 1, aggcxt);
 	HeapOffer(st, DatumGetNumeric(a.datum), aggcxt);
 	PG_RETURN_POINTER(st);
 }

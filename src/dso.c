@@ -156,21 +156,21 @@ DsoTransition(FunctionCallInfo fcinfo, bool with_due, bool with_months)
 	/* open at as_of: not paid, or paid after it */
 	if (PG_ARGISNULL(a_paid) || PG_GETARG_DATEADT(a_paid) > as_of)
 	{
-		pgc_sum_add_amount(&st->receivables, &a, 1, aggcxt);
+		pgc_sum_add(&st->receivables, &a, 1, aggcxt);
 		if (with_due && (PG_ARGISNULL(a_due) || PG_GETARG_DATEADT(a_due) >= as_of))
-			pgc_sum_add_amount(&st->not_due, &a, 1, aggcxt);
+			pgc_sum_add(&st->not_due, &a, 1, aggcxt);
 	}
 
 	/* credit sales of the period (as_of - period_days, as_of] */
 	if ((int64) invoiced > (int64) as_of - period)
-		pgc_sum_add_amount(&st->sales, &a, 1, aggcxt);
+		pgc_sum_add(&st->sales, &a, 1, aggcxt);
 
 	if (st->months && !DATE_NOT_FINITE(invoiced))
 	{
 		int			k = MonthsBack(as_of, invoiced);
 
 		if (k >= 0 && k < DSO_MONTHS)
-			pgc_sum_add_amount(&st->months[k], &a, 1, aggcxt);
+			pgc_sum_add(&st->months[k], &a, 1, aggcxt);
 	}
 	PG_RETURN_POINTER(st);
 }

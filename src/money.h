@@ -61,4 +61,21 @@ extern Numeric pgc_int128_numeric(int128 v, int scale);
 extern Numeric pgc_numeric_div_round(Numeric num, Numeric den, int scale);
 extern Numeric pgc_numeric_round(Numeric num, int scale);
 
+/*
+ * Add amount * mult to a sum, inline for the common case of an amount on
+ * the integer path at the sum's scale; anything else goes through
+ * pgc_sum_add_amount.
+ */
+static inline void
+pgc_sum_add(PgcSum *s, const PgcAmount *a, int64 mult, MemoryContext mcxt)
+{
+	int128		r;
+
+	if (likely(a->fast && a->dscale == s->scale) &&
+		!__builtin_add_overflow(s->fast, (int128) a->val * mult, &r))
+		s->fast = r;
+	else
+		pgc_sum_add_amount(s, a, mult, mcxt);
+}
+
 #endif							/* PGCREDIT_MONEY_H */

@@ -19,8 +19,9 @@ build_and_install() {
 }
 
 # Run a command against a throwaway cluster that is removed afterwards.
-# The cluster uses the C.UTF-8 locale so output does not depend on the
+# The cluster lives in a temporary directory (-t, even as root, so runs
+# never collide) and uses the C.UTF-8 locale so output does not depend on the
 # machine's language settings.
 with_throwaway_cluster() {
-	pg_virtualenv -v "$PGVER" -c "--locale=C.UTF-8" "$@"
+	pg_virtualenv -t -v "$PGVER" -c "--locale=C.UTF-8" "$@"
 }

@@ -90,4 +90,10 @@ WHERE invoiced_on > (SELECT as_of FROM closing)
   AND invoiced_on <= (SELECT as_of FROM closing) + 10
 ORDER BY invoiced_on, invoice_number;
 
+-- Each invoice with the date it was paid, NULL while open.
+CREATE VIEW invoice_history AS
+SELECT i.invoice_no, i.customer_id, i.invoiced_on, i.due_on, i.amount,
+       i.open_amount, p.paid_on
+FROM invoice i LEFT JOIN payment p USING (invoice_no);
+
 CREATE EXTENSION IF NOT EXISTS pgcredit;

@@ -20,7 +20,30 @@ SELECT (SELECT count(*) FROM ledger.customer) AS customers,
        (SELECT sum(amount) FROM ledger.sales_order WHERE status = 'open') AS order_book;
 
 \echo
-\echo 'Aging of open receivables (pgcredit.aging_bucket, bands 30/60/90)'
+\echo 'Aging profile (pgcredit.aging, one pass over the open invoices)'
+SELECT (a).total AS receivables, (a).current, (a).days_1_30, (a).days_31_60,
+       (a).days_61_90, (a).days_over_90, (a).overdue_pct,
+       (a).avg_days_overdue
+FROM (SELECT pgcredit.aging(open_amount, due_on, :'as_of') AS a
+      FROM ledger.invoice WHERE open_amount > 0) AS s;
+
+\echo
+\echo 'Days sales outstanding over the last 90 days (pgcredit.dso_report)'
+SELECT r.sales, r.dso, r.best_possible_dso, r.average_days_delinquent,
+       r.dso_countback
+FROM (SELECT (pgcredit.dso_report(amount, invoiced_on, due_on, paid_on, :'as_of')).*
+      FROM ledger.invoice_history) AS r;
+
+\echo
+\echo 'Concentration of open receivables across customers'
+SELECT pgcredit.concentration_hhi(exposure) AS hhi,
+       pgcredit.concentration_top_share(exposure, 10) AS top_10_pct,
+       count(*) FILTER (WHERE exposure > 0) AS customers_owing
+FROM (SELECT customer_id, sum(open_amount) AS exposure
+      FROM ledger.invoice GROUP BY customer_id) AS c;
+
+\echo
+\echo 'Aging of open receivables by band (pgcredit.aging_bucket, bands 30/60/90)'
 SELECT b.label AS band, count(i.invoice_no) AS invoices,
        coalesce(sum(i.open_amount), 0) AS amount,
        round(100 * coalesce(sum(i.open_amount), 0)
@@ -42,6 +65,16 @@ LEFT JOIN ledger.invoice i
       AND pgcredit.aging_bucket(i.due_on, :'as_of', '{7,14,21,30,45}') = b.label
 GROUP BY b.band, b.label
 ORDER BY b.band;
+
+\echo
+\echo 'Worst payment behaviour (pgcredit.credit_score, 0 worst to 100 best, and why)'
+SELECT customer_id AS customer, (e).score, (e).invoices, (e).weighted_days_late,
+       round(100 * (e).share_late, 1) AS pct_late, (e).open_overdue
+FROM (SELECT customer_id,
+             pgcredit.credit_score_explain(amount, due_on, paid_on, :'as_of') AS e
+      FROM ledger.invoice_history GROUP BY customer_id) AS s
+ORDER BY (e).score, customer_id
+LIMIT 8;
 
 \echo
 \echo 'Customers with overdue items, most overdue amount first'

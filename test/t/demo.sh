@@ -17,7 +17,8 @@ report=$(psql -X -v ON_ERROR_STOP=1 -d "$db" -f test/demo/report.sql)
 echo "$report"
 
 # The report shows its sections.
-for section in 'The ledger' 'Aging of open receivables' 'weekly bands' 'Customers with overdue items'; do
+for section in 'The ledger' 'Aging profile' 'Days sales outstanding' 'Concentration' \
+	'Aging of open receivables' 'weekly bands' 'Worst payment behaviour' 'Customers with overdue items'; do
 	grep -q "$section" <<<"$report" || { echo "report lacks section: $section"; exit 1; }
 done
 
