@@ -328,14 +328,31 @@ pgc_sum_is_zero(const PgcSum *s)
 	return pgc_sum_sign(s) == 0;
 }
 
+/* Write a 128-bit integer as two 64-bit halves */
+void
+pgc_send_int128(StringInfo buf, int128 v)
+{
+	uint128		u = (uint128) v;
+
+	pq_sendint64(buf, (int64) (uint64) (u >> 64));
+	pq_sendint64(buf, (int64) (uint64) u);
+}
+
+/* Read a 128-bit integer written by pgc_send_int128 */
+int128
+pgc_recv_int128(StringInfo buf)
+{
+	uint64		hi = (uint64) pq_getmsgint64(buf);
+	uint64		lo = (uint64) pq_getmsgint64(buf);
+
+	return (int128) (((uint128) hi << 64) | lo);
+}
+
 /* Write a sum for a parallel worker's partial aggregate */
 void
 pgc_sum_send(StringInfo buf, const PgcSum *s)
 {
-	uint128		u = (uint128) s->fast;
-
-	pq_sendint64(buf, (int64) (uint64) (u >> 64));
-	pq_sendint64(buf, (int64) (uint64) u);
+	pgc_send_int128(buf, s->fast);
 	pq_sendint32(buf, s->scale);
 	if (s->slow)
 	{
@@ -350,11 +367,9 @@ pgc_sum_send(StringInfo buf, const PgcSum *s)
 void
 pgc_sum_recv(StringInfo buf, PgcSum *s)
 {
-	uint64		hi = (uint64) pq_getmsgint64(buf);
-	uint64		lo = (uint64) pq_getmsgint64(buf);
 	int32		len;
 
-	s->fast = (int128) (((uint128) hi << 64) | lo);
+	s->fast = pgc_recv_int128(buf);
 	s->scale = pq_getmsgint(buf, 4);
 	len = pq_getmsgint(buf, 4);
 	if (len > 0)

@@ -53,6 +53,8 @@ extern void pgc_sum_combine(PgcSum *dst, const PgcSum *src, MemoryContext mcxt);
 extern bool pgc_sum_is_zero(const PgcSum *s);
 extern int	pgc_sum_sign(const PgcSum *s);
 extern Numeric pgc_sum_numeric(const PgcSum *s);
+extern void pgc_send_int128(StringInfo buf, int128 v);
+extern int128 pgc_recv_int128(StringInfo buf);
 extern void pgc_sum_send(StringInfo buf, const PgcSum *s);
 extern void pgc_sum_recv(StringInfo buf, PgcSum *s);
 

@@ -203,24 +203,6 @@ credit_score_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(s1);
 }
 
-static void
-SendInt128(StringInfo buf, int128 v)
-{
-	uint128		u = (uint128) v;
-
-	pq_sendint64(buf, (int64) (uint64) (u >> 64));
-	pq_sendint64(buf, (int64) (uint64) u);
-}
-
-static int128
-GetInt128(StringInfo buf)
-{
-	uint64		hi = (uint64) pq_getmsgint64(buf);
-	uint64		lo = (uint64) pq_getmsgint64(buf);
-
-	return (int128) (((uint128) hi << 64) | lo);
-}
-
 /* credit_score_serialize(state) returns bytea */
 Datum
 credit_score_serialize(PG_FUNCTION_ARGS)
@@ -235,10 +217,10 @@ credit_score_serialize(PG_FUNCTION_ARGS)
 	pq_sendint64(&buf, st->invoices);
 	pq_sendint64(&buf, st->open_overdue);
 	pq_sendint64(&buf, st->decay);
-	SendInt128(&buf, st->w);
-	SendInt128(&buf, st->w_days);
-	SendInt128(&buf, st->w_late);
-	SendInt128(&buf, st->w_over);
+	pgc_send_int128(&buf, st->w);
+	pgc_send_int128(&buf, st->w_days);
+	pgc_send_int128(&buf, st->w_late);
+	pgc_send_int128(&buf, st->w_over);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -257,10 +239,10 @@ credit_score_deserialize(PG_FUNCTION_ARGS)
 	st->invoices = pq_getmsgint64(&buf);
 	st->open_overdue = pq_getmsgint64(&buf);
 	st->decay = pq_getmsgint64(&buf);
-	st->w = GetInt128(&buf);
-	st->w_days = GetInt128(&buf);
-	st->w_late = GetInt128(&buf);
-	st->w_over = GetInt128(&buf);
+	st->w = pgc_recv_int128(&buf);
+	st->w_days = pgc_recv_int128(&buf);
+	st->w_late = pgc_recv_int128(&buf);
+	st->w_over = pgc_recv_int128(&buf);
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
