@@ -420,16 +420,12 @@ Datum
 dso_report_final(PG_FUNCTION_ARGS)
 {
 	DsoState   *st = PG_ARGISNULL(0) ? NULL : (DsoState *) PG_GETARG_POINTER(0);
-	TupleDesc	tupdesc;
 	Datum		values[9];
 	bool		nulls[9] = {0};
 	Numeric		figures[4];
 
 	if (st == NULL)
 		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
 	values[0] = NumericGetDatum(pgc_sum_numeric(&st->receivables));
 	values[1] = NumericGetDatum(pgc_sum_numeric(&st->not_due));
 	values[2] = NumericGetDatum(Overdue(st));
@@ -444,5 +440,5 @@ dso_report_final(PG_FUNCTION_ARGS)
 		nulls[5 + i] = figures[i] == NULL;
 		values[5 + i] = figures[i] ? NumericGetDatum(pgc_numeric_round(figures[i], 2)) : (Datum) 0;
 	}
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(pgc_result_tupdesc(fcinfo), values, nulls)));
 }

@@ -15,6 +15,7 @@
 
 #include "postgres.h"
 
+#include "access/tupdesc.h"
 #include "fmgr.h"
 #include "money.h"
 #include "utils/array.h"
@@ -52,6 +53,9 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 		elog(ERROR, "%s called in non-aggregate context", fname);
 	return aggcxt;
 }
+
+/* pgcredit.c */
+extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
 
 /* aging.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);

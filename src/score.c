@@ -311,14 +311,11 @@ credit_score_explain_final(PG_FUNCTION_ARGS)
 {
 	ScoreState *st = PG_ARGISNULL(0) ? NULL : (ScoreState *) PG_GETARG_POINTER(0);
 	ScoreParts	p;
-	TupleDesc	tupdesc;
 	Datum		values[11];
 	bool		nulls[11] = {0};
 
 	if (st == NULL || st->invoices == 0)
 		PG_RETURN_NULL();
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
 	ComputeScore(st, &p);
 
 	values[0] = RoundedNumeric(p.score, 2);
@@ -332,5 +329,5 @@ credit_score_explain_final(PG_FUNCTION_ARGS)
 	values[8] = Int64GetDatum(st->open_overdue);
 	values[9] = RoundedNumeric(p.n, 4);
 	values[10] = Int32GetDatum(st->half_life);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(pgc_result_tupdesc(fcinfo), values, nulls)));
 }
