@@ -584,3 +584,926 @@ CREATE AGGREGATE pgcredit.concentration_top_share(amount numeric, top_n int) (
 );
 COMMENT ON AGGREGATE pgcredit.concentration_top_share(numeric, int) IS
   'percentage of the total of positive amounts held by the top_n largest, one row per customer, 2 decimals';
+
+----------------------------------------------------------------------
+-- Credit control: roles
+--
+-- Roles are shared by every database of the cluster; they are created
+-- when missing and never dropped by DROP EXTENSION.
+--   pgcredit_reader      reads accounts, exposure, holds and the audit log
+--   pgcredit_controller  + changes limits, holds and statuses, releases
+--                          held orders, overrides a block for a transaction
+--   pgcredit_admin       + attaches and detaches tables, changes settings,
+--                          rebuilds exposure
+----------------------------------------------------------------------
+
+DO $roles$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_reader') THEN
+    CREATE ROLE pgcredit_reader NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_controller') THEN
+    CREATE ROLE pgcredit_controller NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_admin') THEN
+    CREATE ROLE pgcredit_admin NOLOGIN;
+  END IF;
+END
+$roles$;
+GRANT pgcredit_reader TO pgcredit_controller;
+GRANT pgcredit_controller TO pgcredit_admin;
+
+GRANT USAGE ON SCHEMA pgcredit TO PUBLIC;
+
+----------------------------------------------------------------------
+-- Credit control: tables
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.account (
+  customer            text PRIMARY KEY,
+  credit_limit        numeric CHECK (credit_limit >= 0 AND credit_limit < 'Infinity'),
+  tolerance_pct       numeric NOT NULL DEFAULT 0 CHECK (tolerance_pct >= 0 AND tolerance_pct < 'Infinity'),
+  status              text NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'watch', 'hold', 'blocked')),
+  hold_reason         text,
+  payment_terms_days  int CHECK (payment_terms_days >= 0),
+  risk_tier           text,
+  next_review         date,
+  created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE pgcredit.account IS 'credit accounts, one per customer key; changed only through pgcredit''s functions, every change audited';
+COMMENT ON COLUMN pgcredit.account.customer IS 'customer key as text, as the attached tables'' customer column prints it';
+COMMENT ON COLUMN pgcredit.account.credit_limit IS 'credit limit; NULL = none set (no limit enforced)';
+COMMENT ON COLUMN pgcredit.account.tolerance_pct IS 'percentage of the limit an order may go above it';
+COMMENT ON COLUMN pgcredit.account.status IS 'ok, watch, hold or blocked; hold and blocked refuse every order that raises exposure';
+COMMENT ON COLUMN pgcredit.account.hold_reason IS 'why the account is on hold or blocked';
+COMMENT ON COLUMN pgcredit.account.payment_terms_days IS 'payment terms in days';
+COMMENT ON COLUMN pgcredit.account.risk_tier IS 'risk tier, A (best) to E (worst)';
+COMMENT ON COLUMN pgcredit.account.next_review IS 'date of the next credit review';
+COMMENT ON COLUMN pgcredit.account.created_at IS 'when the account was opened';
+COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed';
+
+CREATE TABLE pgcredit.exposure (
+  customer     text PRIMARY KEY,
+  receivables  numeric NOT NULL DEFAULT 0,
+  open_orders  numeric NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
+COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.exposure.receivables IS 'sum of open amounts in the attached receivables tables';
+COMMENT ON COLUMN pgcredit.exposure.open_orders IS 'sum of open, not held, order amounts in the attached order tables';
+
+CREATE TABLE pgcredit.settings (
+  only_row               boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  no_account_policy      text NOT NULL DEFAULT 'allow'
+                         CHECK (no_account_policy IN ('allow', 'deny', 'default_limit')),
+  default_limit          numeric CHECK (default_limit >= 0 AND default_limit < 'Infinity'),
+  default_tolerance_pct  numeric NOT NULL DEFAULT 0
+                         CHECK (default_tolerance_pct >= 0 AND default_tolerance_pct < 'Infinity'),
+  max_days_past_due      int CHECK (max_days_past_due >= 0),
+  CHECK (no_account_policy <> 'default_limit' OR default_limit IS NOT NULL)
+);
+COMMENT ON TABLE pgcredit.settings IS 'credit control settings: at most one row; no row means every default';
+COMMENT ON COLUMN pgcredit.settings.only_row IS 'always true: the table holds one row at most';
+COMMENT ON COLUMN pgcredit.settings.no_account_policy IS 'orders of customers without an account: allow (default), deny, or default_limit';
+COMMENT ON COLUMN pgcredit.settings.default_limit IS 'limit for customers without an account under the default_limit policy';
+COMMENT ON COLUMN pgcredit.settings.default_tolerance_pct IS 'tolerance for customers without an account under the default_limit policy';
+COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'refuse orders of customers with open items more than this many days past due; NULL = no such check';
+
+CREATE TABLE pgcredit.attachment (
+  relid            regclass PRIMARY KEY,
+  kind             text NOT NULL CHECK (kind IN ('orders', 'receivables')),
+  customer_column  name NOT NULL,
+  amount_column    name NOT NULL,
+  due_column       name,
+  open_column      name,
+  open_values      text[],
+  mode             text NOT NULL CHECK (mode IN ('block', 'hold', 'track')),
+  hold_column      name,
+  attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  attached_by      name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
+COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
+COMMENT ON COLUMN pgcredit.attachment.kind IS 'orders (checked) or receivables (kept in exposure)';
+COMMENT ON COLUMN pgcredit.attachment.customer_column IS 'column holding the customer key';
+COMMENT ON COLUMN pgcredit.attachment.amount_column IS 'order amount, or open amount of a receivable';
+COMMENT ON COLUMN pgcredit.attachment.due_column IS 'due date of a receivable';
+COMMENT ON COLUMN pgcredit.attachment.open_column IS 'column saying whether a row is open; NULL = every row is open';
+COMMENT ON COLUMN pgcredit.attachment.open_values IS 'values of open_column that count as open, as the column type prints them';
+COMMENT ON COLUMN pgcredit.attachment.mode IS 'block (refuse with an error), hold (let in marked held) or track (receivables)';
+COMMENT ON COLUMN pgcredit.attachment.hold_column IS 'boolean column marking held orders';
+COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
+COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
+
+CREATE TABLE pgcredit.held_order (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  relid           regclass NOT NULL,
+  row_key         jsonb NOT NULL,
+  customer        text NOT NULL,
+  amount          numeric NOT NULL,
+  why             text NOT NULL,
+  held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  released_at     timestamptz,
+  released_by     name,
+  release_reason  text
+);
+COMMENT ON TABLE pgcredit.held_order IS 'orders let in on credit hold, and their release';
+COMMENT ON COLUMN pgcredit.held_order.id IS 'hold number, for release_held_order()';
+COMMENT ON COLUMN pgcredit.held_order.relid IS 'the order table';
+COMMENT ON COLUMN pgcredit.held_order.row_key IS 'primary key of the held row, as JSON';
+COMMENT ON COLUMN pgcredit.held_order.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.held_order.amount IS 'order amount';
+COMMENT ON COLUMN pgcredit.held_order.why IS 'why the order was held';
+COMMENT ON COLUMN pgcredit.held_order.held_at IS 'when it was held';
+COMMENT ON COLUMN pgcredit.held_order.released_at IS 'when it was released; NULL while held';
+COMMENT ON COLUMN pgcredit.held_order.released_by IS 'who released it';
+COMMENT ON COLUMN pgcredit.held_order.release_reason IS 'why it was released';
+
+CREATE TABLE pgcredit.override (
+  xid         xid8 NOT NULL,
+  customer    text NOT NULL,
+  reason      text NOT NULL,
+  granted_by  name NOT NULL,
+  granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (xid, customer)
+);
+COMMENT ON TABLE pgcredit.override IS 'overrides of the credit check, each valid for one customer in one transaction';
+COMMENT ON COLUMN pgcredit.override.xid IS 'the transaction the override is valid in';
+COMMENT ON COLUMN pgcredit.override.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.override.reason IS 'why';
+COMMENT ON COLUMN pgcredit.override.granted_by IS 'who granted it';
+COMMENT ON COLUMN pgcredit.override.granted_at IS 'when';
+
+CREATE TABLE pgcredit.audit_log (
+  id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at            timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  session_user_name name NOT NULL DEFAULT session_user,
+  role_name     name NOT NULL,
+  backend_pid   int NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+  action        text NOT NULL,
+  customer      text,
+  old_value     jsonb,
+  new_value     jsonb,
+  reason        text
+);
+COMMENT ON TABLE pgcredit.audit_log IS 'append-only log of every change to accounts, settings, attachments, holds and overrides';
+COMMENT ON COLUMN pgcredit.audit_log.id IS 'order of the entries';
+COMMENT ON COLUMN pgcredit.audit_log.at IS 'when';
+COMMENT ON COLUMN pgcredit.audit_log.session_user_name IS 'the session''s login role';
+COMMENT ON COLUMN pgcredit.audit_log.role_name IS 'the role acting (after SET ROLE)';
+COMMENT ON COLUMN pgcredit.audit_log.backend_pid IS 'the session''s backend process';
+COMMENT ON COLUMN pgcredit.audit_log.action IS 'what was done, e.g. set_credit_limit';
+COMMENT ON COLUMN pgcredit.audit_log.customer IS 'customer key, when the action concerns one';
+COMMENT ON COLUMN pgcredit.audit_log.old_value IS 'the value before';
+COMMENT ON COLUMN pgcredit.audit_log.new_value IS 'the value after';
+COMMENT ON COLUMN pgcredit.audit_log.reason IS 'the reason given';
+
+-- pg_dump keeps the rows of these tables.
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.account', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.settings', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.held_order', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.held_order_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.audit_log_id_seq', '');
+
+REVOKE ALL ON pgcredit.account, pgcredit.exposure, pgcredit.settings, pgcredit.attachment,
+              pgcredit.held_order, pgcredit.override, pgcredit.audit_log FROM PUBLIC;
+GRANT SELECT ON pgcredit.account, pgcredit.exposure, pgcredit.settings, pgcredit.attachment,
+                pgcredit.held_order, pgcredit.override, pgcredit.audit_log TO pgcredit_reader;
+
+----------------------------------------------------------------------
+-- Credit control: internal helpers (not callable by PUBLIC)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit._actor()
+RETURNS name LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT coalesce(nullif(current_setting('role'), 'none'), session_user)::name $$;
+COMMENT ON FUNCTION pgcredit._actor() IS 'the role acting: the role set with SET ROLE, else the session user';
+
+CREATE FUNCTION pgcredit._audit(action text, customer text, old_value jsonb, new_value jsonb, reason text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  INSERT INTO pgcredit.audit_log (role_name, action, customer, old_value, new_value, reason)
+  VALUES (pgcredit._actor(), $1, $2, $3, $4, $5)
+$$;
+COMMENT ON FUNCTION pgcredit._audit(text, text, jsonb, jsonb, text) IS 'append one entry to the audit log';
+
+CREATE FUNCTION pgcredit._check_reason(reason text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF reason IS NULL THEN
+    RAISE EXCEPTION 'a reason is required' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Every change of credit control is audited; say why it is made.';
+  ELSIF btrim(reason) = '' THEN
+    RAISE EXCEPTION 'a reason is required' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'The reason given is empty.',
+      HINT = 'Every change of credit control is audited; say why it is made.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_reason(text) IS 'refuse a missing or empty reason';
+
+CREATE FUNCTION pgcredit._check_amount(name text, value numeric)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF value = 'NaN' OR value IN ('Infinity', '-Infinity') THEN
+    RAISE EXCEPTION '% must be a finite number', name USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('%s is %s.', name, value);
+  ELSIF value < 0 THEN
+    RAISE EXCEPTION '% must not be negative', name USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('%s is %s.', name, value);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_amount(text, numeric) IS 'refuse a NaN, infinite or negative limit or tolerance (NULL passes)';
+
+CREATE FUNCTION pgcredit._lock_exposure(customer text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  INSERT INTO pgcredit.exposure AS e (customer) VALUES ($1)
+  ON CONFLICT (customer) DO UPDATE SET customer = EXCLUDED.customer
+$$;
+COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
+  'lock a customer''s exposure row, so that a change of account serialises with the customer''s orders';
+
+CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  before pgcredit.account;
+  after pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO before FROM pgcredit.account a WHERE a.customer = _change_account.customer FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" has no credit account', customer USING ERRCODE = 'PC003',
+      HINT = 'Open one with pgcredit.open_account().';
+  END IF;
+  UPDATE pgcredit.account a SET
+    credit_limit = CASE WHEN changes ? 'credit_limit' THEN (changes ->> 'credit_limit')::numeric ELSE a.credit_limit END,
+    tolerance_pct = CASE WHEN changes ? 'tolerance_pct' THEN (changes ->> 'tolerance_pct')::numeric ELSE a.tolerance_pct END,
+    status = CASE WHEN changes ? 'status' THEN changes ->> 'status' ELSE a.status END,
+    hold_reason = CASE WHEN changes ? 'hold_reason' THEN changes ->> 'hold_reason' ELSE a.hold_reason END,
+    payment_terms_days = CASE WHEN changes ? 'payment_terms_days' THEN (changes ->> 'payment_terms_days')::int ELSE a.payment_terms_days END,
+    risk_tier = CASE WHEN changes ? 'risk_tier' THEN changes ->> 'risk_tier' ELSE a.risk_tier END,
+    next_review = CASE WHEN changes ? 'next_review' THEN (changes ->> 'next_review')::date ELSE a.next_review END,
+    updated_at = now()
+  WHERE a.customer = _change_account.customer
+  RETURNING * INTO after;
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit(action, customer,
+    (SELECT jsonb_object_agg(k, to_jsonb(before) -> k) FROM jsonb_object_keys(changes) AS k),
+    (SELECT jsonb_object_agg(k, to_jsonb(after) -> k) FROM jsonb_object_keys(changes) AS k),
+    reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._change_account(text, jsonb, text, text) IS
+  'change the fields of an account named in "changes", locking it and its exposure, and audit the change';
+
+----------------------------------------------------------------------
+-- Credit control: accounts (pgcredit_controller)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAULT NULL,
+                                      tolerance_pct numeric DEFAULT 0,
+                                      payment_terms_days int DEFAULT NULL,
+                                      risk_tier text DEFAULT NULL,
+                                      next_review date DEFAULT NULL,
+                                      reason text DEFAULT 'account opened')
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  created pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  PERFORM pgcredit._check_amount('tolerance_pct', coalesce(tolerance_pct, 0));
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO pgcredit.account AS a (customer, credit_limit, tolerance_pct, payment_terms_days, risk_tier, next_review)
+  VALUES (open_account.customer, open_account.credit_limit, coalesce(open_account.tolerance_pct, 0),
+          open_account.payment_terms_days, open_account.risk_tier, open_account.next_review)
+  ON CONFLICT ON CONSTRAINT account_pkey DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" already has a credit account', customer USING ERRCODE = 'unique_violation',
+      HINT = 'Change it with set_credit_limit(), set_tolerance(), update_account() or the hold functions.';
+  END IF;
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit('open_account', customer, NULL, to_jsonb(created), reason);
+  RETURN created;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.open_account(text, numeric, numeric, int, text, date, text) IS
+  'open a credit account for a customer key (limit NULL = none set), audited';
+
+CREATE FUNCTION pgcredit.set_credit_limit(customer text, credit_limit numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  RETURN pgcredit._change_account(customer, jsonb_build_object('credit_limit', credit_limit),
+                                  'set_credit_limit', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_credit_limit(text, numeric, text) IS
+  'set a customer''s credit limit (NULL removes it), with a reason, audited';
+
+CREATE FUNCTION pgcredit.set_tolerance(customer text, tolerance_pct numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF tolerance_pct IS NULL THEN
+    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Use 0 for no tolerance.';
+  END IF;
+  PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  RETURN pgcredit._change_account(customer, jsonb_build_object('tolerance_pct', tolerance_pct),
+                                  'set_tolerance', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_tolerance(text, numeric, text) IS
+  'set the percentage an order may go above the customer''s limit, audited';
+
+CREATE FUNCTION pgcredit.set_status(customer text, status text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF status IS NULL OR status NOT IN ('ok', 'watch', 'hold', 'blocked') THEN
+    RAISE EXCEPTION 'invalid account status "%"', status USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The status is one of ok, watch, hold and blocked.';
+  END IF;
+  RETURN pgcredit._change_account(customer,
+    jsonb_build_object('status', status,
+                       'hold_reason', CASE WHEN status IN ('hold', 'blocked') THEN reason END),
+    'set_status', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_status(text, text, text) IS
+  'set an account''s status: ok, watch, hold or blocked (hold and blocked refuse orders), audited';
+
+CREATE FUNCTION pgcredit.place_hold(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT pgcredit.set_status($1, 'hold', $2) $$;
+COMMENT ON FUNCTION pgcredit.place_hold(text, text) IS
+  'put a customer''s account on credit hold: orders raising its exposure are refused or held, audited';
+
+CREATE FUNCTION pgcredit.block_account(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT pgcredit.set_status($1, 'blocked', $2) $$;
+COMMENT ON FUNCTION pgcredit.block_account(text, text) IS
+  'block a customer''s account: orders raising its exposure are refused or held, audited';
+
+CREATE FUNCTION pgcredit.release_hold(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT pgcredit.set_status($1, 'ok', $2) $$;
+COMMENT ON FUNCTION pgcredit.release_hold(text, text) IS
+  'take a customer''s account off hold or block (status ok), audited';
+
+CREATE FUNCTION pgcredit.update_account(customer text, reason text,
+                                        payment_terms_days int DEFAULT NULL,
+                                        risk_tier text DEFAULT NULL,
+                                        next_review date DEFAULT NULL)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  changes jsonb := jsonb_strip_nulls(jsonb_build_object('payment_terms_days', payment_terms_days,
+                                                        'risk_tier', risk_tier,
+                                                        'next_review', next_review));
+BEGIN
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF changes = '{}' THEN
+    RAISE EXCEPTION 'nothing to change' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Give payment_terms_days, risk_tier or next_review.';
+  END IF;
+  RETURN pgcredit._change_account(customer, changes, 'update_account', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.update_account(text, text, int, text, date) IS
+  'change an account''s payment terms, risk tier or next review date (the ones given), audited';
+
+----------------------------------------------------------------------
+-- Credit control: settings (pgcredit_admin)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.set_no_account_policy(policy text, default_limit numeric DEFAULT NULL,
+                                               default_tolerance_pct numeric DEFAULT 0,
+                                               reason text DEFAULT NULL)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF policy IS NULL OR policy NOT IN ('allow', 'deny', 'default_limit') THEN
+    RAISE EXCEPTION 'invalid no-account policy "%"', policy USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The policy is allow, deny or default_limit.';
+  END IF;
+  IF policy = 'default_limit' AND default_limit IS NULL THEN
+    RAISE EXCEPTION 'the default_limit policy needs a default limit' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('default_limit', default_limit);
+  PERFORM pgcredit._check_amount('default_tolerance_pct', coalesce(default_tolerance_pct, 0));
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  INSERT INTO pgcredit.settings AS s (no_account_policy, default_limit, default_tolerance_pct)
+  VALUES (policy, set_no_account_policy.default_limit, coalesce(set_no_account_policy.default_tolerance_pct, 0))
+  ON CONFLICT (only_row) DO UPDATE SET no_account_policy = EXCLUDED.no_account_policy,
+    default_limit = EXCLUDED.default_limit, default_tolerance_pct = EXCLUDED.default_tolerance_pct
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_no_account_policy', NULL, to_jsonb(before), to_jsonb(after), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_no_account_policy(text, numeric, numeric, text) IS
+  'what happens to orders of customers without an account: allow, deny, or default_limit (with its limit and tolerance), audited';
+
+CREATE FUNCTION pgcredit.set_max_days_past_due(days int, reason text)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF days < 0 THEN
+    RAISE EXCEPTION 'days must not be negative' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'NULL turns the check off.';
+  END IF;
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  INSERT INTO pgcredit.settings AS s (max_days_past_due) VALUES (days)
+  ON CONFLICT (only_row) DO UPDATE SET max_days_past_due = EXCLUDED.max_days_past_due
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_max_days_past_due', NULL, to_jsonb(before), to_jsonb(after), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_max_days_past_due(int, text) IS
+  'refuse orders of customers with open receivables more than this many days past due (NULL = no check), audited';
+
+----------------------------------------------------------------------
+-- Credit control: exposure from the attached tables
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit._contribution_sql(a pgcredit.attachment)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT format('SELECT format(''%%s'', %I) AS customer, sum(%I)::numeric AS amount FROM %s '
+                'WHERE %I IS NOT NULL AND %I IS NOT NULL%s%s GROUP BY 1',
+                a.customer_column, a.amount_column, a.relid, a.customer_column, a.amount_column,
+                CASE WHEN a.open_column IS NOT NULL
+                     THEN format(' AND format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END,
+                CASE WHEN a.hold_column IS NOT NULL
+                     THEN format(' AND %I IS NOT TRUE', a.hold_column) END)
+$$;
+COMMENT ON FUNCTION pgcredit._contribution_sql(pgcredit.attachment) IS
+  'the query summing what an attached table contributes to exposure, per customer';
+
+CREATE FUNCTION pgcredit._actual_exposure()
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  q text;
+BEGIN
+  SELECT string_agg(format('SELECT customer, %s FROM (%s) c',
+                           CASE a.kind WHEN 'orders' THEN '0::numeric, amount' ELSE 'amount, 0::numeric' END,
+                           pgcredit._contribution_sql(a)),
+                    ' UNION ALL ' ORDER BY a.relid::oid)
+    INTO q FROM pgcredit.attachment a;
+  IF q IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY EXECUTE format('SELECT customer, sum(r), sum(o) FROM (%s) u (customer, r, o) GROUP BY customer', q);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._actual_exposure() IS 'exposure per customer recomputed from every attached table';
+
+CREATE FUNCTION pgcredit.verify_exposure()
+RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
+               stored_orders numeric, actual_orders numeric)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT coalesce(e.customer, a.customer),
+         coalesce(e.receivables, 0), coalesce(a.receivables, 0),
+         coalesce(e.open_orders, 0), coalesce(a.open_orders, 0)
+  FROM pgcredit.exposure e
+  FULL JOIN pgcredit._actual_exposure() a ON a.customer = e.customer
+  WHERE coalesce(e.receivables, 0) <> coalesce(a.receivables, 0)
+     OR coalesce(e.open_orders, 0) <> coalesce(a.open_orders, 0)
+  ORDER BY 1
+$$;
+COMMENT ON FUNCTION pgcredit.verify_exposure() IS
+  'recompute exposure from the attached tables and list the customers whose stored exposure differs (none when all is well)';
+
+CREATE FUNCTION pgcredit.rebuild_exposure()
+RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  a pgcredit.attachment;
+  fixed bigint;
+BEGIN
+  -- hold writes to the attached tables while exposure is recomputed
+  FOR a IN SELECT * FROM pgcredit.attachment ORDER BY relid::oid LOOP
+    EXECUTE format('LOCK TABLE %s IN SHARE MODE', a.relid);
+  END LOOP;
+  WITH actual AS (SELECT * FROM pgcredit._actual_exposure()),
+  fix AS (
+    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
+    SELECT coalesce(x.customer, e0.customer), coalesce(x.receivables, 0), coalesce(x.open_orders, 0)
+    FROM actual x FULL JOIN pgcredit.exposure e0 ON e0.customer = x.customer
+    WHERE coalesce(e0.receivables, 0) <> coalesce(x.receivables, 0)
+       OR coalesce(e0.open_orders, 0) <> coalesce(x.open_orders, 0)
+       OR e0.customer IS NULL
+    ON CONFLICT (customer) DO UPDATE SET receivables = EXCLUDED.receivables,
+                                         open_orders = EXCLUDED.open_orders
+    RETURNING 1)
+  SELECT count(*) INTO fixed FROM fix;
+  IF fixed > 0 THEN
+    PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
+  END IF;
+  RETURN fixed;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
+  'recompute exposure from the attached tables and repair it; returns the number of customers corrected';
+
+CREATE FUNCTION pgcredit.items_past_due(customer text, days int)
+RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  a record;
+  found_one boolean;
+BEGIN
+  FOR a IN SELECT t.*, format_type(att.atttypid, att.atttypmod) AS customer_type
+           FROM pgcredit.attachment t
+           JOIN pg_attribute att ON att.attrelid = t.relid AND att.attname = t.customer_column
+           WHERE t.kind = 'receivables' AND t.due_column IS NOT NULL LOOP
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = $1::%s AND %I > 0 '
+                   'AND %I < current_date - $2%s)',
+                   a.relid, a.customer_column, a.customer_type, a.amount_column, a.due_column,
+                   CASE WHEN a.open_column IS NOT NULL
+                        THEN format(' AND format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END)
+      INTO found_one USING customer, days;
+    IF found_one THEN
+      RETURN true;
+    END IF;
+  END LOOP;
+  RETURN false;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.items_past_due(text, int) IS
+  'whether a customer has open receivables more than "days" past due in any attached receivables table';
+
+----------------------------------------------------------------------
+-- Credit control: attaching to the company's tables (pgcredit_admin)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.exposure_trigger()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'exposure_trigger'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit;
+COMMENT ON FUNCTION pgcredit.exposure_trigger() IS
+  'row trigger installed by attach_orders() and attach_receivables(): keeps exposure current and checks orders';
+
+CREATE FUNCTION pgcredit.exposure_truncate_trigger()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  PERFORM pgcredit.rebuild_exposure();
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.exposure_truncate_trigger() IS
+  'statement trigger installed on attached tables: recomputes exposure after TRUNCATE';
+
+CREATE FUNCTION pgcredit._column_type(tbl regclass, col name, role text)
+RETURNS regtype LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  t regtype;
+BEGIN
+  IF col IS NULL THEN
+    RAISE EXCEPTION 'the % column must not be null', role USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT a.atttypid::regtype INTO t FROM pg_attribute a
+  WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, tbl USING ERRCODE = 'undefined_column',
+      DETAIL = format('It was given as the %s column.', role),
+      HINT = format('The columns of %s are: %s.', tbl,
+                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped));
+  END IF;
+  RETURN t;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._column_type(regclass, name, text) IS 'type of a named column, or a clear error';
+
+CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
+                                 due_column name, open_column name, open_values text[],
+                                 mode text, hold_column name)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  t regtype;
+  canonical text[];
+  v text;
+  att pgcredit.attachment;
+  c record;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+    RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'pgcredit attaches to tables and partitioned tables.';
+  END IF;
+  IF EXISTS (SELECT FROM pgcredit.attachment a WHERE a.relid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is already attached', tbl USING ERRCODE = 'duplicate_object',
+      HINT = 'Detach it first with pgcredit.detach().';
+  END IF;
+
+  PERFORM pgcredit._column_type(tbl, customer_column, 'customer');
+  t := pgcredit._column_type(tbl, amount_column, 'amount');
+  IF t NOT IN ('numeric'::regtype, 'smallint', 'integer', 'bigint') THEN
+    RAISE EXCEPTION 'amount column "%" must be numeric', amount_column USING ERRCODE = 'datatype_mismatch',
+      DETAIL = format('Its type is %s.', t),
+      HINT = 'Money is numeric; integer types are accepted too.';
+  END IF;
+  IF due_column IS NOT NULL THEN
+    t := pgcredit._column_type(tbl, due_column, 'due date');
+    IF t <> 'date'::regtype THEN
+      RAISE EXCEPTION 'due column "%" must be of type date', due_column USING ERRCODE = 'datatype_mismatch',
+        DETAIL = format('Its type is %s.', t);
+    END IF;
+  END IF;
+
+  IF open_column IS NOT NULL THEN
+    t := pgcredit._column_type(tbl, open_column, 'open-state');
+    IF open_values IS NULL OR cardinality(open_values) = 0 THEN
+      RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
+    END IF;
+    -- keep the values as the column type prints them, refusing invalid ones
+    FOREACH v IN ARRAY open_values LOOP
+      EXECUTE format('SELECT format(''%%s'', $1::%s)', t) INTO v USING v;
+      canonical := canonical || v;
+    END LOOP;
+    open_values := canonical;
+  ELSIF open_values IS NOT NULL THEN
+    RAISE EXCEPTION 'open_values need an open_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  IF hold_column IS NOT NULL THEN
+    t := pgcredit._column_type(tbl, hold_column, 'hold');
+    IF t <> 'boolean'::regtype THEN
+      RAISE EXCEPTION 'hold column "%" must be boolean', hold_column USING ERRCODE = 'datatype_mismatch',
+        DETAIL = format('Its type is %s.', t);
+    END IF;
+  END IF;
+  IF mode = 'hold' THEN
+    IF hold_column IS NULL THEN
+      RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Name a boolean column that pgcredit sets to true on held orders.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
+      RAISE EXCEPTION 'table "%" has no primary key', tbl USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Held orders are found again by primary key for release.';
+    END IF;
+  END IF;
+
+  EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+  EXECUTE format('CREATE TRIGGER zz_pgcredit_guard BEFORE INSERT OR UPDATE OR DELETE ON %s '
+                 'FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger(%L, %L, %L, %L, %L, %L, %L)',
+                 tbl, kind, customer_column, amount_column, coalesce(open_column, ''),
+                 coalesce(open_values::text, ''), mode, coalesce(hold_column, ''));
+  EXECUTE format('CREATE TRIGGER zz_pgcredit_truncate AFTER TRUNCATE ON %s '
+                 'FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()', tbl);
+
+  INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
+                                   open_column, open_values, mode, hold_column)
+  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column)
+  RETURNING * INTO att;
+
+  -- what the table holds already
+  FOR c IN EXECUTE pgcredit._contribution_sql(att) LOOP
+    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
+    VALUES (c.customer, CASE WHEN kind = 'receivables' THEN c.amount ELSE 0 END,
+            CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
+    ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
+                                         open_orders = e.open_orders + EXCLUDED.open_orders;
+  END LOOP;
+
+  PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name) IS
+  'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
+
+CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
+                                       open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
+                                       mode text DEFAULT 'block', hold_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF mode IS NULL OR mode NOT IN ('block', 'hold') THEN
+    RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'block refuses an order over the limit with an error; hold lets it in marked held.';
+  END IF;
+  RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
+                          open_column, open_values, mode, hold_column);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) IS
+  'attach an order table: its open orders count in exposure, and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+
+CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
+                                            due_column name DEFAULT NULL, open_column name DEFAULT NULL,
+                                            open_values text[] DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT pgcredit._attach($1, 'receivables', $2, $3, $4, $5, $6, 'track', NULL) $$;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[]) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused)';
+
+CREATE FUNCTION pgcredit.detach(tbl regclass)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  att pgcredit.attachment;
+  c record;
+BEGIN
+  SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+  EXECUTE format('DROP TRIGGER IF EXISTS zz_pgcredit_guard ON %s', tbl);
+  EXECUTE format('DROP TRIGGER IF EXISTS zz_pgcredit_truncate ON %s', tbl);
+  FOR c IN EXECUTE pgcredit._contribution_sql(att) LOOP
+    UPDATE pgcredit.exposure e SET
+      receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
+      open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
+    WHERE e.customer = c.customer;
+  END LOOP;
+  DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
+  PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.detach(regclass) IS
+  'remove pgcredit''s triggers from a table and take what it holds out of exposure';
+
+----------------------------------------------------------------------
+-- Credit control: holds and overrides (pgcredit_controller)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.override_block(customer text, reason text)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- overrides of finished transactions are spent
+  DELETE FROM pgcredit.override o WHERE o.xid < pg_snapshot_xmin(pg_current_snapshot());
+  INSERT INTO pgcredit.override AS o (xid, customer, reason, granted_by)
+  VALUES (pg_current_xact_id(), override_block.customer, override_block.reason, pgcredit._actor())
+  ON CONFLICT ON CONSTRAINT override_pkey DO UPDATE SET reason = EXCLUDED.reason;
+  PERFORM pgcredit._audit('override_block', customer, NULL,
+                          jsonb_build_object('xid', pg_current_xact_id()::text), reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.override_block(text, text) IS
+  'let this transaction''s orders for a customer pass the credit check, with a reason, audited';
+
+CREATE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
+RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  h pgcredit.held_order;
+  att pgcredit.attachment;
+  n bigint;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF h.released_at IS NOT NULL THEN
+    RAISE EXCEPTION 'held order % was already released', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
+  END IF;
+  SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = h.relid;
+  IF NOT FOUND OR att.hold_column IS NULL THEN
+    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  PERFORM pgcredit.override_block(h.customer, reason);
+  EXECUTE format('UPDATE %s t SET %I = false FROM jsonb_populate_record(NULL::%s, $1) k WHERE %s',
+                 h.relid, att.hold_column, h.relid,
+                 (SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', key, key), ' AND ')
+                  FROM jsonb_object_keys(h.row_key) AS key))
+    USING h.row_key;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n <> 1 THEN
+    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
+      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
+  END IF;
+  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                   release_reason = reason
+  WHERE o.id = held_id RETURNING * INTO h;
+  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
+                          jsonb_build_object('amount', h.amount), reason);
+  RETURN h;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.release_held_order(bigint, text) IS
+  'release a held order: clear its hold mark, count it in exposure past the check, audited';
+
+----------------------------------------------------------------------
+-- Credit control: privileges
+----------------------------------------------------------------------
+
+REVOKE EXECUTE ON FUNCTION
+  pgcredit._actor(), pgcredit._audit(text, text, jsonb, jsonb, text), pgcredit._check_reason(text),
+  pgcredit._check_amount(text, numeric), pgcredit._lock_exposure(text),
+  pgcredit._change_account(text, jsonb, text, text), pgcredit._contribution_sql(pgcredit.attachment),
+  pgcredit._actual_exposure(), pgcredit._column_type(regclass, name, text),
+  pgcredit._attach(regclass, text, name, name, name, name, text[], text, name),
+  pgcredit.items_past_due(text, int), pgcredit.exposure_trigger(), pgcredit.exposure_truncate_trigger(),
+  pgcredit.open_account(text, numeric, numeric, int, text, date, text),
+  pgcredit.set_credit_limit(text, numeric, text), pgcredit.set_tolerance(text, numeric, text),
+  pgcredit.set_status(text, text, text), pgcredit.place_hold(text, text),
+  pgcredit.block_account(text, text), pgcredit.release_hold(text, text),
+  pgcredit.update_account(text, text, int, text, date),
+  pgcredit.override_block(text, text), pgcredit.release_held_order(bigint, text),
+  pgcredit.set_no_account_policy(text, numeric, numeric, text), pgcredit.set_max_days_past_due(int, text),
+  pgcredit.attach_orders(regclass, name, name, name, text[], text, name),
+  pgcredit.attach_receivables(regclass, name, name, name, name, text[]),
+  pgcredit.detach(regclass), pgcredit.verify_exposure(), pgcredit.rebuild_exposure()
+FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION pgcredit.verify_exposure() TO pgcredit_reader;
+GRANT EXECUTE ON FUNCTION
+  pgcredit.open_account(text, numeric, numeric, int, text, date, text),
+  pgcredit.set_credit_limit(text, numeric, text), pgcredit.set_tolerance(text, numeric, text),
+  pgcredit.set_status(text, text, text), pgcredit.place_hold(text, text),
+  pgcredit.block_account(text, text), pgcredit.release_hold(text, text),
+  pgcredit.update_account(text, text, int, text, date),
+  pgcredit.override_block(text, text), pgcredit.release_held_order(bigint, text)
+TO pgcredit_controller;
+GRANT EXECUTE ON FUNCTION
+  pgcredit.set_no_account_policy(text, numeric, numeric, text), pgcredit.set_max_days_past_due(int, text),
+  pgcredit.attach_orders(regclass, name, name, name, text[], text, name),
+  pgcredit.attach_receivables(regclass, name, name, name, name, text[]),
+  pgcredit.detach(regclass), pgcredit.rebuild_exposure()
+TO pgcredit_admin;

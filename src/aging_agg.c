@@ -209,13 +209,6 @@ aging_deserialize(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* -n */
-static Numeric
-NegateNumeric(Numeric n)
-{
-	return DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(n)));
-}
-
 /* Totals of a state shared by both final functions */
 typedef struct AgingTotals
 {
@@ -246,7 +239,7 @@ ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 		pgc_numeric_div_round(numeric_mul_opt_error(t->overdue, int64_to_numeric(100), NULL),
 							  t->total, 2) : NULL;
 	pgc_sum_combine(&finite, &overdue, CurrentMemoryContext);
-	pgc_sum_add_numeric(&finite, NegateNumeric(pgc_sum_numeric(&st->overdue_inf)),
+	pgc_sum_add_numeric(&finite, pgc_numeric_negate(pgc_sum_numeric(&st->overdue_inf)),
 						CurrentMemoryContext);
 	t->avg_days = pgc_sum_sign(&finite) != 0 ?
 		pgc_numeric_div_round(pgc_sum_numeric(&st->overdue_days),

@@ -410,3 +410,10 @@ pgc_check_finite(Numeric n, const char *name)
 				 errmsg("%s must be a finite number", name),
 				 errdetail("%s is %s.", name, numeric_is_nan(n) ? "NaN" : "infinite")));
 }
+
+/* -num */
+Numeric
+pgc_numeric_negate(Numeric num)
+{
+	return DatumGetNumeric(DirectFunctionCall1(numeric_uminus, NumericGetDatum(num)));
+}

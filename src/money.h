@@ -62,6 +62,7 @@ extern void pgc_check_finite(Numeric n, const char *name);
 extern Numeric pgc_int128_numeric(int128 v, int scale);
 extern Numeric pgc_numeric_div_round(Numeric num, Numeric den, int scale);
 extern Numeric pgc_numeric_round(Numeric num, int scale);
+extern Numeric pgc_numeric_negate(Numeric num);
 
 /*
  * Add amount * mult to a sum, inline for the common case of an amount on

@@ -1,0 +1,682 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *	  The credit guard: a row trigger on the company's order and
+ *	  receivable tables that keeps each customer's exposure current and
+ *	  refuses, or holds, an order the customer's credit cannot carry.
+ *
+ * pgcredit.exposure_trigger(kind, customer_column, amount_column,
+ *                           open_column, open_values, mode, hold_column)
+ *
+ * A row contributes its amount to its customer's exposure while it is
+ * open (open_column's value among open_values, or always when no
+ * open_column is given) and not held (hold_column not true).  Every
+ * insert, update and delete applies the change of contribution to
+ * pgcredit.exposure with one upsert, whose row lock serialises all
+ * changes of one customer's exposure: two sessions can never both pass
+ * the check on the same old exposure.  An order row that raises exposure
+ * is checked against the account, the settings and any override in the
+ * same statement; receivables only keep exposure current.
+ *
+ * When an update moves a row between customers, both exposure rows are
+ * locked in the order of their keys, so concurrent moves cannot deadlock.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgcredit.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(exposure_trigger);
+
+/* pgcredit's own SQLSTATEs, class PC: credit control */
+#define ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED	MAKE_SQLSTATE('P','C','0','0','1')
+#define ERRCODE_PGC_ACCOUNT_ON_HOLD			MAKE_SQLSTATE('P','C','0','0','2')
+#define ERRCODE_PGC_NO_CREDIT_ACCOUNT		MAKE_SQLSTATE('P','C','0','0','3')
+#define ERRCODE_PGC_ITEMS_PAST_DUE			MAKE_SQLSTATE('P','C','0','0','4')
+
+#define MAX_KEY_COLUMNS	8
+
+/* What the trigger needs to know about one attached relation */
+typedef struct GuardConfig
+{
+	Oid			relid;
+	bool		is_orders;
+	bool		hold_mode;
+	int			cust_att;
+	FmgrInfo	cust_out;
+	int			amount_att;
+	Oid			amount_type;
+	int			open_att;		/* 0 when every row is open */
+	FmgrInfo	open_out;
+	int			n_open_values;
+	char	  **open_values;
+	int			hold_att;		/* 0 when the table has no hold column */
+	int			nkeys;			/* primary key, to find a held row again */
+	int			key_atts[MAX_KEY_COLUMNS];
+	char	   *key_names[MAX_KEY_COLUMNS];
+	FmgrInfo	key_out[MAX_KEY_COLUMNS];
+} GuardConfig;
+
+/* A row's contribution to exposure */
+typedef struct Contribution
+{
+	bool		counts;
+	char	   *customer;
+	Numeric		amount;
+} Contribution;
+
+/* The outcome of the check of one raise of exposure */
+typedef struct Verdict
+{
+	int			sqlstate;		/* 0 when the order passes */
+	const char *why;
+	char	   *exposure;
+	char	   *limit;
+	char	   *allowed;
+	char	   *available;
+} Verdict;
+
+/* Plans kept for the life of the backend */
+static SPIPlanPtr upsert_plan = NULL;
+static SPIPlanPtr check_plan = NULL;
+static SPIPlanPtr override_plan = NULL;
+static SPIPlanPtr past_due_plan = NULL;
+static SPIPlanPtr hold_plan = NULL;
+
+/* Prepare a statement once and keep it */
+static SPIPlanPtr
+KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "pgcredit: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*slot = p;
+	}
+	return *slot;
+}
+
+/* Attribute number of a column named in a trigger argument */
+static int
+ColumnNumber(Relation rel, const char *name, const char *role)
+{
+	int			att = SPI_fnumber(RelationGetDescr(rel), name);
+
+	if (att <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, RelationGetRelationName(rel)),
+				 errdetail("pgcredit's trigger uses it as the %s column.", role),
+				 errhint("Detach and attach the table again with pgcredit.detach() and pgcredit.attach_orders() or attach_receivables().")));
+	return att;
+}
+
+/* Parse a text[] literal of open values */
+static void
+ParseOpenValues(GuardConfig *cfg, const char *literal, MemoryContext mcxt)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) literal,
+															  TEXTOID, -1));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	cfg->open_values = MemoryContextAlloc(mcxt, sizeof(char *) * Max(n, 1));
+	cfg->n_open_values = 0;
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			cfg->open_values[cfg->n_open_values++] =
+				MemoryContextStrdup(mcxt, TextDatumGetCString(elems[i]));
+}
+
+/*
+ * The configuration for the trigger's relation, built on first use in
+ * fn_extra: attribute numbers and output functions are looked up once per
+ * relation and statement, never per row.
+ */
+static GuardConfig *
+GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
+{
+	GuardConfig *cfg = (GuardConfig *) fcinfo->flinfo->fn_extra;
+	Relation	rel = td->tg_relation;
+	char	  **args = td->tg_trigger->tgargs;
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	Oid			typoutput;
+	bool		varlena;
+
+	if (cfg != NULL && cfg->relid == RelationGetRelid(rel))
+		return cfg;
+
+	if (td->tg_trigger->tgnargs != 7)
+		elog(ERROR, "pgcredit.exposure_trigger expects 7 arguments, got %d",
+			 td->tg_trigger->tgnargs);
+
+	cfg = MemoryContextAllocZero(mcxt, sizeof(GuardConfig));
+	cfg->relid = RelationGetRelid(rel);
+	cfg->is_orders = strcmp(args[0], "orders") == 0;
+	cfg->hold_mode = strcmp(args[5], "hold") == 0;
+
+	cfg->cust_att = ColumnNumber(rel, args[1], "customer");
+	getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), cfg->cust_att - 1)->atttypid,
+					  &typoutput, &varlena);
+	fmgr_info_cxt(typoutput, &cfg->cust_out, mcxt);
+
+	cfg->amount_att = ColumnNumber(rel, args[2], "amount");
+	cfg->amount_type = TupleDescAttr(RelationGetDescr(rel), cfg->amount_att - 1)->atttypid;
+
+	if (args[3][0] != '\0')
+	{
+		cfg->open_att = ColumnNumber(rel, args[3], "open-state");
+		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid,
+						  &typoutput, &varlena);
+		fmgr_info_cxt(typoutput, &cfg->open_out, mcxt);
+		ParseOpenValues(cfg, args[4], mcxt);
+	}
+
+	if (args[6][0] != '\0')
+		cfg->hold_att = ColumnNumber(rel, args[6], "hold");
+
+	if (cfg->hold_mode)
+	{
+		Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+		int			x = -1;
+
+		while ((x = bms_next_member(pk, x)) >= 0 && cfg->nkeys < MAX_KEY_COLUMNS)
+		{
+			int			att = x + FirstLowInvalidHeapAttributeNumber;
+			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+
+			cfg->key_atts[cfg->nkeys] = att;
+			cfg->key_names[cfg->nkeys] = MemoryContextStrdup(mcxt, NameStr(a->attname));
+			getTypeOutputInfo(a->atttypid, &typoutput, &varlena);
+			fmgr_info_cxt(typoutput, &cfg->key_out[cfg->nkeys], mcxt);
+			cfg->nkeys++;
+		}
+	}
+
+	fcinfo->flinfo->fn_extra = cfg;
+	return cfg;
+}
+
+/* An amount column's value as numeric; integers are converted */
+static Numeric
+AmountValue(GuardConfig *cfg, Datum d)
+{
+	Numeric		n;
+
+	switch (cfg->amount_type)
+	{
+		case INT2OID:
+			return int64_to_numeric(DatumGetInt16(d));
+		case INT4OID:
+			return int64_to_numeric(DatumGetInt32(d));
+		case INT8OID:
+			return int64_to_numeric(DatumGetInt64(d));
+		default:
+			n = DatumGetNumeric(d);
+			pgc_check_finite(n, "order amount");
+			return n;
+	}
+}
+
+/* What a row contributes to its customer's exposure */
+static void
+RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		isnull;
+	Datum		d;
+
+	c->counts = false;
+
+	d = heap_getattr(tup, cfg->cust_att, desc, &isnull);
+	if (isnull)
+		return;					/* no customer: nobody's exposure */
+	c->customer = OutputFunctionCall(&cfg->cust_out, d);
+
+	if (cfg->hold_att)
+	{
+		d = heap_getattr(tup, cfg->hold_att, desc, &isnull);
+		if (!isnull && DatumGetBool(d))
+			return;				/* held rows wait outside exposure */
+	}
+
+	if (cfg->open_att)
+	{
+		char	   *v;
+		bool		open = false;
+
+		d = heap_getattr(tup, cfg->open_att, desc, &isnull);
+		if (isnull)
+			return;
+		v = OutputFunctionCall(&cfg->open_out, d);
+		for (int i = 0; i < cfg->n_open_values && !open; i++)
+			open = strcmp(v, cfg->open_values[i]) == 0;
+		if (!open)
+			return;
+	}
+
+	d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
+	if (isnull)
+		return;
+	c->amount = AmountValue(cfg, d);
+	c->counts = true;
+}
+
+static int
+NumericSign(Numeric n)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
+											 NumericGetDatum(int64_to_numeric(0))));
+}
+
+static char *
+NumericText(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+}
+
+/* Add delta to one component of a customer's exposure, without a check */
+static void
+AddExposure(GuardConfig *cfg, const char *customer, Numeric delta)
+{
+	Oid			types[3] = {TEXTOID, NUMERICOID, NUMERICOID};
+	Datum		values[3];
+	SPIPlanPtr	plan;
+
+	plan = KeepPlan(&upsert_plan,
+					"INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders) "
+					"VALUES ($1, $2, $3) "
+					"ON CONFLICT (customer) DO UPDATE SET "
+					"receivables = x.receivables OPERATOR(pg_catalog.+) EXCLUDED.receivables, "
+					"open_orders = x.open_orders OPERATOR(pg_catalog.+) EXCLUDED.open_orders",
+					3, types);
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = NumericGetDatum(cfg->is_orders ? int64_to_numeric(0) : delta);
+	values[2] = NumericGetDatum(cfg->is_orders ? delta : int64_to_numeric(0));
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pgcredit: could not update exposure");
+}
+
+/* Whether a controller has overridden the check for this customer in this transaction */
+static bool
+Overridden(const char *customer)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	SPIPlanPtr	plan;
+
+	plan = KeepPlan(&override_plan,
+					"SELECT 1 FROM pgcredit.override "
+					"WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
+					"AND customer OPERATOR(pg_catalog.=) $1",
+					1, types);
+	values[0] = CStringGetTextDatum(customer);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not read overrides");
+	return SPI_processed > 0;
+}
+
+/* Whether the customer has open receivables more than days past due */
+static bool
+ItemsPastDue(const char *customer, int32 days)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	SPIPlanPtr	plan;
+
+	plan = KeepPlan(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types);
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = Int32GetDatum(days);
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "pgcredit: could not check items past due");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Column i of the check row as text, or NULL */
+static char *
+CheckColumn(int i)
+{
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i);
+}
+
+/*
+ * Raise a customer's order exposure by delta (positive) and judge the
+ * result: the upsert locks the customer's exposure row, and the account
+ * and settings are read in the same statement.
+ */
+static void
+RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
+{
+	Oid			types[3] = {TEXTOID, NUMERICOID, NUMERICOID};
+	Datum		values[3];
+	SPIPlanPtr	plan;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	bool		has_account;
+	char	   *status;
+	char	   *policy;
+	Numeric		exposure;
+	Numeric		limit = NULL;
+	Numeric		tolerance = NULL;
+	Datum		d;
+
+	plan = KeepPlan(&check_plan,
+					"WITH e AS ("
+					" INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders)"
+					" VALUES ($1, $2, $3)"
+					" ON CONFLICT (customer) DO UPDATE SET"
+					" receivables = x.receivables OPERATOR(pg_catalog.+) EXCLUDED.receivables,"
+					" open_orders = x.open_orders OPERATOR(pg_catalog.+) EXCLUDED.open_orders"
+					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders AS exposure)"
+					" SELECT e.exposure, a.customer IS NOT NULL, a.credit_limit, a.tolerance_pct,"
+					" a.status, COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
+					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due"
+					" FROM e LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1"
+					" LEFT JOIN pgcredit.settings s ON true",
+					3, types);
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = NumericGetDatum(int64_to_numeric(0));
+	values[2] = NumericGetDatum(delta);
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "pgcredit: could not update exposure");
+
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	exposure = DatumGetNumeric(SPI_getbinval(row, desc, 1, &isnull));
+	has_account = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
+	status = CheckColumn(5);
+	policy = CheckColumn(6);
+
+	memset(v, 0, sizeof(Verdict));
+	v->exposure = NumericText(exposure);
+
+	if (has_account)
+	{
+		if (strcmp(status, "hold") == 0 || strcmp(status, "blocked") == 0)
+		{
+			v->sqlstate = ERRCODE_PGC_ACCOUNT_ON_HOLD;
+			v->why = strcmp(status, "hold") == 0 ? "on hold" : "blocked";
+			return;
+		}
+		d = SPI_getbinval(row, desc, 3, &isnull);
+		if (!isnull)
+		{
+			limit = DatumGetNumeric(d);
+			tolerance = DatumGetNumeric(SPI_getbinval(row, desc, 4, &isnull));
+		}
+	}
+	else if (strcmp(policy, "deny") == 0)
+	{
+		v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
+		v->why = "without a credit account";
+		return;
+	}
+	else if (strcmp(policy, "default_limit") == 0)
+	{
+		d = SPI_getbinval(row, desc, 7, &isnull);
+		if (!isnull)
+		{
+			limit = DatumGetNumeric(d);
+			tolerance = DatumGetNumeric(SPI_getbinval(row, desc, 8, &isnull));
+		}
+	}
+
+	if (limit != NULL)
+	{
+		/* allowed = limit + limit * tolerance / 100, exactly */
+		Numeric		allowed = numeric_add_opt_error(limit,
+													numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance, NULL),
+																		  int64_div_fast_to_numeric(1, 2), NULL),
+													NULL);
+
+		v->limit = NumericText(limit);
+		v->allowed = NumericText(allowed);
+		v->available = NumericText(numeric_sub_opt_error(allowed,
+														 numeric_sub_opt_error(exposure, delta, NULL),
+														 NULL));
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(exposure),
+											  NumericGetDatum(allowed))) > 0)
+		{
+			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
+			v->why = "over its credit limit";
+			return;
+		}
+	}
+
+	d = SPI_getbinval(row, desc, 9, &isnull);
+	if (!isnull && ItemsPastDue(customer, DatumGetInt32(d)))
+	{
+		v->sqlstate = ERRCODE_PGC_ITEMS_PAST_DUE;
+		v->why = "with items past due";
+		v->limit = psprintf("%d", DatumGetInt32(d));
+	}
+}
+
+/* Refuse an order: the error an application catches */
+static void
+Refuse(const char *customer, Numeric amount, const Verdict *v)
+{
+	char	   *amt = NumericText(amount);
+
+	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
+				 errdetail("Exposure with this order would be %s against a credit limit of %s "
+						   "(%s with tolerance); the order amount is %s and the credit "
+						   "available before it was %s.",
+						   v->exposure, v->limit, v->allowed, amt, v->available),
+				 errhint("Reduce the order, collect payment first, or ask a credit controller "
+						 "to raise the limit or override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("credit account of customer \"%s\" is %s", customer, v->why),
+				 errdetail("No order that raises the customer's exposure is accepted; this "
+						   "order amount is %s and the exposure with it would be %s.",
+						   amt, v->exposure),
+				 errhint("A credit controller can release the hold with pgcredit.release_hold().")));
+	else if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("customer \"%s\" has no credit account", customer),
+				 errdetail("The settings deny credit to customers without an account; the "
+						   "order amount is %s.", amt),
+				 errhint("Open an account with pgcredit.open_account().")));
+	else
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("customer \"%s\" has items more than %s days past due", customer, v->limit),
+				 errdetail("The settings refuse orders from customers with open items more than "
+						   "%s days past due; the order amount is %s.", v->limit, amt),
+				 errhint("Collect the overdue items first, or ask a credit controller to "
+						 "override the block.")));
+}
+
+/* The row's primary key as a JSON object, to find a held row again */
+static char *
+RowKeyJson(GuardConfig *cfg, Relation rel, HeapTuple tup)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < cfg->nkeys; i++)
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, cfg->key_atts[i], RelationGetDescr(rel), &isnull);
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, cfg->key_names[i]);
+		appendStringInfoString(&buf, ": ");
+		if (isnull)
+			appendStringInfoString(&buf, "null");
+		else
+			escape_json(&buf, OutputFunctionCall(&cfg->key_out[i], d));
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* Record a held order */
+static void
+RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
+		   Numeric amount, const Verdict *v)
+{
+	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID};
+	Datum		values[5];
+	SPIPlanPtr	plan;
+
+	plan = KeepPlan(&hold_plan,
+					"INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why) "
+					"VALUES ($1, $2::pg_catalog.jsonb, $3, $4, $5)",
+					5, types);
+	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
+	values[2] = CStringGetTextDatum(customer);
+	values[3] = NumericGetDatum(amount);
+	values[4] = CStringGetTextDatum(psprintf("customer %s", v->why));
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "pgcredit: could not record the held order");
+}
+
+/*
+ * Raise exposure for a row's new contribution and check it.  Returns the
+ * tuple to store: the row itself, or in hold mode a copy marked held.
+ */
+static HeapTuple
+GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *customer,
+		   Numeric delta, Numeric amount)
+{
+	Verdict		v;
+
+	if (!cfg->is_orders)
+	{
+		AddExposure(cfg, customer, delta);
+		return tup;
+	}
+
+	RaiseAndCheck(cfg, customer, delta, &v);
+	if (v.sqlstate == 0 || Overridden(customer))
+		return tup;
+	if (!cfg->hold_mode)
+		Refuse(customer, amount, &v);
+
+	/* hold: the row goes in marked held, and its whole amount leaves exposure */
+	{
+		Datum		val = BoolGetDatum(true);
+		bool		isnull = false;
+		int			col = cfg->hold_att;
+		HeapTuple	held;
+
+		AddExposure(cfg, customer, pgc_numeric_negate(amount));
+		held = heap_modify_tuple_by_cols(tup, RelationGetDescr(td->tg_relation),
+										 1, &col, &val, &isnull);
+		RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
+		ereport(NOTICE,
+				(errmsg("order for customer \"%s\" put on credit hold", customer),
+				 errdetail("The customer is %s; exposure with the order would have been %s.",
+						   v.why, v.exposure)));
+		return held;
+	}
+}
+
+/*
+ * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
+ * attached table.
+ */
+Datum
+exposure_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	GuardConfig *cfg;
+	Contribution oldc = {0};
+	Contribution newc = {0};
+	HeapTuple	result;
+	HeapTuple	newtup = NULL;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "pgcredit.exposure_trigger: not called by trigger manager");
+	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "pgcredit.exposure_trigger must be a BEFORE ROW trigger");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+	cfg = GetConfig(fcinfo, td);
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		newtup = td->tg_trigtuple;
+		RowContribution(cfg, td->tg_relation, newtup, &newc);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		newtup = td->tg_newtuple;
+		RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &oldc);
+		RowContribution(cfg, td->tg_relation, newtup, &newc);
+	}
+	else
+		RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &oldc);
+	result = newtup ? newtup : td->tg_trigtuple;
+
+	if (oldc.counts && newc.counts && strcmp(oldc.customer, newc.customer) == 0)
+	{
+		/* same customer: only the difference moves */
+		Numeric		delta = numeric_sub_opt_error(newc.amount, oldc.amount, NULL);
+		int			sign = NumericSign(delta);
+
+		if (sign > 0)
+			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount);
+		else if (sign < 0)
+			AddExposure(cfg, oldc.customer, delta);
+	}
+	else
+	{
+		/*
+		 * Different customers, or a row entering or leaving exposure: lower
+		 * the old customer's and raise the new one's, locking their rows in
+		 * key order.
+		 */
+		bool		old_first = !newc.counts ||
+			(oldc.counts && strcmp(oldc.customer, newc.customer) < 0);
+
+		if (oldc.counts && old_first)
+			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
+		if (newc.counts)
+		{
+			if (NumericSign(newc.amount) > 0)
+				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount);
+			else if (NumericSign(newc.amount) < 0)
+				AddExposure(cfg, newc.customer, newc.amount);
+		}
+		if (oldc.counts && !old_first)
+			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
+	}
+
+	if (result != NULL && result != td->tg_trigtuple && result != td->tg_newtuple)
+		result = SPI_copytuple(result);
+	SPI_finish();
+	return PointerGetDatum(result);
+}
