@@ -1461,6 +1461,10 @@ BEGIN
   UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
                                    release_reason = reason
   WHERE o.id = held_id RETURNING * INTO h;
+  -- any other open hold of the same row is released with it
+  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
+                                   release_reason = reason
+  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
                           jsonb_build_object('amount', h.amount), reason);
   RETURN h;

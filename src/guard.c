@@ -540,7 +540,7 @@ RowKeyJson(GuardConfig *cfg, Relation rel, HeapTuple tup)
 	return buf.data;
 }
 
-/* Record a held order */
+/* Record a held order, once while it stays held */
 static void
 RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 		   Numeric amount, const Verdict *v)
@@ -551,7 +551,9 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 
 	plan = KeepPlan(&hold_plan,
 					"INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why) "
-					"VALUES ($1, $2::pg_catalog.jsonb, $3, $4, $5)",
+					"SELECT $1, $2::pg_catalog.jsonb, $3, $4, $5 WHERE NOT EXISTS ("
+					" SELECT FROM pgcredit.held_order h WHERE h.relid OPERATOR(pg_catalog.=) $1"
+					" AND h.row_key OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb AND h.released_at IS NULL)",
 					5, types);
 	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
