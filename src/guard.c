@@ -90,6 +90,7 @@ typedef struct Verdict
 
 /* Plans kept for the life of the backend */
 static SPIPlanPtr upsert_plan = NULL;
+static SPIPlanPtr raise_plan = NULL;
 static SPIPlanPtr check_plan = NULL;
 static SPIPlanPtr override_plan = NULL;
 static SPIPlanPtr past_due_plan = NULL;
@@ -360,8 +361,7 @@ CheckColumn(int i)
 
 /*
  * Raise a customer's order exposure by delta (positive) and judge the
- * result: the upsert locks the customer's exposure row, and the account
- * and settings are read in the same statement.
+ * result against the account and settings.
  */
 static void
 RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
@@ -380,30 +380,42 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	Numeric		tolerance = NULL;
 	Datum		d;
 
-	plan = KeepPlan(&check_plan,
-					"WITH e AS ("
-					" INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders)"
+	/* first take the customer's exposure row: this waits for any change in flight */
+	plan = KeepPlan(&raise_plan,
+					"INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders)"
 					" VALUES ($1, $2, $3)"
 					" ON CONFLICT (customer) DO UPDATE SET"
 					" receivables = x.receivables OPERATOR(pg_catalog.+) EXCLUDED.receivables,"
 					" open_orders = x.open_orders OPERATOR(pg_catalog.+) EXCLUDED.open_orders"
-					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders AS exposure)"
-					" SELECT e.exposure, a.customer IS NOT NULL, a.credit_limit, a.tolerance_pct,"
-					" a.status, COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
-					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due"
-					" FROM e LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1"
-					" LEFT JOIN pgcredit.settings s ON true",
+					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders",
 					3, types);
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = NumericGetDatum(int64_to_numeric(0));
 	values[2] = NumericGetDatum(delta);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
 		elog(ERROR, "pgcredit: could not update exposure");
+	exposure = DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	/*
+	 * Then read the account and settings in a statement of their own: in
+	 * READ COMMITTED it sees a change of limit or status that committed
+	 * while the upsert waited for the row.  (Under REPEATABLE READ such a
+	 * change makes the upsert fail with a serialization error instead.)
+	 */
+	plan = KeepPlan(&check_plan,
+					"SELECT NULL, a.customer IS NOT NULL, a.credit_limit, a.tolerance_pct,"
+					" a.status, COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
+					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due"
+					" FROM (SELECT) AS one"
+					" LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1"
+					" LEFT JOIN pgcredit.settings s ON true",
+					1, types);
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "pgcredit: could not read the credit account");
 
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	exposure = DatumGetNumeric(SPI_getbinval(row, desc, 1, &isnull));
 	has_account = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
 	status = CheckColumn(5);
 	policy = CheckColumn(6);
