@@ -32,7 +32,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench
+.PHONY: demo test deps bench stress
 
 deps:
 	@bash test/setup.sh
@@ -42,6 +42,9 @@ demo:
 
 bench:
 	@bash test/bench/run.sh
+
+stress:
+	@bash test/stress/make_stress.sh
 
 test:
 	@bash test/run.sh

@@ -1,0 +1,24 @@
+-- After the run: the credit guard held under load, checked from the data.
+\set ON_ERROR_STOP on
+\pset footer off
+SELECT (SELECT count(*) FROM stress_order) AS orders_accepted,
+       (SELECT count(*) FROM stress_refusal) AS orders_refused,
+       (SELECT count(*) FROM stress_order WHERE status = 'shipped') AS orders_shipped,
+       (SELECT count(*) FROM stress_invoice WHERE open_amount = 0) AS invoices_paid;
+SELECT sqlstate, count(*) FROM stress_refusal GROUP BY 1 ORDER BY 1;
+
+CREATE TEMP TABLE verdict AS
+SELECT
+  -- no accepted order ever took its customer past limit plus tolerance
+  (SELECT count(*) FROM stress_log WHERE data_exposure > allowed) AS over_limit,
+  -- every accepted order is in the log (none slipped past the function)
+  (SELECT count(*) FROM stress_order o WHERE NOT EXISTS (SELECT FROM stress_log l WHERE l.order_id = o.id)) AS unlogged,
+  -- every refusal carries pgcredit's documented SQLSTATE for this case
+  (SELECT count(*) FROM stress_refusal WHERE sqlstate <> 'PC001') AS other_refusals,
+  -- pgcredit's counters equal what the tables hold
+  (SELECT count(*) FROM pgcredit.verify_exposure()) AS mismatches;
+SELECT * FROM verdict;
+SELECT CASE WHEN over_limit = 0 AND unlogged = 0 AND other_refusals = 0 AND mismatches = 0
+            THEN 'stress check passed' ELSE 'stress check FAILED' END AS verdict
+FROM verdict \gset
+\echo :verdict

@@ -1,0 +1,86 @@
+-- Stress ledger: customers with tight limits, invoices that get paid and
+-- orders placed at random by many clients at once.
+
+\set ON_ERROR_STOP on
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pgcredit;
+DROP TABLE IF EXISTS stress_order, stress_invoice, stress_log, stress_refusal CASCADE;
+
+CREATE TABLE stress_invoice (
+  id          serial PRIMARY KEY,
+  customer    int NOT NULL,
+  open_amount numeric(12,2) NOT NULL,
+  due         date NOT NULL
+);
+CREATE INDEX ON stress_invoice (customer, due);
+CREATE TABLE stress_order (
+  id        bigserial PRIMARY KEY,
+  customer  int NOT NULL,
+  amount    numeric(12,2) NOT NULL,
+  status    text NOT NULL DEFAULT 'open',
+  placed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX ON stress_order (customer) WHERE status = 'open';
+-- What each accepted order saw, computed from the tables alone.
+CREATE TABLE stress_log (
+  order_id       bigint,
+  customer       int,
+  data_exposure  numeric,
+  allowed        numeric
+);
+-- Every refusal with its SQLSTATE.
+CREATE TABLE stress_refusal (customer int, sqlstate text, message text);
+
+-- Customers 1..:customers: limits 1000 to 5000, tolerance 0 or 5 %.
+SELECT count(*) AS accounts FROM (
+  SELECT pgcredit.open_account(c::text, 1000 + (c * 37 % 41) * 100, (c % 2) * 5)
+  FROM generate_series(1, :customers) AS c) s;
+INSERT INTO stress_invoice (customer, open_amount, due)
+SELECT c, 100 + (c * 13 % 7) * 50, current_date - (c % 20)
+FROM generate_series(1, :customers) AS c, generate_series(1, 3);
+
+SELECT pgcredit.attach_receivables('stress_invoice', 'customer', 'open_amount', 'due') IS NOT NULL AS attached;
+SELECT pgcredit.attach_orders('stress_order', 'customer', 'amount', 'status', '{open}') IS NOT NULL AS attached;
+
+-- The application: place an order, catching the credit guard's refusal.
+-- After an accepted order, while this transaction holds the customer's
+-- exposure row, no other change of the customer can be in flight: the
+-- exposure computed here from the tables is the customer's true exposure
+-- at this moment.
+CREATE FUNCTION place_order(c int, amt numeric) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  oid bigint;
+BEGIN
+  INSERT INTO stress_order (customer, amount) VALUES (c, amt) RETURNING id INTO oid;
+  INSERT INTO stress_log
+  SELECT oid, c,
+         (SELECT coalesce(sum(amount), 0) FROM stress_order WHERE customer = c AND status = 'open')
+         + (SELECT coalesce(sum(open_amount), 0) FROM stress_invoice WHERE customer = c),
+         (SELECT credit_limit * (1 + tolerance_pct / 100) FROM pgcredit.account WHERE customer = c::text);
+EXCEPTION WHEN SQLSTATE 'PC001' OR SQLSTATE 'PC002' OR SQLSTATE 'PC003' OR SQLSTATE 'PC004' THEN
+  INSERT INTO stress_refusal VALUES (c, SQLSTATE, SQLERRM);
+END
+$$;
+
+-- Shipping: the customer's oldest open order ships and becomes an invoice
+-- (exposure moves from orders to receivables).
+CREATE FUNCTION ship(c int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  amt numeric;
+BEGIN
+  UPDATE stress_order SET status = 'shipped'
+  WHERE id = (SELECT id FROM stress_order WHERE customer = c AND status = 'open' ORDER BY id LIMIT 1)
+  RETURNING amount INTO amt;
+  IF FOUND THEN
+    INSERT INTO stress_invoice (customer, open_amount, due) VALUES (c, amt, current_date + 30);
+  END IF;
+END
+$$;
+
+-- A payment: the customer's oldest open invoice is paid.
+CREATE FUNCTION pay(c int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE stress_invoice SET open_amount = 0
+  WHERE id = (SELECT id FROM stress_invoice WHERE customer = c AND open_amount > 0 ORDER BY id LIMIT 1);
+END
+$$;
