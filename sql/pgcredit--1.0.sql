@@ -644,14 +644,22 @@ COMMENT ON COLUMN pgcredit.account.created_at IS 'when the account was opened';
 COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed';
 
 CREATE TABLE pgcredit.exposure (
-  customer     text PRIMARY KEY,
-  receivables  numeric NOT NULL DEFAULT 0,
-  open_orders  numeric NOT NULL DEFAULT 0
+  customer       text PRIMARY KEY,
+  receivables    numeric NOT NULL DEFAULT 0,
+  open_orders    numeric NOT NULL DEFAULT 0,
+  has_account    boolean NOT NULL DEFAULT false,
+  credit_limit   numeric,
+  tolerance_pct  numeric NOT NULL DEFAULT 0,
+  status         text NOT NULL DEFAULT 'ok'
 );
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
 COMMENT ON COLUMN pgcredit.exposure.receivables IS 'sum of open amounts in the attached receivables tables';
 COMMENT ON COLUMN pgcredit.exposure.open_orders IS 'sum of open, not held, order amounts in the attached order tables';
+COMMENT ON COLUMN pgcredit.exposure.has_account IS 'whether the customer has a credit account (copy kept by the account functions)';
+COMMENT ON COLUMN pgcredit.exposure.credit_limit IS 'the account''s credit limit, copied here so that the guard reads it with the row lock it takes';
+COMMENT ON COLUMN pgcredit.exposure.tolerance_pct IS 'the account''s tolerance, copied like credit_limit';
+COMMENT ON COLUMN pgcredit.exposure.status IS 'the account''s status, copied like credit_limit';
 
 CREATE TABLE pgcredit.settings (
   only_row               boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -830,11 +838,14 @@ CREATE FUNCTION pgcredit._lock_exposure(customer text)
 RETURNS void LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit
 AS $$
-  INSERT INTO pgcredit.exposure AS e (customer) VALUES ($1)
-  ON CONFLICT (customer) DO UPDATE SET customer = EXCLUDED.customer
+  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status)
+  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok')
+  FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
+  ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
+    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status
 $$;
 COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
-  'lock a customer''s exposure row, so that a change of account serialises with the customer''s orders';
+  'lock a customer''s exposure row and copy the account''s limit, tolerance and status into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
 
 CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE
@@ -1154,6 +1165,15 @@ BEGIN
                                          open_orders = EXCLUDED.open_orders
     RETURNING 1)
   SELECT count(*) INTO fixed FROM fix;
+  -- and the copies of the accounts on the exposure rows
+  UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
+                                 tolerance_pct = x.tolerance_pct, status = x.status
+  FROM (SELECT e2.customer, acc.customer IS NOT NULL AS has_account, acc.credit_limit,
+               coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status
+        FROM pgcredit.exposure e2 LEFT JOIN pgcredit.account acc ON acc.customer = e2.customer) x
+  WHERE x.customer = e.customer
+    AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status)
+        IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status);
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;
@@ -1195,13 +1215,14 @@ COMMENT ON FUNCTION pgcredit.items_past_due(text, int) IS
 -- Credit control: attaching to the company's tables (pgcredit_admin)
 ----------------------------------------------------------------------
 
+-- Not SECURITY DEFINER: the C code acts as the function's owner only
+-- around its own statements, which name every object with its schema.
 CREATE FUNCTION pgcredit.exposure_trigger()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'exposure_trigger'
-LANGUAGE C VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit;
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgcredit.exposure_trigger() IS
-  'row trigger installed by attach_orders() and attach_receivables(): keeps exposure current and checks orders';
+  'row trigger installed by attach_orders() and attach_receivables(): keeps exposure current and checks orders, acting as pgcredit''s owner';
 
 CREATE FUNCTION pgcredit.exposure_truncate_trigger()
 RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER

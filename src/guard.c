@@ -26,7 +26,9 @@
 #include "pgcredit.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -37,6 +39,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
 
@@ -52,6 +55,7 @@ PG_FUNCTION_INFO_V1(exposure_trigger);
 typedef struct GuardConfig
 {
 	Oid			relid;
+	Oid			owner;			/* pgcredit's owner, as whom the guard acts */
 	bool		is_orders;
 	bool		hold_mode;
 	int			cust_att;
@@ -91,7 +95,7 @@ typedef struct Verdict
 /* Plans kept for the life of the backend */
 static SPIPlanPtr upsert_plan = NULL;
 static SPIPlanPtr raise_plan = NULL;
-static SPIPlanPtr check_plan = NULL;
+static SPIPlanPtr new_row_plan = NULL;
 static SPIPlanPtr override_plan = NULL;
 static SPIPlanPtr past_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
@@ -152,7 +156,7 @@ ParseOpenValues(GuardConfig *cfg, const char *literal, MemoryContext mcxt)
  * fn_extra: attribute numbers and output functions are looked up once per
  * relation and statement, never per row.
  */
-static GuardConfig *
+static pg_noinline GuardConfig *
 GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 {
 	GuardConfig *cfg = (GuardConfig *) fcinfo->flinfo->fn_extra;
@@ -171,6 +175,14 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	cfg = MemoryContextAllocZero(mcxt, sizeof(GuardConfig));
 	cfg->relid = RelationGetRelid(rel);
+	{
+		HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+
+		if (!HeapTupleIsValid(proc))
+			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+		cfg->owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+		ReleaseSysCache(proc);
+	}
 	cfg->is_orders = strcmp(args[0], "orders") == 0;
 	cfg->hold_mode = strcmp(args[5], "hold") == 0;
 
@@ -366,8 +378,8 @@ CheckColumn(int i)
 static void
 RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 {
-	Oid			types[3] = {TEXTOID, NUMERICOID, NUMERICOID};
-	Datum		values[3];
+	Oid			types[2] = {TEXTOID, NUMERICOID};
+	Datum		values[2];
 	SPIPlanPtr	plan;
 	HeapTuple	row;
 	TupleDesc	desc;
@@ -380,42 +392,41 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	Numeric		tolerance = NULL;
 	Datum		d;
 
-	/* first take the customer's exposure row: this waits for any change in flight */
-	plan = KeepPlan(&raise_plan,
-					"INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders)"
-					" VALUES ($1, $2, $3)"
-					" ON CONFLICT (customer) DO UPDATE SET"
-					" receivables = x.receivables OPERATOR(pg_catalog.+) EXCLUDED.receivables,"
-					" open_orders = x.open_orders OPERATOR(pg_catalog.+) EXCLUDED.open_orders"
-					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders",
-					3, types);
-	values[0] = CStringGetTextDatum(customer);
-	values[1] = NumericGetDatum(int64_to_numeric(0));
-	values[2] = NumericGetDatum(delta);
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING ||
-		SPI_processed != 1)
-		elog(ERROR, "pgcredit: could not update exposure");
-	exposure = DatumGetNumeric(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-
 	/*
-	 * Then read the account and settings in a statement of their own: in
-	 * READ COMMITTED it sees a change of limit or status that committed
-	 * while the upsert waited for the row.  (Under REPEATABLE READ such a
-	 * change makes the upsert fail with a serialization error instead.)
+	 * One statement takes the customer's exposure row and reads the copy of
+	 * the account on it: if a change of limit or status is in flight, the
+	 * update waits for it and then sees the row as that change left it.
+	 * Settings are read from the statement's snapshot.
 	 */
-	plan = KeepPlan(&check_plan,
-					"SELECT NULL, a.customer IS NOT NULL, a.credit_limit, a.tolerance_pct,"
-					" a.status, COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
-					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due"
-					" FROM (SELECT) AS one"
-					" LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1"
-					" LEFT JOIN pgcredit.settings s ON true",
-					1, types);
-	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "pgcredit: could not read the credit account");
+	plan = KeepPlan(&raise_plan,
+					"UPDATE pgcredit.exposure AS x"
+					" SET open_orders = x.open_orders OPERATOR(pg_catalog.+) $2"
+					" FROM (SELECT) AS one LEFT JOIN pgcredit.settings s ON true"
+					" WHERE x.customer OPERATOR(pg_catalog.=) $1"
+					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders, x.has_account,"
+					" x.credit_limit, x.tolerance_pct, x.status,"
+					" COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
+					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due",
+					2, types);
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = NumericGetDatum(delta);
+	for (int attempt = 0;; attempt++)
+	{
+		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "pgcredit: could not update exposure");
+		if (SPI_processed == 1 || attempt > 0)
+			break;
+		/* a customer seen for the first time: create its row, then again */
+		if (SPI_execute_plan(KeepPlan(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types),
+							 values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "pgcredit: could not create exposure");
+	}
+	if (SPI_processed != 1)
+		elog(ERROR, "pgcredit: could not update exposure");
 
 	row = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
+	exposure = DatumGetNumeric(SPI_getbinval(row, desc, 1, &isnull));
 	has_account = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
 	status = CheckColumn(5);
 	policy = CheckColumn(6);
@@ -617,28 +628,14 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	}
 }
 
-/*
- * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
- * attached table.
- */
-Datum
-exposure_trigger(PG_FUNCTION_ARGS)
+/* The guard's work on one row; returns the tuple to store */
+static HeapTuple
+GuardRow(GuardConfig *cfg, TriggerData *td)
 {
-	TriggerData *td = (TriggerData *) fcinfo->context;
-	GuardConfig *cfg;
 	Contribution oldc = {0};
 	Contribution newc = {0};
 	HeapTuple	result;
 	HeapTuple	newtup = NULL;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "pgcredit.exposure_trigger: not called by trigger manager");
-	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event))
-		elog(ERROR, "pgcredit.exposure_trigger must be a BEFORE ROW trigger");
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pgcredit: SPI_connect failed");
-	cfg = GetConfig(fcinfo, td);
 
 	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
 	{
@@ -688,8 +685,46 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		if (oldc.counts && !old_first)
 			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
 	}
+	return result;
+}
 
-	if (result != NULL && result != td->tg_trigtuple && result != td->tg_newtuple)
+/*
+ * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
+ * attached table.  It acts as pgcredit's owner while it works, so that the
+ * application's role needs no right on pgcredit's tables; every statement
+ * it runs names its objects with their schema, whatever the search_path.
+ */
+Datum
+exposure_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	GuardConfig *cfg;
+	HeapTuple volatile result = NULL;
+	Oid			save_userid;
+	int			save_sec;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "pgcredit.exposure_trigger: not called by trigger manager");
+	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event))
+		elog(ERROR, "pgcredit.exposure_trigger must be a BEFORE ROW trigger");
+
+	cfg = GetConfig(fcinfo, td);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(cfg->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		result = GuardRow(cfg, td);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+
+	if (result != td->tg_trigtuple && result != td->tg_newtuple)
 		result = SPI_copytuple(result);
 	SPI_finish();
 	return PointerGetDatum(result);

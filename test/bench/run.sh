@@ -3,7 +3,8 @@
 # plain SQL doing the same job on a throwaway cluster, printing ratios.
 # BENCH_ROWS sets the size of the aging_bucket run (default 1000000) and
 # BENCH_SIZES the ledger sizes of the analytics runs (default 1 and 10
-# million invoices).
+# million invoices); GUARD_SIZES and GUARD_SECONDS those of the credit
+# guard's pgbench runs (see test/bench/guard.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
@@ -19,4 +20,5 @@ with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	for n in $2; do
 		psql -X -v rows="$n" -f test/bench/analytics.sql
 	done
+	bash test/bench/guard.sh
 ' bench "$rows" "$sizes"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Single-order transactions with pgbench (2 clients) at several ledger
+# sizes: an order table without a trigger, with pgcredit's guard, and with
+# a PL/pgSQL trigger that sums the customer's open items on every insert.
+# Runs against the server in PGHOST/PGPORT; test/bench/run.sh starts one.
+#   GUARD_SIZES (default "10000 1000000 10000000"), GUARD_SECONDS (15)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/common.sh
+sizes=${GUARD_SIZES:-10000 1000000 10000000}
+seconds=${GUARD_SECONDS:-15}
+db=pgcredit_guard_bench
+dropdb --if-exists "$db" 2>/dev/null
+createdb "$db"
+psql -X -q -d "$db" -c "CREATE EXTENSION pgcredit"
+
+tps() {
+	"$PG_BINDIR/pgbench" -n -d "$db" -c 2 -j 2 -T "$seconds" -f "test/bench/guard_$1.pgbench" 2>&1 |
+		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+
+printf '\nSingle-order transactions, 2 clients, 1000 customers, %ss each\n' "$seconds"
+printf '%-12s %12s %12s %12s %10s %10s\n' invoices 'no trigger' pgcredit 'PL/pgSQL' 'pgcredit' 'PL/pgSQL'
+printf '%-12s %12s %12s %12s %10s %10s\n' '' tps tps tps 'ratio' 'ratio'
+for n in $sizes; do
+	psql -X -q -d "$db" -v rows="$n" -f test/bench/guard_setup.sql >/dev/null
+	plain=$(tps plain); guard=$(tps pgcredit); plpgsql=$(tps plpgsql)
+	mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
+	awk -v n="$n" -v a="$plain" -v b="$guard" -v c="$plpgsql" \
+		'BEGIN { printf "%-12s %12.0f %12.0f %12.0f %10.2f %10.3f\n", n, a, b, c, b / a, c / a }'
+	[ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
+done
+dropdb "$db"
