@@ -81,3 +81,33 @@ UPDATE part_order SET region = 'us' WHERE id = 1;
 SELECT * FROM pgcredit.verify_exposure();
 SELECT relid FROM pgcredit.detach('part_order');
 DROP TABLE part_order;
+
+-- Held orders of a partitioned table are released through the partition
+-- they landed in; the release's override serves the release alone, so a
+-- second order in the same transaction is checked again.
+CREATE TABLE part_web (id int, customer text NOT NULL, amount numeric NOT NULL, region text NOT NULL,
+                       on_hold boolean NOT NULL DEFAULT false, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+CREATE TABLE part_web_eu PARTITION OF part_web FOR VALUES IN ('eu');
+SELECT relid FROM pgcredit.attach_orders('part_web', 'customer', 'amount', mode => 'hold', hold_column => 'on_hold');
+SELECT customer FROM pgcredit.open_account('PW', 100);
+INSERT INTO part_web VALUES (1, 'PW', 150, 'eu');
+SELECT relid, row_key, amount FROM pgcredit.held_order WHERE customer = 'PW';
+BEGIN;
+SELECT id, release_reason FROM pgcredit.release_held_order(
+  (SELECT id FROM pgcredit.held_order WHERE customer = 'PW'), 'approved by phone');
+INSERT INTO part_web VALUES (2, 'PW', 10, 'eu');
+COMMIT;
+SELECT id, amount, on_hold FROM part_web ORDER BY id;
+SELECT * FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('part_web');
+DROP TABLE part_web;
+
+-- A table holding NaN amounts cannot be attached until they are corrected.
+CREATE TABLE nan_order (id int PRIMARY KEY, customer text, amount numeric);
+INSERT INTO nan_order VALUES (1, 'X', 'NaN');
+SELECT pgcredit.attach_orders('nan_order', 'customer', 'amount');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE nan_order SET amount = 0;
+SELECT relid FROM pgcredit.attach_orders('nan_order', 'customer', 'amount');
+SELECT relid FROM pgcredit.detach('nan_order');
+DROP TABLE nan_order;

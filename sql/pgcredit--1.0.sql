@@ -1272,6 +1272,7 @@ DECLARE
   v text;
   att pgcredit.attachment;
   c record;
+  n bigint;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -1335,6 +1336,15 @@ BEGIN
   END IF;
 
   EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+  IF pgcredit._column_type(tbl, amount_column, 'amount') = 'numeric'::regtype THEN
+    EXECUTE format('SELECT count(*) FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'')', tbl, amount_column)
+      INTO n;
+    IF n > 0 THEN
+      RAISE EXCEPTION 'table "%" has % rows whose amount is NaN or infinite', tbl, n
+        USING ERRCODE = 'invalid_parameter_value',
+        HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
+    END IF;
+  END IF;
   EXECUTE format('CREATE TRIGGER zz_pgcredit_guard BEFORE INSERT OR UPDATE OR DELETE ON %s '
                  'FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger(%L, %L, %L, %L, %L, %L, %L)',
                  tbl, kind, customer_column, amount_column, coalesce(open_column, ''),
@@ -1452,6 +1462,7 @@ DECLARE
   h pgcredit.held_order;
   att pgcredit.attachment;
   n bigint;
+  had_override boolean;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
@@ -1463,11 +1474,16 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state',
       DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
   END IF;
-  SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = h.relid;
-  IF NOT FOUND OR att.hold_column IS NULL THEN
+  -- the attachment of the table, or of the partitioned table it belongs to
+  SELECT * INTO att FROM pgcredit.attachment a
+  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
+  ORDER BY a.relid = h.relid DESC LIMIT 1;
+  IF NOT FOUND OR att.mode <> 'hold' THEN
     RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
+  had_override := EXISTS (SELECT FROM pgcredit.override o
+                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
   PERFORM pgcredit.override_block(h.customer, reason);
   EXECUTE format('UPDATE %s t SET %I = false FROM jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                  h.relid, att.hold_column, h.relid,
@@ -1475,6 +1491,11 @@ BEGIN
                   FROM jsonb_object_keys(h.row_key) AS key))
     USING h.row_key;
   GET DIAGNOSTICS n = ROW_COUNT;
+  -- the override served this release only: later orders of the
+  -- transaction are checked again
+  IF NOT had_override THEN
+    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
+  END IF;
   IF n <> 1 THEN
     RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
       DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);

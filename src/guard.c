@@ -244,7 +244,7 @@ AmountValue(GuardConfig *cfg, Datum d)
 			return int64_to_numeric(DatumGetInt64(d));
 		default:
 			n = DatumGetNumeric(d);
-			pgc_check_finite(n, "order amount");
+			pgc_check_finite(n, cfg->is_orders ? "order amount" : "open amount");
 			return n;
 	}
 }
@@ -432,7 +432,6 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	policy = CheckColumn(6);
 
 	memset(v, 0, sizeof(Verdict));
-	v->exposure = NumericText(exposure);
 
 	if (has_account)
 	{
@@ -440,6 +439,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 		{
 			v->sqlstate = ERRCODE_PGC_ACCOUNT_ON_HOLD;
 			v->why = strcmp(status, "hold") == 0 ? "on hold" : "blocked";
+			v->exposure = NumericText(exposure);
 			return;
 		}
 		d = SPI_getbinval(row, desc, 3, &isnull);
@@ -453,6 +453,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	{
 		v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
 		v->why = "without a credit account";
+		v->exposure = NumericText(exposure);
 		return;
 	}
 	else if (strcmp(policy, "default_limit") == 0)
@@ -468,21 +469,25 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	if (limit != NULL)
 	{
 		/* allowed = limit + limit * tolerance / 100, exactly */
-		Numeric		allowed = numeric_add_opt_error(limit,
-													numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance, NULL),
-																		  int64_div_fast_to_numeric(1, 2), NULL),
-													NULL);
+		Numeric		allowed = limit;
 
-		v->limit = NumericText(limit);
-		v->allowed = NumericText(allowed);
-		v->available = NumericText(numeric_sub_opt_error(allowed,
-														 numeric_sub_opt_error(exposure, delta, NULL),
-														 NULL));
+		if (NumericSign(tolerance) != 0)
+			allowed = numeric_add_opt_error(limit,
+											numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance, NULL),
+																  int64_div_fast_to_numeric(1, 2), NULL),
+											NULL);
 		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(exposure),
 											  NumericGetDatum(allowed))) > 0)
 		{
+			/* the figures for the message, only when refusing */
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
 			v->why = "over its credit limit";
+			v->exposure = NumericText(exposure);
+			v->limit = NumericText(limit);
+			v->allowed = NumericText(allowed);
+			v->available = NumericText(numeric_sub_opt_error(allowed,
+															 numeric_sub_opt_error(exposure, delta, NULL),
+															 NULL));
 			return;
 		}
 	}
@@ -492,6 +497,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	{
 		v->sqlstate = ERRCODE_PGC_ITEMS_PAST_DUE;
 		v->why = "with items past due";
+		v->exposure = NumericText(exposure);
 		v->limit = psprintf("%d", DatumGetInt32(d));
 	}
 }
@@ -622,8 +628,9 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 		RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
 		ereport(NOTICE,
 				(errmsg("order for customer \"%s\" put on credit hold", customer),
-				 errdetail("The customer is %s; exposure with the order would have been %s.",
-						   v.why, v.exposure)));
+				 errdetail("It would have been refused: customer %s; exposure with it would have been %s.",
+						   v.why, v.exposure),
+				 errhint("A credit controller can release it with pgcredit.release_held_order().")));
 		return held;
 	}
 }

@@ -96,4 +96,37 @@ SELECT i.invoice_no, i.customer_id, i.invoiced_on, i.due_on, i.amount,
        i.open_amount, p.paid_on
 FROM invoice i LEFT JOIN payment p USING (invoice_no);
 
+-- Orders from the web shop: over-limit orders wait for a credit controller.
+CREATE TABLE web_order (
+	order_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	customer_id  text NOT NULL REFERENCES customer,
+	amount       numeric(12,2) NOT NULL,
+	on_hold      boolean NOT NULL DEFAULT false
+);
+
 CREATE EXTENSION IF NOT EXISTS pgcredit;
+
+-- Credit control on the company's own tables: open invoices and open
+-- sales orders make up each customer's exposure; orders over the limit
+-- are refused (sales orders) or held (web orders).
+SELECT count(*) AS attached FROM (
+  SELECT pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on')
+  UNION ALL
+  SELECT pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
+  UNION ALL
+  SELECT pgcredit.attach_orders('ledger.web_order', 'customer_id', 'amount',
+                                mode => 'hold', hold_column => 'on_hold')) a \gset
+
+-- An account per customer: a limit of three months of the customer's
+-- average monthly sales (13 months of history), rounded up to 50, 30-day
+-- terms.
+SELECT count(*) AS accounts FROM (
+  SELECT pgcredit.open_account(customer_id,
+           credit_limit => ceil(3 * sum(amount) / 13 / 50) * 50,
+           payment_terms_days => 30, reason => 'opening balance from the ERP')
+  FROM invoice GROUP BY customer_id) a \gset
+
+-- The customer with the oldest overdue invoice goes on hold.
+SELECT pgcredit.place_hold(customer_id, 'invoice ' || invoice_no || ' is ' ||
+                           ((SELECT as_of FROM closing) - due_on) || ' days overdue') IS NOT NULL AS held
+FROM invoice WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1 \gset

@@ -77,6 +77,67 @@ ORDER BY (e).score, customer_id
 LIMIT 8;
 
 \echo
+\echo 'Credit control: the largest exposures (pgcredit.exposure, kept live by triggers)'
+SELECT e.customer, a.credit_limit, e.receivables, e.open_orders,
+       e.receivables + e.open_orders AS exposure,
+       a.credit_limit - e.receivables - e.open_orders AS available,
+       round(100 * (e.receivables + e.open_orders) / a.credit_limit, 1) AS used_pct,
+       a.status
+FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
+ORDER BY exposure DESC, customer LIMIT 8;
+
+-- An application placing an order, and what it gets back when the
+-- database refuses it.
+CREATE FUNCTION pg_temp.place_order(customer text, amount numeric,
+                                    OUT result text, OUT error_code text, OUT message text,
+                                    OUT detail text, OUT hint text)
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO ledger.sales_order (customer_id, ordered_on, amount)
+  VALUES (customer, (SELECT as_of FROM ledger.closing), amount);
+  result := 'accepted';
+EXCEPTION WHEN SQLSTATE 'PC001' OR SQLSTATE 'PC002' OR SQLSTATE 'PC003' OR SQLSTATE 'PC004' THEN
+  GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+                          detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+  result := 'refused';
+END
+$$;
+
+SELECT e.customer AS big_customer,
+       a.credit_limit - e.receivables - e.open_orders AS available
+FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
+WHERE a.status = 'ok' AND a.credit_limit - e.receivables - e.open_orders > 20
+ORDER BY (e.receivables + e.open_orders) / a.credit_limit DESC, customer LIMIT 1 \gset
+
+\echo
+\echo 'The most used account with room left: an order of 10.00 fits, then one for'
+\echo 'the credit that was available before it does not (INSERT INTO ledger.sales_order)'
+\x on
+SELECT :'big_customer' AS customer, 10.00 AS amount, * FROM pg_temp.place_order(:'big_customer', 10.00);
+SELECT :'big_customer' AS customer, :available AS amount, * FROM pg_temp.place_order(:'big_customer', :available);
+\x off
+
+SELECT customer AS held_customer, hold_reason FROM pgcredit.account WHERE status = 'hold' \gset
+\echo
+\echo 'A web order from a customer on hold is let in, marked held (hold mode)'
+SET client_min_messages = warning;
+INSERT INTO ledger.web_order (customer_id, amount) VALUES (:'held_customer', 75.00);
+SELECT w.order_id, w.customer_id, w.amount, w.on_hold, h.id AS hold_no, h.why,
+       :'hold_reason' AS account_hold_reason
+FROM ledger.web_order w JOIN pgcredit.held_order h ON h.row_key ->> 'order_id' = w.order_id::text;
+
+\echo
+\echo 'A credit controller releases it, with a reason; the release is audited'
+SELECT id AS hold_no, released_by IS NOT NULL AS released, release_reason
+FROM pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order), 'customer paid by card');
+SELECT order_id, on_hold FROM ledger.web_order;
+SELECT action, customer, reason FROM pgcredit.audit_log ORDER BY id DESC LIMIT 3;
+
+\echo
+\echo 'Exposure still matches the tables (pgcredit.verify_exposure() lists mismatches)'
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+
+\echo
 \echo 'Customers with overdue items, most overdue amount first'
 SELECT i.customer_id AS customer,
        count(*) AS overdue_invoices,

@@ -18,7 +18,8 @@ echo "$report"
 
 # The report shows its sections.
 for section in 'The ledger' 'Aging profile' 'Days sales outstanding' 'Concentration' \
-	'Aging of open receivables' 'weekly bands' 'Worst payment behaviour' 'Customers with overdue items'; do
+	'Aging of open receivables' 'weekly bands' 'Worst payment behaviour' 'Credit control: the largest exposures' \
+	'A web order from a customer on hold' 'releases it' 'Customers with overdue items'; do
 	grep -q "$section" <<<"$report" || { echo "report lacks section: $section"; exit 1; }
 done
 
@@ -32,6 +33,10 @@ psql -X -q -v ON_ERROR_STOP=1 -d "$db" -c "CREATE TABLE export (
 	paperless_bill text, days_to_settle int, days_late int)"
 psql -X -q -v ON_ERROR_STOP=1 -d "$db" \
 	-c '\copy export FROM pstdin WITH (FORMAT csv, HEADER true)' < "$csv"
+
+# The refused order shows pgcredit's SQLSTATE, the accepted one went in.
+grep -qE 'error_code +\| PC001' <<<"$report" || { echo "no refused order with PC001 in the report"; exit 1; }
+grep -qE 'result +\| accepted' <<<"$report" || { echo "no accepted order in the report"; exit 1; }
 
 # Checks that must all be true; each prints its name when it fails.
 failed=$(psql -X -At -v ON_ERROR_STOP=1 -d "$db" <<'SQL'
@@ -65,6 +70,10 @@ SELECT name FROM (VALUES
    = (SELECT sum(invoice_amount) FROM export
       WHERE to_date(invoice_date, 'MM/DD/YYYY') <= '2013-01-31'
         AND to_date(invoice_date, 'MM/DD/YYYY') + days_to_settle > '2013-01-31')),
+  -- credit control left exposure equal to what the tables hold
+  ('exposure verified', NOT EXISTS (SELECT FROM pgcredit.verify_exposure())),
+  -- the held web order was released and counts in exposure
+  ('hold released', (SELECT count(*) FROM pgcredit.held_order WHERE released_at IS NOT NULL) = 1),
   -- the demo has something to show in more than one band
   ('several bands', (SELECT count(DISTINCT pgcredit.aging_bucket(due_on, '2013-01-31'))
                      FROM ledger.invoice WHERE open_amount > 0) >= 3)
