@@ -651,7 +651,7 @@ CREATE TABLE pgcredit.exposure (
   credit_limit   numeric,
   tolerance_pct  numeric NOT NULL DEFAULT 0,
   status         text NOT NULL DEFAULT 'ok'
-);
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
 COMMENT ON COLUMN pgcredit.exposure.receivables IS 'sum of open amounts in the attached receivables tables';
