@@ -18,7 +18,6 @@
 #include "pgcredit.h"
 
 #include "libpq/pqformat.h"
-#include "utils/fmgrprotos.h"
 
 PG_FUNCTION_INFO_V1(hhi_trans);
 PG_FUNCTION_INFO_V1(hhi_combine);
@@ -146,13 +145,6 @@ typedef struct TopShareState
 	Numeric    *heap;			/* top_n entries, smallest at heap[0] */
 } TopShareState;
 
-static int
-NumCmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
-											 NumericGetDatum(b)));
-}
-
 /* Offer one amount to the heap; it is copied into mcxt if kept */
 static void
 HeapOffer(TopShareState *st, Numeric n, MemoryContext mcxt)
@@ -161,7 +153,7 @@ HeapOffer(TopShareState *st, Numeric n, MemoryContext mcxt)
 
 	if (st->nheap == st->top_n)
 	{
-		if (NumCmp(n, st->heap[0]) <= 0)
+		if (pgc_numeric_cmp(n, st->heap[0]) <= 0)
 			return;
 		/* replace the smallest, then sift it down */
 		pfree(st->heap[0]);
@@ -175,9 +167,9 @@ HeapOffer(TopShareState *st, Numeric n, MemoryContext mcxt)
 			int			m = i;
 			Numeric		tmp;
 
-			if (l < st->nheap && NumCmp(st->heap[l], st->heap[m]) < 0)
+			if (l < st->nheap && pgc_numeric_cmp(st->heap[l], st->heap[m]) < 0)
 				m = l;
-			if (r < st->nheap && NumCmp(st->heap[r], st->heap[m]) < 0)
+			if (r < st->nheap && pgc_numeric_cmp(st->heap[r], st->heap[m]) < 0)
 				m = r;
 			if (m == i)
 				break;
@@ -198,7 +190,7 @@ HeapOffer(TopShareState *st, Numeric n, MemoryContext mcxt)
 		int			p = (i - 1) / 2;
 		Numeric		tmp;
 
-		if (NumCmp(st->heap[i], st->heap[p]) >= 0)
+		if (pgc_numeric_cmp(st->heap[i], st->heap[p]) >= 0)
 			break;
 		tmp = st->heap[i];
 		st->heap[i] = st->heap[p];

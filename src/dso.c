@@ -296,13 +296,6 @@ DaysOfSales(const DsoState *st, Numeric amount)
 								 pgc_sum_numeric(&st->sales), NULL);
 }
 
-static int
-NumericSign(Numeric n)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-											 NumericGetDatum(int64_to_numeric(0))));
-}
-
 /*
  * The countback DSO: walk back from as_of's month, using up the open
  * receivables against each month's sales; a month only partly needed
@@ -318,7 +311,7 @@ Countback(const DsoState *st)
 	PgcSum		all_sales = {0};
 	int64		all_days = 0;
 
-	if (NumericSign(left) <= 0)
+	if (pgc_numeric_sign(left) <= 0)
 		return days;
 
 	for (int k = 0; k < DSO_MONTHS; k++)
@@ -327,14 +320,13 @@ Countback(const DsoState *st)
 		int			mdays = MonthDays(st->as_of, k);
 
 		all_days += mdays;
-		if (NumericSign(sales) <= 0)
+		if (pgc_numeric_sign(sales) <= 0)
 		{
 			days = numeric_add_opt_error(days, int64_to_numeric(mdays), NULL);
 			continue;
 		}
 		pgc_sum_combine(&all_sales, &st->months[k], CurrentMemoryContext);
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(left),
-											  NumericGetDatum(sales))) > 0)
+		if (pgc_numeric_cmp(left, sales) > 0)
 		{
 			days = numeric_add_opt_error(days, int64_to_numeric(mdays), NULL);
 			left = numeric_sub_opt_error(left, sales, NULL);

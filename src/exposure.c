@@ -7,7 +7,6 @@
  */
 #include "pgcredit.h"
 
-#include "utils/fmgrprotos.h"
 
 PG_FUNCTION_INFO_V1(exposure_over_limit);
 
@@ -16,8 +15,7 @@ static void
 CheckNotNegative(Numeric n, const char *name, const char *hint)
 {
 	pgc_check_finite(n, name);
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-										  NumericGetDatum(int64_to_numeric(0)))) < 0)
+	if (pgc_numeric_sign(n) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must not be negative", name),
@@ -46,15 +44,10 @@ exposure_over_limit(PG_FUNCTION_ARGS)
 
 		CheckNotNegative(tolerance, "tolerance_pct",
 						 "The tolerance is a percentage of the limit allowed above it, 0 for none.");
-		/* limit * tolerance / 100, exactly: a shift of two decimal places */
-		allowed = numeric_add_opt_error(limit,
-										numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance, NULL),
-															  int64_div_fast_to_numeric(1, 2), NULL),
-										NULL);
+		allowed = pgc_limit_with_tolerance(limit, tolerance);
 	}
 	over = numeric_sub_opt_error(exposure, allowed, NULL);
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(over),
-										  NumericGetDatum(int64_to_numeric(0)))) <= 0)
+	if (pgc_numeric_sign(over) <= 0)
 		PG_RETURN_NUMERIC(int64_to_numeric(0));
 	PG_RETURN_NUMERIC(over);
 }

@@ -293,13 +293,6 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	c->counts = true;
 }
 
-static int
-NumericSign(Numeric n)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(n),
-											 NumericGetDatum(int64_to_numeric(0))));
-}
-
 static char *
 NumericText(Numeric n)
 {
@@ -468,16 +461,8 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 
 	if (limit != NULL)
 	{
-		/* allowed = limit + limit * tolerance / 100, exactly */
-		Numeric		allowed = limit;
-
-		if (NumericSign(tolerance) != 0)
-			allowed = numeric_add_opt_error(limit,
-											numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance, NULL),
-																  int64_div_fast_to_numeric(1, 2), NULL),
-											NULL);
-		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(exposure),
-											  NumericGetDatum(allowed))) > 0)
+		Numeric		allowed = pgc_limit_with_tolerance(limit, tolerance);
+		if (pgc_numeric_cmp(exposure, allowed) > 0)
 		{
 			/* the figures for the message, only when refusing */
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
@@ -663,7 +648,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 	{
 		/* same customer: only the difference moves */
 		Numeric		delta = numeric_sub_opt_error(newc.amount, oldc.amount, NULL);
-		int			sign = NumericSign(delta);
+		int			sign = pgc_numeric_sign(delta);
 
 		if (sign > 0)
 			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount);
@@ -684,9 +669,9 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
 		if (newc.counts)
 		{
-			if (NumericSign(newc.amount) > 0)
+			if (pgc_numeric_sign(newc.amount) > 0)
 				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount);
-			else if (NumericSign(newc.amount) < 0)
+			else if (pgc_numeric_sign(newc.amount) < 0)
 				AddExposure(cfg, newc.customer, newc.amount);
 		}
 		if (oldc.counts && !old_first)

@@ -159,14 +159,28 @@ pgc_amount_read(Datum d, PgcAmount *a, const char *what)
 	a->fast = true;
 }
 
+/* -1, 0 or 1 as a < b, a = b or a > b */
+int
+pgc_numeric_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b)));
+}
+
+/* Sign of a numeric: -1, 0 or 1 */
+int
+pgc_numeric_sign(Numeric n)
+{
+	return pgc_numeric_cmp(n, int64_to_numeric(0));
+}
+
 /* Sign of an amount: -1, 0 or 1 */
 int
 pgc_amount_sign(const PgcAmount *a)
 {
 	if (a->fast)
 		return (a->val > 0) - (a->val < 0);
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a->datum,
-											 NumericGetDatum(int64_to_numeric(0))));
+	return pgc_numeric_sign(DatumGetNumeric(a->datum));
 }
 
 /* An amount as double, for weights that need no exactness */
@@ -317,15 +331,7 @@ pgc_sum_sign(const PgcSum *s)
 {
 	if (s->slow == NULL)
 		return (s->fast > 0) - (s->fast < 0);
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp,
-											 NumericGetDatum(pgc_sum_numeric(s)),
-											 NumericGetDatum(int64_to_numeric(0))));
-}
-
-bool
-pgc_sum_is_zero(const PgcSum *s)
-{
-	return pgc_sum_sign(s) == 0;
+	return pgc_numeric_sign(pgc_sum_numeric(s));
 }
 
 /* Write a 128-bit integer as two 64-bit halves */
@@ -409,6 +415,21 @@ pgc_check_finite(Numeric n, const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number", name),
 				 errdetail("%s is %s.", name, numeric_is_nan(n) ? "NaN" : "infinite")));
+}
+
+/*
+ * What a credit limit allows with its tolerance: limit * (1 + tolerance /
+ * 100), exactly (dividing by 100 is a shift of two decimal places).
+ */
+Numeric
+pgc_limit_with_tolerance(Numeric limit, Numeric tolerance_pct)
+{
+	if (pgc_numeric_sign(tolerance_pct) == 0)
+		return limit;
+	return numeric_add_opt_error(limit,
+								 numeric_mul_opt_error(numeric_mul_opt_error(limit, tolerance_pct, NULL),
+													   int64_div_fast_to_numeric(1, 2), NULL),
+								 NULL);
 }
 
 /* -num */

@@ -41,6 +41,8 @@ typedef struct PgcSum
 } PgcSum;
 
 extern void pgc_amount_read(Datum d, PgcAmount *a, const char *what);
+extern int	pgc_numeric_cmp(Numeric a, Numeric b);
+extern int	pgc_numeric_sign(Numeric n);
 extern int	pgc_amount_sign(const PgcAmount *a);
 extern double pgc_amount_double(const PgcAmount *a);
 
@@ -50,7 +52,6 @@ extern void pgc_sum_add_scaled(PgcSum *s, int128 v, int scale,
 							   MemoryContext mcxt);
 extern void pgc_sum_add_numeric(PgcSum *s, Numeric n, MemoryContext mcxt);
 extern void pgc_sum_combine(PgcSum *dst, const PgcSum *src, MemoryContext mcxt);
-extern bool pgc_sum_is_zero(const PgcSum *s);
 extern int	pgc_sum_sign(const PgcSum *s);
 extern Numeric pgc_sum_numeric(const PgcSum *s);
 extern void pgc_send_int128(StringInfo buf, int128 v);
@@ -63,6 +64,7 @@ extern Numeric pgc_int128_numeric(int128 v, int scale);
 extern Numeric pgc_numeric_div_round(Numeric num, Numeric den, int scale);
 extern Numeric pgc_numeric_round(Numeric num, int scale);
 extern Numeric pgc_numeric_negate(Numeric num);
+extern Numeric pgc_limit_with_tolerance(Numeric limit, Numeric tolerance_pct);
 
 /*
  * Add amount * mult to a sum, inline for the common case of an amount on
