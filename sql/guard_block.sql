@@ -175,3 +175,29 @@ SELECT pgcredit.detach('sales_order');
 SELECT relid FROM pgcredit.detach('invoice');
 SELECT tgname FROM pg_trigger WHERE tgrelid IN ('sales_order'::regclass, 'invoice'::regclass);
 DROP TABLE sales_order, invoice;
+
+-- Open values are compared as the open column's type prints them, with
+-- its modifier: character(n) pads, numeric(p,s) shows its scale, boolean
+-- accepts its own spellings.
+CREATE TABLE typed_order (id serial PRIMARY KEY, customer text, amount numeric,
+                          state character(9), stage numeric(3,1), live boolean);
+INSERT INTO typed_order (customer, amount, state, stage, live) VALUES
+  ('T1', 10, 'open', 1, true), ('T1', 20, 'confirmed', 2.5, false), ('T1', 40, 'shipped', 3, true);
+SELECT open_values FROM pgcredit.attach_orders('typed_order', 'customer', 'amount', 'state', '{open,confirmed}');
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'T1';
+INSERT INTO typed_order (customer, amount, state) VALUES ('T1', 1, 'open');
+UPDATE typed_order SET state = 'shipped' WHERE amount = 20;
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'T1';
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('typed_order');
+SELECT open_values FROM pgcredit.attach_orders('typed_order', 'customer', 'amount', 'stage', '{1,2.5}');
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'T1';
+INSERT INTO typed_order (customer, amount, stage) VALUES ('T1', 100, 2.50);
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'T1';
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('typed_order');
+SELECT open_values FROM pgcredit.attach_orders('typed_order', 'customer', 'amount', 'live', '{yes}');
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'T1';
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('typed_order');
+DROP TABLE typed_order;

@@ -52,8 +52,32 @@ SELECT pgcredit.release_held_order(999, 'typo');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.release_held_order(2, NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- Deleting a held order closes its hold record.
 DELETE FROM web_order WHERE id = 4;
+SELECT id, released_by = current_user AS by_me, release_reason FROM pgcredit.held_order WHERE id = 2;
+\set VERBOSITY terse
 SELECT pgcredit.release_held_order(2, 'too late');
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+
+-- When room is made (an order cancelled), the application may clear the
+-- mark itself: the order is checked, passes, and its hold record is
+-- closed, audited.
+INSERT INTO web_order (customer, amount) VALUES ('ACME', 50) RETURNING id, on_hold;
+DELETE FROM web_order WHERE id = 2;
+UPDATE web_order SET on_hold = false WHERE id = 5 RETURNING id, on_hold;
+SELECT id, released_by = current_user AS by_me, release_reason
+FROM pgcredit.held_order WHERE row_key = '{"id": "5"}';
+SELECT action, new_value -> 'amount' AS amount, reason FROM pgcredit.audit_log
+WHERE action = 'close_held_order' ORDER BY id;
+SELECT * FROM pgcredit.exposure WHERE customer = 'ACME';
+
+-- A held row that vanished without its trigger firing cannot be released.
+INSERT INTO web_order (customer, amount) VALUES ('ACME', 500) RETURNING id, on_hold;
+SET session_replication_role = replica;
+DELETE FROM web_order WHERE id = 6;
+RESET session_replication_role;
+SELECT pgcredit.release_held_order((SELECT id FROM pgcredit.held_order WHERE row_key = '{"id": "6"}'), 'too late');
 \echo :LAST_ERROR_SQLSTATE
 
 SELECT * FROM pgcredit.verify_exposure();
@@ -93,7 +117,7 @@ SELECT customer FROM pgcredit.open_account('PW', 100);
 INSERT INTO part_web VALUES (1, 'PW', 150, 'eu');
 SELECT relid, row_key, amount FROM pgcredit.held_order WHERE customer = 'PW';
 BEGIN;
-SELECT id, release_reason FROM pgcredit.release_held_order(
+SELECT customer, release_reason FROM pgcredit.release_held_order(
   (SELECT id FROM pgcredit.held_order WHERE customer = 'PW'), 'approved by phone');
 INSERT INTO part_web VALUES (2, 'PW', 10, 'eu');
 COMMIT;

@@ -1268,6 +1268,7 @@ SET search_path = pg_catalog, pgcredit
 AS $$
 DECLARE
   t regtype;
+  full_type text;
   canonical text[];
   v text;
   att pgcredit.attachment;
@@ -1307,9 +1308,13 @@ BEGIN
       RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
         USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
     END IF;
-    -- keep the values as the column type prints them, refusing invalid ones
+    -- keep the values as the column's type, with its modifier, prints
+    -- them (character(6) pads, numeric(5,2) shows two decimals), refusing
+    -- invalid ones
+    SELECT format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_attribute a
+    WHERE a.attrelid = tbl AND a.attname = open_column;
     FOREACH v IN ARRAY open_values LOOP
-      EXECUTE format('SELECT format(''%%s'', $1::%s)', t) INTO v USING v;
+      EXECUTE format('SELECT format(''%%s'', $1::%s)', full_type) INTO v USING v;
       canonical := canonical || v;
     END LOOP;
     open_values := canonical;
@@ -1484,6 +1489,15 @@ BEGIN
   END IF;
   had_override := EXISTS (SELECT FROM pgcredit.override o
                          WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
+  -- mark the hold released first, so that the guard, seeing the hold mark
+  -- cleared, finds no open hold of the row left to close
+  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                   release_reason = reason
+  WHERE o.id = held_id RETURNING * INTO h;
+  -- any other open hold of the same row is released with it
+  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
+                                   release_reason = reason
+  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   PERFORM pgcredit.override_block(h.customer, reason);
   EXECUTE format('UPDATE %s t SET %I = false FROM jsonb_populate_record(NULL::%s, $1) k WHERE %s',
                  h.relid, att.hold_column, h.relid,
@@ -1500,13 +1514,6 @@ BEGIN
     RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
       DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
   END IF;
-  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
-                                   release_reason = reason
-  WHERE o.id = held_id RETURNING * INTO h;
-  -- any other open hold of the same row is released with it
-  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
-                                   release_reason = reason
-  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
                           jsonb_build_object('amount', h.amount), reason);
   RETURN h;
@@ -1514,6 +1521,32 @@ END
 $$;
 COMMENT ON FUNCTION pgcredit.release_held_order(bigint, text) IS
   'release a held order: clear its hold mark, count it in exposure past the check, audited';
+
+CREATE FUNCTION pgcredit._close_held_order(tbl oid, row_key jsonb, reason text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  WITH closed AS (
+    UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                     release_reason = $3
+    WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL
+    RETURNING o.id, o.customer, o.amount)
+  SELECT pgcredit._audit('close_held_order', c.customer, jsonb_build_object('held_order', c.id),
+                         jsonb_build_object('amount', c.amount), $3)
+  FROM closed c
+$$;
+COMMENT ON FUNCTION pgcredit._close_held_order(oid, jsonb, text) IS
+  'close the open hold records of a row whose hold mark the application cleared (the order fit) or that was deleted, audited';
+
+CREATE FUNCTION pgcredit._move_held_order(from_tbl oid, from_key jsonb, to_tbl oid, to_key jsonb)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  UPDATE pgcredit.held_order o SET relid = $3, row_key = $4
+  WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL
+$$;
+COMMENT ON FUNCTION pgcredit._move_held_order(oid, jsonb, oid, jsonb) IS
+  'follow a held row that an update moved to another partition';
 
 ----------------------------------------------------------------------
 -- Credit control: privileges
@@ -1525,6 +1558,7 @@ REVOKE EXECUTE ON FUNCTION
   pgcredit._change_account(text, jsonb, text, text), pgcredit._contribution_sql(pgcredit.attachment),
   pgcredit._actual_exposure(), pgcredit._column_type(regclass, name, text),
   pgcredit._attach(regclass, text, name, name, name, name, text[], text, name),
+  pgcredit._close_held_order(oid, jsonb, text), pgcredit._move_held_order(oid, jsonb, oid, jsonb),
   pgcredit.items_past_due(text, int), pgcredit.exposure_trigger(), pgcredit.exposure_truncate_trigger(),
   pgcredit.open_account(text, numeric, numeric, int, text, date, text),
   pgcredit.set_credit_limit(text, numeric, text), pgcredit.set_tolerance(text, numeric, text),

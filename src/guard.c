@@ -11,12 +11,13 @@
  * A row contributes its amount to its customer's exposure while it is
  * open (open_column's value among open_values, or always when no
  * open_column is given) and not held (hold_column not true).  Every
- * insert, update and delete applies the change of contribution to
- * pgcredit.exposure with one upsert, whose row lock serialises all
- * changes of one customer's exposure: two sessions can never both pass
- * the check on the same old exposure.  An order row that raises exposure
- * is checked against the account, the settings and any override in the
- * same statement; receivables only keep exposure current.
+ * insert, update and delete applies the change of contribution to the
+ * customer's row of pgcredit.exposure (exposure_store.c, without an SQL
+ * statement), whose row lock serialises all changes of one customer's
+ * exposure: two sessions can never both pass the check on the same old
+ * exposure.  An order row that raises exposure is checked against the
+ * account copy read back from that locked row, the settings and any
+ * override; receivables only keep exposure current.
  *
  * When an update moves a row between customers, both exposure rows are
  * locked in the order of their keys, so concurrent moves cannot deadlock.
@@ -24,6 +25,8 @@
  *-------------------------------------------------------------------------
  */
 #include "pgcredit.h"
+#include "exposure_store.h"
+#include "guard_move.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_proc.h"
@@ -71,12 +74,15 @@ typedef struct GuardConfig
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
 	FmgrInfo	key_out[MAX_KEY_COLUMNS];
+	MemoryContext mcxt;			/* where this lives: the trigger's fn_mcxt */
+	PgcPartitionCheck partition;	/* to see an update move a row */
 } GuardConfig;
 
 /* A row's contribution to exposure */
 typedef struct Contribution
 {
 	bool		counts;
+	bool		held;			/* the row is marked held */
 	char	   *customer;
 	Numeric		amount;
 } Contribution;
@@ -93,12 +99,12 @@ typedef struct Verdict
 } Verdict;
 
 /* Plans kept for the life of the backend */
-static SPIPlanPtr upsert_plan = NULL;
-static SPIPlanPtr raise_plan = NULL;
 static SPIPlanPtr new_row_plan = NULL;
 static SPIPlanPtr override_plan = NULL;
 static SPIPlanPtr past_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
+static SPIPlanPtr close_hold_plan = NULL;
+static SPIPlanPtr move_hold_plan = NULL;
 
 /* Prepare a statement once and keep it */
 static SPIPlanPtr
@@ -175,6 +181,7 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	cfg = MemoryContextAllocZero(mcxt, sizeof(GuardConfig));
 	cfg->relid = RelationGetRelid(rel);
+	cfg->mcxt = mcxt;
 	{
 		HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
 
@@ -258,6 +265,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	Datum		d;
 
 	c->counts = false;
+	c->held = false;
 
 	d = heap_getattr(tup, cfg->cust_att, desc, &isnull);
 	if (isnull)
@@ -268,7 +276,10 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	{
 		d = heap_getattr(tup, cfg->hold_att, desc, &isnull);
 		if (!isnull && DatumGetBool(d))
+		{
+			c->held = true;
 			return;				/* held rows wait outside exposure */
+		}
 	}
 
 	if (cfg->open_att)
@@ -299,26 +310,61 @@ NumericText(Numeric n)
 	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 }
 
+/*
+ * Whether this trigger call has connected to SPI.  Most rows need no SQL
+ * statement at all (exposure_store.c updates exposure directly); the rare
+ * ones (a new customer, a refusal, a hold) connect on first need.
+ */
+static bool guard_spi = false;
+
+static void
+NeedSpi(void)
+{
+	if (!guard_spi)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "pgcredit: SPI_connect failed");
+		guard_spi = true;
+	}
+}
+
+/* Create a customer's exposure row, with a copy of its account */
+static void
+CreateExposureRow(const char *customer)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+
+	NeedSpi();
+	values[0] = CStringGetTextDatum(customer);
+	if (SPI_execute_plan(KeepPlan(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not create exposure");
+}
+
+/*
+ * Add delta to the component of a customer's exposure that the table
+ * feeds, creating the customer's row on first sight.  With out given,
+ * reads back the row and the settings for the check.
+ */
+static void
+ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, PgcExposureRow *out)
+{
+	Numeric		d_receivables = cfg->is_orders ? NULL : delta;
+	Numeric		d_orders = cfg->is_orders ? delta : NULL;
+
+	if (pgc_exposure_add(customer, d_receivables, d_orders, out))
+		return;
+	CreateExposureRow(customer);
+	if (!pgc_exposure_add(customer, d_receivables, d_orders, out))
+		elog(ERROR, "pgcredit: could not create the exposure of customer \"%s\"", customer);
+}
+
 /* Add delta to one component of a customer's exposure, without a check */
 static void
 AddExposure(GuardConfig *cfg, const char *customer, Numeric delta)
 {
-	Oid			types[3] = {TEXTOID, NUMERICOID, NUMERICOID};
-	Datum		values[3];
-	SPIPlanPtr	plan;
-
-	plan = KeepPlan(&upsert_plan,
-					"INSERT INTO pgcredit.exposure AS x (customer, receivables, open_orders) "
-					"VALUES ($1, $2, $3) "
-					"ON CONFLICT (customer) DO UPDATE SET "
-					"receivables = x.receivables OPERATOR(pg_catalog.+) EXCLUDED.receivables, "
-					"open_orders = x.open_orders OPERATOR(pg_catalog.+) EXCLUDED.open_orders",
-					3, types);
-	values[0] = CStringGetTextDatum(customer);
-	values[1] = NumericGetDatum(cfg->is_orders ? int64_to_numeric(0) : delta);
-	values[2] = NumericGetDatum(cfg->is_orders ? delta : int64_to_numeric(0));
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "pgcredit: could not update exposure");
+	ChangeExposure(cfg, customer, delta, NULL);
 }
 
 /* Whether a controller has overridden the check for this customer in this transaction */
@@ -329,6 +375,7 @@ Overridden(const char *customer)
 	Datum		values[1];
 	SPIPlanPtr	plan;
 
+	NeedSpi();
 	plan = KeepPlan(&override_plan,
 					"SELECT 1 FROM pgcredit.override "
 					"WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
@@ -349,6 +396,7 @@ ItemsPastDue(const char *customer, int32 days)
 	bool		isnull;
 	SPIPlanPtr	plan;
 
+	NeedSpi();
 	plan = KeepPlan(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types);
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
@@ -357,133 +405,74 @@ ItemsPastDue(const char *customer, int32 days)
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-/* Column i of the check row as text, or NULL */
-static char *
-CheckColumn(int i)
-{
-	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i);
-}
-
 /*
  * Raise a customer's order exposure by delta (positive) and judge the
- * result against the account and settings.
+ * result against the account copy on the exposure row and the settings.
+ * The row lock taken by the raise serialises this check with every other
+ * change of the customer's exposure and with changes of its account, which
+ * lock the same row: if one is in flight, the raise waits for it and then
+ * sees the row as that change left it.
  */
 static void
 RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 {
-	Oid			types[2] = {TEXTOID, NUMERICOID};
-	Datum		values[2];
-	SPIPlanPtr	plan;
-	HeapTuple	row;
-	TupleDesc	desc;
-	bool		isnull;
-	bool		has_account;
-	char	   *status;
-	char	   *policy;
-	Numeric		exposure;
+	PgcExposureRow x;
 	Numeric		limit = NULL;
 	Numeric		tolerance = NULL;
-	Datum		d;
 
-	/*
-	 * One statement takes the customer's exposure row and reads the copy of
-	 * the account on it: if a change of limit or status is in flight, the
-	 * update waits for it and then sees the row as that change left it.
-	 * Settings are read from the statement's snapshot.
-	 */
-	plan = KeepPlan(&raise_plan,
-					"UPDATE pgcredit.exposure AS x"
-					" SET open_orders = x.open_orders OPERATOR(pg_catalog.+) $2"
-					" FROM (SELECT) AS one LEFT JOIN pgcredit.settings s ON true"
-					" WHERE x.customer OPERATOR(pg_catalog.=) $1"
-					" RETURNING x.receivables OPERATOR(pg_catalog.+) x.open_orders, x.has_account,"
-					" x.credit_limit, x.tolerance_pct, x.status,"
-					" COALESCE(s.no_account_policy, 'allow'), s.default_limit,"
-					" COALESCE(s.default_tolerance_pct, 0), s.max_days_past_due",
-					2, types);
-	values[0] = CStringGetTextDatum(customer);
-	values[1] = NumericGetDatum(delta);
-	for (int attempt = 0;; attempt++)
-	{
-		if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
-			elog(ERROR, "pgcredit: could not update exposure");
-		if (SPI_processed == 1 || attempt > 0)
-			break;
-		/* a customer seen for the first time: create its row, then again */
-		if (SPI_execute_plan(KeepPlan(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types),
-							 values, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "pgcredit: could not create exposure");
-	}
-	if (SPI_processed != 1)
-		elog(ERROR, "pgcredit: could not update exposure");
-
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	exposure = DatumGetNumeric(SPI_getbinval(row, desc, 1, &isnull));
-	has_account = DatumGetBool(SPI_getbinval(row, desc, 2, &isnull));
-	status = CheckColumn(5);
-	policy = CheckColumn(6);
-
+	ChangeExposure(cfg, customer, delta, &x);
 	memset(v, 0, sizeof(Verdict));
 
-	if (has_account)
+	if (x.has_account)
 	{
-		if (strcmp(status, "hold") == 0 || strcmp(status, "blocked") == 0)
+		if (strcmp(x.status, "hold") == 0 || strcmp(x.status, "blocked") == 0)
 		{
 			v->sqlstate = ERRCODE_PGC_ACCOUNT_ON_HOLD;
-			v->why = strcmp(status, "hold") == 0 ? "on hold" : "blocked";
-			v->exposure = NumericText(exposure);
+			v->why = strcmp(x.status, "hold") == 0 ? "on hold" : "blocked";
+			v->exposure = NumericText(x.exposure);
 			return;
 		}
-		d = SPI_getbinval(row, desc, 3, &isnull);
-		if (!isnull)
-		{
-			limit = DatumGetNumeric(d);
-			tolerance = DatumGetNumeric(SPI_getbinval(row, desc, 4, &isnull));
-		}
+		limit = x.credit_limit;
+		tolerance = x.tolerance;
 	}
-	else if (strcmp(policy, "deny") == 0)
+	else if (strcmp(x.policy, "deny") == 0)
 	{
 		v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
 		v->why = "without a credit account";
-		v->exposure = NumericText(exposure);
+		v->exposure = NumericText(x.exposure);
 		return;
 	}
-	else if (strcmp(policy, "default_limit") == 0)
+	else if (strcmp(x.policy, "default_limit") == 0)
 	{
-		d = SPI_getbinval(row, desc, 7, &isnull);
-		if (!isnull)
-		{
-			limit = DatumGetNumeric(d);
-			tolerance = DatumGetNumeric(SPI_getbinval(row, desc, 8, &isnull));
-		}
+		limit = x.default_limit;
+		tolerance = x.default_tolerance;
 	}
 
 	if (limit != NULL)
 	{
 		Numeric		allowed = pgc_limit_with_tolerance(limit, tolerance);
-		if (pgc_numeric_cmp(exposure, allowed) > 0)
+
+		if (pgc_numeric_cmp(x.exposure, allowed) > 0)
 		{
 			/* the figures for the message, only when refusing */
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
 			v->why = "over its credit limit";
-			v->exposure = NumericText(exposure);
+			v->exposure = NumericText(x.exposure);
 			v->limit = NumericText(limit);
 			v->allowed = NumericText(allowed);
 			v->available = NumericText(numeric_sub_opt_error(allowed,
-															 numeric_sub_opt_error(exposure, delta, NULL),
+															 numeric_sub_opt_error(x.exposure, delta, NULL),
 															 NULL));
 			return;
 		}
 	}
 
-	d = SPI_getbinval(row, desc, 9, &isnull);
-	if (!isnull && ItemsPastDue(customer, DatumGetInt32(d)))
+	if (x.max_days_set && ItemsPastDue(customer, x.max_days))
 	{
 		v->sqlstate = ERRCODE_PGC_ITEMS_PAST_DUE;
 		v->why = "with items past due";
-		v->exposure = NumericText(exposure);
-		v->limit = psprintf("%d", DatumGetInt32(d));
+		v->exposure = NumericText(x.exposure);
+		v->limit = psprintf("%d", x.max_days);
 	}
 }
 
@@ -563,6 +552,7 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	Datum		values[5];
 	SPIPlanPtr	plan;
 
+	NeedSpi();
 	plan = KeepPlan(&hold_plan,
 					"INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why) "
 					"SELECT $1, $2::pg_catalog.jsonb, $3, $4, $5 WHERE NOT EXISTS ("
@@ -576,6 +566,56 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	values[4] = CStringGetTextDatum(psprintf("customer %s", v->why));
 	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "pgcredit: could not record the held order");
+}
+
+/* Whether a row is marked held */
+static bool
+IsHeld(GuardConfig *cfg, Relation rel, HeapTuple tup)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (!cfg->hold_att)
+		return false;
+	d = heap_getattr(tup, cfg->hold_att, RelationGetDescr(rel), &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+/* Close the open hold records of a row that is no longer held or is gone */
+static void
+CloseHold(Oid relid, const char *row_key, const char *why)
+{
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	NeedSpi();
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = CStringGetTextDatum(row_key);
+	values[2] = CStringGetTextDatum(why);
+	if (SPI_execute_plan(KeepPlan(&close_hold_plan,
+								  "SELECT pgcredit._close_held_order($1, $2::pg_catalog.jsonb, $3)",
+								  3, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not close the hold record");
+}
+
+/* Point the open hold records of a moved row at its new place */
+static void
+MoveHold(Oid from_relid, const char *from_key, Relation rel, const char *to_key)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, OIDOID, TEXTOID};
+	Datum		values[4];
+
+	NeedSpi();
+	values[0] = ObjectIdGetDatum(from_relid);
+	values[1] = CStringGetTextDatum(from_key);
+	values[2] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[3] = CStringGetTextDatum(to_key);
+	if (SPI_execute_plan(KeepPlan(&move_hold_plan,
+								  "SELECT pgcredit._move_held_order($1, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb)",
+								  4, types),
+						 values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not follow the held row");
 }
 
 /*
@@ -620,29 +660,18 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	}
 }
 
-/* The guard's work on one row; returns the tuple to store */
+/*
+ * Apply the change of a row's contribution from oldc to newc (either may
+ * not count) and check it where it raises a customer's exposure.  Returns
+ * the tuple to store.
+ */
 static HeapTuple
-GuardRow(GuardConfig *cfg, TriggerData *td)
+GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contribution *newc_p)
 {
-	Contribution oldc = {0};
-	Contribution newc = {0};
-	HeapTuple	result;
-	HeapTuple	newtup = NULL;
-
-	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
-	{
-		newtup = td->tg_trigtuple;
-		RowContribution(cfg, td->tg_relation, newtup, &newc);
-	}
-	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
-	{
-		newtup = td->tg_newtuple;
-		RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &oldc);
-		RowContribution(cfg, td->tg_relation, newtup, &newc);
-	}
-	else
-		RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &oldc);
-	result = newtup ? newtup : td->tg_trigtuple;
+	Contribution oldc = *oldc_p;
+	Contribution newc = *newc_p;
+	HeapTuple	newtup = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	HeapTuple	result = newtup;
 
 	if (oldc.counts && newc.counts && strcmp(oldc.customer, newc.customer) == 0)
 	{
@@ -681,6 +710,92 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 }
 
 /*
+ * The insert half of a move between partitions.  The old contribution
+ * left with the delete; add the new one, and check it only where the
+ * update raises the customer's exposure.  A hold record follows the row.
+ */
+static HeapTuple
+GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution *newc)
+{
+	Relation	rel = td->tg_relation;
+	HeapTuple	result = td->tg_trigtuple;
+	bool		same = moved->counts && newc->counts &&
+		strcmp(moved->customer, newc->customer) == 0;
+
+	if (moved->held_key && cfg->hold_mode)
+		MoveHold(moved->relid, moved->held_key, rel, RowKeyJson(cfg, rel, result));
+
+	if (newc->counts && pgc_numeric_sign(newc->amount) != 0)
+	{
+		bool		raises = same ? pgc_numeric_cmp(newc->amount, moved->amount) > 0
+			: pgc_numeric_sign(newc->amount) > 0;
+
+		if (raises)
+			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount);
+		else
+			AddExposure(cfg, newc->customer, newc->amount);
+	}
+
+	if (moved->held_key && cfg->hold_mode && !IsHeld(cfg, rel, result))
+		CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, result),
+				  "hold mark cleared; the order fit the customer's credit");
+	return result;
+}
+
+/* The guard's work on one row; returns the tuple to store */
+static HeapTuple
+GuardRow(GuardConfig *cfg, TriggerData *td)
+{
+	Relation	rel = td->tg_relation;
+	Contribution oldc = {0};
+	Contribution newc = {0};
+	HeapTuple	result;
+	PgcMovedRow moved;
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		RowContribution(cfg, rel, td->tg_trigtuple, &newc);
+		/* the second half of a move between partitions: see guard_move.c */
+		if (pgc_move_inserted(&cfg->partition, cfg->mcxt, rel, &moved))
+			return GuardMovedIn(cfg, td, &moved, &newc);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		RowContribution(cfg, rel, td->tg_trigtuple, &oldc);
+		if (pgc_move_leaves(&cfg->partition, cfg->mcxt, rel, td->tg_newslot))
+		{
+			/* the delete and insert that follow do the work */
+			moved.counts = oldc.counts;
+			moved.customer = oldc.customer;
+			moved.amount = oldc.amount;
+			moved.held_key = oldc.held && cfg->hold_mode ?
+				RowKeyJson(cfg, rel, td->tg_trigtuple) : NULL;
+			pgc_move_begin(&cfg->partition, rel, &td->tg_trigtuple->t_self, &moved);
+			return td->tg_newtuple;
+		}
+		RowContribution(cfg, rel, td->tg_newtuple, &newc);
+		result = GuardChange(cfg, td, &oldc, &newc);
+		/* the application cleared the hold mark and the order fit */
+		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
+			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
+					  "hold mark cleared; the order fit the customer's credit");
+		return result;
+	}
+	else
+	{
+		RowContribution(cfg, rel, td->tg_trigtuple, &oldc);
+		if (oldc.counts)
+			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
+		if (!pgc_move_deleted(rel, &td->tg_trigtuple->t_self) &&
+			oldc.held && cfg->hold_mode)
+			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
+					  "held order deleted");
+		return td->tg_trigtuple;
+	}
+	return GuardChange(cfg, td, &oldc, &newc);
+}
+
+/*
  * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
  * attached table.  It acts as pgcredit's owner while it works, so that the
  * application's role needs no right on pgcredit's tables; every statement
@@ -694,6 +809,8 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	HeapTuple volatile result = NULL;
 	Oid			save_userid;
 	int			save_sec;
+	bool		save_spi;
+	volatile bool connected = false;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "pgcredit.exposure_trigger: not called by trigger manager");
@@ -701,11 +818,11 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		elog(ERROR, "pgcredit.exposure_trigger must be a BEFORE ROW trigger");
 
 	cfg = GetConfig(fcinfo, td);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pgcredit: SPI_connect failed");
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
 	SetUserIdAndSecContext(cfg->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	save_spi = guard_spi;
+	guard_spi = false;
 	PG_TRY();
 	{
 		result = GuardRow(cfg, td);
@@ -713,11 +830,17 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	PG_FINALLY();
 	{
 		SetUserIdAndSecContext(save_userid, save_sec);
+		connected = guard_spi;
+		guard_spi = save_spi;
 	}
 	PG_END_TRY();
 
-	if (result != td->tg_trigtuple && result != td->tg_newtuple)
-		result = SPI_copytuple(result);
-	SPI_finish();
+	if (connected)
+	{
+		/* a marked copy made under SPI must outlive SPI's memory */
+		if (result != td->tg_trigtuple && result != td->tg_newtuple)
+			result = SPI_copytuple(result);
+		SPI_finish();
+	}
 	return PointerGetDatum(result);
 }

@@ -1,0 +1,31 @@
+/*-------------------------------------------------------------------------
+ *
+ * exposure_store.h
+ *	  Direct access to a customer's row of pgcredit.exposure
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGCREDIT_EXPOSURE_STORE_H
+#define PGCREDIT_EXPOSURE_STORE_H
+
+#include "utils/numeric.h"
+
+/* A customer's exposure row after a change, with the settings */
+typedef struct PgcExposureRow
+{
+	Numeric		exposure;		/* receivables + open orders, after the change */
+	bool		has_account;
+	Numeric		credit_limit;	/* NULL: no limit set */
+	Numeric		tolerance;
+	char	   *status;
+	char	   *policy;			/* settings: no_account_policy */
+	Numeric		default_limit;	/* NULL when not set */
+	Numeric		default_tolerance;
+	bool		max_days_set;
+	int32		max_days;
+} PgcExposureRow;
+
+extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
+							 Numeric d_orders, PgcExposureRow *out);
+
+#endif
