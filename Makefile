@@ -31,8 +31,11 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Every object is rebuilt when a header changes (PGXS tracks no dependencies)
+$(OBJS): $(wildcard src/*.h)
+
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress
+.PHONY: demo test deps bench stress fuzz
 
 deps:
 	@bash test/setup.sh
@@ -45,6 +48,10 @@ bench:
 
 stress:
 	@bash test/stress/make_stress.sh
+
+fuzz:
+	@bash test/setup.sh
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash test/fuzz/run.sh
 
 test:
 	@bash test/run.sh

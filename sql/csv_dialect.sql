@@ -46,6 +46,9 @@ E'Nr,Kunde,Betrag,Extra\n8,Max,N/A,x\n9,Moritz,-,y\n',
 SELECT rows_loaded FROM pgcredit.load_csv('d_item', E'10,Noel,5\n', header => false,
   columns => '{id,customer,amount}');
 SELECT rows_loaded FROM pgcredit.load_csv('d_item', E'11,Olga,6,2024-05-05,f,last\n', header => false);
+-- A currency sign after a whole number, with decimal commas.
+SELECT rows_loaded FROM pgcredit.load_csv('d_item', E'id;customer;amount\n12;Eve;12 €\n13;Eve;1.234 €\n',
+  decimal_comma => true);
 -- A header only, and a header with a single empty line after it.
 SELECT status, rows_read, rows_loaded FROM pgcredit.load_csv('d_item', E'id,customer\n');
 SELECT status, rows_read, rows_loaded FROM pgcredit.load_csv('d_item', E'id,customer\n\n');

@@ -69,5 +69,15 @@ FROM pgcredit.load_csv('m_row', 'id,v' || E'\n' ||
 SELECT * FROM m_last_rejects;
 SELECT count(*) AS loaded_of_10000 FROM m_row WHERE id BETWEEN 100 AND 10099;
 
+-- Many rejects are kept on disk past work_mem, and survive the rollback
+-- of an all-or-nothing load.
+SET work_mem = '64kB';
+SELECT status, rows_read, rows_loaded, rows_rejected FROM pgcredit.load_csv('m_row',
+  'id,v' || E'\n' || (SELECT string_agg('x' || g || ',' || repeat('y', 100), E'\n') FROM generate_series(1, 20000) g),
+  all_or_nothing => true);
+SELECT count(*) AS rejects_kept, count(DISTINCT line_number) AS lines
+FROM pgcredit.import_reject WHERE run_id = (SELECT max(id) FROM pgcredit.import_run);
+RESET work_mem;
+
 DROP VIEW m_last_rejects;
 DROP TABLE m_row;

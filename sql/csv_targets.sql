@@ -94,6 +94,17 @@ SELECT pgcredit.load_csv('ct_secret', E'id\n1\n');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- A trigger that starts another load inside a load stops the load.
+CREATE TABLE ct_nested (id int);
+CREATE FUNCTION ct_nested_load() RETURNS trigger LANGUAGE plpgsql AS
+$$BEGIN PERFORM pgcredit.load_csv('ct_secret', E'id\n1\n'); RETURN NEW; END$$;
+CREATE TRIGGER ct_nested_load BEFORE INSERT ON ct_nested FOR EACH ROW EXECUTE FUNCTION ct_nested_load();
+SELECT pgcredit.load_csv('ct_nested', E'id\n1\n');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS nested_rows FROM ct_nested;
+DROP TABLE ct_nested;
+DROP FUNCTION ct_nested_load();
+
 SELECT relid FROM pgcredit.detach('ct_order');
 DROP TABLE ct_order, ct_secret;
 DELETE FROM pgcredit.external_score;

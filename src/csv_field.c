@@ -167,6 +167,9 @@ csv_field_number(const char *s, size_t len, bool decimal_comma, char *out)
 			if (group >= 0)
 				group++;
 		}
+		else if (decimal_comma && (c == ' ' || c == '\'') &&
+				 (i + 1 >= len || !is_digit(s[i + 1])))
+			break;				/* a space before a currency sign, not a group */
 		else if ((!decimal_comma && c == ',') ||
 				 (decimal_comma && (c == '.' || c == ' ' || c == '\'')))
 		{

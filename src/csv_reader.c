@@ -217,19 +217,12 @@ parse_piece(CsvReader *r, const char *data, size_t len)
 	return !r->stopped;
 }
 
-bool
-csv_reader_feed(CsvReader *r, const char *data, size_t len)
+/* Parse bytes, a line at a time so that each record's line is known */
+static bool
+feed_lines(CsvReader *r, const char *data, size_t len)
 {
 	size_t		pos = 0;
 
-	if (r->stopped)
-		return false;
-	if (r->bytes_seen == 0 && csv_is_utf16(data, len))
-	{
-		fail(r, CSV_READER_UTF16);
-		return false;
-	}
-	r->bytes_seen += len;
 	while (pos < len)
 	{
 		const char *nl = memchr(data + pos, '\n', len - pos);
@@ -245,9 +238,40 @@ csv_reader_feed(CsvReader *r, const char *data, size_t len)
 }
 
 bool
+csv_reader_feed(CsvReader *r, const char *data, size_t len)
+{
+	if (r->stopped)
+		return false;
+	/* the first two bytes wait until a UTF-16 byte-order mark can be told */
+	if (r->head_len < 2)
+	{
+		while (r->head_len < 2 && len > 0)
+		{
+			r->head[r->head_len++] = *data++;
+			len--;
+			r->bytes_seen++;
+		}
+		if (r->head_len < 2)
+			return true;
+		if (csv_is_utf16(r->head, 2))
+		{
+			fail(r, CSV_READER_UTF16);
+			return false;
+		}
+		if (!feed_lines(r, r->head, 2))
+			return false;
+	}
+	r->bytes_seen += len;
+	return feed_lines(r, data, len);
+}
+
+bool
 csv_reader_finish(CsvReader *r)
 {
 	if (r->stopped)
+		return r->error == CSV_READER_OK;
+	/* input of a single byte: it cannot be a byte-order mark */
+	if (r->head_len == 1 && !feed_lines(r, r->head, 1))
 		return r->error == CSV_READER_OK;
 	/*
 	 * Input that ends inside a quoted field would otherwise be handed out as

@@ -67,6 +67,8 @@ typedef struct CsvReader
 
 	long		line;			/* line being read, from 1 */
 	size_t		bytes_seen;
+	char		head[2];		/* the first bytes, held until a byte-order mark can be told */
+	int			head_len;
 	bool		stopped;
 	CsvReaderError error;
 	long		error_line;

@@ -61,8 +61,13 @@ PG_FUNCTION_INFO_V1(load_csv_text);
 PG_FUNCTION_INFO_V1(load_csv_bytea);
 PG_FUNCTION_INFO_V1(load_csv_file);
 
-/* Rows sent to COPY at a time */
-#define LOAD_BATCH_ROWS		4096
+/*
+ * Rows sent to COPY at a time, and at most this many bytes of them: COPY
+ * sets up its insert buffers for every batch, so batches are large; a
+ * failing batch is split in halves, so a bad row costs about twice a batch.
+ */
+#define LOAD_BATCH_ROWS		32768
+#define LOAD_BATCH_BYTES	(16 * 1024 * 1024)
 /* Input read from a file at a time */
 #define LOAD_CHUNK			65536
 /* Longest raw value kept in a reject */
@@ -141,6 +146,7 @@ typedef struct LoadState
 	/* rejects, until they are written */
 	Tuplestorestate *rejects;
 	TupleDesc	reject_desc;
+	ResourceOwner rejects_owner;	/* owns their temporary file, if they spill */
 
 	MemoryContext rowcxt;		/* reset for every record */
 	StringInfoData scratch;
@@ -673,7 +679,17 @@ Reject(LoadState *st, long line, const char *column, const char *raw, size_t raw
 		values[2] = CStringGetTextDatum(r);
 	}
 	values[3] = CStringGetTextDatum(reason);
-	tuplestore_putvalues(st->rejects, st->reject_desc, values, nulls);
+	{
+		/*
+		 * A spill file must outlive the subtransactions of the load, which
+		 * an all-or-nothing load rolls back: the function's owner keeps it.
+		 */
+		ResourceOwner save = CurrentResourceOwner;
+
+		CurrentResourceOwner = st->rejects_owner;
+		tuplestore_putvalues(st->rejects, st->reject_desc, values, nulls);
+		CurrentResourceOwner = save;
+	}
 	MemoryContextSwitchTo(old);
 	st->rows_rejected++;
 	if (st->opt->max_rejects >= 0 && st->rows_rejected > st->opt->max_rejects)
@@ -796,7 +812,7 @@ AddRecord(LoadState *st, const CsvRecord *rec)
 		{
 			if (!pg_verify_mbstr(st->opt->encoding, s, (int) len, true))
 				why = psprintf("not valid %s", pg_encoding_to_char(st->opt->encoding));
-			else
+			else if (st->opt->encoding != GetDatabaseEncoding())
 			{
 				s = pg_any_to_server(s, (int) len, st->opt->encoding);
 				len = strlen(s);
@@ -805,7 +821,8 @@ AddRecord(LoadState *st, const CsvRecord *rec)
 
 		if (why == NULL)
 		{
-			enlargeStringInfo(&st->scratch, (int) CSV_FIELD_OUT_SIZE(len));
+			if (col->kind != FK_TEXT && col->kind != FK_OTHER)
+				enlargeStringInfo(&st->scratch, (int) CSV_FIELD_OUT_SIZE(len));
 			out = st->scratch.data;
 			switch (col->kind)
 			{
@@ -1055,7 +1072,7 @@ OnRecord(void *arg, const CsvRecord *rec)
 	AddRecord(st, rec);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(st->rowcxt);
-	if (st->batch_rows >= LOAD_BATCH_ROWS)
+	if (st->batch_rows >= LOAD_BATCH_ROWS || st->batch.len >= LOAD_BATCH_BYTES)
 		FlushBatch(st);
 	return !st->stopped;
 }
@@ -1260,6 +1277,7 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	TupleDescInitEntry(st->reject_desc, 3, "raw_value", TEXTOID, -1, 0);
 	TupleDescInitEntry(st->reject_desc, 4, "reason", TEXTOID, -1, 0);
 	st->rejects = tuplestore_begin_heap(false, false, work_mem);
+	st->rejects_owner = CurrentResourceOwner;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");

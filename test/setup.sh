@@ -13,6 +13,7 @@ packages=(
 	"postgresql-server-dev-$PGVER" # headers, PGXS, pg_regress, isolation tester
 	postgresql-common             # pg_virtualenv, pg_createcluster
 	libcsv-dev                    # CSV parsing
+	clang libclang-rt-14-dev      # the fuzz harness (libFuzzer)
 )
 
 missing=()

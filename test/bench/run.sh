@@ -4,13 +4,15 @@
 # BENCH_ROWS sets the size of the aging_bucket run (default 1000000) and
 # BENCH_SIZES the ledger sizes of the analytics runs (default 1 and 10
 # million invoices); GUARD_SIZES and GUARD_SECONDS those of the credit
-# guard's pgbench runs (see test/bench/guard.sh).
+# guard's pgbench runs (see test/bench/guard.sh); CSV_ROWS the size of the
+# CSV load against COPY (default 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
 . test/common.sh
 rows=${BENCH_ROWS:-1000000}
 sizes=${BENCH_SIZES:-1000000 10000000}
+csv_rows=${CSV_ROWS:-1000000}
 
 build_and_install
 with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
@@ -20,5 +22,6 @@ with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	for n in $2; do
 		psql -X -v rows="$n" -f test/bench/analytics.sql
 	done
+	psql -X -v csv_rows="$3" -f test/bench/csv_load.sql
 	bash test/bench/guard.sh
-' bench "$rows" "$sizes"
+' bench "$rows" "$sizes" "$csv_rows"

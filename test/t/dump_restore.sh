@@ -26,6 +26,9 @@ SELECT pgcredit.open_account('B', 200);
 SELECT pgcredit.place_hold('B', 'documents missing');
 SELECT pgcredit.set_no_account_policy('deny', reason => 'accounts required');
 INSERT INTO sales_order (customer, amount) VALUES ('A', 600), ('A', 500), ('B', 10);
+SELECT pgcredit.load_csv('pgcredit.external_score',
+  E'customer,source,score,rating,as_of\nA,dnb,71,2A3,2024-06-30\nB,dnb,NaN,,2024-06-30\n');
+SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nC,300\n');
 SQL
 
 "$PG_BINDIR/pg_dump" -Fc -f "$dump" "$src"
@@ -40,6 +43,9 @@ for q in \
 	"SELECT relid::text, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column FROM pgcredit.attachment ORDER BY 1" \
 	"SELECT * FROM pgcredit.held_order ORDER BY id" \
 	"SELECT * FROM pgcredit.audit_log ORDER BY id" \
+	"SELECT * FROM pgcredit.import_run ORDER BY id" \
+	"SELECT * FROM pgcredit.import_reject ORDER BY run_id, id" \
+	"SELECT * FROM pgcredit.external_score ORDER BY customer" \
 	"SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2"; do
 	a=$(psql -X -At -d "$src" -c "$q")
 	b=$(psql -X -At -d "$dst" -c "$q")
@@ -49,7 +55,7 @@ for q in \
 		exit 1
 	fi
 done
-echo "accounts, exposure, settings, attachments, held orders, audit log and triggers restored"
+echo "accounts, exposure, settings, attachments, held orders, audit log, imports, scores and triggers restored"
 
 # Enforcement works in the copy: exposure matches, orders are held or
 # refused, a held order is released, new identities continue.
@@ -77,6 +83,14 @@ BEGIN
   SELECT count(*) INTO n FROM pgcredit.audit_log WHERE reason = 'restored copy test';
   IF n = 0 THEN
     RAISE EXCEPTION 'release not audited in the copy';
+  END IF;
+  -- loading works in the copy, and run numbers continue
+  SELECT max(id) INTO n FROM pgcredit.import_run;
+  IF (pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nD,400\n')).id <= n THEN
+    RAISE EXCEPTION 'import run numbers restarted after restore';
+  END IF;
+  IF NOT EXISTS (SELECT FROM pgcredit.account WHERE customer = 'D' AND credit_limit = 400) THEN
+    RAISE EXCEPTION 'account_import does not work in the copy';
   END IF;
 END
 $$;
