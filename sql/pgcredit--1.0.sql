@@ -688,6 +688,9 @@ CREATE TABLE pgcredit.attachment (
   open_values      text[],
   mode             text NOT NULL CHECK (mode IN ('block', 'hold', 'track')),
   hold_column      name,
+  invoice_amount_column name,
+  invoiced_column  name,
+  paid_column      name,
   attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   attached_by      name NOT NULL DEFAULT session_user
 );
@@ -701,6 +704,9 @@ COMMENT ON COLUMN pgcredit.attachment.open_column IS 'column saying whether a ro
 COMMENT ON COLUMN pgcredit.attachment.open_values IS 'values of open_column that count as open, as the column type prints them';
 COMMENT ON COLUMN pgcredit.attachment.mode IS 'block (refuse with an error), hold (let in marked held) or track (receivables)';
 COMMENT ON COLUMN pgcredit.attachment.hold_column IS 'boolean column marking held orders';
+COMMENT ON COLUMN pgcredit.attachment.invoice_amount_column IS 'receivables: the invoiced amount, for payment behaviour and DSO; NULL = the open amount column';
+COMMENT ON COLUMN pgcredit.attachment.invoiced_column IS 'receivables: the invoice date, for DSO';
+COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the item was paid (NULL while open), for payment behaviour and DSO';
 COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
 COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
 
@@ -1400,12 +1406,48 @@ COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], t
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
-                                            open_values text[] DEFAULT NULL)
-RETURNS pgcredit.attachment LANGUAGE sql VOLATILE SECURITY DEFINER
+                                            open_values text[] DEFAULT NULL,
+                                            invoice_amount_column name DEFAULT NULL,
+                                            invoiced_column name DEFAULT NULL,
+                                            paid_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit
-AS $$ SELECT pgcredit._attach($1, 'receivables', $2, $3, $4, $5, $6, 'track', NULL) $$;
-COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[]) IS
-  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused)';
+AS $$
+DECLARE
+  att pgcredit.attachment;
+  t regtype;
+BEGIN
+  -- the history columns, for payment behaviour and DSO, checked first
+  IF invoice_amount_column IS NOT NULL THEN
+    t := pgcredit._column_type(tbl, invoice_amount_column, 'invoice amount');
+    IF t NOT IN ('numeric'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
+      RAISE EXCEPTION 'invoice amount column "%" must be numeric or an integer', invoice_amount_column
+        USING ERRCODE = 'datatype_mismatch', DETAIL = format('Its type is %s.', t);
+    END IF;
+  END IF;
+  IF invoiced_column IS NOT NULL
+     AND pgcredit._column_type(tbl, invoiced_column, 'invoice date') <> 'date'::regtype THEN
+    RAISE EXCEPTION 'invoice date column "%" must be of type date', invoiced_column
+      USING ERRCODE = 'datatype_mismatch';
+  END IF;
+  IF paid_column IS NOT NULL
+     AND pgcredit._column_type(tbl, paid_column, 'payment date') <> 'date'::regtype THEN
+    RAISE EXCEPTION 'payment date column "%" must be of type date', paid_column
+      USING ERRCODE = 'datatype_mismatch';
+  END IF;
+  att := pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
+                          open_column, open_values, 'track', NULL);
+  UPDATE pgcredit.attachment a
+  SET invoice_amount_column = attach_receivables.invoice_amount_column,
+      invoiced_column = attach_receivables.invoiced_column,
+      paid_column = attach_receivables.paid_column
+  WHERE a.relid = tbl
+  RETURNING * INTO att;
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
 
 CREATE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1737,6 +1779,692 @@ REVOKE ALL ON pgcredit.account_import FROM PUBLIC;
 GRANT SELECT, INSERT ON pgcredit.account_import TO pgcredit_controller;
 
 ----------------------------------------------------------------------
+-- Risk: scores, tiers, alerts and the views BI tools read
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.as_of()
+RETURNS date LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pgcredit
+AS $$ SELECT coalesce(nullif(current_setting('pgcredit.as_of', true), '')::date, current_date) $$;
+COMMENT ON FUNCTION pgcredit.as_of() IS
+  'the day the risk views describe: the setting pgcredit.as_of when set (SET pgcredit.as_of = ''2024-06-30''), else today';
+
+CREATE TABLE pgcredit.risk_settings (
+  only_row                  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  weight_behaviour          numeric NOT NULL DEFAULT 0.5 CHECK (weight_behaviour >= 0),
+  weight_external           numeric NOT NULL DEFAULT 0.3 CHECK (weight_external >= 0),
+  weight_utilisation        numeric NOT NULL DEFAULT 0.2 CHECK (weight_utilisation >= 0),
+  tier_a_min                numeric NOT NULL DEFAULT 80,
+  tier_b_min                numeric NOT NULL DEFAULT 65,
+  tier_c_min                numeric NOT NULL DEFAULT 50,
+  tier_d_min                numeric NOT NULL DEFAULT 35,
+  watch_utilisation_pct     numeric NOT NULL DEFAULT 90 CHECK (watch_utilisation_pct >= 0),
+  watch_overdue_days        int NOT NULL DEFAULT 30 CHECK (watch_overdue_days >= 0),
+  watch_new_overdue_window  int NOT NULL DEFAULT 7 CHECK (watch_new_overdue_window >= 1),
+  watch_score_drop          numeric NOT NULL DEFAULT 10 CHECK (watch_score_drop >= 0),
+  CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
+  CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
+);
+COMMENT ON TABLE pgcredit.risk_settings IS 'weights of the combined score, tier thresholds and watchlist thresholds: one row at most; no row means every default';
+COMMENT ON COLUMN pgcredit.risk_settings.only_row IS 'always true: the table holds one row at most';
+COMMENT ON COLUMN pgcredit.risk_settings.weight_behaviour IS 'weight of the behavioural score (payment history) in the combined score';
+COMMENT ON COLUMN pgcredit.risk_settings.weight_external IS 'weight of the latest external score, brought to 0-100';
+COMMENT ON COLUMN pgcredit.risk_settings.weight_utilisation IS 'weight of the utilisation score, 100 minus utilisation % (0 at or above the limit)';
+COMMENT ON COLUMN pgcredit.risk_settings.tier_a_min IS 'lowest combined score of tier A (best)';
+COMMENT ON COLUMN pgcredit.risk_settings.tier_b_min IS 'lowest combined score of tier B';
+COMMENT ON COLUMN pgcredit.risk_settings.tier_c_min IS 'lowest combined score of tier C';
+COMMENT ON COLUMN pgcredit.risk_settings.tier_d_min IS 'lowest combined score of tier D; below it, tier E (worst)';
+COMMENT ON COLUMN pgcredit.risk_settings.watch_utilisation_pct IS 'watchlist: utilisation above this percentage of the limit';
+COMMENT ON COLUMN pgcredit.risk_settings.watch_overdue_days IS 'watchlist: an open item passing this many days past due ...';
+COMMENT ON COLUMN pgcredit.risk_settings.watch_new_overdue_window IS '... within the last this many days (a new overdue item)';
+COMMENT ON COLUMN pgcredit.risk_settings.watch_score_drop IS 'watchlist and alert: a combined score falling by more than this many points from one refresh to the next';
+
+CREATE TABLE pgcredit.external_score_scale (
+  source            text PRIMARY KEY,
+  worst             numeric NOT NULL,
+  best              numeric NOT NULL,
+  CHECK (worst <> best)
+);
+COMMENT ON TABLE pgcredit.external_score_scale IS 'the scale of each external score source, to bring its scores to 0 (worst) - 100 (best); a source not listed is taken as 0-100 already';
+COMMENT ON COLUMN pgcredit.external_score_scale.source IS 'external_score.source';
+COMMENT ON COLUMN pgcredit.external_score_scale.worst IS 'the source''s worst score (may be above best, for scales where lower is better)';
+COMMENT ON COLUMN pgcredit.external_score_scale.best IS 'the source''s best score';
+
+CREATE TABLE pgcredit.tier_policy (
+  tier                  text PRIMARY KEY CHECK (tier IN ('A', 'B', 'C', 'D', 'E')),
+  payment_terms_days    int NOT NULL CHECK (payment_terms_days >= 0),
+  tolerance_pct         numeric NOT NULL CHECK (tolerance_pct >= 0),
+  review_interval_days  int NOT NULL CHECK (review_interval_days > 0),
+  limit_months          numeric NOT NULL CHECK (limit_months >= 0)
+);
+COMMENT ON TABLE pgcredit.tier_policy IS 'what each risk tier means for the account: default payment terms, tolerance, review interval, and months of sales a recommended limit covers';
+COMMENT ON COLUMN pgcredit.tier_policy.tier IS 'A (best) to E (worst)';
+COMMENT ON COLUMN pgcredit.tier_policy.payment_terms_days IS 'default payment terms';
+COMMENT ON COLUMN pgcredit.tier_policy.tolerance_pct IS 'default tolerance over the limit';
+COMMENT ON COLUMN pgcredit.tier_policy.review_interval_days IS 'days between reviews of the account';
+COMMENT ON COLUMN pgcredit.tier_policy.limit_months IS 'recommend_limit: the limit covers this many months of the customer''s average monthly invoicing';
+INSERT INTO pgcredit.tier_policy VALUES
+  ('A', 60, 10, 365, 3), ('B', 45, 5, 180, 2), ('C', 30, 0, 120, 1.5),
+  ('D', 14, 0, 90, 1), ('E', 0, 0, 30, 0);
+
+CREATE TABLE pgcredit.score_history (
+  customer          text NOT NULL,
+  as_of             date NOT NULL,
+  behavioural_score numeric,
+  external_score    numeric,
+  utilisation_pct   numeric,
+  combined_score    numeric,
+  tier              text CHECK (tier IN ('A', 'B', 'C', 'D', 'E')),
+  receivables       numeric,
+  open_orders       numeric,
+  oldest_days_past_due int,
+  computed_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (customer, as_of)
+);
+COMMENT ON TABLE pgcredit.score_history IS 'scores and tiers by customer and day, appended by refresh_scores(); a second run for the same day replaces that day''s rows';
+COMMENT ON COLUMN pgcredit.score_history.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.score_history.as_of IS 'the day scored';
+COMMENT ON COLUMN pgcredit.score_history.behavioural_score IS 'credit_score() over the customer''s attached receivables, 0-100; NULL without payment evidence';
+COMMENT ON COLUMN pgcredit.score_history.external_score IS 'the latest external score on or before as_of, brought to 0-100 by external_score_scale';
+COMMENT ON COLUMN pgcredit.score_history.utilisation_pct IS 'exposure as a percentage of the credit limit; NULL without a limit';
+COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights';
+COMMENT ON COLUMN pgcredit.score_history.tier IS 'risk tier from the combined score and risk_settings thresholds: A best to E worst';
+COMMENT ON COLUMN pgcredit.score_history.receivables IS 'open receivables when scored';
+COMMENT ON COLUMN pgcredit.score_history.open_orders IS 'open orders when scored';
+COMMENT ON COLUMN pgcredit.score_history.oldest_days_past_due IS 'days past due of the oldest open item when scored';
+COMMENT ON COLUMN pgcredit.score_history.computed_at IS 'when the row was computed';
+
+CREATE TABLE pgcredit.alert (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  raised_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  kind        text NOT NULL CHECK (kind IN ('score_downgrade', 'tier_change', 'account_hold', 'order_held',
+                                            'limit_breached', 'overdue_30', 'overdue_60', 'overdue_90',
+                                            'review_overdue')),
+  customer    text,
+  details     jsonb NOT NULL DEFAULT '{}'
+);
+COMMENT ON TABLE pgcredit.alert IS 'early-warning events; each is also sent with NOTIFY pgcredit_alerts and a JSON payload';
+COMMENT ON COLUMN pgcredit.alert.id IS 'alert number';
+COMMENT ON COLUMN pgcredit.alert.raised_at IS 'when it was raised';
+COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_hold (account put on hold or blocked), order_held, limit_breached (an order held because it would pass the limit), overdue_30/60/90 (the oldest open item crossed that many days past due), review_overdue';
+COMMENT ON COLUMN pgcredit.alert.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.alert.details IS 'the figures behind it, as JSON';
+
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.risk_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.external_score_scale', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.tier_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.score_history', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.alert', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.alert_id_seq', '');
+COMMENT ON SEQUENCE pgcredit.alert_id_seq IS 'numbers of alerts (alert.id)';
+
+-- Every alert goes out on the pgcredit_alerts channel too
+CREATE FUNCTION pgcredit._notify_alert()
+RETURNS trigger LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  PERFORM pg_notify('pgcredit_alerts',
+                    json_build_object('id', NEW.id, 'kind', NEW.kind, 'customer', NEW.customer,
+                                      'raised_at', NEW.raised_at, 'details', NEW.details)::text);
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._notify_alert() IS 'AFTER INSERT on alert: NOTIFY pgcredit_alerts with the alert as JSON';
+CREATE TRIGGER notify_alert AFTER INSERT ON pgcredit.alert
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._notify_alert();
+
+-- Holds raise alerts as they happen
+CREATE FUNCTION pgcredit._alert_on_hold()
+RETURNS trigger LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'held_order' THEN
+    INSERT INTO pgcredit.alert (kind, customer, details)
+    VALUES (CASE WHEN NEW.why = 'customer over its credit limit' THEN 'limit_breached' ELSE 'order_held' END,
+            NEW.customer,
+            jsonb_build_object('held_order', NEW.id, 'table', NEW.relid::text, 'amount', NEW.amount, 'why', NEW.why));
+  ELSIF NEW.status IN ('hold', 'blocked') AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+    INSERT INTO pgcredit.alert (kind, customer, details)
+    VALUES ('account_hold', NEW.customer,
+            jsonb_build_object('status', NEW.status, 'hold_reason', NEW.hold_reason));
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._alert_on_hold() IS 'AFTER INSERT on held_order, AFTER INSERT OR UPDATE on account: alerts for held orders and accounts put on hold';
+CREATE TRIGGER alert_on_hold AFTER INSERT ON pgcredit.held_order
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._alert_on_hold();
+CREATE TRIGGER alert_on_hold AFTER INSERT OR UPDATE OF status ON pgcredit.account
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._alert_on_hold();
+
+-- The attached receivables, as one query over all of them
+CREATE FUNCTION pgcredit._receivable_items_sql()
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT coalesce(string_agg(format(
+    'SELECT format(''%%s'', %I) AS customer, '
+    'CASE WHEN %s THEN %I::numeric END AS open_amount, %s AS due, '
+    '%s::numeric AS invoice_amount, %s AS invoiced_on, %s AS paid_on FROM %s WHERE %I IS NOT NULL',
+    a.customer_column,
+    CASE WHEN a.open_column IS NULL THEN 'true'
+         ELSE format('format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END,
+    a.amount_column,
+    coalesce(quote_ident(a.due_column), 'NULL::date'),
+    quote_ident(coalesce(a.invoice_amount_column, a.amount_column)),
+    coalesce(quote_ident(a.invoiced_column), 'NULL::date'),
+    coalesce(quote_ident(a.paid_column), 'NULL::date'),
+    a.relid, a.customer_column), ' UNION ALL ' ORDER BY a.relid::oid),
+    'SELECT NULL::text, NULL::numeric, NULL::date, NULL::numeric, NULL::date, NULL::date WHERE false')
+  FROM pgcredit.attachment a WHERE a.kind = 'receivables'
+$$;
+COMMENT ON FUNCTION pgcredit._receivable_items_sql() IS
+  'the query listing every item of the attached receivables tables: customer, open amount (NULL when not open), due, invoice amount, invoice date, payment date';
+
+CREATE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- one pass over every attached receivables table, every figure at once
+  RETURN QUERY EXECUTE format(
+    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
+            (g).days_over_90, oldest, dso, last_payment, score, invoiced
+     FROM (SELECT customer,
+                  pgcredit.aging(open_amount, due, $1) AS g,
+                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
+                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
+                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
+                  pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
+                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
+           FROM (%s) items
+           GROUP BY customer) s',
+    pgcredit._receivable_items_sql())
+  USING as_of;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
+  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score, invoicing of the last 12 months';
+
+CREATE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
+         round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
+                                            ELSE (e.score - x.worst) / (x.best - x.worst) * 100 END)), 2),
+         e.rating, e.as_of
+  FROM pgcredit.external_score e
+  LEFT JOIN pgcredit.external_score_scale x ON x.source = e.source
+  WHERE e.as_of <= $1
+  ORDER BY e.customer, e.as_of DESC, e.loaded_at DESC, e.source
+$$;
+COMMENT ON FUNCTION pgcredit.external_score_now(date) IS
+  'each customer''s latest external score on or before as_of, also brought to 0-100 by external_score_scale';
+
+CREATE FUNCTION pgcredit._settings_or_default()
+RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10)::pgcredit.risk_settings)
+$$;
+COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
+
+CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric)
+RETURNS numeric LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT CASE WHEN wsum > 0 THEN round(total / wsum, 2) END
+  FROM (SELECT coalesce(r.weight_behaviour * $1, 0)
+             + coalesce(r.weight_external * $2, 0)
+             + CASE WHEN $3 IS NOT NULL THEN r.weight_utilisation * greatest(0, least(100, 100 - $3)) ELSE 0 END AS total,
+               CASE WHEN $1 IS NOT NULL THEN r.weight_behaviour ELSE 0 END
+             + CASE WHEN $2 IS NOT NULL THEN r.weight_external ELSE 0 END
+             + CASE WHEN $3 IS NOT NULL THEN r.weight_utilisation ELSE 0 END AS wsum
+        FROM pgcredit._settings_or_default() r) w
+$$;
+COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
+  'the combined 0-100 score: weighted mean of the behavioural score, the external score (0-100) and the utilisation score (100 minus utilisation %, within 0-100), over the parts that are not NULL, with the weights of risk_settings';
+
+CREATE FUNCTION pgcredit.risk_tier(combined numeric)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  SELECT CASE WHEN $1 IS NULL THEN NULL
+              WHEN $1 >= r.tier_a_min THEN 'A' WHEN $1 >= r.tier_b_min THEN 'B'
+              WHEN $1 >= r.tier_c_min THEN 'C' WHEN $1 >= r.tier_d_min THEN 'D' ELSE 'E' END
+  FROM pgcredit._settings_or_default() r
+$$;
+COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings';
+
+CREATE VIEW pgcredit.customer_risk AS
+WITH s AS (SELECT * FROM pgcredit.receivable_stats(pgcredit.as_of())),
+     x AS (SELECT * FROM pgcredit.external_score_now(pgcredit.as_of())),
+     h AS (SELECT DISTINCT ON (customer) customer, tier, combined_score
+           FROM pgcredit.score_history ORDER BY customer, as_of DESC),
+     c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+           UNION SELECT customer FROM s)
+SELECT c.customer,
+       a.credit_limit,
+       coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
+       coalesce(e.receivables, 0) AS receivables,
+       coalesce(e.open_orders, 0) AS open_orders,
+       round(a.credit_limit * (1 + coalesce(a.tolerance_pct, 0) / 100)
+             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
+       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
+       coalesce(a.status, 'no account') AS status,
+       s.behavioural_score,
+       x.scaled_score AS external_score,
+       pgcredit.combined_score(s.behavioural_score, x.scaled_score,
+         round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2)) AS combined_score,
+       coalesce(h.tier, a.risk_tier) AS risk_tier,
+       coalesce(s.oldest_days_past_due, 0) AS days_past_due,
+       s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
+       s.days_61_90 AS aging_61_90, s.days_over_90 AS aging_over_90,
+       s.dso_90, s.last_payment, a.next_review
+FROM c
+LEFT JOIN pgcredit.account a USING (customer)
+LEFT JOIN pgcredit.exposure e USING (customer)
+LEFT JOIN s USING (customer)
+LEFT JOIN x USING (customer)
+LEFT JOIN h USING (customer);
+COMMENT ON VIEW pgcredit.customer_risk IS 'one row per customer (with an account, an exposure or receivables): limit, exposure, available credit, scores, tier, aging and payment figures, as of pgcredit.as_of() (today unless set)';
+COMMENT ON COLUMN pgcredit.customer_risk.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL without an account or a limit';
+COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders, live';
+COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables, live';
+COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders, live';
+COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'limit with tolerance minus exposure; negative when over; NULL without a limit';
+COMMENT ON COLUMN pgcredit.customer_risk.utilisation_pct IS 'exposure as a percentage of the limit (without tolerance), 2 decimals';
+COMMENT ON COLUMN pgcredit.customer_risk.status IS 'account status (ok, watch, hold, blocked), or no account';
+COMMENT ON COLUMN pgcredit.customer_risk.behavioural_score IS 'credit_score() over the customer''s receivables today, 0-100 (100 best)';
+COMMENT ON COLUMN pgcredit.customer_risk.external_score IS 'the latest external score, brought to 0-100';
+COMMENT ON COLUMN pgcredit.customer_risk.combined_score IS 'combined_score() of today''s figures, 0-100';
+COMMENT ON COLUMN pgcredit.customer_risk.risk_tier IS 'tier of the latest refresh_scores() run (A best to E), else the account''s own';
+COMMENT ON COLUMN pgcredit.customer_risk.days_past_due IS 'days past due of the oldest open item; 0 when nothing is overdue';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_current IS 'open receivables not yet due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_1_30 IS 'open receivables 1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_31_60 IS 'open receivables 31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_61_90 IS 'open receivables 61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_over_90 IS 'open receivables more than 90 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.dso_90 IS 'days sales outstanding over the last 90 days';
+COMMENT ON COLUMN pgcredit.customer_risk.last_payment IS 'date of the latest payment';
+COMMENT ON COLUMN pgcredit.customer_risk.next_review IS 'the account''s next review date';
+
+CREATE VIEW pgcredit.aging_by_customer AS
+SELECT customer, current, days_1_30, days_31_60, days_61_90, days_over_90,
+       receivables AS total, oldest_days_past_due
+FROM pgcredit.receivable_stats(pgcredit.as_of());
+COMMENT ON VIEW pgcredit.aging_by_customer IS 'open receivables of each customer by aging band, today';
+COMMENT ON COLUMN pgcredit.aging_by_customer.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.aging_by_customer.current IS 'not yet due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_1_30 IS '1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_31_60 IS '31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_61_90 IS '61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_over_90 IS 'more than 90 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.total IS 'all open receivables';
+COMMENT ON COLUMN pgcredit.aging_by_customer.oldest_days_past_due IS 'days past due of the oldest open item; NULL when none is overdue';
+
+CREATE FUNCTION pgcredit.portfolio_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
+               days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN QUERY EXECUTE format(
+    'SELECT (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90, (g).days_over_90,
+            (g).overdue_pct, (d).dso, (d).best_possible_dso, (d).average_days_delinquent
+     FROM (SELECT pgcredit.aging(open_amount, due, $1) AS g,
+                  pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d
+           FROM (%s) items) s',
+    pgcredit._receivable_items_sql())
+  USING as_of;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
+  'the whole ledger at as_of: receivables by aging band, overdue %, DSO, best possible DSO and average days delinquent over 90 days';
+
+CREATE VIEW pgcredit.portfolio AS
+WITH r AS (SELECT * FROM pgcredit.customer_risk)
+SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
+       p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
+       p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+       p.dso, p.best_possible_dso, p.average_days_delinquent,
+       (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
+       (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
+       (SELECT count(*) FROM r) AS customers,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
+       (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
+       (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
+       (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
+       (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
+       (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
+       (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit
+FROM pgcredit.portfolio_stats(pgcredit.as_of()) p;
+COMMENT ON VIEW pgcredit.portfolio IS 'the whole portfolio in one row, today: exposure, aging, DSO, concentration, customers by tier and status, exposure over limit';
+COMMENT ON COLUMN pgcredit.portfolio.total_exposure IS 'sum of every customer''s exposure (receivables plus open orders)';
+COMMENT ON COLUMN pgcredit.portfolio.receivables IS 'open receivables';
+COMMENT ON COLUMN pgcredit.portfolio.aging_current IS 'open receivables not yet due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_1_30 IS '1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_31_60 IS '31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_61_90 IS '61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_over_90 IS 'more than 90 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.overdue_pct IS 'past-due share of open receivables, %';
+COMMENT ON COLUMN pgcredit.portfolio.dso IS 'days sales outstanding over the last 90 days';
+COMMENT ON COLUMN pgcredit.portfolio.best_possible_dso IS 'the DSO if everyone paid on time';
+COMMENT ON COLUMN pgcredit.portfolio.average_days_delinquent IS 'dso minus best_possible_dso';
+COMMENT ON COLUMN pgcredit.portfolio.exposure_hhi IS 'Herfindahl-Hirschman index of exposure across customers, 0-10000';
+COMMENT ON COLUMN pgcredit.portfolio.top_10_share IS 'share of exposure held by the 10 largest customers, %';
+COMMENT ON COLUMN pgcredit.portfolio.customers IS 'customers in customer_risk';
+COMMENT ON COLUMN pgcredit.portfolio.tier_a IS 'customers in tier A';
+COMMENT ON COLUMN pgcredit.portfolio.tier_b IS 'customers in tier B';
+COMMENT ON COLUMN pgcredit.portfolio.tier_c IS 'customers in tier C';
+COMMENT ON COLUMN pgcredit.portfolio.tier_d IS 'customers in tier D';
+COMMENT ON COLUMN pgcredit.portfolio.tier_e IS 'customers in tier E';
+COMMENT ON COLUMN pgcredit.portfolio.status_ok IS 'accounts with status ok';
+COMMENT ON COLUMN pgcredit.portfolio.status_watch IS 'accounts with status watch';
+COMMENT ON COLUMN pgcredit.portfolio.status_hold IS 'accounts on hold';
+COMMENT ON COLUMN pgcredit.portfolio.status_blocked IS 'accounts blocked';
+COMMENT ON COLUMN pgcredit.portfolio.customers_over_limit IS 'customers whose exposure is above limit plus tolerance';
+COMMENT ON COLUMN pgcredit.portfolio.exposure_over_limit IS 'sum of exposure above limit plus tolerance';
+
+CREATE VIEW pgcredit.held_orders AS
+SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
+       date_trunc('second', now() - h.held_at) AS held_for
+FROM pgcredit.held_order h WHERE h.released_at IS NULL;
+COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
+COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
+COMMENT ON COLUMN pgcredit.held_orders.order_table IS 'the table the order is in';
+COMMENT ON COLUMN pgcredit.held_orders.row_key IS 'the order''s primary key, as JSON';
+COMMENT ON COLUMN pgcredit.held_orders.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount';
+COMMENT ON COLUMN pgcredit.held_orders.why IS 'why it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_at IS 'when it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, to the second';
+
+CREATE VIEW pgcredit.limit_history AS
+SELECT l.customer, l.at AS changed_at,
+       CASE WHEN l.action = 'open_account' THEN NULL ELSE (l.old_value ->> 'credit_limit')::numeric END AS old_limit,
+       (l.new_value ->> 'credit_limit')::numeric AS new_limit,
+       l.role_name AS changed_by, l.reason
+FROM pgcredit.audit_log l
+WHERE l.action IN ('open_account', 'set_credit_limit');
+COMMENT ON VIEW pgcredit.limit_history IS 'every credit limit set, from the audit log';
+COMMENT ON COLUMN pgcredit.limit_history.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.limit_history.changed_at IS 'when';
+COMMENT ON COLUMN pgcredit.limit_history.old_limit IS 'limit before (NULL when the account was opened)';
+COMMENT ON COLUMN pgcredit.limit_history.new_limit IS 'limit after';
+COMMENT ON COLUMN pgcredit.limit_history.changed_by IS 'the role that changed it';
+COMMENT ON COLUMN pgcredit.limit_history.reason IS 'the reason given';
+
+CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
+RETURNS TABLE (customer text, due date, n bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'SELECT customer, min(due), count(*) FROM (%s) items
+     WHERE open_amount > 0 AND due < $1 - $2 AND due >= $1 - $2 - $3 GROUP BY customer',
+    pgcredit._receivable_items_sql())
+  USING as_of, days, window_days;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS
+  'customers with open items that passed days past due within the last window_days days before as_of';
+
+CREATE VIEW pgcredit.watchlist AS
+WITH r AS (SELECT * FROM pgcredit.customer_risk),
+     cfg AS (SELECT * FROM pgcredit._settings_or_default()),
+     last2 AS (SELECT customer, as_of, combined_score, receivables, open_orders,
+                      row_number() OVER (PARTITION BY customer ORDER BY as_of DESC) AS n
+               FROM pgcredit.score_history),
+     newest AS (SELECT * FROM last2 WHERE n = 1),
+     before AS (SELECT * FROM last2 WHERE n = 2),
+     items AS (SELECT * FROM cfg, pgcredit._newly_overdue(pgcredit.as_of(), cfg.watch_overdue_days,
+                                                            cfg.watch_new_overdue_window))
+SELECT r.customer, 'utilisation' AS rule,
+       format('utilisation %s%% of the limit', r.utilisation_pct) AS detail,
+       r.utilisation_pct AS value, cfg.watch_utilisation_pct AS threshold
+FROM r, cfg WHERE r.utilisation_pct > cfg.watch_utilisation_pct
+UNION ALL
+SELECT i.customer, 'new_overdue_item',
+       format('%s open item(s) passed %s days past due in the last %s days',
+              i.n, cfg.watch_overdue_days, cfg.watch_new_overdue_window),
+       pgcredit.as_of() - i.due, cfg.watch_overdue_days
+FROM items i, cfg
+UNION ALL
+SELECT n.customer, 'score_drop',
+       format('combined score fell from %s to %s between %s and %s', b.combined_score, n.combined_score,
+              to_char(b.as_of, 'YYYY-MM-DD'), to_char(n.as_of, 'YYYY-MM-DD')),
+       b.combined_score - n.combined_score, cfg.watch_score_drop
+FROM newest n JOIN before b USING (customer), cfg
+WHERE b.combined_score - n.combined_score > cfg.watch_score_drop
+UNION ALL
+SELECT n.customer, 'receivables_up_orders_down',
+       format('receivables rose from %s to %s while open orders fell from %s to %s between %s and %s',
+              b.receivables, n.receivables, b.open_orders, n.open_orders,
+              to_char(b.as_of, 'YYYY-MM-DD'), to_char(n.as_of, 'YYYY-MM-DD')),
+       n.receivables - b.receivables, 0
+FROM newest n JOIN before b USING (customer)
+WHERE n.receivables > b.receivables AND n.open_orders < b.open_orders
+UNION ALL
+SELECT a.customer, 'review_overdue', format('review was due on %s', to_char(a.next_review, 'YYYY-MM-DD')),
+       pgcredit.as_of() - a.next_review, 0
+FROM pgcredit.account a WHERE a.next_review < pgcredit.as_of();
+COMMENT ON VIEW pgcredit.watchlist IS 'customers showing early warning signs, one row per sign, with the rule that fired; thresholds in risk_settings';
+COMMENT ON COLUMN pgcredit.watchlist.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two refresh_scores runs), receivables_up_orders_down (between the last two runs), review_overdue';
+COMMENT ON COLUMN pgcredit.watchlist.detail IS 'what was seen, in words';
+COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables, days since the review date)';
+COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
+
+CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
+RETURNS TABLE (customers bigint, alerts bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  cfg pgcredit.risk_settings := pgcredit._settings_or_default();
+  first_alert bigint := (SELECT coalesce(max(id), 0) FROM pgcredit.alert);
+  n bigint;
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- one day, one set of scores: a second run of the day replaces the first
+  DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
+  WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
+       x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
+       c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+             UNION SELECT customer FROM s),
+       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score,
+                    round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                          / nullif(a.credit_limit, 0), 2) AS utilisation,
+                    coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
+                    s.oldest_days_past_due
+             FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer))
+  INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
+                                      combined_score, tier, receivables, open_orders, oldest_days_past_due)
+  SELECT f.customer, refresh_scores.as_of, f.behavioural_score, f.scaled_score, f.utilisation,
+         pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation),
+         pgcredit.risk_tier(pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation)),
+         f.receivables, f.open_orders, f.oldest_days_past_due
+  FROM f;
+  GET DIAGNOSTICS n = ROW_COUNT;
+
+  -- alerts: what changed since the customer's previous scoring
+  WITH now_ AS (SELECT * FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of),
+       prev AS (SELECT DISTINCT ON (h.customer) h.* FROM pgcredit.score_history h
+                WHERE h.as_of < refresh_scores.as_of ORDER BY h.customer, h.as_of DESC),
+       ev AS (
+         SELECT 'score_downgrade' AS kind, n.customer,
+                jsonb_build_object('from', p.combined_score, 'to', n.combined_score, 'since', p.as_of) AS details
+         FROM now_ n JOIN prev p USING (customer)
+         WHERE p.combined_score - n.combined_score > cfg.watch_score_drop
+         UNION ALL
+         SELECT 'tier_change', n.customer, jsonb_build_object('from', p.tier, 'to', n.tier, 'since', p.as_of)
+         FROM now_ n JOIN prev p USING (customer)
+         WHERE p.tier IS DISTINCT FROM n.tier AND n.tier IS NOT NULL AND p.tier IS NOT NULL
+         UNION ALL
+         SELECT 'overdue_' || max(d), n.customer,
+                jsonb_build_object('days_past_due', n.oldest_days_past_due, 'before', p.oldest_days_past_due)
+         FROM now_ n LEFT JOIN prev p USING (customer), unnest(ARRAY[30, 60, 90]) AS d
+         WHERE n.oldest_days_past_due > d AND coalesce(p.oldest_days_past_due, 0) <= d
+         GROUP BY n.customer, n.oldest_days_past_due, p.oldest_days_past_due
+         UNION ALL
+         SELECT 'review_overdue', a.customer, jsonb_build_object('next_review', a.next_review)
+         FROM pgcredit.account a LEFT JOIN prev p USING (customer)
+         WHERE a.next_review < refresh_scores.as_of AND (p.as_of IS NULL OR p.as_of <= a.next_review))
+  INSERT INTO pgcredit.alert (kind, customer, details)
+  SELECT ev.kind, ev.customer, ev.details || jsonb_build_object('as_of', refresh_scores.as_of)
+  FROM ev
+  -- a second run of the day raises nothing the first one raised
+  WHERE NOT EXISTS (SELECT FROM pgcredit.alert x
+                    WHERE x.kind = ev.kind AND x.customer = ev.customer
+                      AND (x.details ->> 'as_of')::date = refresh_scores.as_of)
+  ORDER BY ev.customer, ev.kind;
+
+  RETURN QUERY SELECT n, (SELECT count(*) FROM pgcredit.alert WHERE id > first_alert);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
+  'score every customer for a day: behavioural, external, combined score and tier into score_history (replacing that day''s rows), and alerts for downgrades, tier changes, items passing 30/60/90 days past due and overdue reviews';
+
+CREATE TYPE pgcredit.limit_recommendation AS (
+  customer           text,
+  current_limit      numeric,
+  recommended_limit  numeric,
+  tier               text,
+  reasons            text[]
+);
+COMMENT ON TYPE pgcredit.limit_recommendation IS 'result of recommend_limit()';
+COMMENT ON COLUMN pgcredit.limit_recommendation.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.limit_recommendation.current_limit IS 'the account''s limit now, NULL without one';
+COMMENT ON COLUMN pgcredit.limit_recommendation.recommended_limit IS 'the limit proposed, rounded up to 100';
+COMMENT ON COLUMN pgcredit.limit_recommendation.tier IS 'the tier it is based on';
+COMMENT ON COLUMN pgcredit.limit_recommendation.reasons IS 'each step of the reckoning, in words';
+
+CREATE FUNCTION pgcredit.recommend_limit(customer text, as_of date DEFAULT pgcredit.as_of())
+RETURNS pgcredit.limit_recommendation
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  a pgcredit.account;
+  h pgcredit.score_history;
+  s record;
+  p pgcredit.tier_policy;
+  monthly numeric;
+  base numeric;
+  why text[] := '{}';
+  t text;
+BEGIN
+  IF recommend_limit.customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO a FROM pgcredit.account x WHERE x.customer = recommend_limit.customer;
+  SELECT * INTO h FROM pgcredit.score_history x WHERE x.customer = recommend_limit.customer
+    AND x.as_of <= recommend_limit.as_of ORDER BY x.as_of DESC LIMIT 1;
+  SELECT * INTO s FROM pgcredit.receivable_stats(recommend_limit.as_of) x WHERE x.customer = recommend_limit.customer;
+  IF a.customer IS NULL AND h.customer IS NULL AND s.customer IS NULL THEN
+    RAISE EXCEPTION 'customer "%" is unknown to pgcredit', recommend_limit.customer USING ERRCODE = 'PC003',
+      DETAIL = 'It has no account, no exposure history and no receivables.';
+  END IF;
+  t := coalesce(h.tier, a.risk_tier, 'C');
+  IF h.tier IS NULL THEN
+    why := why || format('no score yet: tier %s assumed', t);
+  ELSE
+    why := why || format('tier %s (combined score %s on %s)', h.tier, h.combined_score, to_char(h.as_of, 'YYYY-MM-DD'));
+  END IF;
+  SELECT * INTO p FROM pgcredit.tier_policy x WHERE x.tier = t;
+  monthly := round(coalesce(s.invoiced_12m, 0) / 12, 2);
+  why := why || format('invoiced %s in the last 12 months, %s a month', coalesce(s.invoiced_12m, 0), monthly);
+  base := round(monthly * p.limit_months, 2);
+  why := why || format('tier %s covers %s months of invoicing: %s', t, p.limit_months, base);
+  IF s.behavioural_score IS NOT NULL AND s.behavioural_score < 50 THEN
+    base := base / 2;
+    why := why || format('payment behaviour score %s is below 50: halved', s.behavioural_score);
+  END IF;
+  IF coalesce(s.oldest_days_past_due, 0) > 90 THEN
+    base := 0;
+    why := why || format('an item is %s days past due: no credit until it is paid', s.oldest_days_past_due);
+  END IF;
+  base := ceil(base / 100) * 100;
+  why := why || format('rounded up to the next 100: %s', base);
+  RETURN ROW(recommend_limit.customer, a.credit_limit, base, t, why)::pgcredit.limit_recommendation;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.recommend_limit(text, date) IS
+  'propose a credit limit for a customer from its tier (tier_policy.limit_months of average monthly invoicing), payment behaviour and overdue items, with the reasons';
+
+CREATE FUNCTION pgcredit.apply_tier_policy(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit
+AS $$
+DECLARE
+  t text;
+  p pgcredit.tier_policy;
+  a pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  SELECT h.tier INTO t FROM pgcredit.score_history h WHERE h.customer = apply_tier_policy.customer
+  ORDER BY h.as_of DESC LIMIT 1;
+  IF t IS NULL THEN
+    RAISE EXCEPTION 'customer "%" has no tier yet', customer USING ERRCODE = 'object_not_in_prerequisite_state',
+      HINT = 'Run pgcredit.refresh_scores() first.';
+  END IF;
+  SELECT * INTO p FROM pgcredit.tier_policy x WHERE x.tier = t;
+  PERFORM pgcredit.set_tolerance(customer, p.tolerance_pct, reason);
+  a := pgcredit.update_account(customer, reason, p.payment_terms_days, t,
+                               pgcredit.as_of() + p.review_interval_days);
+  RETURN a;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.apply_tier_policy(text, text) IS
+  'set a customer''s tolerance, payment terms, risk tier and next review from its latest tier and tier_policy, through the audited account functions';
+
+REVOKE ALL ON pgcredit.risk_settings, pgcredit.external_score_scale, pgcredit.tier_policy,
+  pgcredit.score_history, pgcredit.alert FROM PUBLIC;
+GRANT SELECT ON pgcredit.risk_settings, pgcredit.external_score_scale, pgcredit.tier_policy,
+  pgcredit.score_history, pgcredit.alert TO pgcredit_reader;
+GRANT INSERT, UPDATE, DELETE ON pgcredit.risk_settings, pgcredit.external_score_scale,
+  pgcredit.tier_policy TO pgcredit_admin;
+REVOKE ALL ON pgcredit.customer_risk, pgcredit.aging_by_customer, pgcredit.portfolio,
+  pgcredit.held_orders, pgcredit.limit_history, pgcredit.watchlist FROM PUBLIC;
+GRANT SELECT ON pgcredit.customer_risk, pgcredit.aging_by_customer, pgcredit.portfolio,
+  pgcredit.held_orders, pgcredit.limit_history, pgcredit.watchlist TO pgcredit_reader;
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
+  pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
+  pgcredit.refresh_scores(date), pgcredit.recommend_limit(text, date), pgcredit.apply_tier_policy(text, text),
+  pgcredit._notify_alert(), pgcredit._alert_on_hold()
+FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
+  pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
+  pgcredit.recommend_limit(text, date) TO pgcredit_reader;
+GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date), pgcredit.apply_tier_policy(text, text) TO pgcredit_controller;
+
+----------------------------------------------------------------------
 -- Credit control: privileges
 ----------------------------------------------------------------------
 
@@ -1756,7 +2484,7 @@ REVOKE EXECUTE ON FUNCTION
   pgcredit.override_block(text, text), pgcredit.release_held_order(bigint, text),
   pgcredit.set_no_account_policy(text, numeric, numeric, text), pgcredit.set_max_days_past_due(int, text),
   pgcredit.attach_orders(regclass, name, name, name, text[], text, name),
-  pgcredit.attach_receivables(regclass, name, name, name, name, text[]),
+  pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name),
   pgcredit.detach(regclass), pgcredit.verify_exposure(), pgcredit.rebuild_exposure()
 FROM PUBLIC;
 
@@ -1772,6 +2500,6 @@ TO pgcredit_controller;
 GRANT EXECUTE ON FUNCTION
   pgcredit.set_no_account_policy(text, numeric, numeric, text), pgcredit.set_max_days_past_due(int, text),
   pgcredit.attach_orders(regclass, name, name, name, text[], text, name),
-  pgcredit.attach_receivables(regclass, name, name, name, name, text[]),
+  pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name),
   pgcredit.detach(regclass), pgcredit.rebuild_exposure()
 TO pgcredit_admin;
