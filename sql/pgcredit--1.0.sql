@@ -1861,6 +1861,8 @@ CREATE TABLE pgcredit.score_history (
   computed_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   PRIMARY KEY (customer, as_of)
 );
+CREATE INDEX score_history_as_of ON pgcredit.score_history (as_of);
+COMMENT ON INDEX pgcredit.score_history_as_of IS 'the scorings of a day, for the views and the next run';
 COMMENT ON TABLE pgcredit.score_history IS 'scores and tiers by customer and day, appended by refresh_scores(); a second run for the same day replaces that day''s rows';
 COMMENT ON COLUMN pgcredit.score_history.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.score_history.as_of IS 'the day scored';
@@ -1968,7 +1970,7 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
                behavioural_score numeric, invoiced_12m numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
@@ -1997,7 +1999,7 @@ COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
 
 CREATE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
 RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit
 AS $$
   SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
@@ -2047,11 +2049,23 @@ AS $$
 $$;
 COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings';
 
-CREATE VIEW pgcredit.customer_risk AS
-WITH s AS (SELECT * FROM pgcredit.receivable_stats(pgcredit.as_of())),
-     x AS (SELECT * FROM pgcredit.external_score_now(pgcredit.as_of())),
-     h AS (SELECT DISTINCT ON (customer) customer, tier, combined_score
-           FROM pgcredit.score_history ORDER BY customer, as_of DESC),
+CREATE FUNCTION pgcredit.customer_risk_at(as_of date)
+RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
+               open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
+               behavioural_score numeric, external_score numeric, combined_score numeric,
+               risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
+               last_payment date, next_review date)
+LANGUAGE sql STABLE ROWS 10000
+-- a plan of a few joins over large inputs: compiling it would take longer than running it
+SET jit = off
+SET search_path = pg_catalog, pgcredit
+AS $$
+WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
+     x AS (SELECT * FROM pgcredit.external_score_now($1)),
+     -- the tiers of the latest scoring on or before the day
+     h AS (SELECT customer, tier FROM pgcredit.score_history
+           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
      c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
            UNION SELECT customer FROM s)
 SELECT c.customer,
@@ -2078,6 +2092,11 @@ LEFT JOIN pgcredit.exposure e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
 LEFT JOIN h USING (customer);
+$$;
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day';
+
+CREATE VIEW pgcredit.customer_risk AS
+SELECT * FROM pgcredit.customer_risk_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.customer_risk IS 'one row per customer (with an account, an exposure or receivables): limit, exposure, available credit, scores, tier, aging and payment figures, as of pgcredit.as_of() (today unless set)';
 COMMENT ON COLUMN pgcredit.customer_risk.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL without an account or a limit';
@@ -2119,7 +2138,7 @@ CREATE FUNCTION pgcredit.portfolio_stats(as_of date DEFAULT current_date)
 RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
                days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
                dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
@@ -2218,7 +2237,7 @@ COMMENT ON COLUMN pgcredit.limit_history.reason IS 'the reason given';
 
 CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
 RETURNS TABLE (customer text, due date, n bigint)
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
@@ -2235,11 +2254,16 @@ COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS
 CREATE VIEW pgcredit.watchlist AS
 WITH r AS (SELECT * FROM pgcredit.customer_risk),
      cfg AS (SELECT * FROM pgcredit._settings_or_default()),
-     last2 AS (SELECT customer, as_of, combined_score, receivables, open_orders,
-                      row_number() OVER (PARTITION BY customer ORDER BY as_of DESC) AS n
-               FROM pgcredit.score_history),
-     newest AS (SELECT * FROM last2 WHERE n = 1),
-     before AS (SELECT * FROM last2 WHERE n = 2),
+     -- the last two scorings on or before the day, side by side
+     d AS (SELECT max(as_of) AS d1,
+                  (SELECT max(as_of) FROM pgcredit.score_history
+                   WHERE as_of < (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of())) AS d2
+           FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of()),
+     last2 AS (SELECT n.customer, n.as_of, n.combined_score, n.receivables, n.open_orders,
+                      b.as_of AS prev_as_of, b.combined_score AS prev_score,
+                      b.receivables AS prev_receivables, b.open_orders AS prev_orders
+               FROM d JOIN pgcredit.score_history n ON n.as_of = d.d1
+               JOIN pgcredit.score_history b ON b.as_of = d.d2 AND b.customer = n.customer),
      items AS (SELECT * FROM cfg, pgcredit._newly_overdue(pgcredit.as_of(), cfg.watch_overdue_days,
                                                             cfg.watch_new_overdue_window))
 SELECT r.customer, 'utilisation' AS rule,
@@ -2253,27 +2277,27 @@ SELECT i.customer, 'new_overdue_item',
        pgcredit.as_of() - i.due, cfg.watch_overdue_days
 FROM items i, cfg
 UNION ALL
-SELECT n.customer, 'score_drop',
-       format('combined score fell from %s to %s between %s and %s', b.combined_score, n.combined_score,
-              to_char(b.as_of, 'YYYY-MM-DD'), to_char(n.as_of, 'YYYY-MM-DD')),
-       b.combined_score - n.combined_score, cfg.watch_score_drop
-FROM newest n JOIN before b USING (customer), cfg
-WHERE b.combined_score - n.combined_score > cfg.watch_score_drop
+SELECT l.customer, 'score_drop',
+       format('combined score fell from %s to %s between %s and %s', l.prev_score, l.combined_score,
+              to_char(l.prev_as_of, 'YYYY-MM-DD'), to_char(l.as_of, 'YYYY-MM-DD')),
+       l.prev_score - l.combined_score, cfg.watch_score_drop
+FROM last2 l, cfg
+WHERE l.prev_score - l.combined_score > cfg.watch_score_drop
 UNION ALL
-SELECT n.customer, 'receivables_up_orders_down',
+SELECT l.customer, 'receivables_up_orders_down',
        format('receivables rose from %s to %s while open orders fell from %s to %s between %s and %s',
-              b.receivables, n.receivables, b.open_orders, n.open_orders,
-              to_char(b.as_of, 'YYYY-MM-DD'), to_char(n.as_of, 'YYYY-MM-DD')),
-       n.receivables - b.receivables, 0
-FROM newest n JOIN before b USING (customer)
-WHERE n.receivables > b.receivables AND n.open_orders < b.open_orders
+              l.prev_receivables, l.receivables, l.prev_orders, l.open_orders,
+              to_char(l.prev_as_of, 'YYYY-MM-DD'), to_char(l.as_of, 'YYYY-MM-DD')),
+       l.receivables - l.prev_receivables, 0
+FROM last2 l
+WHERE l.receivables > l.prev_receivables AND l.open_orders < l.prev_orders
 UNION ALL
 SELECT a.customer, 'review_overdue', format('review was due on %s', to_char(a.next_review, 'YYYY-MM-DD')),
        pgcredit.as_of() - a.next_review, 0
 FROM pgcredit.account a WHERE a.next_review < pgcredit.as_of();
 COMMENT ON VIEW pgcredit.watchlist IS 'customers showing early warning signs, one row per sign, with the rule that fired; thresholds in risk_settings';
 COMMENT ON COLUMN pgcredit.watchlist.customer IS 'customer key';
-COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two refresh_scores runs), receivables_up_orders_down (between the last two runs), review_overdue';
+COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two days scored), receivables_up_orders_down (between the last two days scored), review_overdue';
 COMMENT ON COLUMN pgcredit.watchlist.detail IS 'what was seen, in words';
 COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables, days since the review date)';
 COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
@@ -2291,6 +2315,8 @@ BEGIN
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
     RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  -- one run at a time: two at once would both replace the same day
+  PERFORM pg_advisory_xact_lock(hashtext('pgcredit.refresh_scores'));
   -- one day, one set of scores: a second run of the day replaces the first
   DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
@@ -2312,11 +2338,14 @@ BEGIN
          f.receivables, f.open_orders, f.oldest_days_past_due
   FROM f;
   GET DIAGNOSTICS n = ROW_COUNT;
+  -- fresh statistics, so that the comparison below is planned for its size
+  ANALYZE pgcredit.score_history;
 
   -- alerts: what changed since the customer's previous scoring
   WITH now_ AS (SELECT * FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of),
-       prev AS (SELECT DISTINCT ON (h.customer) h.* FROM pgcredit.score_history h
-                WHERE h.as_of < refresh_scores.as_of ORDER BY h.customer, h.as_of DESC),
+       prev AS (SELECT h.* FROM pgcredit.score_history h
+                WHERE h.as_of = (SELECT max(x.as_of) FROM pgcredit.score_history x
+                                 WHERE x.as_of < refresh_scores.as_of)),
        ev AS (
          SELECT 'score_downgrade' AS kind, n.customer,
                 jsonb_build_object('from', p.combined_score, 'to', n.combined_score, 'since', p.as_of) AS details
@@ -2455,11 +2484,13 @@ REVOKE ALL ON pgcredit.customer_risk, pgcredit.aging_by_customer, pgcredit.portf
 GRANT SELECT ON pgcredit.customer_risk, pgcredit.aging_by_customer, pgcredit.portfolio,
   pgcredit.held_orders, pgcredit.limit_history, pgcredit.watchlist TO pgcredit_reader;
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
+  pgcredit.customer_risk_at(date),
   pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
   pgcredit.refresh_scores(date), pgcredit.recommend_limit(text, date), pgcredit.apply_tier_policy(text, text),
   pgcredit._notify_alert(), pgcredit._alert_on_hold()
 FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
+  pgcredit.customer_risk_at(date),
   pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
   pgcredit.recommend_limit(text, date) TO pgcredit_reader;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date), pgcredit.apply_tier_policy(text, text) TO pgcredit_controller;

@@ -13,6 +13,7 @@ packages=(
 	"postgresql-server-dev-$PGVER" # headers, PGXS, pg_regress, isolation tester
 	postgresql-common             # pg_virtualenv, pg_createcluster
 	libcsv-dev                    # CSV parsing
+	"postgresql-$PGVER-cron"      # the nightly refresh_scores recipe (test/t/cron.sh)
 	clang libclang-rt-14-dev      # the fuzz harness (libFuzzer)
 )
 

@@ -5,7 +5,8 @@
 # BENCH_SIZES the ledger sizes of the analytics runs (default 1 and 10
 # million invoices); GUARD_SIZES and GUARD_SECONDS those of the credit
 # guard's pgbench runs (see test/bench/guard.sh); CSV_ROWS the size of the
-# CSV load against COPY (default 1000000).
+# CSV load against COPY (default 1000000); RISK_ROWS and RISK_CUSTOMERS
+# those of the risk views (default 10000000 invoices of 100000 customers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
@@ -13,6 +14,8 @@ bash test/setup.sh
 rows=${BENCH_ROWS:-1000000}
 sizes=${BENCH_SIZES:-1000000 10000000}
 csv_rows=${CSV_ROWS:-1000000}
+risk_rows=${RISK_ROWS:-10000000}
+risk_customers=${RISK_CUSTOMERS:-100000}
 
 build_and_install
 with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
@@ -23,5 +26,6 @@ with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 		psql -X -v rows="$n" -f test/bench/analytics.sql
 	done
 	psql -X -v csv_rows="$3" -f test/bench/csv_load.sql
+	psql -X -v risk_rows="$4" -v risk_customers="$5" -f test/bench/risk.sql
 	bash test/bench/guard.sh
-' bench "$rows" "$sizes" "$csv_rows"
+' bench "$rows" "$sizes" "$csv_rows" "$risk_rows" "$risk_customers"
