@@ -1847,6 +1847,29 @@ INSERT INTO pgcredit.tier_policy VALUES
   ('A', 60, 10, 365, 3), ('B', 45, 5, 180, 2), ('C', 30, 0, 120, 1.5),
   ('D', 14, 0, 90, 1), ('E', 0, 0, 30, 0);
 
+-- A row inserted for a tier that has one replaces it: so a restore from
+-- pg_dump (which copies the dumped rows in after CREATE EXTENSION made the
+-- defaults) keeps the policy as it was, and INSERT works as an upsert.
+CREATE FUNCTION pgcredit._tier_policy_replace()
+RETURNS trigger LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  UPDATE pgcredit.tier_policy p
+  SET payment_terms_days = NEW.payment_terms_days, tolerance_pct = NEW.tolerance_pct,
+      review_interval_days = NEW.review_interval_days, limit_months = NEW.limit_months
+  WHERE p.tier = NEW.tier;
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._tier_policy_replace() IS
+  'BEFORE INSERT on tier_policy: a row for a tier already there replaces it (restores and upserts)';
+CREATE TRIGGER tier_policy_replace BEFORE INSERT ON pgcredit.tier_policy
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._tier_policy_replace();
+
 CREATE TABLE pgcredit.score_history (
   customer          text NOT NULL,
   as_of             date NOT NULL,
@@ -1922,12 +1945,7 @@ RETURNS trigger LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
-  IF TG_TABLE_NAME = 'held_order' THEN
-    INSERT INTO pgcredit.alert (kind, customer, details)
-    VALUES (CASE WHEN NEW.why = 'customer over its credit limit' THEN 'limit_breached' ELSE 'order_held' END,
-            NEW.customer,
-            jsonb_build_object('held_order', NEW.id, 'table', NEW.relid::text, 'amount', NEW.amount, 'why', NEW.why));
-  ELSIF NEW.status IN ('hold', 'blocked') AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+  IF NEW.status IN ('hold', 'blocked') AND OLD.status IS DISTINCT FROM NEW.status THEN
     INSERT INTO pgcredit.alert (kind, customer, details)
     VALUES ('account_hold', NEW.customer,
             jsonb_build_object('status', NEW.status, 'hold_reason', NEW.hold_reason));
@@ -1935,11 +1953,31 @@ BEGIN
   RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._alert_on_hold() IS 'AFTER INSERT on held_order, AFTER INSERT OR UPDATE on account: alerts for held orders and accounts put on hold';
-CREATE TRIGGER alert_on_hold AFTER INSERT ON pgcredit.held_order
+COMMENT ON FUNCTION pgcredit._alert_on_hold() IS 'AFTER UPDATE OF status on account: an alert when an account is put on hold or blocked (held orders raise theirs as the guard records them)';
+-- (on updates only: a restore copies rows in, and raises nothing again)
+CREATE TRIGGER alert_on_hold AFTER UPDATE OF status ON pgcredit.account
   FOR EACH ROW EXECUTE FUNCTION pgcredit._alert_on_hold();
-CREATE TRIGGER alert_on_hold AFTER INSERT OR UPDATE OF status ON pgcredit.account
-  FOR EACH ROW EXECUTE FUNCTION pgcredit._alert_on_hold();
+
+-- A held order is recorded once while it stays held, with its alert
+CREATE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit
+AS $$
+  WITH h AS (
+    INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why)
+    SELECT $1, $2, $3, $4, $5
+    WHERE NOT EXISTS (SELECT FROM pgcredit.held_order o
+                      WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL)
+    RETURNING *)
+  INSERT INTO pgcredit.alert (kind, customer, details)
+  SELECT CASE WHEN h.why = 'customer over its credit limit' THEN 'limit_breached' ELSE 'order_held' END,
+         h.customer,
+         jsonb_build_object('held_order', h.id, 'table', h.relid::text, 'amount', h.amount, 'why', h.why)
+  FROM h
+$$;
+COMMENT ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text) IS
+  'the guard records a held order, unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
+REVOKE EXECUTE ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text) FROM PUBLIC;
 
 -- The attached receivables, as one query over all of them
 CREATE FUNCTION pgcredit._receivable_items_sql()
@@ -1948,9 +1986,16 @@ SET search_path = pg_catalog, pgcredit
 AS $$
   SELECT coalesce(string_agg(format(
     'SELECT format(''%%s'', %I) AS customer, '
-    'CASE WHEN %s THEN %I::numeric END AS open_amount, %s AS due, '
-    '%s::numeric AS invoice_amount, %s AS invoiced_on, %s AS paid_on FROM %s WHERE %I IS NOT NULL',
+    'CASE WHEN %s THEN NULL WHEN %s THEN %s::numeric WHEN %s THEN %I::numeric END AS open_amount, '
+    '%s AS due, %s::numeric AS invoice_amount, %s AS invoiced_on, %s AS paid_on '
+    'FROM %s WHERE %I IS NOT NULL AND %s',
     a.customer_column,
+    -- paid by the day: not open
+    CASE WHEN a.paid_column IS NULL THEN 'false' ELSE format('%I <= $1', a.paid_column) END,
+    -- paid after the day: the whole invoice was open on it
+    CASE WHEN a.paid_column IS NULL THEN 'false' ELSE format('%I > $1', a.paid_column) END,
+    quote_ident(coalesce(a.invoice_amount_column, a.amount_column)),
+    -- otherwise the open amount, as it stands, when the row is open
     CASE WHEN a.open_column IS NULL THEN 'true'
          ELSE format('format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END,
     a.amount_column,
@@ -1958,12 +2003,15 @@ AS $$
     quote_ident(coalesce(a.invoice_amount_column, a.amount_column)),
     coalesce(quote_ident(a.invoiced_column), 'NULL::date'),
     coalesce(quote_ident(a.paid_column), 'NULL::date'),
-    a.relid, a.customer_column), ' UNION ALL ' ORDER BY a.relid::oid),
+    a.relid, a.customer_column,
+    -- invoices of later days are left out
+    CASE WHEN a.invoiced_column IS NULL THEN 'true' ELSE format('%I <= $1', a.invoiced_column) END),
+    ' UNION ALL ' ORDER BY a.relid::oid),
     'SELECT NULL::text, NULL::numeric, NULL::date, NULL::numeric, NULL::date, NULL::date WHERE false')
   FROM pgcredit.attachment a WHERE a.kind = 'receivables'
 $$;
 COMMENT ON FUNCTION pgcredit._receivable_items_sql() IS
-  'the query listing every item of the attached receivables tables: customer, open amount (NULL when not open), due, invoice amount, invoice date, payment date';
+  'the query listing every item of the attached receivables tables as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
 
 CREATE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
@@ -2023,7 +2071,7 @@ $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 
 CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric)
-RETURNS numeric LANGUAGE sql STABLE
+RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit
 AS $$
   SELECT CASE WHEN wsum > 0 THEN round(total / wsum, 2) END
@@ -2039,7 +2087,7 @@ COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
   'the combined 0-100 score: weighted mean of the behavioural score, the external score (0-100) and the utilisation score (100 minus utilisation %, within 0-100), over the parts that are not NULL, with the weights of risk_settings';
 
 CREATE FUNCTION pgcredit.risk_tier(combined numeric)
-RETURNS text LANGUAGE sql STABLE
+RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit
 AS $$
   SELECT CASE WHEN $1 IS NULL THEN NULL
@@ -2309,8 +2357,8 @@ SET search_path = pg_catalog, pgcredit
 AS $$
 DECLARE
   cfg pgcredit.risk_settings := pgcredit._settings_or_default();
-  first_alert bigint := (SELECT coalesce(max(id), 0) FROM pgcredit.alert);
   n bigint;
+  raised bigint;
 BEGIN
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
     RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
@@ -2373,8 +2421,9 @@ BEGIN
                     WHERE x.kind = ev.kind AND x.customer = ev.customer
                       AND (x.details ->> 'as_of')::date = refresh_scores.as_of)
   ORDER BY ev.customer, ev.kind;
+  GET DIAGNOSTICS raised = ROW_COUNT;
 
-  RETURN QUERY SELECT n, (SELECT count(*) FROM pgcredit.alert WHERE id > first_alert);
+  RETURN QUERY SELECT n, raised;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
@@ -2416,7 +2465,8 @@ BEGIN
   SELECT * INTO h FROM pgcredit.score_history x WHERE x.customer = recommend_limit.customer
     AND x.as_of <= recommend_limit.as_of ORDER BY x.as_of DESC LIMIT 1;
   SELECT * INTO s FROM pgcredit.receivable_stats(recommend_limit.as_of) x WHERE x.customer = recommend_limit.customer;
-  IF a.customer IS NULL AND h.customer IS NULL AND s.customer IS NULL THEN
+  IF a.customer IS NULL AND h.customer IS NULL AND s.customer IS NULL
+     AND NOT EXISTS (SELECT FROM pgcredit.exposure x WHERE x.customer = recommend_limit.customer) THEN
     RAISE EXCEPTION 'customer "%" is unknown to pgcredit', recommend_limit.customer USING ERRCODE = 'PC003',
       DETAIL = 'It has no account, no exposure history and no receivables.';
   END IF;
@@ -2431,7 +2481,7 @@ BEGIN
   why := why || format('invoiced %s in the last 12 months, %s a month', coalesce(s.invoiced_12m, 0), monthly);
   base := round(monthly * p.limit_months, 2);
   why := why || format('tier %s covers %s months of invoicing: %s', t, p.limit_months, base);
-  IF s.behavioural_score IS NOT NULL AND s.behavioural_score < 50 THEN
+  IF s.behavioural_score IS NOT NULL AND s.behavioural_score < 50 AND base > 0 THEN
     base := base / 2;
     why := why || format('payment behaviour score %s is below 50: halved', s.behavioural_score);
   END IF;
@@ -2458,6 +2508,7 @@ DECLARE
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   SELECT h.tier INTO t FROM pgcredit.score_history h WHERE h.customer = apply_tier_policy.customer
+    AND h.as_of <= pgcredit.as_of()
   ORDER BY h.as_of DESC LIMIT 1;
   IF t IS NULL THEN
     RAISE EXCEPTION 'customer "%" has no tier yet', customer USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -43,6 +43,11 @@ INSERT INTO pgcredit.external_score_scale VALUES ('experian', 0, 999);
 -- Per customer: GOOD has 2000 open, not yet due; SLOW 500 due 2024-04-01
 -- (90 days) and 300 due 2024-05-25 (36 days).
 SELECT * FROM pgcredit.receivable_stats('2024-06-30') ORDER BY customer;
+-- Looking back: on 2024-04-15 invoice 1 was open (paid on 04-28), and so
+-- was invoice 4 (paid on 04-20); invoices 2 and 5 did not exist yet.
+-- GOOD owed 1000, not yet due; SLOW 500 (14 days) and 800 (45 days).
+SELECT customer, receivables, current, days_1_30, days_31_60, oldest_days_past_due, last_payment
+FROM pgcredit.receivable_stats('2024-04-15') ORDER BY customer;
 -- the behavioural score is credit_score() over the same invoices
 SELECT customer, pgcredit.credit_score(amount, due, paid_on, '2024-06-30') FROM r_invoice GROUP BY 1 ORDER BY 1;
 -- the external score on its own scale (experian 0-999: 300 is 30.03)

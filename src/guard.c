@@ -554,17 +554,14 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 
 	NeedSpi();
 	plan = KeepPlan(&hold_plan,
-					"INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why) "
-					"SELECT $1, $2::pg_catalog.jsonb, $3, $4, $5 WHERE NOT EXISTS ("
-					" SELECT FROM pgcredit.held_order h WHERE h.relid OPERATOR(pg_catalog.=) $1"
-					" AND h.row_key OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb AND h.released_at IS NULL)",
+					"SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
 					5, types);
 	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
 	values[4] = CStringGetTextDatum(psprintf("customer %s", v->why));
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pgcredit: could not record the held order");
 }
 

@@ -7,6 +7,15 @@
 -- were on the closing date: invoiced by then, paid if settled by then,
 -- else open.  Invoices of the ten days after it appear as the sales
 -- orders they came from, ordered ten days before invoicing.
+--
+-- The ledger is built in two steps, as a company running pgcredit would
+-- have lived them.  First the ledger as it stood at the previous close,
+-- 31 December 2012: pgcredit is attached, accounts are opened, and the
+-- month-end scores are computed.  Then January is posted through
+-- pgcredit's triggers: the orders of early January ship and are
+-- invoiced with the rest of the month's sales, payments come in, and
+-- the order book of early February is taken in.  The report's morning
+-- run at the January close then has December's scores to compare with.
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -16,8 +25,12 @@ DROP SCHEMA IF EXISTS ledger CASCADE;
 CREATE SCHEMA ledger;
 SET search_path = ledger;
 
-CREATE TABLE closing (as_of date NOT NULL);
-INSERT INTO closing VALUES ('2013-01-31');
+CREATE TABLE closing (
+	as_of     date NOT NULL,   -- the close the ledger shows
+	previous  date NOT NULL    -- the close before it, scored at month end
+);
+INSERT INTO closing VALUES ('2013-01-31', '2012-12-31');
+SELECT as_of, previous FROM closing \gset
 
 -- The ERP export, as it comes.
 CREATE TEMP TABLE ar_export (
@@ -47,7 +60,8 @@ CREATE TABLE invoice (
 	due_on       date NOT NULL,
 	amount       numeric(12,2) NOT NULL,
 	disputed     boolean NOT NULL DEFAULT false,
-	open_amount  numeric(12,2) NOT NULL
+	open_amount  numeric(12,2) NOT NULL,
+	paid_on      date              -- when it was paid; NULL while open
 );
 
 CREATE TABLE payment (
@@ -66,35 +80,39 @@ CREATE TABLE sales_order (
 	status       text NOT NULL DEFAULT 'open'
 );
 
+-- The ledger at the previous close (31 December 2012).
 INSERT INTO customer
 SELECT DISTINCT customer_id, country_code FROM ar;
 
-INSERT INTO invoice
+INSERT INTO invoice (invoice_no, customer_id, invoiced_on, due_on, amount, disputed, open_amount)
 SELECT invoice_number, customer_id, invoiced_on, due_on, invoice_amount,
        disputed,
-       CASE WHEN settled_on > (SELECT as_of FROM closing)
-            THEN invoice_amount ELSE 0 END
+       CASE WHEN settled_on > :'previous' THEN invoice_amount ELSE 0 END
 FROM ar
-WHERE invoiced_on <= (SELECT as_of FROM closing);
+WHERE invoiced_on <= :'previous';
 
 INSERT INTO payment (invoice_no, customer_id, paid_on, amount)
 SELECT invoice_number, customer_id, settled_on, invoice_amount
 FROM ar
-WHERE settled_on <= (SELECT as_of FROM closing)
+WHERE settled_on <= :'previous'
 ORDER BY settled_on, invoice_number;
+
+-- Each invoice carries the date of its payment.
+UPDATE invoice i SET paid_on = p.paid_on
+FROM payment p WHERE p.invoice_no = i.invoice_no;
 
 INSERT INTO sales_order (customer_id, ordered_on, amount)
 SELECT customer_id, invoiced_on - 10, invoice_amount
 FROM ar
-WHERE invoiced_on > (SELECT as_of FROM closing)
-  AND invoiced_on <= (SELECT as_of FROM closing) + 10
+WHERE invoiced_on > :'previous'
+  AND invoiced_on <= :'previous'::date + 10
 ORDER BY invoiced_on, invoice_number;
 
 -- Each invoice with the date it was paid, NULL while open.
 CREATE VIEW invoice_history AS
 SELECT i.invoice_no, i.customer_id, i.invoiced_on, i.due_on, i.amount,
-       i.open_amount, p.paid_on
-FROM invoice i LEFT JOIN payment p USING (invoice_no);
+       i.open_amount, i.paid_on
+FROM invoice i;
 
 -- Orders from the web shop: over-limit orders wait for a credit controller.
 CREATE TABLE web_order (
@@ -108,9 +126,12 @@ CREATE EXTENSION IF NOT EXISTS pgcredit;
 
 -- Credit control on the company's own tables: open invoices and open
 -- sales orders make up each customer's exposure; orders over the limit
--- are refused (sales orders) or held (web orders).
+-- are refused (sales orders) or held (web orders).  The invoices'
+-- amounts, dates and payment dates feed the risk views and the scores.
 SELECT count(*) AS attached FROM (
-  SELECT pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on')
+  SELECT pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on',
+                                     invoice_amount_column => 'amount', invoiced_column => 'invoiced_on',
+                                     paid_column => 'paid_on')
   UNION ALL
   SELECT pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
   UNION ALL
@@ -118,15 +139,53 @@ SELECT count(*) AS attached FROM (
                                 mode => 'hold', hold_column => 'on_hold')) a \gset
 
 -- An account per customer: a limit of three months of the customer's
--- average monthly sales (13 months of history), rounded up to 50, 30-day
--- terms.
+-- average monthly sales (the 13 months of history up to the January
+-- close), rounded up to 50, 30-day terms.
 SELECT count(*) AS accounts FROM (
   SELECT pgcredit.open_account(customer_id,
-           credit_limit => ceil(3 * sum(amount) / 13 / 50) * 50,
+           credit_limit => ceil(3 * sum(invoice_amount) / 13 / 50) * 50,
            payment_terms_days => 30, reason => 'opening balance from the ERP')
-  FROM invoice GROUP BY customer_id) a \gset
+  FROM ar WHERE invoiced_on <= :'as_of' GROUP BY customer_id) a \gset
+
+-- The month-end scoring run of the previous close.
+SELECT customers AS scored FROM pgcredit.refresh_scores(:'previous') \gset
+
+-- January, posted through pgcredit's triggers.  The orders of early
+-- January ship; the month's invoices arrive open; payments settle them.
+UPDATE sales_order SET status = 'shipped' WHERE status = 'open';
+
+INSERT INTO invoice (invoice_no, customer_id, invoiced_on, due_on, amount, disputed, open_amount)
+SELECT invoice_number, customer_id, invoiced_on, due_on, invoice_amount, disputed, invoice_amount
+FROM ar
+WHERE invoiced_on > :'previous' AND invoiced_on <= :'as_of'
+ORDER BY invoiced_on, invoice_number;
+
+INSERT INTO payment (invoice_no, customer_id, paid_on, amount)
+SELECT invoice_number, customer_id, settled_on, invoice_amount
+FROM ar
+WHERE settled_on > :'previous' AND settled_on <= :'as_of'
+ORDER BY settled_on, invoice_number;
+
+UPDATE invoice i SET open_amount = 0, paid_on = p.paid_on
+FROM payment p WHERE p.invoice_no = i.invoice_no AND p.paid_on > :'previous';
+
+-- The order book of early February was confirmed in the ERP before
+-- credit control: a credit controller lets it in as it stands, with an
+-- override for each customer that has orders in it.
+BEGIN;
+SELECT count(*) AS overrides FROM (
+  SELECT pgcredit.override_block(customer_id, 'order book confirmed in the ERP')
+  FROM (SELECT DISTINCT customer_id FROM ar
+        WHERE invoiced_on > :'as_of' AND invoiced_on <= :'as_of'::date + 10) c) o \gset
+INSERT INTO sales_order (customer_id, ordered_on, amount)
+SELECT customer_id, invoiced_on - 10, invoice_amount
+FROM ar
+WHERE invoiced_on > :'as_of'
+  AND invoiced_on <= :'as_of'::date + 10
+ORDER BY invoiced_on, invoice_number;
+COMMIT;
 
 -- The customer with the oldest overdue invoice goes on hold.
 SELECT pgcredit.place_hold(customer_id, 'invoice ' || invoice_no || ' is ' ||
-                           ((SELECT as_of FROM closing) - due_on) || ' days overdue') IS NOT NULL AS held
+                           (:'as_of'::date - due_on) || ' days overdue') IS NOT NULL AS held
 FROM invoice WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1 \gset

@@ -3,7 +3,7 @@
 \set ON_ERROR_STOP on
 \set QUIET on
 \pset footer off
-SELECT as_of FROM ledger.closing \gset
+SELECT as_of, previous FROM ledger.closing \gset
 
 \echo
 \echo 'pgcredit demo: the company ledger at the close of' :as_of
@@ -152,3 +152,115 @@ GROUP BY i.customer_id
 ORDER BY overdue DESC, customer
 LIMIT 10;
 
+-- The morning report: what the risk views say at the close, after the
+-- day's scoring run.  The views describe the day pgcredit.as_of names.
+SET pgcredit.as_of = :'as_of';
+
+\echo
+\echo '================================================================'
+\echo 'The morning report of' :as_of
+\echo '================================================================'
+
+\echo
+\echo 'Scores refreshed (pgcredit.refresh_scores); the previous run was at the close of' :previous
+SELECT * FROM pgcredit.refresh_scores();
+
+\echo
+\echo 'The portfolio (pgcredit.portfolio)'
+\x on
+SELECT customers, total_exposure, receivables, overdue_pct, dso, best_possible_dso,
+       average_days_delinquent, exposure_hhi, top_10_share,
+       customers_over_limit, exposure_over_limit,
+       format('A %s, B %s, C %s, D %s, E %s', tier_a, tier_b, tier_c, tier_d, tier_e) AS customers_by_tier,
+       format('ok %s, watch %s, hold %s, blocked %s', status_ok, status_watch, status_hold, status_blocked)
+         AS accounts_by_status
+FROM pgcredit.portfolio;
+\x off
+
+\echo
+\echo 'Aging of receivables (the portfolio''s bands)'
+SELECT b.band, b.amount, round(100 * b.amount / p.receivables, 1) AS pct
+FROM pgcredit.portfolio p,
+     LATERAL (VALUES (1, 'current', p.aging_current), (2, '1-30', p.aging_1_30),
+                     (3, '31-60', p.aging_31_60), (4, '61-90', p.aging_61_90),
+                     (5, '90+', p.aging_over_90)) AS b(n, band, amount)
+ORDER BY b.n;
+
+\echo
+\echo 'The largest balances by aging band (pgcredit.aging_by_customer)'
+SELECT customer, round(current, 2) AS current, round(days_1_30, 2) AS "1-30",
+       round(days_31_60, 2) AS "31-60", round(days_61_90 + days_over_90, 2) AS "61+",
+       total, oldest_days_past_due AS oldest_days
+FROM pgcredit.aging_by_customer
+ORDER BY total DESC, customer
+LIMIT 8;
+
+\echo
+\echo 'The watchlist (pgcredit.watchlist): signs by rule'
+SELECT rule, count(*) AS customers, min(threshold) AS threshold
+FROM pgcredit.watchlist
+GROUP BY rule ORDER BY rule;
+
+SELECT count(DISTINCT customer) AS watched FROM pgcredit.watchlist \gset
+\echo
+\echo 'The watchlist by customer, most signs first (12 of' :watched 'customers): utilisation %,'
+\echo 'score points lost since the previous run, days past due of an item that passed 30'
+\echo 'days this week, rise of receivables while open orders fell, days since the review date'
+SELECT w.customer, r.risk_tier AS tier, count(*) AS signs,
+       max(w.value) FILTER (WHERE w.rule = 'utilisation') AS used_pct,
+       max(w.value) FILTER (WHERE w.rule = 'score_drop') AS score_drop,
+       max(w.value) FILTER (WHERE w.rule = 'new_overdue_item') AS overdue,
+       max(w.value) FILTER (WHERE w.rule = 'receivables_up_orders_down') AS recv_up,
+       max(w.value) FILTER (WHERE w.rule = 'review_overdue') AS review
+FROM pgcredit.watchlist w JOIN pgcredit.customer_risk r USING (customer)
+GROUP BY w.customer, r.risk_tier, r.combined_score
+ORDER BY signs DESC, r.combined_score, w.customer
+LIMIT 12;
+
+\echo
+\echo 'The customers most at risk (pgcredit.customer_risk, lowest combined score first)'
+SELECT customer, risk_tier AS tier, combined_score AS combined, behavioural_score AS behaviour,
+       utilisation_pct AS used_pct, exposure, credit_limit AS "limit", available_credit AS available,
+       days_past_due AS past_due, dso_90, status
+FROM pgcredit.customer_risk
+ORDER BY combined_score, customer
+LIMIT 10;
+
+\echo
+\echo 'Alerts raised (pgcredit.alert; each was also sent on NOTIFY channel pgcredit_alerts)'
+SELECT kind, count(*) AS alerts
+FROM pgcredit.alert
+GROUP BY kind ORDER BY kind;
+
+\echo
+\echo 'The alerts other than tier changes, in the order they were raised'
+SELECT id, kind, customer,
+       CASE kind
+         WHEN 'score_downgrade' THEN format('score %s to %s since %s', details ->> 'from', details ->> 'to', details ->> 'since')
+         WHEN 'account_hold' THEN format('%s: %s', details ->> 'status', details ->> 'hold_reason')
+         WHEN 'order_held' THEN format('order of %s held: %s', details ->> 'amount', details ->> 'why')
+         WHEN 'limit_breached' THEN format('order of %s held: %s', details ->> 'amount', details ->> 'why')
+         WHEN 'review_overdue' THEN format('review due on %s', details ->> 'next_review')
+         ELSE format('oldest item %s days past due (%s at the previous run)',
+                     details ->> 'days_past_due', coalesce(details ->> 'before', 'none'))
+       END AS what
+FROM pgcredit.alert
+WHERE kind <> 'tier_change'
+ORDER BY id;
+
+\echo
+\echo 'Tier changes since the previous run'
+SELECT details ->> 'from' AS from_tier, details ->> 'to' AS to_tier, count(*) AS customers
+FROM pgcredit.alert
+WHERE kind = 'tier_change'
+GROUP BY 1, 2 ORDER BY 1, 2;
+
+SELECT customer AS review_customer FROM pgcredit.customer_risk
+ORDER BY available_credit, customer LIMIT 1 \gset
+\echo
+\echo 'A limit proposal for the customer furthest over its limit (pgcredit.recommend_limit)'
+SELECT customer, current_limit, recommended_limit, tier
+FROM pgcredit.recommend_limit(:'review_customer');
+SELECT n AS step, reason
+FROM pgcredit.recommend_limit(:'review_customer') r,
+     unnest(r.reasons) WITH ORDINALITY AS u(reason, n);

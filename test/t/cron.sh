@@ -10,7 +10,9 @@ cd "$(dirname "$0")/../.."
 . test/common.sh
 [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ] || { echo "pg_cron is not installed (postgresql-15-cron)"; exit 1; }
 
-pg_virtualenv -t -v "$PGVER" -c "--locale=C.UTF-8" \
+# a cluster of its own: not the one the suite runs against
+env -u PGHOST -u PGPORT -u PGUSER -u PGPASSWORD -u PGDATABASE \
+	pg_virtualenv -t -v "$PGVER" -c "--locale=C.UTF-8" \
 	-o "shared_preload_libraries=pg_cron" -o "cron.database_name=postgres" \
 	-o "cron.use_background_workers=on" bash -c '
 set -euo pipefail

@@ -29,6 +29,9 @@ INSERT INTO sales_order (customer, amount) VALUES ('A', 600), ('A', 500), ('B', 
 SELECT pgcredit.load_csv('pgcredit.external_score',
   E'customer,source,score,rating,as_of\nA,dnb,71,2A3,2024-06-30\nB,dnb,NaN,,2024-06-30\n');
 SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nC,300\n');
+UPDATE pgcredit.tier_policy SET limit_months = 4 WHERE tier = 'A';
+INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES (75);
+SELECT pgcredit.refresh_scores();
 SQL
 
 "$PG_BINDIR/pg_dump" -Fc -f "$dump" "$src"
@@ -46,6 +49,10 @@ for q in \
 	"SELECT * FROM pgcredit.import_run ORDER BY id" \
 	"SELECT * FROM pgcredit.import_reject ORDER BY run_id, id" \
 	"SELECT * FROM pgcredit.external_score ORDER BY customer" \
+	"SELECT * FROM pgcredit.tier_policy ORDER BY tier" \
+	"SELECT * FROM pgcredit.risk_settings" \
+	"SELECT * FROM pgcredit.score_history ORDER BY customer, as_of" \
+	"SELECT * FROM pgcredit.alert ORDER BY id" \
 	"SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2"; do
 	a=$(psql -X -At -d "$src" -c "$q")
 	b=$(psql -X -At -d "$dst" -c "$q")
