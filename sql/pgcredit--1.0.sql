@@ -2025,11 +2025,13 @@ BEGIN
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
     RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- one pass over every attached receivables table, every figure at once
-  RETURN QUERY EXECUTE format(
+  -- one pass over every attached receivables table, every figure at once;
+  -- the day goes in as a constant (the aggregates run several times faster
+  -- than with a parameter), and customers are grouped bytewise
+  RETURN QUERY EXECUTE replace(format(
     'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
             (g).days_over_90, oldest, dso, last_payment, score, invoiced
-     FROM (SELECT customer,
+     FROM (SELECT customer COLLATE "C" AS customer,
                   pgcredit.aging(open_amount, due, $1) AS g,
                   max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
                   pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
@@ -2037,9 +2039,8 @@ BEGIN
                   pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
                   sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
            FROM (%s) items
-           GROUP BY customer) s',
-    pgcredit._receivable_items_sql())
-  USING as_of;
+           GROUP BY 1) s',
+    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
 END
 $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
@@ -2127,8 +2128,7 @@ SELECT c.customer,
        coalesce(a.status, 'no account') AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
-       pgcredit.combined_score(s.behavioural_score, x.scaled_score,
-         round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2)) AS combined_score,
+       CASE WHEN w.wsum > 0 THEN round(w.total / w.wsum, 2) END AS combined_score,
        coalesce(h.tier, a.risk_tier) AS risk_tier,
        coalesce(s.oldest_days_past_due, 0) AS days_past_due,
        s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
@@ -2139,7 +2139,18 @@ LEFT JOIN pgcredit.account a USING (customer)
 LEFT JOIN pgcredit.exposure e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
-LEFT JOIN h USING (customer);
+LEFT JOIN h USING (customer)
+-- combined_score(), written out here so that it is not a call per row
+CROSS JOIN pgcredit._settings_or_default() cfg
+CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u
+CROSS JOIN LATERAL (
+  SELECT coalesce(cfg.weight_behaviour * s.behavioural_score, 0)
+           + coalesce(cfg.weight_external * x.scaled_score, 0)
+           + CASE WHEN u.pct IS NOT NULL THEN cfg.weight_utilisation * greatest(0, least(100, 100 - u.pct)) ELSE 0 END AS total,
+         CASE WHEN s.behavioural_score IS NOT NULL THEN cfg.weight_behaviour ELSE 0 END
+           + CASE WHEN x.scaled_score IS NOT NULL THEN cfg.weight_external ELSE 0 END
+           + CASE WHEN u.pct IS NOT NULL THEN cfg.weight_utilisation ELSE 0 END AS wsum) w;
 $$;
 COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day';
 
@@ -2193,14 +2204,13 @@ BEGIN
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
     RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  RETURN QUERY EXECUTE format(
+  RETURN QUERY EXECUTE replace(format(
     'SELECT (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90, (g).days_over_90,
             (g).overdue_pct, (d).dso, (d).best_possible_dso, (d).average_days_delinquent
      FROM (SELECT pgcredit.aging(open_amount, due, $1) AS g,
                   pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d
            FROM (%s) items) s',
-    pgcredit._receivable_items_sql())
-  USING as_of;
+    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
 END
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
