@@ -1270,7 +1270,9 @@ COMMENT ON FUNCTION pgcredit._column_type(regclass, name, text) IS 'type of a na
 
 CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
                                  due_column name, open_column name, open_values text[],
-                                 mode text, hold_column name)
+                                 mode text, hold_column name,
+                                 invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
+                                 paid_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit
 AS $$
@@ -1366,8 +1368,10 @@ BEGIN
                  'FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()', tbl);
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
-                                   open_column, open_values, mode, hold_column)
-  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column)
+                                   open_column, open_values, mode, hold_column,
+                                   invoice_amount_column, invoiced_column, paid_column)
+  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
+          invoice_amount_column, invoiced_column, paid_column)
   RETURNING * INTO att;
 
   -- what the table holds already
@@ -1383,7 +1387,7 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
@@ -1414,7 +1418,6 @@ RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit
 AS $$
 DECLARE
-  att pgcredit.attachment;
   t regtype;
 BEGIN
   -- the history columns, for payment behaviour and DSO, checked first
@@ -1435,15 +1438,9 @@ BEGIN
     RAISE EXCEPTION 'payment date column "%" must be of type date', paid_column
       USING ERRCODE = 'datatype_mismatch';
   END IF;
-  att := pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
-                          open_column, open_values, 'track', NULL);
-  UPDATE pgcredit.attachment a
-  SET invoice_amount_column = attach_receivables.invoice_amount_column,
-      invoiced_column = attach_receivables.invoiced_column,
-      paid_column = attach_receivables.paid_column
-  WHERE a.relid = tbl
-  RETURNING * INTO att;
-  RETURN att;
+  RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
+                          open_column, open_values, 'track', NULL,
+                          invoice_amount_column, invoiced_column, paid_column);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) IS
@@ -2565,7 +2562,7 @@ REVOKE EXECUTE ON FUNCTION
   pgcredit._check_amount(text, numeric), pgcredit._lock_exposure(text),
   pgcredit._change_account(text, jsonb, text, text), pgcredit._contribution_sql(pgcredit.attachment),
   pgcredit._actual_exposure(), pgcredit._column_type(regclass, name, text),
-  pgcredit._attach(regclass, text, name, name, name, name, text[], text, name),
+  pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name),
   pgcredit._close_held_order(oid, jsonb, text), pgcredit._move_held_order(oid, jsonb, oid, jsonb),
   pgcredit.items_past_due(text, int), pgcredit.exposure_trigger(), pgcredit.exposure_truncate_trigger(),
   pgcredit.open_account(text, numeric, numeric, int, text, date, text),

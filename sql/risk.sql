@@ -32,6 +32,10 @@ SELECT pgcredit.attach_receivables('r_invoice', 'customer', 'open_amount', 'due'
 SELECT relid, invoice_amount_column, invoiced_column, paid_column
 FROM pgcredit.attach_receivables('r_invoice', 'customer', 'open_amount', 'due',
   invoice_amount_column => 'amount', invoiced_column => 'invoiced_on', paid_column => 'paid_on');
+-- the audit log records them with the attachment
+SELECT new_value ->> 'invoice_amount_column' AS amount, new_value ->> 'invoiced_column' AS invoiced,
+       new_value ->> 'paid_column' AS paid
+FROM pgcredit.audit_log WHERE action = 'attach_receivables' ORDER BY id DESC LIMIT 1;
 SELECT relid FROM pgcredit.attach_orders('r_order', 'customer', 'amount', mode => 'hold', hold_column => 'on_hold');
 SELECT customer FROM pgcredit.open_account('GOOD', 5000, 10, next_review => '2024-12-31');
 SELECT customer FROM pgcredit.open_account('SLOW', 1000, next_review => '2024-06-01');

@@ -1468,34 +1468,36 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	return HeapTupleGetDatum(result);
 }
 
+/*
+ * Load content passed as an argument: text (already in the database
+ * encoding) or bytea (bytes in the encoding option's encoding).
+ */
+static Datum
+LoadArgument(FunctionCallInfo fcinfo, bool bytes)
+{
+	struct varlena *content;
+	LoadSource	src = {0};
+
+	CheckArgs(fcinfo, "content");
+	content = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1));
+	src.data = VARDATA_ANY(content);
+	src.len = VARSIZE_ANY_EXHDR(content);
+	src.describe = bytes ? "bytea" : "text";
+	return RunLoad(fcinfo, &src, bytes);
+}
+
 /* load_csv(target regclass, content text, ...) */
 Datum
 load_csv_text(PG_FUNCTION_ARGS)
 {
-	text	   *content;
-	LoadSource	src = {0};
-
-	CheckArgs(fcinfo, "content");
-	content = PG_GETARG_TEXT_PP(1);
-	src.data = VARDATA_ANY(content);
-	src.len = VARSIZE_ANY_EXHDR(content);
-	src.describe = "text";
-	return RunLoad(fcinfo, &src, false);
+	return LoadArgument(fcinfo, false);
 }
 
 /* load_csv(target regclass, content bytea, ...) */
 Datum
 load_csv_bytea(PG_FUNCTION_ARGS)
 {
-	bytea	   *content;
-	LoadSource	src = {0};
-
-	CheckArgs(fcinfo, "content");
-	content = PG_GETARG_BYTEA_PP(1);
-	src.data = VARDATA_ANY(content);
-	src.len = VARSIZE_ANY_EXHDR(content);
-	src.describe = "bytea";
-	return RunLoad(fcinfo, &src, true);
+	return LoadArgument(fcinfo, true);
 }
 
 /* load_csv_file(target regclass, path text, ...): a file on the server */
