@@ -1786,6 +1786,19 @@ AS $$ SELECT coalesce(nullif(current_setting('pgcredit.as_of', true), '')::date,
 COMMENT ON FUNCTION pgcredit.as_of() IS
   'the day the risk views describe: the setting pgcredit.as_of when set (SET pgcredit.as_of = ''2024-06-30''), else today';
 
+CREATE FUNCTION pgcredit._check_day(as_of date)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pgcredit
+AS $$
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_day(date) IS 'refuse a NULL or infinite day for the risk functions';
+REVOKE EXECUTE ON FUNCTION pgcredit._check_day(date) FROM PUBLIC;
+
 CREATE TABLE pgcredit.risk_settings (
   only_row                  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
   weight_behaviour          numeric NOT NULL DEFAULT 0.5 CHECK (weight_behaviour >= 0),
@@ -2019,9 +2032,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
-  IF as_of IS NULL OR NOT isfinite(as_of) THEN
-    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
+  PERFORM pgcredit._check_day(as_of);
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
   -- than with a parameter), and customers are grouped bytewise
@@ -2068,18 +2079,29 @@ AS $$
 $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 
+CREATE FUNCTION pgcredit._combine(behavioural numeric, external numeric, utilisation_pct numeric,
+                                  w_behaviour numeric, w_external numeric, w_utilisation numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  -- one expression, without FROM, so that the planner inlines it: the
+  -- weighted parts over the weights of the parts that are known
+  SELECT CASE WHEN (CASE WHEN $1 IS NULL THEN 0 ELSE $4 END + CASE WHEN $2 IS NULL THEN 0 ELSE $5 END
+                    + CASE WHEN $3 IS NULL THEN 0 ELSE $6 END) > 0
+              THEN round((CASE WHEN $1 IS NULL THEN 0 ELSE $4 * $1 END
+                          + CASE WHEN $2 IS NULL THEN 0 ELSE $5 * $2 END
+                          + CASE WHEN $3 IS NULL THEN 0 ELSE $6 * greatest(0, least(100, 100 - $3)) END)
+                         / (CASE WHEN $1 IS NULL THEN 0 ELSE $4 END + CASE WHEN $2 IS NULL THEN 0 ELSE $5 END
+                            + CASE WHEN $3 IS NULL THEN 0 ELSE $6 END), 2) END
+$$;
+COMMENT ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric) IS
+  'the combined score with the weights given: the formula of combined_score(), inlined where a view scores many customers';
+
 CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric)
 RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit
 AS $$
-  SELECT CASE WHEN wsum > 0 THEN round(total / wsum, 2) END
-  FROM (SELECT coalesce(r.weight_behaviour * $1, 0)
-             + coalesce(r.weight_external * $2, 0)
-             + CASE WHEN $3 IS NOT NULL THEN r.weight_utilisation * greatest(0, least(100, 100 - $3)) ELSE 0 END AS total,
-               CASE WHEN $1 IS NOT NULL THEN r.weight_behaviour ELSE 0 END
-             + CASE WHEN $2 IS NOT NULL THEN r.weight_external ELSE 0 END
-             + CASE WHEN $3 IS NOT NULL THEN r.weight_utilisation ELSE 0 END AS wsum
-        FROM pgcredit._settings_or_default() r) w
+  SELECT pgcredit._combine($1, $2, $3, r.weight_behaviour, r.weight_external, r.weight_utilisation)
+  FROM pgcredit._settings_or_default() r
 $$;
 COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
   'the combined 0-100 score: weighted mean of the behavioural score, the external score (0-100) and the utilisation score (100 minus utilisation %, within 0-100), over the parts that are not NULL, with the weights of risk_settings';
@@ -2125,7 +2147,8 @@ SELECT c.customer,
        coalesce(a.status, 'no account') AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
-       CASE WHEN w.wsum > 0 THEN round(w.total / w.wsum, 2) END AS combined_score,
+       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
+                         cfg.weight_external, cfg.weight_utilisation) AS combined_score,
        coalesce(h.tier, a.risk_tier) AS risk_tier,
        coalesce(s.oldest_days_past_due, 0) AS days_past_due,
        s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
@@ -2137,17 +2160,10 @@ LEFT JOIN pgcredit.exposure e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
 LEFT JOIN h USING (customer)
--- combined_score(), written out here so that it is not a call per row
+-- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
 CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
-                                 / nullif(a.credit_limit, 0), 2) AS pct) u
-CROSS JOIN LATERAL (
-  SELECT coalesce(cfg.weight_behaviour * s.behavioural_score, 0)
-           + coalesce(cfg.weight_external * x.scaled_score, 0)
-           + CASE WHEN u.pct IS NOT NULL THEN cfg.weight_utilisation * greatest(0, least(100, 100 - u.pct)) ELSE 0 END AS total,
-         CASE WHEN s.behavioural_score IS NOT NULL THEN cfg.weight_behaviour ELSE 0 END
-           + CASE WHEN x.scaled_score IS NOT NULL THEN cfg.weight_external ELSE 0 END
-           + CASE WHEN u.pct IS NOT NULL THEN cfg.weight_utilisation ELSE 0 END AS wsum) w;
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u;
 $$;
 COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day';
 
@@ -2198,9 +2214,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
 SET search_path = pg_catalog, pgcredit
 AS $$
 BEGIN
-  IF as_of IS NULL OR NOT isfinite(as_of) THEN
-    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
+  PERFORM pgcredit._check_day(as_of);
   RETURN QUERY EXECUTE replace(format(
     'SELECT (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90, (g).days_over_90,
             (g).overdue_pct, (d).dso, (d).best_possible_dso, (d).average_days_delinquent
@@ -2367,9 +2381,7 @@ DECLARE
   n bigint;
   raised bigint;
 BEGIN
-  IF as_of IS NULL OR NOT isfinite(as_of) THEN
-    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
+  PERFORM pgcredit._check_day(as_of);
   -- one run at a time: two at once would both replace the same day
   PERFORM pg_advisory_xact_lock(hashtext('pgcredit.refresh_scores'));
   -- one day, one set of scores: a second run of the day replaces the first

@@ -114,6 +114,8 @@ SELECT * FROM pgcredit.recommend_limit('GOOD');
 SELECT * FROM pgcredit.recommend_limit('SLOW');
 SELECT pgcredit.recommend_limit('NOBODY');
 \echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.recommend_limit(NULL);
+\echo :LAST_ERROR_SQLSTATE
 SELECT customer, tolerance_pct, payment_terms_days, risk_tier, next_review
 FROM pgcredit.apply_tier_policy('GOOD', 'tier review');
 SELECT action, customer, reason FROM pgcredit.audit_log WHERE reason = 'tier review' ORDER BY id;
@@ -126,6 +128,19 @@ SELECT * FROM pgcredit.aging_by_customer ORDER BY customer;
 SELECT pgcredit.refresh_scores(NULL);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.refresh_scores('infinity');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM pgcredit.receivable_stats('-infinity');
+\echo :LAST_ERROR_SQLSTATE
+-- a day that is not a date: PostgreSQL's own error
+SET pgcredit.as_of = 'soon';
+SELECT count(*) FROM pgcredit.customer_risk;
+\echo :LAST_ERROR_SQLSTATE
+SET pgcredit.as_of = '2024-08-15';
+-- a row for a tier that has one replaces it
+INSERT INTO pgcredit.tier_policy VALUES ('B', 40, 2, 150, 2.5);
+SELECT * FROM pgcredit.tier_policy ORDER BY tier;
+INSERT INTO pgcredit.tier_policy VALUES ('B', 45, 5, 180, 2);
+INSERT INTO pgcredit.tier_policy VALUES ('F', 45, 5, 180, 2);
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgcredit.risk_settings (tier_a_min, tier_b_min) VALUES (50, 60);
 \echo :LAST_ERROR_SQLSTATE
@@ -149,6 +164,8 @@ SELECT count(*) FROM pgcredit.customer_risk;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pgcredit.receivable_stats();
 \echo :LAST_ERROR_SQLSTATE
+-- the formula itself is open to every role
+SELECT pgcredit.combined_score(80, 50, 50) AS combined, pgcredit.risk_tier(70) AS tier;
 RESET ROLE;
 DROP ROLE r_reader, r_app;
 

@@ -32,7 +32,6 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/copy.h"
 #include "executor/executor.h"
@@ -52,7 +51,6 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
-#include "utils/syscache.h"
 
 #include "csv_field.h"
 #include "csv_reader.h"
@@ -1130,20 +1128,6 @@ OpenTarget(Oid relid)
 	return rel;
 }
 
-/* The owner of the calling function: pgcredit's owner */
-static Oid
-FunctionOwner(FunctionCallInfo fcinfo)
-{
-	HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(proc))
-		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
-	ReleaseSysCache(proc);
-	return owner;
-}
-
 /* Write the rejects kept in the tuplestore to pgcredit.import_reject */
 static void
 WriteRejects(LoadState *st)
@@ -1252,7 +1236,7 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 				 errdetail("A trigger on the target table called it again.")));
 
 	st->opt = opt;
-	st->owner = FunctionOwner(fcinfo);
+	st->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
 	st->rel = OpenTarget(relid);
 	if (src->path != NULL)
 	{

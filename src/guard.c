@@ -29,7 +29,6 @@
 #include "guard_move.h"
 
 #include "access/htup_details.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "commands/trigger.h"
@@ -42,7 +41,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
 
@@ -182,14 +180,7 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	cfg = MemoryContextAllocZero(mcxt, sizeof(GuardConfig));
 	cfg->relid = RelationGetRelid(rel);
 	cfg->mcxt = mcxt;
-	{
-		HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
-
-		if (!HeapTupleIsValid(proc))
-			elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
-		cfg->owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
-		ReleaseSysCache(proc);
-	}
+	cfg->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
 	cfg->is_orders = strcmp(args[0], "orders") == 0;
 	cfg->hold_mode = strcmp(args[5], "hold") == 0;
 
@@ -328,6 +319,19 @@ NeedSpi(void)
 	}
 }
 
+/*
+ * Run one of the guard's kept statements, connecting to SPI on first
+ * need; every one is a SELECT.  what names it in the error.
+ */
+static void
+RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
+		bool read_only, const char *what)
+{
+	NeedSpi();
+	if (SPI_execute_plan(KeepPlan(slot, sql, nargs, types), values, NULL, read_only, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not %s", what);
+}
+
 /* Create a customer's exposure row, with a copy of its account */
 static void
 CreateExposureRow(const char *customer)
@@ -335,11 +339,9 @@ CreateExposureRow(const char *customer)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
-	NeedSpi();
 	values[0] = CStringGetTextDatum(customer);
-	if (SPI_execute_plan(KeepPlan(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types),
-						 values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pgcredit: could not create exposure");
+	RunKept(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types, values, false,
+			"create exposure");
 }
 
 /*
@@ -373,17 +375,13 @@ Overridden(const char *customer)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
-	SPIPlanPtr	plan;
 
-	NeedSpi();
-	plan = KeepPlan(&override_plan,
-					"SELECT 1 FROM pgcredit.override "
-					"WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
-					"AND customer OPERATOR(pg_catalog.=) $1",
-					1, types);
 	values[0] = CStringGetTextDatum(customer);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "pgcredit: could not read overrides");
+	RunKept(&override_plan,
+			"SELECT 1 FROM pgcredit.override "
+			"WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
+			"AND customer OPERATOR(pg_catalog.=) $1",
+			1, types, values, true, "read overrides");
 	return SPI_processed > 0;
 }
 
@@ -394,13 +392,12 @@ ItemsPastDue(const char *customer, int32 days)
 	Oid			types[2] = {TEXTOID, INT4OID};
 	Datum		values[2];
 	bool		isnull;
-	SPIPlanPtr	plan;
 
-	NeedSpi();
-	plan = KeepPlan(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types);
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	RunKept(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types, values, true,
+			"check items past due");
+	if (SPI_processed != 1)
 		elog(ERROR, "pgcredit: could not check items past due");
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -550,19 +547,14 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 {
 	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID};
 	Datum		values[5];
-	SPIPlanPtr	plan;
 
-	NeedSpi();
-	plan = KeepPlan(&hold_plan,
-					"SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
-					5, types);
 	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
 	values[4] = CStringGetTextDatum(psprintf("customer %s", v->why));
-	if (SPI_execute_plan(plan, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pgcredit: could not record the held order");
+	RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
+			5, types, values, false, "record the held order");
 }
 
 /* Whether a row is marked held */
@@ -585,15 +577,11 @@ CloseHold(Oid relid, const char *row_key, const char *why)
 	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
 	Datum		values[3];
 
-	NeedSpi();
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = CStringGetTextDatum(row_key);
 	values[2] = CStringGetTextDatum(why);
-	if (SPI_execute_plan(KeepPlan(&close_hold_plan,
-								  "SELECT pgcredit._close_held_order($1, $2::pg_catalog.jsonb, $3)",
-								  3, types),
-						 values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pgcredit: could not close the hold record");
+	RunKept(&close_hold_plan, "SELECT pgcredit._close_held_order($1, $2::pg_catalog.jsonb, $3)",
+			3, types, values, false, "close the hold record");
 }
 
 /* Point the open hold records of a moved row at its new place */
@@ -603,16 +591,13 @@ MoveHold(Oid from_relid, const char *from_key, Relation rel, const char *to_key)
 	Oid			types[4] = {OIDOID, TEXTOID, OIDOID, TEXTOID};
 	Datum		values[4];
 
-	NeedSpi();
 	values[0] = ObjectIdGetDatum(from_relid);
 	values[1] = CStringGetTextDatum(from_key);
 	values[2] = ObjectIdGetDatum(RelationGetRelid(rel));
 	values[3] = CStringGetTextDatum(to_key);
-	if (SPI_execute_plan(KeepPlan(&move_hold_plan,
-								  "SELECT pgcredit._move_held_order($1, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb)",
-								  4, types),
-						 values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "pgcredit: could not follow the held row");
+	RunKept(&move_hold_plan,
+			"SELECT pgcredit._move_held_order($1, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb)",
+			4, types, values, false, "follow the held row");
 }
 
 /*

@@ -10,7 +10,9 @@
  */
 #include "pgcredit.h"
 
+#include "catalog/pg_proc.h"
 #include "funcapi.h"
+#include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -36,4 +38,21 @@ pgc_result_tupdesc(FunctionCallInfo fcinfo)
 		fcinfo->flinfo->fn_extra = tupdesc;
 	}
 	return tupdesc;
+}
+
+/*
+ * The owner of a function of pgcredit's: pgcredit's owner, as whom the
+ * guard and the CSV loader do their bookkeeping in pgcredit's tables.
+ */
+Oid
+pgc_function_owner(Oid fn_oid)
+{
+	HeapTuple	proc = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(proc))
+		elog(ERROR, "cache lookup failed for function %u", fn_oid);
+	owner = ((Form_pg_proc) GETSTRUCT(proc))->proowner;
+	ReleaseSysCache(proc);
+	return owner;
 }

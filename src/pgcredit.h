@@ -56,6 +56,7 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 
 /* pgcredit.c */
 extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
+extern Oid	pgc_function_owner(Oid fn_oid);
 
 /* aging.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);
