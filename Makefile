@@ -23,8 +23,11 @@ SHLIB_LINK  = -lcsv
 EXTRA_CLEAN = results output_iso regression.diffs regression.out \
               test/isolation/results test/out
 
-# The shared sample ledger read by the tests and the demo
-SHARED_DATA ?= $(abspath $(CURDIR)/../shared/data/ibm-ar)
+# The shared sample ledger read by the tests and the demo: beside this
+# checkout, or beside the repository it was cloned from
+SHARED_CANDIDATES := $(abspath $(CURDIR)/../shared/data/ibm-ar) \
+	$(abspath $(shell git -C $(CURDIR) config --get remote.origin.url 2>/dev/null)/../shared/data/ibm-ar)
+SHARED_DATA ?= $(firstword $(wildcard $(SHARED_CANDIDATES)) $(SHARED_CANDIDATES))
 export SHARED_DATA
 
 PG_CONFIG ?= pg_config

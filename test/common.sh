@@ -4,7 +4,16 @@ PGVER=${PGVER:-15}
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/$PGVER/bin/pg_config}
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 PGXS_DIR=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/../.." && pwd)
-SHARED_DATA=${SHARED_DATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/data/ibm-ar}
+# The shared sample ledger: beside this checkout, or beside the repository
+# it was cloned from
+if [ -z "${SHARED_DATA:-}" ]; then
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	SHARED_DATA=$(cd "$repo/.." && pwd)/shared/data/ibm-ar
+	origin=$(git -C "$repo" config --get remote.origin.url 2>/dev/null || true)
+	if [ ! -d "$SHARED_DATA" ] && [ -n "$origin" ] && [ -d "$origin/../shared/data/ibm-ar" ]; then
+		SHARED_DATA=$(cd "$origin/../shared/data/ibm-ar" && pwd)
+	fi
+fi
 export PGVER PG_CONFIG PG_BINDIR PGXS_DIR SHARED_DATA
 
 # Run a command as root, through sudo when we are not root.
