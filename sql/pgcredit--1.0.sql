@@ -2,6 +2,59 @@
 
 \echo Use "CREATE EXTENSION pgcredit" to load this file. \quit
 
+----------------------------------------------------------------------
+-- Who owns pgcredit
+--
+-- The schema pgcredit must be one that nobody else could have prepared:
+-- CREATE EXTENSION makes it when it is missing; an existing one must be
+-- empty, owned by a superuser, and let nobody else create objects in it.
+-- Otherwise its owner could later swap objects that pgcredit's code
+-- finds by name.
+--
+-- pgcredit's objects are owned by pgcredit_owner, a role that cannot log
+-- in, is no superuser and is granted to nobody: the functions that act
+-- for another role (SECURITY DEFINER ones and the guard) act as it, so
+-- any mistake in them yields pgcredit's rights, never a superuser's.
+----------------------------------------------------------------------
+
+DO $owner$
+DECLARE
+  nsp pg_catalog.pg_namespace;
+  r pg_catalog.pg_roles;
+BEGIN
+  SELECT * INTO nsp FROM pg_catalog.pg_namespace WHERE nspname = 'pgcredit';
+  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = nsp.nspowner)
+     OR EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = nsp.oid)
+     OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = nsp.oid)
+     OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = nsp.oid)
+     OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = nsp.oid)
+     OR EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
+                JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+                WHERE a.privilege_type = 'CREATE' AND NOT g.rolsuper)
+     OR EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
+                WHERE a.privilege_type = 'CREATE' AND a.grantee = 0) THEN
+    RAISE EXCEPTION 'schema "pgcredit" was not created for pgcredit'
+      USING ERRCODE = 'insufficient_privilege',
+      DETAIL = format('It is owned by %s, holds objects, or lets roles other than superusers create objects in it.',
+                      nsp.nspowner::regrole),
+      HINT = 'Drop or rename that schema, then run CREATE EXTENSION pgcredit again: it creates the schema itself.';
+  END IF;
+
+  SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_owner';
+  IF NOT FOUND THEN
+    CREATE ROLE pgcredit_owner NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+      NOREPLICATION NOBYPASSRLS;
+  ELSIF r.rolsuper OR r.rolcanlogin OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication
+        OR r.rolbypassrls
+        OR EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid = r.oid) THEN
+    RAISE EXCEPTION 'role "pgcredit_owner" has rights or members it must not have'
+      USING ERRCODE = 'insufficient_privilege',
+      DETAIL = 'pgcredit''s objects are owned by pgcredit_owner; it must be NOLOGIN, NOSUPERUSER, NOCREATEDB, NOCREATEROLE, NOREPLICATION, NOBYPASSRLS and granted to nobody.',
+      HINT = 'Drop that role, or take those rights and memberships away, then create the extension again.';
+  END IF;
+END
+$owner$;
+
 COMMENT ON SCHEMA pgcredit IS
   'pgcredit: receivables analytics, credit exposure and credit holds';
 
@@ -701,7 +754,7 @@ COMMENT ON COLUMN pgcredit.attachment.customer_column IS 'column holding the cus
 COMMENT ON COLUMN pgcredit.attachment.amount_column IS 'order amount, or open amount of a receivable';
 COMMENT ON COLUMN pgcredit.attachment.due_column IS 'due date of a receivable';
 COMMENT ON COLUMN pgcredit.attachment.open_column IS 'column saying whether a row is open; NULL = every row is open';
-COMMENT ON COLUMN pgcredit.attachment.open_values IS 'values of open_column that count as open, as the column type prints them';
+COMMENT ON COLUMN pgcredit.attachment.open_values IS 'values of open_column that count as open, as the column type prints them (numbers without trailing fractional zeros)';
 COMMENT ON COLUMN pgcredit.attachment.mode IS 'block (refuse with an error), hold (let in marked held) or track (receivables)';
 COMMENT ON COLUMN pgcredit.attachment.hold_column IS 'boolean column marking held orders';
 COMMENT ON COLUMN pgcredit.attachment.invoice_amount_column IS 'receivables: the invoiced amount, for payment behaviour and DSO; NULL = the open amount column';
@@ -796,13 +849,13 @@ GRANT SELECT ON pgcredit.account, pgcredit.exposure, pgcredit.settings, pgcredit
 
 CREATE FUNCTION pgcredit._actor()
 RETURNS name LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT coalesce(nullif(current_setting('role'), 'none'), session_user)::name $$;
 COMMENT ON FUNCTION pgcredit._actor() IS 'the role acting: the role set with SET ROLE, else the session user';
 
 CREATE FUNCTION pgcredit._audit(action text, customer text, old_value jsonb, new_value jsonb, reason text)
 RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   INSERT INTO pgcredit.audit_log (role_name, action, customer, old_value, new_value, reason)
   VALUES (pgcredit._actor(), $1, $2, $3, $4, $5)
@@ -811,7 +864,7 @@ COMMENT ON FUNCTION pgcredit._audit(text, text, jsonb, jsonb, text) IS 'append o
 
 CREATE FUNCTION pgcredit._check_reason(reason text)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF reason IS NULL THEN
@@ -828,7 +881,7 @@ COMMENT ON FUNCTION pgcredit._check_reason(text) IS 'refuse a missing or empty r
 
 CREATE FUNCTION pgcredit._check_amount(name text, value numeric)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF value = 'NaN' OR value IN ('Infinity', '-Infinity') THEN
@@ -844,7 +897,7 @@ COMMENT ON FUNCTION pgcredit._check_amount(text, numeric) IS 'refuse a NaN, infi
 
 CREATE FUNCTION pgcredit._lock_exposure(customer text)
 RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status)
   SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok')
@@ -857,7 +910,7 @@ COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
 
 CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   before pgcredit.account;
@@ -905,7 +958,7 @@ CREATE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAUL
                                       next_review date DEFAULT NULL,
                                       reason text DEFAULT 'account opened')
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   created pgcredit.account;
@@ -938,7 +991,7 @@ COMMENT ON FUNCTION pgcredit.open_account(text, numeric, numeric, int, text, dat
 
 CREATE FUNCTION pgcredit.set_credit_limit(customer text, credit_limit numeric, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_amount('credit_limit', credit_limit);
@@ -951,7 +1004,7 @@ COMMENT ON FUNCTION pgcredit.set_credit_limit(text, numeric, text) IS
 
 CREATE FUNCTION pgcredit.set_tolerance(customer text, tolerance_pct numeric, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF tolerance_pct IS NULL THEN
@@ -968,7 +1021,7 @@ COMMENT ON FUNCTION pgcredit.set_tolerance(text, numeric, text) IS
 
 CREATE FUNCTION pgcredit.set_status(customer text, status text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF status IS NULL OR status NOT IN ('ok', 'watch', 'hold', 'blocked') THEN
@@ -986,21 +1039,21 @@ COMMENT ON FUNCTION pgcredit.set_status(text, text, text) IS
 
 CREATE FUNCTION pgcredit.place_hold(customer text, reason text)
 RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT pgcredit.set_status($1, 'hold', $2) $$;
 COMMENT ON FUNCTION pgcredit.place_hold(text, text) IS
   'put a customer''s account on credit hold: orders raising its exposure are refused or held, audited';
 
 CREATE FUNCTION pgcredit.block_account(customer text, reason text)
 RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT pgcredit.set_status($1, 'blocked', $2) $$;
 COMMENT ON FUNCTION pgcredit.block_account(text, text) IS
   'block a customer''s account: orders raising its exposure are refused or held, audited';
 
 CREATE FUNCTION pgcredit.release_hold(customer text, reason text)
 RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT pgcredit.set_status($1, 'ok', $2) $$;
 COMMENT ON FUNCTION pgcredit.release_hold(text, text) IS
   'take a customer''s account off hold or block (status ok), audited';
@@ -1010,7 +1063,7 @@ CREATE FUNCTION pgcredit.update_account(customer text, reason text,
                                         risk_tier text DEFAULT NULL,
                                         next_review date DEFAULT NULL)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   changes jsonb := jsonb_strip_nulls(jsonb_build_object('payment_terms_days', payment_terms_days,
@@ -1038,7 +1091,7 @@ CREATE FUNCTION pgcredit.set_no_account_policy(policy text, default_limit numeri
                                                default_tolerance_pct numeric DEFAULT 0,
                                                reason text DEFAULT NULL)
 RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   before pgcredit.settings;
@@ -1069,7 +1122,7 @@ COMMENT ON FUNCTION pgcredit.set_no_account_policy(text, numeric, numeric, text)
 
 CREATE FUNCTION pgcredit.set_max_days_past_due(days int, reason text)
 RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   before pgcredit.settings;
@@ -1095,47 +1148,55 @@ COMMENT ON FUNCTION pgcredit.set_max_days_past_due(int, text) IS
 -- Credit control: exposure from the attached tables
 ----------------------------------------------------------------------
 
-CREATE FUNCTION pgcredit._contribution_sql(a pgcredit.attachment)
-RETURNS text LANGUAGE sql STABLE
-SET search_path = pg_catalog, pgcredit
-AS $$
-  SELECT format('SELECT format(''%%s'', %I) AS customer, sum(%I)::numeric AS amount FROM %s '
-                'WHERE %I IS NOT NULL AND %I IS NOT NULL%s%s GROUP BY 1',
-                a.customer_column, a.amount_column, a.relid, a.customer_column, a.amount_column,
-                CASE WHEN a.open_column IS NOT NULL
-                     THEN format(' AND format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END,
-                CASE WHEN a.hold_column IS NOT NULL
-                     THEN format(' AND %I IS NOT TRUE', a.hold_column) END)
-$$;
-COMMENT ON FUNCTION pgcredit._contribution_sql(pgcredit.attachment) IS
-  'the query summing what an attached table contributes to exposure, per customer';
+CREATE FUNCTION pgcredit._attached_items(kind text DEFAULT NULL, customer text DEFAULT NULL,
+                                         relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
+RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
+               due date, invoice_amount numeric, invoiced_on date, paid_on date)
+AS 'MODULE_PATHNAME', 'pgc_attached_items'
+LANGUAGE C VOLATILE ROWS 100000;
+COMMENT ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) IS
+  'the rows of the attached tables (of one kind, of one customer, of one table), each table read as its owner in a security-restricted operation; counts says whether the row counts in exposure';
 
-CREATE FUNCTION pgcredit._actual_exposure()
+CREATE FUNCTION pgcredit._check_attach_column(tbl regclass, col name, role text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgc_check_attach_column'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION pgcredit._check_attach_column(regclass, name, text) IS
+  'refuse a column pgcredit cannot use in a role: missing, generated, or of a type it does not accept';
+
+CREATE FUNCTION pgcredit._table_triggers(tbl regclass, install boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgc_table_triggers'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._table_triggers(regclass, boolean) IS
+  'create or drop pgcredit''s triggers on an attached table, as the table''s owner';
+
+CREATE FUNCTION pgcredit._clear_hold_mark(tbl regclass, row_key jsonb, customer text, amount numeric)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgc_clear_hold_mark'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) IS
+  'clear the hold mark of a held row as the table''s owner if it still holds the customer and amount that were held: released, gone or changed';
+
+CREATE FUNCTION pgcredit._actual_exposure(lock_tables boolean DEFAULT false)
 RETURNS TABLE (customer text, receivables numeric, open_orders numeric)
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pgcredit
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  q text;
-BEGIN
-  SELECT string_agg(format('SELECT customer, %s FROM (%s) c',
-                           CASE a.kind WHEN 'orders' THEN '0::numeric, amount' ELSE 'amount, 0::numeric' END,
-                           pgcredit._contribution_sql(a)),
-                    ' UNION ALL ' ORDER BY a.relid::oid)
-    INTO q FROM pgcredit.attachment a;
-  IF q IS NULL THEN
-    RETURN;
-  END IF;
-  RETURN QUERY EXECUTE format('SELECT customer, sum(r), sum(o) FROM (%s) u (customer, r, o) GROUP BY customer', q);
-END
+  SELECT i.customer,
+         coalesce(sum(i.amount) FILTER (WHERE i.kind = 'receivables'), 0),
+         coalesce(sum(i.amount) FILTER (WHERE i.kind = 'orders'), 0)
+  FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
+  WHERE i.counts
+  GROUP BY i.customer
 $$;
-COMMENT ON FUNCTION pgcredit._actual_exposure() IS 'exposure per customer recomputed from every attached table';
+COMMENT ON FUNCTION pgcredit._actual_exposure(boolean) IS 'exposure per customer recomputed from every attached table';
 
 CREATE FUNCTION pgcredit.verify_exposure()
 RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
                stored_orders numeric, actual_orders numeric)
 LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce(e.customer, a.customer),
          coalesce(e.receivables, 0), coalesce(a.receivables, 0),
@@ -1151,17 +1212,14 @@ COMMENT ON FUNCTION pgcredit.verify_exposure() IS
 
 CREATE FUNCTION pgcredit.rebuild_exposure()
 RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  a pgcredit.attachment;
   fixed bigint;
 BEGIN
-  -- hold writes to the attached tables while exposure is recomputed
-  FOR a IN SELECT * FROM pgcredit.attachment ORDER BY relid::oid LOOP
-    EXECUTE format('LOCK TABLE %s IN SHARE MODE', a.relid);
-  END LOOP;
-  WITH actual AS (SELECT * FROM pgcredit._actual_exposure()),
+  -- the attached tables are read under a SHARE lock, holding their
+  -- writers while exposure is recomputed
+  WITH actual AS (SELECT * FROM pgcredit._actual_exposure(true)),
   fix AS (
     INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
     SELECT coalesce(x.customer, e0.customer), coalesce(x.receivables, 0), coalesce(x.open_orders, 0)
@@ -1192,29 +1250,11 @@ COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
   'recompute exposure from the attached tables and repair it; returns the number of customers corrected';
 
 CREATE FUNCTION pgcredit.items_past_due(customer text, days int)
-RETURNS boolean LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pgcredit
+RETURNS boolean LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  a record;
-  found_one boolean;
-BEGIN
-  FOR a IN SELECT t.*, format_type(att.atttypid, att.atttypmod) AS customer_type
-           FROM pgcredit.attachment t
-           JOIN pg_attribute att ON att.attrelid = t.relid AND att.attname = t.customer_column
-           WHERE t.kind = 'receivables' AND t.due_column IS NOT NULL LOOP
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I = $1::%s AND %I > 0 '
-                   'AND %I < current_date - $2%s)',
-                   a.relid, a.customer_column, a.customer_type, a.amount_column, a.due_column,
-                   CASE WHEN a.open_column IS NOT NULL
-                        THEN format(' AND format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END)
-      INTO found_one USING customer, days;
-    IF found_one THEN
-      RETURN true;
-    END IF;
-  END LOOP;
-  RETURN false;
-END
+  SELECT EXISTS (SELECT FROM pgcredit._attached_items('receivables', $1) i
+                 WHERE i.counts AND i.amount > 0 AND i.due < current_date - $2)
 $$;
 COMMENT ON FUNCTION pgcredit.items_past_due(text, int) IS
   'whether a customer has open receivables more than "days" past due in any attached receivables table';
@@ -1234,19 +1274,30 @@ COMMENT ON FUNCTION pgcredit.exposure_trigger() IS
 
 CREATE FUNCTION pgcredit.exposure_truncate_trigger()
 RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
+  IF NOT EXISTS (SELECT FROM pgcredit.attachment a
+                 WHERE a.relid = TG_RELID OR a.relid IN (SELECT pg_partition_ancestors(TG_RELID))) THEN
+    RAISE EXCEPTION 'trigger "%" on relation "%" is not pgcredit''s', TG_NAME, TG_RELID::regclass
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      HINT = 'Drop this trigger, and attach the table with pgcredit''s functions.';
+  END IF;
+  -- the rows of the held orders are gone with the table's rows
+  PERFORM pgcredit._close_held_order(o.relid, o.row_key, 'table truncated')
+  FROM pgcredit.held_order o
+  WHERE o.released_at IS NULL
+    AND (o.relid = TG_RELID OR o.relid IN (SELECT relid FROM pg_partition_tree(TG_RELID)));
   PERFORM pgcredit.rebuild_exposure();
   RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.exposure_truncate_trigger() IS
-  'statement trigger installed on attached tables: recomputes exposure after TRUNCATE';
+  'statement trigger installed on attached tables: closes the holds of the truncated rows and recomputes exposure after TRUNCATE';
 
 CREATE FUNCTION pgcredit._column_type(tbl regclass, col name, role text)
 RETURNS regtype LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   t regtype;
@@ -1274,10 +1325,9 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
                                  paid_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  t regtype;
   full_type text;
   canonical text[];
   v text;
@@ -1288,9 +1338,36 @@ BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  IF (SELECT relkind FROM pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
     RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
       HINT = 'pgcredit attaches to tables and partitioned tables.';
+  END IF;
+  -- attaching installs triggers on the table and lets pgcredit read it:
+  -- only its owner may ask for that, as for CREATE TRIGGER by the owner
+  IF NOT pg_catalog.pg_has_role(pgcredit._actor(),
+                                (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
+    RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
+      DETAIL = format('Role %s is not a member of %s, the owner of the table.', pgcredit._actor(),
+                      (SELECT relowner::regrole FROM pg_catalog.pg_class WHERE oid = tbl)),
+      HINT = 'Attach the table as its owner (a member of pgcredit_admin too).';
+  END IF;
+  IF (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = tbl) = 'pgcredit'::regnamespace THEN
+    RAISE EXCEPTION 'cannot attach pgcredit''s own table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
+    RAISE EXCEPTION 'cannot attach temporary table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relispartition FROM pg_catalog.pg_class WHERE oid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'Attach the partitioned table it belongs to.';
+  END IF;
+  -- rows of inheritance children would escape the guard, which fires on
+  -- the table the row is written to
+  IF EXISTS (SELECT FROM pg_catalog.pg_inherits inh JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
+             WHERE (inh.inhparent = tbl OR inh.inhrelid = tbl) AND NOT child.relispartition) THEN
+    RAISE EXCEPTION 'table "%" takes part in table inheritance', tbl USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
+      HINT = 'Attach each table on its own, or use declarative partitioning.';
   END IF;
   IF EXISTS (SELECT FROM pgcredit.attachment a WHERE a.relid = tbl) THEN
     RAISE EXCEPTION 'table "%" is already attached', tbl USING ERRCODE = 'duplicate_object',
@@ -1298,33 +1375,31 @@ BEGIN
   END IF;
 
   PERFORM pgcredit._column_type(tbl, customer_column, 'customer');
-  t := pgcredit._column_type(tbl, amount_column, 'amount');
-  IF t NOT IN ('numeric'::regtype, 'smallint', 'integer', 'bigint') THEN
-    RAISE EXCEPTION 'amount column "%" must be numeric', amount_column USING ERRCODE = 'datatype_mismatch',
-      DETAIL = format('Its type is %s.', t),
-      HINT = 'Money is numeric; integer types are accepted too.';
-  END IF;
+  PERFORM pgcredit._check_attach_column(tbl, customer_column, 'customer');
+  PERFORM pgcredit._column_type(tbl, amount_column, 'amount');
+  PERFORM pgcredit._check_attach_column(tbl, amount_column, 'amount');
   IF due_column IS NOT NULL THEN
-    t := pgcredit._column_type(tbl, due_column, 'due date');
-    IF t <> 'date'::regtype THEN
-      RAISE EXCEPTION 'due column "%" must be of type date', due_column USING ERRCODE = 'datatype_mismatch',
-        DETAIL = format('Its type is %s.', t);
-    END IF;
+    PERFORM pgcredit._column_type(tbl, due_column, 'due date');
+    PERFORM pgcredit._check_attach_column(tbl, due_column, 'date');
   END IF;
 
   IF open_column IS NOT NULL THEN
-    t := pgcredit._column_type(tbl, open_column, 'open-state');
+    PERFORM pgcredit._column_type(tbl, open_column, 'open-state');
+    PERFORM pgcredit._check_attach_column(tbl, open_column, 'open-state');
     IF open_values IS NULL OR cardinality(open_values) = 0 THEN
       RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
         USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
     END IF;
     -- keep the values as the column's type, with its modifier, prints
     -- them (character(6) pads, numeric(5,2) shows two decimals), refusing
-    -- invalid ones
-    SELECT format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_attribute a
+    -- invalid ones; the types allowed have built-in input functions only
+    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_catalog.pg_attribute a
     WHERE a.attrelid = tbl AND a.attname = open_column;
     FOREACH v IN ARRAY open_values LOOP
-      EXECUTE format('SELECT format(''%%s'', $1::%s)', full_type) INTO v USING v;
+      -- numbers without their trailing fractional zeros, as the guard compares them
+      EXECUTE format(CASE WHEN full_type LIKE 'numeric%%'
+                          THEN 'SELECT pg_catalog.trim_scale($1::%s)::text'
+                          ELSE 'SELECT pg_catalog.format(''%%s'', $1::%s)' END, full_type) INTO v USING v;
       canonical := canonical || v;
     END LOOP;
     open_values := canonical;
@@ -1333,39 +1408,19 @@ BEGIN
   END IF;
 
   IF hold_column IS NOT NULL THEN
-    t := pgcredit._column_type(tbl, hold_column, 'hold');
-    IF t <> 'boolean'::regtype THEN
-      RAISE EXCEPTION 'hold column "%" must be boolean', hold_column USING ERRCODE = 'datatype_mismatch',
-        DETAIL = format('Its type is %s.', t);
-    END IF;
+    PERFORM pgcredit._column_type(tbl, hold_column, 'hold');
+    PERFORM pgcredit._check_attach_column(tbl, hold_column, 'hold');
   END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
         HINT = 'Name a boolean column that pgcredit sets to true on held orders.';
     END IF;
-    IF NOT EXISTS (SELECT FROM pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
       RAISE EXCEPTION 'table "%" has no primary key', tbl USING ERRCODE = 'object_not_in_prerequisite_state',
         HINT = 'Held orders are found again by primary key for release.';
     END IF;
   END IF;
-
-  EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
-  IF pgcredit._column_type(tbl, amount_column, 'amount') = 'numeric'::regtype THEN
-    EXECUTE format('SELECT count(*) FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'')', tbl, amount_column)
-      INTO n;
-    IF n > 0 THEN
-      RAISE EXCEPTION 'table "%" has % rows whose amount is NaN or infinite', tbl, n
-        USING ERRCODE = 'invalid_parameter_value',
-        HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
-    END IF;
-  END IF;
-  EXECUTE format('CREATE TRIGGER zz_pgcredit_guard BEFORE INSERT OR UPDATE OR DELETE ON %s '
-                 'FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger(%L, %L, %L, %L, %L, %L, %L)',
-                 tbl, kind, customer_column, amount_column, coalesce(open_column, ''),
-                 coalesce(open_values::text, ''), mode, coalesce(hold_column, ''));
-  EXECUTE format('CREATE TRIGGER zz_pgcredit_truncate AFTER TRUNCATE ON %s '
-                 'FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()', tbl);
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
@@ -1373,9 +1428,20 @@ BEGIN
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
           invoice_amount_column, invoiced_column, paid_column)
   RETURNING * INTO att;
+  -- the triggers, created as the table's owner (which locks the table
+  -- against writers until the end of the transaction)
+  PERFORM pgcredit._table_triggers(tbl, true);
 
-  -- what the table holds already
-  FOR c IN EXECUTE pgcredit._contribution_sql(att) LOOP
+  -- what the table holds already, read as its owner
+  SELECT count(*) INTO n FROM pgcredit._attached_items(NULL, NULL, tbl, true) i
+  WHERE i.amount = 'NaN' OR i.amount IN ('Infinity', '-Infinity');
+  IF n > 0 THEN
+    RAISE EXCEPTION 'table "%" has % rows whose amount is NaN or infinite', tbl, n
+      USING ERRCODE = 'invalid_parameter_value',
+      HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
+  END IF;
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
     INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
     VALUES (c.customer, CASE WHEN kind = 'receivables' THEN c.amount ELSE 0 END,
             CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
@@ -1394,7 +1460,7 @@ CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amoun
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF mode IS NULL OR mode NOT IN ('block', 'hold') THEN
@@ -1415,28 +1481,21 @@ CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, 
                                             invoiced_column name DEFAULT NULL,
                                             paid_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  t regtype;
 BEGIN
   -- the history columns, for payment behaviour and DSO, checked first
   IF invoice_amount_column IS NOT NULL THEN
-    t := pgcredit._column_type(tbl, invoice_amount_column, 'invoice amount');
-    IF t NOT IN ('numeric'::regtype, 'smallint'::regtype, 'integer'::regtype, 'bigint'::regtype) THEN
-      RAISE EXCEPTION 'invoice amount column "%" must be numeric or an integer', invoice_amount_column
-        USING ERRCODE = 'datatype_mismatch', DETAIL = format('Its type is %s.', t);
-    END IF;
+    PERFORM pgcredit._column_type(tbl, invoice_amount_column, 'invoice amount');
+    PERFORM pgcredit._check_attach_column(tbl, invoice_amount_column, 'amount');
   END IF;
-  IF invoiced_column IS NOT NULL
-     AND pgcredit._column_type(tbl, invoiced_column, 'invoice date') <> 'date'::regtype THEN
-    RAISE EXCEPTION 'invoice date column "%" must be of type date', invoiced_column
-      USING ERRCODE = 'datatype_mismatch';
+  IF invoiced_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, invoiced_column, 'invoice date');
+    PERFORM pgcredit._check_attach_column(tbl, invoiced_column, 'date');
   END IF;
-  IF paid_column IS NOT NULL
-     AND pgcredit._column_type(tbl, paid_column, 'payment date') <> 'date'::regtype THEN
-    RAISE EXCEPTION 'payment date column "%" must be of type date', paid_column
-      USING ERRCODE = 'datatype_mismatch';
+  IF paid_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, paid_column, 'payment date');
+    PERFORM pgcredit._check_attach_column(tbl, paid_column, 'date');
   END IF;
   RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
                           open_column, open_values, 'track', NULL,
@@ -1448,7 +1507,7 @@ COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name
 
 CREATE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   att pgcredit.attachment;
@@ -1458,10 +1517,10 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
   END IF;
-  EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
-  EXECUTE format('DROP TRIGGER IF EXISTS zz_pgcredit_guard ON %s', tbl);
-  EXECUTE format('DROP TRIGGER IF EXISTS zz_pgcredit_truncate ON %s', tbl);
-  FOR c IN EXECUTE pgcredit._contribution_sql(att) LOOP
+  -- dropping the triggers (as the table's owner) locks out writers first
+  PERFORM pgcredit._table_triggers(tbl, false);
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
     UPDATE pgcredit.exposure e SET
       receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
       open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
@@ -1481,7 +1540,7 @@ COMMENT ON FUNCTION pgcredit.detach(regclass) IS
 
 CREATE FUNCTION pgcredit.override_block(customer text, reason text)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_reason(reason);
@@ -1502,12 +1561,12 @@ COMMENT ON FUNCTION pgcredit.override_block(text, text) IS
 
 CREATE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
 RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   h pgcredit.held_order;
   att pgcredit.attachment;
-  n bigint;
+  outcome text;
   had_override boolean;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
@@ -1540,20 +1599,22 @@ BEGIN
                                    release_reason = reason
   WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   PERFORM pgcredit.override_block(h.customer, reason);
-  EXECUTE format('UPDATE %s t SET %I = false FROM jsonb_populate_record(NULL::%s, $1) k WHERE %s',
-                 h.relid, att.hold_column, h.relid,
-                 (SELECT string_agg(format('t.%I IS NOT DISTINCT FROM k.%I', key, key), ' AND ')
-                  FROM jsonb_object_keys(h.row_key) AS key))
-    USING h.row_key;
-  GET DIAGNOSTICS n = ROW_COUNT;
+  -- the row, changed as the table's owner, only if it still is what was held
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
   -- the override served this release only: later orders of the
   -- transaction are checked again
   IF NOT had_override THEN
     DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
   END IF;
-  IF n <> 1 THEN
+  IF outcome = 'gone' THEN
     RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
       DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
+  ELSIF outcome = 'changed' THEN
+    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('The hold was for %s of customer %s; the row of %s with the key %s no longer is that order, marked held.',
+                      h.amount, h.customer, h.relid, h.row_key),
+      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
   END IF;
   PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
                           jsonb_build_object('amount', h.amount), reason);
@@ -1565,7 +1626,7 @@ COMMENT ON FUNCTION pgcredit.release_held_order(bigint, text) IS
 
 CREATE FUNCTION pgcredit._close_held_order(tbl oid, row_key jsonb, reason text)
 RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   WITH closed AS (
     UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
@@ -1581,7 +1642,7 @@ COMMENT ON FUNCTION pgcredit._close_held_order(oid, jsonb, text) IS
 
 CREATE FUNCTION pgcredit._move_held_order(from_tbl oid, from_key jsonb, to_tbl oid, to_key jsonb)
 RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   UPDATE pgcredit.held_order o SET relid = $3, row_key = $4
   WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL
@@ -1741,7 +1802,7 @@ COMMENT ON COLUMN pgcredit.account_import.reason IS 'reason recorded in the audi
 
 CREATE FUNCTION pgcredit._account_import_row()
 RETURNS trigger LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   a pgcredit.account;
@@ -1781,14 +1842,14 @@ GRANT SELECT, INSERT ON pgcredit.account_import TO pgcredit_controller;
 
 CREATE FUNCTION pgcredit.as_of()
 RETURNS date LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT coalesce(nullif(current_setting('pgcredit.as_of', true), '')::date, current_date) $$;
 COMMENT ON FUNCTION pgcredit.as_of() IS
   'the day the risk views describe: the setting pgcredit.as_of when set (SET pgcredit.as_of = ''2024-06-30''), else today';
 
 CREATE FUNCTION pgcredit._check_day(as_of date)
 RETURNS void LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF as_of IS NULL OR NOT isfinite(as_of) THEN
@@ -1862,7 +1923,7 @@ INSERT INTO pgcredit.tier_policy VALUES
 -- defaults) keeps the policy as it was, and INSERT works as an upsert.
 CREATE FUNCTION pgcredit._tier_policy_replace()
 RETURNS trigger LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   UPDATE pgcredit.tier_policy p
@@ -1918,7 +1979,7 @@ CREATE TABLE pgcredit.alert (
   customer    text,
   details     jsonb NOT NULL DEFAULT '{}'
 );
-COMMENT ON TABLE pgcredit.alert IS 'early-warning events; each is also sent with NOTIFY pgcredit_alerts and a JSON payload';
+COMMENT ON TABLE pgcredit.alert IS 'early-warning events; each is also announced with NOTIFY pgcredit_alerts and a JSON payload of its id and kind';
 COMMENT ON COLUMN pgcredit.alert.id IS 'alert number';
 COMMENT ON COLUMN pgcredit.alert.raised_at IS 'when it was raised';
 COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_hold (account put on hold or blocked), order_held, limit_breached (an order held because it would pass the limit), overdue_30/60/90 (the oldest open item crossed that many days past due), review_overdue';
@@ -1936,23 +1997,23 @@ COMMENT ON SEQUENCE pgcredit.alert_id_seq IS 'numbers of alerts (alert.id)';
 -- Every alert goes out on the pgcredit_alerts channel too
 CREATE FUNCTION pgcredit._notify_alert()
 RETURNS trigger LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  PERFORM pg_notify('pgcredit_alerts',
-                    json_build_object('id', NEW.id, 'kind', NEW.kind, 'customer', NEW.customer,
-                                      'raised_at', NEW.raised_at, 'details', NEW.details)::text);
+  -- any role can LISTEN: the payload says only that an alert was raised
+  -- and of which kind; its details stay in pgcredit.alert, behind its grants
+  PERFORM pg_notify('pgcredit_alerts', json_build_object('id', NEW.id, 'kind', NEW.kind)::text);
   RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._notify_alert() IS 'AFTER INSERT on alert: NOTIFY pgcredit_alerts with the alert as JSON';
+COMMENT ON FUNCTION pgcredit._notify_alert() IS 'AFTER INSERT on alert: NOTIFY pgcredit_alerts with the alert''s id and kind as JSON';
 CREATE TRIGGER notify_alert AFTER INSERT ON pgcredit.alert
   FOR EACH ROW EXECUTE FUNCTION pgcredit._notify_alert();
 
 -- Holds raise alerts as they happen
 CREATE FUNCTION pgcredit._alert_on_hold()
 RETURNS trigger LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   IF NEW.status IN ('hold', 'blocked') AND OLD.status IS DISTINCT FROM NEW.status THEN
@@ -1971,7 +2032,7 @@ CREATE TRIGGER alert_on_hold AFTER UPDATE OF status ON pgcredit.account
 -- A held order is recorded once while it stays held, with its alert
 CREATE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
 RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   WITH h AS (
     INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why)
@@ -1991,34 +2052,18 @@ REVOKE EXECUTE ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text
 
 -- The attached receivables, as one query over all of them
 CREATE FUNCTION pgcredit._receivable_items_sql()
-RETURNS text LANGUAGE sql STABLE
-SET search_path = pg_catalog, pgcredit
+RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT coalesce(string_agg(format(
-    'SELECT format(''%%s'', %I) AS customer, '
-    'CASE WHEN %s THEN NULL WHEN %s THEN %s::numeric WHEN %s THEN %I::numeric END AS open_amount, '
-    '%s AS due, %s::numeric AS invoice_amount, %s AS invoiced_on, %s AS paid_on '
-    'FROM %s WHERE %I IS NOT NULL AND %s',
-    a.customer_column,
-    -- paid by the day: not open
-    CASE WHEN a.paid_column IS NULL THEN 'false' ELSE format('%I <= $1', a.paid_column) END,
-    -- paid after the day: the whole invoice was open on it
-    CASE WHEN a.paid_column IS NULL THEN 'false' ELSE format('%I > $1', a.paid_column) END,
-    quote_ident(coalesce(a.invoice_amount_column, a.amount_column)),
-    -- otherwise the open amount, as it stands, when the row is open
-    CASE WHEN a.open_column IS NULL THEN 'true'
-         ELSE format('format(''%%s'', %I) = ANY (%L::text[])', a.open_column, a.open_values) END,
-    a.amount_column,
-    coalesce(quote_ident(a.due_column), 'NULL::date'),
-    quote_ident(coalesce(a.invoice_amount_column, a.amount_column)),
-    coalesce(quote_ident(a.invoiced_column), 'NULL::date'),
-    coalesce(quote_ident(a.paid_column), 'NULL::date'),
-    a.relid, a.customer_column,
-    -- invoices of later days are left out
-    CASE WHEN a.invoiced_column IS NULL THEN 'true' ELSE format('%I <= $1', a.invoiced_column) END),
-    ' UNION ALL ' ORDER BY a.relid::oid),
-    'SELECT NULL::text, NULL::numeric, NULL::date, NULL::numeric, NULL::date, NULL::date WHERE false')
-  FROM pgcredit.attachment a WHERE a.kind = 'receivables'
+  SELECT 'SELECT i.customer, '
+         -- paid by the day: not open; paid after it: the whole invoice was
+         -- open on it; otherwise the open amount as it stands, when open
+         'CASE WHEN i.paid_on <= $1 THEN NULL WHEN i.paid_on > $1 THEN i.invoice_amount '
+         '     WHEN i.counts THEN i.amount END AS open_amount, '
+         'i.due, i.invoice_amount, i.invoiced_on, i.paid_on '
+         'FROM pgcredit._attached_items(''receivables'') i '
+         -- invoices of later days are left out
+         'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
 $$;
 COMMENT ON FUNCTION pgcredit._receivable_items_sql() IS
   'the query listing every item of the attached receivables tables as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
@@ -2029,7 +2074,7 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
                oldest_days_past_due int, dso_90 numeric, last_payment date,
                behavioural_score numeric, invoiced_12m numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_day(as_of);
@@ -2057,7 +2102,7 @@ COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
 CREATE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
 RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
 LANGUAGE sql STABLE ROWS 10000
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
          round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
@@ -2073,7 +2118,7 @@ COMMENT ON FUNCTION pgcredit.external_score_now(date) IS
 
 CREATE FUNCTION pgcredit._settings_or_default()
 RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10)::pgcredit.risk_settings)
 $$;
@@ -2098,7 +2143,7 @@ COMMENT ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeri
 
 CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric)
 RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT pgcredit._combine($1, $2, $3, r.weight_behaviour, r.weight_external, r.weight_utilisation)
   FROM pgcredit._settings_or_default() r
@@ -2108,7 +2153,7 @@ COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
 
 CREATE FUNCTION pgcredit.risk_tier(combined numeric)
 RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT CASE WHEN $1 IS NULL THEN NULL
               WHEN $1 >= r.tier_a_min THEN 'A' WHEN $1 >= r.tier_b_min THEN 'B'
@@ -2127,7 +2172,7 @@ RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivable
 LANGUAGE sql STABLE ROWS 10000
 -- a plan of a few joins over large inputs: compiling it would take longer than running it
 SET jit = off
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
      x AS (SELECT * FROM pgcredit.external_score_now($1)),
@@ -2211,7 +2256,7 @@ RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_
                days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
                dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_day(as_of);
@@ -2307,7 +2352,7 @@ COMMENT ON COLUMN pgcredit.limit_history.reason IS 'the reason given';
 CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
 RETURNS TABLE (customer text, due date, n bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   RETURN QUERY EXECUTE format(
@@ -2374,7 +2419,7 @@ COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
 CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, alerts bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   cfg pgcredit.risk_settings := pgcredit._settings_or_default();
@@ -2465,7 +2510,7 @@ COMMENT ON COLUMN pgcredit.limit_recommendation.reasons IS 'each step of the rec
 CREATE FUNCTION pgcredit.recommend_limit(customer text, as_of date DEFAULT pgcredit.as_of())
 RETURNS pgcredit.limit_recommendation
 LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   a pgcredit.account;
@@ -2518,7 +2563,7 @@ COMMENT ON FUNCTION pgcredit.recommend_limit(text, date) IS
 
 CREATE FUNCTION pgcredit.apply_tier_policy(customer text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit
+SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   t text;
@@ -2572,11 +2617,13 @@ GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date), pgcredit.apply_tier_pol
 REVOKE EXECUTE ON FUNCTION
   pgcredit._actor(), pgcredit._audit(text, text, jsonb, jsonb, text), pgcredit._check_reason(text),
   pgcredit._check_amount(text, numeric), pgcredit._lock_exposure(text),
-  pgcredit._change_account(text, jsonb, text, text), pgcredit._contribution_sql(pgcredit.attachment),
-  pgcredit._actual_exposure(), pgcredit._column_type(regclass, name, text),
+  pgcredit._change_account(text, jsonb, text, text),
+  pgcredit._attached_items(text, text, regclass, boolean), pgcredit._check_attach_column(regclass, name, text),
+  pgcredit._table_triggers(regclass, boolean), pgcredit._clear_hold_mark(regclass, jsonb, text, numeric),
+  pgcredit._actual_exposure(boolean), pgcredit._column_type(regclass, name, text),
   pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name),
   pgcredit._close_held_order(oid, jsonb, text), pgcredit._move_held_order(oid, jsonb, oid, jsonb),
-  pgcredit.items_past_due(text, int), pgcredit.exposure_trigger(), pgcredit.exposure_truncate_trigger(),
+  pgcredit.items_past_due(text, int),
   pgcredit.open_account(text, numeric, numeric, int, text, date, text),
   pgcredit.set_credit_limit(text, numeric, text), pgcredit.set_tolerance(text, numeric, text),
   pgcredit.set_status(text, text, text), pgcredit.place_hold(text, text),
@@ -2604,3 +2651,31 @@ GRANT EXECUTE ON FUNCTION
   pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name),
   pgcredit.detach(regclass), pgcredit.rebuild_exposure()
 TO pgcredit_admin;
+
+----------------------------------------------------------------------
+-- Ownership: every object of the extension passes to pgcredit_owner
+-- (a table's sequences and row type follow the table)
+----------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA pgcredit TO pgcredit_owner;
+DO $owner$
+DECLARE
+  o record;
+BEGIN
+  FOR o IN
+    SELECT format('ALTER ROUTINE %s OWNER TO pgcredit_owner', p.oid::pg_catalog.regprocedure) AS cmd
+    FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'pgcredit'::pg_catalog.regnamespace
+    UNION ALL
+    SELECT format('ALTER %s %s OWNER TO pgcredit_owner',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass)
+    FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = 'pgcredit'::pg_catalog.regnamespace AND c.relkind IN ('r', 'p', 'v')
+    UNION ALL
+    SELECT format('ALTER TYPE %s OWNER TO pgcredit_owner', t.oid::pg_catalog.regtype)
+    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
+    WHERE t.typnamespace = 'pgcredit'::pg_catalog.regnamespace AND c.relkind = 'c'
+  LOOP
+    EXECUTE o.cmd;
+  END LOOP;
+END
+$owner$;

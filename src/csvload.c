@@ -1080,26 +1080,29 @@ OnRecord(void *arg, const CsvRecord *rec)
  * ----------------------------------------------------------------------
  */
 
-/* Run a bookkeeping statement as pgcredit's owner */
+/*
+ * Run a bookkeeping statement as pgcredit's owner, with the search path
+ * fixed: the caller's search path and temporary objects play no part.
+ */
 static void
 OwnerSpi(LoadState *st, const char *sql, int nargs, Oid *types, Datum *values,
 		 const char *nulls, int expect)
 {
-	Oid			save_userid;
-	int			save_sec;
+	PgcActAs	act;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(st->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	pgc_act_as(&act, st->owner, true);
 	PG_TRY();
 	{
 		if (SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0) != expect)
 			elog(ERROR, "pgcredit: bookkeeping statement failed: %s", sql);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
+		pgc_act_abandon(&act);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	pgc_act_done(&act);
 }
 
 /* Check the target and the caller's right to insert into it */

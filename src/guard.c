@@ -25,6 +25,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pgcredit.h"
+#include "attached.h"
 #include "exposure_store.h"
 #include "guard_move.h"
 
@@ -60,10 +61,11 @@ typedef struct GuardConfig
 	bool		is_orders;
 	bool		hold_mode;
 	int			cust_att;
-	FmgrInfo	cust_out;
+	Oid			cust_type;
 	int			amount_att;
 	Oid			amount_type;
 	int			open_att;		/* 0 when every row is open */
+	bool		open_numeric;	/* compared without trailing fractional zeros */
 	FmgrInfo	open_out;
 	int			n_open_values;
 	char	  **open_values;
@@ -120,89 +122,64 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 	return *slot;
 }
 
-/* Attribute number of a column named in a trigger argument */
-static int
-ColumnNumber(Relation rel, const char *name, const char *role)
-{
-	int			att = SPI_fnumber(RelationGetDescr(rel), name);
-
-	if (att <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						name, RelationGetRelationName(rel)),
-				 errdetail("pgcredit's trigger uses it as the %s column.", role),
-				 errhint("Detach and attach the table again with pgcredit.detach() and pgcredit.attach_orders() or attach_receivables().")));
-	return att;
-}
-
-/* Parse a text[] literal of open values */
-static void
-ParseOpenValues(GuardConfig *cfg, const char *literal, MemoryContext mcxt)
-{
-	ArrayType  *arr = DatumGetArrayTypeP(OidInputFunctionCall(F_ARRAY_IN, (char *) literal,
-															  TEXTOID, -1));
-	Datum	   *elems;
-	bool	   *nulls;
-	int			n;
-
-	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
-	cfg->open_values = MemoryContextAlloc(mcxt, sizeof(char *) * Max(n, 1));
-	cfg->n_open_values = 0;
-	for (int i = 0; i < n; i++)
-		if (!nulls[i])
-			cfg->open_values[cfg->n_open_values++] =
-				MemoryContextStrdup(mcxt, TextDatumGetCString(elems[i]));
-}
-
 /*
  * The configuration for the trigger's relation, built on first use in
- * fn_extra: attribute numbers and output functions are looked up once per
- * relation and statement, never per row.
+ * fn_extra from the relation's record in pgcredit.attachment: attribute
+ * numbers and output functions are looked up once per relation and
+ * statement, never per row, and the columns' types are checked again, so
+ * a column changed since attach fails here with an error.  A trigger that
+ * is not pgcredit's own on an attached table refuses to act.
  */
 static pg_noinline GuardConfig *
 GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 {
 	GuardConfig *cfg = (GuardConfig *) fcinfo->flinfo->fn_extra;
 	Relation	rel = td->tg_relation;
-	char	  **args = td->tg_trigger->tgargs;
 	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	MemoryContext old;
+	PgcAttachment att;
 	Oid			typoutput;
 	bool		varlena;
 
 	if (cfg != NULL && cfg->relid == RelationGetRelid(rel))
 		return cfg;
 
-	if (td->tg_trigger->tgnargs != 7)
-		elog(ERROR, "pgcredit.exposure_trigger expects 7 arguments, got %d",
-			 td->tg_trigger->tgnargs);
+	old = MemoryContextSwitchTo(mcxt);
+	if (!pgc_attachment_find(RelationGetRelid(rel), &att) ||
+		strcmp(td->tg_trigger->tgname, "zz_pgcredit_guard") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trigger \"%s\" on relation \"%s\" is not pgcredit's guard",
+						td->tg_trigger->tgname, RelationGetRelationName(rel)),
+				 errdetail("pgcredit's guard acts only as the trigger that pgcredit.attach_orders() or pgcredit.attach_receivables() installs."),
+				 errhint("Drop this trigger, and attach the table with pgcredit's functions.")));
 
-	cfg = MemoryContextAllocZero(mcxt, sizeof(GuardConfig));
+	cfg = palloc0(sizeof(GuardConfig));
 	cfg->relid = RelationGetRelid(rel);
 	cfg->mcxt = mcxt;
 	cfg->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
-	cfg->is_orders = strcmp(args[0], "orders") == 0;
-	cfg->hold_mode = strcmp(args[5], "hold") == 0;
+	cfg->is_orders = att.is_orders;
+	cfg->hold_mode = att.hold_mode;
 
-	cfg->cust_att = ColumnNumber(rel, args[1], "customer");
-	getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), cfg->cust_att - 1)->atttypid,
-					  &typoutput, &varlena);
-	fmgr_info_cxt(typoutput, &cfg->cust_out, mcxt);
-
-	cfg->amount_att = ColumnNumber(rel, args[2], "amount");
+	cfg->cust_att = pgc_attached_column(rel, att.customer_column, PGC_COL_CUSTOMER);
+	cfg->cust_type = TupleDescAttr(RelationGetDescr(rel), cfg->cust_att - 1)->atttypid;
+	cfg->amount_att = pgc_attached_column(rel, att.amount_column, PGC_COL_AMOUNT);
 	cfg->amount_type = TupleDescAttr(RelationGetDescr(rel), cfg->amount_att - 1)->atttypid;
 
-	if (args[3][0] != '\0')
+	if (att.open_column)
 	{
-		cfg->open_att = ColumnNumber(rel, args[3], "open-state");
+		cfg->open_att = pgc_attached_column(rel, att.open_column, PGC_COL_OPEN);
+		cfg->open_numeric =
+			TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid == NUMERICOID;
 		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid,
 						  &typoutput, &varlena);
 		fmgr_info_cxt(typoutput, &cfg->open_out, mcxt);
-		ParseOpenValues(cfg, args[4], mcxt);
+		cfg->open_values = att.open_values;
+		cfg->n_open_values = att.n_open_values;
 	}
 
-	if (args[6][0] != '\0')
-		cfg->hold_att = ColumnNumber(rel, args[6], "hold");
+	if (att.hold_column)
+		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
 
 	if (cfg->hold_mode)
 	{
@@ -211,16 +188,17 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 		while ((x = bms_next_member(pk, x)) >= 0 && cfg->nkeys < MAX_KEY_COLUMNS)
 		{
-			int			att = x + FirstLowInvalidHeapAttributeNumber;
-			Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+			int			a = x + FirstLowInvalidHeapAttributeNumber;
+			Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
 
-			cfg->key_atts[cfg->nkeys] = att;
-			cfg->key_names[cfg->nkeys] = MemoryContextStrdup(mcxt, NameStr(a->attname));
-			getTypeOutputInfo(a->atttypid, &typoutput, &varlena);
+			cfg->key_atts[cfg->nkeys] = a;
+			cfg->key_names[cfg->nkeys] = pstrdup(NameStr(f->attname));
+			getTypeOutputInfo(f->atttypid, &typoutput, &varlena);
 			fmgr_info_cxt(typoutput, &cfg->key_out[cfg->nkeys], mcxt);
 			cfg->nkeys++;
 		}
 	}
+	MemoryContextSwitchTo(old);
 
 	fcinfo->flinfo->fn_extra = cfg;
 	return cfg;
@@ -261,7 +239,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	d = heap_getattr(tup, cfg->cust_att, desc, &isnull);
 	if (isnull)
 		return;					/* no customer: nobody's exposure */
-	c->customer = OutputFunctionCall(&cfg->cust_out, d);
+	c->customer = pgc_customer_key(d, cfg->cust_type);
 
 	if (cfg->hold_att)
 	{
@@ -281,6 +259,8 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		d = heap_getattr(tup, cfg->open_att, desc, &isnull);
 		if (isnull)
 			return;
+		if (cfg->open_numeric)
+			d = DirectFunctionCall1(numeric_trim_scale, d);
 		v = OutputFunctionCall(&cfg->open_out, d);
 		for (int i = 0; i < cfg->n_open_values && !open; i++)
 			open = strcmp(v, cfg->open_values[i]) == 0;
@@ -780,8 +760,9 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 /*
  * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
  * attached table.  It acts as pgcredit's owner while it works, so that the
- * application's role needs no right on pgcredit's tables; every statement
- * it runs names its objects with their schema, whatever the search_path.
+ * application's role needs no right on pgcredit's tables, inside a
+ * security-restricted operation with the search path fixed; every
+ * statement it runs names its objects with their schema.
  */
 Datum
 exposure_trigger(PG_FUNCTION_ARGS)
@@ -789,8 +770,7 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	GuardConfig *cfg;
 	HeapTuple volatile result = NULL;
-	Oid			save_userid;
-	int			save_sec;
+	PgcActAs	act;
 	bool		save_spi;
 	volatile bool connected = false;
 
@@ -801,21 +781,23 @@ exposure_trigger(PG_FUNCTION_ARGS)
 
 	cfg = GetConfig(fcinfo, td);
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(cfg->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	pgc_act_as(&act, cfg->owner, true);
 	save_spi = guard_spi;
 	guard_spi = false;
 	PG_TRY();
 	{
 		result = GuardRow(cfg, td);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec);
-		connected = guard_spi;
+		pgc_act_abandon(&act);
 		guard_spi = save_spi;
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	connected = guard_spi;
+	guard_spi = save_spi;
+	pgc_act_done(&act);
 
 	if (connected)
 	{

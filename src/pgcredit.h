@@ -54,9 +54,26 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcxt;
 }
 
+/*
+ * The identity pgcredit code acts as around statements of its own or on a
+ * company's table: saved by pgc_act_as(), restored by pgc_act_done().
+ */
+typedef struct PgcActAs
+{
+	Oid			userid;
+	int			sec_context;
+	int			guc_nest;
+} PgcActAs;
+
+/* The search path of every statement pgcredit's C code runs */
+#define PGC_SEARCH_PATH		"pg_catalog, pg_temp"
+
 /* pgcredit.c */
 extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
 extern Oid	pgc_function_owner(Oid fn_oid);
+extern void pgc_act_as(PgcActAs *save, Oid role, bool restricted);
+extern void pgc_act_done(PgcActAs *save);
+extern void pgc_act_abandon(PgcActAs *save);
 
 /* aging.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);

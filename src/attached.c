@@ -1,0 +1,896 @@
+/*-------------------------------------------------------------------------
+ *
+ * attached.c
+ *	  How pgcredit reads and changes the company's attached tables, and
+ *	  which of their columns it accepts.
+ *
+ * pgcredit.attachment is the one record of what is attached: the guard
+ * takes its configuration from it, never from its trigger's arguments, so
+ * a trigger that someone creates by hand on a table of their own finds no
+ * attachment and does nothing but refuse.
+ *
+ * Every statement pgcredit runs on an attached table runs as that table's
+ * owner, inside a SECURITY_RESTRICTED_OPERATION and with the search path
+ * fixed to pg_catalog and pg_temp: that is how PostgreSQL's VACUUM, ANALYZE
+ * and REFRESH MATERIALIZED VIEW run a table owner's code (index
+ * expressions, row-level security policies, triggers).  Whatever code the
+ * owner has put on the table runs with the owner's rights and nobody
+ * else's, and none of the caller's temporary objects or operators can
+ * stand in for a catalog one.
+ *
+ * Column types are limited to built-in types whose input and output no
+ * role can change (and enums for the open-state column): a domain's CHECK
+ * or a user-defined type's functions never run inside pgcredit's work, and
+ * a customer key prints the same way in every session.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "pgcredit.h"
+#include "attached.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_operator.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+#include "utils/uuid.h"
+
+PG_FUNCTION_INFO_V1(pgc_attached_items);
+PG_FUNCTION_INFO_V1(pgc_clear_hold_mark);
+PG_FUNCTION_INFO_V1(pgc_table_triggers);
+PG_FUNCTION_INFO_V1(pgc_check_attach_column);
+
+/* ----------------------------------------------------------------------
+ * pgcredit.attachment
+ * ----------------------------------------------------------------------
+ */
+
+/* A name column of an attachment row, NULL when not set */
+static char *
+NameField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, get_attnum(tab, column), desc, &isnull);
+
+	return isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
+}
+
+/* A text column of an attachment row */
+static char *
+TextField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, get_attnum(tab, column), desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/* pgcredit.attachment, opened */
+static Relation
+OpenAttachments(void)
+{
+	Oid			tab = get_relname_relid("attachment", get_namespace_oid("pgcredit", false));
+
+	if (!OidIsValid(tab))
+		elog(ERROR, "pgcredit: table pgcredit.attachment is missing");
+	return table_open(tab, AccessShareLock);
+}
+
+/* An attachment row as a PgcAttachment */
+static void
+ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			tab = RelationGetRelid(rel);
+	bool		isnull;
+	Datum		d;
+	char	   *kind = TextField(tup, desc, tab, "kind");
+	char	   *mode = TextField(tup, desc, tab, "mode");
+
+	memset(att, 0, sizeof(PgcAttachment));
+	att->relid = DatumGetObjectId(heap_getattr(tup, get_attnum(tab, "relid"), desc, &isnull));
+	att->is_orders = kind && strcmp(kind, "orders") == 0;
+	att->hold_mode = mode && strcmp(mode, "hold") == 0;
+	att->customer_column = NameField(tup, desc, tab, "customer_column");
+	att->amount_column = NameField(tup, desc, tab, "amount_column");
+	att->due_column = NameField(tup, desc, tab, "due_column");
+	att->open_column = NameField(tup, desc, tab, "open_column");
+	att->hold_column = NameField(tup, desc, tab, "hold_column");
+	att->invoice_amount_column = NameField(tup, desc, tab, "invoice_amount_column");
+	att->invoiced_column = NameField(tup, desc, tab, "invoiced_column");
+	att->paid_column = NameField(tup, desc, tab, "paid_column");
+	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		att->open_values = palloc(sizeof(char *) * Max(n, 1));
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				att->open_values[att->n_open_values++] = TextDatumGetCString(elems[i]);
+	}
+}
+
+/* The attachment of relid itself, read with a fresh snapshot */
+static bool
+ReadAttachment(Oid relid, PgcAttachment *att)
+{
+	Relation	rel = OpenAttachments();
+	SysScanDesc scan;
+	ScanKeyData key;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, RelationGetPrimaryKeyIndex(rel), true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		ParseAttachment(tup, rel, att);
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The attachment that covers relid: its own, or that of the partitioned
+ * table it is a partition of.  False when relid is not attached.
+ */
+bool
+pgc_attachment_find(Oid relid, PgcAttachment *att)
+{
+	if (ReadAttachment(relid, att))
+		return true;
+	if (get_rel_relispartition(relid))
+	{
+		List	   *ancestors = get_partition_ancestors(relid);
+		ListCell   *lc;
+
+		foreach(lc, ancestors)
+			if (ReadAttachment(lfirst_oid(lc), att))
+				return true;
+	}
+	return false;
+}
+
+/* ----------------------------------------------------------------------
+ * Columns
+ * ----------------------------------------------------------------------
+ */
+
+static const char *
+RoleName(PgcColumnRole role)
+{
+	switch (role)
+	{
+		case PGC_COL_CUSTOMER:
+			return "customer";
+		case PGC_COL_AMOUNT:
+			return "amount";
+		case PGC_COL_OPEN:
+			return "open-state";
+		case PGC_COL_HOLD:
+			return "hold";
+		case PGC_COL_DATE:
+			return "date";
+	}
+	return "?";
+}
+
+static const char *
+AllowedTypes(PgcColumnRole role)
+{
+	switch (role)
+	{
+		case PGC_COL_CUSTOMER:
+			return "text, varchar, char(n), smallint, integer, bigint, numeric or uuid";
+		case PGC_COL_AMOUNT:
+			return "numeric, smallint, integer or bigint";
+		case PGC_COL_OPEN:
+			return "text, varchar, char(n), boolean, smallint, integer, bigint, numeric or an enum";
+		case PGC_COL_HOLD:
+			return "boolean";
+		case PGC_COL_DATE:
+			return "date";
+	}
+	return "?";
+}
+
+/* Whether a column of this type may serve in this role */
+static bool
+TypeAllowed(Oid typid, PgcColumnRole role)
+{
+	switch (role)
+	{
+		case PGC_COL_CUSTOMER:
+			return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+				typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+				typid == NUMERICOID || typid == UUIDOID;
+		case PGC_COL_AMOUNT:
+			return typid == NUMERICOID || typid == INT2OID || typid == INT4OID || typid == INT8OID;
+		case PGC_COL_OPEN:
+			return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID ||
+				typid == BOOLOID || typid == INT2OID || typid == INT4OID || typid == INT8OID ||
+				typid == NUMERICOID || type_is_enum(typid);
+		case PGC_COL_HOLD:
+			return typid == BOOLOID;
+		case PGC_COL_DATE:
+			return typid == DATEOID;
+	}
+	return false;
+}
+
+/*
+ * The attribute number of a column pgcredit reads, after checking that it
+ * still exists, is stored (not generated) and has a type pgcredit accepts
+ * in that role.  A table owner who changed the column since it was
+ * attached gets an error here instead of wrong figures.
+ */
+AttrNumber
+pgc_attached_column(Relation rel, const char *name, PgcColumnRole role)
+{
+	return pgc_check_column(rel, name, role, false);
+}
+
+/* The same check, with attaching saying whether the table is being attached */
+AttrNumber
+pgc_check_column(Relation rel, const char *name, PgcColumnRole role, bool attaching)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	att = InvalidAttrNumber;
+	Form_pg_attribute a;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		a = TupleDescAttr(desc, i);
+		if (!a->attisdropped && strcmp(NameStr(a->attname), name) == 0)
+		{
+			att = i + 1;
+			break;
+		}
+	}
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, RelationGetRelationName(rel)),
+				 errdetail("pgcredit uses it as the %s column.", RoleName(role)),
+				 attaching ? 0 :
+				 errhint("Detach the table with pgcredit.detach() and attach it again.")));
+	a = TupleDescAttr(desc, att - 1);
+	if (!TypeAllowed(a->atttypid, role))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation \"%s\" cannot be pgcredit's %s column",
+						name, RelationGetRelationName(rel), RoleName(role)),
+				 errdetail("Its type is %s; the %s column must be of type %s (domains and other user-defined types are refused).",
+						   format_type_be(a->atttypid), RoleName(role), AllowedTypes(role)),
+				 attaching ? 0 :
+				 errhint("Detach the table with pgcredit.detach() before changing the column's type.")));
+	if (a->attgenerated != '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s column \"%s\" of relation \"%s\" is a generated column",
+						RoleName(role), name, RelationGetRelationName(rel)),
+				 errdetail("pgcredit's trigger sees a row before its generated columns are computed.")));
+	return att;
+}
+
+/*
+ * SQL: pgcredit._check_attach_column(tbl, column, role) checks a column
+ * as the guard will, for attach_orders() and attach_receivables().
+ */
+Datum
+pgc_check_attach_column(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *name = NameStr(*PG_GETARG_NAME(1));
+	char	   *role = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	PgcColumnRole r;
+	Relation	rel;
+
+	if (strcmp(role, "customer") == 0)
+		r = PGC_COL_CUSTOMER;
+	else if (strcmp(role, "amount") == 0)
+		r = PGC_COL_AMOUNT;
+	else if (strcmp(role, "open-state") == 0)
+		r = PGC_COL_OPEN;
+	else if (strcmp(role, "hold") == 0)
+		r = PGC_COL_HOLD;
+	else
+		r = PGC_COL_DATE;
+	rel = table_open(relid, AccessShareLock);
+	(void) pgc_check_column(rel, name, r, true);
+	table_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}
+
+/*
+ * A customer key as pgcredit stores it: the same text for the same
+ * customer whatever the column type, its scale or the session's settings.
+ * Numbers lose trailing fractional zeros (1, 1.0 and 1.00 are one
+ * customer), char(n) loses its padding (as char(n) comparison ignores it).
+ */
+char *
+pgc_customer_key(Datum value, Oid typid)
+{
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+			return TextDatumGetCString(value);
+		case BPCHAROID:
+			{
+				char	   *s = TextDatumGetCString(value);
+				int			len = strlen(s);
+
+				while (len > 0 && s[len - 1] == ' ')
+					len--;
+				s[len] = '\0';
+				return s;
+			}
+		case INT2OID:
+			return psprintf("%d", (int) DatumGetInt16(value));
+		case INT4OID:
+			return psprintf("%d", DatumGetInt32(value));
+		case INT8OID:
+			return psprintf(INT64_FORMAT, DatumGetInt64(value));
+		case NUMERICOID:
+			return DatumGetCString(DirectFunctionCall1(numeric_out,
+													   DirectFunctionCall1(numeric_trim_scale, value)));
+		case UUIDOID:
+			return DatumGetCString(DirectFunctionCall1(uuid_out, value));
+	}
+	elog(ERROR, "pgcredit: customer column of type %s", format_type_be(typid));
+	return NULL;				/* keep compiler quiet */
+}
+
+/* An amount as numeric */
+static Datum
+AmountNumeric(Datum value, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt16(value)));
+		case INT4OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt32(value)));
+		case INT8OID:
+			return NumericGetDatum(int64_to_numeric(DatumGetInt64(value)));
+	}
+	return value;
+}
+
+/* The quoted schema of an operator, to name it as OPERATOR(schema.op) */
+static const char *
+OperatorSchema(Oid opr)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opr));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opr);
+	nsp = ((Form_pg_operator) GETSTRUCT(tup))->oprnamespace;
+	ReleaseSysCache(tup);
+	return quote_identifier(get_namespace_name(nsp));
+}
+
+/* A relation's name qualified with its schema, quoted for SQL */
+static char *
+QualifiedName(Relation rel)
+{
+	return quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									  RelationGetRelationName(rel));
+}
+
+/* ----------------------------------------------------------------------
+ * Reading attached tables
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * A customer key given as text, as a value of the customer column's type,
+ * for an index lookup; false when no value of that type has that key.
+ * Only digits and the characters the types print are let through to the
+ * input function, which then cannot fail.
+ */
+static bool
+KeyValue(const char *key, Oid typid, Datum *out)
+{
+	const char *p = key;
+	int			digits = 0;
+
+	switch (typid)
+	{
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			*out = CStringGetTextDatum(key);
+			return true;
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+			if (*p == '-')
+				p++;
+			for (; *p >= '0' && *p <= '9'; p++)
+				digits++;
+			if (typid == NUMERICOID && *p == '.' && digits > 0)
+				for (p++; *p >= '0' && *p <= '9'; p++)
+					digits++;
+			if (*p != '\0' || digits == 0 || digits > 1000)
+				return false;
+			if (typid == NUMERICOID)
+			{
+				*out = DirectFunctionCall3(numeric_in, CStringGetDatum(key),
+										   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+				return true;
+			}
+			else
+			{
+				int64		v;
+				char	   *end;
+
+				errno = 0;
+				v = strtoll(key, &end, 10);
+				if (errno != 0 ||
+					(typid == INT2OID && (v < PG_INT16_MIN || v > PG_INT16_MAX)) ||
+					(typid == INT4OID && (v < PG_INT32_MIN || v > PG_INT32_MAX)))
+					return false;
+				*out = typid == INT2OID ? Int16GetDatum((int16) v) :
+					typid == INT4OID ? Int32GetDatum((int32) v) : Int64GetDatum(v);
+				return true;
+			}
+		case UUIDOID:
+			if (strlen(key) != 36)
+				return false;
+			for (int i = 0; i < 36; i++)
+			{
+				char		c = key[i];
+				bool		dash = (i == 8 || i == 13 || i == 18 || i == 23);
+
+				if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+					return false;
+			}
+			*out = DirectFunctionCall1(uuid_in, CStringGetDatum(key));
+			return true;
+	}
+	return false;
+}
+
+static int
+AttachmentOrder(const ListCell *a, const ListCell *b)
+{
+	Oid			x = ((PgcAttachment *) lfirst(a))->relid;
+	Oid			y = ((PgcAttachment *) lfirst(b))->relid;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* The attachments to read: one table's, or all of one kind or both */
+static List *
+ListAttachments(const char *kind, Oid only)
+{
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	List	   *result = NIL;
+
+	if (OidIsValid(only))
+	{
+		PgcAttachment *att = palloc(sizeof(PgcAttachment));
+
+		if (!ReadAttachment(only, att))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("table \"%s\" is not attached", get_rel_name(only))));
+		return list_make1(att);
+	}
+	rel = OpenAttachments();
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	while ((tup = systable_getnext(scan)) != NULL)
+	{
+		PgcAttachment *att = palloc(sizeof(PgcAttachment));
+
+		ParseAttachment(tup, rel, att);
+		if (kind == NULL || (strcmp(kind, "orders") == 0) == att->is_orders)
+			result = lappend(result, att);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	list_sort(result, AttachmentOrder);
+	return result;
+}
+
+/* Append ", <column>" or ", NULL" for an optional column to a select list */
+static void
+SelectColumn(StringInfo sql, Relation rel, const char *name, PgcColumnRole role)
+{
+	if (name == NULL)
+		appendStringInfoString(sql, ", NULL");
+	else
+	{
+		(void) pgc_attached_column(rel, name, role);
+		appendStringInfo(sql, ", %s", quote_identifier(name));
+	}
+}
+
+/* Whether an open-state value is one of the attachment's open values */
+static bool
+IsOpenValue(PgcAttachment *att, Datum value, Oid typid)
+{
+	Oid			out;
+	bool		varlena;
+	char	   *s;
+
+	if (typid == NUMERICOID)
+		value = DirectFunctionCall1(numeric_trim_scale, value);
+	getTypeOutputInfo(typid, &out, &varlena);
+	s = OidOutputFunctionCall(out, value);
+	for (int i = 0; i < att->n_open_values; i++)
+		if (strcmp(s, att->open_values[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Read the rows of one attached table as its owner into the tuplestore:
+ * relid, kind, customer, amount, counts, held, due, invoice amount,
+ * invoice date, payment date.  With key, only that customer's rows.
+ */
+static void
+ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
+				  Tuplestorestate *store, TupleDesc outdesc)
+{
+	Relation	rel = table_open(att->relid, lockmode);
+	Oid			owner = rel->rd_rel->relowner;
+	StringInfoData sql;
+	AttrNumber	cust_att = pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
+	Oid			cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
+	AttrNumber	amount_att = pgc_attached_column(rel, att->amount_column, PGC_COL_AMOUNT);
+	Oid			amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
+	Oid			open_type = InvalidOid;
+	Oid			invoice_type = InvalidOid;
+	Datum		keyval = (Datum) 0;
+	Oid			argtypes[1];
+	PgcActAs	act;
+	Portal		portal;
+	MemoryContext outer = CurrentMemoryContext;
+
+	if (key != NULL && !KeyValue(key, cust_type, &keyval))
+	{
+		table_close(rel, NoLock);
+		return;					/* no row of this table can have that key */
+	}
+	argtypes[0] = cust_type;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s, %s", quote_identifier(att->customer_column),
+					 quote_identifier(att->amount_column));
+	if (att->open_column)
+		open_type = TupleDescAttr(RelationGetDescr(rel),
+								  pgc_attached_column(rel, att->open_column, PGC_COL_OPEN) - 1)->atttypid;
+	SelectColumn(&sql, rel, att->open_column, PGC_COL_OPEN);
+	SelectColumn(&sql, rel, att->hold_column, PGC_COL_HOLD);
+	SelectColumn(&sql, rel, att->due_column, PGC_COL_DATE);
+	if (att->invoice_amount_column)
+		invoice_type = TupleDescAttr(RelationGetDescr(rel),
+									 pgc_attached_column(rel, att->invoice_amount_column,
+														 PGC_COL_AMOUNT) - 1)->atttypid;
+	SelectColumn(&sql, rel, att->invoice_amount_column, PGC_COL_AMOUNT);
+	SelectColumn(&sql, rel, att->invoiced_column, PGC_COL_DATE);
+	SelectColumn(&sql, rel, att->paid_column, PGC_COL_DATE);
+	/* a partitioned table is read with its partitions; a plain one alone */
+	appendStringInfo(&sql, " FROM %s%s WHERE %s IS NOT NULL",
+					 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+					 QualifiedName(rel), quote_identifier(att->customer_column));
+	if (key != NULL)
+		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.=) $1",
+						 quote_identifier(att->customer_column));
+
+	pgc_act_as(&act, owner, true);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "pgcredit: SPI_connect failed");
+		portal = SPI_cursor_open_with_args(NULL, sql.data, key ? 1 : 0, argtypes, &keyval, NULL,
+										   true, 0);
+		for (;;)
+		{
+			SPI_cursor_fetch(portal, true, 1000);
+			if (SPI_processed == 0)
+				break;
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				HeapTuple	t = SPI_tuptable->vals[i];
+				TupleDesc	d = SPI_tuptable->tupdesc;
+				Datum		v[10];
+				bool		n[10];
+				bool		isnull;
+				Datum		x;
+				bool		open = true;
+				bool		held = false;
+				MemoryContext spi = MemoryContextSwitchTo(outer);
+
+				memset(n, 0, sizeof(n));
+				v[0] = ObjectIdGetDatum(att->relid);
+				v[1] = CStringGetTextDatum(att->is_orders ? "orders" : "receivables");
+				x = SPI_getbinval(t, d, 1, &isnull);
+				v[2] = CStringGetTextDatum(pgc_customer_key(x, cust_type));
+				if (key != NULL && strcmp(key, TextDatumGetCString(v[2])) != 0)
+				{
+					MemoryContextSwitchTo(spi);
+					continue;
+				}
+				x = SPI_getbinval(t, d, 2, &n[3]);
+				if (!n[3])
+					v[3] = AmountNumeric(x, amount_type);
+				if (att->open_column)
+				{
+					x = SPI_getbinval(t, d, 3, &isnull);
+					open = !isnull && IsOpenValue(att, x, open_type);
+				}
+				if (att->hold_column)
+				{
+					x = SPI_getbinval(t, d, 4, &isnull);
+					held = !isnull && DatumGetBool(x);
+				}
+				v[4] = BoolGetDatum(open && !held && !n[3]);
+				v[5] = BoolGetDatum(held);
+				v[6] = SPI_getbinval(t, d, 5, &n[6]);
+				x = SPI_getbinval(t, d, 6, &n[7]);
+				if (!att->invoice_amount_column)
+				{
+					v[7] = v[3];
+					n[7] = n[3];
+				}
+				else if (!n[7])
+					v[7] = AmountNumeric(x, invoice_type);
+				v[8] = SPI_getbinval(t, d, 7, &n[8]);
+				v[9] = SPI_getbinval(t, d, 8, &n[9]);
+				tuplestore_putvalues(store, outdesc, v, n);
+				MemoryContextSwitchTo(spi);
+			}
+			SPI_freetuptable(SPI_tuptable);
+		}
+		SPI_cursor_close(portal);
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		pgc_act_abandon(&act);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pgc_act_done(&act);
+	table_close(rel, NoLock);
+}
+
+/*
+ * SQL: pgcredit._attached_items(kind text, customer text, relid regclass,
+ * lock_tables boolean): the rows of the attached tables, read as each
+ * table's owner.  kind NULL reads orders and receivables; customer NULL
+ * every customer; relid NULL every attached table; lock_tables takes a
+ * SHARE lock on each table until the end of the transaction, holding its
+ * writers while exposure is recomputed.
+ */
+Datum
+pgc_attached_items(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *kind = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *key = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			only = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
+	bool		lock = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	List	   *atts;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	atts = ListAttachments(kind, only);
+	foreach(lc, atts)
+		ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
+						  lock ? ShareLock : AccessShareLock,
+						  rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Changing attached tables
+ * ----------------------------------------------------------------------
+ */
+
+/* Run one statement as the owner of rel; returns SPI's result code */
+static int
+RunAsOwner(Relation rel, const char *sql, int nargs, Oid *types, Datum *values,
+		   bool read_only)
+{
+	PgcActAs	act;
+	int			rc;
+
+	pgc_act_as(&act, rel->rd_rel->relowner, true);
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, NULL, read_only, 0);
+		if (rc < 0)
+			elog(ERROR, "pgcredit: statement on \"%s\" failed: %s",
+				 RelationGetRelationName(rel), SPI_result_code_string(rc));
+	}
+	PG_CATCH();
+	{
+		pgc_act_abandon(&act);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pgc_act_done(&act);
+	return rc;
+}
+
+/*
+ * SQL: pgcredit._clear_hold_mark(tbl, row_key, customer, amount) clears
+ * the hold mark of a held row, as the table's owner, if the row still is
+ * what was held: the same customer and amount, still marked held.
+ * Returns 'released', 'gone' (no row has the key) or 'changed'.
+ */
+Datum
+pgc_clear_hold_mark(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Jsonb	   *row_key = PG_GETARG_JSONB_P(1);
+	char	   *customer = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Numeric		amount = PG_GETARG_NUMERIC(3);
+	PgcAttachment att;
+	Relation	rel;
+	Bitmapset  *pk;
+	StringInfoData sql;
+	const char *name;
+	int			x = -1;
+	bool		first = true;
+	Oid			types[1] = {JSONBOID};
+	Datum		values[1];
+	AttrNumber	cust_att,
+				amount_att,
+				hold_att;
+	Oid			cust_type,
+				amount_type;
+	const char *result;
+
+	if (!pgc_attachment_find(relid, &att) || !att.hold_mode)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" is not attached in hold mode", get_rel_name(relid))));
+
+	rel = table_open(relid, RowExclusiveLock);
+	name = QualifiedName(rel);
+	cust_att = pgc_attached_column(rel, att.customer_column, PGC_COL_CUSTOMER);
+	amount_att = pgc_attached_column(rel, att.amount_column, PGC_COL_AMOUNT);
+	hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
+	cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
+	amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
+
+	/* the row by its primary key, each key column compared with its type's equality */
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s FROM ONLY %s t, "
+					 "pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+					 quote_identifier(att.customer_column), quote_identifier(att.amount_column),
+					 quote_identifier(att.hold_column), name, name);
+	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	if (pk == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table \"%s\" has no primary key", RelationGetRelationName(rel))));
+	while ((x = bms_next_member(pk, x)) >= 0)
+	{
+		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
+		TypeCacheEntry *tc = lookup_type_cache(f->atttypid, TYPECACHE_EQ_OPR);
+		const char *col = quote_identifier(NameStr(f->attname));
+
+		if (!OidIsValid(tc->eq_opr))
+			elog(ERROR, "pgcredit: no equality operator for the key column \"%s\"", NameStr(f->attname));
+		appendStringInfo(&sql, "%st.%s OPERATOR(%s.%s) k.%s", first ? "" : " AND ", col,
+						 OperatorSchema(tc->eq_opr), get_opname(tc->eq_opr), col);
+		first = false;
+	}
+	appendStringInfoString(&sql, " FOR UPDATE OF t");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+	values[0] = JsonbPGetDatum(row_key);
+	RunAsOwner(rel, sql.data, 1, types, values, false);
+	if (SPI_processed == 0)
+		result = "gone";
+	else
+	{
+		HeapTuple	t = SPI_tuptable->vals[0];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		v;
+		bool		same = true;
+		ItemPointerData tid = *(ItemPointer) DatumGetPointer(SPI_getbinval(t, d, 1, &isnull));
+
+		v = SPI_getbinval(t, d, 2, &isnull);
+		same = !isnull && strcmp(pgc_customer_key(v, cust_type), customer) == 0;
+		v = SPI_getbinval(t, d, 3, &isnull);
+		same = same && !isnull &&
+			pgc_numeric_cmp(DatumGetNumeric(AmountNumeric(v, amount_type)), amount) == 0;
+		v = SPI_getbinval(t, d, 4, &isnull);
+		same = same && !isnull && DatumGetBool(v);
+		if (!same)
+			result = "changed";
+		else
+		{
+			Oid			tidtype[1] = {TIDOID};
+			Datum		tidval[1];
+
+			tidval[0] = PointerGetDatum(&tid);
+			resetStringInfo(&sql);
+			appendStringInfo(&sql, "UPDATE ONLY %s SET %s = false WHERE ctid OPERATOR(pg_catalog.=) $1",
+							 name, quote_identifier(att.hold_column));
+			RunAsOwner(rel, sql.data, 1, tidtype, tidval, false);
+			result = SPI_processed == 1 ? "released" : "changed";
+		}
+	}
+	SPI_finish();
+	table_close(rel, NoLock);
+	(void) hold_att;
+	PG_RETURN_TEXT_P(cstring_to_text(result));
+}
+
+/*
+ * SQL: pgcredit._table_triggers(tbl, install) creates (install true) or
+ * drops pgcredit's triggers on an attached table, as the table's owner.
+ * The triggers take no arguments: the guard reads pgcredit.attachment.
+ */
+Datum
+pgc_table_triggers(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	bool		install = PG_GETARG_BOOL(1);
+	Relation	rel = table_open(relid, ShareRowExclusiveLock);
+	char	   *name = QualifiedName(rel);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+	if (install)
+	{
+		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_guard BEFORE INSERT OR UPDATE OR DELETE "
+								 "ON %s FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()",
+								 name), 0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_truncate AFTER TRUNCATE ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()",
+								 name), 0, NULL, NULL, false);
+	}
+	else
+	{
+		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_guard ON %s", name),
+				   0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_truncate ON %s", name),
+				   0, NULL, NULL, false);
+	}
+	SPI_finish();
+	table_close(rel, NoLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,47 @@
+/*-------------------------------------------------------------------------
+ *
+ * attached.h
+ *	  What pgcredit knows of an attached table, and how it touches one.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGCREDIT_ATTACHED_H
+#define PGCREDIT_ATTACHED_H
+
+#include "utils/relcache.h"
+
+/* An attached table as pgcredit.attachment records it */
+typedef struct PgcAttachment
+{
+	Oid			relid;			/* the attached table (a partitioned table's root) */
+	bool		is_orders;
+	bool		hold_mode;
+	char	   *customer_column;
+	char	   *amount_column;
+	char	   *due_column;		/* NULL when not given */
+	char	   *open_column;
+	int			n_open_values;
+	char	  **open_values;
+	char	   *hold_column;
+	char	   *invoice_amount_column;
+	char	   *invoiced_column;
+	char	   *paid_column;
+} PgcAttachment;
+
+/* What a column is to pgcredit: decides which types it may have */
+typedef enum PgcColumnRole
+{
+	PGC_COL_CUSTOMER,
+	PGC_COL_AMOUNT,
+	PGC_COL_OPEN,
+	PGC_COL_HOLD,
+	PGC_COL_DATE
+} PgcColumnRole;
+
+extern bool pgc_attachment_find(Oid relid, PgcAttachment *att);
+extern AttrNumber pgc_attached_column(Relation rel, const char *name, PgcColumnRole role);
+extern AttrNumber pgc_check_column(Relation rel, const char *name, PgcColumnRole role,
+								   bool attaching);
+extern char *pgc_customer_key(Datum value, Oid typid);
+
+#endif							/* PGCREDIT_ATTACHED_H */
