@@ -463,6 +463,10 @@ Refuse(const char *customer, Numeric amount, const Verdict *v)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
+				 strcmp(v->limit, v->allowed) == 0 ?
+				 errdetail("Exposure with this order would be %s against a credit limit of %s; "
+						   "the order amount is %s and the credit available before it was %s.",
+						   v->exposure, v->limit, amt, v->available) :
 				 errdetail("Exposure with this order would be %s against a credit limit of %s "
 						   "(%s with tolerance); the order amount is %s and the credit "
 						   "available before it was %s.",
@@ -476,6 +480,8 @@ Refuse(const char *customer, Numeric amount, const Verdict *v)
 				 errdetail("No order that raises the customer's exposure is accepted; this "
 						   "order amount is %s and the exposure with it would be %s.",
 						   amt, v->exposure),
+				 strcmp(v->why, "blocked") == 0 ?
+				 errhint("A credit controller can unblock the account with pgcredit.set_status().") :
 				 errhint("A credit controller can release the hold with pgcredit.release_hold().")));
 	else if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
 		ereport(ERROR,

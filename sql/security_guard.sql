@@ -1,0 +1,96 @@
+-- Guard integrity: schema changes under the guard, keys that print
+-- differently, a held order changed while held, TRUNCATE of a hold-mode
+-- table.  After each, verify_exposure() finds nothing to correct.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+
+-- A changed amount column type fails with an error, never a crash
+CREATE TABLE g_order (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
+SELECT relid FROM pgcredit.attach_orders('g_order', 'customer', 'amount');
+INSERT INTO g_order VALUES (1, 'G1', 10);
+ALTER TABLE g_order ALTER COLUMN amount TYPE double precision;
+INSERT INTO g_order VALUES (2, 'G1', 10);
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE g_order ALTER COLUMN amount TYPE money USING amount::numeric::money;
+INSERT INTO g_order VALUES (3, 'G1', 10);
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE g_order ALTER COLUMN amount TYPE numeric USING amount::numeric;
+INSERT INTO g_order VALUES (4, 'G1', 10);
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G1';
+-- a renamed column fails cleanly too
+ALTER TABLE g_order RENAME COLUMN customer TO client;
+INSERT INTO g_order VALUES (5, 'G1', 10);
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE g_order RENAME COLUMN client TO customer;
+SELECT relid FROM pgcredit.detach('g_order');
+DROP TABLE g_order;
+
+-- A generated amount would be read before it is computed: refused
+CREATE TABLE g_gen (id int PRIMARY KEY, customer text, qty int, amount numeric GENERATED ALWAYS AS (qty * 10) STORED);
+SELECT pgcredit.attach_orders('g_gen', 'customer', 'amount');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE g_gen;
+
+-- Rows of inheritance children would not be guarded: refused both ways
+CREATE TABLE g_parent (id int, customer text, amount numeric);
+CREATE TABLE g_child () INHERITS (g_parent);
+SELECT pgcredit.attach_orders('g_parent', 'customer', 'amount');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.attach_orders('g_child', 'customer', 'amount');
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE g_parent CASCADE;
+
+-- Keys that print differently are one customer: 1, 1.0 and 1.00
+CREATE TABLE g_num (id int PRIMARY KEY, customer numeric NOT NULL, amount numeric NOT NULL);
+SELECT relid FROM pgcredit.attach_orders('g_num', 'customer', 'amount');
+SELECT customer FROM pgcredit.open_account('1', 100);
+INSERT INTO g_num VALUES (1, 1, 40), (2, 1.0, 40);
+INSERT INTO g_num VALUES (3, 1.00, 40);
+\echo :LAST_ERROR_SQLSTATE
+SELECT customer, open_orders FROM pgcredit.exposure WHERE customer LIKE '1%' ORDER BY 1;
+-- char(n) keys lose their padding, so they meet text keys of the same customer
+CREATE TABLE g_char (id int PRIMARY KEY, customer char(6) NOT NULL, amount numeric NOT NULL);
+SELECT relid FROM pgcredit.attach_orders('g_char', 'customer', 'amount');
+INSERT INTO g_char VALUES (1, '1', 15);
+SELECT customer, open_orders FROM pgcredit.exposure WHERE customer LIKE '1%' ORDER BY 1;
+-- bytea and floating-point keys print by session settings: refused
+CREATE TABLE g_bytea (id int PRIMARY KEY, customer bytea, amount numeric);
+SELECT pgcredit.attach_orders('g_bytea', 'customer', 'amount');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('g_num');
+SELECT relid FROM pgcredit.detach('g_char');
+DROP TABLE g_num, g_char, g_bytea;
+
+-- A held order changed while held is not released at its new amount
+CREATE TABLE g_hold (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL,
+                     held boolean NOT NULL DEFAULT false);
+SELECT relid FROM pgcredit.attach_orders('g_hold', 'customer', 'amount', mode => 'hold', hold_column => 'held');
+SELECT customer FROM pgcredit.open_account('G2', 1000);
+INSERT INTO g_hold VALUES (1, 'G2', 1500);
+SELECT id, amount, held FROM g_hold;
+UPDATE g_hold SET amount = 900000 WHERE id = 1;
+SELECT pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order WHERE customer = 'G2'), 'saw 1500');
+\echo :LAST_ERROR_SQLSTATE
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G2';
+-- back at the amount that was held, the release goes through
+UPDATE g_hold SET amount = 1500 WHERE id = 1;
+SELECT amount FROM pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order WHERE customer = 'G2'), 'saw 1500');
+SELECT id, amount, held FROM g_hold;
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G2';
+
+-- TRUNCATE closes the holds of the rows it removed
+INSERT INTO g_hold VALUES (2, 'G2', 50);
+SELECT count(*) AS open_holds FROM pgcredit.held_order WHERE customer = 'G2' AND released_at IS NULL;
+TRUNCATE g_hold;
+SELECT count(*) AS open_holds FROM pgcredit.held_order WHERE customer = 'G2' AND released_at IS NULL;
+SELECT release_reason FROM pgcredit.held_order WHERE customer = 'G2' ORDER BY id DESC LIMIT 1;
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G2';
+SELECT * FROM pgcredit.verify_exposure();
+
+SELECT relid FROM pgcredit.detach('g_hold');
+DROP TABLE g_hold;
+DELETE FROM pgcredit.held_order WHERE customer = 'G2';
+DELETE FROM pgcredit.alert WHERE customer IN ('G1', 'G2', '1');
+DELETE FROM pgcredit.exposure WHERE customer IN ('G1', 'G2', '1');
+DELETE FROM pgcredit.account WHERE customer IN ('G1', 'G2', '1');
