@@ -349,6 +349,23 @@ AddExposure(GuardConfig *cfg, const char *customer, Numeric delta)
 	ChangeExposure(cfg, customer, delta, NULL);
 }
 
+/*
+ * Take a row's contribution of amount out of a customer's exposure.  A
+ * negative order (a credit) leaving raises the customer's exposure, and
+ * is checked like any other raise: refused when the customer's credit
+ * cannot carry it, since there is no row left to hold.
+ */
+static void CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric credit);
+
+static void
+LeaveExposure(GuardConfig *cfg, const char *customer, Numeric amount)
+{
+	if (cfg->is_orders && pgc_numeric_sign(amount) < 0)
+		CheckedRaise(cfg, customer, pgc_numeric_negate(amount), pgc_numeric_negate(amount));
+	else
+		AddExposure(cfg, customer, pgc_numeric_negate(amount));
+}
+
 /* Whether a controller has overridden the check for this customer in this transaction */
 static bool
 Overridden(const char *customer)
@@ -453,11 +470,32 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	}
 }
 
-/* Refuse an order: the error an application catches */
+/*
+ * Refuse an order: the error an application catches.  amount is the
+ * order's amount; with removal, the change takes a credit (a negative
+ * order) out of the customer's exposure, raising it by amount.
+ */
 static void
-Refuse(const char *customer, Numeric amount, const Verdict *v)
+Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 {
 	char	   *amt = NumericText(amount);
+
+	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("change of an order for customer \"%s\" exceeds its credit limit", customer),
+				 strcmp(v->limit, v->allowed) == 0 ?
+				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s.",
+						   amt, v->exposure, v->limit) :
+				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s (%s with tolerance).",
+						   amt, v->exposure, v->limit, v->allowed),
+				 errhint("Leave the credit in place, or ask a credit controller to raise the limit or override the block.")));
+	if (removal)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("change of an order for customer \"%s\" is refused", customer),
+				 errdetail("It takes a credit of %s out of the exposure of a customer %s.", amt, v->why),
+				 errhint("Leave the credit in place, or ask a credit controller to override the block.")));
 
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
@@ -498,6 +536,20 @@ Refuse(const char *customer, Numeric amount, const Verdict *v)
 						   "%s days past due; the order amount is %s.", v->limit, amt),
 				 errhint("Collect the overdue items first, or ask a credit controller to "
 						 "override the block.")));
+}
+
+/*
+ * Raise a customer's exposure by raise (0 to check only) where a credit
+ * left it, refusing what its credit cannot carry
+ */
+static void
+CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric credit)
+{
+	Verdict		v;
+
+	RaiseAndCheck(cfg, customer, raise, &v);
+	if (v.sqlstate != 0 && !Overridden(customer))
+		Refuse(customer, credit, &v, true);
 }
 
 /* The row's primary key as a JSON object, to find a held row again */
@@ -605,8 +657,15 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	RaiseAndCheck(cfg, customer, delta, &v);
 	if (v.sqlstate == 0 || Overridden(customer))
 		return tup;
+	/*
+	 * Holding the row takes its whole amount out of exposure; when the
+	 * raise is larger (the row was a credit before), holding cannot undo
+	 * it, and the change is refused in hold mode too.
+	 */
+	if (pgc_numeric_cmp(delta, amount) > 0)
+		Refuse(customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
 	if (!cfg->hold_mode)
-		Refuse(customer, amount, &v);
+		Refuse(customer, amount, &v, false);
 
 	/* hold: the row goes in marked held, and its whole amount leaves exposure */
 	{
@@ -663,7 +722,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 			(oldc.counts && strcmp(oldc.customer, newc.customer) < 0);
 
 		if (oldc.counts && old_first)
-			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
+			LeaveExposure(cfg, oldc.customer, oldc.amount);
 		if (newc.counts)
 		{
 			if (pgc_numeric_sign(newc.amount) > 0)
@@ -672,7 +731,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 				AddExposure(cfg, newc.customer, newc.amount);
 		}
 		if (oldc.counts && !old_first)
-			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
+			LeaveExposure(cfg, oldc.customer, oldc.amount);
 	}
 	return result;
 }
@@ -692,6 +751,10 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 
 	if (moved->held_key && cfg->hold_mode)
 		MoveHold(moved->relid, moved->held_key, rel, RowKeyJson(cfg, rel, result));
+
+	/* a credit that left its customer with the delete half raised that customer */
+	if (cfg->is_orders && moved->counts && !same && pgc_numeric_sign(moved->amount) < 0)
+		CheckedRaise(cfg, moved->customer, int64_to_numeric(0), pgc_numeric_negate(moved->amount));
 
 	if (newc->counts && pgc_numeric_sign(newc->amount) != 0)
 	{
@@ -751,11 +814,18 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 	}
 	else
 	{
+		bool		moving;
+
 		RowContribution(cfg, rel, td->tg_trigtuple, &oldc);
-		if (oldc.counts)
+		moving = pgc_move_expects_delete(rel, &td->tg_trigtuple->t_self);
+		/* the insert half of a move checks what the move raises */
+		if (oldc.counts && moving)
 			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
-		if (!pgc_move_deleted(rel, &td->tg_trigtuple->t_self) &&
-			oldc.held && cfg->hold_mode)
+		else if (oldc.counts)
+			LeaveExposure(cfg, oldc.customer, oldc.amount);
+		if (moving)
+			(void) pgc_move_deleted(rel, &td->tg_trigtuple->t_self);
+		if (!moving && oldc.held && cfg->hold_mode)
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
 					  "held order deleted");
 		return td->tg_trigtuple;

@@ -146,6 +146,15 @@ pgc_move_begin(PgcPartitionCheck *pc, Relation rel, ItemPointer tid,
 	MemoryContextSwitchTo(old);
 }
 
+/* Whether a delete about to be applied is the first half of a move */
+bool
+pgc_move_expects_delete(Relation rel, ItemPointer tid)
+{
+	return pending.state == MOVE_EXPECT_DELETE &&
+		pending.relid == RelationGetRelid(rel) &&
+		ItemPointerEquals(&pending.tid, tid);
+}
+
 /*
  * Called after a delete's change of exposure has been applied; true when
  * the delete is the first half of a move.

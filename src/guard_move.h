@@ -36,6 +36,7 @@ typedef struct PgcMovedRow
 
 extern void pgc_move_begin(PgcPartitionCheck *pc, Relation rel, ItemPointer tid,
 						   const PgcMovedRow *row);
+extern bool pgc_move_expects_delete(Relation rel, ItemPointer tid);
 extern bool pgc_move_deleted(Relation rel, ItemPointer tid);
 extern bool pgc_move_inserted(PgcPartitionCheck *pc, MemoryContext mcxt, Relation rel,
 							  PgcMovedRow *row);
