@@ -192,7 +192,8 @@ credit_score_combine(PG_FUNCTION_ARGS)
 	if (s1->as_of != s2->as_of || s1->half_life != s2->half_life)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and half_life_days must be the same for every row of credit_score")));
+				 errmsg("as_of and half_life_days must be the same for every row of credit_score"),
+				 errhint("Pass them as constants, or group by them.")));
 	s1->invoices += s2->invoices;
 	s1->open_overdue += s2->open_overdue;
 	s1->decay += s2->decay;
