@@ -83,6 +83,28 @@ SELECT pgcredit.aging(amount, due, '2024-06-30', '{30,10}') FROM items;
 SELECT pgcredit.aging(amount, due, '2024-06-30', CASE WHEN amount > 40 THEN '{30}'::int[] ELSE '{60}' END)
 FROM items;
 \echo :LAST_ERROR_SQLSTATE
+-- Bounds built per row from columns: equal bounds are one group's bands,
+-- differing bounds are refused like constants (each row's array is built
+-- in the same memory, so the check compares contents, not addresses).
+SELECT (pgcredit.aging(amount, due, '2024-06-30', ARRAY[b1, b2])).labels AS same_bounds
+FROM (VALUES (10.0, date '2024-06-20', 30, 60), (20.0, '2024-05-01', 30, 60)) AS t(amount, due, b1, b2);
+SELECT pgcredit.aging(amount, due, '2024-06-30', ARRAY[b1, b2])
+FROM (VALUES (10.0, date '2024-06-20', 30, 60), (20.0, '2024-05-01', 10, 20)) AS t(amount, due, b1, b2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT b1, (pgcredit.aging(amount, due, '2024-06-30', ARRAY[b1, b2])).labels AS grouped_by_bounds
+FROM (VALUES (10.0, date '2024-06-20', 30, 60), (20.0, '2024-05-01', 10, 20)) AS t(amount, due, b1, b2)
+GROUP BY b1 ORDER BY b1;
+-- as_of too must be the same for every row of a group, with or without
+-- bounds, and for rows that are skipped for a NULL amount.
+SELECT pgcredit.aging(amount, due, as_of)
+FROM (VALUES (10.0, date '2024-06-20', date '2024-06-30'), (20.0, '2024-05-01', '2024-07-31')) AS t(amount, due, as_of);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.aging(amount, due, as_of, '{30}')
+FROM (VALUES (10.0, date '2024-06-20', date '2024-06-30'), (NULL, '2024-05-01', '2024-07-31')) AS t(amount, due, as_of);
+\echo :LAST_ERROR_SQLSTATE
+SELECT as_of, (pgcredit.aging(amount, due, as_of)).overdue AS grouped_by_as_of
+FROM (VALUES (10.0, date '2024-06-20', date '2024-06-30'), (20.0, '2024-05-01', '2024-07-31')) AS t(amount, due, as_of)
+GROUP BY as_of ORDER BY as_of;
 SELECT pgcredit.aging(amount, due, '2024-06-30') FROM (VALUES ('NaN'::numeric, '2024-01-01'::date)) AS t(amount, due);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.aging(amount, due, '2024-06-30') FROM (VALUES ('-Infinity'::numeric, '2024-01-01'::date)) AS t(amount, due);

@@ -71,6 +71,18 @@ SELECT * FROM pgcredit.aging_bands();
 SELECT * FROM pgcredit.aging_bands('{1,7}');
 SELECT * FROM pgcredit.aging_bands(NULL);
 
+-- The largest bound, 2147483647: no two finite dates are that many days
+-- apart, so only infinite dates lie beyond it.  aging_bucket and aging
+-- take it; aging_bands cannot give the first day of the band after it
+-- (2147483648 is no int) and says so, a bound below it is described.
+SELECT pgcredit.aging_bucket('2023-12-01', '2024-01-01', '{1,2147483647}') AS within,
+       pgcredit.aging_bucket('-infinity', '2024-01-01', '{1,2147483647}') AS beyond;
+SELECT (pgcredit.aging(amount, due, '5874897-12-31', '{1,2147483647}')).*
+FROM (VALUES (1.0, date '4713-01-01 BC'), (2.0, '-infinity')) AS t(amount, due);
+SELECT * FROM pgcredit.aging_bands('{1,2147483647}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT * FROM pgcredit.aging_bands('{1,2147483646}');
+
 -- Bad bounds: each is refused with invalid_parameter_value (22023).
 SELECT pgcredit.aging_bucket('2024-01-01', '2024-02-01', '{}');
 \echo :LAST_ERROR_SQLSTATE

@@ -38,6 +38,27 @@ SELECT pgcredit.concentration_hhi(amount) IS NULL AS hhi_null,
        pgcredit.concentration_top_share(amount, 3) IS NULL AS top_null
 FROM (VALUES (-1.0), (NULL)) AS t(amount);
 
+-- All zero, or positive and negative amounts that cancel: the zero and
+-- negative ones hold no share, so all zero is NULL and the positive one
+-- of a cancelling pair holds everything.
+SELECT pgcredit.concentration_hhi(amount) IS NULL AS all_zero
+FROM (VALUES (0.0), (0.00)) AS t(amount);
+SELECT pgcredit.concentration_hhi(amount) AS cancelling,
+       pgcredit.concentration_top_share(amount, 1) AS top_1_cancelling
+FROM (VALUES (5.0), (-5.0)) AS t(amount);
+
+-- The index squares amounts: from 1e-8000 to below 1e65000 numeric holds
+-- every square exactly; beyond, an amount is refused (22003) rather than
+-- overflowing, or rounding its square to zero and dividing by zero.
+SELECT pgcredit.concentration_hhi(amount) AS tiny_ends
+FROM (VALUES ('1e-8000'::numeric), ('3e-8000')) AS t(amount);
+SELECT pgcredit.concentration_hhi(amount) AS huge_ends
+FROM (VALUES ('9e64999'::numeric), ('9e64999')) AS t(amount);
+SELECT pgcredit.concentration_hhi(amount) FROM (VALUES ('1e-9000'::numeric)) AS t(amount);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.concentration_hhi(amount) FROM (VALUES (1.0), ('1e70000'::numeric)) AS t(amount);
+\echo :LAST_ERROR_SQLSTATE
+
 -- Bad input.
 SELECT pgcredit.concentration_top_share(amount, 0) FROM exposure;
 \echo :LAST_ERROR_SQLSTATE

@@ -104,6 +104,17 @@ SELECT pgcredit.credit_score(amount, due, paid_on, '2024-06-30') AS nothing_paid
 FROM (SELECT 1e12 AS amount, date '2024-06-30' - 100 - g % 100 AS due, NULL::date AS paid_on
       FROM generate_series(0, 999) AS g) AS t;
 
+-- Amounts past the range of double precision: an amount weighs at most
+-- 10^13 (10^15 cents), so 1e13, 1e300 and 1e400 paid late beside 1000
+-- paid on time score alike; an amount under half a cent weighs nothing,
+-- so 0.001 and 1e-400 score alike.
+SELECT big, pgcredit.credit_score(amount, due, paid_on, '2024-06-30') AS score
+FROM (VALUES ('1e13', 1e13), ('1e300', 1e300), ('1e400', 1e400),
+             ('0.001', 0.001), ('1e-400', 1e-400)) AS b(big, amount_late),
+     LATERAL (VALUES (b.amount_late, date '2024-05-01', date '2024-06-10'),
+                     (1000, '2024-05-01', '2024-05-01')) AS t(amount, due, paid_on)
+GROUP BY big ORDER BY score, big;
+
 -- Invoices due more than 24 half-lives ago weigh nothing: such a file
 -- has no evidence left and scores the prior.
 SELECT (pgcredit.credit_score_explain(amount, due, paid_on, '2024-06-30')).*

@@ -125,6 +125,16 @@ SELECT pgcredit.load_csv('d_item', NULL::text);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.load_csv(NULL, E'id\n1\n');
 \echo :LAST_ERROR_SQLSTATE
+-- a target given as a number that names no table
+SELECT pgcredit.load_csv(0, E'id\n1\n');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.load_csv_file(0, '/nonexistent.csv');
+\echo :LAST_ERROR_SQLSTATE
+-- two column_map keys that match one header name as headers are matched
+-- (case and characters other than letters and digits ignored)
+SELECT pgcredit.load_csv('d_item', E'id,Customer No\n1,2\n',
+                         column_map => '{"Customer No": "customer", "customer_no": "amount"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.load_csv('d_last_run', E'id\n1\n');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS items FROM d_item;

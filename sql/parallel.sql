@@ -79,6 +79,37 @@ FROM unnest(ARRAY['id desc', 'amount', 'shuffled']) AS o;
 SELECT amount_sum, (aging).total, (aging).overdue, (dso).dso, (score).score, hhi, top_25
 FROM serial_results;
 
+-- Partial states that aged at different days are refused when they are
+-- combined, as rows of one group are: with partitionwise aggregation,
+-- each partition's rows (one as_of, one bounds array each) go into a
+-- partial state of their own, and the combine functions see two days.
+-- EXPLAIN shows the partial aggregates; each query errs with 22023.
+RESET ALL;
+CREATE TABLE par_days (as_of date, amount numeric, invoiced_on date, due date, bounds int[])
+  PARTITION BY LIST (as_of);
+CREATE TABLE par_days_june PARTITION OF par_days FOR VALUES IN ('2024-06-30');
+CREATE TABLE par_days_july PARTITION OF par_days FOR VALUES IN ('2024-07-31');
+INSERT INTO par_days
+SELECT d, g, date '2024-05-01' - g, date '2024-06-01' - g, CASE WHEN d = '2024-06-30' THEN '{30}'::int[] ELSE '{60}' END
+FROM generate_series(1, 100) AS g, (VALUES (date '2024-06-30'), ('2024-07-31')) AS t(d);
+ANALYZE par_days;
+SET enable_partitionwise_aggregate = on;
+EXPLAIN (COSTS OFF) SELECT pgcredit.aging(amount, due, as_of) FROM par_days;
+SELECT pgcredit.aging(amount, due, as_of) FROM par_days;
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.aging(amount, due, as_of, '{30}') FROM par_days;
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.aging(amount, due, '2024-06-30', bounds) FROM par_days;
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.dso_report(amount, invoiced_on, due, NULL, as_of) FROM par_days;
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.credit_score(amount, due, NULL, as_of) FROM par_days;
+\echo :LAST_ERROR_SQLSTATE
+-- Grouped by the day, each group has one day: nothing is refused.
+SELECT as_of, (pgcredit.aging(amount, due, as_of)).items, pgcredit.dso(amount, invoiced_on, NULL, as_of) AS dso
+FROM par_days GROUP BY as_of ORDER BY as_of;
+DROP TABLE par_days;
+
 RESET ALL;
 DROP VIEW par_results, par_by_customer;
 DROP TABLE par_ledger;

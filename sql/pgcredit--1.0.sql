@@ -1862,17 +1862,19 @@ REVOKE EXECUTE ON FUNCTION pgcredit._check_day(date) FROM PUBLIC;
 
 CREATE TABLE pgcredit.risk_settings (
   only_row                  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-  weight_behaviour          numeric NOT NULL DEFAULT 0.5 CHECK (weight_behaviour >= 0),
-  weight_external           numeric NOT NULL DEFAULT 0.3 CHECK (weight_external >= 0),
-  weight_utilisation        numeric NOT NULL DEFAULT 0.2 CHECK (weight_utilisation >= 0),
-  tier_a_min                numeric NOT NULL DEFAULT 80,
-  tier_b_min                numeric NOT NULL DEFAULT 65,
-  tier_c_min                numeric NOT NULL DEFAULT 50,
-  tier_d_min                numeric NOT NULL DEFAULT 35,
-  watch_utilisation_pct     numeric NOT NULL DEFAULT 90 CHECK (watch_utilisation_pct >= 0),
+  -- numeric NaN passes >= 0 (it sorts above every number), so each check
+  -- also bounds the value below 'Infinity', which refuses NaN and infinity
+  weight_behaviour          numeric NOT NULL DEFAULT 0.5 CHECK (weight_behaviour >= 0 AND weight_behaviour < 'Infinity'),
+  weight_external           numeric NOT NULL DEFAULT 0.3 CHECK (weight_external >= 0 AND weight_external < 'Infinity'),
+  weight_utilisation        numeric NOT NULL DEFAULT 0.2 CHECK (weight_utilisation >= 0 AND weight_utilisation < 'Infinity'),
+  tier_a_min                numeric NOT NULL DEFAULT 80 CHECK (tier_a_min > '-Infinity' AND tier_a_min < 'Infinity'),
+  tier_b_min                numeric NOT NULL DEFAULT 65 CHECK (tier_b_min > '-Infinity' AND tier_b_min < 'Infinity'),
+  tier_c_min                numeric NOT NULL DEFAULT 50 CHECK (tier_c_min > '-Infinity' AND tier_c_min < 'Infinity'),
+  tier_d_min                numeric NOT NULL DEFAULT 35 CHECK (tier_d_min > '-Infinity' AND tier_d_min < 'Infinity'),
+  watch_utilisation_pct     numeric NOT NULL DEFAULT 90 CHECK (watch_utilisation_pct >= 0 AND watch_utilisation_pct < 'Infinity'),
   watch_overdue_days        int NOT NULL DEFAULT 30 CHECK (watch_overdue_days >= 0),
   watch_new_overdue_window  int NOT NULL DEFAULT 7 CHECK (watch_new_overdue_window >= 1),
-  watch_score_drop          numeric NOT NULL DEFAULT 10 CHECK (watch_score_drop >= 0),
+  watch_score_drop          numeric NOT NULL DEFAULT 10 CHECK (watch_score_drop >= 0 AND watch_score_drop < 'Infinity'),
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
   CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
 );
@@ -2155,12 +2157,13 @@ CREATE FUNCTION pgcredit.risk_tier(combined numeric)
 RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT CASE WHEN $1 IS NULL THEN NULL
+  -- NaN is no score (numeric sorts it above every number: it would be A)
+  SELECT CASE WHEN $1 IS NULL OR $1 = 'NaN' THEN NULL
               WHEN $1 >= r.tier_a_min THEN 'A' WHEN $1 >= r.tier_b_min THEN 'B'
               WHEN $1 >= r.tier_c_min THEN 'C' WHEN $1 >= r.tier_d_min THEN 'D' ELSE 'E' END
   FROM pgcredit._settings_or_default() r
 $$;
-COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings';
+COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings; NULL for a NULL or NaN score';
 
 CREATE FUNCTION pgcredit.customer_risk_at(as_of date)
 RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,

@@ -131,11 +131,12 @@ SELECT pgcredit.refresh_scores('infinity');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pgcredit.receivable_stats('-infinity');
 \echo :LAST_ERROR_SQLSTATE
--- a day that is not a date: PostgreSQL's own error
+-- a day that is not a date: SET refuses it with date input's code
+-- (pgcredit's library is loaded by now: sql/settings.sql shows a session
+-- before that), and the day stays as it was
 SET pgcredit.as_of = 'soon';
-SELECT count(*) FROM pgcredit.customer_risk;
 \echo :LAST_ERROR_SQLSTATE
-SET pgcredit.as_of = '2024-08-15';
+SELECT pgcredit.as_of();
 -- a row for a tier that has one replaces it
 INSERT INTO pgcredit.tier_policy VALUES ('B', 40, 2, 150, 2.5);
 SELECT * FROM pgcredit.tier_policy ORDER BY tier;
@@ -146,6 +147,24 @@ INSERT INTO pgcredit.risk_settings (tier_a_min, tier_b_min) VALUES (50, 60);
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgcredit.risk_settings (weight_behaviour, weight_external, weight_utilisation) VALUES (0, 0, 0);
 \echo :LAST_ERROR_SQLSTATE
+-- NaN and infinite weights and thresholds are refused (NaN passes >= 0:
+-- numeric sorts it above every number)
+INSERT INTO pgcredit.risk_settings (weight_behaviour) VALUES ('NaN');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.risk_settings (weight_external) VALUES ('Infinity');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.risk_settings (tier_a_min) VALUES ('NaN');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.risk_settings (tier_d_min) VALUES ('-Infinity');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES ('Infinity');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.risk_settings (watch_score_drop) VALUES ('NaN');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS settings_rows FROM pgcredit.risk_settings;
+-- a NaN score has no tier; infinite ones sort as numbers do
+SELECT pgcredit.risk_tier('NaN') IS NULL AS nan_no_tier,
+       pgcredit.risk_tier('Infinity') AS plus_infinity, pgcredit.risk_tier('-Infinity') AS minus_infinity;
 -- Settings change the scores: behaviour alone.
 INSERT INTO pgcredit.risk_settings (weight_behaviour, weight_external, weight_utilisation) VALUES (1, 0, 0);
 SELECT customer, behavioural_score = combined_score AS behaviour_only FROM pgcredit.customer_risk ORDER BY customer;

@@ -228,6 +228,21 @@ aging_bands(PG_FUNCTION_ARGS)
 	PgcAgingBounds b;
 
 	pgc_parse_aging_bounds(PG_GETARG_ARRAYTYPE_P(0), &b);
+
+	/*
+	 * The last band starts the day after the last bound, a day that int
+	 * cannot hold after the largest bound.  aging_bucket and aging take
+	 * that bound (no two finite dates are that far apart, so only infinite
+	 * dates fall beyond it); only this function has to name the day.
+	 */
+	if (b.bounds[b.nbounds - 1] == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("min_days of the last aging band is out of range for type integer"),
+				 errdetail("The last bound is %d, so the band after it would start at day %lld.",
+						   PG_INT32_MAX, (long long) PG_INT32_MAX + 1),
+				 errhint("Use a last bound below %d; no two finite dates are that many days apart.",
+						 PG_INT32_MAX)));
 	InitMaterializedSRF(fcinfo, 0);
 
 	for (int band = 0; band <= b.nbounds + 1; band++)

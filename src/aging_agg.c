@@ -28,18 +28,29 @@ PG_FUNCTION_INFO_V1(aging_final);
 PG_FUNCTION_INFO_V1(aging_bands_final);
 PG_FUNCTION_INFO_V1(days_past_due);
 
+/* Room for the bytes of a valid bounds array (1-D, PGC_MAX_AGING_BOUNDS int4s) */
+#define BOUNDS_RAW_MAX	128
+
 typedef struct AgingState
 {
 	PgcAgingBounds bounds;
-	Datum		last_bounds;	/* bounds datum last checked, this process only */
+	DateADT		as_of;			/* the day every row of the group is aged at */
 	int64		items;
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
 	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
 	PgcSum		overdue_inf;	/* sum of amount of overdue items with infinite dates */
+
+	/* bytes of the bounds array last checked (this process only; 0: none) */
+	int			rawlen;
+	char		raw[BOUNDS_RAW_MAX];
 } AgingState;
 
-/* Refuse bounds that differ from the ones the group started with */
+/*
+ * Refuse bounds that differ from the ones the group started with.  The
+ * transition and the combine function (states of parallel workers) raise
+ * the same error, so what a user sees does not depend on the plan.
+ */
 static void
 CheckSameBounds(const PgcAgingBounds *a, const PgcAgingBounds *b)
 {
@@ -47,7 +58,47 @@ CheckSameBounds(const PgcAgingBounds *a, const PgcAgingBounds *b)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("aging bounds must be the same for every row of an aging aggregate"),
-				 errhint("Pass the bounds as a constant.")));
+				 errhint("Pass the bounds as a constant, or group by them.")));
+}
+
+/* Refuse an as_of that differs from the one the group started with */
+static void
+CheckSameAsOf(DateADT a, DateADT b)
+{
+	if (a != b)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be the same for every row of an aging aggregate"),
+				 errhint("Pass it as a constant, or group by it.")));
+}
+
+/*
+ * Take the first row's bounds as the group's, and check every later row's
+ * against them.  The array's bytes are compared with the last ones
+ * checked, so constant bounds are parsed once per group; bounds computed
+ * per row (ARRAY[b1, b2]) are parsed whenever their bytes change, and
+ * refused unless they describe the same bands.
+ */
+static void
+CheckRowBounds(AgingState *st, Datum arg)
+{
+	struct varlena *packed = PG_DETOAST_DATUM_PACKED(arg);
+	Size		len = VARSIZE_ANY_EXHDR(packed);
+	PgcAgingBounds b;
+
+	if (st->rawlen > 0 && len == st->rawlen &&
+		memcmp(VARDATA_ANY(packed), st->raw, len) == 0)
+		return;
+	pgc_parse_aging_bounds(DatumGetArrayTypeP(arg), &b);
+	if (st->bounds.nbounds == 0)
+		st->bounds = b;			/* the group's first row */
+	else
+		CheckSameBounds(&st->bounds, &b);
+	if (len <= BOUNDS_RAW_MAX)
+	{
+		memcpy(st->raw, VARDATA_ANY(packed), len);
+		st->rawlen = len;
+	}
 }
 
 /*
@@ -80,22 +131,14 @@ aging_trans(PG_FUNCTION_ARGS)
 	if (st == NULL)
 	{
 		st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
-		if (custom)
-		{
-			pgc_parse_aging_bounds(PG_GETARG_ARRAYTYPE_P(4), &st->bounds);
-			st->last_bounds = PG_GETARG_DATUM(4);
-		}
-		else
+		st->as_of = PG_GETARG_DATEADT(3);
+		if (!custom)
 			pgc_default_aging_bounds(&st->bounds);
 	}
-	else if (custom && PG_GETARG_DATUM(4) != st->last_bounds)
-	{
-		PgcAgingBounds b;
-
-		pgc_parse_aging_bounds(PG_GETARG_ARRAYTYPE_P(4), &b);
-		CheckSameBounds(&st->bounds, &b);
-		st->last_bounds = PG_GETARG_DATUM(4);
-	}
+	else
+		CheckSameAsOf(st->as_of, PG_GETARG_DATEADT(3));
+	if (custom)
+		CheckRowBounds(st, PG_GETARG_DATUM(4));
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
@@ -125,6 +168,7 @@ EmptyLike(const AgingState *src, MemoryContext aggcxt)
 	AgingState *st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
 
 	st->bounds = src->bounds;
+	st->as_of = src->as_of;
 	return st;
 }
 
@@ -141,7 +185,10 @@ aging_combine(PG_FUNCTION_ARGS)
 	if (s1 == NULL)
 		s1 = EmptyLike(s2, aggcxt);
 	else
+	{
+		CheckSameAsOf(s1->as_of, s2->as_of);
 		CheckSameBounds(&s1->bounds, &s2->bounds);
+	}
 
 	s1->items += s2->items;
 	for (int i = 0; i < PGC_MAX_AGING_BANDS; i++)
@@ -164,6 +211,7 @@ aging_serialize(PG_FUNCTION_ARGS)
 
 	pgc_agg_context(fcinfo, "aging_serialize");
 	pq_begintypsend(&buf);
+	pq_sendint32(&buf, st->as_of);
 	pq_sendint32(&buf, st->bounds.nbounds);
 	for (int i = 0; i < st->bounds.nbounds; i++)
 		pq_sendint32(&buf, st->bounds.bounds[i]);
@@ -190,6 +238,7 @@ aging_deserialize(PG_FUNCTION_ARGS)
 	pgc_agg_context(fcinfo, "aging_deserialize");
 	pgc_init_read_buffer(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	st = palloc0(sizeof(AgingState));
+	st->as_of = pq_getmsgint(&buf, 4);
 	st->bounds.nbounds = pq_getmsgint(&buf, 4);
 	if (st->bounds.nbounds < 1 || st->bounds.nbounds > PGC_MAX_AGING_BOUNDS)
 		elog(ERROR, "invalid aging state: %d bounds", st->bounds.nbounds);

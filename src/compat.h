@@ -19,6 +19,7 @@
 #endif
 
 #include "lib/stringinfo.h"
+#include "utils/datetime.h"
 
 /* A read-only StringInfo over existing bytes (initReadOnlyStringInfo in 17) */
 static inline void
@@ -31,6 +32,29 @@ pgc_init_read_buffer(StringInfo buf, char *data, int len)
 	buf->len = len;
 	buf->maxlen = len;
 	buf->cursor = 0;
+#endif
+}
+
+/* The module initialiser, which fmgr.h declares from 16 on */
+#if PG_VERSION_NUM < 160000
+extern PGDLLEXPORT void _PG_init(void);
+#endif
+
+/*
+ * DecodeDateTime without raising for a bad field: 16 added the argument
+ * that carries what the error message names.  A NULL tzp refuses a time
+ * zone in the input instead of looking its name up.
+ */
+static inline int
+pgc_decode_datetime(char **field, int *ftype, int nf, int *dtype,
+					struct pg_tm *tm, fsec_t *fsec)
+{
+#if PG_VERSION_NUM >= 160000
+	DateTimeErrorExtra extra;
+
+	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, NULL, &extra);
+#else
+	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, NULL);
 #endif
 }
 

@@ -18,6 +18,7 @@
 #include "pgcredit.h"
 
 #include "libpq/pqformat.h"
+#include "utils/fmgrprotos.h"
 
 PG_FUNCTION_INFO_V1(hhi_trans);
 PG_FUNCTION_INFO_V1(hhi_combine);
@@ -32,12 +33,50 @@ PG_FUNCTION_INFO_V1(top_share_final);
 
 #define MAX_TOP_N	10000
 
+/*
+ * concentration_hhi squares amounts, and numeric holds neither the square
+ * of an amount of 10^65536 nor more than 16383 decimals of the square of
+ * one below 10^-8192: the index would overflow, or divide zero by zero.
+ * Positive amounts must lie in [10^HHI_MIN_EXP, 10^HHI_MAX_EXP), which
+ * keeps every square, their sum over any number of rows, and the squared
+ * total exact to hundreds of significant digits.
+ */
+#define HHI_MIN_EXP	(-8000)
+#define HHI_MAX_EXP	65000
+
 typedef struct HhiState
 {
 	int64		n;
 	PgcSum		total;
 	PgcSum		squares;
 } HhiState;
+
+/* 10^e as numeric */
+static Numeric
+PowerOfTen(int e)
+{
+	return DatumGetNumeric(DirectFunctionCall3(numeric_in,
+											   CStringGetDatum(psprintf("1e%d", e)),
+											   ObjectIdGetDatum(InvalidOid),
+											   Int32GetDatum(-1)));
+}
+
+/*
+ * Refuse a positive amount whose square numeric cannot hold (see
+ * HHI_MIN_EXP).  Only amounts off the integer path can be out of range.
+ */
+static void
+CheckHhiRange(Numeric n)
+{
+	if (pgc_numeric_cmp(n, PowerOfTen(HHI_MIN_EXP)) < 0 ||
+		pgc_numeric_cmp(n, PowerOfTen(HHI_MAX_EXP)) >= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount is out of range for concentration_hhi"),
+				 errdetail("The index squares each positive amount, and only amounts from 1e%d to below 1e%d have a square that numeric holds exactly.",
+						   HHI_MIN_EXP, HHI_MAX_EXP),
+				 errhint("Correct or exclude the row; NULL, zero and negative amounts are skipped.")));
+}
 
 /* hhi_trans(state, amount) */
 Datum
@@ -63,6 +102,7 @@ hhi_trans(PG_FUNCTION_ARGS)
 	{
 		Numeric		n = DatumGetNumeric(a.datum);
 
+		CheckHhiRange(n);
 		pgc_sum_add_numeric(&st->squares, numeric_mul_opt_error(n, n, NULL), aggcxt);
 	}
 	PG_RETURN_POINTER(st);

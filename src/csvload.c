@@ -475,13 +475,17 @@ MappedName(LoadState *st, const char *header)
 	return found;
 }
 
-/* Every column_map key must name a header field: a typo would load nothing into it */
+/*
+ * Every column_map key must name a header field (a typo would load nothing
+ * into it), and no two keys the same one (only one of them would count).
+ */
 static void
 CheckMapKeys(LoadState *st, char **headers, int n)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
+	List	   *seen = NIL;
 
 	if (st->opt->column_map == NULL)
 		return;
@@ -495,12 +499,31 @@ CheckMapKeys(LoadState *st, char **headers, int n)
 	{
 		bool		known = false;
 		char	   *key;
+		char	   *normal;
+		ListCell   *lc;
 
 		if (tok != WJB_KEY)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
+		normal = NormalName(key, strlen(key));
+
+		/* two keys for one header: MappedName would use one of them silently */
+		foreach(lc, seen)
+		{
+			const char *other = lfirst(lc);
+
+			if (strcmp(NormalName(other, strlen(other)), normal) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column_map has two keys for the same header name"),
+						 errdetail("The keys \"%s\" and \"%s\" are the same name once case and characters other than letters and digits are ignored, as header names are matched.",
+								   other, key),
+						 errhint("Keep one of them.")));
+		}
+		seen = lappend(seen, key);
+
 		for (int i = 0; i < n && !known; i++)
-			known = strcmp(NormalName(key, strlen(key)), NormalName(headers[i], strlen(headers[i]))) == 0;
+			known = strcmp(normal, NormalName(headers[i], strlen(headers[i]))) == 0;
 		if (!known)
 		{
 			StringInfoData names;
@@ -1195,7 +1218,7 @@ NextPiece(LoadSource *src, size_t *pos, char *buf, const char **piece)
 	}
 }
 
-/* The target and the content must be given */
+/* The target must be given and exist, and the content be given */
 static void
 CheckArgs(FunctionCallInfo fcinfo, const char *what)
 {
@@ -1203,6 +1226,13 @@ CheckArgs(FunctionCallInfo fcinfo, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("target must not be null")));
+	/* a regclass given as a number (0, or a dropped table's OID) */
+	if (get_rel_name(PG_GETARG_OID(0)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("target table does not exist"),
+				 errdetail("No relation has OID %u.", PG_GETARG_OID(0)),
+				 errhint("Name the target table, for example 'invoice' or 'ledger.invoice'.")));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),

@@ -224,7 +224,8 @@ dso_combine(PG_FUNCTION_ARGS)
 	else if (s1->as_of != s2->as_of || s1->period_days != s2->period_days)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and period_days must be the same for every row of a DSO aggregate")));
+				 errmsg("as_of and period_days must be the same for every row of a DSO aggregate"),
+				 errhint("Pass them as constants, or group by them.")));
 
 	s1->items += s2->items;
 	pgc_sum_combine(&s1->receivables, &s2->receivables, aggcxt);

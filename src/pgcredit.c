@@ -4,7 +4,8 @@
  *	  Module entry point of the pgcredit extension.
  *
  * The SQL-callable functions live in one file per concern (aging.c, ...);
- * this file only marks the shared library as a PostgreSQL module.
+ * this file marks the shared library as a PostgreSQL module and declares
+ * pgcredit's settings when the library is loaded.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +18,136 @@
 #include "utils/syscache.h"
 
 PG_MODULE_MAGIC;
+
+/* pgcredit.as_of: the day the risk views describe, empty for today */
+static char *pgc_as_of_setting = NULL;
+
+/* pgcredit.import_run: the run load_csv is recording, empty outside one */
+static char *pgc_import_run_setting = NULL;
+
+/*
+ * Parse a date as date_in does, but return false instead of raising an
+ * error: a GUC check hook must not raise one, or a bad value set before
+ * the library was loaded would break its loading.  A time zone in the
+ * input is refused rather than looked up.
+ */
+static bool
+ParseDate(const char *str, DateADT *out)
+{
+	char		workbuf[MAXDATELEN + 1];
+	char	   *field[MAXDATEFIELDS];
+	int			ftype[MAXDATEFIELDS];
+	int			nf;
+	int			dtype;
+	struct pg_tm tt;
+	fsec_t		fsec;
+	DateADT		date;
+
+	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype, MAXDATEFIELDS, &nf) != 0 ||
+		pgc_decode_datetime(field, ftype, nf, &dtype, &tt, &fsec) != 0)
+		return false;
+	switch (dtype)
+	{
+		case DTK_DATE:
+			break;
+		case DTK_EPOCH:
+			GetEpochTime(&tt);
+			break;
+		case DTK_LATE:
+			DATE_NOEND(*out);
+			return true;
+		case DTK_EARLY:
+			DATE_NOBEGIN(*out);
+			return true;
+		default:
+			return false;
+	}
+	if (!IS_VALID_JULIAN(tt.tm_year, tt.tm_mon, tt.tm_mday))
+		return false;
+	date = date2j(tt.tm_year, tt.tm_mon, tt.tm_mday) - POSTGRES_EPOCH_JDATE;
+	if (!IS_VALID_DATE(date))
+		return false;
+	*out = date;
+	return true;
+}
+
+/*
+ * Check hook of pgcredit.as_of: empty, or a finite date.  The codes are
+ * those pgcredit.as_of() and the risk functions give for such a value
+ * (22007 not a date, 22023 infinite), now raised by SET itself.
+ */
+static bool
+CheckAsOf(char **newval, void **extra, GucSource source)
+{
+	DateADT		d;
+
+	if (**newval == '\0')
+		return true;
+	if (!ParseDate(*newval, &d))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_DATETIME_FORMAT);
+		GUC_check_errdetail("pgcredit.as_of must be empty or a date, for example '2024-06-30'.");
+		return false;
+	}
+	if (DATE_NOT_FINITE(d))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("pgcredit.as_of must be a finite date.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Check hook of pgcredit.import_run: empty, or the positive number of an
+ * import run, which the default of external_score.import_run casts to
+ * bigint.
+ */
+static bool
+CheckImportRun(char **newval, void **extra, GucSource source)
+{
+	char	   *end;
+	int64		run;
+
+	if (**newval == '\0')
+		return true;
+	errno = 0;
+	run = strtoi64(*newval, &end, 10);
+	if (errno != 0 || end == *newval || *end != '\0' || run <= 0)
+	{
+		GUC_check_errdetail("pgcredit.import_run must be empty or the positive number of an import run.");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Declare the settings pgcredit reads and reserve the "pgcredit." prefix,
+ * so that a misspelt setting (SET pgcredit.asof = ...) is an error instead
+ * of a placeholder nobody reads.  Values set before the library was
+ * loaded are checked now: a bad one is dropped with a WARNING.
+ */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("pgcredit.as_of",
+							   "The day pgcredit's risk views describe, as a date; empty for today.",
+							   NULL,
+							   &pgc_as_of_setting,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   CheckAsOf, NULL, NULL);
+	DefineCustomStringVariable("pgcredit.import_run",
+							   "The import run that load_csv is recording; set by load_csv for its transaction.",
+							   NULL,
+							   &pgc_import_run_setting,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckImportRun, NULL, NULL);
+	MarkGUCPrefixReserved("pgcredit");
+}
 
 /*
  * The blessed row type a composite-returning function returns, looked up

@@ -68,6 +68,28 @@ typedef struct ScoreState
 	int128		w_over;			/* sum of weights of invoices > 60 days late */
 } ScoreState;
 
+/*
+ * A positive amount in whole cents for the weights, capped at
+ * SCORE_MAX_CENTS.  Amounts off the integer path are compared with the cap
+ * and rounded as numeric, never converted to double: an amount beyond
+ * double's range (1e400) is simply capped, and one below it (1e-400)
+ * weighs 0 cents, as any amount under half a cent does.
+ */
+static int64
+AmountCents(const PgcAmount *a)
+{
+	Numeric		n;
+
+	if (a->fast)
+		return (int64) Min(rint(pgc_amount_double(a) * 100.0), (double) SCORE_MAX_CENTS);
+	n = DatumGetNumeric(a->datum);
+	if (pgc_numeric_cmp(n, int64_to_numeric(SCORE_MAX_CENTS / 100)) >= 0)
+		return SCORE_MAX_CENTS;
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8,
+											 NumericGetDatum(numeric_mul_opt_error(n, int64_to_numeric(100),
+																				   NULL))));
+}
+
 /* credit_score_trans(state, amount, due, paid_on, as_of [, half_life_days]) */
 Datum
 credit_score_trans(PG_FUNCTION_ARGS)
@@ -156,7 +178,7 @@ credit_score_trans(PG_FUNCTION_ARGS)
 	else
 		age = (int64) as_of - due;
 
-	cents = (int64) Min(rint(pgc_amount_double(&a) * 100.0), (double) SCORE_MAX_CENTS);
+	cents = AmountCents(&a);
 	decay = (int64) rint(SCORE_DECAY_ONE * pow(2.0, -(double) age / st->half_life));
 	w = (int128) cents * decay;
 
@@ -192,7 +214,8 @@ credit_score_combine(PG_FUNCTION_ARGS)
 	if (s1->as_of != s2->as_of || s1->half_life != s2->half_life)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("as_of and half_life_days must be the same for every row of credit_score")));
+				 errmsg("as_of and half_life_days must be the same for every row of credit_score"),
+				 errhint("Pass them as constants, or group by them.")));
 	s1->invoices += s2->invoices;
 	s1->open_overdue += s2->open_overdue;
 	s1->decay += s2->decay;

@@ -18,8 +18,8 @@ CREATE TABLE bench_csv_invoice (
   disputed    boolean NOT NULL,
   note        text
 );
-SELECT set_config('pgcredit.bench_file', current_setting('data_directory') || '/pgcredit_bench.csv', false) IS NOT NULL AS file_set \gset
-SELECT current_setting('pgcredit.bench_file') AS bench_file \gset
+SELECT set_config('pgcredit_bench.file', current_setting('data_directory') || '/pgcredit_bench.csv', false) IS NOT NULL AS file_set \gset
+SELECT current_setting('pgcredit_bench.file') AS bench_file \gset
 COPY (
   SELECT g AS invoice_no, 'C' || lpad((g * 7919 % 5000)::text, 5, '0') AS customer,
          date '2024-01-01' + (g % 365)::int AS issued, date '2024-01-31' + (g % 365)::int AS due,
@@ -41,20 +41,20 @@ BEGIN
     t0 := clock_timestamp();
     IF how = 'copy' THEN
       EXECUTE format('COPY bench_csv_invoice FROM %L WITH (FORMAT csv, HEADER true)',
-                     current_setting('pgcredit.bench_file'));
+                     current_setting('pgcredit_bench.file'));
     ELSE
-      PERFORM pgcredit.load_csv_file('bench_csv_invoice', current_setting('pgcredit.bench_file'));
+      PERFORM pgcredit.load_csv_file('bench_csv_invoice', current_setting('pgcredit_bench.file'));
     END IF;
     ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
     best := least(best, ms);
     SELECT count(*) INTO n FROM bench_csv_invoice;
-    IF n <> current_setting('pgcredit.bench_rows')::bigint THEN
-      RAISE EXCEPTION '% loaded % rows of %', how, n, current_setting('pgcredit.bench_rows');
+    IF n <> current_setting('pgcredit_bench.rows')::bigint THEN
+      RAISE EXCEPTION '% loaded % rows of %', how, n, current_setting('pgcredit_bench.rows');
     END IF;
   END LOOP;
   RETURN round(best, 1);
 END $$;
-SELECT set_config('pgcredit.bench_rows', :'csv_rows', false) IS NOT NULL AS rows_set \gset
+SELECT set_config('pgcredit_bench.rows', :'csv_rows', false) IS NOT NULL AS rows_set \gset
 
 \echo 'CSV load of' :csv_rows 'rows (best of 3)'
 WITH r AS (
@@ -68,7 +68,7 @@ FROM r;
 
 -- the loaded data equals COPY's, row for row
 TRUNCATE bench_csv_invoice;
-SELECT pgcredit.load_csv_file('bench_csv_invoice', current_setting('pgcredit.bench_file')) IS NOT NULL AS loaded \gset
+SELECT pgcredit.load_csv_file('bench_csv_invoice', current_setting('pgcredit_bench.file')) IS NOT NULL AS loaded \gset
 CREATE TEMP TABLE bench_csv_copy (LIKE bench_csv_invoice);
 COPY bench_csv_copy FROM :'bench_file' WITH (FORMAT csv, HEADER true);
 SELECT count(*) AS rows_differing FROM (
