@@ -11,8 +11,13 @@ SELECT relid FROM pgcredit.attach_orders('c_order', 'customer', 'amount', 'statu
 SELECT customer FROM pgcredit.open_account('CRD1', 1000);
 SELECT customer FROM pgcredit.open_account('CRD2', 1000);
 
--- the credit makes room for an order of 5900 (exposure 900)
+-- a credit counts once it is stored, at the end of its statement: in
+-- the same statement it makes no room yet
 INSERT INTO c_order VALUES (1, 'CRD1', -5000), (2, 'CRD1', 5900);
+\echo :LAST_ERROR_SQLSTATE
+-- stored first, the credit makes room for an order of 5900 (exposure 900)
+INSERT INTO c_order VALUES (1, 'CRD1', -5000);
+INSERT INTO c_order VALUES (2, 'CRD1', 5900);
 SELECT open_orders FROM pgcredit.exposure WHERE customer = 'CRD1';
 
 -- each way of taking the credit away would leave exposure at 5900
@@ -39,7 +44,8 @@ DELETE FROM c_order WHERE id = 1;
 SELECT open_orders FROM pgcredit.exposure WHERE customer = 'CRD1';
 
 -- an override lets a controller take a credit away
-INSERT INTO c_order VALUES (3, 'CRD1', -5000), (4, 'CRD1', 5900);
+INSERT INTO c_order VALUES (3, 'CRD1', -5000);
+INSERT INTO c_order VALUES (4, 'CRD1', 5900);
 BEGIN;
 SELECT pgcredit.override_block('CRD1', 'credit note voided, customer paid');
 DELETE FROM c_order WHERE id = 3;
@@ -50,7 +56,8 @@ SELECT open_orders FROM pgcredit.exposure WHERE customer = 'CRD1';
 CREATE TABLE c_hold (id int PRIMARY KEY, customer text, amount numeric NOT NULL,
                      held boolean NOT NULL DEFAULT false);
 SELECT relid FROM pgcredit.attach_orders('c_hold', 'customer', 'amount', mode => 'hold', hold_column => 'held');
-INSERT INTO c_hold VALUES (1, 'CRD2', -5000), (2, 'CRD2', 5900);
+INSERT INTO c_hold VALUES (1, 'CRD2', -5000);
+INSERT INTO c_hold VALUES (2, 'CRD2', 5900);
 UPDATE c_hold SET amount = 0 WHERE id = 1;
 \echo :LAST_ERROR_SQLSTATE
 UPDATE c_hold SET amount = 10 WHERE id = 1;
@@ -82,5 +89,7 @@ SELECT relid FROM pgcredit.detach('c_order');
 SELECT relid FROM pgcredit.detach('c_hold');
 DROP TABLE c_order, c_hold;
 DELETE FROM pgcredit.override;
+DELETE FROM pgcredit.held_order WHERE customer IN ('CRD1', 'CRD2');
+DELETE FROM pgcredit.alert WHERE customer IN ('CRD1', 'CRD2');
 DELETE FROM pgcredit.exposure WHERE customer IN ('CRD1', 'CRD2');
 DELETE FROM pgcredit.account WHERE customer IN ('CRD1', 'CRD2');

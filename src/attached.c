@@ -882,12 +882,28 @@ pgc_table_triggers(PG_FUNCTION_ARGS)
 		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_truncate AFTER TRUNCATE ON %s "
 								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()",
 								 name), 0, NULL, NULL, false);
+		/* inserted rows are confirmed once stored (guard_pending.c) */
+		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_confirm AFTER INSERT ON %s "
+								 "FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()",
+								 name), 0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_insert_begin BEFORE INSERT ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()",
+								 name), 0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_insert_end AFTER INSERT ON %s "
+								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()",
+								 name), 0, NULL, NULL, false);
 	}
 	else
 	{
 		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_guard ON %s", name),
 				   0, NULL, NULL, false);
 		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_truncate ON %s", name),
+				   0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_confirm ON %s", name),
+				   0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_insert_begin ON %s", name),
+				   0, NULL, NULL, false);
+		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_insert_end ON %s", name),
 				   0, NULL, NULL, false);
 	}
 	SPI_finish();

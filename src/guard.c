@@ -28,8 +28,10 @@
 #include "attached.h"
 #include "exposure_store.h"
 #include "guard_move.h"
+#include "guard_pending.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "commands/trigger.h"
@@ -42,6 +44,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
 
@@ -146,12 +149,14 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	old = MemoryContextSwitchTo(mcxt);
 	if (!pgc_attachment_find(RelationGetRelid(rel), &att) ||
-		strcmp(td->tg_trigger->tgname, "zz_pgcredit_guard") != 0)
+		strcmp(td->tg_trigger->tgname,
+			   TRIGGER_FIRED_BEFORE(td->tg_event) ? "zz_pgcredit_guard" : "zz_pgcredit_confirm") != 0 ||
+		(TRIGGER_FIRED_AFTER(td->tg_event) && !TRIGGER_FIRED_BY_INSERT(td->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("trigger \"%s\" on relation \"%s\" is not pgcredit's guard",
 						td->tg_trigger->tgname, RelationGetRelationName(rel)),
-				 errdetail("pgcredit's guard acts only as the trigger that pgcredit.attach_orders() or pgcredit.attach_receivables() installs."),
+				 errdetail("pgcredit's guard acts only as the triggers that pgcredit.attach_orders() or pgcredit.attach_receivables() installs."),
 				 errhint("Drop this trigger, and attach the table with pgcredit's functions.")));
 
 	cfg = palloc0(sizeof(GuardConfig));
@@ -246,8 +251,11 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		d = heap_getattr(tup, cfg->hold_att, desc, &isnull);
 		if (!isnull && DatumGetBool(d))
 		{
+			/* held rows wait outside exposure; the amount is kept to match them */
 			c->held = true;
-			return;				/* held rows wait outside exposure */
+			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
+			c->amount = isnull ? NULL : AmountValue(cfg, d);
+			return;
 		}
 	}
 
@@ -330,16 +338,22 @@ CreateExposureRow(const char *customer)
  * reads back the row and the settings for the check.
  */
 static void
-ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, PgcExposureRow *out)
+ChangeExposureOf(bool is_orders, const char *customer, Numeric delta, PgcExposureRow *out)
 {
-	Numeric		d_receivables = cfg->is_orders ? NULL : delta;
-	Numeric		d_orders = cfg->is_orders ? delta : NULL;
+	Numeric		d_receivables = is_orders ? NULL : delta;
+	Numeric		d_orders = is_orders ? delta : NULL;
 
 	if (pgc_exposure_add(customer, d_receivables, d_orders, out))
 		return;
 	CreateExposureRow(customer);
 	if (!pgc_exposure_add(customer, d_receivables, d_orders, out))
 		elog(ERROR, "pgcredit: could not create the exposure of customer \"%s\"", customer);
+}
+
+static void
+ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, PgcExposureRow *out)
+{
+	ChangeExposureOf(cfg->is_orders, customer, delta, out);
 }
 
 /* Add delta to one component of a customer's exposure, without a check */
@@ -644,7 +658,7 @@ MoveHold(Oid from_relid, const char *from_key, Relation rel, const char *to_key)
  */
 static HeapTuple
 GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *customer,
-		   Numeric delta, Numeric amount)
+		   Numeric delta, Numeric amount, const char **held_why)
 {
 	Verdict		v;
 
@@ -677,7 +691,11 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 		AddExposure(cfg, customer, pgc_numeric_negate(amount));
 		held = heap_modify_tuple_by_cols(tup, RelationGetDescr(td->tg_relation),
 										 1, &col, &val, &isnull);
-		RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
+		/* an inserted row's hold is recorded once the row is stored */
+		if (held_why != NULL)
+			*held_why = v.why;
+		else
+			RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
 		ereport(NOTICE,
 				(errmsg("order for customer \"%s\" put on credit hold", customer),
 				 errdetail("It would have been refused: customer %s; exposure with it would have been %s.",
@@ -707,7 +725,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 		int			sign = pgc_numeric_sign(delta);
 
 		if (sign > 0)
-			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount);
+			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount, NULL);
 		else if (sign < 0)
 			AddExposure(cfg, oldc.customer, delta);
 	}
@@ -726,7 +744,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 		if (newc.counts)
 		{
 			if (pgc_numeric_sign(newc.amount) > 0)
-				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount);
+				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount, NULL);
 			else if (pgc_numeric_sign(newc.amount) < 0)
 				AddExposure(cfg, newc.customer, newc.amount);
 		}
@@ -762,7 +780,7 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 			: pgc_numeric_sign(newc->amount) > 0;
 
 		if (raises)
-			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount);
+			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount, NULL);
 		else
 			AddExposure(cfg, newc->customer, newc->amount);
 	}
@@ -771,6 +789,89 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 		CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, result),
 				  "hold mark cleared; the order fit the customer's credit");
 	return result;
+}
+
+/*
+ * A new row, which may yet not be stored (see guard_pending.c): a positive
+ * amount raises exposure and is checked now, remembered until the row is
+ * stored; a credit waits until then.  Returns the tuple to store.
+ */
+static HeapTuple
+GuardInsert(GuardConfig *cfg, TriggerData *td, Contribution *newc)
+{
+	Relation	rel = td->tg_relation;
+	HeapTuple	result;
+	int			sign;
+	const char *why = NULL;
+
+	if (!newc->counts)
+		return td->tg_trigtuple;
+	sign = pgc_numeric_sign(newc->amount);
+	if (sign < 0)
+	{
+		pgc_pending_add(PGC_PENDING_CREDIT, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
+						newc->customer, newc->amount, NULL);
+		return td->tg_trigtuple;
+	}
+	if (sign == 0)
+		return td->tg_trigtuple;
+	result = GuardRaise(cfg, td, td->tg_trigtuple, newc->customer, newc->amount, newc->amount,
+						&why);
+	if (why != NULL)
+		pgc_pending_add(PGC_PENDING_HELD, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
+						newc->customer, newc->amount, why);
+	else
+		pgc_pending_add(PGC_PENDING_APPLIED, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
+						newc->customer, newc->amount, NULL);
+	return result;
+}
+
+/*
+ * AFTER INSERT FOR EACH ROW: a row is stored; confirm what its BEFORE
+ * trigger did, and apply a credit.
+ */
+static void
+GuardConfirm(GuardConfig *cfg, TriggerData *td)
+{
+	Contribution c = {0};
+	PgcPending *p;
+	Oid			relid = RelationGetRelid(td->tg_relation);
+
+	RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &c);
+	if (c.held && c.amount != NULL)
+	{
+		p = pgc_pending_take(PGC_PENDING_HELD, relid, c.customer, c.amount);
+		if (p != NULL)
+		{
+			Verdict		v = {0};
+
+			v.why = p->why;
+			RecordHold(cfg, td->tg_relation, td->tg_trigtuple, c.customer, c.amount, &v);
+		}
+	}
+	else if (c.counts && pgc_numeric_sign(c.amount) > 0)
+		(void) pgc_pending_take(PGC_PENDING_APPLIED, relid, c.customer, c.amount);
+	else if (c.counts && pgc_numeric_sign(c.amount) < 0)
+	{
+		p = pgc_pending_take(PGC_PENDING_CREDIT, relid, c.customer, c.amount);
+		if (p != NULL)
+			AddExposure(cfg, c.customer, c.amount);
+	}
+}
+
+/*
+ * Undo what the guard did for rows that were never stored: take their
+ * amounts out of exposure again and close their hold records.
+ */
+static void
+UndoPending(PgcPending *p)
+{
+	for (; p != NULL; p = p->next)
+	{
+		if (p->kind == PGC_PENDING_APPLIED)
+			ChangeExposureOf(p->is_orders, p->customer, pgc_numeric_negate(p->amount), NULL);
+		/* a held row never stored has no hold record yet: nothing to undo */
+	}
 }
 
 /* The guard's work on one row; returns the tuple to store */
@@ -789,6 +890,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		/* the second half of a move between partitions: see guard_move.c */
 		if (pgc_move_inserted(&cfg->partition, cfg->mcxt, rel, &moved))
 			return GuardMovedIn(cfg, td, &moved, &newc);
+		return GuardInsert(cfg, td, &newc);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 	{
@@ -834,6 +936,69 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 }
 
 /*
+ * A statement trigger calling the guard must be pgcredit's own, on an
+ * attached table: a hand-made one could end the count of statements in
+ * progress early.
+ */
+static void
+CheckStatementTrigger(TriggerData *td)
+{
+	PgcAttachment att;
+	const char *name = td->tg_trigger->tgname;
+
+	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
+		(strcmp(name, "zz_pgcredit_insert_begin") != 0 && strcmp(name, "zz_pgcredit_insert_end") != 0) ||
+		!pgc_attachment_find(RelationGetRelid(td->tg_relation), &att))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("trigger \"%s\" on relation \"%s\" is not pgcredit's guard",
+						name, RelationGetRelationName(td->tg_relation)),
+				 errdetail("pgcredit's guard acts only as the triggers that pgcredit.attach_orders() or pgcredit.attach_receivables() installs."),
+				 errhint("Drop this trigger, and attach the table with pgcredit's functions.")));
+}
+
+/*
+ * Before a transaction commits, undo what is left of rows never stored
+ * (rows inserted straight into a partition, whose statement triggers are
+ * not pgcredit's, are settled here).
+ */
+static void
+GuardPreCommit(XactEvent event, void *arg)
+{
+	PgcPending *undo;
+	PgcActAs	act;
+	bool		save_spi;
+
+	if (event != XACT_EVENT_PRE_COMMIT)
+		return;
+	undo = pgc_pending_take_all();
+	if (undo == NULL)
+		return;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgc_act_as(&act, undo->owner, true);
+	save_spi = guard_spi;
+	guard_spi = false;
+	UndoPending(undo);
+	if (guard_spi)
+		SPI_finish();
+	guard_spi = save_spi;
+	pgc_act_done(&act);
+	PopActiveSnapshot();
+}
+
+static void
+RegisterPreCommit(void)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(GuardPreCommit, NULL);
+		registered = true;
+	}
+}
+
+/*
  * exposure_trigger(): BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on an
  * attached table.  It acts as pgcredit's owner while it works, so that the
  * application's role needs no right on pgcredit's tables, inside a
@@ -844,25 +1009,49 @@ Datum
 exposure_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
-	GuardConfig *cfg;
+	GuardConfig *volatile cfg = NULL;
 	HeapTuple volatile result = NULL;
 	PgcActAs	act;
 	bool		save_spi;
 	volatile bool connected = false;
+	Oid			owner;
+	PgcPending *volatile undo = NULL;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "pgcredit.exposure_trigger: not called by trigger manager");
-	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BEFORE(td->tg_event))
-		elog(ERROR, "pgcredit.exposure_trigger must be a BEFORE ROW trigger");
+	RegisterPreCommit();
 
-	cfg = GetConfig(fcinfo, td);
+	if (TRIGGER_FIRED_FOR_STATEMENT(td->tg_event))
+	{
+		/* the INSERT statements in progress, for guard_pending.c */
+		CheckStatementTrigger(td);
+		if (TRIGGER_FIRED_BEFORE(td->tg_event))
+		{
+			pgc_pending_statement_start();
+			return PointerGetDatum(NULL);
+		}
+		if (!pgc_pending_statement_end())
+			return PointerGetDatum(NULL);
+		undo = pgc_pending_take_all();
+		owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
+	}
+	else
+	{
+		cfg = GetConfig(fcinfo, td);
+		owner = cfg->owner;
+	}
 
-	pgc_act_as(&act, cfg->owner, true);
+	pgc_act_as(&act, owner, true);
 	save_spi = guard_spi;
 	guard_spi = false;
 	PG_TRY();
 	{
-		result = GuardRow(cfg, td);
+		if (cfg == NULL)
+			UndoPending(undo);
+		else if (TRIGGER_FIRED_AFTER(td->tg_event))
+			GuardConfirm(cfg, td);
+		else
+			result = GuardRow(cfg, td);
 	}
 	PG_CATCH();
 	{
@@ -878,7 +1067,7 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	if (connected)
 	{
 		/* a marked copy made under SPI must outlive SPI's memory */
-		if (result != td->tg_trigtuple && result != td->tg_newtuple)
+		if (result != NULL && result != td->tg_trigtuple && result != td->tg_newtuple)
 			result = SPI_copytuple(result);
 		SPI_finish();
 	}
