@@ -1834,6 +1834,8 @@ COMMENT ON FUNCTION pgcredit._account_import_row() IS
 CREATE TRIGGER account_import_row INSTEAD OF INSERT ON pgcredit.account_import
   FOR EACH ROW EXECUTE FUNCTION pgcredit._account_import_row();
 REVOKE ALL ON pgcredit.account_import FROM PUBLIC;
+-- a trigger function is not checked for EXECUTE when its trigger fires
+REVOKE EXECUTE ON FUNCTION pgcredit._account_import_row() FROM PUBLIC;
 GRANT SELECT, INSERT ON pgcredit.account_import TO pgcredit_controller;
 
 ----------------------------------------------------------------------
@@ -1942,6 +1944,7 @@ COMMENT ON FUNCTION pgcredit._tier_policy_replace() IS
   'BEFORE INSERT on tier_policy: a row for a tier already there replaces it (restores and upserts)';
 CREATE TRIGGER tier_policy_replace BEFORE INSERT ON pgcredit.tier_policy
   FOR EACH ROW EXECUTE FUNCTION pgcredit._tier_policy_replace();
+REVOKE EXECUTE ON FUNCTION pgcredit._tier_policy_replace() FROM PUBLIC;
 
 CREATE TABLE pgcredit.score_history (
   customer          text NOT NULL,
@@ -2604,12 +2607,18 @@ GRANT SELECT ON pgcredit.customer_risk, pgcredit.aging_by_customer, pgcredit.por
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
   pgcredit.customer_risk_at(date),
   pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
+  pgcredit._settings_or_default(), pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric),
   pgcredit.refresh_scores(date), pgcredit.recommend_limit(text, date), pgcredit.apply_tier_policy(text, text),
   pgcredit._notify_alert(), pgcredit._alert_on_hold()
 FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit._receivable_items_sql(), pgcredit.receivable_stats(date),
+-- The views call customer_risk_at(), _newly_overdue(), _settings_or_default()
+-- and _combine() as their reader (a view checks the functions it calls
+-- against the caller), so readers execute these helpers too.
+-- _receivable_items_sql() is called only by SECURITY DEFINER functions.
+GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date),
   pgcredit.customer_risk_at(date),
   pgcredit.external_score_now(date), pgcredit.portfolio_stats(date), pgcredit._newly_overdue(date, int, int),
+  pgcredit._settings_or_default(), pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric),
   pgcredit.recommend_limit(text, date) TO pgcredit_reader;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date), pgcredit.apply_tier_policy(text, text) TO pgcredit_controller;
 

@@ -1,0 +1,516 @@
+-- The role matrix: every function, table, view, sequence and type of
+-- pgcredit against every kind of role, allowed or refused.  The decisions
+-- are written below by hand, from README.md ("Roles and security",
+-- "Security model", "Who may see and do what"); the objects and their
+-- privileges are read from the catalog.  An object without a decision, a
+-- decision without an object, and a privilege that differs from its
+-- decision each print a row, and the expected output has none: a new
+-- function, table or view fails this test until it is decided here.
+-- It runs in a database of its own, so that it sees a fresh install.
+\set SHOW_CONTEXT never
+\set regress_db :DBNAME
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS pgcredit_matrix_test;
+CREATE DATABASE pgcredit_matrix_test;
+\c pgcredit_matrix_test
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE EXTENSION pgcredit;
+
+-- The roles: one with nothing, an application (DML on an attached table,
+-- nothing of pgcredit's), and a member of each of pgcredit's roles.
+CREATE ROLE regress_m_nobody;
+CREATE ROLE regress_m_app;
+CREATE ROLE regress_m_reader IN ROLE pgcredit_reader;
+CREATE ROLE regress_m_controller IN ROLE pgcredit_controller;
+CREATE ROLE regress_m_admin IN ROLE pgcredit_admin;
+
+-- rank: the tier each role holds (0 PUBLIC only, 1 reader, 2 controller, 3 admin)
+CREATE TEMP TABLE m_role (role name PRIMARY KEY, label text NOT NULL, rank int NOT NULL, n int NOT NULL);
+INSERT INTO m_role VALUES
+  ('regress_m_nobody', 'nobody', 0, 1), ('regress_m_app', 'app', 0, 2),
+  ('regress_m_reader', 'reader', 1, 3), ('regress_m_controller', 'controller', 2, 4),
+  ('regress_m_admin', 'admin', 3, 5);
+
+-- A decision names the lowest tier that holds a privilege; pgcredit's
+-- roles are nested (reader < controller < admin), so every higher tier
+-- holds it too.  "owner": nobody but pgcredit_owner (and superusers).
+CREATE TEMP TABLE m_tier (tier text PRIMARY KEY, rank int NOT NULL);
+INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4);
+
+----------------------------------------------------------------------
+-- Decisions: functions (EXECUTE), by signature
+----------------------------------------------------------------------
+CREATE TEMP TABLE decided_function (signature text PRIMARY KEY, execute text NOT NULL REFERENCES m_tier);
+INSERT INTO decided_function VALUES
+  -- analytics functions and aggregates: every role (they run as the caller)
+  ('pgcredit.aging_bucket(date,date,integer[])', 'public'),
+  ('pgcredit.aging_bands(integer[])', 'public'),
+  ('pgcredit.days_past_due(date,date)', 'public'),
+  ('pgcredit.exposure_over_limit(numeric,numeric)', 'public'),
+  ('pgcredit.exposure_over_limit(numeric,numeric,numeric)', 'public'),
+  ('pgcredit.amount_sum(numeric)', 'public'),
+  ('pgcredit.aging(numeric,date,date)', 'public'),
+  ('pgcredit.aging(numeric,date,date,integer[])', 'public'),
+  ('pgcredit.dso(numeric,date,date,date)', 'public'),
+  ('pgcredit.dso(numeric,date,date,date,integer)', 'public'),
+  ('pgcredit.dso_countback(numeric,date,date,date)', 'public'),
+  ('pgcredit.best_possible_dso(numeric,date,date,date,date)', 'public'),
+  ('pgcredit.best_possible_dso(numeric,date,date,date,date,integer)', 'public'),
+  ('pgcredit.average_days_delinquent(numeric,date,date,date,date)', 'public'),
+  ('pgcredit.average_days_delinquent(numeric,date,date,date,date,integer)', 'public'),
+  ('pgcredit.dso_report(numeric,date,date,date,date)', 'public'),
+  ('pgcredit.dso_report(numeric,date,date,date,date,integer)', 'public'),
+  ('pgcredit.credit_score(numeric,date,date,date)', 'public'),
+  ('pgcredit.credit_score(numeric,date,date,date,integer)', 'public'),
+  ('pgcredit.credit_score_explain(numeric,date,date,date)', 'public'),
+  ('pgcredit.credit_score_explain(numeric,date,date,date,integer)', 'public'),
+  ('pgcredit.concentration_hhi(numeric)', 'public'),
+  ('pgcredit.concentration_top_share(numeric,integer)', 'public'),
+  -- risk functions open to every role ("Who may see and do what")
+  ('pgcredit.as_of()', 'public'),
+  ('pgcredit.combined_score(numeric,numeric,numeric)', 'public'),
+  ('pgcredit.risk_tier(numeric)', 'public'),
+  -- the CSV loader acts as the caller ("Who may load"); load_csv_file
+  -- checks pg_read_server_files itself
+  ('pgcredit.load_csv(regclass,text,text,text,boolean,jsonb,text[],text,boolean,text[],text[],text[],boolean,bigint,text,bigint)', 'public'),
+  ('pgcredit.load_csv(regclass,bytea,text,text,boolean,jsonb,text[],text,boolean,text[],text[],text[],boolean,bigint,text,bigint)', 'public'),
+  ('pgcredit.load_csv_file(regclass,text,text,text,boolean,jsonb,text[],text,boolean,text[],text[],text[],boolean,bigint,text,bigint)', 'public'),
+  -- the guard's triggers: attaching creates them as the table's owner,
+  -- who needs EXECUTE; on a table that is not attached they refuse (55000)
+  ('pgcredit.exposure_trigger()', 'public'),
+  ('pgcredit.exposure_truncate_trigger()', 'public'),
+  -- pgcredit_reader
+  ('pgcredit.verify_exposure()', 'reader'),
+  ('pgcredit.receivable_stats(date)', 'reader'),
+  ('pgcredit.portfolio_stats(date)', 'reader'),
+  ('pgcredit.external_score_now(date)', 'reader'),
+  ('pgcredit.customer_risk_at(date)', 'reader'),
+  ('pgcredit.recommend_limit(text,date)', 'reader'),
+  -- helpers that the risk views call as their reader
+  ('pgcredit._newly_overdue(date,integer,integer)', 'reader'),
+  ('pgcredit._settings_or_default()', 'reader'),
+  ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
+  -- pgcredit_controller
+  ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
+  ('pgcredit.set_credit_limit(text,numeric,text)', 'controller'),
+  ('pgcredit.set_tolerance(text,numeric,text)', 'controller'),
+  ('pgcredit.set_status(text,text,text)', 'controller'),
+  ('pgcredit.place_hold(text,text)', 'controller'),
+  ('pgcredit.block_account(text,text)', 'controller'),
+  ('pgcredit.release_hold(text,text)', 'controller'),
+  ('pgcredit.update_account(text,text,integer,text,date)', 'controller'),
+  ('pgcredit.override_block(text,text)', 'controller'),
+  ('pgcredit.release_held_order(bigint,text)', 'controller'),
+  ('pgcredit.refresh_scores(date)', 'controller'),
+  ('pgcredit.apply_tier_policy(text,text)', 'controller'),
+  -- pgcredit_admin
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name)', 'admin'),
+  ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name)', 'admin'),
+  ('pgcredit.detach(regclass)', 'admin'),
+  ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
+  ('pgcredit.set_max_days_past_due(integer,text)', 'admin'),
+  ('pgcredit.rebuild_exposure()', 'admin'),
+  -- internal helpers and the triggers of pgcredit's own tables: nobody
+  -- (the functions above call them as pgcredit_owner; a trigger function
+  -- needs no EXECUTE to fire)
+  ('pgcredit._actor()', 'owner'),
+  ('pgcredit._audit(text,text,jsonb,jsonb,text)', 'owner'),
+  ('pgcredit._check_reason(text)', 'owner'),
+  ('pgcredit._check_amount(text,numeric)', 'owner'),
+  ('pgcredit._lock_exposure(text)', 'owner'),
+  ('pgcredit._change_account(text,jsonb,text,text)', 'owner'),
+  ('pgcredit._attached_items(text,text,regclass,boolean)', 'owner'),
+  ('pgcredit._check_attach_column(regclass,name,text)', 'owner'),
+  ('pgcredit._table_triggers(regclass,boolean)', 'owner'),
+  ('pgcredit._clear_hold_mark(regclass,jsonb,text,numeric)', 'owner'),
+  ('pgcredit._actual_exposure(boolean)', 'owner'),
+  ('pgcredit._column_type(regclass,name,text)', 'owner'),
+  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name)', 'owner'),
+  ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
+  ('pgcredit._move_held_order(oid,jsonb,oid,jsonb)', 'owner'),
+  ('pgcredit._record_hold(oid,jsonb,text,numeric,text)', 'owner'),
+  ('pgcredit.items_past_due(text,integer)', 'owner'),
+  ('pgcredit._check_day(date)', 'owner'),
+  ('pgcredit._receivable_items_sql()', 'owner'),
+  ('pgcredit._notify_alert()', 'owner'),
+  ('pgcredit._alert_on_hold()', 'owner'),
+  ('pgcredit._account_import_row()', 'owner'),
+  ('pgcredit._tier_policy_replace()', 'owner');
+-- By rule, not listed: the support functions of pgcredit's aggregates
+-- that take an argument of type internal (no SQL call can pass one) are
+-- executable by every role, like their aggregates.
+
+----------------------------------------------------------------------
+-- Decisions: tables and views (SELECT, INSERT, UPDATE, DELETE)
+----------------------------------------------------------------------
+CREATE TEMP TABLE decided_relation (relation text PRIMARY KEY, kind text NOT NULL,
+  sel text NOT NULL REFERENCES m_tier, ins text NOT NULL REFERENCES m_tier,
+  upd text NOT NULL REFERENCES m_tier, del text NOT NULL REFERENCES m_tier);
+INSERT INTO decided_relation VALUES
+  -- credit control: read by readers, written through the functions only
+  ('pgcredit.account',              'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.exposure',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.settings',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.attachment',           'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.held_order',           'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.override',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.audit_log',            'table', 'reader', 'owner', 'owner', 'owner'),
+  -- CSV loads: every role reads its own runs (row-level security),
+  -- readers all of them; the loader writes them as pgcredit_owner
+  ('pgcredit.import_run',           'table', 'public', 'owner', 'owner', 'owner'),
+  ('pgcredit.import_reject',        'table', 'public', 'owner', 'owner', 'owner'),
+  -- bureau scores: controllers write them
+  ('pgcredit.external_score',       'table', 'reader', 'controller', 'controller', 'controller'),
+  -- accounts loaded from CSV go through the account functions
+  ('pgcredit.account_import',       'view',  'controller', 'controller', 'owner', 'owner'),
+  -- risk: written by pgcredit's functions and triggers alone
+  ('pgcredit.score_history',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.alert',                'table', 'reader', 'owner', 'owner', 'owner'),
+  -- the settings of the risk scores, edited by admins with SQL
+  ('pgcredit.risk_settings',        'table', 'reader', 'admin', 'admin', 'admin'),
+  ('pgcredit.external_score_scale', 'table', 'reader', 'admin', 'admin', 'admin'),
+  ('pgcredit.tier_policy',          'table', 'reader', 'admin', 'admin', 'admin'),
+  -- the risk views
+  ('pgcredit.customer_risk',        'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.aging_by_customer',    'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.portfolio',            'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.held_orders',          'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.limit_history',        'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.watchlist',            'view',  'reader', 'owner', 'owner', 'owner');
+-- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
+-- belong to the owner alone.
+
+----------------------------------------------------------------------
+-- Decisions: sequences (USAGE, SELECT, UPDATE) and types (USAGE)
+----------------------------------------------------------------------
+CREATE TEMP TABLE decided_sequence (sequence text PRIMARY KEY,
+  usage text NOT NULL REFERENCES m_tier, sel text NOT NULL REFERENCES m_tier,
+  upd text NOT NULL REFERENCES m_tier);
+INSERT INTO decided_sequence VALUES
+  -- numbers are drawn by pgcredit's own inserts only
+  ('pgcredit.held_order_id_seq',    'owner', 'owner', 'owner'),
+  ('pgcredit.audit_log_id_seq',     'owner', 'owner', 'owner'),
+  ('pgcredit.import_run_id_seq',    'owner', 'owner', 'owner'),
+  ('pgcredit.import_reject_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.alert_id_seq',         'owner', 'owner', 'owner');
+CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
+INSERT INTO decided_type VALUES
+  -- the results of public aggregates and of recommend_limit()
+  ('pgcredit.aging_profile', 'public'),
+  ('pgcredit.aging_by_band', 'public'),
+  ('pgcredit.dso_result', 'public'),
+  ('pgcredit.credit_score_parts', 'public'),
+  ('pgcredit.limit_recommendation', 'public');
+
+----------------------------------------------------------------------
+-- The catalog: every object of schema pgcredit, its privileges for
+-- each role, and what was decided
+----------------------------------------------------------------------
+CREATE TEMP VIEW m_object AS
+SELECT 'function' AS class, p.oid, p.oid::regprocedure::text AS object
+FROM pg_proc p WHERE p.pronamespace = 'pgcredit'::regnamespace
+UNION ALL
+SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'relation' END, c.oid, c.oid::regclass::text
+FROM pg_class c
+WHERE c.relnamespace = 'pgcredit'::regnamespace
+  AND c.relkind NOT IN ('i', 'I', 'c', 't')            -- indexes have no privileges; types below
+UNION ALL
+SELECT 'type', t.oid, t.oid::regtype::text
+FROM pg_type t LEFT JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typnamespace = 'pgcredit'::regnamespace
+  AND NOT (t.typcategory = 'A' AND t.typelem <> 0)    -- arrays follow their element
+  AND coalesce(c.relkind, 'c') = 'c';                 -- a table's row type follows the table
+
+CREATE TEMP VIEW m_privilege (class, privilege) AS VALUES
+  ('function', 'EXECUTE'),
+  ('relation', 'SELECT'), ('relation', 'INSERT'), ('relation', 'UPDATE'), ('relation', 'DELETE'),
+  ('relation', 'TRUNCATE'), ('relation', 'REFERENCES'), ('relation', 'TRIGGER'),
+  ('sequence', 'USAGE'), ('sequence', 'SELECT'), ('sequence', 'UPDATE'),
+  ('type', 'USAGE');
+
+CREATE TEMP VIEW m_actual AS
+SELECT o.class, o.object, p.privilege, r.role, r.label, r.rank, r.n,
+       CASE o.class
+         WHEN 'function' THEN has_function_privilege(r.role, o.oid, p.privilege)
+         WHEN 'relation' THEN has_table_privilege(r.role, o.oid, p.privilege)
+         WHEN 'sequence' THEN has_sequence_privilege(r.role, o.oid, p.privilege)
+         WHEN 'type'     THEN has_type_privilege(r.role, o.oid, p.privilege)
+       END AS allowed
+FROM m_object o JOIN m_privilege p USING (class) CROSS JOIN m_role r;
+
+CREATE TEMP VIEW m_decided AS
+SELECT 'function' AS class, signature AS object, 'EXECUTE' AS privilege, execute AS tier
+FROM decided_function
+UNION ALL  -- the rule for aggregates' support functions
+SELECT DISTINCT 'function', s.fn::regprocedure::text, 'EXECUTE', 'public'
+FROM pg_aggregate a
+JOIN pg_proc ap ON ap.oid = a.aggfnoid AND ap.pronamespace = 'pgcredit'::regnamespace
+CROSS JOIN LATERAL unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+                               a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn,
+                               a.aggmfinalfn]::oid[]) AS s(fn)
+JOIN pg_proc sp ON sp.oid = s.fn
+WHERE 'internal'::regtype = ANY (sp.proargtypes::oid[])
+  AND s.fn::regprocedure::text NOT IN (SELECT signature FROM decided_function)
+UNION ALL
+SELECT 'relation', relation, x.privilege, x.tier
+FROM decided_relation,
+     LATERAL (VALUES ('SELECT', sel), ('INSERT', ins), ('UPDATE', upd), ('DELETE', del),
+                     ('TRUNCATE', 'owner'), ('REFERENCES', 'owner'), ('TRIGGER', 'owner')) x(privilege, tier)
+UNION ALL
+SELECT 'sequence', sequence, x.privilege, x.tier
+FROM decided_sequence, LATERAL (VALUES ('USAGE', usage), ('SELECT', sel), ('UPDATE', upd)) x(privilege, tier)
+UNION ALL
+SELECT 'type', type, 'USAGE', usage FROM decided_type;
+
+-- (a) Objects without a decision: decide them above (none expected).
+SELECT o.class, o.object AS undecided
+FROM m_object o
+WHERE NOT EXISTS (SELECT FROM m_decided d WHERE d.class = o.class AND d.object = o.object)
+ORDER BY 1, 2;
+
+-- (b) Decisions for objects that do not exist (none expected).
+SELECT DISTINCT d.class, d.object AS decided_but_missing
+FROM m_decided d
+WHERE NOT EXISTS (SELECT FROM m_object o WHERE o.class = d.class AND o.object = d.object)
+ORDER BY 1, 2;
+
+-- (c) Privileges that differ from their decision (none expected): who
+-- was decided, and who actually has it.
+SELECT a.object, a.privilege, d.tier AS decided,
+       coalesce(string_agg(a.label, ', ' ORDER BY a.n) FILTER (WHERE a.allowed),
+                '(no role)') AS actually_allowed
+FROM m_actual a
+JOIN m_decided d USING (class, object, privilege)
+JOIN m_tier t ON t.tier = d.tier
+GROUP BY a.class, a.object, a.privilege, d.tier
+HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank))
+ORDER BY 1, 2;
+
+----------------------------------------------------------------------
+-- Rules of README.md that hold whatever the decisions say
+----------------------------------------------------------------------
+
+-- The internal helpers are not executable by PUBLIC (none expected).
+SELECT p.oid::regprocedure AS helper_executable_by_public
+FROM pg_proc p
+WHERE p.pronamespace = 'pgcredit'::regnamespace
+  AND (p.proname LIKE '\_%' OR p.proname = 'items_past_due')
+  AND has_function_privilege('public', p.oid, 'EXECUTE');
+
+-- PUBLIC writes none of pgcredit's relations (none expected).
+SELECT c.oid::regclass AS relation_public_may_write, x.privilege
+FROM pg_class c
+CROSS JOIN (VALUES ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'),
+                   ('TRIGGER')) x(privilege)
+WHERE c.relnamespace = 'pgcredit'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND has_table_privilege('public', c.oid, x.privilege);
+
+-- A SECURITY DEFINER function pins its search_path (none expected).
+SELECT p.oid::regprocedure AS definer_without_pinned_path
+FROM pg_proc p
+WHERE p.pronamespace = 'pgcredit'::regnamespace AND p.prosecdef
+  AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pgcredit, pg_temp'], false);
+
+-- Every object is owned by pgcredit_owner (none expected otherwise).
+SELECT 'function' AS class, p.oid::regprocedure::text AS object, pg_get_userbyid(p.proowner) AS owner
+FROM pg_proc p WHERE p.pronamespace = 'pgcredit'::regnamespace AND p.proowner <> 'pgcredit_owner'::regrole
+UNION ALL
+SELECT 'relation', c.oid::regclass::text, pg_get_userbyid(c.relowner)
+FROM pg_class c WHERE c.relnamespace = 'pgcredit'::regnamespace AND c.relowner <> 'pgcredit_owner'::regrole
+UNION ALL
+SELECT 'type', t.oid::regtype::text, pg_get_userbyid(t.typowner)
+FROM pg_type t WHERE t.typnamespace = 'pgcredit'::regnamespace AND t.typowner <> 'pgcredit_owner'::regrole
+ORDER BY 1, 2;
+
+-- Objects of the extension that the matrix does not cover: any other
+-- kind of object, or one outside schema pgcredit (none expected).
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS not_in_matrix
+FROM pg_depend d
+WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgcredit')
+  AND (d.classid NOT IN ('pg_proc'::regclass, 'pg_class'::regclass, 'pg_type'::regclass)
+       OR (pg_identify_object(d.classid, d.objid, d.objsubid)).schema IS DISTINCT FROM 'pgcredit')
+ORDER BY 1;
+
+----------------------------------------------------------------------
+-- Summary, from the catalog, for a reader to check
+----------------------------------------------------------------------
+
+-- How many of pgcredit's functions each role may execute.
+SELECT a.label AS role, count(*) FILTER (WHERE a.allowed) AS functions,
+       count(*) FILTER (WHERE a.allowed AND NOT has_function_privilege('public', o.oid, 'EXECUTE'))
+         AS beyond_public
+FROM m_actual a JOIN m_object o USING (class, object)
+WHERE a.class = 'function'
+GROUP BY a.label, a.n ORDER BY a.n;
+
+-- The functions open to every role.
+SELECT kind AS public, count(*) AS n,
+       CASE WHEN kind = 'aggregate support' THEN '(taking internal)'
+            ELSE string_agg(DISTINCT proname, ', ' ORDER BY proname) END AS names
+FROM (SELECT p.proname,
+             CASE WHEN p.prokind = 'a' THEN 'aggregates'
+                  WHEN 'internal'::regtype = ANY (p.proargtypes::oid[]) THEN 'aggregate support'
+                  ELSE 'functions' END AS kind
+      FROM pg_proc p
+      WHERE p.pronamespace = 'pgcredit'::regnamespace
+        AND has_function_privilege('public', p.oid, 'EXECUTE')) f
+GROUP BY kind ORDER BY kind;
+
+-- Every other function: who may execute it (x).
+SELECT a.object AS function,
+       max(CASE WHEN a.label = 'nobody' AND a.allowed THEN 'x' ELSE '' END) AS nobody,
+       max(CASE WHEN a.label = 'app' AND a.allowed THEN 'x' ELSE '' END) AS app,
+       max(CASE WHEN a.label = 'reader' AND a.allowed THEN 'x' ELSE '' END) AS reader,
+       max(CASE WHEN a.label = 'controller' AND a.allowed THEN 'x' ELSE '' END) AS controller,
+       max(CASE WHEN a.label = 'admin' AND a.allowed THEN 'x' ELSE '' END) AS admin
+FROM m_actual a JOIN m_object o USING (class, object)
+WHERE a.class = 'function' AND NOT has_function_privilege('public', o.oid, 'EXECUTE')
+GROUP BY a.object
+ORDER BY count(*) FILTER (WHERE a.allowed) DESC, a.object;
+
+-- Tables, views and sequences: what each role may do, in the letters of
+-- \dp (r SELECT, a INSERT, w UPDATE, d DELETE, D TRUNCATE, x REFERENCES,
+-- t TRIGGER, U USAGE).
+SELECT a.object AS relation,
+       CASE min(c.relkind) WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                           WHEN 'S' THEN 'sequence' ELSE min(c.relkind) END AS kind,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'nobody' AND a.allowed), '-') AS nobody,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'app' AND a.allowed), '-') AS app,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'reader' AND a.allowed), '-') AS reader,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'controller' AND a.allowed), '-') AS controller,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'admin' AND a.allowed), '-') AS admin
+FROM m_actual a
+JOIN (VALUES (1, 'SELECT', 'r'), (2, 'INSERT', 'a'), (3, 'UPDATE', 'w'), (4, 'DELETE', 'd'),
+             (5, 'TRUNCATE', 'D'), (6, 'REFERENCES', 'x'), (7, 'TRIGGER', 't'),
+             (0, 'USAGE', 'U')) l(n, privilege, letter) USING (privilege)
+JOIN pg_class c ON c.oid = a.object::regclass
+WHERE a.class IN ('relation', 'sequence')
+GROUP BY a.object
+ORDER BY min(c.relkind) = 'S', min(c.relkind) = 'v', 1;
+
+----------------------------------------------------------------------
+-- A sample, played as each role: one function of each tier, an internal
+-- helper, a table and the risk views, a write of each kind.  All in one
+-- transaction rolled back at the end; psql rolls back each failed
+-- statement alone (ON_ERROR_ROLLBACK).
+----------------------------------------------------------------------
+\set ON_ERROR_ROLLBACK on
+BEGIN;
+-- an order table owned by the superuser, attached, and an account
+CREATE TABLE regress_m_order (id serial PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
+GRANT SELECT, INSERT, UPDATE, DELETE ON regress_m_order TO regress_m_app;
+GRANT USAGE ON SEQUENCE regress_m_order_id_seq TO regress_m_app;
+SELECT relid FROM pgcredit.attach_orders('regress_m_order', 'customer', 'amount');
+SELECT customer, credit_limit FROM pgcredit.open_account('M1', 100);
+
+SET LOCAL ROLE regress_m_nobody;
+SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_credit_limit('M1', 150, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit._actor();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS accounts FROM pgcredit.account;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS watchlist FROM pgcredit.watchlist;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2', 10, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+
+-- The application: its orders are checked without any right on
+-- pgcredit's tables; beyond that it is the role with nothing.
+SET LOCAL ROLE regress_m_app;
+INSERT INTO regress_m_order (customer, amount) VALUES ('M1', 60);
+INSERT INTO regress_m_order (customer, amount) VALUES ('M1', 60);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_credit_limit('M1', 150, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit._actor();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS accounts FROM pgcredit.account;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS watchlist FROM pgcredit.watchlist;
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2', 10, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+
+SET LOCAL ROLE regress_m_reader;
+SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT credit_limit FROM pgcredit.set_credit_limit('M1', 150, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit._actor();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS accounts FROM pgcredit.account;
+SELECT count(*) AS watchlist FROM pgcredit.watchlist;
+INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2', 10, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+
+SET LOCAL ROLE regress_m_controller;
+SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT credit_limit FROM pgcredit.set_credit_limit('M1', 150, 'matrix');
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'matrix');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit._actor();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS accounts FROM pgcredit.account;
+SELECT count(*) AS watchlist FROM pgcredit.watchlist;
+INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2', 10, 'matrix');
+INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+
+SET LOCAL ROLE regress_m_admin;
+SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+SELECT credit_limit FROM pgcredit.set_credit_limit('M1', 200, 'matrix');
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'matrix');
+SELECT pgcredit._actor();
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS accounts FROM pgcredit.account;
+SELECT count(*) AS watchlist FROM pgcredit.watchlist;
+INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M3', 10, 'matrix');
+INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+DELETE FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+-- What the sample changed, before it is rolled back: the audit log names
+-- the roles (the tier_policy row replaced itself and left no trace).
+SELECT action, customer, role_name, reason FROM pgcredit.audit_log
+WHERE role_name LIKE 'regress\_m\_%' ORDER BY id;
+ROLLBACK;
+\unset ON_ERROR_ROLLBACK
+
+\c :regress_db
+DROP DATABASE pgcredit_matrix_test;
+-- the roles own nothing and were granted nothing outside the dropped
+-- database; DROP OWNED makes sure of it in this one
+DROP OWNED BY regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
+DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
