@@ -15,6 +15,11 @@ WHERE run_id = (SELECT max(id) FROM pgcredit.import_run) ORDER BY line_number;
 SELECT status, rows_read, rows_loaded, rows_rejected
 FROM pgcredit.load_csv('m_row', E'id,v\n1,a\n2,"b\n3,c\n4,d\n');
 SELECT * FROM m_last_rejects;
+-- The line it starts on counts back over the newlines of the fields
+-- before the open one too: the record of 41 starts on line 3.
+SELECT status, rows_read, rows_loaded, rows_rejected
+FROM pgcredit.load_csv('m_row', E'id,v\n40,a\n"41\n","c\nd\n42,e\n');
+SELECT * FROM m_last_rejects;
 -- A quoted field may hold newlines: the lines between the quotes are its
 -- value.  When that leaves the record with the wrong number of fields, it
 -- is rejected with the lines it spans.
@@ -45,6 +50,8 @@ SELECT length(v) FROM m_row WHERE id = 20;
 SELECT pgcredit.load_csv('m_row', E'id,v\n21,"' || repeat('y', 300000) || E'\n', max_field_size => 100000);
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS row_21 FROM m_row WHERE id = 21;
+-- The record of 22 starts on line 2, two lines before the field grows too long.
+SELECT pgcredit.load_csv('m_row', E'id,v\n"22\n","y\n' || repeat('y', 300000) || E'\n', max_field_size => 100000);
 SELECT pgcredit.load_csv('m_row', E'id,v\n1,2\n', max_field_size => 0);
 \echo :LAST_ERROR_SQLSTATE
 

@@ -121,19 +121,49 @@ grow(void **p, size_t *cap, size_t need, size_t elem)
 	return true;
 }
 
+static long
+count_newlines(const void *data, size_t len)
+{
+	const unsigned char *c = data;
+	long		n = 0;
+
+	for (size_t i = 0; c && i < len; i++)
+		if (c[i] == '\n')
+			n++;
+	return n;
+}
+
+/*
+ * Newlines of the field libcsv is still reading.  Only valid between calls
+ * into libcsv: while csv_parse runs (in on_field and on_row) it keeps its
+ * position in a local variable, parser.entry_pos is the one of the last
+ * return, and entry_buf may already hold a later field over an earlier one.
+ */
+static long
+held_newlines(const CsvReader *r)
+{
+	return count_newlines(r->parser.entry_buf, r->parser.entry_pos);
+}
+
+/*
+ * The line the record being read starts on: the current line less the
+ * newlines the record holds so far, in the fields handed over and in the
+ * field still being read (held).
+ */
+static long
+record_start(const CsvReader *r, long held)
+{
+	return r->line - r->newlines_in_record - held;
+}
+
+/* Stop reading; the first error is kept, with the line its record starts on */
 static void
-fail(CsvReader *r, CsvReaderError e)
+fail(CsvReader *r, CsvReaderError e, long line)
 {
 	if (r->error == CSV_READER_OK)
 	{
-		long		inside = r->newlines_in_record;
-
-		/* the newlines of the field libcsv still holds belong to the record too */
-		for (size_t i = 0; r->parser.entry_buf && i < r->parser.entry_pos; i++)
-			if (r->parser.entry_buf[i] == '\n')
-				inside++;
 		r->error = e;
-		r->error_line = r->line - inside;
+		r->error_line = line;
 	}
 	r->stopped = true;
 }
@@ -152,7 +182,8 @@ on_field(void *s, size_t len, void *data)
 		 !grow((void **) &r->fields, &fcap, (size_t) r->nfields + 1, sizeof(CsvField))) ||
 		!grow((void **) &r->arena, &r->arena_cap, r->arena_len + len + 1, 1))
 	{
-		fail(r, CSV_READER_NO_MEMORY);
+		/* the field at hand is not counted in newlines_in_record yet */
+		fail(r, CSV_READER_NO_MEMORY, record_start(r, count_newlines(s, len)));
 		return;
 	}
 	r->fields_cap = (int) fcap;
@@ -161,12 +192,8 @@ on_field(void *s, size_t len, void *data)
 	r->fields[r->nfields].bare_empty = (s == NULL);
 	if (len > 0)
 	{
-		const char *c = (const char *) s;
-
 		memcpy(r->arena + r->arena_len, s, len);
-		for (size_t i = 0; i < len; i++)
-			if (c[i] == '\n')
-				r->newlines_in_record++;
+		r->newlines_in_record += count_newlines(s, len);
 	}
 	r->arena[r->arena_len + len] = '\0';
 	r->arena_len += len + 1;
@@ -194,7 +221,7 @@ on_row(int c, void *data)
 	r->arena_len = 0;
 	r->newlines_in_record = 0;
 	if (!r->on_record(r->arg, &rec))
-		fail(r, CSV_READER_STOPPED);
+		fail(r, CSV_READER_STOPPED, rec.line);
 }
 
 /* Run libcsv over one piece that holds at most one newline, at its end */
@@ -212,7 +239,8 @@ parse_piece(CsvReader *r, const char *data, size_t len)
 
 		fail(r, (e == CSV_ENOMEM || e == CSV_ETOOBIG) &&
 			 csv_get_buffer_size(&r->parser) + 1024 >= r->max_field ?
-			 CSV_READER_FIELD_TOO_LONG : CSV_READER_NO_MEMORY);
+			 CSV_READER_FIELD_TOO_LONG : CSV_READER_NO_MEMORY,
+			 record_start(r, held_newlines(r)));
 	}
 	return !r->stopped;
 }
@@ -255,7 +283,7 @@ csv_reader_feed(CsvReader *r, const char *data, size_t len)
 			return true;
 		if (csv_is_utf16(r->head, 2))
 		{
-			fail(r, CSV_READER_UTF16);
+			fail(r, CSV_READER_UTF16, 1);
 			return false;
 		}
 		if (!feed_lines(r, r->head, 2))
@@ -281,12 +309,12 @@ csv_reader_finish(CsvReader *r)
 	 */
 	if (r->parser.quoted && r->parser.pstate == LIBCSV_FIELD_BEGUN)
 	{
-		fail(r, CSV_READER_UNTERMINATED);
+		fail(r, CSV_READER_UNTERMINATED, record_start(r, held_newlines(r)));
 		return false;
 	}
 	current_limit = r->max_field;
 	if (csv_fini(&r->parser, on_field, on_row, r) != 0 && !r->stopped)
-		fail(r, CSV_READER_NO_MEMORY);
+		fail(r, CSV_READER_NO_MEMORY, record_start(r, held_newlines(r)));
 	current_limit = SIZE_MAX;
 	return r->error == CSV_READER_OK;
 }

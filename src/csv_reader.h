@@ -70,8 +70,10 @@ typedef struct CsvReader
 	char		head[2];		/* the first bytes, held until a byte-order mark can be told */
 	int			head_len;
 	bool		stopped;
-	CsvReaderError error;
-	long		error_line;
+	CsvReaderError error;		/* the first error; the reader stops on it */
+	long		error_line;		/* with an error, the line the record being read
+								 * starts on, from 1 and at most line; for
+								 * CSV_READER_STOPPED, the refused record's */
 } CsvReader;
 
 /*

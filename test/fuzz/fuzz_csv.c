@@ -31,6 +31,12 @@
  * that the reader missed a UTF-16 byte-order mark split after its first
  * byte; it now holds the first two bytes back until it can tell.)
  *
+ * The line of an error, which the loader shows, is checked on every
+ * reading: within the content, no earlier than the last record handed
+ * out, the same whole and in pieces.  (An allocation failing inside a
+ * libcsv callback once gave a line before the first:
+ * seeds/oom-mid-record-line.input.)
+ *
  *-------------------------------------------------------------------------
  */
 #include "csv_field.h"
@@ -81,9 +87,11 @@ typedef struct Reading
 	long		max_line;		/* 1 + the newlines of the content */
 	uint64_t	hash;
 	long		nrecords;
+	long		prev_line;		/* line of the last record handed out */
 	long		prev_last_line;
 	bool		consumer_stopped;
 	CsvReaderError error;
+	long		error_line;
 } Reading;
 
 /*
@@ -293,6 +301,7 @@ on_record(void *arg, const CsvRecord *rec)
 	CHECK(rec->nfields >= 1 && rec->fields != NULL);
 	CHECK(rec->line >= 1 && rec->last_line >= rec->line);
 	CHECK(rec->line >= rd->prev_last_line && rec->last_line <= rd->max_line);
+	rd->prev_line = rec->line;
 	rd->prev_last_line = rec->last_line;
 
 	rd->hash = hash_bytes(rd->hash, &rec->nfields, sizeof(rec->nfields));
@@ -386,14 +395,24 @@ read_content(const FuzzOptions *opt, const char *data, size_t len, bool whole,
 	CHECK(!rd->consumer_stopped || r.error == CSV_READER_STOPPED);
 	CHECK(r.error != CSV_READER_STOPPED || rd->consumer_stopped);
 	CHECK(fed_all || r.error != CSV_READER_OK);
-	if (r.error != CSV_READER_OK && r.error != CSV_READER_STOPPED)
+	/*
+	 * The line of an error is where its record starts: the refused one for
+	 * a stop, else the one being read, which starts where the last record
+	 * handed out ends or later (the same line after a lone CR).
+	 */
+	if (r.error != CSV_READER_OK)
 		CHECK(r.error_line >= 1 && r.error_line <= r.line);
+	if (r.error == CSV_READER_STOPPED)
+		CHECK(r.error_line == rd->prev_line);
+	else if (r.error != CSV_READER_OK)
+		CHECK(r.error_line >= rd->prev_last_line);
 	if (r.error == CSV_READER_UTF16)
 		CHECK(rd->nrecords == 0);
 	/* with realloc, memory never runs out on 4 kB of input */
 	if (opt->alloc_budget < 0)
 		CHECK(r.error != CSV_READER_NO_MEMORY);
 	rd->error = r.error;
+	rd->error_line = r.error_line;
 	csv_reader_free(&r);
 }
 
@@ -445,6 +464,7 @@ LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	{
 		CHECK(whole.nrecords == pieces.nrecords);
 		CHECK(whole.hash == pieces.hash);
+		CHECK(whole.error_line == pieces.error_line);
 	}
 
 	/* short of memory: the reader must fail cleanly, and not leak */

@@ -45,10 +45,10 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	test/fuzz/fuzz_csv.c "$FUZZ_SRC/csv_reader.c" "$FUZZ_SRC/csv_field.c" \
 	-lcsv -o "$bin"
 
-# Seeds: each CSV snippet behind a few option headers (see fuzz_csv.c):
-# comma whole; detected, MDY, pieces; detected, DMY, decimal comma, stop
-# after 3; semicolon, 13-byte fields, stop after 2, starved allocator;
-# detected with single quotes.
+# Seeds: each CSV snippet of seeds/*.csv behind a few option headers (see
+# fuzz_csv.c): comma whole; detected, MDY, pieces; detected, DMY, decimal
+# comma, stop after 3; semicolon, 13-byte fields, stop after 2, starved
+# allocator; detected with single quotes.
 corpus=$FUZZ_BUILD/corpus
 mkdir -p "$corpus"
 headers=('\x00\x00\x00\x00' '\x24\x85\x00\x00' '\xc4\x07\x03\x00'
@@ -61,6 +61,12 @@ seed() {
 }
 for f in test/fuzz/seeds/*.csv; do
 	seed "$(basename "$f" .csv)" "$f"
+done
+# Inputs the fuzzer once failed on, kept whole with their option header so
+# that every run replays them as they were found.
+for f in test/fuzz/seeds/*.input; do
+	[ -e "$f" ] || continue
+	cp "$f" "$corpus/seed-$(basename "$f")"
 done
 nsamples=0
 for f in accounts-receivable.csv accounts-receivable-with-missing.csv; do
