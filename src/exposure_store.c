@@ -15,7 +15,12 @@
  *	1. make this command's earlier changes visible (as SPI would before a
  *	   statement), so that a multi-row INSERT sees its own previous rows'
  *	   effect on exposure;
- *	2. find the row visible to a fresh snapshot by index scan;
+ *	2. find the row visible to a fresh snapshot: where this transaction
+ *	   last wrote it, if that version is still the visible one, else by
+ *	   index scan (the versions a transaction writes cannot be pruned
+ *	   before it ends, so an index scan walks all of them: without the
+ *	   remembered place, n orders of one customer in one transaction
+ *	   would cost n * n);
  *	3. lock it FOR NO KEY UPDATE, waiting for a concurrent holder; if it
  *	   was updated or deleted meanwhile, start again from 2 with a newer
  *	   snapshot, so the change is always applied to the latest version;
@@ -46,6 +51,7 @@
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -136,6 +142,74 @@ LoadCache(void)
 	table_close(rel, AccessShareLock);
 
 	cache.valid = true;
+}
+
+/*
+ * Where this transaction last wrote each customer's row.  Valid while the
+ * transaction that wrote it runs: the row lock it holds keeps every other
+ * transaction from writing a newer version, and a version its own SQL
+ * (or an aborted subtransaction) made stale is invisible, so found
+ * missing by the check in FetchLatest().
+ */
+typedef struct WrittenRow
+{
+	char		customer[NAMEDATALEN * 2];	/* hash key: the key's first bytes */
+	ItemPointerData tid;
+} WrittenRow;
+
+static HTAB *written = NULL;
+static TransactionId written_xid = InvalidTransactionId;
+
+static WrittenRow *
+Written(const char *customer, bool create)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	char		key[NAMEDATALEN * 2];
+	bool		found;
+
+	if (written == NULL || written_xid != xid)
+	{
+		HASHCTL		ctl;
+
+		if (written != NULL)
+			hash_destroy(written);
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(WrittenRow);
+		written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
+		written_xid = xid;
+	}
+	if (!TransactionIdIsValid(xid) || strlen(customer) >= sizeof(key))
+		return NULL;			/* nothing written yet, or a key too long to remember */
+	strlcpy(key, customer, sizeof(key));
+	return (WrittenRow *) hash_search(written, key, create ? HASH_ENTER : HASH_FIND, &found);
+}
+
+/*
+ * The version this transaction last wrote of the customer's row, when
+ * snap still sees it (it is then the latest); false otherwise.
+ */
+static bool
+FetchLatest(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup, ItemPointer tid)
+{
+	WrittenRow *w = Written(customer, false);
+	HeapTupleData t;
+	Buffer		buf;
+	bool		isnull;
+	bool		same;
+
+	if (w == NULL)
+		return false;
+	t.t_self = w->tid;
+	if (!heap_fetch(rel, snap, &t, &buf, false))
+		return false;
+	*tup = heap_copytuple(&t);
+	*tid = t.t_self;
+	ReleaseBuffer(buf);
+	same = strcmp(TextDatumGetCString(heap_getattr(*tup, cache.x_customer, RelationGetDescr(rel), &isnull)),
+				  customer) == 0;
+	if (!same)
+		heap_freetuple(*tup);
+	return same;
 }
 
 /* Find the customer's row visible to snap; false when there is none */
@@ -314,18 +388,20 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	for (;;)
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (!FindRow(rel, idx, snap, key, slot))
+		if (!FetchLatest(rel, snap, customer, &old, &tid))
 		{
-			UnregisterSnapshot(snap);
-			ExecDropSingleTupleTableSlot(slot);
-			index_close(idx, RowExclusiveLock);
-			table_close(rel, RowExclusiveLock);
-			return false;
+			if (!FindRow(rel, idx, snap, key, slot))
+			{
+				UnregisterSnapshot(snap);
+				ExecDropSingleTupleTableSlot(slot);
+				index_close(idx, RowExclusiveLock);
+				table_close(rel, RowExclusiveLock);
+				return false;
+			}
+			old = ExecCopySlotHeapTuple(slot);
+			tid = slot->tts_tid;
+			ExecClearTuple(slot);
 		}
-
-		old = ExecCopySlotHeapTuple(slot);
-		tid = slot->tts_tid;
-		ExecClearTuple(slot);
 		heap_deform_tuple(old, desc, values, nulls);
 
 		receivables = NumericAttr(values, nulls, cache.x_receivables);
@@ -351,7 +427,13 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 		 * update then keeps locked.
 		 */
 		if (UpdateRow(rel, &tid, tup) == TM_Ok)
+		{
+			WrittenRow *w = Written(customer, true);
+
+			if (w != NULL)
+				w->tid = tup->t_self;
 			break;
+		}
 		UnregisterSnapshot(snap);
 		CHECK_FOR_INTERRUPTS();
 	}
