@@ -41,6 +41,7 @@
 #                     when not given; without it the crash check relies
 #                     on the server's start time and state alone)
 set -euo pipefail
+trap 'echo "fuzz-sql: stopped by a failing command at line $LINENO of $0" >&2' ERR
 cd "$(dirname "$0")/../.."
 . test/common.sh
 
@@ -128,12 +129,10 @@ for seed in $seeds; do
 		--log-to="dbname=$logdb user=${PGUSER:-$(id -un)}"
 		--seed="$seed" --verbose ${max_queries:+--max-queries="$max_queries"} "${extra_args[@]}")
 	start=$(date +%s)
-	set +e
 	# SIGINT makes sqlsmith print its final report and stop
+	rc=0
 	env -u PGPASSWORD PGPASSFILE="$passfile" timeout -s INT -k 30 "$seconds" \
-		sqlsmith "${args[@]}" >"$out/queries-$seed.sql" 2>"$out/sqlsmith-$seed.log"
-	rc=$?
-	set -e
+		sqlsmith "${args[@]}" >"$out/queries-$seed.sql" 2>"$out/sqlsmith-$seed.log" || rc=$?
 	elapsed=$(( $(date +%s) - start ))
 	[ -s "$out/queries-$seed.sql" ] || rm -f "$out/queries-$seed.sql"
 
@@ -153,7 +152,7 @@ for seed in $seeds; do
 		crash_re='server process \(PID [0-9]+\) (was terminated|exited with exit code)|terminating any other active server processes|PANIC:|TRAP:'
 		if tail -n +"$log_from" "$server_log" | grep -Eq "$crash_re"; then
 			fail "a server process crashed; from the server log:"
-			tail -n +"$log_from" "$server_log" | grep -E -A1 "$crash_re" | head -n 40
+			tail -n +"$log_from" "$server_log" | grep -E -A1 "$crash_re" | head -n 40 || true
 			# the statement it ran (whole: make fuzz-sql sets track_activity_query_size)
 			# (its later lines follow, each behind a tab)
 			tail -n +"$log_from" "$server_log" | awk '
@@ -174,13 +173,17 @@ for seed in $seeds; do
 	mismatches=$(psql_su -At -d "$db" -c 'SELECT count(*) FROM pgcredit.verify_exposure()')
 	if [ "$mismatches" != 0 ]; then
 		fail "verify_exposure() finds $mismatches customers whose exposure differs from the tables"
-		psql_su -d "$db" -c 'SELECT * FROM pgcredit.verify_exposure()' | head -n 20
+		psql_su -d "$db" -c 'SELECT * FROM pgcredit.verify_exposure()' | head -n 20 || true
 	fi
 
 	# Nothing the role must not change has changed
 	psql_su -d "$db" -f test/fuzz_sql/snapshot.sql >"$out/snapshot-after-$seed.txt"
 	if ! diff -u "$out/snapshot-before.txt" "$out/snapshot-after-$seed.txt" >"$out/snapshot-$seed.diff"; then
-		fail "roles, privileges or pgcredit's state changed (snapshot-$seed.diff):"
+		# name the sections (== lines of snapshot.sql) that differ
+		by_section() { awk '/^== / { s = substr($0, 4) } { print s "\t" $0 }' "$1"; }
+		changed=$(diff <(by_section "$out/snapshot-before.txt") <(by_section "$out/snapshot-after-$seed.txt") |
+			sed -n 's/^[<>] \([^\t]*\)\t.*/\1/p' | sort -u | paste -sd ';' | sed 's/;/; /g' || true)
+		fail "changed since the start: $changed (snapshot-$seed.diff):"
 		head -n 40 "$out/snapshot-$seed.diff"
 	else
 		rm -f "$out/snapshot-$seed.diff"
@@ -203,7 +206,7 @@ for seed in $seeds; do
 		if [ "$oracle" != 0 ]; then
 			fail "the fuzz oracle failed $oracle statements; their text is in findings-$seed.sql:"
 			psql_su -At -d "$logdb" -c "SELECT DISTINCT split_part(msg, E'\n', 1) FROM error
-			                            WHERE id = $instance AND sqlstate LIKE 'FZ%'" | head -n 5
+			                            WHERE id = $instance AND sqlstate LIKE 'FZ%'" | head -n 5 || true
 			psql_su -At -d "$logdb" -c "SELECT format(E'-- %s\n%s;\n', replace(msg, E'\n', E'\n-- '), query)
 			                            FROM error WHERE id = $instance AND sqlstate LIKE 'FZ%' ORDER BY errid" \
 				>>"$out/findings-$seed.sql"
