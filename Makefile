@@ -38,7 +38,7 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*.h)
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress fuzz
+.PHONY: demo test deps bench stress fuzz fuzz-sql
 
 deps:
 	@bash test/setup.sh
@@ -55,6 +55,9 @@ stress:
 fuzz:
 	@bash test/setup.sh
 	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} bash test/fuzz/run.sh
+
+fuzz-sql:
+	@bash test/fuzz_sql/make_fuzz_sql.sh
 
 test:
 	@bash test/run.sh
