@@ -143,6 +143,15 @@ ALTER ROLE regress_fuzz SET log_min_messages = 'fatal';
 -- accounts kept on the exposure rows with the accounts, in the same
 -- transaction, and fails the statement with SQLSTATE FZ001 or FZ002 on a
 -- mismatch: sqlsmith's log keeps the statement, which is the reproducer.
+--
+-- pgcredit settles the rows an INSERT never stored (ON CONFLICT) when the
+-- INSERT's statement ends, in its AFTER INSERT statement trigger.  The
+-- oracle's trigger is named to fire after pgcredit's, and demands exact
+-- figures after INSERT; after UPDATE and DELETE (which an INSERT ... ON
+-- CONFLICT DO UPDATE or a MERGE fires before its INSERT statement
+-- triggers) it demands that exposure is never below the tables: a row not
+-- yet settled may still count (stricter), one missing would let an order
+-- past its limit.
 CREATE SCHEMA fuzz_oracle;
 CREATE FUNCTION fuzz_oracle.check_exposure() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -152,7 +161,8 @@ DECLARE
 BEGIN
   SELECT count(*), string_agg(format('customer %s: receivables %s stored, %s in the tables; orders %s stored, %s in the tables',
                                      customer, stored_receivables, actual_receivables, stored_orders, actual_orders), E'\n')
-  INTO n, detail FROM pgcredit.verify_exposure();
+  INTO n, detail FROM pgcredit.verify_exposure()
+  WHERE TG_OP = 'INSERT' OR stored_receivables < actual_receivables OR stored_orders < actual_orders;
   IF n > 0 THEN
     RAISE EXCEPTION 'fuzz oracle: exposure differs from the tables after % on %.% (% customers)',
                     TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME, n
@@ -171,7 +181,7 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION fuzz_oracle.check_exposure() FROM PUBLIC;
-SELECT format('CREATE TRIGGER fuzz_oracle AFTER INSERT OR UPDATE OR DELETE ON %s '
+SELECT format('CREATE TRIGGER zzz_fuzz_oracle AFTER INSERT OR UPDATE OR DELETE ON %s '
               'FOR EACH STATEMENT EXECUTE FUNCTION fuzz_oracle.check_exposure()', c.oid::regclass)
 FROM pg_class c WHERE c.relnamespace = 'shop'::regnamespace AND c.relkind IN ('r', 'p')
 ORDER BY c.oid \gexec
