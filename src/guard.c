@@ -44,6 +44,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
@@ -310,26 +311,78 @@ NeedSpi(void)
 /*
  * Run one of the guard's kept statements, connecting to SPI on first
  * need; every one is a SELECT.  what names it in the error.
+ *
+ * The statements see the latest committed state, as the guard's direct
+ * access to exposure does, whatever the transaction's isolation level:
+ * at REPEATABLE READ, creating the exposure row of a customer that a
+ * concurrent transaction created meanwhile would otherwise fail with a
+ * serialization error instead of adding to that row (RI triggers use
+ * the same means).
  */
 static void
 RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
 		bool read_only, const char *what)
 {
 	NeedSpi();
-	if (SPI_execute_plan(KeepPlan(slot, sql, nargs, types), values, NULL, read_only, 0) != SPI_OK_SELECT)
+	CommandCounterIncrement();
+	if (SPI_execute_snapshot(KeepPlan(slot, sql, nargs, types), values, NULL,
+							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "pgcredit: could not %s", what);
 }
 
-/* Create a customer's exposure row, with a copy of its account */
+/*
+ * Create a customer's exposure row, with a copy of its account.  A
+ * concurrent transaction may create the same row first; the insert then
+ * fails with a unique violation (or, at SERIALIZABLE, a serialization
+ * failure), which is caught in a subtransaction: the caller finds that
+ * row and adds to it.  No isolation level makes a first order fail.
+ */
 static void
 CreateExposureRow(const char *customer)
 {
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
 
 	values[0] = CStringGetTextDatum(customer);
-	RunKept(&new_row_plan, "SELECT pgcredit._lock_exposure($1)", 1, types, values, false,
-			"create exposure");
+	NeedSpi();
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		NeedSpi();
+		CommandCounterIncrement();
+		if (SPI_execute_snapshot(KeepPlan(&new_row_plan,
+										  "INSERT INTO pgcredit.exposure "
+										  "(customer, has_account, credit_limit, tolerance_pct, status) "
+										  "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
+										  "COALESCE(a.tolerance_pct, 0), "
+										  "COALESCE(a.status, 'ok') "
+										  "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
+										  "ON a.customer OPERATOR(pg_catalog.=) $1",
+										  1, types),
+								 values, NULL, GetLatestSnapshot(), InvalidSnapshot,
+								 false, true, 0) != SPI_OK_INSERT)
+			elog(ERROR, "pgcredit: could not create exposure");
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_UNIQUE_VIOLATION &&
+			e->sqlerrcode != ERRCODE_T_R_SERIALIZATION_FAILURE)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_END_TRY();
 }
 
 /*
