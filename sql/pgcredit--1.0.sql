@@ -673,7 +673,8 @@ GRANT USAGE ON SCHEMA pgcredit TO PUBLIC;
 ----------------------------------------------------------------------
 
 CREATE TABLE pgcredit.account (
-  customer            text PRIMARY KEY,
+  customer            text PRIMARY KEY
+                      CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
   credit_limit        numeric CHECK (credit_limit >= 0 AND credit_limit < 'Infinity'),
   tolerance_pct       numeric NOT NULL DEFAULT 0 CHECK (tolerance_pct >= 0 AND tolerance_pct < 'Infinity'),
   status              text NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'watch', 'hold', 'blocked')),
@@ -697,7 +698,8 @@ COMMENT ON COLUMN pgcredit.account.created_at IS 'when the account was opened';
 COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed';
 
 CREATE TABLE pgcredit.exposure (
-  customer       text PRIMARY KEY,
+  customer       text PRIMARY KEY
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
   receivables    numeric NOT NULL DEFAULT 0,
   open_orders    numeric NOT NULL DEFAULT 0,
   has_account    boolean NOT NULL DEFAULT false,
@@ -964,6 +966,11 @@ DECLARE
   created pgcredit.account;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
+  IF octet_length(customer) > 1000 THEN
+    RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
+      USING ERRCODE = 'program_limit_exceeded', DETAIL = 'pgcredit keeps customer keys of up to 1000 bytes.',
+      HINT = 'Use a shorter key for the customer, such as a customer number.';
+  END IF;
   IF customer IS NULL THEN
     RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
@@ -1533,6 +1540,83 @@ END
 $$;
 COMMENT ON FUNCTION pgcredit.detach(regclass) IS
   'remove pgcredit''s triggers from a table and take what it holds out of exposure';
+
+-- Changes to an attached table that the guard could not follow are
+-- refused when they are made: an inheritance child or parent (its rows
+-- would escape the guard), a column the guard reads renamed, dropped or
+-- changed to a type it does not accept, and dropping the table itself.
+CREATE FUNCTION pgcredit._ddl_guard()
+RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  a pgcredit.attachment;
+  dropped text;
+BEGIN
+  IF NOT EXISTS (SELECT FROM pgcredit.attachment) THEN
+    RETURN;
+  END IF;
+  IF TG_EVENT = 'sql_drop' THEN
+    SELECT d.object_identity INTO dropped
+    FROM pg_catalog.pg_event_trigger_dropped_objects() d JOIN pgcredit.attachment x ON x.relid = d.objid
+    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'cannot drop table %, which is attached to pgcredit', dropped
+        USING ERRCODE = 'dependent_objects_still_exist',
+        HINT = 'Detach it first with pgcredit.detach(), which takes its rows out of exposure.';
+    END IF;
+    RETURN;
+  END IF;
+  FOR a IN
+    SELECT x.* FROM pgcredit.attachment x
+    WHERE x.relid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                      WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass)
+       OR x.relid IN (SELECT inh.inhparent FROM pg_catalog.pg_inherits inh
+                      WHERE inh.inhrelid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                                             WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass))
+  LOOP
+    IF EXISTS (SELECT FROM pg_catalog.pg_inherits inh JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
+               WHERE (inh.inhparent = a.relid OR inh.inhrelid = a.relid) AND NOT child.relispartition) THEN
+      RAISE EXCEPTION 'table % is attached to pgcredit and cannot take part in table inheritance', a.relid
+        USING ERRCODE = 'feature_not_supported',
+        DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
+        HINT = 'Use declarative partitioning, or detach the table first.';
+    END IF;
+    BEGIN
+      PERFORM pgcredit._check_attach_column(a.relid, a.customer_column, 'customer');
+      PERFORM pgcredit._check_attach_column(a.relid, a.amount_column, 'amount');
+      PERFORM pgcredit._check_attach_column(a.relid, c, 'date')
+      FROM unnest(ARRAY[a.due_column, a.invoiced_column, a.paid_column]) c WHERE c IS NOT NULL;
+      IF a.open_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.open_column, 'open-state');
+      END IF;
+      IF a.hold_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.hold_column, 'hold');
+      END IF;
+      IF a.invoice_amount_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.invoice_amount_column, 'amount');
+      END IF;
+    EXCEPTION WHEN undefined_column OR datatype_mismatch OR feature_not_supported THEN
+      RAISE EXCEPTION 'cannot change table % this way while it is attached to pgcredit', a.relid
+        USING ERRCODE = 'object_in_use', DETAIL = SQLERRM,
+        HINT = 'Detach the table with pgcredit.detach(), change it, and attach it again.';
+    END;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._ddl_guard() IS
+  'event trigger: refuse DDL that would leave an attached table''s rows unguarded or its columns unreadable by the guard';
+CREATE EVENT TRIGGER pgcredit_ddl_guard ON ddl_command_end
+  WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE TABLE AS', 'SELECT INTO')
+  EXECUTE FUNCTION pgcredit._ddl_guard();
+CREATE EVENT TRIGGER pgcredit_drop_guard ON sql_drop
+  WHEN TAG IN ('DROP TABLE', 'DROP SCHEMA', 'DROP OWNED')
+  EXECUTE FUNCTION pgcredit._ddl_guard();
+COMMENT ON EVENT TRIGGER pgcredit_ddl_guard IS
+  'refuses inheritance on attached tables and changes of the columns the guard reads';
+COMMENT ON EVENT TRIGGER pgcredit_drop_guard IS
+  'refuses dropping an attached table before it is detached';
+REVOKE EXECUTE ON FUNCTION pgcredit._ddl_guard() FROM PUBLIC;
 
 ----------------------------------------------------------------------
 -- Credit control: holds and overrides (pgcredit_controller)
@@ -2674,18 +2758,21 @@ DO $owner$
 DECLARE
   o record;
 BEGIN
+  -- relations first: their ALTERs fire pgcredit's DDL event trigger,
+  -- whose function can read them while both still have one owner
   FOR o IN
-    SELECT format('ALTER ROUTINE %s OWNER TO pgcredit_owner', p.oid::pg_catalog.regprocedure) AS cmd
-    FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'pgcredit'::pg_catalog.regnamespace
-    UNION ALL
-    SELECT format('ALTER %s %s OWNER TO pgcredit_owner',
-                  CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass)
+    SELECT 1 AS step, format('ALTER %s %s OWNER TO pgcredit_owner',
+                  CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::pg_catalog.regclass) AS cmd
     FROM pg_catalog.pg_class c
     WHERE c.relnamespace = 'pgcredit'::pg_catalog.regnamespace AND c.relkind IN ('r', 'p', 'v')
     UNION ALL
-    SELECT format('ALTER TYPE %s OWNER TO pgcredit_owner', t.oid::pg_catalog.regtype)
+    SELECT 2, format('ALTER TYPE %s OWNER TO pgcredit_owner', t.oid::pg_catalog.regtype)
     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
     WHERE t.typnamespace = 'pgcredit'::pg_catalog.regnamespace AND c.relkind = 'c'
+    UNION ALL
+    SELECT 3, format('ALTER ROUTINE %s OWNER TO pgcredit_owner', p.oid::pg_catalog.regprocedure)
+    FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'pgcredit'::pg_catalog.regnamespace
+    ORDER BY 1
   LOOP
     EXECUTE o.cmd;
   END LOOP;

@@ -128,6 +128,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
   ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
+  ('pgcredit._ddl_guard()', 'owner'),
   ('pgcredit._move_held_order(oid,jsonb,oid,jsonb)', 'owner'),
   ('pgcredit._record_hold(oid,jsonb,text,numeric,text)', 'owner'),
   ('pgcredit.items_past_due(text,integer)', 'owner'),
@@ -331,6 +332,11 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pgcredit')
   AND (d.classid NOT IN ('pg_proc'::regclass, 'pg_class'::regclass, 'pg_type'::regclass)
        OR (pg_identify_object(d.classid, d.objid, d.objsubid)).schema IS DISTINCT FROM 'pgcredit')
+  -- event triggers grant nothing to anyone; these are decided: they
+  -- refuse DDL that would leave an attached table unguarded
+  AND NOT (d.classid = 'pg_event_trigger'::regclass
+           AND (SELECT evtname FROM pg_event_trigger WHERE oid = d.objid)
+               IN ('pgcredit_ddl_guard', 'pgcredit_drop_guard'))
 ORDER BY 1;
 
 ----------------------------------------------------------------------

@@ -4,10 +4,26 @@
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
--- A changed amount column type fails with an error, never a crash
+-- A changed amount column type fails with an error, never a crash:
+-- refused when it is made, and, should a change get past that (the event
+-- triggers disabled), refused by the guard at the next order
 CREATE TABLE g_order (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
 SELECT relid FROM pgcredit.attach_orders('g_order', 'customer', 'amount');
 INSERT INTO g_order VALUES (1, 'G1', 10);
+ALTER TABLE g_order ALTER COLUMN amount TYPE double precision;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE g_order RENAME COLUMN customer TO client;
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE g_order DROP COLUMN amount;
+\echo :LAST_ERROR_SQLSTATE
+CREATE TABLE g_order_child () INHERITS (g_order);
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE g_order;
+\echo :LAST_ERROR_SQLSTATE
+-- other changes go through
+ALTER TABLE g_order ADD COLUMN note text;
+ALTER TABLE g_order ALTER COLUMN amount TYPE numeric(12,2);
+ALTER EVENT TRIGGER pgcredit_ddl_guard DISABLE;
 ALTER TABLE g_order ALTER COLUMN amount TYPE double precision;
 INSERT INTO g_order VALUES (2, 'G1', 10);
 \echo :LAST_ERROR_SQLSTATE
@@ -15,14 +31,19 @@ ALTER TABLE g_order ALTER COLUMN amount TYPE money USING amount::numeric::money;
 INSERT INTO g_order VALUES (3, 'G1', 10);
 \echo :LAST_ERROR_SQLSTATE
 ALTER TABLE g_order ALTER COLUMN amount TYPE numeric USING amount::numeric;
+ALTER EVENT TRIGGER pgcredit_ddl_guard ENABLE;
 INSERT INTO g_order VALUES (4, 'G1', 10);
 SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G1';
 -- a renamed column fails cleanly too
+ALTER EVENT TRIGGER pgcredit_ddl_guard DISABLE;
 ALTER TABLE g_order RENAME COLUMN customer TO client;
 INSERT INTO g_order VALUES (5, 'G1', 10);
 \echo :LAST_ERROR_SQLSTATE
 ALTER TABLE g_order RENAME COLUMN client TO customer;
+ALTER EVENT TRIGGER pgcredit_ddl_guard ENABLE;
 SELECT relid FROM pgcredit.detach('g_order');
+-- detached, the table is the owner's to change again
+ALTER TABLE g_order ALTER COLUMN amount TYPE double precision;
 DROP TABLE g_order;
 
 -- A generated amount would be read before it is computed: refused
@@ -97,3 +118,13 @@ DELETE FROM pgcredit.held_order WHERE customer = 'G2';
 DELETE FROM pgcredit.alert WHERE customer IN ('G1', 'G2', '1');
 DELETE FROM pgcredit.exposure WHERE customer IN ('G1', 'G2', '1');
 DELETE FROM pgcredit.account WHERE customer IN ('G1', 'G2', '1');
+
+-- A customer key too long for pgcredit's indexes is refused clearly
+CREATE TABLE g_long (id int PRIMARY KEY, customer text, amount numeric NOT NULL);
+SELECT relid FROM pgcredit.attach_orders('g_long', 'customer', 'amount');
+INSERT INTO g_long VALUES (1, repeat('x', 3000), 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.open_account(repeat('x', 3000), 10);
+\echo :LAST_ERROR_SQLSTATE
+SELECT relid FROM pgcredit.detach('g_long');
+DROP TABLE g_long;

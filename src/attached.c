@@ -44,6 +44,9 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -155,12 +158,9 @@ ReadAttachment(Oid relid, PgcAttachment *att)
 	return found;
 }
 
-/*
- * The attachment that covers relid: its own, or that of the partitioned
- * table it is a partition of.  False when relid is not attached.
- */
-bool
-pgc_attachment_find(Oid relid, PgcAttachment *att)
+/* The attachment that covers relid, read from pgcredit.attachment */
+static bool
+FindAttachment(Oid relid, PgcAttachment *att)
 {
 	if (ReadAttachment(relid, att))
 		return true;
@@ -174,6 +174,103 @@ pgc_attachment_find(Oid relid, PgcAttachment *att)
 				return true;
 	}
 	return false;
+}
+
+/*
+ * What the guard's triggers look up for every statement, kept per
+ * relation for the life of the backend.  An attachment is made and
+ * removed only together with the triggers on the table (and, through
+ * cloning, on its partitions), which invalidates the table's relcache
+ * entry: the callback forgets the relation's entry then.
+ */
+typedef struct CachedAttachment
+{
+	Oid			relid;			/* hash key: the table or partition */
+	bool		attached;
+	PgcAttachment att;			/* in CacheMemoryContext */
+} CachedAttachment;
+
+static HTAB *attachment_cache = NULL;
+
+static void
+AttachmentCacheCallback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	CachedAttachment *c;
+
+	if (attachment_cache == NULL)
+		return;
+	if (OidIsValid(relid))
+	{
+		(void) hash_search(attachment_cache, &relid, HASH_REMOVE, NULL);
+		return;
+	}
+	hash_seq_init(&status, attachment_cache);
+	while ((c = hash_seq_search(&status)) != NULL)
+		(void) hash_search(attachment_cache, &c->relid, HASH_REMOVE, NULL);
+}
+
+static char *
+CopyName(MemoryContext cxt, const char *s)
+{
+	return s ? MemoryContextStrdup(cxt, s) : NULL;
+}
+
+/* A copy of an attachment, its strings in cxt */
+static void
+CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
+{
+	*to = *from;
+	to->customer_column = CopyName(cxt, from->customer_column);
+	to->amount_column = CopyName(cxt, from->amount_column);
+	to->due_column = CopyName(cxt, from->due_column);
+	to->open_column = CopyName(cxt, from->open_column);
+	to->hold_column = CopyName(cxt, from->hold_column);
+	to->invoice_amount_column = CopyName(cxt, from->invoice_amount_column);
+	to->invoiced_column = CopyName(cxt, from->invoiced_column);
+	to->paid_column = CopyName(cxt, from->paid_column);
+	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
+	for (int i = 0; i < from->n_open_values; i++)
+		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);
+}
+
+/*
+ * The attachment that covers relid: its own, or that of the partitioned
+ * table it is a partition of.  False when relid is not attached.  The
+ * strings are the caller's, in the current memory context.
+ */
+bool
+pgc_attachment_find(Oid relid, PgcAttachment *att)
+{
+	CachedAttachment *c;
+	bool		found;
+
+	if (attachment_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CachedAttachment);
+		ctl.hcxt = CacheMemoryContext;
+		attachment_cache = hash_create("pgcredit attachments", 64, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(AttachmentCacheCallback, (Datum) 0);
+	}
+	c = hash_search(attachment_cache, &relid, HASH_FIND, &found);
+	if (!found)
+	{
+		PgcAttachment fresh;
+		bool		attached = FindAttachment(relid, &fresh);
+
+		c = hash_search(attachment_cache, &relid, HASH_ENTER, &found);
+		c->attached = attached;
+		if (attached)
+			CopyAttachment(CacheMemoryContext, &fresh, &c->att);
+	}
+	if (!c->attached)
+		return false;
+	CopyAttachment(CurrentMemoryContext, &c->att, att);
+	return true;
 }
 
 /* ----------------------------------------------------------------------

@@ -246,6 +246,13 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	if (isnull)
 		return;					/* no customer: nobody's exposure */
 	c->customer = pgc_customer_key(d, cfg->cust_type);
+	if (strlen(c->customer) > PGC_MAX_CUSTOMER_KEY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("customer key of %d bytes is too long for pgcredit",
+						(int) strlen(c->customer)),
+				 errdetail("pgcredit keeps customer keys of up to %d bytes.", PGC_MAX_CUSTOMER_KEY),
+				 errhint("Use a shorter key for the customer, such as a customer number.")));
 
 	if (cfg->hold_att)
 	{
@@ -296,12 +303,16 @@ NumericText(Numeric n)
  * ones (a new customer, a refusal, a hold) connect on first need.
  */
 static bool guard_spi = false;
+static PgcActAs *guard_act = NULL;	/* the guard's identity while it works */
 
 static void
 NeedSpi(void)
 {
 	if (!guard_spi)
 	{
+		/* the guard's statements run with the search path fixed */
+		if (guard_act != NULL)
+			pgc_act_fix_path(guard_act);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "pgcredit: SPI_connect failed");
 		guard_spi = true;
@@ -1066,6 +1077,7 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	HeapTuple volatile result = NULL;
 	PgcActAs	act;
 	bool		save_spi;
+	PgcActAs   *save_act;
 	volatile bool connected = false;
 	Oid			owner;
 	PgcPending *volatile undo = NULL;
@@ -1094,9 +1106,11 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		owner = cfg->owner;
 	}
 
-	pgc_act_as(&act, owner, true);
+	pgc_act_as_lazily(&act, owner, true);
 	save_spi = guard_spi;
+	save_act = guard_act;
 	guard_spi = false;
+	guard_act = &act;
 	PG_TRY();
 	{
 		if (cfg == NULL)
@@ -1110,11 +1124,13 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	{
 		pgc_act_abandon(&act);
 		guard_spi = save_spi;
+		guard_act = save_act;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	connected = guard_spi;
 	guard_spi = save_spi;
+	guard_act = save_act;
 	pgc_act_done(&act);
 
 	if (connected)

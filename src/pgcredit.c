@@ -213,6 +213,34 @@ pgc_act_as(PgcActAs *save, Oid role, bool restricted)
 	if (restricted)
 		sec |= SECURITY_RESTRICTED_OPERATION;
 	SetUserIdAndSecContext(role, sec);
+	save->guc_nest = -1;
+	pgc_act_fix_path(save);
+}
+
+/*
+ * The same, leaving the search path as it is until pgc_act_fix_path():
+ * for code that may run no statement at all (the guard, most of the
+ * time), where setting it would be the dearest part of the work.
+ */
+void
+pgc_act_as_lazily(PgcActAs *save, Oid role, bool restricted)
+{
+	int			sec;
+
+	GetUserIdAndSecContext(&save->userid, &save->sec_context);
+	sec = save->sec_context | SECURITY_LOCAL_USERID_CHANGE;
+	if (restricted)
+		sec |= SECURITY_RESTRICTED_OPERATION;
+	SetUserIdAndSecContext(role, sec);
+	save->guc_nest = -1;
+}
+
+/* Fix the search path (once) for the statements about to run */
+void
+pgc_act_fix_path(PgcActAs *save)
+{
+	if (save->guc_nest >= 0)
+		return;
 	save->guc_nest = NewGUCNestLevel();
 	(void) set_config_option("search_path", PGC_SEARCH_PATH,
 							 PGC_USERSET, PGC_S_SESSION,
@@ -223,7 +251,8 @@ pgc_act_as(PgcActAs *save, Oid role, bool restricted)
 void
 pgc_act_done(PgcActAs *save)
 {
-	AtEOXact_GUC(false, save->guc_nest);
+	if (save->guc_nest >= 0)
+		AtEOXact_GUC(false, save->guc_nest);
 	SetUserIdAndSecContext(save->userid, save->sec_context);
 }
 

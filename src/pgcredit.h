@@ -23,6 +23,9 @@
 
 #include "compat.h"
 
+/* Longest customer key pgcredit keeps (its B-tree indexes take ~2700 bytes) */
+#define PGC_MAX_CUSTOMER_KEY	1000
+
 /* Aging bands: at most this many bounds, so at most this + 2 labels */
 #define PGC_MAX_AGING_BOUNDS	12
 #define PGC_MAX_AGING_BANDS		(PGC_MAX_AGING_BOUNDS + 2)
@@ -62,7 +65,7 @@ typedef struct PgcActAs
 {
 	Oid			userid;
 	int			sec_context;
-	int			guc_nest;
+	int			guc_nest;		/* -1 while the search path is not fixed */
 } PgcActAs;
 
 /* The search path of every statement pgcredit's C code runs */
@@ -72,6 +75,8 @@ typedef struct PgcActAs
 extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
 extern Oid	pgc_function_owner(Oid fn_oid);
 extern void pgc_act_as(PgcActAs *save, Oid role, bool restricted);
+extern void pgc_act_as_lazily(PgcActAs *save, Oid role, bool restricted);
+extern void pgc_act_fix_path(PgcActAs *save);
 extern void pgc_act_done(PgcActAs *save);
 extern void pgc_act_abandon(PgcActAs *save);
 

@@ -5,6 +5,8 @@
 # The three run in turn, GUARD_ROUNDS times, and the best of each counts,
 # so that a passing disturbance of the machine does not favour one of them.
 # Runs against the server in PGHOST/PGPORT; test/bench/run.sh starts one.
+# The last two columns are the wall time of one order transaction (2
+# clients: 2 / tps), without and with the guard.
 #   GUARD_SIZES (default "10000 1000000 10000000"), GUARD_SECONDS (10),
 #   GUARD_ROUNDS (3)
 set -euo pipefail
@@ -25,8 +27,8 @@ tps() {
 best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 printf '\nSingle-order transactions, 2 clients, 1000 customers, best of %s runs of %ss\n' "$rounds" "$seconds"
-printf '%-12s %12s %12s %12s %10s %10s\n' invoices 'no trigger' pgcredit 'PL/pgSQL' 'pgcredit' 'PL/pgSQL'
-printf '%-12s %12s %12s %12s %10s %10s\n' '' tps tps tps 'ratio' 'ratio'
+printf '%-12s %12s %12s %12s %10s %10s %14s %14s\n' invoices 'no trigger' pgcredit 'PL/pgSQL' 'pgcredit' 'PL/pgSQL' 'no trigger' 'pgcredit'
+printf '%-12s %12s %12s %12s %10s %10s %14s %14s\n' '' tps tps tps 'ratio' 'ratio' 'us/order' 'us/order'
 for n in $sizes; do
 	psql -X -q -d "$db" -v rows="$n" -f test/bench/guard_setup.sql >/dev/null
 	a=(); b=(); c=()
@@ -36,7 +38,7 @@ for n in $sizes; do
 	plain=$(best "${a[@]}"); guard=$(best "${b[@]}"); plpgsql=$(best "${c[@]}")
 	mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
 	awk -v n="$n" -v a="$plain" -v b="$guard" -v c="$plpgsql" \
-		'BEGIN { printf "%-12s %12.0f %12.0f %12.0f %10.2f %10.3f\n", n, a, b, c, b / a, c / a }'
+		'BEGIN { printf "%-12s %12.0f %12.0f %12.0f %10.2f %10.3f %14.0f %14.0f\n", n, a, b, c, b / a, c / a, 2e6 / a, 2e6 / b }'
 	[ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
 done
 dropdb "$db"
