@@ -128,3 +128,24 @@ SELECT pgcredit.open_account(repeat('x', 3000), 10);
 \echo :LAST_ERROR_SQLSTATE
 SELECT relid FROM pgcredit.detach('g_long');
 DROP TABLE g_long;
+
+-- The risk views work with no receivables table attached
+SELECT count(*) AS attached_receivables FROM pgcredit.attachment WHERE kind = 'receivables';
+SELECT count(*) >= 0 AS risk_reads FROM pgcredit.customer_risk;
+SELECT count(*) >= 0 AS portfolio_reads FROM pgcredit.portfolio;
+SELECT count(*) >= 0 AS watchlist_reads FROM pgcredit.watchlist;
+
+-- Column names and open values holding "$1" are data, not SQL
+CREATE TABLE "g_$1" ("cust$1" text, "amt$1" numeric, "due$1" date, "state$1" text);
+INSERT INTO "g_$1" VALUES ('G$1', 70, '2000-01-01', 'o$1'), ('G$1', 5, '2000-01-01', 'closed');
+SELECT relid FROM pgcredit.attach_receivables('"g_$1"', 'cust$1', 'amt$1', 'due$1', 'state$1', '{o$1}');
+SELECT customer, receivables FROM pgcredit.customer_risk WHERE customer = 'G$1';
+SELECT customer, receivables FROM pgcredit.exposure WHERE customer = 'G$1';
+SELECT * FROM pgcredit.verify_exposure();
+SELECT relid FROM pgcredit.detach('"g_$1"');
+DROP TABLE "g_$1";
+DELETE FROM pgcredit.exposure WHERE customer = 'G$1';
+
+-- pgcredit's own tables cannot be attached, not even by a superuser
+SELECT pgcredit.attach_receivables('pgcredit.exposure', 'customer', 'receivables');
+\echo :LAST_ERROR_SQLSTATE

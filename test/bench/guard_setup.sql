@@ -4,8 +4,10 @@
 -- orders on every insert.
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS g_invoice, g_order_plain, g_order_pgcredit, g_order_plpgsql, g_limit CASCADE;
+-- (the tables of an earlier run are dropped without detaching them, which
+-- would read them all: their attachments go first, as a superuser may)
 DELETE FROM pgcredit.attachment;
+DROP TABLE IF EXISTS g_invoice, g_order_plain, g_order_pgcredit, g_order_plpgsql, g_limit CASCADE;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
 

@@ -21,6 +21,17 @@
 \set QUIET on
 SET client_min_messages = warning;
 
+-- a ledger loaded before is detached first: pgcredit refuses to drop
+-- attached tables
+DO $$
+BEGIN
+  IF to_regclass('pgcredit.attachment') IS NOT NULL THEN
+    PERFORM pgcredit.detach(a.relid)
+    FROM pgcredit.attachment a JOIN pg_catalog.pg_class c ON c.oid = a.relid
+    WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'ledger');
+  END IF;
+END
+$$;
 DROP SCHEMA IF EXISTS ledger CASCADE;
 CREATE SCHEMA ledger;
 SET search_path = ledger;

@@ -4,6 +4,8 @@
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcredit;
+SELECT count(pgcredit.detach(a.relid)) AS detached FROM pgcredit.attachment a
+WHERE a.relid::text IN ('stress_order', 'stress_invoice');
 DROP TABLE IF EXISTS stress_order, stress_invoice, stress_log, stress_refusal CASCADE;
 
 CREATE TABLE stress_invoice (
