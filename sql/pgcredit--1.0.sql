@@ -21,22 +21,25 @@ DO $owner$
 DECLARE
   nsp pg_catalog.pg_namespace;
   r pg_catalog.pg_roles;
+  why text;
 BEGIN
   SELECT * INTO nsp FROM pg_catalog.pg_namespace WHERE nspname = 'pgcredit';
-  IF NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = nsp.nspowner)
-     OR EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = nsp.oid)
-     OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = nsp.oid)
-     OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = nsp.oid)
-     OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = nsp.oid)
-     OR EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
-                JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
-                WHERE a.privilege_type = 'CREATE' AND NOT g.rolsuper)
-     OR EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
-                WHERE a.privilege_type = 'CREATE' AND a.grantee = 0) THEN
+  why := CASE
+    WHEN NOT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE oid = nsp.nspowner)
+      THEN format('It is owned by %s, who is not a superuser.', nsp.nspowner::regrole)
+    WHEN EXISTS (SELECT FROM pg_catalog.pg_class WHERE relnamespace = nsp.oid)
+      OR EXISTS (SELECT FROM pg_catalog.pg_proc WHERE pronamespace = nsp.oid)
+      OR EXISTS (SELECT FROM pg_catalog.pg_type WHERE typnamespace = nsp.oid)
+      OR EXISTS (SELECT FROM pg_catalog.pg_operator WHERE oprnamespace = nsp.oid)
+      THEN 'It holds objects already.'
+    WHEN EXISTS (SELECT FROM pg_catalog.aclexplode(nsp.nspacl) a
+                 LEFT JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+                 WHERE a.privilege_type = 'CREATE' AND NOT coalesce(g.rolsuper, false))
+      THEN 'Roles other than superusers may create objects in it.'
+    END;
+  IF why IS NOT NULL THEN
     RAISE EXCEPTION 'schema "pgcredit" was not created for pgcredit'
-      USING ERRCODE = 'insufficient_privilege',
-      DETAIL = format('It is owned by %s, holds objects, or lets roles other than superusers create objects in it.',
-                      nsp.nspowner::regrole),
+      USING ERRCODE = 'insufficient_privilege', DETAIL = why,
       HINT = 'Drop or rename that schema, then run CREATE EXTENSION pgcredit again: it creates the schema itself.';
   END IF;
 
