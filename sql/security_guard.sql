@@ -90,14 +90,31 @@ SELECT relid FROM pgcredit.attach_orders('g_hold', 'customer', 'amount', mode =>
 SELECT customer FROM pgcredit.open_account('G2', 1000);
 INSERT INTO g_hold VALUES (1, 'G2', 1500);
 SELECT id, amount, held FROM g_hold;
+-- the controller looks at hold 1500, while the application changes the order
+SELECT max(id) AS seen_hold FROM pgcredit.held_order WHERE customer = 'G2' \gset
 UPDATE g_hold SET amount = 900000 WHERE id = 1;
--- (the message names the hold's number, which depends on earlier tests)
+-- the record of 1500 is closed, a new one describes the order as it is
+SELECT id = :seen_hold AS seen, amount, released_at IS NOT NULL AS closed, coalesce(release_reason, why) AS why
+FROM pgcredit.held_order WHERE customer = 'G2' ORDER BY id;
+-- releasing what the controller saw is refused (the message names who
+-- closed it and when)
 \set VERBOSITY sqlstate
-SELECT pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order WHERE customer = 'G2'), 'saw 1500');
+SELECT pgcredit.release_held_order(:seen_hold, 'saw 1500');
 \set VERBOSITY default
 SELECT regexp_replace(:'LAST_ERROR_MESSAGE', 'order [0-9]+', 'order N') AS refused;
 SELECT open_orders FROM pgcredit.exposure WHERE customer = 'G2';
--- back at the amount that was held, the release goes through
+-- a release of an order that changed since its hold record was read is
+-- refused too (the row no longer is what the record says)
+BEGIN;
+ALTER TABLE g_hold DISABLE TRIGGER zz_pgcredit_guard;
+UPDATE g_hold SET amount = 7 WHERE id = 1;
+ALTER TABLE g_hold ENABLE TRIGGER zz_pgcredit_guard;
+\set VERBOSITY sqlstate
+SELECT pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order WHERE customer = 'G2'), 'saw 900000');
+\set VERBOSITY default
+ROLLBACK;
+SELECT regexp_replace(:'LAST_ERROR_MESSAGE', 'order [0-9]+', 'order N') AS refused;
+-- back at 1500, the order gets a record of 1500, and its release goes through
 UPDATE g_hold SET amount = 1500 WHERE id = 1;
 SELECT amount FROM pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order WHERE customer = 'G2'), 'saw 1500');
 SELECT id, amount, held FROM g_hold;

@@ -96,6 +96,7 @@ typedef struct Verdict
 {
 	int			sqlstate;		/* 0 when the order passes */
 	const char *why;
+	const char *reason;			/* a hold's whole reason, when not "customer <why>" */
 	char	   *exposure;
 	char	   *limit;
 	char	   *allowed;
@@ -668,7 +669,7 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
-	values[4] = CStringGetTextDatum(psprintf("customer %s", v->why));
+	values[4] = CStringGetTextDatum(v->reason ? v->reason : psprintf("customer %s", v->why));
 	RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
 			5, types, values, false, "record the held order");
 }
@@ -976,6 +977,33 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
 					  "hold mark cleared; the order fit the customer's credit");
+		/*
+		 * A held order changed while held: its hold record no longer
+		 * describes it.  The record is closed and a new one opened for the
+		 * order as it is now, so that a controller releases only what the
+		 * record they look at says.
+		 */
+		else if (oldc.held && newc.held && cfg->hold_mode)
+		{
+			char	   *old_key = RowKeyJson(cfg, rel, td->tg_trigtuple);
+			char	   *new_key = RowKeyJson(cfg, rel, result);
+			bool		same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
+				(oldc.amount != NULL && newc.amount != NULL &&
+				 pgc_numeric_cmp(oldc.amount, newc.amount) == 0);
+
+			if (strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
+				strcmp(old_key, new_key) != 0)
+			{
+				Verdict		v = {0};
+
+				CloseHold(RelationGetRelid(rel), old_key, "order changed while held");
+				if (newc.amount != NULL)
+				{
+					v.reason = "order changed while held";
+					RecordHold(cfg, rel, result, newc.customer, newc.amount, &v);
+				}
+			}
+		}
 		return result;
 	}
 	else
