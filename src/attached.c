@@ -16,7 +16,10 @@
  * expressions, row-level security policies, triggers).  Whatever code the
  * owner has put on the table runs with the owner's rights and nobody
  * else's, and none of the caller's temporary objects or operators can
- * stand in for a catalog one.
+ * stand in for a catalog one.  Reading every row of a table (exposure,
+ * verify, the risk views) runs no statement at all: a plain table scan
+ * under the calling statement's snapshot, which runs no code of the
+ * owner's (and reads past row-level security, as the owner would).
  *
  * Column types are limited to built-in types whose input and output no
  * role can change (and enums for the open-state column): a domain's CHECK
@@ -32,8 +35,11 @@
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
@@ -41,6 +47,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "utils/snapmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -786,6 +793,159 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 	table_close(rel, NoLock);
 }
 
+/* Where one attached column is in a table or partition, 0 when not given */
+typedef struct ScanColumns
+{
+	AttrNumber	cust,
+				amount,
+				open,
+				hold,
+				due,
+				invoice,
+				invoiced,
+				paid;
+	Oid			cust_type,
+				amount_type,
+				open_type,
+				invoice_type;
+} ScanColumns;
+
+static AttrNumber
+OptionalColumn(Relation rel, const char *name, PgcColumnRole role)
+{
+	return name ? pgc_attached_column(rel, name, role) : 0;
+}
+
+static Oid
+ColumnType(Relation rel, AttrNumber att)
+{
+	return att ? TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid : InvalidOid;
+}
+
+/*
+ * Every row of one attached table, or of one partition of it, read with
+ * a plain heap scan under the calling statement's snapshot.  No code of
+ * the table owner's runs (no planner, no policies, no expressions): only
+ * the built-in types' own functions, on the columns pgcredit accepts.
+ */
+static void
+ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc outdesc)
+{
+	ScanColumns c;
+	TableScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit row",
+												 ALLOCSET_SMALL_SIZES);
+	MemoryContext old;
+
+	c.cust = pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
+	c.amount = pgc_attached_column(rel, att->amount_column, PGC_COL_AMOUNT);
+	c.open = OptionalColumn(rel, att->open_column, PGC_COL_OPEN);
+	c.hold = OptionalColumn(rel, att->hold_column, PGC_COL_HOLD);
+	c.due = OptionalColumn(rel, att->due_column, PGC_COL_DATE);
+	c.invoice = OptionalColumn(rel, att->invoice_amount_column, PGC_COL_AMOUNT);
+	c.invoiced = OptionalColumn(rel, att->invoiced_column, PGC_COL_DATE);
+	c.paid = OptionalColumn(rel, att->paid_column, PGC_COL_DATE);
+	c.cust_type = ColumnType(rel, c.cust);
+	c.amount_type = ColumnType(rel, c.amount);
+	c.open_type = ColumnType(rel, c.open);
+	c.invoice_type = ColumnType(rel, c.invoice);
+
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		Datum		v[10];
+		bool		n[10];
+		bool		isnull;
+		Datum		x;
+		bool		open = true;
+		bool		held = false;
+
+		CHECK_FOR_INTERRUPTS();
+		x = slot_getattr(slot, c.cust, &isnull);
+		if (isnull)
+			continue;
+		old = MemoryContextSwitchTo(rowcxt);
+		memset(n, 0, sizeof(n));
+		v[0] = ObjectIdGetDatum(att->relid);
+		v[1] = CStringGetTextDatum(att->is_orders ? "orders" : "receivables");
+		v[2] = CStringGetTextDatum(pgc_customer_key(x, c.cust_type));
+		x = slot_getattr(slot, c.amount, &n[3]);
+		if (!n[3])
+			v[3] = AmountNumeric(x, c.amount_type);
+		if (c.open)
+		{
+			x = slot_getattr(slot, c.open, &isnull);
+			open = !isnull && IsOpenValue(att, x, c.open_type);
+		}
+		if (c.hold)
+		{
+			x = slot_getattr(slot, c.hold, &isnull);
+			held = !isnull && DatumGetBool(x);
+		}
+		v[4] = BoolGetDatum(open && !held && !n[3]);
+		v[5] = BoolGetDatum(held);
+		n[6] = true;
+		if (c.due)
+			v[6] = slot_getattr(slot, c.due, &n[6]);
+		if (!c.invoice)
+		{
+			v[7] = v[3];
+			n[7] = n[3];
+		}
+		else
+		{
+			x = slot_getattr(slot, c.invoice, &n[7]);
+			if (!n[7])
+				v[7] = AmountNumeric(x, c.invoice_type);
+		}
+		n[8] = n[9] = true;
+		if (c.invoiced)
+			v[8] = slot_getattr(slot, c.invoiced, &n[8]);
+		if (c.paid)
+			v[9] = slot_getattr(slot, c.paid, &n[9]);
+		MemoryContextSwitchTo(old);
+		tuplestore_putvalues(store, outdesc, v, n);
+		MemoryContextReset(rowcxt);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(rowcxt);
+}
+
+/*
+ * Every row of an attached table: the table itself, or each leaf
+ * partition of a partitioned one (locked as the table is).
+ */
+static void
+ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, Tuplestorestate *store,
+				  TupleDesc outdesc)
+{
+	Relation	rel = table_open(att->relid, lockmode);
+
+	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		List	   *parts = find_all_inheritors(att->relid, lockmode, NULL);
+		ListCell   *lc;
+
+		/* the columns, checked on the parent, as the partitions must have them */
+		(void) pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
+		foreach(lc, parts)
+		{
+			Relation	part;
+
+			if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
+				continue;
+			part = table_open(lfirst_oid(lc), NoLock);
+			ScanOneTable(att, part, store, outdesc);
+			table_close(part, NoLock);
+		}
+	}
+	else
+		ScanOneTable(att, rel, store, outdesc);
+	table_close(rel, NoLock);
+}
+
 /*
  * SQL: pgcredit._attached_items(kind text, customer text, relid regclass,
  * lock_tables boolean): the rows of the attached tables, read as each
@@ -807,10 +967,19 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	atts = ListAttachments(kind, only);
+	/*
+	 * One customer's rows go through an index lookup, as the table's owner;
+	 * all rows through a plain heap scan, which runs no code of the owner's
+	 */
 	foreach(lc, atts)
-		ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
-						  lock ? ShareLock : AccessShareLock,
-						  rsinfo->setResult, rsinfo->setDesc);
+		if (key != NULL)
+			ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
+							  lock ? ShareLock : AccessShareLock,
+							  rsinfo->setResult, rsinfo->setDesc);
+		else
+			ScanAttachedTable((PgcAttachment *) lfirst(lc),
+							  lock ? ShareLock : AccessShareLock,
+							  rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
 
