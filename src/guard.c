@@ -1061,7 +1061,7 @@ GuardPreCommit(XactEvent event, void *arg)
 	PgcActAs	act;
 	bool		save_spi;
 
-	if (event != XACT_EVENT_PRE_COMMIT)
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
 		return;
 	undo = pgc_pending_take_all();
 	if (undo == NULL)
