@@ -41,7 +41,7 @@ ALTER EXTENSION pgcredit SET SCHEMA public;
 \echo :LAST_ERROR_SQLSTATE
 
 -- Functions are found by qualified name whatever the search_path.
-SET search_path = pg_catalog;
+SET search_path = pg_catalog, pg_temp;
 SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01');
 RESET search_path;
 

@@ -1329,6 +1329,21 @@ END
 $$;
 COMMENT ON FUNCTION pgcredit._column_type(regclass, name, text) IS 'type of a named column, or a clear error';
 
+-- Rows written to an inheritance child or parent of a table fire the
+-- triggers of the table they are written to only: the guard would not
+-- see them.  (Partitions are not inheritance here.)
+CREATE FUNCTION pgcredit._in_inheritance(tbl regclass)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_inherits inh
+                 JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
+                 WHERE (inh.inhparent = $1 OR inh.inhrelid = $1) AND NOT child.relispartition)
+$$;
+COMMENT ON FUNCTION pgcredit._in_inheritance(regclass) IS
+  'whether a table is an inheritance parent or child (partitions aside)';
+REVOKE EXECUTE ON FUNCTION pgcredit._in_inheritance(regclass) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
@@ -1373,8 +1388,7 @@ BEGIN
   END IF;
   -- rows of inheritance children would escape the guard, which fires on
   -- the table the row is written to
-  IF EXISTS (SELECT FROM pg_catalog.pg_inherits inh JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
-             WHERE (inh.inhparent = tbl OR inh.inhrelid = tbl) AND NOT child.relispartition) THEN
+  IF pgcredit._in_inheritance(tbl) THEN
     RAISE EXCEPTION 'table "%" takes part in table inheritance', tbl USING ERRCODE = 'feature_not_supported',
       DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
       HINT = 'Attach each table on its own, or use declarative partitioning.';
@@ -1578,8 +1592,7 @@ BEGIN
                       WHERE inh.inhrelid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
                                              WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass))
   LOOP
-    IF EXISTS (SELECT FROM pg_catalog.pg_inherits inh JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
-               WHERE (inh.inhparent = a.relid OR inh.inhrelid = a.relid) AND NOT child.relispartition) THEN
+    IF pgcredit._in_inheritance(a.relid) THEN
       RAISE EXCEPTION 'table % is attached to pgcredit and cannot take part in table inheritance', a.relid
         USING ERRCODE = 'feature_not_supported',
         DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',

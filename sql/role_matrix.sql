@@ -129,6 +129,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
   ('pgcredit._ddl_guard()', 'owner'),
+  ('pgcredit._in_inheritance(regclass)', 'owner'),
   ('pgcredit._move_held_order(oid,jsonb,oid,jsonb)', 'owner'),
   ('pgcredit._record_hold(oid,jsonb,text,numeric,text)', 'owner'),
   ('pgcredit.items_past_due(text,integer)', 'owner'),

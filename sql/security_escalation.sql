@@ -38,7 +38,7 @@ CREATE FUNCTION regress_evil.pwn_i() RETURNS boolean LANGUAGE plpgsql IMMUTABLE 
 ALTER FUNCTION regress_evil.pwn_i() OWNER TO regress_nobody;
 CREATE SCHEMA regress_company AUTHORIZATION regress_owner;
 GRANT USAGE ON SCHEMA regress_company TO PUBLIC;
-SET search_path = regress_company, public;
+SET search_path = regress_company, public, pg_temp;
 
 -- The company's tables, owned by regress_owner and attached by its admin
 SET ROLE regress_owner;
@@ -128,10 +128,10 @@ CREATE OPERATOR regress_evil.= (FUNCTION = regress_evil.bigint_eq, LEFTARG = big
 CREATE FUNCTION regress_evil.text_eq(text, text) RETURNS boolean LANGUAGE sql AS
   'SELECT regress_evil.pwn() AND $1 OPERATOR(pg_catalog.=) $2';
 CREATE OPERATOR regress_evil.= (FUNCTION = regress_evil.text_eq, LEFTARG = text, RIGHTARG = text);
-SET search_path = regress_evil, pg_catalog, public;
+SET search_path = regress_evil, pg_catalog, public, pg_temp;
 CREATE TEMP TABLE mine (a int, b pg_catalog.text);
 SELECT status, rows_loaded FROM pgcredit.load_csv('mine', E'a,b\n1,x\n2,y\n');
-SET search_path = regress_company, public;
+SET search_path = regress_company, public, pg_temp;
 RESET ROLE;
 SELECT DISTINCT who, super FROM regress_evil.ran_as;
 DELETE FROM regress_evil.ran_as;

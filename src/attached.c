@@ -472,9 +472,9 @@ pgc_customer_key(Datum value, Oid typid)
 	return NULL;				/* keep compiler quiet */
 }
 
-/* An amount as numeric */
-static Datum
-AmountNumeric(Datum value, Oid typid)
+/* An amount column's value as numeric: integer types are converted */
+Datum
+pgc_amount_numeric(Datum value, Oid typid)
 {
 	switch (typid)
 	{
@@ -629,99 +629,157 @@ ListAttachments(const char *kind, Oid only)
 	return result;
 }
 
-/* Append ", <column>" or ", NULL" for an optional column to a select list */
-static void
-SelectColumn(StringInfo sql, Relation rel, const char *name, PgcColumnRole role)
+/*
+ * Whether an open-state value is one of the open values: compared as its
+ * type prints it (out is the type's output function), numbers without
+ * trailing fractional zeros, as attaching stored the open values.
+ */
+bool
+pgc_is_open_value(Datum value, Oid typid, FmgrInfo *out, char **open_values, int n_open_values)
 {
-	if (name == NULL)
-		appendStringInfoString(sql, ", NULL");
-	else
-	{
-		(void) pgc_attached_column(rel, name, role);
-		appendStringInfo(sql, ", %s", quote_identifier(name));
-	}
-}
-
-/* Whether an open-state value is one of the attachment's open values */
-static bool
-IsOpenValue(PgcAttachment *att, Datum value, Oid typid)
-{
-	Oid			out;
-	bool		varlena;
 	char	   *s;
 
 	if (typid == NUMERICOID)
 		value = DirectFunctionCall1(numeric_trim_scale, value);
-	getTypeOutputInfo(typid, &out, &varlena);
-	s = OidOutputFunctionCall(out, value);
-	for (int i = 0; i < att->n_open_values; i++)
-		if (strcmp(s, att->open_values[i]) == 0)
+	s = OutputFunctionCall(out, value);
+	for (int i = 0; i < n_open_values; i++)
+		if (strcmp(s, open_values[i]) == 0)
 			return true;
 	return false;
 }
 
 /*
- * Read the rows of one attached table as its owner into the tuplestore:
+ * The columns an attachment reads, in the order _attached_items() takes
+ * them from a row: customer, amount, open state, hold, due, invoice
+ * amount, invoice date, payment date.  0 for a column not given.
+ */
+#define ITEM_COLUMNS 8
+
+typedef struct ItemColumns
+{
+	AttrNumber	att[ITEM_COLUMNS];
+	Oid			type[ITEM_COLUMNS];
+	FmgrInfo	open_out;		/* output function of the open-state column */
+} ItemColumns;
+
+/* Where the attachment's columns are in rel, checked, with their types */
+static void
+FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
+{
+	const char *names[ITEM_COLUMNS] = {
+		att->customer_column, att->amount_column, att->open_column, att->hold_column,
+		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column
+	};
+	const PgcColumnRole roles[ITEM_COLUMNS] = {
+		PGC_COL_CUSTOMER, PGC_COL_AMOUNT, PGC_COL_OPEN, PGC_COL_HOLD,
+		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE
+	};
+
+	for (int i = 0; i < ITEM_COLUMNS; i++)
+	{
+		c->att[i] = names[i] ? pgc_attached_column(rel, names[i], roles[i]) : 0;
+		c->type[i] = c->att[i] ?
+			TupleDescAttr(RelationGetDescr(rel), c->att[i] - 1)->atttypid : InvalidOid;
+	}
+	if (c->att[2])
+	{
+		Oid			out;
+		bool		varlena;
+
+		getTypeOutputInfo(c->type[2], &out, &varlena);
+		fmgr_info(out, &c->open_out);
+	}
+}
+
+/*
+ * One row of an attached table, given its raw column values in the order
+ * of ItemColumns, into the tuplestore as _attached_items() returns it:
  * relid, kind, customer, amount, counts, held, due, invoice amount,
- * invoice date, payment date.  With key, only that customer's rows.
+ * invoice date, payment date.  Rows without a customer (or, with key,
+ * of another customer) are left out.
+ */
+static void
+StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char *key,
+		  Tuplestorestate *store, TupleDesc outdesc)
+{
+	Datum		v[10];
+	bool		n[10];
+	char	   *customer;
+	bool		open;
+	bool		held;
+
+	if (null[0])
+		return;
+	customer = pgc_customer_key(raw[0], c->type[0]);
+	if (key != NULL && strcmp(key, customer) != 0)
+		return;
+	memset(n, 0, sizeof(n));
+	v[0] = ObjectIdGetDatum(att->relid);
+	v[1] = CStringGetTextDatum(att->is_orders ? "orders" : "receivables");
+	v[2] = CStringGetTextDatum(customer);
+	n[3] = null[1];
+	if (!n[3])
+		v[3] = pgc_amount_numeric(raw[1], c->type[1]);
+	open = !c->att[2] ||
+		(!null[2] && pgc_is_open_value(raw[2], c->type[2], &c->open_out,
+									   att->open_values, att->n_open_values));
+	held = c->att[3] && !null[3] && DatumGetBool(raw[3]);
+	v[4] = BoolGetDatum(open && !held && !n[3]);
+	v[5] = BoolGetDatum(held);
+	v[6] = raw[4];
+	n[6] = null[4];
+	/* without an invoice amount column, the open amount stands for it */
+	v[7] = c->att[5] ? (null[5] ? (Datum) 0 : pgc_amount_numeric(raw[5], c->type[5])) : v[3];
+	n[7] = c->att[5] ? null[5] : n[3];
+	v[8] = raw[6];
+	n[8] = null[6];
+	v[9] = raw[7];
+	n[9] = null[7];
+	tuplestore_putvalues(store, outdesc, v, n);
+}
+
+/*
+ * One customer's rows of one attached table, read as its owner (an index
+ * lookup through the planner, so the owner's code may run: as the owner,
+ * in a security-restricted operation), into the tuplestore.
  */
 static void
 ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 				  Tuplestorestate *store, TupleDesc outdesc)
 {
 	Relation	rel = table_open(att->relid, lockmode);
-	Oid			owner = rel->rd_rel->relowner;
+	ItemColumns c;
 	StringInfoData sql;
-	AttrNumber	cust_att = pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
-	Oid			cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
-	AttrNumber	amount_att = pgc_attached_column(rel, att->amount_column, PGC_COL_AMOUNT);
-	Oid			amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
-	Oid			open_type = InvalidOid;
-	Oid			invoice_type = InvalidOid;
-	Datum		keyval = (Datum) 0;
-	Oid			argtypes[1];
+	Datum		keyval;
 	PgcActAs	act;
 	Portal		portal;
 	MemoryContext outer = CurrentMemoryContext;
 
-	if (key != NULL && !KeyValue(key, cust_type, &keyval))
+	FindItemColumns(att, rel, &c);
+	if (!KeyValue(key, c.type[0], &keyval))
 	{
 		table_close(rel, NoLock);
 		return;					/* no row of this table can have that key */
 	}
-	argtypes[0] = cust_type;
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT %s, %s", quote_identifier(att->customer_column),
-					 quote_identifier(att->amount_column));
-	if (att->open_column)
-		open_type = TupleDescAttr(RelationGetDescr(rel),
-								  pgc_attached_column(rel, att->open_column, PGC_COL_OPEN) - 1)->atttypid;
-	SelectColumn(&sql, rel, att->open_column, PGC_COL_OPEN);
-	SelectColumn(&sql, rel, att->hold_column, PGC_COL_HOLD);
-	SelectColumn(&sql, rel, att->due_column, PGC_COL_DATE);
-	if (att->invoice_amount_column)
-		invoice_type = TupleDescAttr(RelationGetDescr(rel),
-									 pgc_attached_column(rel, att->invoice_amount_column,
-														 PGC_COL_AMOUNT) - 1)->atttypid;
-	SelectColumn(&sql, rel, att->invoice_amount_column, PGC_COL_AMOUNT);
-	SelectColumn(&sql, rel, att->invoiced_column, PGC_COL_DATE);
-	SelectColumn(&sql, rel, att->paid_column, PGC_COL_DATE);
+	appendStringInfoString(&sql, "SELECT ");
+	for (int i = 0; i < ITEM_COLUMNS; i++)
+		appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "",
+						 c.att[i] ? quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel),
+																		   c.att[i] - 1)->attname))
+						 : "NULL");
 	/* a partitioned table is read with its partitions; a plain one alone */
-	appendStringInfo(&sql, " FROM %s%s WHERE %s IS NOT NULL",
+	appendStringInfo(&sql, " FROM %s%s WHERE %s OPERATOR(pg_catalog.=) $1",
 					 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 					 QualifiedName(rel), quote_identifier(att->customer_column));
-	if (key != NULL)
-		appendStringInfo(&sql, " AND %s OPERATOR(pg_catalog.=) $1",
-						 quote_identifier(att->customer_column));
 
-	pgc_act_as(&act, owner, true);
+	pgc_act_as(&act, rel->rd_rel->relowner, true);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "pgcredit: SPI_connect failed");
-		portal = SPI_cursor_open_with_args(NULL, sql.data, key ? 1 : 0, argtypes, &keyval, NULL,
-										   true, 0);
+		portal = SPI_cursor_open_with_args(NULL, sql.data, 1, &c.type[0], &keyval, NULL, true, 0);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
@@ -729,53 +787,13 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 				break;
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
-				HeapTuple	t = SPI_tuptable->vals[i];
-				TupleDesc	d = SPI_tuptable->tupdesc;
-				Datum		v[10];
-				bool		n[10];
-				bool		isnull;
-				Datum		x;
-				bool		open = true;
-				bool		held = false;
+				Datum		raw[ITEM_COLUMNS];
+				bool		null[ITEM_COLUMNS];
 				MemoryContext spi = MemoryContextSwitchTo(outer);
 
-				memset(n, 0, sizeof(n));
-				v[0] = ObjectIdGetDatum(att->relid);
-				v[1] = CStringGetTextDatum(att->is_orders ? "orders" : "receivables");
-				x = SPI_getbinval(t, d, 1, &isnull);
-				v[2] = CStringGetTextDatum(pgc_customer_key(x, cust_type));
-				if (key != NULL && strcmp(key, TextDatumGetCString(v[2])) != 0)
-				{
-					MemoryContextSwitchTo(spi);
-					continue;
-				}
-				x = SPI_getbinval(t, d, 2, &n[3]);
-				if (!n[3])
-					v[3] = AmountNumeric(x, amount_type);
-				if (att->open_column)
-				{
-					x = SPI_getbinval(t, d, 3, &isnull);
-					open = !isnull && IsOpenValue(att, x, open_type);
-				}
-				if (att->hold_column)
-				{
-					x = SPI_getbinval(t, d, 4, &isnull);
-					held = !isnull && DatumGetBool(x);
-				}
-				v[4] = BoolGetDatum(open && !held && !n[3]);
-				v[5] = BoolGetDatum(held);
-				v[6] = SPI_getbinval(t, d, 5, &n[6]);
-				x = SPI_getbinval(t, d, 6, &n[7]);
-				if (!att->invoice_amount_column)
-				{
-					v[7] = v[3];
-					n[7] = n[3];
-				}
-				else if (!n[7])
-					v[7] = AmountNumeric(x, invoice_type);
-				v[8] = SPI_getbinval(t, d, 7, &n[8]);
-				v[9] = SPI_getbinval(t, d, 8, &n[9]);
-				tuplestore_putvalues(store, outdesc, v, n);
+				for (int j = 0; j < ITEM_COLUMNS; j++)
+					raw[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &null[j]);
+				StoreItem(att, &c, raw, null, key, store, outdesc);
 				MemoryContextSwitchTo(spi);
 			}
 			SPI_freetuptable(SPI_tuptable);
@@ -793,119 +811,40 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 	table_close(rel, NoLock);
 }
 
-/* Where one attached column is in a table or partition, 0 when not given */
-typedef struct ScanColumns
-{
-	AttrNumber	cust,
-				amount,
-				open,
-				hold,
-				due,
-				invoice,
-				invoiced,
-				paid;
-	Oid			cust_type,
-				amount_type,
-				open_type,
-				invoice_type;
-} ScanColumns;
-
-static AttrNumber
-OptionalColumn(Relation rel, const char *name, PgcColumnRole role)
-{
-	return name ? pgc_attached_column(rel, name, role) : 0;
-}
-
-static Oid
-ColumnType(Relation rel, AttrNumber att)
-{
-	return att ? TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid : InvalidOid;
-}
-
 /*
  * Every row of one attached table, or of one partition of it, read with
- * a plain heap scan under the calling statement's snapshot.  No code of
+ * a plain table scan under the calling statement's snapshot.  No code of
  * the table owner's runs (no planner, no policies, no expressions): only
  * the built-in types' own functions, on the columns pgcredit accepts.
  */
 static void
 ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc outdesc)
 {
-	ScanColumns c;
+	ItemColumns c;
 	TableScanDesc scan;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	MemoryContext rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit row",
 												 ALLOCSET_SMALL_SIZES);
 	MemoryContext old;
 
-	c.cust = pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
-	c.amount = pgc_attached_column(rel, att->amount_column, PGC_COL_AMOUNT);
-	c.open = OptionalColumn(rel, att->open_column, PGC_COL_OPEN);
-	c.hold = OptionalColumn(rel, att->hold_column, PGC_COL_HOLD);
-	c.due = OptionalColumn(rel, att->due_column, PGC_COL_DATE);
-	c.invoice = OptionalColumn(rel, att->invoice_amount_column, PGC_COL_AMOUNT);
-	c.invoiced = OptionalColumn(rel, att->invoiced_column, PGC_COL_DATE);
-	c.paid = OptionalColumn(rel, att->paid_column, PGC_COL_DATE);
-	c.cust_type = ColumnType(rel, c.cust);
-	c.amount_type = ColumnType(rel, c.amount);
-	c.open_type = ColumnType(rel, c.open);
-	c.invoice_type = ColumnType(rel, c.invoice);
-
+	FindItemColumns(att, rel, &c);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		Datum		v[10];
-		bool		n[10];
-		bool		isnull;
-		Datum		x;
-		bool		open = true;
-		bool		held = false;
+		Datum		raw[ITEM_COLUMNS];
+		bool		null[ITEM_COLUMNS];
 
 		CHECK_FOR_INTERRUPTS();
-		x = slot_getattr(slot, c.cust, &isnull);
-		if (isnull)
-			continue;
+		for (int j = 0; j < ITEM_COLUMNS; j++)
+		{
+			null[j] = true;
+			raw[j] = (Datum) 0;
+			if (c.att[j])
+				raw[j] = slot_getattr(slot, c.att[j], &null[j]);
+		}
 		old = MemoryContextSwitchTo(rowcxt);
-		memset(n, 0, sizeof(n));
-		v[0] = ObjectIdGetDatum(att->relid);
-		v[1] = CStringGetTextDatum(att->is_orders ? "orders" : "receivables");
-		v[2] = CStringGetTextDatum(pgc_customer_key(x, c.cust_type));
-		x = slot_getattr(slot, c.amount, &n[3]);
-		if (!n[3])
-			v[3] = AmountNumeric(x, c.amount_type);
-		if (c.open)
-		{
-			x = slot_getattr(slot, c.open, &isnull);
-			open = !isnull && IsOpenValue(att, x, c.open_type);
-		}
-		if (c.hold)
-		{
-			x = slot_getattr(slot, c.hold, &isnull);
-			held = !isnull && DatumGetBool(x);
-		}
-		v[4] = BoolGetDatum(open && !held && !n[3]);
-		v[5] = BoolGetDatum(held);
-		n[6] = true;
-		if (c.due)
-			v[6] = slot_getattr(slot, c.due, &n[6]);
-		if (!c.invoice)
-		{
-			v[7] = v[3];
-			n[7] = n[3];
-		}
-		else
-		{
-			x = slot_getattr(slot, c.invoice, &n[7]);
-			if (!n[7])
-				v[7] = AmountNumeric(x, c.invoice_type);
-		}
-		n[8] = n[9] = true;
-		if (c.invoiced)
-			v[8] = slot_getattr(slot, c.invoiced, &n[8]);
-		if (c.paid)
-			v[9] = slot_getattr(slot, c.paid, &n[9]);
+		StoreItem(att, &c, raw, null, NULL, store, outdesc);
 		MemoryContextSwitchTo(old);
-		tuplestore_putvalues(store, outdesc, v, n);
 		MemoryContextReset(rowcxt);
 	}
 	table_endscan(scan);
@@ -1101,7 +1040,7 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 		same = !isnull && strcmp(pgc_customer_key(v, cust_type), customer) == 0;
 		v = SPI_getbinval(t, d, 3, &isnull);
 		same = same && !isnull &&
-			pgc_numeric_cmp(DatumGetNumeric(AmountNumeric(v, amount_type)), amount) == 0;
+			pgc_numeric_cmp(DatumGetNumeric(pgc_amount_numeric(v, amount_type)), amount) == 0;
 		v = SPI_getbinval(t, d, 4, &isnull);
 		same = same && !isnull && DatumGetBool(v);
 		if (!same)
@@ -1130,6 +1069,31 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
  * drops pgcredit's triggers on an attached table, as the table's owner.
  * The triggers take no arguments: the guard reads pgcredit.attachment.
  */
+/*
+ * pgcredit's triggers on an attached table.  The guard's row trigger
+ * keeps exposure; inserted rows are confirmed once stored, and what a
+ * statement's rows never stored counted is taken out when the statement
+ * ends (guard_pending.c); TRUNCATE recomputes exposure.
+ */
+static const struct
+{
+	const char *name;
+	const char *when;
+	const char *run;
+}			triggers[] =
+{
+	{"zz_pgcredit_guard", "BEFORE INSERT OR UPDATE OR DELETE",
+	"FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()"},
+	{"zz_pgcredit_confirm", "AFTER INSERT",
+	"FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()"},
+	{"zz_pgcredit_insert_begin", "BEFORE INSERT",
+	"FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()"},
+	{"zz_pgcredit_insert_end", "AFTER INSERT",
+	"FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()"},
+	{"zz_pgcredit_truncate", "AFTER TRUNCATE",
+	"FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()"},
+};
+
 Datum
 pgc_table_triggers(PG_FUNCTION_ARGS)
 {
@@ -1140,38 +1104,12 @@ pgc_table_triggers(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");
-	if (install)
-	{
-		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_guard BEFORE INSERT OR UPDATE OR DELETE "
-								 "ON %s FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()",
-								 name), 0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_truncate AFTER TRUNCATE ON %s "
-								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_truncate_trigger()",
-								 name), 0, NULL, NULL, false);
-		/* inserted rows are confirmed once stored (guard_pending.c) */
-		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_confirm AFTER INSERT ON %s "
-								 "FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()",
-								 name), 0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_insert_begin BEFORE INSERT ON %s "
-								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()",
-								 name), 0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("CREATE TRIGGER zz_pgcredit_insert_end AFTER INSERT ON %s "
-								 "FOR EACH STATEMENT EXECUTE FUNCTION pgcredit.exposure_trigger()",
-								 name), 0, NULL, NULL, false);
-	}
-	else
-	{
-		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_guard ON %s", name),
+	for (int i = 0; i < lengthof(triggers); i++)
+		RunAsOwner(rel, install ?
+				   psprintf("CREATE TRIGGER %s %s ON %s %s", triggers[i].name, triggers[i].when,
+							name, triggers[i].run) :
+				   psprintf("DROP TRIGGER IF EXISTS %s ON %s", triggers[i].name, name),
 				   0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_truncate ON %s", name),
-				   0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_confirm ON %s", name),
-				   0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_insert_begin ON %s", name),
-				   0, NULL, NULL, false);
-		RunAsOwner(rel, psprintf("DROP TRIGGER IF EXISTS zz_pgcredit_insert_end ON %s", name),
-				   0, NULL, NULL, false);
-	}
 	SPI_finish();
 	table_close(rel, NoLock);
 	PG_RETURN_VOID();

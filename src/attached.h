@@ -8,6 +8,7 @@
 #ifndef PGCREDIT_ATTACHED_H
 #define PGCREDIT_ATTACHED_H
 
+#include "fmgr.h"
 #include "utils/relcache.h"
 
 /* An attached table as pgcredit.attachment records it */
@@ -43,5 +44,8 @@ extern AttrNumber pgc_attached_column(Relation rel, const char *name, PgcColumnR
 extern AttrNumber pgc_check_column(Relation rel, const char *name, PgcColumnRole role,
 								   bool attaching);
 extern char *pgc_customer_key(Datum value, Oid typid);
+extern Datum pgc_amount_numeric(Datum value, Oid typid);
+extern bool pgc_is_open_value(Datum value, Oid typid, FmgrInfo *out,
+							  char **open_values, int n_open_values);
 
 #endif							/* PGCREDIT_ATTACHED_H */

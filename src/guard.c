@@ -69,7 +69,7 @@ typedef struct GuardConfig
 	int			amount_att;
 	Oid			amount_type;
 	int			open_att;		/* 0 when every row is open */
-	bool		open_numeric;	/* compared without trailing fractional zeros */
+	Oid			open_type;
 	FmgrInfo	open_out;
 	int			n_open_values;
 	char	  **open_values;
@@ -176,10 +176,8 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	if (att.open_column)
 	{
 		cfg->open_att = pgc_attached_column(rel, att.open_column, PGC_COL_OPEN);
-		cfg->open_numeric =
-			TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid == NUMERICOID;
-		getTypeOutputInfo(TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid,
-						  &typoutput, &varlena);
+		cfg->open_type = TupleDescAttr(RelationGetDescr(rel), cfg->open_att - 1)->atttypid;
+		getTypeOutputInfo(cfg->open_type, &typoutput, &varlena);
 		fmgr_info_cxt(typoutput, &cfg->open_out, mcxt);
 		cfg->open_values = att.open_values;
 		cfg->n_open_values = att.n_open_values;
@@ -215,21 +213,11 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 static Numeric
 AmountValue(GuardConfig *cfg, Datum d)
 {
-	Numeric		n;
+	Numeric		n = DatumGetNumeric(pgc_amount_numeric(d, cfg->amount_type));
 
-	switch (cfg->amount_type)
-	{
-		case INT2OID:
-			return int64_to_numeric(DatumGetInt16(d));
-		case INT4OID:
-			return int64_to_numeric(DatumGetInt32(d));
-		case INT8OID:
-			return int64_to_numeric(DatumGetInt64(d));
-		default:
-			n = DatumGetNumeric(d);
-			pgc_check_finite(n, cfg->is_orders ? "order amount" : "open amount");
-			return n;
-	}
+	if (cfg->amount_type == NUMERICOID)
+		pgc_check_finite(n, cfg->is_orders ? "order amount" : "open amount");
+	return n;
 }
 
 /* What a row contributes to its customer's exposure */
@@ -270,18 +258,9 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 
 	if (cfg->open_att)
 	{
-		char	   *v;
-		bool		open = false;
-
 		d = heap_getattr(tup, cfg->open_att, desc, &isnull);
-		if (isnull)
-			return;
-		if (cfg->open_numeric)
-			d = DirectFunctionCall1(numeric_trim_scale, d);
-		v = OutputFunctionCall(&cfg->open_out, d);
-		for (int i = 0; i < cfg->n_open_values && !open; i++)
-			open = strcmp(v, cfg->open_values[i]) == 0;
-		if (!open)
+		if (isnull || !pgc_is_open_value(d, cfg->open_type, &cfg->open_out,
+										 cfg->open_values, cfg->n_open_values))
 			return;
 	}
 
@@ -332,16 +311,23 @@ NeedSpi(void)
  * the same means).
  */
 static void
-RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
-		bool read_only, const char *what)
+RunKeptExpecting(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
+				 bool read_only, int expect, const char *what)
 {
 	NeedSpi();
 	CommandCounterIncrement();
 	if (SPI_execute_snapshot(KeepPlan(slot, sql, nargs, types), values, NULL,
-							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != SPI_OK_SELECT)
+							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != expect)
 		elog(ERROR, "pgcredit: could not %s", what);
 }
 
+/* The same for the statements that are SELECTs, all but one */
+static void
+RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
+		bool read_only, const char *what)
+{
+	RunKeptExpecting(slot, sql, nargs, types, values, read_only, SPI_OK_SELECT, what);
+}
 /*
  * Create a customer's exposure row, with a copy of its account.  A
  * concurrent transaction may create the same row first; the insert then
@@ -362,20 +348,14 @@ CreateExposureRow(const char *customer)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		NeedSpi();
-		CommandCounterIncrement();
-		if (SPI_execute_snapshot(KeepPlan(&new_row_plan,
-										  "INSERT INTO pgcredit.exposure "
-										  "(customer, has_account, credit_limit, tolerance_pct, status) "
-										  "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
-										  "COALESCE(a.tolerance_pct, 0), "
-										  "COALESCE(a.status, 'ok') "
-										  "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
-										  "ON a.customer OPERATOR(pg_catalog.=) $1",
-										  1, types),
-								 values, NULL, GetLatestSnapshot(), InvalidSnapshot,
-								 false, true, 0) != SPI_OK_INSERT)
-			elog(ERROR, "pgcredit: could not create exposure");
+		RunKeptExpecting(&new_row_plan,
+						 "INSERT INTO pgcredit.exposure "
+						 "(customer, has_account, credit_limit, tolerance_pct, status) "
+						 "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
+						 "COALESCE(a.tolerance_pct, 0), COALESCE(a.status, 'ok') "
+						 "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
+						 "ON a.customer OPERATOR(pg_catalog.=) $1",
+						 1, types, values, false, SPI_OK_INSERT, "create exposure");
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;

@@ -206,14 +206,7 @@ pgc_function_owner(Oid fn_oid)
 void
 pgc_act_as(PgcActAs *save, Oid role, bool restricted)
 {
-	int			sec;
-
-	GetUserIdAndSecContext(&save->userid, &save->sec_context);
-	sec = save->sec_context | SECURITY_LOCAL_USERID_CHANGE;
-	if (restricted)
-		sec |= SECURITY_RESTRICTED_OPERATION;
-	SetUserIdAndSecContext(role, sec);
-	save->guc_nest = -1;
+	pgc_act_as_lazily(save, role, restricted);
 	pgc_act_fix_path(save);
 }
 

@@ -34,7 +34,7 @@ END
 $$;
 DROP SCHEMA IF EXISTS ledger CASCADE;
 CREATE SCHEMA ledger;
-SET search_path = ledger;
+SET search_path = ledger, pg_temp;
 
 CREATE TABLE closing (
 	as_of     date NOT NULL,   -- the close the ledger shows

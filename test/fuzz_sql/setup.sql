@@ -154,7 +154,7 @@ ALTER ROLE regress_fuzz SET log_min_messages = 'fatal';
 -- past its limit.
 CREATE SCHEMA fuzz_oracle;
 CREATE FUNCTION fuzz_oracle.check_exposure() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   n bigint;
   detail text;
