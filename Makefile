@@ -1,7 +1,9 @@
 # pgcredit: customer credit control inside PostgreSQL (PGXS build)
 
 EXTENSION  = pgcredit
-EXTVERSION = 1.0
+# The version is read from pgcredit.control, here only: the install script
+# name, the tests and the release checks all take it from this variable.
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/$(EXTENSION).control)
 
 MODULE_big = pgcredit
 OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
