@@ -1,0 +1,242 @@
+-- Credit control: credit accounts (pgcredit_controller changes them)
+
+----------------------------------------------------------------------
+-- Credit control: accounts (pgcredit_controller)
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.account (
+  customer            text PRIMARY KEY
+                      CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  credit_limit        numeric CHECK (credit_limit >= 0 AND credit_limit < 'Infinity'),
+  tolerance_pct       numeric NOT NULL DEFAULT 0 CHECK (tolerance_pct >= 0 AND tolerance_pct < 'Infinity'),
+  status              text NOT NULL DEFAULT 'ok' CHECK (status IN ('ok', 'watch', 'hold', 'blocked')),
+  hold_reason         text,
+  payment_terms_days  int CHECK (payment_terms_days >= 0),
+  risk_tier           text,
+  next_review         date,
+  created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE pgcredit.account IS 'credit accounts, one per customer key; changed only through pgcredit''s functions, every change audited';
+COMMENT ON COLUMN pgcredit.account.customer IS 'customer key as text, as the attached tables'' customer column prints it';
+COMMENT ON COLUMN pgcredit.account.credit_limit IS 'credit limit; NULL = none set (no limit enforced)';
+COMMENT ON COLUMN pgcredit.account.tolerance_pct IS 'percentage of the limit an order may go above it';
+COMMENT ON COLUMN pgcredit.account.status IS 'ok, watch, hold or blocked; hold and blocked refuse every order that raises exposure';
+COMMENT ON COLUMN pgcredit.account.hold_reason IS 'why the account is on hold or blocked';
+COMMENT ON COLUMN pgcredit.account.payment_terms_days IS 'payment terms in days';
+COMMENT ON COLUMN pgcredit.account.risk_tier IS 'risk tier, A (best) to E (worst)';
+COMMENT ON COLUMN pgcredit.account.next_review IS 'date of the next credit review';
+COMMENT ON COLUMN pgcredit.account.created_at IS 'when the account was opened';
+COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed';
+REVOKE ALL ON pgcredit.account FROM PUBLIC;
+GRANT SELECT ON pgcredit.account TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.account', '');
+
+
+CREATE FUNCTION pgcredit._lock_exposure(customer text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status)
+  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok')
+  FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
+  ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
+    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status
+$$;
+COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
+  'lock a customer''s exposure row and copy the account''s limit, tolerance and status into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
+REVOKE EXECUTE ON FUNCTION pgcredit._lock_exposure(text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.account;
+  after pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO before FROM pgcredit.account a WHERE a.customer = _change_account.customer FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" has no credit account', customer USING ERRCODE = 'PC003',
+      HINT = 'Open one with pgcredit.open_account().';
+  END IF;
+  UPDATE pgcredit.account a SET
+    credit_limit = CASE WHEN changes ? 'credit_limit' THEN (changes ->> 'credit_limit')::numeric ELSE a.credit_limit END,
+    tolerance_pct = CASE WHEN changes ? 'tolerance_pct' THEN (changes ->> 'tolerance_pct')::numeric ELSE a.tolerance_pct END,
+    status = CASE WHEN changes ? 'status' THEN changes ->> 'status' ELSE a.status END,
+    hold_reason = CASE WHEN changes ? 'hold_reason' THEN changes ->> 'hold_reason' ELSE a.hold_reason END,
+    payment_terms_days = CASE WHEN changes ? 'payment_terms_days' THEN (changes ->> 'payment_terms_days')::int ELSE a.payment_terms_days END,
+    risk_tier = CASE WHEN changes ? 'risk_tier' THEN changes ->> 'risk_tier' ELSE a.risk_tier END,
+    next_review = CASE WHEN changes ? 'next_review' THEN (changes ->> 'next_review')::date ELSE a.next_review END,
+    updated_at = now()
+  WHERE a.customer = _change_account.customer
+  RETURNING * INTO after;
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit(action, customer,
+    (SELECT jsonb_object_agg(k, to_jsonb(before) -> k) FROM jsonb_object_keys(changes) AS k),
+    (SELECT jsonb_object_agg(k, to_jsonb(after) -> k) FROM jsonb_object_keys(changes) AS k),
+    reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._change_account(text, jsonb, text, text) IS
+  'change the fields of an account named in "changes", locking it and its exposure, and audit the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._change_account(text, jsonb, text, text) FROM PUBLIC;
+
+
+CREATE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAULT NULL,
+                                      tolerance_pct numeric DEFAULT 0,
+                                      payment_terms_days int DEFAULT NULL,
+                                      risk_tier text DEFAULT NULL,
+                                      next_review date DEFAULT NULL,
+                                      reason text DEFAULT 'account opened')
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  created pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF octet_length(customer) > 1000 THEN
+    RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
+      USING ERRCODE = 'program_limit_exceeded', DETAIL = 'pgcredit keeps customer keys of up to 1000 bytes.',
+      HINT = 'Use a shorter key for the customer, such as a customer number.';
+  END IF;
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  PERFORM pgcredit._check_amount('tolerance_pct', coalesce(tolerance_pct, 0));
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO pgcredit.account AS a (customer, credit_limit, tolerance_pct, payment_terms_days, risk_tier, next_review)
+  VALUES (open_account.customer, open_account.credit_limit, coalesce(open_account.tolerance_pct, 0),
+          open_account.payment_terms_days, open_account.risk_tier, open_account.next_review)
+  ON CONFLICT ON CONSTRAINT account_pkey DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" already has a credit account', customer USING ERRCODE = 'unique_violation',
+      HINT = 'Change it with set_credit_limit(), set_tolerance(), update_account() or the hold functions.';
+  END IF;
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit('open_account', customer, NULL, to_jsonb(created), reason);
+  RETURN created;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.open_account(text, numeric, numeric, int, text, date, text) IS
+  'open a credit account for a customer key (limit NULL = none set), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.open_account(text, numeric, numeric, int, text, date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.open_account(text, numeric, numeric, int, text, date, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.set_credit_limit(customer text, credit_limit numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  RETURN pgcredit._change_account(customer, jsonb_build_object('credit_limit', credit_limit),
+                                  'set_credit_limit', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_credit_limit(text, numeric, text) IS
+  'set a customer''s credit limit (NULL removes it), with a reason, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_credit_limit(text, numeric, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_credit_limit(text, numeric, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.set_tolerance(customer text, tolerance_pct numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF tolerance_pct IS NULL THEN
+    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Use 0 for no tolerance.';
+  END IF;
+  PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  RETURN pgcredit._change_account(customer, jsonb_build_object('tolerance_pct', tolerance_pct),
+                                  'set_tolerance', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_tolerance(text, numeric, text) IS
+  'set the percentage an order may go above the customer''s limit, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_tolerance(text, numeric, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_tolerance(text, numeric, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.set_status(customer text, status text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF status IS NULL OR status NOT IN ('ok', 'watch', 'hold', 'blocked') THEN
+    RAISE EXCEPTION 'invalid account status "%"', status USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The status is one of ok, watch, hold and blocked.';
+  END IF;
+  RETURN pgcredit._change_account(customer,
+    jsonb_build_object('status', status,
+                       'hold_reason', CASE WHEN status IN ('hold', 'blocked') THEN reason END),
+    'set_status', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_status(text, text, text) IS
+  'set an account''s status: ok, watch, hold or blocked (hold and blocked refuse orders), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_status(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_status(text, text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.place_hold(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT pgcredit.set_status($1, 'hold', $2) $$;
+COMMENT ON FUNCTION pgcredit.place_hold(text, text) IS
+  'put a customer''s account on credit hold: orders raising its exposure are refused or held, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.place_hold(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.place_hold(text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.block_account(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT pgcredit.set_status($1, 'blocked', $2) $$;
+COMMENT ON FUNCTION pgcredit.block_account(text, text) IS
+  'block a customer''s account: orders raising its exposure are refused or held, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.block_account(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.block_account(text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.release_hold(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT pgcredit.set_status($1, 'ok', $2) $$;
+COMMENT ON FUNCTION pgcredit.release_hold(text, text) IS
+  'take a customer''s account off hold or block (status ok), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.release_hold(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.release_hold(text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.update_account(customer text, reason text,
+                                        payment_terms_days int DEFAULT NULL,
+                                        risk_tier text DEFAULT NULL,
+                                        next_review date DEFAULT NULL)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  changes jsonb := jsonb_strip_nulls(jsonb_build_object('payment_terms_days', payment_terms_days,
+                                                        'risk_tier', risk_tier,
+                                                        'next_review', next_review));
+BEGIN
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF changes = '{}' THEN
+    RAISE EXCEPTION 'nothing to change' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Give payment_terms_days, risk_tier or next_review.';
+  END IF;
+  RETURN pgcredit._change_account(customer, changes, 'update_account', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.update_account(text, text, int, text, date) IS
+  'change an account''s payment terms, risk tier or next review date (the ones given), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.update_account(text, text, int, text, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.update_account(text, text, int, text, date) TO pgcredit_controller;

@@ -1,0 +1,193 @@
+-- Analytics: days sales outstanding aggregates
+
+----------------------------------------------------------------------
+-- Days sales outstanding
+--
+-- At as_of, receivables are the amounts invoiced on or before it and not
+-- paid by it (paid_on NULL or later); credit sales are the amounts
+-- invoiced in the period_days ending at as_of.  Results are rounded to 2
+-- decimals and NULL when the period has no positive sales.
+----------------------------------------------------------------------
+
+CREATE TYPE pgcredit.dso_result AS (
+  receivables              numeric,
+  current_receivables      numeric,
+  overdue_receivables      numeric,
+  sales                    numeric,
+  period_days              int,
+  dso                      numeric,
+  best_possible_dso        numeric,
+  average_days_delinquent  numeric,
+  dso_countback            numeric
+);
+
+COMMENT ON TYPE pgcredit.dso_result IS 'result of dso_report(): every DSO figure at once';
+COMMENT ON COLUMN pgcredit.dso_result.receivables IS 'amount open at as_of (invoiced by then, not paid by then)';
+COMMENT ON COLUMN pgcredit.dso_result.current_receivables IS 'part of receivables not yet due at as_of (due on or after it, or no due date)';
+COMMENT ON COLUMN pgcredit.dso_result.overdue_receivables IS 'part of receivables past due at as_of';
+COMMENT ON COLUMN pgcredit.dso_result.sales IS 'credit sales invoiced in the period_days ending at as_of';
+COMMENT ON COLUMN pgcredit.dso_result.period_days IS 'length of the period in days';
+COMMENT ON COLUMN pgcredit.dso_result.dso IS 'days sales outstanding, period method: receivables / sales * period_days';
+COMMENT ON COLUMN pgcredit.dso_result.best_possible_dso IS 'current_receivables / sales * period_days: the DSO if every customer paid on time';
+COMMENT ON COLUMN pgcredit.dso_result.average_days_delinquent IS 'dso - best_possible_dso: days of sales outstanding because of late payment';
+COMMENT ON COLUMN pgcredit.dso_result.dso_countback IS 'days sales outstanding, countback method over calendar months';
+
+CREATE FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date) IS 'transition function of dso and dso_countback without a period';
+CREATE FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date, int)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date, int) IS 'transition function of dso with a period';
+CREATE FUNCTION pgcredit.dso_countback_trans(internal, numeric, date, date, date)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_countback_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_countback_trans(internal, numeric, date, date, date) IS 'transition function of dso_countback';
+CREATE FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_due_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date) IS 'transition function of best_possible_dso and average_days_delinquent';
+CREATE FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date, int)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_due_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date, int) IS 'transition function of best_possible_dso and average_days_delinquent with a period';
+CREATE FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_report_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date) IS 'transition function of dso_report';
+CREATE FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date, int)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_report_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date, int) IS 'transition function of dso_report with a period';
+CREATE FUNCTION pgcredit.dso_combine(internal, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_combine(internal, internal) IS 'combine function of the DSO aggregates, for parallel plans';
+CREATE FUNCTION pgcredit.dso_serialize(internal)
+RETURNS bytea AS 'MODULE_PATHNAME', 'dso_serialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_serialize(internal) IS 'serialization function of the DSO aggregates, for parallel plans';
+CREATE FUNCTION pgcredit.dso_deserialize(bytea, internal)
+RETURNS internal AS 'MODULE_PATHNAME', 'dso_deserialize'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_deserialize(bytea, internal) IS 'deserialization function of the DSO aggregates, for parallel plans';
+CREATE FUNCTION pgcredit.dso_final(internal)
+RETURNS numeric AS 'MODULE_PATHNAME', 'dso_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_final(internal) IS 'final function of dso';
+CREATE FUNCTION pgcredit.dso_countback_final(internal)
+RETURNS numeric AS 'MODULE_PATHNAME', 'dso_countback_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_countback_final(internal) IS 'final function of dso_countback';
+CREATE FUNCTION pgcredit.best_possible_dso_final(internal)
+RETURNS numeric AS 'MODULE_PATHNAME', 'best_possible_dso_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.best_possible_dso_final(internal) IS 'final function of best_possible_dso';
+CREATE FUNCTION pgcredit.average_days_delinquent_final(internal)
+RETURNS numeric AS 'MODULE_PATHNAME', 'average_days_delinquent_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.average_days_delinquent_final(internal) IS 'final function of average_days_delinquent';
+CREATE FUNCTION pgcredit.dso_report_final(internal)
+RETURNS pgcredit.dso_result AS 'MODULE_PATHNAME', 'dso_report_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_final(internal) IS 'final function of dso_report';
+CREATE AGGREGATE pgcredit.dso(amount numeric, invoiced_on date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.dso_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.dso(numeric, date, date, date) IS
+  'days sales outstanding at as_of over the 90 days ending there (period method)';
+CREATE AGGREGATE pgcredit.dso(amount numeric, invoiced_on date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.dso_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.dso(numeric, date, date, date, int) IS
+  'days sales outstanding at as_of over the period_days ending there (period method)';
+CREATE AGGREGATE pgcredit.dso_countback(amount numeric, invoiced_on date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_countback_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.dso_countback_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.dso_countback(numeric, date, date, date) IS
+  'days sales outstanding at as_of by the countback method: receivables matched against sales month by month, most recent first';
+CREATE AGGREGATE pgcredit.best_possible_dso(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_due_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.best_possible_dso_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.best_possible_dso(numeric, date, date, date, date) IS
+  'DSO of the not-yet-due receivables alone, over 90 days: the DSO if every customer paid on time';
+CREATE AGGREGATE pgcredit.best_possible_dso(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_due_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.best_possible_dso_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.best_possible_dso(numeric, date, date, date, date, int) IS
+  'DSO of the not-yet-due receivables alone, over period_days: the DSO if every customer paid on time';
+CREATE AGGREGATE pgcredit.average_days_delinquent(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_due_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.average_days_delinquent_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.average_days_delinquent(numeric, date, date, date, date) IS
+  'DSO minus best possible DSO over 90 days: days of sales outstanding because of late payment';
+CREATE AGGREGATE pgcredit.average_days_delinquent(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_due_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.average_days_delinquent_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.average_days_delinquent(numeric, date, date, date, date, int) IS
+  'DSO minus best possible DSO over period_days: days of sales outstanding because of late payment';
+CREATE AGGREGATE pgcredit.dso_report(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_report_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.dso_report_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.dso_report(numeric, date, date, date, date) IS
+  'every DSO figure at as_of over 90 days: receivables, sales, DSO, best possible DSO, average days delinquent, countback DSO';
+CREATE AGGREGATE pgcredit.dso_report(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_report_trans,
+  STYPE = internal,
+  FINALFUNC = pgcredit.dso_report_final,
+  COMBINEFUNC = pgcredit.dso_combine,
+  SERIALFUNC = pgcredit.dso_serialize,
+  DESERIALFUNC = pgcredit.dso_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE pgcredit.dso_report(numeric, date, date, date, date, int) IS
+  'every DSO figure at as_of over period_days: receivables, sales, DSO, best possible DSO, average days delinquent, countback DSO';

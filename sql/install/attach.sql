@@ -1,0 +1,319 @@
+-- Credit control: attaching pgcredit to the company's tables (pgcredit_admin)
+
+----------------------------------------------------------------------
+-- Credit control: attaching to the company's tables (pgcredit_admin)
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.attachment (
+  relid            regclass PRIMARY KEY,
+  kind             text NOT NULL CHECK (kind IN ('orders', 'receivables')),
+  customer_column  name NOT NULL,
+  amount_column    name NOT NULL,
+  due_column       name,
+  open_column      name,
+  open_values      text[],
+  mode             text NOT NULL CHECK (mode IN ('block', 'hold', 'track')),
+  hold_column      name,
+  invoice_amount_column name,
+  invoiced_column  name,
+  paid_column      name,
+  attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  attached_by      name NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
+COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
+COMMENT ON COLUMN pgcredit.attachment.kind IS 'orders (checked) or receivables (kept in exposure)';
+COMMENT ON COLUMN pgcredit.attachment.customer_column IS 'column holding the customer key';
+COMMENT ON COLUMN pgcredit.attachment.amount_column IS 'order amount, or open amount of a receivable';
+COMMENT ON COLUMN pgcredit.attachment.due_column IS 'due date of a receivable';
+COMMENT ON COLUMN pgcredit.attachment.open_column IS 'column saying whether a row is open; NULL = every row is open';
+COMMENT ON COLUMN pgcredit.attachment.open_values IS 'values of open_column that count as open, as the column type prints them (numbers without trailing fractional zeros)';
+COMMENT ON COLUMN pgcredit.attachment.mode IS 'block (refuse with an error), hold (let in marked held) or track (receivables)';
+COMMENT ON COLUMN pgcredit.attachment.hold_column IS 'boolean column marking held orders';
+COMMENT ON COLUMN pgcredit.attachment.invoice_amount_column IS 'receivables: the invoiced amount, for payment behaviour and DSO; NULL = the open amount column';
+COMMENT ON COLUMN pgcredit.attachment.invoiced_column IS 'receivables: the invoice date, for DSO';
+COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the item was paid (NULL while open), for payment behaviour and DSO';
+COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
+COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
+REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
+GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
+
+
+CREATE FUNCTION pgcredit._check_attach_column(tbl regclass, col name, role text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgc_check_attach_column'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION pgcredit._check_attach_column(regclass, name, text) IS
+  'refuse a column pgcredit cannot use in a role: missing, generated, or of a type it does not accept';
+REVOKE EXECUTE ON FUNCTION pgcredit._check_attach_column(regclass, name, text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._table_triggers(tbl regclass, install boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'pgc_table_triggers'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._table_triggers(regclass, boolean) IS
+  'create or drop pgcredit''s triggers on an attached table, as the table''s owner';
+REVOKE EXECUTE ON FUNCTION pgcredit._table_triggers(regclass, boolean) FROM PUBLIC;
+
+
+CREATE FUNCTION pgcredit._column_type(tbl regclass, col name, role text)
+RETURNS regtype LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  t regtype;
+BEGIN
+  IF col IS NULL THEN
+    RAISE EXCEPTION 'the % column must not be null', role USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT a.atttypid::regtype INTO t FROM pg_attribute a
+  WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0 AND NOT a.attisdropped;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'column "%" of relation "%" does not exist', col, tbl USING ERRCODE = 'undefined_column',
+      DETAIL = format('It was given as the %s column.', role),
+      HINT = format('The columns of %s are: %s.', tbl,
+                    (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped));
+  END IF;
+  RETURN t;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._column_type(regclass, name, text) IS 'type of a named column, or a clear error';
+REVOKE EXECUTE ON FUNCTION pgcredit._column_type(regclass, name, text) FROM PUBLIC;
+
+-- Rows written to an inheritance child or parent of a table fire the
+-- triggers of the table they are written to only: the guard would not
+-- see them.  (Partitions are not inheritance here.)
+CREATE FUNCTION pgcredit._in_inheritance(tbl regclass)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (SELECT FROM pg_catalog.pg_inherits inh
+                 JOIN pg_catalog.pg_class child ON child.oid = inh.inhrelid
+                 WHERE (inh.inhparent = $1 OR inh.inhrelid = $1) AND NOT child.relispartition)
+$$;
+COMMENT ON FUNCTION pgcredit._in_inheritance(regclass) IS
+  'whether a table is an inheritance parent or child (partitions aside)';
+REVOKE EXECUTE ON FUNCTION pgcredit._in_inheritance(regclass) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
+                                 due_column name, open_column name, open_values text[],
+                                 mode text, hold_column name,
+                                 invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
+                                 paid_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  full_type text;
+  canonical text[];
+  v text;
+  att pgcredit.attachment;
+  c record;
+  n bigint;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+    RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'pgcredit attaches to tables and partitioned tables.';
+  END IF;
+  -- attaching installs triggers on the table and lets pgcredit read it:
+  -- only its owner may ask for that, as for CREATE TRIGGER by the owner
+  IF NOT pg_catalog.pg_has_role(pgcredit._actor(),
+                                (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
+    RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
+      DETAIL = format('Role %s is not a member of %s, the owner of the table.', pgcredit._actor(),
+                      (SELECT relowner::regrole FROM pg_catalog.pg_class WHERE oid = tbl)),
+      HINT = 'Attach the table as its owner (a member of pgcredit_admin too).';
+  END IF;
+  IF (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = tbl) = 'pgcredit'::regnamespace THEN
+    RAISE EXCEPTION 'cannot attach pgcredit''s own table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
+    RAISE EXCEPTION 'cannot attach temporary table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relispartition FROM pg_catalog.pg_class WHERE oid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'Attach the partitioned table it belongs to.';
+  END IF;
+  -- rows of inheritance children would escape the guard, which fires on
+  -- the table the row is written to
+  IF pgcredit._in_inheritance(tbl) THEN
+    RAISE EXCEPTION 'table "%" takes part in table inheritance', tbl USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
+      HINT = 'Attach each table on its own, or use declarative partitioning.';
+  END IF;
+  IF EXISTS (SELECT FROM pgcredit.attachment a WHERE a.relid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is already attached', tbl USING ERRCODE = 'duplicate_object',
+      HINT = 'Detach it first with pgcredit.detach().';
+  END IF;
+
+  PERFORM pgcredit._column_type(tbl, customer_column, 'customer');
+  PERFORM pgcredit._check_attach_column(tbl, customer_column, 'customer');
+  PERFORM pgcredit._column_type(tbl, amount_column, 'amount');
+  PERFORM pgcredit._check_attach_column(tbl, amount_column, 'amount');
+  IF due_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, due_column, 'due date');
+    PERFORM pgcredit._check_attach_column(tbl, due_column, 'date');
+  END IF;
+
+  IF open_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, open_column, 'open-state');
+    PERFORM pgcredit._check_attach_column(tbl, open_column, 'open-state');
+    IF open_values IS NULL OR cardinality(open_values) = 0 THEN
+      RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
+    END IF;
+    -- keep the values as the column's type, with its modifier, prints
+    -- them (character(6) pads, numeric(5,2) shows two decimals), refusing
+    -- invalid ones; the types allowed have built-in input functions only
+    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = tbl AND a.attname = open_column;
+    FOREACH v IN ARRAY open_values LOOP
+      -- numbers without their trailing fractional zeros, as the guard compares them
+      EXECUTE format(CASE WHEN full_type LIKE 'numeric%%'
+                          THEN 'SELECT pg_catalog.trim_scale($1::%s)::text'
+                          ELSE 'SELECT pg_catalog.format(''%%s'', $1::%s)' END, full_type) INTO v USING v;
+      canonical := canonical || v;
+    END LOOP;
+    open_values := canonical;
+  ELSIF open_values IS NOT NULL THEN
+    RAISE EXCEPTION 'open_values need an open_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  IF hold_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, hold_column, 'hold');
+    PERFORM pgcredit._check_attach_column(tbl, hold_column, 'hold');
+  END IF;
+  IF mode = 'hold' THEN
+    IF hold_column IS NULL THEN
+      RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Name a boolean column that pgcredit sets to true on held orders.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
+      RAISE EXCEPTION 'table "%" has no primary key', tbl USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Held orders are found again by primary key for release.';
+    END IF;
+  END IF;
+
+  INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
+                                   open_column, open_values, mode, hold_column,
+                                   invoice_amount_column, invoiced_column, paid_column)
+  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
+          invoice_amount_column, invoiced_column, paid_column)
+  RETURNING * INTO att;
+  -- the triggers, created as the table's owner (which locks the table
+  -- against writers until the end of the transaction)
+  PERFORM pgcredit._table_triggers(tbl, true);
+
+  -- what the table holds already, read as its owner
+  SELECT count(*) INTO n FROM pgcredit._attached_items(NULL, NULL, tbl, true) i
+  WHERE i.amount = 'NaN' OR i.amount IN ('Infinity', '-Infinity');
+  IF n > 0 THEN
+    RAISE EXCEPTION 'table "%" has % rows whose amount is NaN or infinite', tbl, n
+      USING ERRCODE = 'invalid_parameter_value',
+      HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
+  END IF;
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
+    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
+    VALUES (c.customer, CASE WHEN kind = 'receivables' THEN c.amount ELSE 0 END,
+            CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
+    ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
+                                         open_orders = e.open_orders + EXCLUDED.open_orders;
+  END LOOP;
+
+  PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name) IS
+  'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
+                                       open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
+                                       mode text DEFAULT 'block', hold_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF mode IS NULL OR mode NOT IN ('block', 'hold') THEN
+    RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'block refuses an order over the limit with an error; hold lets it in marked held.';
+  END IF;
+  RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
+                          open_column, open_values, mode, hold_column);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) IS
+  'attach an order table: its open orders count in exposure, and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
+                                            due_column name DEFAULT NULL, open_column name DEFAULT NULL,
+                                            open_values text[] DEFAULT NULL,
+                                            invoice_amount_column name DEFAULT NULL,
+                                            invoiced_column name DEFAULT NULL,
+                                            paid_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- the history columns, for payment behaviour and DSO, checked first
+  IF invoice_amount_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, invoice_amount_column, 'invoice amount');
+    PERFORM pgcredit._check_attach_column(tbl, invoice_amount_column, 'amount');
+  END IF;
+  IF invoiced_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, invoiced_column, 'invoice date');
+    PERFORM pgcredit._check_attach_column(tbl, invoiced_column, 'date');
+  END IF;
+  IF paid_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, paid_column, 'payment date');
+    PERFORM pgcredit._check_attach_column(tbl, paid_column, 'date');
+  END IF;
+  RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
+                          open_column, open_values, 'track', NULL,
+                          invoice_amount_column, invoiced_column, paid_column);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit.detach(tbl regclass)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  att pgcredit.attachment;
+  c record;
+BEGIN
+  SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  -- dropping the triggers (as the table's owner) locks out writers first
+  PERFORM pgcredit._table_triggers(tbl, false);
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
+    UPDATE pgcredit.exposure e SET
+      receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
+      open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
+    WHERE e.customer = c.customer;
+  END LOOP;
+  DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
+  PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.detach(regclass) IS
+  'remove pgcredit''s triggers from a table and take what it holds out of exposure';
+REVOKE EXECUTE ON FUNCTION pgcredit.detach(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.detach(regclass) TO pgcredit_admin;

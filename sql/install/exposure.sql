@@ -1,0 +1,126 @@
+-- Credit control: live exposure per customer, read from the attached tables
+
+----------------------------------------------------------------------
+-- Credit control: exposure from the attached tables
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.exposure (
+  customer       text PRIMARY KEY
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  receivables    numeric NOT NULL DEFAULT 0,
+  open_orders    numeric NOT NULL DEFAULT 0,
+  has_account    boolean NOT NULL DEFAULT false,
+  credit_limit   numeric,
+  tolerance_pct  numeric NOT NULL DEFAULT 0,
+  status         text NOT NULL DEFAULT 'ok'
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
+COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.exposure.receivables IS 'sum of open amounts in the attached receivables tables';
+COMMENT ON COLUMN pgcredit.exposure.open_orders IS 'sum of open, not held, order amounts in the attached order tables';
+COMMENT ON COLUMN pgcredit.exposure.has_account IS 'whether the customer has a credit account (copy kept by the account functions)';
+COMMENT ON COLUMN pgcredit.exposure.credit_limit IS 'the account''s credit limit, copied here so that the guard reads it with the row lock it takes';
+COMMENT ON COLUMN pgcredit.exposure.tolerance_pct IS 'the account''s tolerance, copied like credit_limit';
+COMMENT ON COLUMN pgcredit.exposure.status IS 'the account''s status, copied like credit_limit';
+REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
+GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
+
+
+
+CREATE FUNCTION pgcredit._attached_items(kind text DEFAULT NULL, customer text DEFAULT NULL,
+                                         relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
+RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
+               due date, invoice_amount numeric, invoiced_on date, paid_on date)
+AS 'MODULE_PATHNAME', 'pgc_attached_items'
+LANGUAGE C VOLATILE ROWS 100000;
+COMMENT ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) IS
+  'the rows of the attached tables (of one kind, of one customer, of one table), each table read as its owner in a security-restricted operation; counts says whether the row counts in exposure';
+REVOKE EXECUTE ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._actual_exposure(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer,
+         coalesce(sum(i.amount) FILTER (WHERE i.kind = 'receivables'), 0),
+         coalesce(sum(i.amount) FILTER (WHERE i.kind = 'orders'), 0)
+  FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
+  WHERE i.counts
+  GROUP BY i.customer
+$$;
+COMMENT ON FUNCTION pgcredit._actual_exposure(boolean) IS 'exposure per customer recomputed from every attached table';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_exposure(boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.verify_exposure()
+RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
+               stored_orders numeric, actual_orders numeric)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT coalesce(e.customer, a.customer),
+         coalesce(e.receivables, 0), coalesce(a.receivables, 0),
+         coalesce(e.open_orders, 0), coalesce(a.open_orders, 0)
+  FROM pgcredit.exposure e
+  FULL JOIN pgcredit._actual_exposure() a ON a.customer = e.customer
+  WHERE coalesce(e.receivables, 0) <> coalesce(a.receivables, 0)
+     OR coalesce(e.open_orders, 0) <> coalesce(a.open_orders, 0)
+  ORDER BY 1
+$$;
+COMMENT ON FUNCTION pgcredit.verify_exposure() IS
+  'recompute exposure from the attached tables and list the customers whose stored exposure differs (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_exposure() TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.rebuild_exposure()
+RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  fixed bigint;
+BEGIN
+  -- the attached tables are read under a SHARE lock, holding their
+  -- writers while exposure is recomputed
+  WITH actual AS (SELECT * FROM pgcredit._actual_exposure(true)),
+  fix AS (
+    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
+    SELECT coalesce(x.customer, e0.customer), coalesce(x.receivables, 0), coalesce(x.open_orders, 0)
+    FROM actual x FULL JOIN pgcredit.exposure e0 ON e0.customer = x.customer
+    WHERE coalesce(e0.receivables, 0) <> coalesce(x.receivables, 0)
+       OR coalesce(e0.open_orders, 0) <> coalesce(x.open_orders, 0)
+       OR e0.customer IS NULL
+    ON CONFLICT (customer) DO UPDATE SET receivables = EXCLUDED.receivables,
+                                         open_orders = EXCLUDED.open_orders
+    RETURNING 1)
+  SELECT count(*) INTO fixed FROM fix;
+  -- and the copies of the accounts on the exposure rows
+  UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
+                                 tolerance_pct = x.tolerance_pct, status = x.status
+  FROM (SELECT e2.customer, acc.customer IS NOT NULL AS has_account, acc.credit_limit,
+               coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status
+        FROM pgcredit.exposure e2 LEFT JOIN pgcredit.account acc ON acc.customer = e2.customer) x
+  WHERE x.customer = e.customer
+    AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status)
+        IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status);
+  IF fixed > 0 THEN
+    PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
+  END IF;
+  RETURN fixed;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
+  'recompute exposure from the attached tables and repair it; returns the number of customers corrected';
+REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit.items_past_due(customer text, days int)
+RETURNS boolean LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (SELECT FROM pgcredit._attached_items('receivables', $1) i
+                 WHERE i.counts AND i.amount > 0 AND i.due < current_date - $2)
+$$;
+COMMENT ON FUNCTION pgcredit.items_past_due(text, int) IS
+  'whether a customer has open receivables more than "days" past due in any attached receivables table';
+REVOKE EXECUTE ON FUNCTION pgcredit.items_past_due(text, int) FROM PUBLIC;

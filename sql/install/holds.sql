@@ -1,0 +1,179 @@
+-- Credit control: held orders and overrides (pgcredit_controller)
+
+----------------------------------------------------------------------
+-- Credit control: holds and overrides (pgcredit_controller)
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.held_order (
+  id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  relid           regclass NOT NULL,
+  row_key         jsonb NOT NULL,
+  customer        text NOT NULL,
+  amount          numeric NOT NULL,
+  why             text NOT NULL,
+  held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  released_at     timestamptz,
+  released_by     name,
+  release_reason  text
+);
+COMMENT ON TABLE pgcredit.held_order IS 'orders let in on credit hold, and their release';
+COMMENT ON COLUMN pgcredit.held_order.id IS 'hold number, for release_held_order()';
+COMMENT ON COLUMN pgcredit.held_order.relid IS 'the order table';
+COMMENT ON COLUMN pgcredit.held_order.row_key IS 'primary key of the held row, as JSON';
+COMMENT ON COLUMN pgcredit.held_order.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.held_order.amount IS 'order amount';
+COMMENT ON COLUMN pgcredit.held_order.why IS 'why the order was held';
+COMMENT ON COLUMN pgcredit.held_order.held_at IS 'when it was held';
+COMMENT ON COLUMN pgcredit.held_order.released_at IS 'when it was released; NULL while held';
+COMMENT ON COLUMN pgcredit.held_order.released_by IS 'who released it';
+COMMENT ON COLUMN pgcredit.held_order.release_reason IS 'why it was released';
+REVOKE ALL ON pgcredit.held_order FROM PUBLIC;
+GRANT SELECT ON pgcredit.held_order TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.held_order', '');
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.held_order_id_seq', '');
+COMMENT ON SEQUENCE pgcredit.held_order_id_seq IS 'numbers of held orders (held_order.id)';
+
+CREATE TABLE pgcredit.override (
+  xid         xid8 NOT NULL,
+  customer    text NOT NULL,
+  reason      text NOT NULL,
+  granted_by  name NOT NULL,
+  granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (xid, customer)
+);
+COMMENT ON TABLE pgcredit.override IS 'overrides of the credit check, each valid for one customer in one transaction';
+COMMENT ON COLUMN pgcredit.override.xid IS 'the transaction the override is valid in';
+COMMENT ON COLUMN pgcredit.override.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.override.reason IS 'why';
+COMMENT ON COLUMN pgcredit.override.granted_by IS 'who granted it';
+COMMENT ON COLUMN pgcredit.override.granted_at IS 'when';
+REVOKE ALL ON pgcredit.override FROM PUBLIC;
+GRANT SELECT ON pgcredit.override TO pgcredit_reader;
+
+
+CREATE FUNCTION pgcredit._clear_hold_mark(tbl regclass, row_key jsonb, customer text, amount numeric)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgc_clear_hold_mark'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) IS
+  'clear the hold mark of a held row as the table''s owner if it still holds the customer and amount that were held: released, gone or changed';
+REVOKE EXECUTE ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) FROM PUBLIC;
+
+
+CREATE FUNCTION pgcredit.override_block(customer text, reason text)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- overrides of finished transactions are spent
+  DELETE FROM pgcredit.override o WHERE o.xid < pg_snapshot_xmin(pg_current_snapshot());
+  INSERT INTO pgcredit.override AS o (xid, customer, reason, granted_by)
+  VALUES (pg_current_xact_id(), override_block.customer, override_block.reason, pgcredit._actor())
+  ON CONFLICT ON CONSTRAINT override_pkey DO UPDATE SET reason = EXCLUDED.reason;
+  PERFORM pgcredit._audit('override_block', customer, NULL,
+                          jsonb_build_object('xid', pg_current_xact_id()::text), reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.override_block(text, text) IS
+  'let this transaction''s orders for a customer pass the credit check, with a reason, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.override_block(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.override_block(text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
+RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  h pgcredit.held_order;
+  att pgcredit.attachment;
+  outcome text;
+  had_override boolean;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF h.released_at IS NOT NULL THEN
+    RAISE EXCEPTION 'held order % was already released', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
+  END IF;
+  -- the attachment of the table, or of the partitioned table it belongs to
+  SELECT * INTO att FROM pgcredit.attachment a
+  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
+  ORDER BY a.relid = h.relid DESC LIMIT 1;
+  IF NOT FOUND OR att.mode <> 'hold' THEN
+    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  had_override := EXISTS (SELECT FROM pgcredit.override o
+                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
+  -- mark the hold released first, so that the guard, seeing the hold mark
+  -- cleared, finds no open hold of the row left to close
+  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                   release_reason = reason
+  WHERE o.id = held_id RETURNING * INTO h;
+  -- any other open hold of the same row is released with it
+  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
+                                   release_reason = reason
+  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
+  PERFORM pgcredit.override_block(h.customer, reason);
+  -- the row, changed as the table's owner, only if it still is what was held
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+  -- the override served this release only: later orders of the
+  -- transaction are checked again
+  IF NOT had_override THEN
+    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
+  END IF;
+  IF outcome = 'gone' THEN
+    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
+      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
+  ELSIF outcome = 'changed' THEN
+    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('The hold was for %s of customer %s; the row of %s with the key %s no longer is that order, marked held.',
+                      h.amount, h.customer, h.relid, h.row_key),
+      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
+  END IF;
+  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
+                          jsonb_build_object('amount', h.amount), reason);
+  RETURN h;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.release_held_order(bigint, text) IS
+  'release a held order: clear its hold mark, count it in exposure past the check, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.release_held_order(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.release_held_order(bigint, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit._close_held_order(tbl oid, row_key jsonb, reason text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  WITH closed AS (
+    UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                     release_reason = $3
+    WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL
+    RETURNING o.id, o.customer, o.amount)
+  SELECT pgcredit._audit('close_held_order', c.customer, jsonb_build_object('held_order', c.id),
+                         jsonb_build_object('amount', c.amount), $3)
+  FROM closed c
+$$;
+COMMENT ON FUNCTION pgcredit._close_held_order(oid, jsonb, text) IS
+  'close the open hold records of a row whose hold mark the application cleared (the order fit) or that was deleted, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit._close_held_order(oid, jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._move_held_order(from_tbl oid, from_key jsonb, to_tbl oid, to_key jsonb)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  UPDATE pgcredit.held_order o SET relid = $3, row_key = $4
+  WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL
+$$;
+COMMENT ON FUNCTION pgcredit._move_held_order(oid, jsonb, oid, jsonb) IS
+  'follow a held row that an update moved to another partition';
+REVOKE EXECUTE ON FUNCTION pgcredit._move_held_order(oid, jsonb, oid, jsonb) FROM PUBLIC;

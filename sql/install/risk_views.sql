@@ -1,0 +1,276 @@
+-- Risk: the views BI tools read (customer_risk, portfolio, watchlist...)
+
+CREATE FUNCTION pgcredit.customer_risk_at(as_of date)
+RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
+               open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
+               behavioural_score numeric, external_score numeric, combined_score numeric,
+               risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
+               last_payment date, next_review date)
+LANGUAGE sql STABLE ROWS 10000
+-- a plan of a few joins over large inputs: compiling it would take longer than running it
+SET jit = off
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
+     x AS (SELECT * FROM pgcredit.external_score_now($1)),
+     -- the tiers of the latest scoring on or before the day
+     h AS (SELECT customer, tier FROM pgcredit.score_history
+           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
+     c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+           UNION SELECT customer FROM s)
+SELECT c.customer,
+       a.credit_limit,
+       coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
+       coalesce(e.receivables, 0) AS receivables,
+       coalesce(e.open_orders, 0) AS open_orders,
+       round(a.credit_limit * (1 + coalesce(a.tolerance_pct, 0) / 100)
+             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
+       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
+       coalesce(a.status, 'no account') AS status,
+       s.behavioural_score,
+       x.scaled_score AS external_score,
+       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
+                         cfg.weight_external, cfg.weight_utilisation) AS combined_score,
+       coalesce(h.tier, a.risk_tier) AS risk_tier,
+       coalesce(s.oldest_days_past_due, 0) AS days_past_due,
+       s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
+       s.days_61_90 AS aging_61_90, s.days_over_90 AS aging_over_90,
+       s.dso_90, s.last_payment, a.next_review
+FROM c
+LEFT JOIN pgcredit.account a USING (customer)
+LEFT JOIN pgcredit.exposure e USING (customer)
+LEFT JOIN s USING (customer)
+LEFT JOIN x USING (customer)
+LEFT JOIN h USING (customer)
+-- the weights read once, not in a call of combined_score() per row
+CROSS JOIN pgcredit._settings_or_default() cfg
+CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u;
+$$;
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day';
+-- The views call customer_risk_at(), _newly_overdue(), _settings_or_default()
+-- and _combine() as their reader (a view checks the functions it calls
+-- against the caller), so readers execute these helpers too.
+REVOKE EXECUTE ON FUNCTION pgcredit.customer_risk_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.customer_risk_at(date) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.customer_risk AS
+SELECT * FROM pgcredit.customer_risk_at(pgcredit.as_of());
+COMMENT ON VIEW pgcredit.customer_risk IS 'one row per customer (with an account, an exposure or receivables): limit, exposure, available credit, scores, tier, aging and payment figures, as of pgcredit.as_of() (today unless set)';
+COMMENT ON COLUMN pgcredit.customer_risk.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL without an account or a limit';
+COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders, live';
+COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables, live';
+COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders, live';
+COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'limit with tolerance minus exposure; negative when over; NULL without a limit';
+COMMENT ON COLUMN pgcredit.customer_risk.utilisation_pct IS 'exposure as a percentage of the limit (without tolerance), 2 decimals';
+COMMENT ON COLUMN pgcredit.customer_risk.status IS 'account status (ok, watch, hold, blocked), or no account';
+COMMENT ON COLUMN pgcredit.customer_risk.behavioural_score IS 'credit_score() over the customer''s receivables today, 0-100 (100 best)';
+COMMENT ON COLUMN pgcredit.customer_risk.external_score IS 'the latest external score, brought to 0-100';
+COMMENT ON COLUMN pgcredit.customer_risk.combined_score IS 'combined_score() of today''s figures, 0-100';
+COMMENT ON COLUMN pgcredit.customer_risk.risk_tier IS 'tier of the latest refresh_scores() run (A best to E), else the account''s own';
+COMMENT ON COLUMN pgcredit.customer_risk.days_past_due IS 'days past due of the oldest open item; 0 when nothing is overdue';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_current IS 'open receivables not yet due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_1_30 IS 'open receivables 1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_31_60 IS 'open receivables 31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_61_90 IS 'open receivables 61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.aging_over_90 IS 'open receivables more than 90 days past due';
+COMMENT ON COLUMN pgcredit.customer_risk.dso_90 IS 'days sales outstanding over the last 90 days';
+COMMENT ON COLUMN pgcredit.customer_risk.last_payment IS 'date of the latest payment';
+COMMENT ON COLUMN pgcredit.customer_risk.next_review IS 'the account''s next review date';
+REVOKE ALL ON pgcredit.customer_risk FROM PUBLIC;
+GRANT SELECT ON pgcredit.customer_risk TO pgcredit_reader;
+
+CREATE VIEW pgcredit.aging_by_customer AS
+SELECT customer, current, days_1_30, days_31_60, days_61_90, days_over_90,
+       receivables AS total, oldest_days_past_due
+FROM pgcredit.receivable_stats(pgcredit.as_of());
+COMMENT ON VIEW pgcredit.aging_by_customer IS 'open receivables of each customer by aging band, today';
+COMMENT ON COLUMN pgcredit.aging_by_customer.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.aging_by_customer.current IS 'not yet due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_1_30 IS '1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_31_60 IS '31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_61_90 IS '61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.days_over_90 IS 'more than 90 days past due';
+COMMENT ON COLUMN pgcredit.aging_by_customer.total IS 'all open receivables';
+COMMENT ON COLUMN pgcredit.aging_by_customer.oldest_days_past_due IS 'days past due of the oldest open item; NULL when none is overdue';
+REVOKE ALL ON pgcredit.aging_by_customer FROM PUBLIC;
+GRANT SELECT ON pgcredit.aging_by_customer TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.portfolio_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
+               days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_day(as_of);
+  RETURN QUERY EXECUTE replace(format(
+    'SELECT (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90, (g).days_over_90,
+            (g).overdue_pct, (d).dso, (d).best_possible_dso, (d).average_days_delinquent
+     FROM (SELECT pgcredit.aging(open_amount, due, $1) AS g,
+                  pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d
+           FROM (%s) items) s',
+    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
+END
+$$;
+COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
+  'the whole ledger at as_of: receivables by aging band, overdue %, DSO, best possible DSO and average days delinquent over 90 days';
+REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.portfolio AS
+WITH r AS (SELECT * FROM pgcredit.customer_risk)
+SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
+       p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
+       p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+       p.dso, p.best_possible_dso, p.average_days_delinquent,
+       (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
+       (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
+       (SELECT count(*) FROM r) AS customers,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
+       (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
+       (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
+       (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
+       (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
+       (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
+       (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
+       (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit
+FROM pgcredit.portfolio_stats(pgcredit.as_of()) p;
+COMMENT ON VIEW pgcredit.portfolio IS 'the whole portfolio in one row, today: exposure, aging, DSO, concentration, customers by tier and status, exposure over limit';
+COMMENT ON COLUMN pgcredit.portfolio.total_exposure IS 'sum of every customer''s exposure (receivables plus open orders)';
+COMMENT ON COLUMN pgcredit.portfolio.receivables IS 'open receivables';
+COMMENT ON COLUMN pgcredit.portfolio.aging_current IS 'open receivables not yet due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_1_30 IS '1 to 30 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_31_60 IS '31 to 60 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_61_90 IS '61 to 90 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.aging_over_90 IS 'more than 90 days past due';
+COMMENT ON COLUMN pgcredit.portfolio.overdue_pct IS 'past-due share of open receivables, %';
+COMMENT ON COLUMN pgcredit.portfolio.dso IS 'days sales outstanding over the last 90 days';
+COMMENT ON COLUMN pgcredit.portfolio.best_possible_dso IS 'the DSO if everyone paid on time';
+COMMENT ON COLUMN pgcredit.portfolio.average_days_delinquent IS 'dso minus best_possible_dso';
+COMMENT ON COLUMN pgcredit.portfolio.exposure_hhi IS 'Herfindahl-Hirschman index of exposure across customers, 0-10000';
+COMMENT ON COLUMN pgcredit.portfolio.top_10_share IS 'share of exposure held by the 10 largest customers, %';
+COMMENT ON COLUMN pgcredit.portfolio.customers IS 'customers in customer_risk';
+COMMENT ON COLUMN pgcredit.portfolio.tier_a IS 'customers in tier A';
+COMMENT ON COLUMN pgcredit.portfolio.tier_b IS 'customers in tier B';
+COMMENT ON COLUMN pgcredit.portfolio.tier_c IS 'customers in tier C';
+COMMENT ON COLUMN pgcredit.portfolio.tier_d IS 'customers in tier D';
+COMMENT ON COLUMN pgcredit.portfolio.tier_e IS 'customers in tier E';
+COMMENT ON COLUMN pgcredit.portfolio.status_ok IS 'accounts with status ok';
+COMMENT ON COLUMN pgcredit.portfolio.status_watch IS 'accounts with status watch';
+COMMENT ON COLUMN pgcredit.portfolio.status_hold IS 'accounts on hold';
+COMMENT ON COLUMN pgcredit.portfolio.status_blocked IS 'accounts blocked';
+COMMENT ON COLUMN pgcredit.portfolio.customers_over_limit IS 'customers whose exposure is above limit plus tolerance';
+COMMENT ON COLUMN pgcredit.portfolio.exposure_over_limit IS 'sum of exposure above limit plus tolerance';
+REVOKE ALL ON pgcredit.portfolio FROM PUBLIC;
+GRANT SELECT ON pgcredit.portfolio TO pgcredit_reader;
+
+CREATE VIEW pgcredit.held_orders AS
+SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
+       date_trunc('second', now() - h.held_at) AS held_for
+FROM pgcredit.held_order h WHERE h.released_at IS NULL;
+COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
+COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
+COMMENT ON COLUMN pgcredit.held_orders.order_table IS 'the table the order is in';
+COMMENT ON COLUMN pgcredit.held_orders.row_key IS 'the order''s primary key, as JSON';
+COMMENT ON COLUMN pgcredit.held_orders.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount';
+COMMENT ON COLUMN pgcredit.held_orders.why IS 'why it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_at IS 'when it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, to the second';
+REVOKE ALL ON pgcredit.held_orders FROM PUBLIC;
+GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
+
+CREATE VIEW pgcredit.limit_history AS
+SELECT l.customer, l.at AS changed_at,
+       CASE WHEN l.action = 'open_account' THEN NULL ELSE (l.old_value ->> 'credit_limit')::numeric END AS old_limit,
+       (l.new_value ->> 'credit_limit')::numeric AS new_limit,
+       l.role_name AS changed_by, l.reason
+FROM pgcredit.audit_log l
+WHERE l.action IN ('open_account', 'set_credit_limit');
+COMMENT ON VIEW pgcredit.limit_history IS 'every credit limit set, from the audit log';
+COMMENT ON COLUMN pgcredit.limit_history.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.limit_history.changed_at IS 'when';
+COMMENT ON COLUMN pgcredit.limit_history.old_limit IS 'limit before (NULL when the account was opened)';
+COMMENT ON COLUMN pgcredit.limit_history.new_limit IS 'limit after';
+COMMENT ON COLUMN pgcredit.limit_history.changed_by IS 'the role that changed it';
+COMMENT ON COLUMN pgcredit.limit_history.reason IS 'the reason given';
+REVOKE ALL ON pgcredit.limit_history FROM PUBLIC;
+GRANT SELECT ON pgcredit.limit_history TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
+RETURNS TABLE (customer text, due date, n bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'SELECT customer, min(due), count(*) FROM (%s) items
+     WHERE open_amount > 0 AND due < $1 - $2 AND due >= $1 - $2 - $3 GROUP BY customer',
+    pgcredit._receivable_items_sql())
+  USING as_of, days, window_days;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS
+  'customers with open items that passed days past due within the last window_days days before as_of';
+REVOKE EXECUTE ON FUNCTION pgcredit._newly_overdue(date, int, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._newly_overdue(date, int, int) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.watchlist AS
+WITH r AS (SELECT * FROM pgcredit.customer_risk),
+     cfg AS (SELECT * FROM pgcredit._settings_or_default()),
+     -- the last two scorings on or before the day, side by side
+     d AS (SELECT max(as_of) AS d1,
+                  (SELECT max(as_of) FROM pgcredit.score_history
+                   WHERE as_of < (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of())) AS d2
+           FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of()),
+     last2 AS (SELECT n.customer, n.as_of, n.combined_score, n.receivables, n.open_orders,
+                      b.as_of AS prev_as_of, b.combined_score AS prev_score,
+                      b.receivables AS prev_receivables, b.open_orders AS prev_orders
+               FROM d JOIN pgcredit.score_history n ON n.as_of = d.d1
+               JOIN pgcredit.score_history b ON b.as_of = d.d2 AND b.customer = n.customer),
+     items AS (SELECT * FROM cfg, pgcredit._newly_overdue(pgcredit.as_of(), cfg.watch_overdue_days,
+                                                            cfg.watch_new_overdue_window))
+SELECT r.customer, 'utilisation' AS rule,
+       format('utilisation %s%% of the limit', r.utilisation_pct) AS detail,
+       r.utilisation_pct AS value, cfg.watch_utilisation_pct AS threshold
+FROM r, cfg WHERE r.utilisation_pct > cfg.watch_utilisation_pct
+UNION ALL
+SELECT i.customer, 'new_overdue_item',
+       format('%s open item(s) passed %s days past due in the last %s days',
+              i.n, cfg.watch_overdue_days, cfg.watch_new_overdue_window),
+       pgcredit.as_of() - i.due, cfg.watch_overdue_days
+FROM items i, cfg
+UNION ALL
+SELECT l.customer, 'score_drop',
+       format('combined score fell from %s to %s between %s and %s', l.prev_score, l.combined_score,
+              to_char(l.prev_as_of, 'YYYY-MM-DD'), to_char(l.as_of, 'YYYY-MM-DD')),
+       l.prev_score - l.combined_score, cfg.watch_score_drop
+FROM last2 l, cfg
+WHERE l.prev_score - l.combined_score > cfg.watch_score_drop
+UNION ALL
+SELECT l.customer, 'receivables_up_orders_down',
+       format('receivables rose from %s to %s while open orders fell from %s to %s between %s and %s',
+              l.prev_receivables, l.receivables, l.prev_orders, l.open_orders,
+              to_char(l.prev_as_of, 'YYYY-MM-DD'), to_char(l.as_of, 'YYYY-MM-DD')),
+       l.receivables - l.prev_receivables, 0
+FROM last2 l
+WHERE l.receivables > l.prev_receivables AND l.open_orders < l.prev_orders
+UNION ALL
+SELECT a.customer, 'review_overdue', format('review was due on %s', to_char(a.next_review, 'YYYY-MM-DD')),
+       pgcredit.as_of() - a.next_review, 0
+FROM pgcredit.account a WHERE a.next_review < pgcredit.as_of();
+COMMENT ON VIEW pgcredit.watchlist IS 'customers showing early warning signs, one row per sign, with the rule that fired; thresholds in risk_settings';
+COMMENT ON COLUMN pgcredit.watchlist.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two days scored), receivables_up_orders_down (between the last two days scored), review_overdue';
+COMMENT ON COLUMN pgcredit.watchlist.detail IS 'what was seen, in words';
+COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables, days since the review date)';
+COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
+REVOKE ALL ON pgcredit.watchlist FROM PUBLIC;
+GRANT SELECT ON pgcredit.watchlist TO pgcredit_reader;

@@ -1,0 +1,29 @@
+-- The roles pgcredit grants its rights to
+
+----------------------------------------------------------------------
+-- Credit control: roles
+--
+-- Roles are shared by every database of the cluster; they are created
+-- when missing and never dropped by DROP EXTENSION.
+--   pgcredit_reader      reads accounts, exposure, holds and the audit log
+--   pgcredit_controller  + changes limits, holds and statuses, releases
+--                          held orders, overrides a block for a transaction
+--   pgcredit_admin       + attaches and detaches tables, changes settings,
+--                          rebuilds exposure
+----------------------------------------------------------------------
+
+DO $roles$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_reader') THEN
+    CREATE ROLE pgcredit_reader NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_controller') THEN
+    CREATE ROLE pgcredit_controller NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_admin') THEN
+    CREATE ROLE pgcredit_admin NOLOGIN;
+  END IF;
+END
+$roles$;
+GRANT pgcredit_reader TO pgcredit_controller;
+GRANT pgcredit_controller TO pgcredit_admin;

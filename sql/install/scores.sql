@@ -1,0 +1,260 @@
+-- Risk: external scores, score history, combined scores and tiers
+
+CREATE TABLE pgcredit.external_score (
+  customer    text NOT NULL,
+  source      text NOT NULL,
+  score       numeric NOT NULL CHECK (score > '-Infinity' AND score < 'Infinity'),
+  rating      text,
+  as_of       date NOT NULL,
+  import_run  bigint DEFAULT NULLIF(pg_catalog.current_setting('pgcredit.import_run', true), '')::bigint,
+  loaded_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (customer, source, as_of)
+);
+COMMENT ON TABLE pgcredit.external_score IS 'scores and ratings of customers from credit bureaus and other outside sources, one row per customer, source and date';
+COMMENT ON COLUMN pgcredit.external_score.customer IS 'customer key as text, as in pgcredit.account';
+COMMENT ON COLUMN pgcredit.external_score.source IS 'where the score comes from, for example experian, dnb, creditsafe';
+COMMENT ON COLUMN pgcredit.external_score.score IS 'the score as the source gives it (its own scale)';
+COMMENT ON COLUMN pgcredit.external_score.rating IS 'the source''s rating or band, for example A, 2A3 or 71-80';
+COMMENT ON COLUMN pgcredit.external_score.as_of IS 'the date the source gave the score';
+COMMENT ON COLUMN pgcredit.external_score.import_run IS 'the CSV load that brought the row, if any';
+COMMENT ON COLUMN pgcredit.external_score.loaded_at IS 'when the row was stored';
+REVOKE ALL ON pgcredit.external_score FROM PUBLIC;
+GRANT SELECT ON pgcredit.external_score TO pgcredit_reader;
+GRANT INSERT, UPDATE, DELETE ON pgcredit.external_score TO pgcredit_controller;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.external_score', '');
+
+
+CREATE TABLE pgcredit.score_history (
+  customer          text NOT NULL,
+  as_of             date NOT NULL,
+  behavioural_score numeric,
+  external_score    numeric,
+  utilisation_pct   numeric,
+  combined_score    numeric,
+  tier              text CHECK (tier IN ('A', 'B', 'C', 'D', 'E')),
+  receivables       numeric,
+  open_orders       numeric,
+  oldest_days_past_due int,
+  computed_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  PRIMARY KEY (customer, as_of)
+);
+CREATE INDEX score_history_as_of ON pgcredit.score_history (as_of);
+COMMENT ON INDEX pgcredit.score_history_as_of IS 'the scorings of a day, for the views and the next run';
+COMMENT ON TABLE pgcredit.score_history IS 'scores and tiers by customer and day, appended by refresh_scores(); a second run for the same day replaces that day''s rows';
+COMMENT ON COLUMN pgcredit.score_history.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.score_history.as_of IS 'the day scored';
+COMMENT ON COLUMN pgcredit.score_history.behavioural_score IS 'credit_score() over the customer''s attached receivables, 0-100; NULL without payment evidence';
+COMMENT ON COLUMN pgcredit.score_history.external_score IS 'the latest external score on or before as_of, brought to 0-100 by external_score_scale';
+COMMENT ON COLUMN pgcredit.score_history.utilisation_pct IS 'exposure as a percentage of the credit limit; NULL without a limit';
+COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights';
+COMMENT ON COLUMN pgcredit.score_history.tier IS 'risk tier from the combined score and risk_settings thresholds: A best to E worst';
+COMMENT ON COLUMN pgcredit.score_history.receivables IS 'open receivables when scored';
+COMMENT ON COLUMN pgcredit.score_history.open_orders IS 'open orders when scored';
+COMMENT ON COLUMN pgcredit.score_history.oldest_days_past_due IS 'days past due of the oldest open item when scored';
+COMMENT ON COLUMN pgcredit.score_history.computed_at IS 'when the row was computed';
+REVOKE ALL ON pgcredit.score_history FROM PUBLIC;
+GRANT SELECT ON pgcredit.score_history TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.score_history', '');
+
+
+-- The attached receivables, as one query over all of them
+CREATE FUNCTION pgcredit._receivable_items_sql()
+RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT 'SELECT i.customer, '
+         -- paid by the day: not open; paid after it: the whole invoice was
+         -- open on it; otherwise the open amount as it stands, when open
+         'CASE WHEN i.paid_on <= $1 THEN NULL WHEN i.paid_on > $1 THEN i.invoice_amount '
+         '     WHEN i.counts THEN i.amount END AS open_amount, '
+         'i.due, i.invoice_amount, i.invoiced_on, i.paid_on '
+         'FROM pgcredit._attached_items(''receivables'') i '
+         -- invoices of later days are left out
+         'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
+$$;
+COMMENT ON FUNCTION pgcredit._receivable_items_sql() IS
+  'the query listing every item of the attached receivables tables as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql() FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_day(as_of);
+  -- one pass over every attached receivables table, every figure at once;
+  -- the day goes in as a constant (the aggregates run several times faster
+  -- than with a parameter), and customers are grouped bytewise
+  RETURN QUERY EXECUTE replace(format(
+    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
+            (g).days_over_90, oldest, dso, last_payment, score, invoiced
+     FROM (SELECT customer COLLATE "C" AS customer,
+                  pgcredit.aging(open_amount, due, $1) AS g,
+                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
+                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
+                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
+                  pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
+                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
+           FROM (%s) items
+           GROUP BY 1) s',
+    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
+END
+$$;
+COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
+  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score, invoicing of the last 12 months';
+REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
+LANGUAGE sql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
+         round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
+                                            ELSE (e.score - x.worst) / (x.best - x.worst) * 100 END)), 2),
+         e.rating, e.as_of
+  FROM pgcredit.external_score e
+  LEFT JOIN pgcredit.external_score_scale x ON x.source = e.source
+  WHERE e.as_of <= $1
+  ORDER BY e.customer, e.as_of DESC, e.loaded_at DESC, e.source
+$$;
+COMMENT ON FUNCTION pgcredit.external_score_now(date) IS
+  'each customer''s latest external score on or before as_of, also brought to 0-100 by external_score_scale';
+REVOKE EXECUTE ON FUNCTION pgcredit.external_score_now(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.external_score_now(date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit._settings_or_default()
+RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10)::pgcredit.risk_settings)
+$$;
+COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
+REVOKE EXECUTE ON FUNCTION pgcredit._settings_or_default() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._settings_or_default() TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit._combine(behavioural numeric, external numeric, utilisation_pct numeric,
+                                  w_behaviour numeric, w_external numeric, w_utilisation numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  -- one expression, without FROM, so that the planner inlines it: the
+  -- weighted parts over the weights of the parts that are known
+  SELECT CASE WHEN (CASE WHEN $1 IS NULL THEN 0 ELSE $4 END + CASE WHEN $2 IS NULL THEN 0 ELSE $5 END
+                    + CASE WHEN $3 IS NULL THEN 0 ELSE $6 END) > 0
+              THEN round((CASE WHEN $1 IS NULL THEN 0 ELSE $4 * $1 END
+                          + CASE WHEN $2 IS NULL THEN 0 ELSE $5 * $2 END
+                          + CASE WHEN $3 IS NULL THEN 0 ELSE $6 * greatest(0, least(100, 100 - $3)) END)
+                         / (CASE WHEN $1 IS NULL THEN 0 ELSE $4 END + CASE WHEN $2 IS NULL THEN 0 ELSE $5 END
+                            + CASE WHEN $3 IS NULL THEN 0 ELSE $6 END), 2) END
+$$;
+COMMENT ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric) IS
+  'the combined score with the weights given: the formula of combined_score(), inlined where a view scores many customers';
+REVOKE EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric)
+RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._combine($1, $2, $3, r.weight_behaviour, r.weight_external, r.weight_utilisation)
+  FROM pgcredit._settings_or_default() r
+$$;
+COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
+  'the combined 0-100 score: weighted mean of the behavioural score, the external score (0-100) and the utilisation score (100 minus utilisation %, within 0-100), over the parts that are not NULL, with the weights of risk_settings';
+
+CREATE FUNCTION pgcredit.risk_tier(combined numeric)
+RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- NaN is no score (numeric sorts it above every number: it would be A)
+  SELECT CASE WHEN $1 IS NULL OR $1 = 'NaN' THEN NULL
+              WHEN $1 >= r.tier_a_min THEN 'A' WHEN $1 >= r.tier_b_min THEN 'B'
+              WHEN $1 >= r.tier_c_min THEN 'C' WHEN $1 >= r.tier_d_min THEN 'D' ELSE 'E' END
+  FROM pgcredit._settings_or_default() r
+$$;
+COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings; NULL for a NULL or NaN score';
+
+
+CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
+RETURNS TABLE (customers bigint, alerts bigint)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  cfg pgcredit.risk_settings := pgcredit._settings_or_default();
+  n bigint;
+  raised bigint;
+BEGIN
+  PERFORM pgcredit._check_day(as_of);
+  -- one run at a time: two at once would both replace the same day
+  PERFORM pg_advisory_xact_lock(hashtext('pgcredit.refresh_scores'));
+  -- one day, one set of scores: a second run of the day replaces the first
+  DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
+  WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
+       x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
+       c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+             UNION SELECT customer FROM s),
+       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score,
+                    round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                          / nullif(a.credit_limit, 0), 2) AS utilisation,
+                    coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
+                    s.oldest_days_past_due
+             FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer))
+  INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
+                                      combined_score, tier, receivables, open_orders, oldest_days_past_due)
+  SELECT f.customer, refresh_scores.as_of, f.behavioural_score, f.scaled_score, f.utilisation,
+         pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation),
+         pgcredit.risk_tier(pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation)),
+         f.receivables, f.open_orders, f.oldest_days_past_due
+  FROM f;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  -- fresh statistics, so that the comparison below is planned for its size
+  ANALYZE pgcredit.score_history;
+
+  -- alerts: what changed since the customer's previous scoring
+  WITH now_ AS (SELECT * FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of),
+       prev AS (SELECT h.* FROM pgcredit.score_history h
+                WHERE h.as_of = (SELECT max(x.as_of) FROM pgcredit.score_history x
+                                 WHERE x.as_of < refresh_scores.as_of)),
+       ev AS (
+         SELECT 'score_downgrade' AS kind, n.customer,
+                jsonb_build_object('from', p.combined_score, 'to', n.combined_score, 'since', p.as_of) AS details
+         FROM now_ n JOIN prev p USING (customer)
+         WHERE p.combined_score - n.combined_score > cfg.watch_score_drop
+         UNION ALL
+         SELECT 'tier_change', n.customer, jsonb_build_object('from', p.tier, 'to', n.tier, 'since', p.as_of)
+         FROM now_ n JOIN prev p USING (customer)
+         WHERE p.tier IS DISTINCT FROM n.tier AND n.tier IS NOT NULL AND p.tier IS NOT NULL
+         UNION ALL
+         SELECT 'overdue_' || max(d), n.customer,
+                jsonb_build_object('days_past_due', n.oldest_days_past_due, 'before', p.oldest_days_past_due)
+         FROM now_ n LEFT JOIN prev p USING (customer), unnest(ARRAY[30, 60, 90]) AS d
+         WHERE n.oldest_days_past_due > d AND coalesce(p.oldest_days_past_due, 0) <= d
+         GROUP BY n.customer, n.oldest_days_past_due, p.oldest_days_past_due
+         UNION ALL
+         SELECT 'review_overdue', a.customer, jsonb_build_object('next_review', a.next_review)
+         FROM pgcredit.account a LEFT JOIN prev p USING (customer)
+         WHERE a.next_review < refresh_scores.as_of AND (p.as_of IS NULL OR p.as_of <= a.next_review))
+  INSERT INTO pgcredit.alert (kind, customer, details)
+  SELECT ev.kind, ev.customer, ev.details || jsonb_build_object('as_of', refresh_scores.as_of)
+  FROM ev
+  -- a second run of the day raises nothing the first one raised
+  WHERE NOT EXISTS (SELECT FROM pgcredit.alert x
+                    WHERE x.kind = ev.kind AND x.customer = ev.customer
+                      AND (x.details ->> 'as_of')::date = refresh_scores.as_of)
+  ORDER BY ev.customer, ev.kind;
+  GET DIAGNOSTICS raised = ROW_COUNT;
+
+  RETURN QUERY SELECT n, raised;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
+  'score every customer for a day: behavioural, external, combined score and tier into score_history (replacing that day''s rows), and alerts for downgrades, tier changes, items passing 30/60/90 days past due and overdue reviews';
+REVOKE EXECUTE ON FUNCTION pgcredit.refresh_scores(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date) TO pgcredit_controller;

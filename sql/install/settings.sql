@@ -1,0 +1,87 @@
+-- Credit control: settings of the guard (pgcredit_admin changes them)
+
+----------------------------------------------------------------------
+-- Credit control: settings (pgcredit_admin)
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.settings (
+  only_row               boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  no_account_policy      text NOT NULL DEFAULT 'allow'
+                         CHECK (no_account_policy IN ('allow', 'deny', 'default_limit')),
+  default_limit          numeric CHECK (default_limit >= 0 AND default_limit < 'Infinity'),
+  default_tolerance_pct  numeric NOT NULL DEFAULT 0
+                         CHECK (default_tolerance_pct >= 0 AND default_tolerance_pct < 'Infinity'),
+  max_days_past_due      int CHECK (max_days_past_due >= 0),
+  CHECK (no_account_policy <> 'default_limit' OR default_limit IS NOT NULL)
+);
+COMMENT ON TABLE pgcredit.settings IS 'credit control settings: at most one row; no row means every default';
+COMMENT ON COLUMN pgcredit.settings.only_row IS 'always true: the table holds one row at most';
+COMMENT ON COLUMN pgcredit.settings.no_account_policy IS 'orders of customers without an account: allow (default), deny, or default_limit';
+COMMENT ON COLUMN pgcredit.settings.default_limit IS 'limit for customers without an account under the default_limit policy';
+COMMENT ON COLUMN pgcredit.settings.default_tolerance_pct IS 'tolerance for customers without an account under the default_limit policy';
+COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'refuse orders of customers with open items more than this many days past due; NULL = no such check';
+REVOKE ALL ON pgcredit.settings FROM PUBLIC;
+GRANT SELECT ON pgcredit.settings TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.settings', '');
+
+
+CREATE FUNCTION pgcredit.set_no_account_policy(policy text, default_limit numeric DEFAULT NULL,
+                                               default_tolerance_pct numeric DEFAULT 0,
+                                               reason text DEFAULT NULL)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF policy IS NULL OR policy NOT IN ('allow', 'deny', 'default_limit') THEN
+    RAISE EXCEPTION 'invalid no-account policy "%"', policy USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'The policy is allow, deny or default_limit.';
+  END IF;
+  IF policy = 'default_limit' AND default_limit IS NULL THEN
+    RAISE EXCEPTION 'the default_limit policy needs a default limit' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('default_limit', default_limit);
+  PERFORM pgcredit._check_amount('default_tolerance_pct', coalesce(default_tolerance_pct, 0));
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  INSERT INTO pgcredit.settings AS s (no_account_policy, default_limit, default_tolerance_pct)
+  VALUES (policy, set_no_account_policy.default_limit, coalesce(set_no_account_policy.default_tolerance_pct, 0))
+  ON CONFLICT (only_row) DO UPDATE SET no_account_policy = EXCLUDED.no_account_policy,
+    default_limit = EXCLUDED.default_limit, default_tolerance_pct = EXCLUDED.default_tolerance_pct
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_no_account_policy', NULL, to_jsonb(before), to_jsonb(after), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_no_account_policy(text, numeric, numeric, text) IS
+  'what happens to orders of customers without an account: allow, deny, or default_limit (with its limit and tolerance), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_no_account_policy(text, numeric, numeric, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_no_account_policy(text, numeric, numeric, text) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit.set_max_days_past_due(days int, reason text)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF days < 0 THEN
+    RAISE EXCEPTION 'days must not be negative' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'NULL turns the check off.';
+  END IF;
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  INSERT INTO pgcredit.settings AS s (max_days_past_due) VALUES (days)
+  ON CONFLICT (only_row) DO UPDATE SET max_days_past_due = EXCLUDED.max_days_past_due
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_max_days_past_due', NULL, to_jsonb(before), to_jsonb(after), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_max_days_past_due(int, text) IS
+  'refuse orders of customers with open receivables more than this many days past due (NULL = no check), audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_max_days_past_due(int, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_max_days_past_due(int, text) TO pgcredit_admin;
