@@ -213,8 +213,10 @@ BEGIN
   SELECT count(*) INTO n FROM pgcredit._attached_items(NULL, NULL, tbl, true) i
   WHERE i.amount = 'NaN' OR i.amount IN ('Infinity', '-Infinity');
   IF n > 0 THEN
-    RAISE EXCEPTION 'table "%" has % rows whose amount is NaN or infinite', tbl, n
+    RAISE EXCEPTION 'table "%" has amounts that are NaN or infinite', tbl
       USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = CASE WHEN n = 1 THEN format('One row has such a value in column %I.', amount_column)
+                    ELSE format('%s rows have such a value in column %I.', n, amount_column) END,
       HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
   END IF;
   FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i

@@ -98,7 +98,8 @@ BEGIN
       END IF;
     EXCEPTION WHEN undefined_column OR datatype_mismatch OR feature_not_supported THEN
       RAISE EXCEPTION 'cannot change table % this way while it is attached to pgcredit', a.relid
-        USING ERRCODE = 'object_in_use', DETAIL = SQLERRM,
+        USING ERRCODE = 'object_in_use',
+        DETAIL = format('After this change the guard could not read the table: %s.', SQLERRM),
         HINT = 'Detach the table with pgcredit.detach(), change it, and attach it again.';
     END;
   END LOOP;

@@ -136,7 +136,7 @@ BEGIN
   ELSIF outcome = 'changed' THEN
     RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
       USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('The hold was for %s of customer %s; the row of %s with the key %s no longer is that order, marked held.',
+      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
                       h.amount, h.customer, h.relid, h.row_key),
       HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
   END IF;

@@ -62,8 +62,8 @@ SELECT pg_catalog.pg_extension_config_dump('pgcredit.risk_settings', '');
 
 CREATE TABLE pgcredit.external_score_scale (
   source            text PRIMARY KEY,
-  worst             numeric NOT NULL,
-  best              numeric NOT NULL,
+  worst             numeric NOT NULL CHECK (worst > '-Infinity' AND worst < 'Infinity'),
+  best              numeric NOT NULL CHECK (best > '-Infinity' AND best < 'Infinity'),
   CHECK (worst <> best)
 );
 COMMENT ON TABLE pgcredit.external_score_scale IS 'the scale of each external score source, to bring its scores to 0 (worst) - 100 (best); a source not listed is taken as 0-100 already';

@@ -3,9 +3,11 @@
 CREATE TABLE pgcredit.tier_policy (
   tier                  text PRIMARY KEY CHECK (tier IN ('A', 'B', 'C', 'D', 'E')),
   payment_terms_days    int NOT NULL CHECK (payment_terms_days >= 0),
-  tolerance_pct         numeric NOT NULL CHECK (tolerance_pct >= 0),
+  -- numeric NaN passes >= 0 (it sorts above every number): the checks
+  -- bound the values below 'Infinity' too
+  tolerance_pct         numeric NOT NULL CHECK (tolerance_pct >= 0 AND tolerance_pct < 'Infinity'),
   review_interval_days  int NOT NULL CHECK (review_interval_days > 0),
-  limit_months          numeric NOT NULL CHECK (limit_months >= 0)
+  limit_months          numeric NOT NULL CHECK (limit_months >= 0 AND limit_months < 'Infinity')
 );
 COMMENT ON TABLE pgcredit.tier_policy IS 'what each risk tier means for the account: default payment terms, tolerance, review interval, and months of sales a recommended limit covers';
 COMMENT ON COLUMN pgcredit.tier_policy.tier IS 'A (best) to E (worst)';
