@@ -154,20 +154,19 @@ sub normalise
 sub show_diff
 {
 	my ($want, $got) = @_;
-	open my $a, '>', "$tmp/expected" or die;
-	print $a $want;
-	close $a;
-	open my $b, '>', "$tmp/actual" or die;
-	print $b $got;
-	close $b;
-	my $diff = `diff -u $tmp/expected $tmp/actual`;
-	return $diff;
+	for ([ expected => $want ], [ actual => $got ])
+	{
+		open my $fh, '>', "$tmp/$_->[0]" or die "cannot write $tmp/$_->[0]: $!";
+		print $fh $_->[1];
+		close $fh;
+	}
+	return scalar `diff -u $tmp/expected $tmp/actual`;
 }
 
 my $marker = '@@doc-test block@@';
-my @system_roles = map { chomp; $_ } split /\n/,
+# the roles that exist before any file runs stay
+my %keep_role = map { $_ => 1 } split /\n/,
   $node->safe_psql('postgres', 'SELECT rolname FROM pg_roles');
-my %keep_role = map { $_ => 1 } @system_roles;
 
 # Create a database for a file (a second one, "_sample", when the file
 # loads the sample ledger), with the extension unless the file creates it.
@@ -272,9 +271,8 @@ for my $path (@files)
 		}
 	}
 
-	$node->safe_psql('postgres', "DROP DATABASE $_ WITH (FORCE)")
-	  for grep { $node->safe_psql('postgres',
-			"SELECT count(*) FROM pg_database WHERE datname = '$_'") } @dbs;
+	$node->safe_psql('postgres', "DROP DATABASE IF EXISTS $_ WITH (FORCE)")
+	  for @dbs;
 	for my $role (split /\n/,
 		$node->safe_psql('postgres', 'SELECT rolname FROM pg_roles'))
 	{
