@@ -26,6 +26,10 @@ NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA_built = $(NEWEST_SCRIPT)
 DATA       = $(filter-out $(NEWEST_SCRIPT),$(wildcard sql/$(EXTENSION)--*.sql))
 
+# The reference, installed under share/doc/extension/pgcredit (README.md
+# is the front door of the repository and links to these)
+DOCS       = $(wildcard doc/*.md)
+
 # One regression file a feature: every sql/*.sql except the install and
 # upgrade scripts.
 TESTS      = $(filter-out sql/$(EXTENSION)--%,$(wildcard sql/*.sql))
@@ -51,6 +55,10 @@ export SHARED_DATA
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS would put DOCS straight into the directory every extension shares,
+# where names like install.md would overwrite one another's
+docmoduledir := extension/$(EXTENSION)
 
 # Every object is rebuilt when a header changes (PGXS tracks no dependencies)
 $(OBJS): $(wildcard src/*.h)
