@@ -142,23 +142,23 @@ CREATE EXTENSION IF NOT EXISTS pgcredit;
 -- are refused (sales orders) or held (web orders).  The invoices'
 -- amounts, dates and payment dates feed the risk views and the scores.
 SELECT count(*) AS attached FROM (
-  SELECT pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on',
-                                     invoice_amount_column => 'amount', invoiced_column => 'invoiced_on',
-                                     paid_column => 'paid_on')
+  SELECT relid FROM pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on',
+                                                invoice_amount_column => 'amount',
+                                                invoiced_column => 'invoiced_on', paid_column => 'paid_on')
   UNION ALL
-  SELECT pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
+  SELECT relid FROM pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
   UNION ALL
-  SELECT pgcredit.attach_orders('ledger.web_order', 'customer_id', 'amount',
-                                mode => 'hold', hold_column => 'on_hold')) a \gset
+  SELECT relid FROM pgcredit.attach_orders('ledger.web_order', 'customer_id', 'amount',
+                                           mode => 'hold', hold_column => 'on_hold')) a \gset
 
 -- An account per customer: a limit of three months of the customer's
 -- average monthly sales (the 13 months of history up to the January
 -- close), rounded up to 50, 30-day terms.
-SELECT count(*) AS accounts FROM (
-  SELECT pgcredit.open_account(customer_id,
-           credit_limit => ceil(3 * sum(invoice_amount) / 13 / 50) * 50,
-           payment_terms_days => 30, reason => 'opening balance from the ERP')
-  FROM ar WHERE invoiced_on <= :'as_of' GROUP BY customer_id) a \gset
+SELECT count(*) AS accounts
+FROM (SELECT customer_id, ceil(3 * sum(invoice_amount) / 13 / 50) * 50 AS credit_limit
+      FROM ar WHERE invoiced_on <= :'as_of' GROUP BY customer_id) c,
+     pgcredit.open_account(c.customer_id, credit_limit => c.credit_limit,
+                           payment_terms_days => 30, reason => 'opening balance from the ERP') a \gset
 
 -- The month-end scoring run of the previous close.
 SELECT customers AS scored FROM pgcredit.refresh_scores(:'previous') \gset
@@ -199,9 +199,11 @@ ORDER BY invoiced_on, invoice_number;
 COMMIT;
 
 -- The customer with the oldest overdue invoice goes on hold.
-SELECT pgcredit.place_hold(customer_id, 'invoice ' || invoice_no || ' is ' ||
-                           (:'as_of'::date - due_on) || ' days overdue') IS NOT NULL AS held
-FROM invoice WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1 \gset
+SELECT a.customer AS held
+FROM (SELECT customer_id, invoice_no, due_on FROM invoice
+      WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1) i,
+     pgcredit.place_hold(i.customer_id, 'invoice ' || i.invoice_no || ' is ' ||
+                                        (:'as_of'::date - i.due_on) || ' days overdue') a \gset
 
 -- The web shop's orders of the last two days.  The guard lets each in;
 -- those of a customer on hold or over its limit come in marked held and
