@@ -14,8 +14,9 @@
 -- month-end scores are computed.  Then January is posted through
 -- pgcredit's triggers: the orders of early January ship and are
 -- invoiced with the rest of the month's sales, payments come in, and
--- the order book of early February is taken in.  The report's morning
--- run at the January close then has December's scores to compare with.
+-- the order book of early February is taken in, the web shop takes its
+-- orders of the last two days, and the nightly run scores the January
+-- close against December's scores.  The report reads what it left.
 
 \set ON_ERROR_STOP on
 \set QUIET on
@@ -129,6 +130,7 @@ FROM invoice i;
 CREATE TABLE web_order (
 	order_id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	customer_id  text NOT NULL REFERENCES customer,
+	ordered_on   date NOT NULL,
 	amount       numeric(12,2) NOT NULL,
 	on_hold      boolean NOT NULL DEFAULT false
 );
@@ -140,23 +142,23 @@ CREATE EXTENSION IF NOT EXISTS pgcredit;
 -- are refused (sales orders) or held (web orders).  The invoices'
 -- amounts, dates and payment dates feed the risk views and the scores.
 SELECT count(*) AS attached FROM (
-  SELECT pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on',
-                                     invoice_amount_column => 'amount', invoiced_column => 'invoiced_on',
-                                     paid_column => 'paid_on')
+  SELECT relid FROM pgcredit.attach_receivables('ledger.invoice', 'customer_id', 'open_amount', 'due_on',
+                                                invoice_amount_column => 'amount',
+                                                invoiced_column => 'invoiced_on', paid_column => 'paid_on')
   UNION ALL
-  SELECT pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
+  SELECT relid FROM pgcredit.attach_orders('ledger.sales_order', 'customer_id', 'amount', 'status', '{open}')
   UNION ALL
-  SELECT pgcredit.attach_orders('ledger.web_order', 'customer_id', 'amount',
-                                mode => 'hold', hold_column => 'on_hold')) a \gset
+  SELECT relid FROM pgcredit.attach_orders('ledger.web_order', 'customer_id', 'amount',
+                                           mode => 'hold', hold_column => 'on_hold')) a \gset
 
 -- An account per customer: a limit of three months of the customer's
 -- average monthly sales (the 13 months of history up to the January
 -- close), rounded up to 50, 30-day terms.
-SELECT count(*) AS accounts FROM (
-  SELECT pgcredit.open_account(customer_id,
-           credit_limit => ceil(3 * sum(invoice_amount) / 13 / 50) * 50,
-           payment_terms_days => 30, reason => 'opening balance from the ERP')
-  FROM ar WHERE invoiced_on <= :'as_of' GROUP BY customer_id) a \gset
+SELECT count(*) AS accounts
+FROM (SELECT customer_id, ceil(3 * sum(invoice_amount) / 13 / 50) * 50 AS credit_limit
+      FROM ar WHERE invoiced_on <= :'as_of' GROUP BY customer_id) c,
+     pgcredit.open_account(c.customer_id, credit_limit => c.credit_limit,
+                           payment_terms_days => 30, reason => 'opening balance from the ERP') a \gset
 
 -- The month-end scoring run of the previous close.
 SELECT customers AS scored FROM pgcredit.refresh_scores(:'previous') \gset
@@ -197,6 +199,32 @@ ORDER BY invoiced_on, invoice_number;
 COMMIT;
 
 -- The customer with the oldest overdue invoice goes on hold.
-SELECT pgcredit.place_hold(customer_id, 'invoice ' || invoice_no || ' is ' ||
-                           (:'as_of'::date - due_on) || ' days overdue') IS NOT NULL AS held
-FROM invoice WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1 \gset
+SELECT a.customer AS held
+FROM (SELECT customer_id, invoice_no, due_on FROM invoice
+      WHERE open_amount > 0 ORDER BY due_on, invoice_no LIMIT 1) i,
+     pgcredit.place_hold(i.customer_id, 'invoice ' || i.invoice_no || ' is ' ||
+                                        (:'as_of'::date - i.due_on) || ' days overdue') a \gset
+
+-- The web shop's orders of the last two days.  The guard lets each in;
+-- those of a customer on hold or over its limit come in marked held and
+-- wait for a credit controller: the order of the customer on hold, and
+-- one of the customer furthest over its limit.  An order of the
+-- customer with the most room left goes through.
+INSERT INTO web_order (customer_id, ordered_on, amount)
+SELECT customer, :'as_of'::date - 1, 75.00 FROM pgcredit.account WHERE status = 'hold';
+
+INSERT INTO web_order (customer_id, ordered_on, amount)
+SELECT e.customer, :'as_of', 120.00
+FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
+WHERE a.status = 'ok'
+ORDER BY a.credit_limit - e.receivables - e.open_orders, e.customer LIMIT 1;
+
+INSERT INTO web_order (customer_id, ordered_on, amount)
+SELECT e.customer, :'as_of', 50.00
+FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
+WHERE a.status = 'ok'
+ORDER BY a.credit_limit - e.receivables - e.open_orders DESC, e.customer LIMIT 1;
+
+-- The nightly scoring run of the January close: scores, tiers and the
+-- alerts of what changed since December.
+SELECT customers AS scored FROM pgcredit.refresh_scores(:'as_of') \gset

@@ -1,266 +1,164 @@
--- What a credit manager sees of the demo ledger (schema "ledger").
+-- The morning report a credit manager reads, on the demo ledger (schema
+-- "ledger", built by ledger.sql), then how pgcredit produced it.  It only
+-- reads: run it again and it prints the same.
 
 \set ON_ERROR_STOP on
 \set QUIET on
 \pset footer off
-SELECT as_of, previous FROM ledger.closing \gset
+\pset linestyle unicode
+\pset border 2
+\pset null ''
+SELECT as_of, previous, to_char(as_of, 'FMDD FMMonth YYYY') AS as_of_words
+FROM ledger.closing \gset
+
+\set score_then 'score on ' :previous
+
+-- The risk views describe the day pgcredit.as_of names.
+SET pgcredit.as_of = :'as_of';
 
 \echo
-\echo 'pgcredit demo: the company ledger at the close of' :as_of
-\echo '================================================================'
-
+\echo '  Credit control: the morning report of' :as_of_words
+\echo '  ====================================================='
 \echo
-\echo 'The ledger'
-SELECT (SELECT count(*) FROM ledger.customer) AS customers,
-       (SELECT count(*) FROM ledger.invoice) AS invoices,
-       (SELECT count(*) FROM ledger.invoice WHERE open_amount > 0) AS open_invoices,
-       (SELECT sum(open_amount) FROM ledger.invoice) AS receivables,
-       (SELECT count(*) FROM ledger.payment) AS payments,
-       (SELECT count(*) FROM ledger.sales_order WHERE status = 'open') AS open_orders,
-       (SELECT sum(amount) FROM ledger.sales_order WHERE status = 'open') AS order_book;
+\echo 'Your book'
+SELECT p.customers,
+       (SELECT sum(credit_limit) FROM pgcredit.customer_risk) AS limits,
+       p.total_exposure AS exposure,
+       p.receivables,
+       p.total_exposure - p.receivables AS "open orders",
+       round(100 * p.total_exposure / (SELECT sum(credit_limit) FROM pgcredit.customer_risk), 1)
+         AS "used %",
+       p.customers_over_limit AS "over limit",
+       p.exposure_over_limit AS "above limits",
+       p.status_hold + p.status_blocked AS "on hold"
+FROM pgcredit.portfolio p;
 
-\echo
-\echo 'Aging profile (pgcredit.aging, one pass over the open invoices)'
-SELECT (a).total AS receivables, (a).current, (a).days_1_30, (a).days_31_60,
-       (a).days_61_90, (a).days_over_90, (a).overdue_pct,
-       (a).avg_days_overdue
-FROM (SELECT pgcredit.aging(open_amount, due_on, :'as_of') AS a
-      FROM ledger.invoice WHERE open_amount > 0) AS s;
+\echo 'Receivables by age, and how fast they are paid'
+SELECT aging_current AS "not due", aging_1_30 AS "1-30 days", aging_31_60 AS "31-60",
+       aging_61_90 AS "61-90", aging_over_90 AS "over 90",
+       overdue_pct AS "overdue %", dso AS "DSO (90 days)", best_possible_dso AS "if paid on time"
+FROM pgcredit.portfolio;
 
-\echo
-\echo 'Days sales outstanding over the last 90 days (pgcredit.dso_report)'
-SELECT r.sales, r.dso, r.best_possible_dso, r.average_days_delinquent,
-       r.dso_countback
-FROM (SELECT (pgcredit.dso_report(amount, invoiced_on, due_on, paid_on, :'as_of')).*
-      FROM ledger.invoice_history) AS r;
+\echo 'Customers by risk tier (A best, E worst)'
+SELECT tier_a AS "A", tier_b AS "B", tier_c AS "C", tier_d AS "D", tier_e AS "E"
+FROM pgcredit.portfolio;
 
-\echo
-\echo 'Concentration of open receivables across customers'
-SELECT pgcredit.concentration_hhi(exposure) AS hhi,
-       pgcredit.concentration_top_share(exposure, 10) AS top_10_pct,
-       count(*) FILTER (WHERE exposure > 0) AS customers_owing
-FROM (SELECT customer_id, sum(open_amount) AS exposure
-      FROM ledger.invoice GROUP BY customer_id) AS c;
+SELECT count(DISTINCT customer) AS watched FROM pgcredit.watchlist \gset
+\echo 'The watchlist:' :watched 'customers show warning signs; the 10 that show the most signs'
+SELECT w.customer, r.risk_tier AS tier, r.combined_score AS score,
+       string_agg(CASE w.rule
+                    WHEN 'utilisation' THEN format('uses %s%% of its limit', round(w.value))
+                    WHEN 'score_drop' THEN format('score down %s points', round(w.value, 1))
+                    WHEN 'new_overdue_item' THEN format('an item passed %s days overdue', w.threshold)
+                    WHEN 'receivables_up_orders_down' THEN format('owes %s more, orders less', w.value)
+                    WHEN 'review_overdue' THEN format('review %s days late', w.value)
+                    ELSE w.detail END, ', ' ORDER BY w.rule) AS "warning signs"
+FROM pgcredit.watchlist w JOIN pgcredit.customer_risk r USING (customer)
+GROUP BY w.customer, r.risk_tier, r.combined_score
+ORDER BY count(*) DESC, r.combined_score, w.customer
+LIMIT 10;
 
-\echo
-\echo 'Aging of open receivables by band (pgcredit.aging_bucket, bands 30/60/90)'
-SELECT b.label AS band, count(i.invoice_no) AS invoices,
-       coalesce(sum(i.open_amount), 0) AS amount,
-       round(100 * coalesce(sum(i.open_amount), 0)
-             / (SELECT sum(open_amount) FROM ledger.invoice), 1) AS pct
-FROM pgcredit.aging_bands() b
-LEFT JOIN ledger.invoice i
-       ON i.open_amount > 0
-      AND pgcredit.aging_bucket(i.due_on, :'as_of') = b.label
-GROUP BY b.band, b.label
-ORDER BY b.band;
-
-\echo
-\echo 'The same receivables in weekly bands (bounds {7,14,21,30,45})'
-SELECT b.label AS band, count(i.invoice_no) AS invoices,
-       coalesce(sum(i.open_amount), 0) AS amount
-FROM pgcredit.aging_bands('{7,14,21,30,45}') b
-LEFT JOIN ledger.invoice i
-       ON i.open_amount > 0
-      AND pgcredit.aging_bucket(i.due_on, :'as_of', '{7,14,21,30,45}') = b.label
-GROUP BY b.band, b.label
-ORDER BY b.band;
-
-\echo
-\echo 'Worst payment behaviour (pgcredit.credit_score, 0 worst to 100 best, and why)'
-SELECT customer_id AS customer, (e).score, (e).invoices, (e).weighted_days_late,
-       round(100 * (e).share_late, 1) AS pct_late, (e).open_overdue
-FROM (SELECT customer_id,
-             pgcredit.credit_score_explain(amount, due_on, paid_on, :'as_of') AS e
-      FROM ledger.invoice_history GROUP BY customer_id) AS s
-ORDER BY (e).score, customer_id
+\echo 'The customers most at risk, lowest score first'
+SELECT r.customer, r.risk_tier AS tier, r.combined_score AS score,
+       h.combined_score AS :"score_then",
+       r.exposure, r.credit_limit AS "limit", r.available_credit AS available,
+       r.days_past_due AS "days overdue", r.status, l.recommended_limit AS "limit proposed"
+FROM pgcredit.customer_risk r
+LEFT JOIN pgcredit.score_history h ON h.customer = r.customer AND h.as_of = :'previous'
+CROSS JOIN LATERAL pgcredit.recommend_limit(r.customer) l
+ORDER BY r.combined_score, r.customer
 LIMIT 8;
 
-\echo
-\echo 'Credit control: the largest exposures (pgcredit.exposure, kept live by triggers)'
-SELECT e.customer, a.credit_limit, e.receivables, e.open_orders,
-       e.receivables + e.open_orders AS exposure,
-       a.credit_limit - e.receivables - e.open_orders AS available,
-       round(100 * (e.receivables + e.open_orders) / a.credit_limit, 1) AS used_pct,
-       a.status
-FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
-ORDER BY exposure DESC, customer LIMIT 8;
+\echo 'Orders waiting for your decision'
+SELECT h.id AS "hold no", h.customer, h.amount, w.ordered_on AS "ordered on",
+       :'as_of'::date - w.ordered_on AS "days waiting", h.why,
+       r.available_credit AS "credit available", r.risk_tier AS tier
+FROM pgcredit.held_orders h
+JOIN ledger.web_order w ON h.order_table = 'ledger.web_order'::regclass
+                       AND w.order_id = (h.row_key ->> 'order_id')::bigint
+JOIN pgcredit.customer_risk r USING (customer)
+ORDER BY w.ordered_on, h.id;
+\echo 'To let an order through: SELECT * FROM pgcredit.release_held_order(<hold no>, ''<your reason>'');'
 
--- An application placing an order, and what it gets back when the
--- database refuses it.
-CREATE FUNCTION pg_temp.place_order(customer text, amount numeric,
-                                    OUT result text, OUT error_code text, OUT message text,
-                                    OUT detail text, OUT hint text)
+-- The customer the second part follows: the one most at risk.
+SELECT customer AS risky FROM pgcredit.customer_risk
+ORDER BY combined_score, customer LIMIT 1 \gset
+
+\echo
+\echo '  How this was produced'
+\echo '  ====================='
+\echo
+\echo '1. The ledger.  pgcredit reads the company''s own tables in schema ledger:'
+\echo '   attaching them told it which columns hold the customer, the amounts and'
+\echo '   the dates.  Its triggers keep each customer''s exposure (open invoices'
+\echo '   plus open orders) as rows change.  An order over the limit is refused'
+\echo '   (mode block) or let in marked held (mode hold).'
+SELECT relid AS "table", kind, mode,
+       customer_column AS customer, amount_column AS amount,
+       coalesce(due_column, hold_column) AS "due / held"
+FROM pgcredit.attachment
+ORDER BY kind DESC, relid::text;
+
+\echo '2. Aging.  Each open invoice falls in a band by its days past due; the'
+\echo '   bands of the book are these, summed over every open invoice.  The'
+\echo '   open invoices of' :risky', the customer most at risk:'
+SELECT invoice_no AS invoice, due_on AS due, open_amount AS open,
+       CASE WHEN due_on < :'as_of' THEN pgcredit.days_past_due(due_on, :'as_of') END AS "days overdue",
+       pgcredit.aging_bucket(due_on, :'as_of') AS band
+FROM ledger.invoice
+WHERE customer_id = :'risky' AND open_amount > 0
+ORDER BY due_on, invoice_no;
+
+\echo '3. Scores.  The behaviour score weighs how late each invoice was paid,'
+\echo '   recent ones most:'
+SELECT (e).score AS "behaviour score", (e).invoices, (e).weighted_days_late AS "days late (weighted)",
+       round(100 * (e).share_late, 1) AS "% paid late", (e).open_overdue AS "open overdue"
+FROM (SELECT pgcredit.credit_score_explain(amount, due_on, paid_on, :'as_of') AS e
+      FROM ledger.invoice_history WHERE customer_id = :'risky') s;
+
+\echo '   The nightly run combines it with the share of the limit in use into'
+\echo '   the score and the tier, and keeps each night''s figures:'
+SELECT as_of AS "scored on", behavioural_score AS behaviour, utilisation_pct AS "limit used %",
+       combined_score AS score, tier, receivables, open_orders AS "open orders"
+FROM pgcredit.score_history
+WHERE customer = :'risky'
+ORDER BY as_of;
+
+\echo '   The limit proposed follows from the tier and the invoicing:'
+SELECT u.n AS step, u.reason
+FROM pgcredit.recommend_limit(:'risky') r,
+     unnest(r.reasons) WITH ORDINALITY AS u(reason, n);
+
+\echo '4. The guard.  Every order is checked as it is written.  The web shop''s'
+\echo '   orders of the last two days: those of a customer on hold or over its'
+\echo '   limit came in marked held, and wait for your decision; the other one'
+\echo '   counts in its customer''s exposure.'
+SELECT order_id AS "order", customer_id AS customer, ordered_on AS "ordered on", amount,
+       CASE WHEN on_hold THEN 'held' ELSE 'passed' END AS guard
+FROM ledger.web_order
+ORDER BY order_id;
+
+-- What order entry gets back when the guard refuses a sales order: the
+-- attempt fails and leaves nothing behind (an order that went in would
+-- stop the report).
+CREATE FUNCTION pg_temp.try_order(customer text, amount numeric,
+                                  OUT code text, OUT message text, OUT detail text, OUT hint text)
 LANGUAGE plpgsql AS $$
 BEGIN
   INSERT INTO ledger.sales_order (customer_id, ordered_on, amount)
   VALUES (customer, (SELECT as_of FROM ledger.closing), amount);
-  result := 'accepted';
+  RAISE EXCEPTION 'the order went in' USING ERRCODE = 'PC999';
 EXCEPTION WHEN SQLSTATE 'PC001' OR SQLSTATE 'PC002' OR SQLSTATE 'PC003' OR SQLSTATE 'PC004' THEN
-  GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
+  GET STACKED DIAGNOSTICS code = RETURNED_SQLSTATE, message = MESSAGE_TEXT,
                           detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-  result := 'refused';
 END
 $$;
-
-SELECT e.customer AS big_customer,
-       a.credit_limit - e.receivables - e.open_orders AS available
-FROM pgcredit.exposure e JOIN pgcredit.account a USING (customer)
-WHERE a.status = 'ok' AND a.credit_limit - e.receivables - e.open_orders > 20
-ORDER BY (e.receivables + e.open_orders) / a.credit_limit DESC, customer LIMIT 1 \gset
-
-\echo
-\echo 'The most used account with room left: an order of 10.00 fits, then one for'
-\echo 'the credit that was available before it does not (INSERT INTO ledger.sales_order)'
+SELECT customer AS tight, available_credit AS tight_available FROM pgcredit.customer_risk
+WHERE status = 'ok' AND available_credit > 0 AND available_credit < 100
+ORDER BY utilisation_pct DESC, customer LIMIT 1 \gset
+\echo '   A sales order of 100.00 for' :tight', which has' :tight_available 'of credit'
+\echo '   left, is refused; order entry receives the error:'
 \x on
-SELECT :'big_customer' AS customer, 10.00 AS amount, * FROM pg_temp.place_order(:'big_customer', 10.00);
-SELECT :'big_customer' AS customer, :available AS amount, * FROM pg_temp.place_order(:'big_customer', :available);
-\x off
-
-SELECT customer AS held_customer, hold_reason FROM pgcredit.account WHERE status = 'hold' \gset
-\echo
-\echo 'A web order from a customer on hold is let in, marked held (hold mode)'
-SET client_min_messages = warning;
-INSERT INTO ledger.web_order (customer_id, amount) VALUES (:'held_customer', 75.00);
-SELECT w.order_id, w.customer_id, w.amount, w.on_hold, h.id AS hold_no, h.why,
-       :'hold_reason' AS account_hold_reason
-FROM ledger.web_order w JOIN pgcredit.held_order h ON h.row_key ->> 'order_id' = w.order_id::text;
-
-\echo
-\echo 'A credit controller releases it, with a reason; the release is audited'
-SELECT id AS hold_no, released_by IS NOT NULL AS released, release_reason
-FROM pgcredit.release_held_order((SELECT max(id) FROM pgcredit.held_order), 'customer paid by card');
-SELECT order_id, on_hold FROM ledger.web_order;
-SELECT action, customer, reason FROM pgcredit.audit_log ORDER BY id DESC LIMIT 3;
-
-\echo
-\echo 'Exposure still matches the tables (pgcredit.verify_exposure() lists mismatches)'
-SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
-
-\echo
-\echo 'Customers with overdue items, most overdue amount first'
-SELECT i.customer_id AS customer,
-       count(*) AS overdue_invoices,
-       sum(i.open_amount) AS overdue,
-       max(:'as_of'::date - i.due_on) AS oldest_days,
-       pgcredit.aging_bucket(min(i.due_on), :'as_of') AS oldest_band,
-       (SELECT count(*) FROM ledger.sales_order o
-        WHERE o.customer_id = i.customer_id AND o.status = 'open') AS open_orders
-FROM ledger.invoice i
-WHERE i.open_amount > 0 AND i.due_on < :'as_of'
-GROUP BY i.customer_id
-ORDER BY overdue DESC, customer
-LIMIT 10;
-
--- The morning report: what the risk views say at the close, after the
--- day's scoring run.  The views describe the day pgcredit.as_of names.
-SET pgcredit.as_of = :'as_of';
-
-\echo
-\echo '================================================================'
-\echo 'The morning report of' :as_of
-\echo '================================================================'
-
-\echo
-\echo 'Scores refreshed (pgcredit.refresh_scores); the previous run was at the close of' :previous
-SELECT * FROM pgcredit.refresh_scores();
-
-\echo
-\echo 'The portfolio (pgcredit.portfolio)'
-\x on
-SELECT customers, total_exposure, receivables, overdue_pct, dso, best_possible_dso,
-       average_days_delinquent, exposure_hhi, top_10_share,
-       customers_over_limit, exposure_over_limit,
-       format('A %s, B %s, C %s, D %s, E %s', tier_a, tier_b, tier_c, tier_d, tier_e) AS customers_by_tier,
-       format('ok %s, watch %s, hold %s, blocked %s', status_ok, status_watch, status_hold, status_blocked)
-         AS accounts_by_status
-FROM pgcredit.portfolio;
-\x off
-
-\echo
-\echo 'Aging of receivables (the portfolio''s bands)'
-SELECT b.band, b.amount, round(100 * b.amount / p.receivables, 1) AS pct
-FROM pgcredit.portfolio p,
-     LATERAL (VALUES (1, 'current', p.aging_current), (2, '1-30', p.aging_1_30),
-                     (3, '31-60', p.aging_31_60), (4, '61-90', p.aging_61_90),
-                     (5, '90+', p.aging_over_90)) AS b(n, band, amount)
-ORDER BY b.n;
-
-\echo
-\echo 'The largest balances by aging band (pgcredit.aging_by_customer)'
-SELECT customer, round(current, 2) AS current, round(days_1_30, 2) AS "1-30",
-       round(days_31_60, 2) AS "31-60", round(days_61_90 + days_over_90, 2) AS "61+",
-       total, oldest_days_past_due AS oldest_days
-FROM pgcredit.aging_by_customer
-ORDER BY total DESC, customer
-LIMIT 8;
-
-\echo
-\echo 'The watchlist (pgcredit.watchlist): signs by rule'
-SELECT rule, count(*) AS customers, min(threshold) AS threshold
-FROM pgcredit.watchlist
-GROUP BY rule ORDER BY rule;
-
-SELECT count(DISTINCT customer) AS watched FROM pgcredit.watchlist \gset
-\echo
-\echo 'The watchlist by customer, most signs first (12 of' :watched 'customers): utilisation %,'
-\echo 'score points lost since the previous run, days past due of an item that passed 30'
-\echo 'days this week, rise of receivables while open orders fell, days since the review date'
-SELECT w.customer, r.risk_tier AS tier, count(*) AS signs,
-       max(w.value) FILTER (WHERE w.rule = 'utilisation') AS used_pct,
-       max(w.value) FILTER (WHERE w.rule = 'score_drop') AS score_drop,
-       max(w.value) FILTER (WHERE w.rule = 'new_overdue_item') AS overdue,
-       max(w.value) FILTER (WHERE w.rule = 'receivables_up_orders_down') AS recv_up,
-       max(w.value) FILTER (WHERE w.rule = 'review_overdue') AS review
-FROM pgcredit.watchlist w JOIN pgcredit.customer_risk r USING (customer)
-GROUP BY w.customer, r.risk_tier, r.combined_score
-ORDER BY signs DESC, r.combined_score, w.customer
-LIMIT 12;
-
-\echo
-\echo 'The customers most at risk (pgcredit.customer_risk, lowest combined score first)'
-SELECT customer, risk_tier AS tier, combined_score AS combined, behavioural_score AS behaviour,
-       utilisation_pct AS used_pct, exposure, credit_limit AS "limit", available_credit AS available,
-       days_past_due AS past_due, dso_90, status
-FROM pgcredit.customer_risk
-ORDER BY combined_score, customer
-LIMIT 10;
-
-\echo
-\echo 'Alerts raised (pgcredit.alert; each was also sent on NOTIFY channel pgcredit_alerts)'
-SELECT kind, count(*) AS alerts
-FROM pgcredit.alert
-GROUP BY kind ORDER BY kind;
-
-\echo
-\echo 'The alerts other than tier changes, in the order they were raised'
-SELECT id, kind, customer,
-       CASE kind
-         WHEN 'score_downgrade' THEN format('score %s to %s since %s', details ->> 'from', details ->> 'to', details ->> 'since')
-         WHEN 'account_hold' THEN format('%s: %s', details ->> 'status', details ->> 'hold_reason')
-         WHEN 'order_held' THEN format('order of %s held: %s', details ->> 'amount', details ->> 'why')
-         WHEN 'limit_breached' THEN format('order of %s held: %s', details ->> 'amount', details ->> 'why')
-         WHEN 'review_overdue' THEN format('review due on %s', details ->> 'next_review')
-         ELSE format('oldest item %s days past due (%s at the previous run)',
-                     details ->> 'days_past_due', coalesce(details ->> 'before', 'none'))
-       END AS what
-FROM pgcredit.alert
-WHERE kind <> 'tier_change'
-ORDER BY id;
-
-\echo
-\echo 'Tier changes since the previous run'
-SELECT details ->> 'from' AS from_tier, details ->> 'to' AS to_tier, count(*) AS customers
-FROM pgcredit.alert
-WHERE kind = 'tier_change'
-GROUP BY 1, 2 ORDER BY 1, 2;
-
-SELECT customer AS review_customer FROM pgcredit.customer_risk
-ORDER BY available_credit, customer LIMIT 1 \gset
-\echo
-\echo 'A limit proposal for the customer furthest over its limit (pgcredit.recommend_limit)'
-SELECT customer, current_limit, recommended_limit, tier
-FROM pgcredit.recommend_limit(:'review_customer');
-SELECT n AS step, reason
-FROM pgcredit.recommend_limit(:'review_customer') r,
-     unnest(r.reasons) WITH ORDINALITY AS u(reason, n);
+\pset format wrapped
+\pset columns 78
+SELECT * FROM pg_temp.try_order(:'tight', 100.00);

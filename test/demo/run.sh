@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # make demo: install what is missing, build and install pgcredit, start a
-# throwaway cluster, load the sample ledger and print the credit report.
+# throwaway cluster, load the sample ledger and print the morning report
+# of a credit manager, then how pgcredit produced it.
+#
+# With PGCREDIT_DESTDIR set, pgcredit is installed under that directory
+# instead of into the server (no root needed) and the throwaway cluster
+# finds it there through extension_destdir.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
@@ -13,10 +18,17 @@ if [ ! -r "$csv" ]; then
 	exit 1
 fi
 
+cluster_opts=()
 echo "== building and installing pgcredit"
-build_and_install
+if [ -n "${PGCREDIT_DESTDIR:-}" ]; then
+	make -s PG_CONFIG="$PG_CONFIG"
+	make -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$PGCREDIT_DESTDIR" >/dev/null
+	cluster_opts=(-o "extension_destdir=$PGCREDIT_DESTDIR")
+else
+	build_and_install
+fi
 echo "== loading the sample ledger into a throwaway PostgreSQL $PGVER cluster"
-with_throwaway_cluster bash -c '
+with_throwaway_cluster "${cluster_opts[@]}" bash -c '
 	set -e
 	psql -X -q -v ON_ERROR_STOP=1 -f test/demo/ledger.sql < "$1"
 	psql -X -v ON_ERROR_STOP=1 -f test/demo/report.sql
