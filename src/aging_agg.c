@@ -4,9 +4,9 @@
  *	  The aging aggregate: an aging profile of receivables in one pass.
  *
  * aging(amount, due, as_of [, bounds]) puts each item in its aging band
- * (see aging.c) and sums amount and count per band, the total, and the
+ * (see aging_band.c) and sums amount and count per band, the total, and the
  * amount-weighted days past due of the overdue part.  Sums are exact
- * (money.c) and associative, so the aggregate runs in parallel plans with
+ * (amount.c) and associative, so the aggregate runs in parallel plans with
  * the same result as a serial scan.
  *
  *-------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  *	  amount_sum(numeric): sum() for money, exact and on integers.
  *
  * The same result as PostgreSQL's sum(numeric), value and display scale,
- * computed with the 128-bit accumulator of money.c; NaN and infinity are
+ * computed with the 128-bit accumulator of amount.c; NaN and infinity are
  * refused instead of propagated, since they are never amounts.
  *
  *-------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  * open (open_column's value among open_values, or always when no
  * open_column is given) and not held (hold_column not true).  Every
  * insert, update and delete applies the change of contribution to the
- * customer's row of pgcredit.exposure (exposure_store.c, without an SQL
+ * customer's row of pgcredit.exposure (guard_exposure.c, without an SQL
  * statement), whose row lock serialises all changes of one customer's
  * exposure: two sessions can never both pass the check on the same old
  * exposure.  An order row that raises exposure is checked against the
@@ -25,8 +25,8 @@
  *-------------------------------------------------------------------------
  */
 #include "pgcredit.h"
-#include "attached.h"
-#include "exposure_store.h"
+#include "attach.h"
+#include "guard_exposure.h"
 #include "guard_move.h"
 #include "guard_pending.h"
 
@@ -279,7 +279,7 @@ NumericText(Numeric n)
 
 /*
  * Whether this trigger call has connected to SPI.  Most rows need no SQL
- * statement at all (exposure_store.c updates exposure directly); the rare
+ * statement at all (guard_exposure.c updates exposure directly); the rare
  * ones (a new customer, a refusal, a hold) connect on first need.
  */
 static bool guard_spi = false;

@@ -3,7 +3,7 @@
  * pgcredit.c
  *	  Module entry point of the pgcredit extension.
  *
- * The SQL-callable functions live in one file per concern (aging.c, ...);
+ * The SQL-callable functions live in one file per concern (aging_band.c, ...);
  * this file marks the shared library as a PostgreSQL module and declares
  * pgcredit's settings when the library is loaded.
  *

@@ -17,7 +17,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
-#include "money.h"
+#include "amount.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
@@ -80,7 +80,7 @@ extern void pgc_act_fix_path(PgcActAs *save);
 extern void pgc_act_done(PgcActAs *save);
 extern void pgc_act_abandon(PgcActAs *save);
 
-/* aging.c */
+/* aging_band.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);
 extern void pgc_default_aging_bounds(PgcAgingBounds *out);
 extern void pgc_aging_build_labels(PgcAgingBounds *b);

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * money.c
+ * amount.c
  *	  Exact sums of numeric amounts on 128-bit integers.
  *
  * Amounts are read from numeric's stored form (a header and base-10000
@@ -14,7 +14,7 @@
  */
 #include "pgcredit.h"
 
-#include "money.h"
+#include "amount.h"
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * aging.c
+ * aging_band.c
  *	  Aging bands of receivables: which band an item falls in by how many
  *	  days it is past due.
  *

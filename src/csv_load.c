@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * csvload.c
+ * csv_load.c
  *	  pgcredit.load_csv(), load_csv_file(): load CSV exports into a table,
  *	  accounting for every row.
  *

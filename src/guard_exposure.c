@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * exposure_store.c
+ * guard_exposure.c
  *	  The guard's direct access to pgcredit.exposure: find a customer's
  *	  row through the primary key, lock its latest version, add to it and
  *	  read back the account copy kept on it, without planning or running
@@ -57,7 +57,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "exposure_store.h"
+#include "guard_exposure.h"
 
 /* Where pgcredit's tables are, looked up once and forgotten when they change */
 typedef struct StoreCache

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * attached.c
+ * attach.c
  *	  How pgcredit reads and changes the company's attached tables, and
  *	  which of their columns it accepts.
  *
@@ -29,7 +29,7 @@
  *-------------------------------------------------------------------------
  */
 #include "pgcredit.h"
-#include "attached.h"
+#include "attach.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
