@@ -12,13 +12,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(aging_bucket);
 PG_FUNCTION_INFO_V1(aging_bands);

@@ -12,13 +12,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-
-#include "amount.h"
+#include "postgres.h"
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
+#include "amount.h"
 
 /* Stored numeric header bits */
 #define NUM_FLAGS_MASK			0xC000

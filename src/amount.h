@@ -15,8 +15,6 @@
 #ifndef PGCREDIT_AMOUNT_H
 #define PGCREDIT_AMOUNT_H
 
-#include "postgres.h"
-
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 

@@ -9,9 +9,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "libpq/pqformat.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(amount_sum_trans);
 PG_FUNCTION_INFO_V1(amount_sum_combine);

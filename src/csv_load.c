@@ -27,7 +27,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/table.h"
 #include "access/xact.h"
@@ -52,6 +52,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
+#include "pgcredit.h"
 #include "csv_field.h"
 #include "csv_reader.h"
 

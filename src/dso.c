@@ -18,13 +18,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(dso_trans);
 PG_FUNCTION_INFO_V1(dso_countback_trans);

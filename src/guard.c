@@ -24,19 +24,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-#include "attach.h"
-#include "guard_exposure.h"
-#include "guard_move.h"
-#include "guard_pending.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -46,6 +42,12 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+
+#include "pgcredit.h"
+#include "attach.h"
+#include "guard_exposure.h"
+#include "guard_move.h"
+#include "guard_pending.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
 

@@ -33,7 +33,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -57,6 +57,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "pgcredit.h"
 #include "guard_exposure.h"
 
 /* Where pgcredit's tables are, looked up once and forgotten when they change */
@@ -222,11 +223,7 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
 	skey.sk_collation = idx->rd_indcollation[0];
-#if PG_VERSION_NUM >= 180000
-	scan = index_beginscan(rel, idx, snap, NULL, 1, 0);
-#else
-	scan = index_beginscan(rel, idx, snap, 1, 0);
-#endif
+	scan = pgc_index_beginscan(rel, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
@@ -259,10 +256,7 @@ InsertIndexEntries(Relation rel, HeapTuple tup)
 			FormIndexDatum(info, slot, estate, values, isnull);
 			index_insert(index, values, isnull, &tup->t_self, rel,
 						 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-#if PG_VERSION_NUM >= 140000
-						 false,
-#endif
-						 info);
+						 false, info);
 		}
 		index_close(index, RowExclusiveLock);
 	}
@@ -283,21 +277,14 @@ UpdateRow(Relation rel, ItemPointer otid, HeapTuple tup)
 	TM_Result	res;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
-#if PG_VERSION_NUM >= 160000
-	TU_UpdateIndexes update_indexes;
+	PgcIndexUpdate indexes;
 
-	res = heap_update(rel, otid, tup, GetCurrentCommandId(true), InvalidSnapshot,
-					  true, &tmfd, &lockmode, &update_indexes);
-	if (res == TM_Ok && update_indexes == TU_All)
+	res = pgc_heap_update(rel, otid, tup, GetCurrentCommandId(true),
+						  &tmfd, &lockmode, &indexes);
+	if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
 		InsertIndexEntries(rel, tup);
-	else if (res == TM_Ok && update_indexes == TU_Summarizing)
+	else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
 		elog(ERROR, "pgcredit: summarizing indexes on pgcredit.exposure are not supported");
-#else
-	res = heap_update(rel, otid, tup, GetCurrentCommandId(true), InvalidSnapshot,
-					  true, &tmfd, &lockmode);
-	if (res == TM_Ok && !HeapTupleIsHeapOnly(tup))
-		InsertIndexEntries(rel, tup);
-#endif
 	if (res == TM_SelfModified)
 		/* cannot happen: the command counter moved on before the read */
 		elog(ERROR, "pgcredit: exposure row already changed by this command");

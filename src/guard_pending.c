@@ -29,13 +29,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-#include "guard_pending.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
+
+#include "pgcredit.h"
+#include "guard_pending.h"
 
 /* The entries, oldest first, and the statements in progress */
 static PgcPending *head = NULL;

@@ -9,13 +9,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "catalog/pg_proc.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
+
+#include "pgcredit.h"
 
 PG_MODULE_MAGIC;
 

@@ -13,15 +13,13 @@
 #ifndef PGCREDIT_H
 #define PGCREDIT_H
 
-#include "postgres.h"
-
 #include "access/tupdesc.h"
 #include "fmgr.h"
-#include "amount.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
 #include "compat.h"
+#include "amount.h"
 
 /* Longest customer key pgcredit keeps (its B-tree indexes take ~2700 bytes) */
 #define PGC_MAX_CUSTOMER_KEY	1000

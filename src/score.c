@@ -29,7 +29,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -38,6 +38,8 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(credit_score_trans);
 PG_FUNCTION_INFO_V1(credit_score_combine);
