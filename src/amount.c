@@ -415,7 +415,9 @@ pgc_check_finite(Numeric n, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number", name),
-				 errdetail("%s is %s.", name, numeric_is_nan(n) ? "NaN" : "infinite")));
+				 numeric_is_nan(n) ?
+				 errdetail("%s is NaN.", name) :
+				 errdetail("%s is infinite.", name)));
 }
 
 /*

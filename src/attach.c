@@ -399,9 +399,9 @@ pgc_check_column(Relation rel, const char *name, PgcColumnRole role, bool attach
 	if (a->attgenerated != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s column \"%s\" of relation \"%s\" is a generated column",
-						RoleName(role), name, RelationGetRelationName(rel)),
-				 errdetail("pgcredit's trigger sees a row before its generated columns are computed.")));
+				 errmsg("column \"%s\" of relation \"%s\" cannot be pgcredit's %s column",
+						name, RelationGetRelationName(rel), RoleName(role)),
+				 errdetail("It is a generated column, and pgcredit's trigger sees a row before its generated columns are computed.")));
 	return att;
 }
 
@@ -470,7 +470,7 @@ pgc_customer_key(Datum value, Oid typid)
 		case UUIDOID:
 			return DatumGetCString(DirectFunctionCall1(uuid_out, value));
 	}
-	elog(ERROR, "pgcredit: customer column of type %s", format_type_be(typid));
+	elog(ERROR, "pgcredit: unexpected customer column type %s", format_type_be(typid));
 	return NULL;				/* keep compiler quiet */
 }
 

@@ -392,9 +392,12 @@ KindOf(Oid type)
 	}
 }
 
-/* The attribute of the target named name, checked for loading */
+/*
+ * The attribute of the target named name, checked for loading; map_key is
+ * the column_map key that names it, NULL when the columns option does
+ */
 static Form_pg_attribute
-TargetColumn(LoadState *st, const char *name, const char *source)
+TargetColumn(LoadState *st, const char *name, const char *map_key)
 {
 	TupleDesc	desc = RelationGetDescr(st->rel);
 
@@ -409,7 +412,9 @@ TargetColumn(LoadState *st, const char *name, const char *source)
 					(errcode(ERRCODE_GENERATED_ALWAYS),
 					 errmsg("column \"%s\" of relation \"%s\" is a generated column",
 							name, RelationGetRelationName(st->rel)),
-					 errdetail("The %s names it.", source),
+					 map_key ?
+					 errdetail("The column_map entry for \"%s\" names it.", map_key) :
+					 errdetail("The columns option names it."),
 					 errhint("Leave it out of the mapping; PostgreSQL computes it.")));
 		return att;
 	}
@@ -417,7 +422,9 @@ TargetColumn(LoadState *st, const char *name, const char *source)
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("column \"%s\" of relation \"%s\" does not exist",
 					name, RelationGetRelationName(st->rel)),
-			 errdetail("The %s names it.", source)));
+			 map_key ?
+			 errdetail("The column_map entry for \"%s\" names it.", map_key) :
+			 errdetail("The columns option names it.")));
 	return NULL;
 }
 
@@ -583,7 +590,7 @@ MapHeader(LoadState *st, const CsvRecord *rec)
 			if (!pg_verify_mbstr(st->opt->encoding, headers[i], strlen(headers[i]), true))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-						 errmsg("the header of the CSV content is not valid %s",
+						 errmsg("the header of the CSV content is not valid in encoding \"%s\"",
 								pg_encoding_to_char(st->opt->encoding)),
 						 errhint("Give the file's encoding with the encoding option.")));
 			headers[i] = pg_any_to_server(headers[i], strlen(headers[i]), st->opt->encoding);
@@ -599,7 +606,7 @@ MapHeader(LoadState *st, const CsvRecord *rec)
 
 		if (mapped != NULL)
 		{
-			AddColumn(st, i, TargetColumn(st, mapped, psprintf("column_map entry for \"%s\"", headers[i])));
+			AddColumn(st, i, TargetColumn(st, mapped, headers[i]));
 			continue;
 		}
 		want = NormalName(headers[i], strlen(headers[i]));
@@ -655,7 +662,7 @@ MapPositions(LoadState *st)
 		st->cols = palloc0(sizeof(LoadColumn) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 			if (!nulls[i])
-				AddColumn(st, i, TargetColumn(st, TextDatumGetCString(elems[i]), "columns option"));
+				AddColumn(st, i, TargetColumn(st, TextDatumGetCString(elems[i]), NULL));
 		st->nfields = n;
 	}
 	else
@@ -1149,8 +1156,8 @@ OpenTarget(Oid relid)
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot load CSV into \"%s\": row-level security is enabled for it",
-						RelationGetRelationName(rel)),
+				 errmsg("cannot load CSV into \"%s\"", RelationGetRelationName(rel)),
+				 errdetail("Row-level security is enabled for the table."),
 				 errhint("Load as a role that bypasses row-level security, or into a table without it.")));
 	return rel;
 }
@@ -1478,8 +1485,8 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 				 errdetail(opt->all_or_nothing ? "Nothing was loaded (all_or_nothing)." :
 						   st->stopped ? "Loading stopped after max_rejects rejects." :
 						   "The other rows were loaded."),
-				 errhint("SELECT * FROM pgcredit.import_reject WHERE run_id = " INT64_FORMAT
-						 " shows why.", st->run_id)));
+				 errhint("SELECT * FROM pgcredit.import_reject WHERE run_id = %lld shows why.",
+						 (long long) st->run_id)));
 	SPI_finish();
 	tuplestore_end(st->rejects);
 	table_close(st->rel, NoLock);
