@@ -41,7 +41,7 @@ typedef struct AgingState
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
 	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
-	PgcSum		overdue_inf;	/* sum of amount of overdue items with infinite dates */
+	PgcSum		overdue_inf;	/* sum of amounts overdue, infinite dates */
 
 	/* bytes of the bounds array last checked (this process only; 0: none) */
 	int			rawlen;

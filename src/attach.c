@@ -179,8 +179,10 @@ FindAttachment(Oid relid, PgcAttachment *att)
 		ListCell   *lc;
 
 		foreach(lc, ancestors)
+		{
 			if (ReadAttachment(lfirst_oid(lc), att))
 				return true;
+		}
 	}
 	return false;
 }
@@ -869,7 +871,7 @@ ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, Tuplestorestate *store,
 		List	   *parts = find_all_inheritors(att->relid, lockmode, NULL);
 		ListCell   *lc;
 
-		/* the columns, checked on the parent, as the partitions must have them */
+		/* the partitions have the parent's columns: check them there */
 		(void) pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
 		foreach(lc, parts)
 		{
@@ -913,6 +915,7 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 	 * all rows through a plain heap scan, which runs no code of the owner's
 	 */
 	foreach(lc, atts)
+	{
 		if (key != NULL)
 			ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
 							  lock ? ShareLock : AccessShareLock,
@@ -921,6 +924,7 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 			ScanAttachedTable((PgcAttachment *) lfirst(lc),
 							  lock ? ShareLock : AccessShareLock,
 							  rsinfo->setResult, rsinfo->setDesc);
+	}
 	return (Datum) 0;
 }
 
@@ -997,7 +1001,7 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 	cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
 	amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
 
-	/* the row by its primary key, each key column compared with its type's equality */
+	/* the row by its primary key, compared with each key type's equality */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s FROM ONLY %s t, "
 					 "pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
@@ -1077,13 +1081,14 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
  * statement's rows never stored counted is taken out when the statement
  * ends (guard_pending.c); TRUNCATE recomputes exposure.
  */
-static const struct
+typedef struct GuardTrigger
 {
 	const char *name;
 	const char *when;
 	const char *run;
-}			triggers[] =
-{
+} GuardTrigger;
+
+static const GuardTrigger triggers[] = {
 	{"zz_pgcredit_guard", "BEFORE INSERT OR UPDATE OR DELETE",
 	"FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()"},
 	{"zz_pgcredit_confirm", "AFTER INSERT",

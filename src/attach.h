@@ -14,7 +14,7 @@
 /* An attached table as pgcredit.attachment records it */
 typedef struct PgcAttachment
 {
-	Oid			relid;			/* the attached table (a partitioned table's root) */
+	Oid			relid;			/* attached table, a partition tree's root */
 	bool		is_orders;
 	bool		hold_mode;
 	char	   *customer_column;

@@ -124,7 +124,7 @@ csv_field_number(const char *s, size_t len, bool decimal_comma, char *out)
 	bool		neg = false;
 	bool		parens = false;
 	int			intdigits = 0;
-	int			group = -1;		/* digits since the last separator, -1 before any */
+	int			group = -1;		/* digits since a separator, -1 before any */
 	bool		grouped = false;
 	bool		any = false;
 

@@ -145,14 +145,14 @@ typedef struct LoadState
 	/* rejects, until they are written */
 	Tuplestorestate *rejects;
 	TupleDesc	reject_desc;
-	ResourceOwner rejects_owner;	/* owns their temporary file, if they spill */
+	ResourceOwner rejects_owner;	/* owns their spill file, if any */
 
 	MemoryContext rowcxt;		/* reset for every record */
 	MemoryContext readercxt;	/* the reader's memory */
 	StringInfoData scratch;
 } LoadState;
 
-/* The bytes COPY reads next; see CopySource() */
+/* The bytes COPY reads next; see ReadBatchForCopy() */
 static const char *copy_src = NULL;
 static size_t copy_left = 0;
 
@@ -916,7 +916,7 @@ AddRecord(LoadState *st, const CsvRecord *rec)
 
 /* COPY's data source: the rows of the range being loaded */
 static int
-CopySource(void *outbuf, int minread, int maxread)
+ReadBatchForCopy(void *outbuf, int minread, int maxread)
 {
 	size_t		n = Min((size_t) maxread, copy_left);
 
@@ -940,7 +940,7 @@ CopyRows(LoadState *st, int from, int to)
 									 (Node *) makeString((char *) GetDatabaseEncodingName()), -1));
 	copy_src = st->batch.data + st->row_start[from];
 	copy_left = (size_t) (st->row_start[to] - st->row_start[from]);
-	cstate = BeginCopyFrom(pstate, st->rel, NULL, NULL, false, CopySource, st->attnames, options);
+	cstate = BeginCopyFrom(pstate, st->rel, NULL, NULL, false, ReadBatchForCopy, st->attnames, options);
 	(void) CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	free_parsestate(pstate);
@@ -1196,7 +1196,7 @@ typedef struct LoadSource
 {
 	const char *data;			/* content in memory, or NULL */
 	size_t		len;
-	const char *path;			/* or a server file, opened once the target is checked */
+	const char *path;			/* or a server file, opened after the checks */
 	FILE	   *file;
 	const char *describe;		/* for import_run.source */
 } LoadSource;

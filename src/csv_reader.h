@@ -67,7 +67,8 @@ typedef struct CsvReader
 
 	long		line;			/* line being read, from 1 */
 	size_t		bytes_seen;
-	char		head[2];		/* the first bytes, held until a byte-order mark can be told */
+	/* the first bytes, held until a byte-order mark can be told */
+	char		head[2];
 	int			head_len;
 	bool		stopped;
 	CsvReaderError error;		/* the first error; the reader stops on it */

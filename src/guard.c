@@ -257,7 +257,10 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		d = heap_getattr(tup, cfg->hold_att, desc, &isnull);
 		if (!isnull && DatumGetBool(d))
 		{
-			/* held rows wait outside exposure; the amount is kept to match them */
+			/*
+			 * Held rows wait outside exposure; the amount is kept to match
+			 * them.
+			 */
 			c->held = true;
 			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 			c->amount = isnull ? NULL : AmountValue(cfg, d);
@@ -822,14 +825,15 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 	}
 	else
 	{
+		bool		old_first;
+
 		/*
 		 * Different customers, or a row entering or leaving exposure: lower
 		 * the old customer's and raise the new one's, locking their rows in
 		 * key order.
 		 */
-		bool		old_first = !newc.counts ||
+		old_first = !newc.counts ||
 			(oldc.counts && strcmp(oldc.customer, newc.customer) < 0);
-
 		if (oldc.counts && old_first)
 			LeaveExposure(cfg, oldc.customer, oldc.amount);
 		if (newc.counts)
@@ -855,21 +859,28 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 {
 	Relation	rel = td->tg_relation;
 	HeapTuple	result = td->tg_trigtuple;
-	bool		same = moved->counts && newc->counts &&
-		strcmp(moved->customer, newc->customer) == 0;
+	bool		same;
 
+	same = moved->counts && newc->counts &&
+		strcmp(moved->customer, newc->customer) == 0;
 	if (moved->held_key && cfg->hold_mode)
 		MoveHold(moved->relid, moved->held_key, rel, RowKeyJson(cfg, rel, result));
 
-	/* a credit that left its customer with the delete half raised that customer */
+	/*
+	 * A credit that left its customer with the delete half raised that
+	 * customer's exposure.
+	 */
 	if (cfg->is_orders && moved->counts && !same && pgc_numeric_sign(moved->amount) < 0)
 		CheckedRaise(cfg, moved->customer, int64_to_numeric(0), pgc_numeric_negate(moved->amount));
 
 	if (newc->counts && pgc_numeric_sign(newc->amount) != 0)
 	{
-		bool		raises = same ? pgc_numeric_cmp(newc->amount, moved->amount) > 0
-			: pgc_numeric_sign(newc->amount) > 0;
+		bool		raises;
 
+		if (same)
+			raises = pgc_numeric_cmp(newc->amount, moved->amount) > 0;
+		else
+			raises = pgc_numeric_sign(newc->amount) > 0;
 		if (raises)
 			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount, NULL);
 		else
@@ -1013,10 +1024,11 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		{
 			char	   *old_key = RowKeyJson(cfg, rel, td->tg_trigtuple);
 			char	   *new_key = RowKeyJson(cfg, rel, result);
-			bool		same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
+			bool		same_amount;
+
+			same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
 				(oldc.amount != NULL && newc.amount != NULL &&
 				 pgc_numeric_cmp(oldc.amount, newc.amount) == 0);
-
 			if (strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
 				strcmp(old_key, new_key) != 0)
 			{

@@ -179,8 +179,9 @@ Written(const char *customer, bool create)
 		written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
 		written_xid = xid;
 	}
+	/* nothing written yet, or a key too long to remember */
 	if (!TransactionIdIsValid(xid) || strlen(customer) >= sizeof(key))
-		return NULL;			/* nothing written yet, or a key too long to remember */
+		return NULL;
 	strlcpy(key, customer, sizeof(key));
 	return (WrittenRow *) hash_search(written, key, create ? HASH_ENTER : HASH_FIND, &found);
 }

@@ -73,8 +73,9 @@ PendingSubXact(SubXactEvent event, SubTransactionId mySubid,
 		return;
 	for (p = head; p != NULL; p = p->next)
 	{
+		/* drop what the aborted subtransaction or one below it wrote */
 		if (p->subxid >= mySubid)
-			continue;			/* written in the aborted subtransaction or below */
+			continue;
 		if (last)
 			last->next = p;
 		else
@@ -85,7 +86,11 @@ PendingSubXact(SubXactEvent event, SubTransactionId mySubid,
 		last->next = NULL;
 	head = keep;
 	tail = last;
-	/* an error ends the statements it interrupted without their AFTER STATEMENT triggers */
+
+	/*
+	 * An error ends the statements it interrupted without their AFTER
+	 * STATEMENT triggers.
+	 */
 	while (nstatements > 0 && statements[nstatements - 1] >= mySubid)
 		nstatements--;
 }
