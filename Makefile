@@ -4,7 +4,12 @@ EXTENSION  = pgcredit
 EXTVERSION = 1.0
 
 MODULE_big = pgcredit
-OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
+# By area: the module, the guard trigger, the CSV loader, the analytics
+OBJS       = src/pgcredit.o src/amount.o src/attach.o \
+             src/guard.o src/guard_exposure.o src/guard_move.o src/guard_pending.o \
+             src/csv_load.o src/csv_reader.o src/csv_field.o \
+             src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
+             src/dso.o src/score.o src/over_limit.o
 
 DATA       = $(wildcard sql/$(EXTENSION)--*.sql)
 
@@ -38,7 +43,7 @@ include $(PGXS)
 $(OBJS): $(wildcard src/*.h)
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress fuzz fuzz-sql
+.PHONY: demo test deps bench stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -61,6 +66,15 @@ fuzz-sql:
 
 test:
 	@bash test/run.sh
+
+# Lay out src/ as PostgreSQL's pgindent does (pg_bsd_indent, typedefs.list);
+# test/t/indent.sh fails when this would change anything
+indent:
+	@bash test/indent.sh
+
+# Rewrite typedefs.list from the types src/ defines and uses
+typedefs:
+	@PG_CONFIG="$(PG_CONFIG)" bash test/typedefs.sh
 
 # Print a make variable, for the test scripts: make -s print-REGRESS
 print-%:
