@@ -233,9 +233,9 @@ aging_bands(PG_FUNCTION_ARGS)
 
 	/*
 	 * The last band starts the day after the last bound, a day that int
-	 * cannot hold after the largest bound.  aging_bucket and aging take
-	 * that bound (no two finite dates are that far apart, so only infinite
-	 * dates fall beyond it); only this function has to name the day.
+	 * cannot hold after the largest bound.  aging_bucket and aging take that
+	 * bound (no two finite dates are that far apart, so only infinite dates
+	 * fall beyond it); only this function has to name the day.
 	 */
 	if (b.bounds[b.nbounds - 1] == PG_INT32_MAX)
 		ereport(ERROR,

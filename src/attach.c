@@ -910,6 +910,7 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	atts = ListAttachments(kind, only);
+
 	/*
 	 * One customer's rows go through an index lookup, as the table's owner;
 	 * all rows through a plain heap scan, which runs no code of the owner's

@@ -255,11 +255,17 @@ const char *
 csv_field_date(const char *s, size_t len, CsvDateStyle style, char *out)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int			a, b, c;
-	int			na, nb, nc;
+	int			a,
+				b,
+				c;
+	int			na,
+				nb,
+				nc;
 	char		sep;
 	size_t		i = 0;
-	int			y, m, d;
+	int			y,
+				m,
+				d;
 
 	trim(&s, &len);
 	if (len == 0)

@@ -711,8 +711,8 @@ Reject(LoadState *st, long line, const char *column, const char *raw, size_t raw
 	values[3] = CStringGetTextDatum(reason);
 	{
 		/*
-		 * A spill file must outlive the subtransactions of the load, which
-		 * an all-or-nothing load rolls back: the function's owner keeps it.
+		 * A spill file must outlive the subtransactions of the load, which an
+		 * all-or-nothing load rolls back: the function's owner keeps it.
 		 */
 		ResourceOwner save = CurrentResourceOwner;
 

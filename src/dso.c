@@ -60,7 +60,12 @@ typedef struct DsoState
 static int
 MonthsBack(DateADT as_of, DateADT d)
 {
-	int			y1, m1, d1, y2, m2, d2;
+	int			y1,
+				m1,
+				d1,
+				y2,
+				m2,
+				d2;
 
 	j2date(as_of + POSTGRES_EPOCH_JDATE, &y1, &m1, &d1);
 	j2date(d + POSTGRES_EPOCH_JDATE, &y2, &m2, &d2);
@@ -71,7 +76,9 @@ MonthsBack(DateADT as_of, DateADT d)
 static int
 MonthDays(DateADT as_of, int k)
 {
-	int			y, m, d;
+	int			y,
+				m,
+				d;
 	int			first;
 	int			next;
 

@@ -340,6 +340,7 @@ RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
 {
 	RunKeptExpecting(slot, sql, nargs, types, values, read_only, SPI_OK_SELECT);
 }
+
 /*
  * Create a customer's exposure row, with a copy of its account.  A
  * concurrent transaction may create the same row first; the insert then
@@ -766,10 +767,11 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	RaiseAndCheck(cfg, customer, delta, &v);
 	if (v.sqlstate == 0 || Overridden(customer))
 		return tup;
+
 	/*
-	 * Holding the row takes its whole amount out of exposure; when the
-	 * raise is larger (the row was a credit before), holding cannot undo
-	 * it, and the change is refused in hold mode too.
+	 * Holding the row takes its whole amount out of exposure; when the raise
+	 * is larger (the row was a credit before), holding cannot undo it, and
+	 * the change is refused in hold mode too.
 	 */
 	if (pgc_numeric_cmp(delta, amount) > 0)
 		Refuse(customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
@@ -1014,6 +1016,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
 					  "hold mark cleared; the order fit the customer's credit");
+
 		/*
 		 * A held order changed while held: its hold record no longer
 		 * describes it.  The record is closed and a new one opened for the
