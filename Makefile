@@ -6,7 +6,12 @@ EXTENSION  = pgcredit
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(srcdir)/$(EXTENSION).control)
 
 MODULE_big = pgcredit
-OBJS       = $(patsubst %.c,%.o,$(wildcard src/*.c))
+# By area: the module, the guard trigger, the CSV loader, the analytics
+OBJS       = src/pgcredit.o src/amount.o src/attach.o \
+             src/guard.o src/guard_exposure.o src/guard_move.o src/guard_pending.o \
+             src/csv_load.o src/csv_reader.o src/csv_field.o \
+             src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
+             src/dso.o src/score.o src/over_limit.o
 
 # The install script of the newest version is generated from the per-area
 # sources in sql/install/, concatenated in this order.  The order matters:
@@ -73,7 +78,7 @@ $(NEWEST_SCRIPT): $(patsubst %,sql/install/%.sql,$(INSTALL_SOURCES)) $(EXTENSION
 	mv $@.tmp $@
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress fuzz fuzz-sql
+.PHONY: demo test deps bench stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -96,6 +101,15 @@ fuzz-sql:
 
 test:
 	@bash test/run.sh
+
+# Lay out src/ as PostgreSQL's pgindent does (pg_bsd_indent, typedefs.list);
+# test/t/indent.sh fails when this would change anything
+indent:
+	@bash test/indent.sh
+
+# Rewrite typedefs.list from the types src/ defines and uses
+typedefs:
+	@PG_CONFIG="$(PG_CONFIG)" bash test/typedefs.sh
 
 # Print a make variable, for the test scripts: make -s print-REGRESS
 print-%:

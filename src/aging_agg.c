@@ -4,14 +4,14 @@
  *	  The aging aggregate: an aging profile of receivables in one pass.
  *
  * aging(amount, due, as_of [, bounds]) puts each item in its aging band
- * (see aging.c) and sums amount and count per band, the total, and the
+ * (see aging_band.c) and sums amount and count per band, the total, and the
  * amount-weighted days past due of the overdue part.  Sums are exact
- * (money.c) and associative, so the aggregate runs in parallel plans with
+ * (amount.c) and associative, so the aggregate runs in parallel plans with
  * the same result as a serial scan.
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -19,6 +19,8 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(aging_trans);
 PG_FUNCTION_INFO_V1(aging_combine);
@@ -39,7 +41,7 @@ typedef struct AgingState
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
 	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
-	PgcSum		overdue_inf;	/* sum of amount of overdue items with infinite dates */
+	PgcSum		overdue_inf;	/* sum of amounts overdue, infinite dates */
 
 	/* bytes of the bounds array last checked (this process only; 0: none) */
 	int			rawlen;

@@ -4,14 +4,16 @@
  *	  amount_sum(numeric): sum() for money, exact and on integers.
  *
  * The same result as PostgreSQL's sum(numeric), value and display scale,
- * computed with the 128-bit accumulator of money.c; NaN and infinity are
+ * computed with the 128-bit accumulator of amount.c; NaN and infinity are
  * refused instead of propagated, since they are never amounts.
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "libpq/pqformat.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(amount_sum_trans);
 PG_FUNCTION_INFO_V1(amount_sum_combine);

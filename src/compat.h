@@ -12,12 +12,12 @@
 #ifndef PGCREDIT_COMPAT_H
 #define PGCREDIT_COMPAT_H
 
-#include "postgres.h"
-
 #if PG_VERSION_NUM < 150000
 #error "pgcredit requires PostgreSQL 15 or later"
 #endif
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "lib/stringinfo.h"
 #include "utils/datetime.h"
 
@@ -56,6 +56,56 @@ pgc_decode_datetime(char **field, int *ftype, int nf, int *dtype,
 #else
 	return DecodeDateTime(field, ftype, nf, dtype, tm, fsec, NULL);
 #endif
+}
+
+/* index_beginscan: 18 added the scan instrumentation argument */
+static inline IndexScanDesc
+pgc_index_beginscan(Relation heap, Relation index, Snapshot snapshot,
+					int nkeys, int norderbys)
+{
+#if PG_VERSION_NUM >= 180000
+	return index_beginscan(heap, index, snapshot, NULL, nkeys, norderbys);
+#else
+	return index_beginscan(heap, index, snapshot, nkeys, norderbys);
+#endif
+}
+
+/* Which indexes a new row version written by pgc_heap_update needs entries in */
+typedef enum PgcIndexUpdate
+{
+	PGC_INDEXES_NONE,			/* a heap-only tuple: none */
+	PGC_INDEXES_ALL,
+	PGC_INDEXES_SUMMARIZING		/* the summarizing ones only (16 on) */
+} PgcIndexUpdate;
+
+/*
+ * heap_update, waiting for a concurrent writer and with no crosscheck
+ * snapshot.  From 16 on heap_update says which indexes need entries; before,
+ * a version that is not heap-only needs entries in all of them.
+ */
+static inline TM_Result
+pgc_heap_update(Relation rel, ItemPointer otid, HeapTuple tup, CommandId cid,
+				TM_FailureData *tmfd, LockTupleMode *lockmode,
+				PgcIndexUpdate *indexes)
+{
+	TM_Result	res;
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes = TU_None;
+
+	res = heap_update(rel, otid, tup, cid, InvalidSnapshot, true,
+					  tmfd, lockmode, &update_indexes);
+	if (update_indexes == TU_All)
+		*indexes = PGC_INDEXES_ALL;
+	else if (update_indexes == TU_Summarizing)
+		*indexes = PGC_INDEXES_SUMMARIZING;
+	else
+		*indexes = PGC_INDEXES_NONE;
+#else
+	res = heap_update(rel, otid, tup, cid, InvalidSnapshot, true,
+					  tmfd, lockmode);
+	*indexes = HeapTupleIsHeapOnly(tup) ? PGC_INDEXES_NONE : PGC_INDEXES_ALL;
+#endif
+	return res;
 }
 
 /* Exact money sums are kept in 128-bit integers */

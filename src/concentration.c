@@ -15,10 +15,12 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "libpq/pqformat.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(hhi_trans);
 PG_FUNCTION_INFO_V1(hhi_combine);

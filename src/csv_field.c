@@ -124,7 +124,7 @@ csv_field_number(const char *s, size_t len, bool decimal_comma, char *out)
 	bool		neg = false;
 	bool		parens = false;
 	int			intdigits = 0;
-	int			group = -1;		/* digits since the last separator, -1 before any */
+	int			group = -1;		/* digits since a separator, -1 before any */
 	bool		grouped = false;
 	bool		any = false;
 
@@ -255,11 +255,17 @@ const char *
 csv_field_date(const char *s, size_t len, CsvDateStyle style, char *out)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int			a, b, c;
-	int			na, nb, nc;
+	int			a,
+				b,
+				c;
+	int			na,
+				nb,
+				nc;
 	char		sep;
 	size_t		i = 0;
-	int			y, m, d;
+	int			y,
+				m,
+				d;
 
 	trim(&s, &len);
 	if (len == 0)

@@ -301,11 +301,12 @@ csv_reader_finish(CsvReader *r)
 	/* input of a single byte: it cannot be a byte-order mark */
 	if (r->head_len == 1 && !feed_lines(r, r->head, 1))
 		return r->error == CSV_READER_OK;
+
 	/*
 	 * Input that ends inside a quoted field would otherwise be handed out as
 	 * a record, the rest of the file in its last field.  libcsv reports it
-	 * only in strict mode, which also refuses stray quotes in unquoted
-	 * fields (12" pipe), so its state is read here: a field begun, in quotes.
+	 * only in strict mode, which also refuses stray quotes in unquoted fields
+	 * (12" pipe), so its state is read here: a field begun, in quotes.
 	 */
 	if (r->parser.quoted && r->parser.pstate == LIBCSV_FIELD_BEGUN)
 	{

@@ -67,13 +67,17 @@ typedef struct CsvReader
 
 	long		line;			/* line being read, from 1 */
 	size_t		bytes_seen;
-	char		head[2];		/* the first bytes, held until a byte-order mark can be told */
+	/* the first bytes, held until a byte-order mark can be told */
+	char		head[2];
 	int			head_len;
 	bool		stopped;
 	CsvReaderError error;		/* the first error; the reader stops on it */
-	long		error_line;		/* with an error, the line the record being read
-								 * starts on, from 1 and at most line; for
-								 * CSV_READER_STOPPED, the refused record's */
+
+	/*
+	 * With an error, the line the record being read starts on, from 1 and at
+	 * most line; for CSV_READER_STOPPED, the line of the refused record.
+	 */
+	long		error_line;
 } CsvReader;
 
 /*
@@ -90,8 +94,10 @@ extern void csv_reader_set_allocator(void *(*realloc_fn) (void *, size_t),
  */
 extern bool csv_reader_init(CsvReader *r, char delimiter, char quote, size_t max_field,
 							CsvRecordFn on_record, void *arg);
+
 /* Feed the next bytes of the input; false when reading has stopped */
 extern bool csv_reader_feed(CsvReader *r, const char *data, size_t len);
+
 /* The input is complete: hand out the last record; false on error */
 extern bool csv_reader_finish(CsvReader *r);
 extern void csv_reader_free(CsvReader *r);
@@ -106,6 +112,7 @@ extern char csv_detect_delimiter(const char *sample, size_t len, char quote);
 
 /* Length of a UTF-8 byte-order mark at the start of data, or 0 */
 extern size_t csv_bom_length(const char *data, size_t len);
+
 /* Whether data starts with a UTF-16 byte-order mark */
 extern bool csv_is_utf16(const char *data, size_t len);
 

@@ -18,13 +18,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"
 #include "libpq/pqformat.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(dso_trans);
 PG_FUNCTION_INFO_V1(dso_countback_trans);
@@ -58,7 +60,12 @@ typedef struct DsoState
 static int
 MonthsBack(DateADT as_of, DateADT d)
 {
-	int			y1, m1, d1, y2, m2, d2;
+	int			y1,
+				m1,
+				d1,
+				y2,
+				m2,
+				d2;
 
 	j2date(as_of + POSTGRES_EPOCH_JDATE, &y1, &m1, &d1);
 	j2date(d + POSTGRES_EPOCH_JDATE, &y2, &m2, &d2);
@@ -69,7 +76,9 @@ MonthsBack(DateADT as_of, DateADT d)
 static int
 MonthDays(DateADT as_of, int k)
 {
-	int			y, m, d;
+	int			y,
+				m,
+				d;
 	int			first;
 	int			next;
 

@@ -12,7 +12,7 @@
  * open (open_column's value among open_values, or always when no
  * open_column is given) and not held (hold_column not true).  Every
  * insert, update and delete applies the change of contribution to the
- * customer's row of pgcredit.exposure (exposure_store.c, without an SQL
+ * customer's row of pgcredit.exposure (guard_exposure.c, without an SQL
  * statement), whose row lock serialises all changes of one customer's
  * exposure: two sessions can never both pass the check on the same old
  * exposure.  An order row that raises exposure is checked against the
@@ -24,19 +24,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-#include "attached.h"
-#include "exposure_store.h"
-#include "guard_move.h"
-#include "guard_pending.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
@@ -46,6 +42,12 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+
+#include "pgcredit.h"
+#include "attach.h"
+#include "guard_exposure.h"
+#include "guard_move.h"
+#include "guard_pending.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
 
@@ -95,8 +97,8 @@ typedef struct Contribution
 typedef struct Verdict
 {
 	int			sqlstate;		/* 0 when the order passes */
-	const char *why;
-	const char *reason;			/* a hold's whole reason, when not "customer <why>" */
+	bool		blocked;		/* account on hold: blocked, not just held */
+	const char *reason;			/* why an order is held, for its hold record */
 	char	   *exposure;
 	char	   *limit;
 	char	   *allowed;
@@ -215,8 +217,15 @@ AmountValue(GuardConfig *cfg, Datum d)
 {
 	Numeric		n = DatumGetNumeric(pgc_amount_numeric(d, cfg->amount_type));
 
-	if (cfg->amount_type == NUMERICOID)
-		pgc_check_finite(n, cfg->is_orders ? "order amount" : "open amount");
+	if (cfg->amount_type == NUMERICOID && (numeric_is_nan(n) || numeric_is_inf(n)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 cfg->is_orders ?
+				 errmsg("order amount must be a finite number") :
+				 errmsg("open amount must be a finite number"),
+				 numeric_is_nan(n) ?
+				 errdetail("The amount is NaN.") :
+				 errdetail("The amount is infinite.")));
 	return n;
 }
 
@@ -248,7 +257,10 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		d = heap_getattr(tup, cfg->hold_att, desc, &isnull);
 		if (!isnull && DatumGetBool(d))
 		{
-			/* held rows wait outside exposure; the amount is kept to match them */
+			/*
+			 * Held rows wait outside exposure; the amount is kept to match
+			 * them.
+			 */
 			c->held = true;
 			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 			c->amount = isnull ? NULL : AmountValue(cfg, d);
@@ -279,7 +291,7 @@ NumericText(Numeric n)
 
 /*
  * Whether this trigger call has connected to SPI.  Most rows need no SQL
- * statement at all (exposure_store.c updates exposure directly); the rare
+ * statement at all (guard_exposure.c updates exposure directly); the rare
  * ones (a new customer, a refusal, a hold) connect on first need.
  */
 static bool guard_spi = false;
@@ -301,7 +313,7 @@ NeedSpi(void)
 
 /*
  * Run one of the guard's kept statements, connecting to SPI on first
- * need; every one is a SELECT.  what names it in the error.
+ * need, and check that it ran as expect says.
  *
  * The statements see the latest committed state, as the guard's direct
  * access to exposure does, whatever the transaction's isolation level:
@@ -312,22 +324,23 @@ NeedSpi(void)
  */
 static void
 RunKeptExpecting(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
-				 bool read_only, int expect, const char *what)
+				 bool read_only, int expect)
 {
 	NeedSpi();
 	CommandCounterIncrement();
 	if (SPI_execute_snapshot(KeepPlan(slot, sql, nargs, types), values, NULL,
 							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != expect)
-		elog(ERROR, "pgcredit: could not %s", what);
+		elog(ERROR, "pgcredit: guard statement failed: %s", sql);
 }
 
 /* The same for the statements that are SELECTs, all but one */
 static void
 RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
-		bool read_only, const char *what)
+		bool read_only)
 {
-	RunKeptExpecting(slot, sql, nargs, types, values, read_only, SPI_OK_SELECT, what);
+	RunKeptExpecting(slot, sql, nargs, types, values, read_only, SPI_OK_SELECT);
 }
+
 /*
  * Create a customer's exposure row, with a copy of its account.  A
  * concurrent transaction may create the same row first; the insert then
@@ -355,7 +368,7 @@ CreateExposureRow(const char *customer)
 						 "COALESCE(a.tolerance_pct, 0), COALESCE(a.status, 'ok') "
 						 "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
 						 "ON a.customer OPERATOR(pg_catalog.=) $1",
-						 1, types, values, false, SPI_OK_INSERT, "create exposure");
+						 1, types, values, false, SPI_OK_INSERT);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -437,7 +450,7 @@ Overridden(const char *customer)
 			"SELECT 1 FROM pgcredit.override "
 			"WHERE xid OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
 			"AND customer OPERATOR(pg_catalog.=) $1",
-			1, types, values, true, "read overrides");
+			1, types, values, true);
 	return SPI_processed > 0;
 }
 
@@ -451,10 +464,9 @@ ItemsPastDue(const char *customer, int32 days)
 
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
-	RunKept(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types, values, true,
-			"check items past due");
+	RunKept(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types, values, true);
 	if (SPI_processed != 1)
-		elog(ERROR, "pgcredit: could not check items past due");
+		elog(ERROR, "pgcredit: items_past_due returned %llu rows", (unsigned long long) SPI_processed);
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
@@ -481,7 +493,8 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 		if (strcmp(x.status, "hold") == 0 || strcmp(x.status, "blocked") == 0)
 		{
 			v->sqlstate = ERRCODE_PGC_ACCOUNT_ON_HOLD;
-			v->why = strcmp(x.status, "hold") == 0 ? "on hold" : "blocked";
+			v->blocked = strcmp(x.status, "blocked") == 0;
+			v->reason = v->blocked ? "customer blocked" : "customer on hold";
 			v->exposure = NumericText(x.exposure);
 			return;
 		}
@@ -491,7 +504,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	else if (strcmp(x.policy, "deny") == 0)
 	{
 		v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
-		v->why = "without a credit account";
+		v->reason = "customer without a credit account";
 		v->exposure = NumericText(x.exposure);
 		return;
 	}
@@ -509,7 +522,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 		{
 			/* the figures for the message, only when refusing */
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
-			v->why = "over its credit limit";
+			v->reason = "customer over its credit limit";
 			v->exposure = NumericText(x.exposure);
 			v->limit = NumericText(limit);
 			v->allowed = NumericText(allowed);
@@ -523,10 +536,46 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 	if (x.max_days_set && ItemsPastDue(customer, x.max_days))
 	{
 		v->sqlstate = ERRCODE_PGC_ITEMS_PAST_DUE;
-		v->why = "with items past due";
+		v->reason = "customer with items past due";
 		v->exposure = NumericText(x.exposure);
 		v->limit = psprintf("%d", x.max_days);
 	}
+}
+
+/*
+ * Why a change that takes a credit out of exposure is refused, for any
+ * refusal but the credit limit's
+ */
+static int
+RemovalDetail(const Verdict *v, const char *amt)
+{
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && v->blocked)
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is blocked.", amt);
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is on hold.", amt);
+	if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
+		return errdetail("It takes a credit of %s out of the exposure of a customer without a credit account.", amt);
+	return errdetail("It takes a credit of %s out of the exposure of a customer with items past due.", amt);
+}
+
+/* Why an order was held instead of refused */
+static int
+HeldDetail(const Verdict *v)
+{
+	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
+		return errdetail("It would have been refused because the customer is over its credit limit; exposure with it would have been %s.",
+						 v->exposure);
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && v->blocked)
+		return errdetail("It would have been refused because the customer's account is blocked; exposure with it would have been %s.",
+						 v->exposure);
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
+		return errdetail("It would have been refused because the customer's account is on hold; exposure with it would have been %s.",
+						 v->exposure);
+	if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
+		return errdetail("It would have been refused because the customer has no credit account; exposure with it would have been %s.",
+						 v->exposure);
+	return errdetail("It would have been refused because the customer has items past due; exposure with it would have been %s.",
+					 v->exposure);
 }
 
 /*
@@ -553,7 +602,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("change of an order for customer \"%s\" is refused", customer),
-				 errdetail("It takes a credit of %s out of the exposure of a customer %s.", amt, v->why),
+				 RemovalDetail(v, amt),
 				 errhint("Leave the credit in place, or ask a credit controller to override the block.")));
 
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
@@ -573,11 +622,13 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
-				 errmsg("credit account of customer \"%s\" is %s", customer, v->why),
+				 v->blocked ?
+				 errmsg("credit account of customer \"%s\" is blocked", customer) :
+				 errmsg("credit account of customer \"%s\" is on hold", customer),
 				 errdetail("No order that raises the customer's exposure is accepted; this "
 						   "order amount is %s and the exposure with it would be %s.",
 						   amt, v->exposure),
-				 strcmp(v->why, "blocked") == 0 ?
+				 v->blocked ?
 				 errhint("A credit controller can unblock the account with pgcredit.set_status().") :
 				 errhint("A credit controller can release the hold with pgcredit.release_hold().")));
 	else if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
@@ -649,9 +700,9 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
-	values[4] = CStringGetTextDatum(v->reason ? v->reason : psprintf("customer %s", v->why));
+	values[4] = CStringGetTextDatum(v->reason);
 	RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
-			5, types, values, false, "record the held order");
+			5, types, values, false);
 }
 
 /* Whether a row is marked held */
@@ -678,7 +729,7 @@ CloseHold(Oid relid, const char *row_key, const char *why)
 	values[1] = CStringGetTextDatum(row_key);
 	values[2] = CStringGetTextDatum(why);
 	RunKept(&close_hold_plan, "SELECT pgcredit._close_held_order($1, $2::pg_catalog.jsonb, $3)",
-			3, types, values, false, "close the hold record");
+			3, types, values, false);
 }
 
 /* Point the open hold records of a moved row at its new place */
@@ -694,7 +745,7 @@ MoveHold(Oid from_relid, const char *from_key, Relation rel, const char *to_key)
 	values[3] = CStringGetTextDatum(to_key);
 	RunKept(&move_hold_plan,
 			"SELECT pgcredit._move_held_order($1, $2::pg_catalog.jsonb, $3, $4::pg_catalog.jsonb)",
-			4, types, values, false, "follow the held row");
+			4, types, values, false);
 }
 
 /*
@@ -716,10 +767,11 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	RaiseAndCheck(cfg, customer, delta, &v);
 	if (v.sqlstate == 0 || Overridden(customer))
 		return tup;
+
 	/*
-	 * Holding the row takes its whole amount out of exposure; when the
-	 * raise is larger (the row was a credit before), holding cannot undo
-	 * it, and the change is refused in hold mode too.
+	 * Holding the row takes its whole amount out of exposure; when the raise
+	 * is larger (the row was a credit before), holding cannot undo it, and
+	 * the change is refused in hold mode too.
 	 */
 	if (pgc_numeric_cmp(delta, amount) > 0)
 		Refuse(customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
@@ -738,13 +790,12 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 										 1, &col, &val, &isnull);
 		/* an inserted row's hold is recorded once the row is stored */
 		if (held_why != NULL)
-			*held_why = v.why;
+			*held_why = v.reason;
 		else
 			RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
 		ereport(NOTICE,
 				(errmsg("order for customer \"%s\" put on credit hold", customer),
-				 errdetail("It would have been refused: customer %s; exposure with it would have been %s.",
-						   v.why, v.exposure),
+				 HeldDetail(&v),
 				 errhint("A credit controller can release it with pgcredit.release_held_order().")));
 		return held;
 	}
@@ -776,14 +827,15 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 	}
 	else
 	{
+		bool		old_first;
+
 		/*
 		 * Different customers, or a row entering or leaving exposure: lower
 		 * the old customer's and raise the new one's, locking their rows in
 		 * key order.
 		 */
-		bool		old_first = !newc.counts ||
+		old_first = !newc.counts ||
 			(oldc.counts && strcmp(oldc.customer, newc.customer) < 0);
-
 		if (oldc.counts && old_first)
 			LeaveExposure(cfg, oldc.customer, oldc.amount);
 		if (newc.counts)
@@ -809,21 +861,28 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 {
 	Relation	rel = td->tg_relation;
 	HeapTuple	result = td->tg_trigtuple;
-	bool		same = moved->counts && newc->counts &&
-		strcmp(moved->customer, newc->customer) == 0;
+	bool		same;
 
+	same = moved->counts && newc->counts &&
+		strcmp(moved->customer, newc->customer) == 0;
 	if (moved->held_key && cfg->hold_mode)
 		MoveHold(moved->relid, moved->held_key, rel, RowKeyJson(cfg, rel, result));
 
-	/* a credit that left its customer with the delete half raised that customer */
+	/*
+	 * A credit that left its customer with the delete half raised that
+	 * customer's exposure.
+	 */
 	if (cfg->is_orders && moved->counts && !same && pgc_numeric_sign(moved->amount) < 0)
 		CheckedRaise(cfg, moved->customer, int64_to_numeric(0), pgc_numeric_negate(moved->amount));
 
 	if (newc->counts && pgc_numeric_sign(newc->amount) != 0)
 	{
-		bool		raises = same ? pgc_numeric_cmp(newc->amount, moved->amount) > 0
-			: pgc_numeric_sign(newc->amount) > 0;
+		bool		raises;
 
+		if (same)
+			raises = pgc_numeric_cmp(newc->amount, moved->amount) > 0;
+		else
+			raises = pgc_numeric_sign(newc->amount) > 0;
 		if (raises)
 			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount, NULL);
 		else
@@ -890,7 +949,7 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 		{
 			Verdict		v = {0};
 
-			v.why = p->why;
+			v.reason = p->why;
 			RecordHold(cfg, td->tg_relation, td->tg_trigtuple, c.customer, c.amount, &v);
 		}
 	}
@@ -957,6 +1016,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
 					  "hold mark cleared; the order fit the customer's credit");
+
 		/*
 		 * A held order changed while held: its hold record no longer
 		 * describes it.  The record is closed and a new one opened for the
@@ -967,10 +1027,11 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		{
 			char	   *old_key = RowKeyJson(cfg, rel, td->tg_trigtuple);
 			char	   *new_key = RowKeyJson(cfg, rel, result);
-			bool		same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
+			bool		same_amount;
+
+			same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
 				(oldc.amount != NULL && newc.amount != NULL &&
 				 pgc_numeric_cmp(oldc.amount, newc.amount) == 0);
-
 			if (strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
 				strcmp(old_key, new_key) != 0)
 			{

@@ -26,7 +26,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/partition.h"
@@ -38,6 +38,7 @@
 #include "utils/partcache.h"
 #include "utils/rel.h"
 
+#include "pgcredit.h"
 #include "guard_move.h"
 
 typedef enum MoveState

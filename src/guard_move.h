@@ -24,6 +24,7 @@ typedef struct PgcPartitionCheck
 
 extern bool pgc_move_leaves(PgcPartitionCheck *pc, MemoryContext mcxt,
 							Relation rel, TupleTableSlot *newslot);
+
 /* What a moving row was, for its insert half */
 typedef struct PgcMovedRow
 {

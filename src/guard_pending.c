@@ -29,13 +29,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-#include "guard_pending.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/memutils.h"
+
+#include "pgcredit.h"
+#include "guard_pending.h"
 
 /* The entries, oldest first, and the statements in progress */
 static PgcPending *head = NULL;
@@ -71,8 +73,9 @@ PendingSubXact(SubXactEvent event, SubTransactionId mySubid,
 		return;
 	for (p = head; p != NULL; p = p->next)
 	{
+		/* drop what the aborted subtransaction or one below it wrote */
 		if (p->subxid >= mySubid)
-			continue;			/* written in the aborted subtransaction or below */
+			continue;
 		if (last)
 			last->next = p;
 		else
@@ -83,7 +86,11 @@ PendingSubXact(SubXactEvent event, SubTransactionId mySubid,
 		last->next = NULL;
 	head = keep;
 	tail = last;
-	/* an error ends the statements it interrupted without their AFTER STATEMENT triggers */
+
+	/*
+	 * An error ends the statements it interrupted without their AFTER
+	 * STATEMENT triggers.
+	 */
 	while (nstatements > 0 && statements[nstatements - 1] >= mySubid)
 		nstatements--;
 }

@@ -14,7 +14,7 @@
 typedef enum PgcPendingKind
 {
 	PGC_PENDING_APPLIED,		/* its amount was added to exposure */
-	PGC_PENDING_HELD,			/* it was held; its hold is recorded once stored */
+	PGC_PENDING_HELD,			/* held; its hold is recorded once stored */
 	PGC_PENDING_CREDIT			/* a credit, to apply once stored */
 } PgcPendingKind;
 

@@ -3,19 +3,21 @@
  * pgcredit.c
  *	  Module entry point of the pgcredit extension.
  *
- * The SQL-callable functions live in one file per concern (aging.c, ...);
+ * The SQL-callable functions live in one file per concern (aging_band.c, ...);
  * this file marks the shared library as a PostgreSQL module and declares
  * pgcredit's settings when the library is loaded.
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "catalog/pg_proc.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
+
+#include "pgcredit.h"
 
 PG_MODULE_MAGIC;
 

@@ -13,15 +13,13 @@
 #ifndef PGCREDIT_H
 #define PGCREDIT_H
 
-#include "postgres.h"
-
 #include "access/tupdesc.h"
 #include "fmgr.h"
-#include "money.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
 #include "compat.h"
+#include "amount.h"
 
 /* Longest customer key pgcredit keeps (its B-tree indexes take ~2700 bytes) */
 #define PGC_MAX_CUSTOMER_KEY	1000
@@ -80,7 +78,7 @@ extern void pgc_act_fix_path(PgcActAs *save);
 extern void pgc_act_done(PgcActAs *save);
 extern void pgc_act_abandon(PgcActAs *save);
 
-/* aging.c */
+/* aging_band.c */
 extern void pgc_parse_aging_bounds(ArrayType *arr, PgcAgingBounds *out);
 extern void pgc_default_aging_bounds(PgcAgingBounds *out);
 extern void pgc_aging_build_labels(PgcAgingBounds *b);

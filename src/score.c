@@ -29,7 +29,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -38,6 +38,8 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(credit_score_trans);
 PG_FUNCTION_INFO_V1(credit_score_combine);
@@ -48,10 +50,10 @@ PG_FUNCTION_INFO_V1(credit_score_explain_final);
 
 #define SCORE_DEFAULT_HALF_LIFE	180
 #define SCORE_PRIOR				50.0	/* neutral score of an empty file */
-#define SCORE_PRIOR_WEIGHT		5.0		/* invoices' worth of the prior */
+#define SCORE_PRIOR_WEIGHT		5.0 /* invoices' worth of the prior */
 #define SCORE_DAYS_HALF			30.0	/* D at which the days part is half */
 #define SCORE_MAX_DAYS			3650	/* days late beyond this count as this */
-#define SCORE_LATE_DAYS			60		/* "seriously late" threshold */
+#define SCORE_LATE_DAYS			60	/* "seriously late" threshold */
 #define SCORE_MAX_CENTS			INT64CONST(1000000000000000)
 #define SCORE_DECAY_ONE			(1 << 24)
 
@@ -311,7 +313,7 @@ static Datum
 RoundedNumeric(double v, int scale)
 {
 	return NumericGetDatum(pgc_numeric_round(DatumGetNumeric(DirectFunctionCall1(float8_numeric,
-																			   Float8GetDatum(v))),
+																				 Float8GetDatum(v))),
 											 scale));
 }
 

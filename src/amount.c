@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * money.c
+ * amount.c
  *	  Exact sums of numeric amounts on 128-bit integers.
  *
  * Amounts are read from numeric's stored form (a header and base-10000
@@ -12,13 +12,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-
-#include "money.h"
+#include "postgres.h"
 
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+
+#include "pgcredit.h"
+#include "amount.h"
 
 /* Stored numeric header bits */
 #define NUM_FLAGS_MASK			0xC000
@@ -414,7 +415,9 @@ pgc_check_finite(Numeric n, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s must be a finite number", name),
-				 errdetail("%s is %s.", name, numeric_is_nan(n) ? "NaN" : "infinite")));
+				 numeric_is_nan(n) ?
+				 errdetail("%s is NaN.", name) :
+				 errdetail("%s is infinite.", name)));
 }
 
 /*

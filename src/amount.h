@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * money.h
+ * amount.h
  *	  Exact sums of numeric amounts, faster than numeric arithmetic.
  *
  * An amount is read straight from numeric's stored digits into a 64-bit
@@ -12,10 +12,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGCREDIT_MONEY_H
-#define PGCREDIT_MONEY_H
-
-#include "postgres.h"
+#ifndef PGCREDIT_AMOUNT_H
+#define PGCREDIT_AMOUNT_H
 
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
@@ -83,4 +81,4 @@ pgc_sum_add(PgcSum *s, const PgcAmount *a, int64 mult, MemoryContext mcxt)
 		pgc_sum_add_amount(s, a, mult, mcxt);
 }
 
-#endif							/* PGCREDIT_MONEY_H */
+#endif							/* PGCREDIT_AMOUNT_H */

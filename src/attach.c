@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * attached.c
+ * attach.c
  *	  How pgcredit reads and changes the company's attached tables, and
  *	  which of their columns it accepts.
  *
@@ -28,39 +28,41 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
-#include "attached.h"
+#include "postgres.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "executor/tuptable.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
-#include "catalog/pg_inherits.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "utils/snapmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/memutils.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 #include "utils/uuid.h"
+
+#include "pgcredit.h"
+#include "attach.h"
 
 PG_FUNCTION_INFO_V1(pgc_attached_items);
 PG_FUNCTION_INFO_V1(pgc_clear_hold_mark);
@@ -177,8 +179,10 @@ FindAttachment(Oid relid, PgcAttachment *att)
 		ListCell   *lc;
 
 		foreach(lc, ancestors)
+		{
 			if (ReadAttachment(lfirst_oid(lc), att))
 				return true;
+		}
 	}
 	return false;
 }
@@ -397,9 +401,9 @@ pgc_check_column(Relation rel, const char *name, PgcColumnRole role, bool attach
 	if (a->attgenerated != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("%s column \"%s\" of relation \"%s\" is a generated column",
-						RoleName(role), name, RelationGetRelationName(rel)),
-				 errdetail("pgcredit's trigger sees a row before its generated columns are computed.")));
+				 errmsg("column \"%s\" of relation \"%s\" cannot be pgcredit's %s column",
+						name, RelationGetRelationName(rel), RoleName(role)),
+				 errdetail("It is a generated column, and pgcredit's trigger sees a row before its generated columns are computed.")));
 	return att;
 }
 
@@ -468,7 +472,7 @@ pgc_customer_key(Datum value, Oid typid)
 		case UUIDOID:
 			return DatumGetCString(DirectFunctionCall1(uuid_out, value));
 	}
-	elog(ERROR, "pgcredit: customer column of type %s", format_type_be(typid));
+	elog(ERROR, "pgcredit: unexpected customer column type %s", format_type_be(typid));
 	return NULL;				/* keep compiler quiet */
 }
 
@@ -867,7 +871,7 @@ ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, Tuplestorestate *store,
 		List	   *parts = find_all_inheritors(att->relid, lockmode, NULL);
 		ListCell   *lc;
 
-		/* the columns, checked on the parent, as the partitions must have them */
+		/* the partitions have the parent's columns: check them there */
 		(void) pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
 		foreach(lc, parts)
 		{
@@ -906,11 +910,13 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	atts = ListAttachments(kind, only);
+
 	/*
 	 * One customer's rows go through an index lookup, as the table's owner;
 	 * all rows through a plain heap scan, which runs no code of the owner's
 	 */
 	foreach(lc, atts)
+	{
 		if (key != NULL)
 			ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
 							  lock ? ShareLock : AccessShareLock,
@@ -919,6 +925,7 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 			ScanAttachedTable((PgcAttachment *) lfirst(lc),
 							  lock ? ShareLock : AccessShareLock,
 							  rsinfo->setResult, rsinfo->setDesc);
+	}
 	return (Datum) 0;
 }
 
@@ -995,7 +1002,7 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 	cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
 	amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
 
-	/* the row by its primary key, each key column compared with its type's equality */
+	/* the row by its primary key, compared with each key type's equality */
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s FROM ONLY %s t, "
 					 "pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
@@ -1075,13 +1082,14 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
  * statement's rows never stored counted is taken out when the statement
  * ends (guard_pending.c); TRUNCATE recomputes exposure.
  */
-static const struct
+typedef struct GuardTrigger
 {
 	const char *name;
 	const char *when;
 	const char *run;
-}			triggers[] =
-{
+} GuardTrigger;
+
+static const GuardTrigger triggers[] = {
 	{"zz_pgcredit_guard", "BEFORE INSERT OR UPDATE OR DELETE",
 	"FOR EACH ROW EXECUTE FUNCTION pgcredit.exposure_trigger()"},
 	{"zz_pgcredit_confirm", "AFTER INSERT",

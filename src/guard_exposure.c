@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * exposure_store.c
+ * guard_exposure.c
  *	  The guard's direct access to pgcredit.exposure: find a customer's
  *	  row through the primary key, lock its latest version, add to it and
  *	  read back the account copy kept on it, without planning or running
@@ -33,7 +33,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -57,7 +57,8 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "exposure_store.h"
+#include "pgcredit.h"
+#include "guard_exposure.h"
 
 /* Where pgcredit's tables are, looked up once and forgotten when they change */
 typedef struct StoreCache
@@ -178,8 +179,9 @@ Written(const char *customer, bool create)
 		written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
 		written_xid = xid;
 	}
+	/* nothing written yet, or a key too long to remember */
 	if (!TransactionIdIsValid(xid) || strlen(customer) >= sizeof(key))
-		return NULL;			/* nothing written yet, or a key too long to remember */
+		return NULL;
 	strlcpy(key, customer, sizeof(key));
 	return (WrittenRow *) hash_search(written, key, create ? HASH_ENTER : HASH_FIND, &found);
 }
@@ -222,11 +224,7 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 
 	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
 	skey.sk_collation = idx->rd_indcollation[0];
-#if PG_VERSION_NUM >= 180000
-	scan = index_beginscan(rel, idx, snap, NULL, 1, 0);
-#else
-	scan = index_beginscan(rel, idx, snap, 1, 0);
-#endif
+	scan = pgc_index_beginscan(rel, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
@@ -259,10 +257,7 @@ InsertIndexEntries(Relation rel, HeapTuple tup)
 			FormIndexDatum(info, slot, estate, values, isnull);
 			index_insert(index, values, isnull, &tup->t_self, rel,
 						 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-#if PG_VERSION_NUM >= 140000
-						 false,
-#endif
-						 info);
+						 false, info);
 		}
 		index_close(index, RowExclusiveLock);
 	}
@@ -283,21 +278,14 @@ UpdateRow(Relation rel, ItemPointer otid, HeapTuple tup)
 	TM_Result	res;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
-#if PG_VERSION_NUM >= 160000
-	TU_UpdateIndexes update_indexes;
+	PgcIndexUpdate indexes;
 
-	res = heap_update(rel, otid, tup, GetCurrentCommandId(true), InvalidSnapshot,
-					  true, &tmfd, &lockmode, &update_indexes);
-	if (res == TM_Ok && update_indexes == TU_All)
+	res = pgc_heap_update(rel, otid, tup, GetCurrentCommandId(true),
+						  &tmfd, &lockmode, &indexes);
+	if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
 		InsertIndexEntries(rel, tup);
-	else if (res == TM_Ok && update_indexes == TU_Summarizing)
+	else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
 		elog(ERROR, "pgcredit: summarizing indexes on pgcredit.exposure are not supported");
-#else
-	res = heap_update(rel, otid, tup, GetCurrentCommandId(true), InvalidSnapshot,
-					  true, &tmfd, &lockmode);
-	if (res == TM_Ok && !HeapTupleIsHeapOnly(tup))
-		InsertIndexEntries(rel, tup);
-#endif
 	if (res == TM_SelfModified)
 		/* cannot happen: the command counter moved on before the read */
 		elog(ERROR, "pgcredit: exposure row already changed by this command");

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * aging.c
+ * aging_band.c
  *	  Aging bands of receivables: which band an item falls in by how many
  *	  days it is past due.
  *
@@ -12,13 +12,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
+
+#include "pgcredit.h"
 
 PG_FUNCTION_INFO_V1(aging_bucket);
 PG_FUNCTION_INFO_V1(aging_bands);
@@ -231,9 +233,9 @@ aging_bands(PG_FUNCTION_ARGS)
 
 	/*
 	 * The last band starts the day after the last bound, a day that int
-	 * cannot hold after the largest bound.  aging_bucket and aging take
-	 * that bound (no two finite dates are that far apart, so only infinite
-	 * dates fall beyond it); only this function has to name the day.
+	 * cannot hold after the largest bound.  aging_bucket and aging take that
+	 * bound (no two finite dates are that far apart, so only infinite dates
+	 * fall beyond it); only this function has to name the day.
 	 */
 	if (b.bounds[b.nbounds - 1] == PG_INT32_MAX)
 		ereport(ERROR,

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * exposure_store.h
+ * guard_exposure.h
  *	  Direct access to a customer's row of pgcredit.exposure
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGCREDIT_EXPOSURE_STORE_H
-#define PGCREDIT_EXPOSURE_STORE_H
+#ifndef PGCREDIT_GUARD_EXPOSURE_H
+#define PGCREDIT_GUARD_EXPOSURE_H
 
 #include "utils/numeric.h"
 

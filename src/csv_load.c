@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * csvload.c
+ * csv_load.c
  *	  pgcredit.load_csv(), load_csv_file(): load CSV exports into a table,
  *	  accounting for every row.
  *
@@ -27,7 +27,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "pgcredit.h"
+#include "postgres.h"
 
 #include "access/table.h"
 #include "access/xact.h"
@@ -52,6 +52,7 @@
 #include "utils/rel.h"
 #include "utils/rls.h"
 
+#include "pgcredit.h"
 #include "csv_field.h"
 #include "csv_reader.h"
 
@@ -144,13 +145,14 @@ typedef struct LoadState
 	/* rejects, until they are written */
 	Tuplestorestate *rejects;
 	TupleDesc	reject_desc;
-	ResourceOwner rejects_owner;	/* owns their temporary file, if they spill */
+	ResourceOwner rejects_owner;	/* owns their spill file, if any */
 
 	MemoryContext rowcxt;		/* reset for every record */
+	MemoryContext readercxt;	/* the reader's memory */
 	StringInfoData scratch;
 } LoadState;
 
-/* The bytes COPY reads next; see CopySource() */
+/* The bytes COPY reads next; see ReadBatchForCopy() */
 static const char *copy_src = NULL;
 static size_t copy_left = 0;
 
@@ -391,9 +393,12 @@ KindOf(Oid type)
 	}
 }
 
-/* The attribute of the target named name, checked for loading */
+/*
+ * The attribute of the target named name, checked for loading; map_key is
+ * the column_map key that names it, NULL when the columns option does
+ */
 static Form_pg_attribute
-TargetColumn(LoadState *st, const char *name, const char *source)
+TargetColumn(LoadState *st, const char *name, const char *map_key)
 {
 	TupleDesc	desc = RelationGetDescr(st->rel);
 
@@ -408,7 +413,9 @@ TargetColumn(LoadState *st, const char *name, const char *source)
 					(errcode(ERRCODE_GENERATED_ALWAYS),
 					 errmsg("column \"%s\" of relation \"%s\" is a generated column",
 							name, RelationGetRelationName(st->rel)),
-					 errdetail("The %s names it.", source),
+					 map_key ?
+					 errdetail("The column_map entry for \"%s\" names it.", map_key) :
+					 errdetail("The columns option names it."),
 					 errhint("Leave it out of the mapping; PostgreSQL computes it.")));
 		return att;
 	}
@@ -416,7 +423,9 @@ TargetColumn(LoadState *st, const char *name, const char *source)
 			(errcode(ERRCODE_UNDEFINED_COLUMN),
 			 errmsg("column \"%s\" of relation \"%s\" does not exist",
 					name, RelationGetRelationName(st->rel)),
-			 errdetail("The %s names it.", source)));
+			 map_key ?
+			 errdetail("The column_map entry for \"%s\" names it.", map_key) :
+			 errdetail("The columns option names it.")));
 	return NULL;
 }
 
@@ -582,7 +591,7 @@ MapHeader(LoadState *st, const CsvRecord *rec)
 			if (!pg_verify_mbstr(st->opt->encoding, headers[i], strlen(headers[i]), true))
 				ereport(ERROR,
 						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-						 errmsg("the header of the CSV content is not valid %s",
+						 errmsg("the header of the CSV content is not valid in encoding \"%s\"",
 								pg_encoding_to_char(st->opt->encoding)),
 						 errhint("Give the file's encoding with the encoding option.")));
 			headers[i] = pg_any_to_server(headers[i], strlen(headers[i]), st->opt->encoding);
@@ -598,7 +607,7 @@ MapHeader(LoadState *st, const CsvRecord *rec)
 
 		if (mapped != NULL)
 		{
-			AddColumn(st, i, TargetColumn(st, mapped, psprintf("column_map entry for \"%s\"", headers[i])));
+			AddColumn(st, i, TargetColumn(st, mapped, headers[i]));
 			continue;
 		}
 		want = NormalName(headers[i], strlen(headers[i]));
@@ -654,7 +663,7 @@ MapPositions(LoadState *st)
 		st->cols = palloc0(sizeof(LoadColumn) * Max(n, 1));
 		for (int i = 0; i < n; i++)
 			if (!nulls[i])
-				AddColumn(st, i, TargetColumn(st, TextDatumGetCString(elems[i]), "columns option"));
+				AddColumn(st, i, TargetColumn(st, TextDatumGetCString(elems[i]), NULL));
 		st->nfields = n;
 	}
 	else
@@ -702,8 +711,8 @@ Reject(LoadState *st, long line, const char *column, const char *raw, size_t raw
 	values[3] = CStringGetTextDatum(reason);
 	{
 		/*
-		 * A spill file must outlive the subtransactions of the load, which
-		 * an all-or-nothing load rolls back: the function's owner keeps it.
+		 * A spill file must outlive the subtransactions of the load, which an
+		 * all-or-nothing load rolls back: the function's owner keeps it.
 		 */
 		ResourceOwner save = CurrentResourceOwner;
 
@@ -907,7 +916,7 @@ AddRecord(LoadState *st, const CsvRecord *rec)
 
 /* COPY's data source: the rows of the range being loaded */
 static int
-CopySource(void *outbuf, int minread, int maxread)
+ReadBatchForCopy(void *outbuf, int minread, int maxread)
 {
 	size_t		n = Min((size_t) maxread, copy_left);
 
@@ -931,7 +940,7 @@ CopyRows(LoadState *st, int from, int to)
 									 (Node *) makeString((char *) GetDatabaseEncodingName()), -1));
 	copy_src = st->batch.data + st->row_start[from];
 	copy_left = (size_t) (st->row_start[to] - st->row_start[from]);
-	cstate = BeginCopyFrom(pstate, st->rel, NULL, NULL, false, CopySource, st->attnames, options);
+	cstate = BeginCopyFrom(pstate, st->rel, NULL, NULL, false, ReadBatchForCopy, st->attnames, options);
 	(void) CopyFrom(cstate);
 	EndCopyFrom(cstate);
 	free_parsestate(pstate);
@@ -1148,8 +1157,8 @@ OpenTarget(Oid relid)
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot load CSV into \"%s\": row-level security is enabled for it",
-						RelationGetRelationName(rel)),
+				 errmsg("cannot load CSV into \"%s\"", RelationGetRelationName(rel)),
+				 errdetail("Row-level security is enabled for the table."),
 				 errhint("Load as a role that bypasses row-level security, or into a table without it.")));
 	return rel;
 }
@@ -1187,7 +1196,7 @@ typedef struct LoadSource
 {
 	const char *data;			/* content in memory, or NULL */
 	size_t		len;
-	const char *path;			/* or a server file, opened once the target is checked */
+	const char *path;			/* or a server file, opened after the checks */
 	FILE	   *file;
 	const char *describe;		/* for import_run.source */
 } LoadSource;
@@ -1239,29 +1248,15 @@ CheckArgs(FunctionCallInfo fcinfo, const char *what)
 				 errmsg("%s must not be null", what)));
 }
 
-static Datum
-RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
+/*
+ * Check that a load may start here, open the target and the source, and
+ * set up the load's state
+ */
+static LoadState *
+BeginLoad(FunctionCallInfo fcinfo, LoadSource *src, LoadOptions *opt)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	LoadOptions *opt = ReadOptions(fcinfo, bytes);
 	LoadState  *st = palloc0(sizeof(LoadState));
-	MemoryContext loadcxt;
-	MemoryContext old;
-	CsvReader	reader;
-	char	   *buf = palloc(LOAD_CHUNK);
-	const char *piece;
-	size_t		pos = 0;
-	size_t		n;
-	bool		first = true;
-	bool		ok;
-	MemoryContext outer_cxt = CurrentMemoryContext;
-	ResourceOwner outer_owner = CurrentResourceOwner;
-	const char *status;
-	HeapTuple	result;
-	TupleDesc	result_desc;
 
-	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "pgcredit: load_csv must return a composite type");
 	if (reader_cxt != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -1270,7 +1265,7 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 
 	st->opt = opt;
 	st->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
-	st->rel = OpenTarget(relid);
+	st->rel = OpenTarget(PG_GETARG_OID(0));
 	if (src->path != NULL)
 	{
 		src->file = AllocateFile(src->path, PG_BINARY_R);
@@ -1281,8 +1276,8 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	}
 	st->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit load_csv row",
 									   ALLOCSET_DEFAULT_SIZES);
-	loadcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit load_csv reader",
-									ALLOCSET_DEFAULT_SIZES);
+	st->readercxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit load_csv reader",
+										  ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&st->batch);
 	initStringInfo(&st->scratch);
 	st->row_start = palloc(sizeof(int) * (LOAD_BATCH_ROWS + 1));
@@ -1295,103 +1290,147 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	TupleDescInitEntry(st->reject_desc, 4, "reason", TEXTOID, -1, 0);
 	st->rejects = tuplestore_begin_heap(false, false, work_mem);
 	st->rejects_owner = CurrentResourceOwner;
+	return st;
+}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "pgcredit: SPI_connect failed");
+/*
+ * Record the run in pgcredit.import_run before anything loads, so that the
+ * record outlives an all-or-nothing rollback, and make its number the
+ * transaction's pgcredit.import_run, for the target's triggers to read
+ */
+static void
+RecordRunStart(LoadState *st, LoadSource *src)
+{
+	Oid			types[4] = {OIDOID, TEXTOID, BOOLOID, NAMEOID};
+	Datum		values[4];
+	bool		isnull;
 
-	/* the run, recorded first so that it outlives an all-or-nothing rollback */
+	values[0] = ObjectIdGetDatum(RelationGetRelid(st->rel));
+	values[1] = CStringGetTextDatum(src->describe);
+	values[2] = BoolGetDatum(st->opt->all_or_nothing);
+	values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	OwnerSpi(st, "INSERT INTO pgcredit.import_run (target, source, all_or_nothing, status, run_by) "
+			 "VALUES ($1, $2, $3, 'running', $4) RETURNING id", 4, types, values, NULL,
+			 SPI_OK_INSERT_RETURNING);
+	st->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_execute(psprintf("SELECT pg_catalog.set_config('pgcredit.import_run', '" INT64_FORMAT "', true)",
+						 st->run_id), false, 0);
+}
+
+/*
+ * Start the reader.  *piece is the first piece of content, *n its length,
+ * both moved past a byte-order mark; piece is NULL when the content is
+ * empty.  The delimiter, when not given, is guessed from the first piece.
+ */
+static void
+StartReader(LoadState *st, CsvReader *reader, const char **piece, size_t *n)
+{
+	LoadOptions *opt = st->opt;
+
+	if (piece != NULL)
 	{
-		Oid			types[4] = {OIDOID, TEXTOID, BOOLOID, NAMEOID};
-		Datum		values[4];
+		size_t		bom = csv_bom_length(*piece, *n);
 
-		values[0] = ObjectIdGetDatum(relid);
-		values[1] = CStringGetTextDatum(src->describe);
-		values[2] = BoolGetDatum(opt->all_or_nothing);
-		values[3] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
-		OwnerSpi(st, "INSERT INTO pgcredit.import_run (target, source, all_or_nothing, status, run_by) "
-				 "VALUES ($1, $2, $3, 'running', $4) RETURNING id", 4, types, values, NULL,
-				 SPI_OK_INSERT_RETURNING);
-		st->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &ok));
-		SPI_execute(psprintf("SELECT pg_catalog.set_config('pgcredit.import_run', '" INT64_FORMAT "', true)",
-							 st->run_id), false, 0);
+		*piece += bom;
+		*n -= bom;
+		if (opt->delimiter == 0)
+			opt->delimiter = csv_detect_delimiter(*piece, *n, opt->quote);
 	}
+	else if (opt->delimiter == 0)
+		opt->delimiter = ',';
+	if (!csv_reader_init(reader, opt->delimiter, opt->quote, opt->max_field, OnRecord, st))
+		elog(ERROR, "pgcredit: could not start the CSV parser");
+}
 
-	if (!opt->header)
+/*
+ * The reader stopped on an error: refuse the content, or for an unclosed
+ * quote reject what was read into it as one bad record
+ */
+static void
+ReaderFailed(LoadState *st, CsvReader *reader)
+{
+	if (reader->error == CSV_READER_UTF16)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+				 errmsg("the CSV content is UTF-16"),
+				 errhint("Convert it to UTF-8 first.")));
+	if (reader->error == CSV_READER_UNTERMINATED)
 	{
-		MapPositions(st);
-		CheckRequired(st);
-		st->mapped = true;
+		Reject(st, reader->error_line, NULL, NULL, 0,
+			   "a quoted field in this record is never closed: the rest of the input was read into it");
+		st->rows_read++;
 	}
+	else if (reader->error == CSV_READER_FIELD_TOO_LONG)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a field of the CSV content is longer than %zu bytes", st->opt->max_field),
+				 errdetail("The record starts at line %ld.", reader->error_line),
+				 errhint("Check for an unbalanced quote, or raise max_field_size.")));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while reading CSV content")));
+}
 
-	/* everything loaded from here is undone if all_or_nothing finds a reject */
+/*
+ * Read the content in pieces, record by record: OnRecord maps the header,
+ * and checks, converts and batches every other record.  The last batch
+ * loads at the end, whether the reader reached the end or was stopped.
+ */
+static void
+ReadContent(LoadState *st, LoadSource *src)
+{
+	CsvReader	reader;
+	char	   *buf = palloc(LOAD_CHUNK);
+	const char *piece;
+	size_t		pos = 0;
+	size_t		n;
+	bool		started = false;
+
+	while ((n = NextPiece(src, &pos, buf, &piece)) > 0)
+	{
+		if (!started)
+		{
+			StartReader(st, &reader, &piece, &n);
+			started = true;
+		}
+		if (!csv_reader_feed(&reader, piece, n))
+			break;
+	}
+	if (!started)
+		StartReader(st, &reader, NULL, NULL);
+	if (!csv_reader_finish(&reader) && reader.error != CSV_READER_STOPPED)
+		ReaderFailed(st, &reader);
+	csv_reader_free(&reader);
+	if (!st->mapped)
+		ereport(ERROR,
+				(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
+				 errmsg("the CSV content is empty"),
+				 errdetail("A header line was expected."),
+				 errhint("Pass header => false for content without a header.")));
+	/* rows read before a stop still load or are rejected: none is lost */
+	FlushBatch(st);
+}
+
+/*
+ * Read and load the content inside a subtransaction, which all_or_nothing
+ * rolls back when a row was rejected; the run's status.  Returns in
+ * outer_cxt, the memory context the load started in.
+ */
+static const char *
+LoadContent(LoadState *st, LoadSource *src, MemoryContext outer_cxt)
+{
+	ResourceOwner outer_owner = CurrentResourceOwner;
+	const char *status;
+
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(outer_cxt);
 
-	reader_cxt = loadcxt;
+	reader_cxt = st->readercxt;
 	PG_TRY();
 	{
 		csv_reader_set_allocator(ReaderRealloc, ReaderFree);
-		while ((n = NextPiece(src, &pos, buf, &piece)) > 0)
-		{
-			if (first)
-			{
-				size_t		bom = csv_bom_length(piece, n);
-
-				piece += bom;
-				n -= bom;
-				if (opt->delimiter == 0)
-					opt->delimiter = csv_detect_delimiter(piece, n, opt->quote);
-				if (!csv_reader_init(&reader, opt->delimiter, opt->quote, opt->max_field,
-									 OnRecord, st))
-					elog(ERROR, "pgcredit: could not start the CSV parser");
-				first = false;
-			}
-			if (!csv_reader_feed(&reader, piece, n))
-				break;
-		}
-		if (first)
-		{
-			if (opt->delimiter == 0)
-				opt->delimiter = ',';
-			if (!csv_reader_init(&reader, opt->delimiter, opt->quote, opt->max_field,
-								 OnRecord, st))
-				elog(ERROR, "pgcredit: could not start the CSV parser");
-		}
-		ok = csv_reader_finish(&reader);
-		if (!ok && reader.error != CSV_READER_STOPPED)
-		{
-			if (reader.error == CSV_READER_UTF16)
-				ereport(ERROR,
-						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
-						 errmsg("the CSV content is UTF-16"),
-						 errhint("Convert it to UTF-8 first.")));
-			if (reader.error == CSV_READER_UNTERMINATED)
-			{
-				/* what was read before the unbalanced quote is one bad record */
-				Reject(st, reader.error_line, NULL, NULL, 0,
-					   "a quoted field in this record is never closed: the rest of the input was read into it");
-				st->rows_read++;
-			}
-			else if (reader.error == CSV_READER_FIELD_TOO_LONG)
-				ereport(ERROR,
-						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-						 errmsg("a field of the CSV content is longer than %zu bytes", opt->max_field),
-						 errdetail("The record starts at line %ld.", reader.error_line),
-						 errhint("Check for an unbalanced quote, or raise max_field_size.")));
-			else
-				ereport(ERROR,
-						(errcode(ERRCODE_OUT_OF_MEMORY),
-						 errmsg("out of memory while reading CSV content")));
-		}
-		csv_reader_free(&reader);
-		if (!st->mapped)
-			ereport(ERROR,
-					(errcode(ERRCODE_BAD_COPY_FILE_FORMAT),
-					 errmsg("the CSV content is empty"),
-					 errdetail("A header line was expected."),
-					 errhint("Pass header => false for content without a header.")));
-		/* rows read before a stop still load or are rejected: none is lost */
-		FlushBatch(st);
+		ReadContent(st, src);
 		reader_cxt = NULL;
 		csv_reader_set_allocator(realloc, free);
 	}
@@ -1412,7 +1451,7 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	}
 	PG_END_TRY();
 
-	if (opt->all_or_nothing && st->rows_rejected > 0)
+	if (st->opt->all_or_nothing && st->rows_rejected > 0)
 	{
 		RollbackAndReleaseCurrentSubTransaction();
 		st->rows_loaded = 0;
@@ -1425,60 +1464,115 @@ RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
 	}
 	MemoryContextSwitchTo(outer_cxt);
 	CurrentResourceOwner = outer_owner;
+	return status;
+}
 
-	WriteRejects(st);
+/*
+ * Record the run's outcome in pgcredit.import_run.  Returns the updated
+ * row as load_csv's result, of type result_desc, allocated in result_cxt.
+ */
+static HeapTuple
+RecordRunEnd(LoadState *st, const char *status, TupleDesc result_desc,
+			 MemoryContext result_cxt)
+{
+	LoadOptions *opt = st->opt;
+	Oid			types[8] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	Datum	   *ign = palloc(sizeof(Datum) * Max(list_length(st->ignored), 1));
+	ListCell   *lc;
+	int			k = 0;
+	char		delim[2] = {opt->delimiter, '\0'};
+	TupleDesc	spi_desc;
+	Datum	   *rv;
+	bool	   *rn;
+	MemoryContext old;
+	HeapTuple	result;
+
+	foreach(lc, st->ignored)
+		ign[k++] = CStringGetTextDatum((char *) lfirst(lc));
+	values[0] = Int64GetDatum(st->run_id);
+	values[1] = CStringGetTextDatum(status);
+	values[2] = Int64GetDatum(st->rows_read);
+	values[3] = Int64GetDatum(st->rows_loaded);
+	values[4] = Int64GetDatum(st->rows_rejected);
+	values[5] = PointerGetDatum(construct_array(ign, k, TEXTOID, -1, false, TYPALIGN_INT));
+	values[6] = CStringGetTextDatum(delim);
+	values[7] = CStringGetTextDatum(opt->encoding >= 0 ? pg_encoding_to_char(opt->encoding)
+									: GetDatabaseEncodingName());
+	OwnerSpi(st, "UPDATE pgcredit.import_run SET status = $2, rows_read = $3, rows_loaded = $4, "
+			 "rows_rejected = $5, ignored_columns = $6, delimiter = $7, encoding = $8, "
+			 "finished_at = pg_catalog.clock_timestamp() WHERE id = $1 RETURNING *",
+			 8, types, values, nulls, SPI_OK_UPDATE_RETURNING);
+
+	/* the row, as the function's declared type */
+	spi_desc = SPI_tuptable->tupdesc;
+	rv = palloc(sizeof(Datum) * spi_desc->natts);
+	rn = palloc(sizeof(bool) * spi_desc->natts);
+	if (spi_desc->natts != result_desc->natts)
+		elog(ERROR, "pgcredit: import_run does not match load_csv's result type");
+	heap_deform_tuple(SPI_tuptable->vals[0], spi_desc, rv, rn);
+	old = MemoryContextSwitchTo(result_cxt);
+	result_desc = BlessTupleDesc(result_desc);
+	for (int i = 0; i < spi_desc->natts; i++)
+		if (!rn[i])
+			rv[i] = datumCopy(rv[i], TupleDescAttr(spi_desc, i)->attbyval,
+							  TupleDescAttr(spi_desc, i)->attlen);
+	result = heap_form_tuple(result_desc, rv, rn);
+	MemoryContextSwitchTo(old);
+	return result;
+}
+
+/* When rows were rejected, say how many and where to see why */
+static void
+ReportRejects(LoadState *st)
+{
+	if (st->rows_rejected == 0)
+		return;
+	ereport(NOTICE,
+			(errmsg("%lld of %lld rows rejected", (long long) st->rows_rejected,
+					(long long) st->rows_read),
+			 st->opt->all_or_nothing ?
+			 errdetail("Nothing was loaded (all_or_nothing).") :
+			 st->stopped ?
+			 errdetail("Loading stopped after max_rejects rejects.") :
+			 errdetail("The other rows were loaded."),
+			 errhint("SELECT * FROM pgcredit.import_reject WHERE run_id = %lld shows why.",
+					 (long long) st->run_id)));
+}
+
+/*
+ * One load: check the target, record the run, map the header (or the
+ * columns given), read, convert and load the content, record the rejects
+ * and the outcome.  Returns the import_run row.
+ */
+static Datum
+RunLoad(FunctionCallInfo fcinfo, LoadSource *src, bool bytes)
+{
+	LoadOptions *opt = ReadOptions(fcinfo, bytes);
+	MemoryContext outer_cxt = CurrentMemoryContext;
+	TupleDesc	result_desc;
+	LoadState  *st;
+	const char *status;
+	HeapTuple	result;
+
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "pgcredit: load_csv must return a composite type");
+	st = BeginLoad(fcinfo, src, opt);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+	RecordRunStart(st, src);
+	if (!opt->header)
 	{
-		Oid			types[8] = {INT8OID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTARRAYOID, TEXTOID, TEXTOID};
-		Datum		values[8];
-		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-		Datum	   *ign = palloc(sizeof(Datum) * Max(list_length(st->ignored), 1));
-		ListCell   *lc;
-		int			k = 0;
-		char		delim[2] = {opt->delimiter, '\0'};
-
-		foreach(lc, st->ignored)
-			ign[k++] = CStringGetTextDatum((char *) lfirst(lc));
-		values[0] = Int64GetDatum(st->run_id);
-		values[1] = CStringGetTextDatum(status);
-		values[2] = Int64GetDatum(st->rows_read);
-		values[3] = Int64GetDatum(st->rows_loaded);
-		values[4] = Int64GetDatum(st->rows_rejected);
-		values[5] = PointerGetDatum(construct_array(ign, k, TEXTOID, -1, false, TYPALIGN_INT));
-		values[6] = CStringGetTextDatum(delim);
-		values[7] = CStringGetTextDatum(opt->encoding >= 0 ? pg_encoding_to_char(opt->encoding)
-										: GetDatabaseEncodingName());
-		OwnerSpi(st, "UPDATE pgcredit.import_run SET status = $2, rows_read = $3, rows_loaded = $4, "
-				 "rows_rejected = $5, ignored_columns = $6, delimiter = $7, encoding = $8, "
-				 "finished_at = pg_catalog.clock_timestamp() WHERE id = $1 RETURNING *",
-				 8, types, values, nulls, SPI_OK_UPDATE_RETURNING);
-		/* the row, as the function's declared type */
-		{
-			TupleDesc	spi_desc = SPI_tuptable->tupdesc;
-			Datum	   *rv = palloc(sizeof(Datum) * spi_desc->natts);
-			bool	   *rn = palloc(sizeof(bool) * spi_desc->natts);
-
-			if (spi_desc->natts != result_desc->natts)
-				elog(ERROR, "pgcredit: import_run does not match load_csv's result type");
-			heap_deform_tuple(SPI_tuptable->vals[0], spi_desc, rv, rn);
-			old = MemoryContextSwitchTo(outer_cxt);
-			result_desc = BlessTupleDesc(result_desc);
-			for (int i = 0; i < spi_desc->natts; i++)
-				if (!rn[i])
-					rv[i] = datumCopy(rv[i], TupleDescAttr(spi_desc, i)->attbyval,
-									  TupleDescAttr(spi_desc, i)->attlen);
-			result = heap_form_tuple(result_desc, rv, rn);
-			MemoryContextSwitchTo(old);
-		}
+		MapPositions(st);
+		CheckRequired(st);
+		st->mapped = true;
 	}
-	if (st->rows_rejected > 0)
-		ereport(NOTICE,
-				(errmsg("%lld of %lld rows rejected", (long long) st->rows_rejected,
-						(long long) st->rows_read),
-				 errdetail(opt->all_or_nothing ? "Nothing was loaded (all_or_nothing)." :
-						   st->stopped ? "Loading stopped after max_rejects rejects." :
-						   "The other rows were loaded."),
-				 errhint("SELECT * FROM pgcredit.import_reject WHERE run_id = " INT64_FORMAT
-						 " shows why.", st->run_id)));
+	status = LoadContent(st, src, outer_cxt);
+	WriteRejects(st);
+	result = RecordRunEnd(st, status, result_desc, outer_cxt);
+	ReportRejects(st);
 	SPI_finish();
 	tuplestore_end(st->rejects);
 	table_close(st->rel, NoLock);

@@ -1,12 +1,12 @@
 /*-------------------------------------------------------------------------
  *
- * attached.h
+ * attach.h
  *	  What pgcredit knows of an attached table, and how it touches one.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PGCREDIT_ATTACHED_H
-#define PGCREDIT_ATTACHED_H
+#ifndef PGCREDIT_ATTACH_H
+#define PGCREDIT_ATTACH_H
 
 #include "fmgr.h"
 #include "utils/relcache.h"
@@ -14,7 +14,7 @@
 /* An attached table as pgcredit.attachment records it */
 typedef struct PgcAttachment
 {
-	Oid			relid;			/* the attached table (a partitioned table's root) */
+	Oid			relid;			/* attached table, a partition tree's root */
 	bool		is_orders;
 	bool		hold_mode;
 	char	   *customer_column;
@@ -48,4 +48,4 @@ extern Datum pgc_amount_numeric(Datum value, Oid typid);
 extern bool pgc_is_open_value(Datum value, Oid typid, FmgrInfo *out,
 							  char **open_values, int n_open_values);
 
-#endif							/* PGCREDIT_ATTACHED_H */
+#endif							/* PGCREDIT_ATTACH_H */
