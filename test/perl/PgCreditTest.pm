@@ -113,6 +113,24 @@ sub sql_file
 	return sql($node, $db, slurp_file(repo($path)), %vars);
 }
 
+# Wait until the boolean SQL expression $expr is true in $db, checking
+# every half second for up to $seconds (default 180); true when it came
+# true.  Gentler on a busy machine than Cluster's poll_query_until, which
+# starts a psql ten times a second.
+sub wait_until
+{
+	my ($node, $db, $expr, $seconds) = @_;
+	my $tries = 2 * ($seconds // 180);
+	for (1 .. $tries)
+	{
+		my $got = eval { sql($node, $db, "SELECT ($expr)::text") } // '';
+		return 1 if $got eq 'true';
+		select(undef, undef, undef, 0.5);
+	}
+	diag("still not true after ${\($tries / 2)} seconds: $expr");
+	return 0;
+}
+
 # Pass when the boolean SQL expression $expr is true in $db; on failure
 # the expression is shown.
 sub sql_true
