@@ -11,6 +11,11 @@ cd "$(dirname "$0")/.."
 if [ $# -eq 0 ]; then
 	set -- test/t/*.pl
 fi
+if [ -n "${PGCREDIT_DESTDIR:-}" ]; then
+	echo "== TAP tests, with pgcredit as installed under $PGCREDIT_DESTDIR"
+else
+	echo "== TAP tests, with pgcredit as installed in $("$PG_CONFIG" --sharedir)"
+fi
 rm -rf test/out/tap
 run_files "${TAP_JOBS:-2}" test/out/tap "$@"
 echo "$files_pass passed, $files_fail failed"
