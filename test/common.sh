@@ -37,8 +37,7 @@ with_throwaway_cluster() {
 
 # Microseconds since the epoch.
 now_us() {
-	local t=${EPOCHREALTIME/[.,]/}
-	echo "${t#0}"
+	echo "${EPOCHREALTIME/[.,]/}"
 }
 
 # One line of progress for a test file that just finished, in the manner of
@@ -48,20 +47,27 @@ report_file() {
 	printf '  %-32s ... %-6s %4d.%d s\n' "$1" "$2" $((ms / 1000)) $((ms % 1000 / 100))
 }
 
-# The parts of a failed test file's output that say why: each failed
-# TAP assertion with the diagnostics that follow it, and the end.
+# The parts of a failed test file's output that say why: for a TAP test,
+# each failed assertion with the diagnostics that follow it, and what
+# follows the last assertion (prove's summary, a test's dying words); for
+# a shell test, the end of its output.
 show_failure() {
-	echo "---- $1, its failed assertions and its end:"
-	awk '/^not ok/ { n = 25 } /^(ok |1\.\.)/ { n = 0 } n-- > 0' "$1"
-	echo "..."
-	awk '/^(not )?ok / { end = ""; next } { end = end $0 "\n" } END { printf "%s", end }' "$1" |
-		tail -n 15
+	if grep -qE '^(not )?ok ' "$1"; then
+		echo "---- $1, its failed assertions and its end:"
+		awk '/^not ok/ { n = 25 } /^(ok |1\.\.)/ { n = 0 } n-- > 0' "$1"
+		echo "..."
+		awk '/^(not )?ok / { end = ""; next } { end = end $0 "\n" } END { printf "%s", end }' "$1" |
+			tail -n 15
+	else
+		echo "---- end of $1:"
+		tail -n 40 "$1"
+	fi
 }
 
 # Run test files, JOBS at a time, and print each file's result as it
 # finishes (and, every 20 s without a result, which files are still
-# running); a failed file shows the end of its output and, for a TAP test,
-# of its nodes' server logs.  Sets files_pass and files_fail; each file's
+# running); a failed file shows why (show_failure) and, for a TAP test,
+# the errors in its nodes' server logs.  Sets files_pass and files_fail; each file's
 # output goes to LOGDIR/NAME.log.
 #   test/t/*.sh  shell tests, passing when they exit 0
 #   test/t/*.pl  TAP tests, run by prove, each on a PostgreSQL node of its
@@ -119,12 +125,19 @@ run_files() {
 					files_fail=$((files_fail + 1))
 					report_file "$name" FAILED "${start_of[$name]}"
 					show_failure "$logs/$name.log"
+					[[ $name == *.pl ]] &&
 					for nodelog in "$testdir"/tmp_check/log/"${name%.pl}"_*.log; do
 						[ -e "$nodelog" ] || continue
 						grep -qE 'ERROR|FATAL|PANIC|TRAP|terminated by signal' "$nodelog" || continue
 						echo "---- last errors in server log $(basename "$nodelog"):"
 						grep -E -A2 'ERROR|FATAL|PANIC|TRAP|terminated by signal' "$nodelog" | tail -n 12
 					done
+					# a test that died said why in its own log only
+					if [[ $name == *.pl ]] && grep -qE 'Looks like your test exited|No plan found' "$logs/$name.log"; then
+						echo "---- end of regress_log_${name%.pl}:"
+						tail -n 15 "$testdir/tmp_check/log/regress_log_${name%.pl}"
+					fi
+					[[ $name == *.pl ]] && echo "---- (its server logs and regress_log in $logs/nodes)"
 					echo "----"
 				fi
 				unset "start_of[$name]"
