@@ -76,9 +76,9 @@ show_failure() {
 # initdb refuses to run as root: as root, prove runs as the postgres user
 # (with runuser) in a directory it owns, and when that user cannot read
 # this checkout (say, under a root-only home) the tree is copied where it
-# can.
+# can, and so is the shared sample ledger.
 run_files() {
-	local jobs=$1 logs=$2 root testdir tree f name
+	local jobs=$1 logs=$2 root testdir tree f name shared=${SHARED_DATA:-}
 	shift 2
 	local -a tap=() runner=()
 	local -A start_of=()
@@ -101,10 +101,15 @@ run_files() {
 				chown -R postgres: "$tree"
 				echo "  (the postgres user cannot read $root: testing a copy in $tree)"
 			fi
+			if [ -d "$shared" ] && ! runuser -u postgres -- test -r "$shared/accounts-receivable.csv"; then
+				cp -r "$shared" "$testdir/shared"
+				chown -R postgres: "$testdir/shared"
+				shared=$testdir/shared
+			fi
 		fi
 		tap=("${runner[@]}" env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE
 			-u PGSERVICE -u PG_CLUSTER_CONF_ROOT -u PGSYSCONFDIR
-			PATH="$PG_BINDIR:$PATH" TESTDIR="$testdir"
+			PATH="$PG_BINDIR:$PATH" TESTDIR="$testdir" SHARED_DATA="$shared"
 			PERL5LIB="$PGXS_DIR/src/test/perl:$tree/test/perl${PERL5LIB:+:$PERL5LIB}"
 			PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress"
 			prove -v --merge)
