@@ -111,6 +111,13 @@ indent:
 typedefs:
 	@PG_CONFIG="$(PG_CONFIG)" bash test/typedefs.sh
 
+# The TAP tests (test/t/*.pl) alone, against the installed build: each
+# starts a PostgreSQL node of its own (as the postgres user when run as
+# root).  A build installed with DESTDIR: make prove PGCREDIT_DESTDIR=...
+.PHONY: prove
+prove:
+	@bash test/prove.sh
+
 # Print a make variable, for the test scripts: make -s print-REGRESS
 print-%:
 	@echo $($*)

@@ -13,7 +13,9 @@ packages=(
 	"postgresql-server-dev-$PGVER" # headers, PGXS, pg_regress, isolation tester
 	postgresql-common             # pg_virtualenv, pg_createcluster
 	libcsv-dev                    # CSV parsing
-	"postgresql-$PGVER-cron"      # the nightly refresh_scores recipe (test/t/cron.sh)
+	"postgresql-$PGVER-cron"      # the nightly refresh_scores recipe (test/t/cron.pl)
+	perl libipc-run-perl          # TAP tests: prove, and IPC::Run for PostgreSQL::Test::Cluster
+	pg-bsd-indent                 # make indent
 	clang libclang-rt-14-dev      # the fuzz harness (libFuzzer)
 )
 

@@ -1,0 +1,94 @@
+# pg_dump and pg_restore into a new database keep accounts, settings, the
+# audit log, attachments, held orders, imports, scores and exposure, and
+# enforcement goes on working in the copy.
+use strict;
+use warnings;
+
+use Test::More;
+use PostgreSQL::Test::Utils;
+use PgCreditTest;
+
+my $src = 'regress_dump_src';
+my $dst = 'regress_dump_dst';
+my $node = PgCreditTest::node('dump_restore');
+PgCreditTest::sql($node, 'postgres', "CREATE DATABASE $src");
+
+PgCreditTest::sql($node, $src, q{
+SET client_min_messages = warning;
+CREATE EXTENSION pgcredit;
+CREATE TABLE invoice (id serial PRIMARY KEY, customer text NOT NULL, open_amount numeric NOT NULL, due date NOT NULL);
+CREATE TABLE sales_order (id serial PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL,
+                          on_hold boolean NOT NULL DEFAULT false);
+INSERT INTO invoice (customer, open_amount, due) VALUES ('A', 300, current_date - 40), ('B', 50, current_date);
+SELECT pgcredit.attach_receivables('invoice', 'customer', 'open_amount', 'due');
+SELECT pgcredit.attach_orders('sales_order', 'customer', 'amount', mode => 'hold', hold_column => 'on_hold');
+SELECT pgcredit.open_account('A', 1000, 5);
+SELECT pgcredit.open_account('B', 200);
+SELECT pgcredit.place_hold('B', 'documents missing');
+SELECT pgcredit.set_no_account_policy('deny', reason => 'accounts required');
+INSERT INTO sales_order (customer, amount) VALUES ('A', 600), ('A', 500), ('B', 10);
+SELECT pgcredit.load_csv('pgcredit.external_score',
+  E'customer,source,score,rating,as_of\nA,dnb,71,2A3,2024-06-30\nB,dnb,NaN,,2024-06-30\n');
+SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nC,300\n');
+UPDATE pgcredit.tier_policy SET limit_months = 4 WHERE tier = 'A';
+INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES (75);
+SELECT pgcredit.refresh_scores();
+});
+
+my $dump = PostgreSQL::Test::Utils::tempdir() . '/pgcredit.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $src ],
+	'pg_dump of a database using pgcredit');
+PgCreditTest::sql($node, 'postgres', "CREATE DATABASE $dst");
+$node->command_ok([ 'pg_restore', '-d', $dst, $dump ],
+	'pg_restore into a new database');
+
+# The same rows on both sides, and rows there are.
+my @same = (
+	[ 'accounts'         => 'SELECT * FROM pgcredit.account ORDER BY customer' ],
+	[ 'exposure'         => 'SELECT * FROM pgcredit.exposure ORDER BY customer' ],
+	[ 'settings'         => 'SELECT * FROM pgcredit.settings' ],
+	[ 'attachments'      => 'SELECT relid::text, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column FROM pgcredit.attachment ORDER BY 1' ],
+	[ 'held orders'      => 'SELECT * FROM pgcredit.held_order ORDER BY id' ],
+	[ 'audit log'        => 'SELECT * FROM pgcredit.audit_log ORDER BY id' ],
+	[ 'import runs'      => 'SELECT * FROM pgcredit.import_run ORDER BY id' ],
+	[ 'import rejects'   => 'SELECT * FROM pgcredit.import_reject ORDER BY run_id, id' ],
+	[ 'external scores'  => 'SELECT * FROM pgcredit.external_score ORDER BY customer' ],
+	[ 'tier policy'      => 'SELECT * FROM pgcredit.tier_policy ORDER BY tier' ],
+	[ 'risk settings'    => 'SELECT * FROM pgcredit.risk_settings' ],
+	[ 'score history'    => 'SELECT * FROM pgcredit.score_history ORDER BY customer, as_of' ],
+	[ 'alerts'           => 'SELECT * FROM pgcredit.alert ORDER BY id' ],
+	[ 'guard triggers'   => "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2" ]);
+for my $c (@same)
+{
+	my ($what, $q) = @$c;
+	my $before = PgCreditTest::sql($node, $src, $q);
+	isnt($before, '', "$what: the source database has some");
+	is(PgCreditTest::sql($node, $dst, $q), $before, "$what: restored as they were");
+}
+
+# Enforcement works in the copy: exposure matches, orders are held or
+# refused, a held order is released, new identities continue.
+sub copy { return PgCreditTest::sql($node, $dst, "SET client_min_messages = warning;\n" . shift) }
+
+is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
+	'exposure matches the tables after restore');
+is(copy(q{INSERT INTO sales_order (customer, amount) VALUES ('A', 1000) RETURNING on_hold}),
+	't', 'an order over the limit is held in the copy');
+copy(q{INSERT INTO sales_order (customer, amount) VALUES ('Z', 1)});
+is(copy(q{SELECT why FROM pgcredit.held_order WHERE customer = 'Z'}),
+	'customer without a credit account',
+	'the deny policy for customers without an account is kept');
+copy(q{SELECT pgcredit.release_held_order(
+         (SELECT min(id) FROM pgcredit.held_order WHERE released_at IS NULL), 'restored copy test')});
+is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
+	'exposure matches the tables after a release in the copy');
+cmp_ok(copy(q{SELECT count(*) FROM pgcredit.audit_log WHERE reason = 'restored copy test'}),
+	'>', 0, 'the release is audited in the copy');
+my $last_run = copy('SELECT max(id) FROM pgcredit.import_run');
+cmp_ok(copy(q{SELECT (pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nD,400\n')).id}),
+	'>', $last_run, 'import run numbers continue after restore');
+is(copy(q{SELECT credit_limit FROM pgcredit.account WHERE customer = 'D'}),
+	'400', 'account_import loads accounts in the copy');
+
+$node->stop;
+done_testing();
