@@ -39,6 +39,18 @@ include $(PGXS)
 # Every object is rebuilt when a header changes (PGXS tracks no dependencies)
 $(OBJS): $(wildcard src/*.h)
 
+# As root, pg_regress would connect as role "root", which a server rarely
+# has: say what to do instead of failing on that.  (make test runs
+# pg_regress itself inside pg_virtualenv, which sets PGUSER.)
+.PHONY: installcheck-user
+installcheck: installcheck-user
+installcheck-user:
+	@if [ "$$(id -u)" = 0 ] && [ -z "$${PGUSER:-}" ]; then \
+		echo 'make installcheck: as root, the tests would connect as role "root", which PostgreSQL does not create' >&2; \
+		echo 'Run it as the postgres user (sudo -u postgres make installcheck, in a copy of the tree it can write) or set PGUSER.' >&2; \
+		exit 1; \
+	fi
+
 # Project targets: thin wrappers over the scripts in test/.
 .PHONY: demo test deps bench stress fuzz fuzz-sql
 
