@@ -2,6 +2,7 @@
 -- orders placed at random by many clients at once.
 
 \set ON_ERROR_STOP on
+\i test/scratch_db.sql
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcredit;
 SELECT count(pgcredit.detach(a.relid)) AS detached FROM pgcredit.attachment a
