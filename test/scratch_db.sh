@@ -2,10 +2,11 @@
 # not run).  Those scripts drop tables, empty pgcredit's accounts and drop
 # databases; they do so only in a database they created.  Such a database
 # carries a comment that marks it: a script drops or recreates a database
-# only when it has that mark, and test/scratch_db.sql, run first by their
-# SQL files, refuses to go on in any database without it.  So a script
-# pointed at a server, or a file run by hand with psql -f, never touches
-# a database of the user's.
+# only when it has that mark, and test/scratch_db.sql, run first by the
+# bench and fuzz SQL files, refuses to go on in any database without it
+# (test/stress/setup.sql only creates).  So a script pointed at a server,
+# or a file run by hand with psql -f, never touches a database of the
+# user's.
 
 # The mark; test/scratch_db.sql holds the same text.
 SCRATCH_DB_MARK="scratch database of pgcredit's test scripts: they drop and recreate it"

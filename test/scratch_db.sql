@@ -1,7 +1,8 @@
--- Run first by every bench, stress and fuzz SQL file that drops tables or
--- empties pgcredit's tables: stops unless the current database is one
--- that pgcredit's test scripts created for themselves, marked by its
--- comment (test/scratch_db.sh creates them; the mark is the same text).
+-- Run first by the bench and fuzz SQL files, which drop tables, empty
+-- pgcredit's tables or add a company of their own: stops unless the
+-- current database is one that pgcredit's test scripts created for
+-- themselves, marked by its comment (test/scratch_db.sh creates them; the
+-- mark is the same text).
 \set ON_ERROR_STOP on
 DO $$
 BEGIN
@@ -9,7 +10,7 @@ BEGIN
      IS DISTINCT FROM 'scratch database of pgcredit''s test scripts: they drop and recreate it' THEN
     RAISE EXCEPTION 'database "%" was not created by pgcredit''s test scripts', current_database()
       USING DETAIL = 'This script drops tables and deletes pgcredit''s accounts; it runs only in a database of its own.',
-            HINT = 'Run it through its make target (make bench, make stress, make fuzz-sql), which creates one.';
+            HINT = 'Run it through its make target (make bench, make fuzz-sql), which creates one.';
   END IF;
 END
 $$;
