@@ -67,14 +67,14 @@ FROM pgcredit.audit_log WHERE action LIKE 'set_%' AND customer IS NULL ORDER BY 
 
 -- The audit log is append-only for everyone but its owner: the
 -- application role and even pgcredit_admin cannot change it.
-CREATE ROLE pgcredit_test_app;
-CREATE ROLE pgcredit_test_admin IN ROLE pgcredit_admin;
-SET ROLE pgcredit_test_app;
+CREATE ROLE regress_account_app;
+CREATE ROLE regress_account_admin IN ROLE pgcredit_admin;
+SET ROLE regress_account_app;
 UPDATE pgcredit.audit_log SET reason = 'forged';
 \echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
-SET ROLE pgcredit_test_admin;
+SET ROLE regress_account_admin;
 UPDATE pgcredit.audit_log SET reason = 'forged';
 \echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
@@ -82,4 +82,4 @@ DELETE FROM pgcredit.audit_log;
 INSERT INTO pgcredit.audit_log (role_name, action) VALUES ('x', 'forged');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
-DROP ROLE pgcredit_test_app, pgcredit_test_admin;
+DROP ROLE regress_account_app, regress_account_admin;

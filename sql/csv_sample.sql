@@ -2,6 +2,17 @@
 -- flags, and a variant with gaps.  The file is passed as text from a psql
 -- variable and read as a server file; every row and every cent arrive,
 -- and the rows with gaps are rejected one by one, with their lines.
+
+-- The sample lives outside the repository, in the directory SHARED_DATA
+-- names (the Makefile looks beside the checkout).  Without it this file
+-- stops here, and expected/csv_sample_1.out is the output that matches.
+\set have_sample `if [ -r "${SHARED_DATA:-/nonexistent}/accounts-receivable.csv" ]; then echo true; else echo false; fi`
+\if :have_sample
+\else
+\echo 'skipped: no sample ledger in SHARED_DATA'
+\quit
+\endif
+
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 \set ar `cat "$SHARED_DATA/accounts-receivable.csv"`

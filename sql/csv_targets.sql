@@ -4,16 +4,16 @@
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
-CREATE ROLE csv_app;
-CREATE ROLE csv_controller IN ROLE pgcredit_controller;
-CREATE ROLE csv_files IN ROLE pg_read_server_files;
-GRANT csv_app TO csv_files;
+CREATE ROLE regress_csv_app;
+CREATE ROLE regress_csv_controller IN ROLE pgcredit_controller;
+CREATE ROLE regress_csv_files IN ROLE pg_read_server_files;
+GRANT regress_csv_app TO regress_csv_files;
 
 -- Credit accounts and limits from an ERP export, as a controller: new
 -- customers get an account, known ones the values the file gives, each
 -- change audited with the import run in its reason.
 SELECT customer, credit_limit FROM pgcredit.open_account('CT-1', 100, reason => 'opened by hand');
-SET ROLE csv_controller;
+SET ROLE regress_csv_controller;
 SELECT status, rows_read, rows_loaded, rows_rejected FROM pgcredit.load_csv('pgcredit.account_import',
 E'Customer;Credit Limit;Tolerance %;Payment Terms Days;Risk Tier\n'
  'CT-1;250;;;B\n'
@@ -41,7 +41,7 @@ RESET ROLE;
 
 -- An application role may not load accounts or scores: the view and the
 -- table are not writable for it, and the account functions not callable.
-SET ROLE csv_app;
+SET ROLE regress_csv_app;
 SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nX,1\n');
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.load_csv('pgcredit.external_score', E'customer,source,score,as_of\nX,s,1,2024-01-01\n');
@@ -52,14 +52,14 @@ RESET ROLE;
 -- checked; the ones over the limit are rejected with the guard's message.
 CREATE TABLE ct_order (id int PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL);
 SELECT relid FROM pgcredit.attach_orders('ct_order', 'customer', 'amount');
-GRANT INSERT ON ct_order TO csv_app;
-SET ROLE csv_app;
+GRANT INSERT ON ct_order TO regress_csv_app;
+SET ROLE regress_csv_app;
 SELECT status, rows_read, rows_loaded, rows_rejected FROM pgcredit.load_csv('ct_order',
 E'id,customer,amount\n1,CT-1,100\n2,CT-1,100\n3,CT-1,100\n4,CT-2,10\n');
 SELECT line_number, column_name, raw_value, reason FROM pgcredit.import_reject
 WHERE run_id = (SELECT max(id) FROM pgcredit.import_run);
 -- the application sees its own runs, not others'
-SELECT count(*) AS runs_visible, count(*) FILTER (WHERE run_by = 'csv_controller') AS controllers_runs
+SELECT count(*) AS runs_visible, count(*) FILTER (WHERE run_by = 'regress_csv_controller') AS controllers_runs
 FROM pgcredit.import_run;
 -- and cannot read server files
 SELECT pgcredit.load_csv_file('ct_order', '/etc/hostname');
@@ -69,18 +69,18 @@ SELECT customer, open_orders FROM pgcredit.exposure WHERE customer LIKE 'CT-%' O
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
 
 -- A role without INSERT on the target cannot load into it.
-REVOKE INSERT ON ct_order FROM csv_app;
-SET ROLE csv_app;
+REVOKE INSERT ON ct_order FROM regress_csv_app;
+SET ROLE regress_csv_app;
 SELECT pgcredit.load_csv('ct_order', E'id,customer,amount\n9,CT-2,1\n');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 -- A role that may read server files still needs INSERT on the target.
-SET ROLE csv_files;
+SET ROLE regress_csv_files;
 SELECT pgcredit.load_csv_file('ct_order', '/nonexistent/file.csv');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
-GRANT INSERT ON ct_order TO csv_files;
-SET ROLE csv_files;
+GRANT INSERT ON ct_order TO regress_csv_files;
+SET ROLE regress_csv_files;
 SELECT pgcredit.load_csv_file('ct_order', '/nonexistent/file.csv');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
@@ -88,8 +88,8 @@ RESET ROLE;
 -- Row-level security on a target: refused, as COPY FROM refuses it.
 CREATE TABLE ct_secret (id int);
 ALTER TABLE ct_secret ENABLE ROW LEVEL SECURITY;
-GRANT INSERT ON ct_secret TO csv_app;
-SET ROLE csv_app;
+GRANT INSERT ON ct_secret TO regress_csv_app;
+SET ROLE regress_csv_app;
 SELECT pgcredit.load_csv('ct_secret', E'id\n1\n');
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
@@ -108,7 +108,7 @@ DROP FUNCTION ct_nested_load();
 SELECT relid FROM pgcredit.detach('ct_order');
 DROP TABLE ct_order, ct_secret;
 DELETE FROM pgcredit.external_score;
-DROP OWNED BY csv_app, csv_controller, csv_files;
-DROP ROLE csv_app, csv_controller, csv_files;
+DROP OWNED BY regress_csv_app, regress_csv_controller, regress_csv_files;
+DROP ROLE regress_csv_app, regress_csv_controller, regress_csv_files;
 DELETE FROM pgcredit.exposure WHERE customer LIKE 'CT-%';
 DELETE FROM pgcredit.account WHERE customer LIKE 'CT-%';

@@ -5,9 +5,9 @@
 \set SHOW_CONTEXT never
 \set regress_db :DBNAME
 SET client_min_messages = warning;
-DROP DATABASE IF EXISTS pgcredit_risk_test;
-CREATE DATABASE pgcredit_risk_test;
-\c pgcredit_risk_test
+DROP DATABASE IF EXISTS regress_risk;
+CREATE DATABASE regress_risk;
+\c regress_risk
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION pgcredit;
@@ -171,14 +171,14 @@ SELECT customer, behavioural_score = combined_score AS behaviour_only FROM pgcre
 DELETE FROM pgcredit.risk_settings;
 
 -- Who may read: pgcredit_reader sees the views; other roles do not.
-CREATE ROLE r_reader IN ROLE pgcredit_reader;
-CREATE ROLE r_app;
-SET ROLE r_reader;
+CREATE ROLE regress_risk_reader IN ROLE pgcredit_reader;
+CREATE ROLE regress_risk_app;
+SET ROLE regress_risk_reader;
 SELECT count(*) AS customers FROM pgcredit.customer_risk;
 SELECT customers FROM pgcredit.portfolio;
 SELECT pgcredit.refresh_scores();
 \echo :LAST_ERROR_SQLSTATE
-SET ROLE r_app;
+SET ROLE regress_risk_app;
 SELECT count(*) FROM pgcredit.customer_risk;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM pgcredit.receivable_stats();
@@ -186,7 +186,7 @@ SELECT count(*) FROM pgcredit.receivable_stats();
 -- the formula itself is open to every role
 SELECT pgcredit.combined_score(80, 50, 50) AS combined, pgcredit.risk_tier(70) AS tier;
 RESET ROLE;
-DROP ROLE r_reader, r_app;
+DROP ROLE regress_risk_reader, regress_risk_app;
 
 -- Every column of the risk views is documented.
 SELECT c.relname, a.attname
@@ -195,4 +195,4 @@ WHERE c.relnamespace = 'pgcredit'::regnamespace AND c.relkind IN ('v', 'r') AND 
   AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL;
 
 \c :regress_db
-DROP DATABASE pgcredit_risk_test;
+DROP DATABASE regress_risk;

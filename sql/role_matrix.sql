@@ -10,9 +10,9 @@
 \set SHOW_CONTEXT never
 \set regress_db :DBNAME
 SET client_min_messages = warning;
-DROP DATABASE IF EXISTS pgcredit_matrix_test;
-CREATE DATABASE pgcredit_matrix_test;
-\c pgcredit_matrix_test
+DROP DATABASE IF EXISTS regress_matrix;
+CREATE DATABASE regress_matrix;
+\c regress_matrix
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 CREATE EXTENSION pgcredit;
@@ -516,7 +516,7 @@ ROLLBACK;
 \unset ON_ERROR_ROLLBACK
 
 \c :regress_db
-DROP DATABASE pgcredit_matrix_test;
+DROP DATABASE regress_matrix;
 -- the roles own nothing and were granted nothing outside the dropped
 -- database; DROP OWNED makes sure of it in this one
 DROP OWNED BY regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;

@@ -1,5 +1,8 @@
 -- Shared benchmark helper: the best wall-clock time of several runs of a
--- query, in milliseconds.  Loaded into the benchmark database first.
+-- query, in milliseconds.  Loaded into the benchmark database first,
+-- after the check that it is a database of the benchmarks' own.
+
+\i test/scratch_db.sql
 
 CREATE OR REPLACE FUNCTION pg_temp.best_ms(q text, runs int DEFAULT 5)
 RETURNS numeric LANGUAGE plpgsql AS $$

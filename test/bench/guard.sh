@@ -4,7 +4,8 @@
 # a PL/pgSQL trigger that sums the customer's open items on every insert.
 # The three run in turn, GUARD_ROUNDS times, and the best of each counts,
 # so that a passing disturbance of the machine does not favour one of them.
-# Runs against the server in PGHOST/PGPORT; test/bench/run.sh starts one.
+# Runs against the server in PGHOST/PGPORT (test/bench/run.sh starts one),
+# in a database of its own, regress_bench_guard (test/scratch_db.sh).
 # The last two columns are the wall time of one order transaction (2
 # clients: 2 / tps), without and with the guard.
 #   GUARD_SIZES (default "10000 1000000 10000000"), GUARD_SECONDS (10),
@@ -12,12 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
+. test/scratch_db.sh
 sizes=${GUARD_SIZES:-10000 1000000 10000000}
 seconds=${GUARD_SECONDS:-10}
 rounds=${GUARD_ROUNDS:-3}
-db=pgcredit_guard_bench
-dropdb --if-exists "$db" 2>/dev/null
-createdb "$db"
+db=regress_bench_guard
+scratch_db_create "$db"
 psql -X -q -d "$db" -c "CREATE EXTENSION pgcredit"
 
 tps() {
@@ -41,4 +42,4 @@ for n in $sizes; do
 		'BEGIN { printf "%-12s %12.0f %12.0f %12.0f %10.2f %10.3f %14.0f %14.0f\n", n, a, b, c, b / a, c / a, 2e6 / a, 2e6 / b }'
 	[ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
 done
-dropdb "$db"
+scratch_db_drop "$db"

@@ -3,6 +3,7 @@
 -- with a typical PL/pgSQL trigger summing the customer's open items and
 -- orders on every insert.
 \set ON_ERROR_STOP on
+\i test/scratch_db.sql
 SET client_min_messages = warning;
 -- (the tables of an earlier run are dropped without detaching them, which
 -- would read them all: their attachments go first, as a superuser may)

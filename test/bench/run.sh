@@ -18,9 +18,14 @@ risk_rows=${RISK_ROWS:-10000000}
 risk_customers=${RISK_CUSTOMERS:-100000}
 
 build_and_install
+# In a database of its own (test/scratch_db.sh): the benchmarks drop
+# tables and empty pgcredit's accounts.
 with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	set -e
-	psql -X -q -c "CREATE EXTENSION IF NOT EXISTS pgcredit"
+	. test/scratch_db.sh
+	scratch_db_create regress_bench
+	export PGDATABASE=regress_bench
+	psql -X -q -c "CREATE EXTENSION pgcredit"
 	psql -X -v rows="$1" -f test/bench/aging_bucket.sql
 	for n in $2; do
 		psql -X -v rows="$n" -f test/bench/analytics.sql
@@ -28,4 +33,5 @@ with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	psql -X -v csv_rows="$3" -f test/bench/csv_load.sql
 	psql -X -v risk_rows="$4" -v risk_customers="$5" -f test/bench/risk.sql
 	bash test/bench/guard.sh
+	scratch_db_drop regress_bench
 ' bench "$rows" "$sizes" "$csv_rows" "$risk_rows" "$risk_customers"

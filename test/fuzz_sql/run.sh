@@ -34,8 +34,10 @@
 #                     that it queries the company tables rather than the
 #                     catalogs; --dump-all-queries writes every statement
 #                     to queries-SEED.sql)
-#   FUZZ_SQL_DB       database (default pgcredit_fuzz, dropped and created;
-#                     sqlsmith's log goes to FUZZ_SQL_DB_log)
+#   FUZZ_SQL_DB       database (default regress_fuzz_sql, dropped and created;
+#                     sqlsmith's log goes to FUZZ_SQL_DB_log); only databases
+#                     this script created are dropped (test/scratch_db.sh):
+#                     when one of those names is taken, the run stops
 #   FUZZ_SQL_OUT      output directory (default test/out/fuzz-sql)
 #   FUZZ_SQL_SERVER_LOG  the server's log file (found with pg_lsclusters
 #                     when not given; without it the crash check relies
@@ -44,13 +46,14 @@ set -euo pipefail
 trap 'echo "fuzz-sql: stopped by a failing command at line $LINENO of $0" >&2' ERR
 cd "$(dirname "$0")/../.."
 . test/common.sh
+. test/scratch_db.sh
 
 seeds=${FUZZ_SQL_SEED:-1}
 seconds=${FUZZ_SQL_SECONDS:-90}
 max_queries=${FUZZ_SQL_QUERIES:-}
 reader=${FUZZ_SQL_READER:-1}
 read -r -a extra_args <<<"${FUZZ_SQL_ARGS---exclude-catalog}"
-db=${FUZZ_SQL_DB:-pgcredit_fuzz}
+db=${FUZZ_SQL_DB:-regress_fuzz_sql}
 logdb=${db}_log
 out=${FUZZ_SQL_OUT:-test/out/fuzz-sql}
 server_log=${FUZZ_SQL_SERVER_LOG:-}
@@ -84,9 +87,9 @@ log_lines() { if [ -n "$server_log" ]; then wc -l <"$server_log"; else echo 0; f
 
 echo "== company database $db, application role regress_fuzz"
 fuzz_password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-psql_su -q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db" -c "DROP DATABASE IF EXISTS $logdb" \
-	-c "DROP ROLE IF EXISTS regress_fuzz" >/dev/null
-psql_su -q -c "CREATE DATABASE $db" -c "CREATE DATABASE $logdb" >/dev/null
+scratch_db_create "$db"
+scratch_db_create "$logdb"
+psql_su -q -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS regress_fuzz" >/dev/null
 psql_su -q -d "$db" -v fuzz_password="$fuzz_password" -v reader="$reader" \
 	-f test/fuzz_sql/setup.sql >"$out/setup.log"
 # count calls of the guard (a C function) for the summary

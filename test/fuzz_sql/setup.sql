@@ -5,6 +5,7 @@
 -- table.  Run as a superuser with psql -v fuzz_password=... -v reader=0|1.
 
 \set ON_ERROR_STOP on
+\i test/scratch_db.sql
 SET client_min_messages = warning;
 CREATE EXTENSION pgcredit;
 

@@ -4,6 +4,7 @@
 -- superuser's connection to a database of its own, never by the role it
 -- fuzzes as.
 \set ON_ERROR_STOP on
+\i test/scratch_db.sql
 CREATE TABLE instance (
   id        bigserial PRIMARY KEY,
   rev       text,

@@ -6,20 +6,23 @@
 # on.  Then check.sql verifies from the data that no customer ever went
 # past its limit, that every refusal had the documented SQLSTATE, and that
 # verify_exposure() finds no mismatch.
-#   STRESS_SECONDS (default 60), STRESS_CLIENTS (16), STRESS_CUSTOMERS (50)
+#   STRESS_SECONDS (default 60), STRESS_CLIENTS (16), STRESS_CUSTOMERS (50),
+#   STRESS_DB (regress_stress: created and dropped here; a database of that
+#   name that test/scratch_db.sh did not create is left alone and the run
+#   stops)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
+. test/scratch_db.sh
 seconds=${STRESS_SECONDS:-60}
 clients=${STRESS_CLIENTS:-16}
 customers=${STRESS_CUSTOMERS:-50}
 crash=${CRASH:-0}
-db=${STRESS_DB:-pgcredit_stress}
+db=${STRESS_DB:-regress_stress}
 out=${STRESS_OUT:-test/out}
 mkdir -p "$out"
 
-dropdb --if-exists "$db"
-createdb "$db"
+scratch_db_create "$db"
 psql -X -q -d "$db" -v customers="$customers" -f test/stress/setup.sql >/dev/null
 
 run_pgbench() {
@@ -65,4 +68,4 @@ if grep -qE 'number of failed transactions: [1-9]|aborted' "$last"; then
 	echo "pgbench reports failed transactions"
 	exit 1
 fi
-dropdb "$db"
+scratch_db_drop "$db"
