@@ -22,19 +22,31 @@
 \set QUIET on
 SET client_min_messages = warning;
 
--- a ledger loaded before is detached first: pgcredit refuses to drop
--- attached tables
+-- A ledger this script loaded before is detached and dropped (pgcredit
+-- refuses to drop attached tables).  A schema "ledger" it did not create,
+-- known by the comment it leaves on its own, is never touched: the script
+-- stops instead.
 DO $$
 BEGIN
+  IF to_regnamespace('ledger') IS NULL THEN
+    RETURN;
+  END IF;
+  IF pg_catalog.obj_description('ledger'::regnamespace, 'pg_namespace')
+     IS DISTINCT FROM 'pgcredit demo: the sample ledger, rebuilt by test/demo/ledger.sql' THEN
+    RAISE EXCEPTION 'schema "ledger" already exists and was not created by the pgcredit demo'
+      USING DETAIL = 'This script drops and rebuilds schema "ledger"; it never touches one it did not create.',
+            HINT = 'Load the sample ledger into another database, or rename that schema.';
+  END IF;
   IF to_regclass('pgcredit.attachment') IS NOT NULL THEN
     PERFORM pgcredit.detach(a.relid)
     FROM pgcredit.attachment a JOIN pg_catalog.pg_class c ON c.oid = a.relid
-    WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'ledger');
+    WHERE c.relnamespace = 'ledger'::regnamespace;
   END IF;
+  DROP SCHEMA ledger CASCADE;
 END
 $$;
-DROP SCHEMA IF EXISTS ledger CASCADE;
 CREATE SCHEMA ledger;
+COMMENT ON SCHEMA ledger IS 'pgcredit demo: the sample ledger, rebuilt by test/demo/ledger.sql';
 SET search_path = ledger, pg_temp;
 
 CREATE TABLE closing (
