@@ -38,6 +38,9 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 echo "== make installcheck on a throwaway PostgreSQL $PGVER cluster"
+# a cluster of its own even when run against another one (make test):
+# pg_virtualenv would take the port and host of the one in the environment
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE
 if ! SHARED_DATA=/nonexistent pg_virtualenv -t -v "$PGVER" -c "--locale=C.UTF-8" \
 	-o "extension_destdir=$work/dest" make PG_CONFIG="$PG_CONFIG" installcheck; then
 	cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -n 200
