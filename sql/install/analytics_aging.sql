@@ -1,4 +1,8 @@
 -- Analytics: aging bands and the aging aggregates
+--
+-- Rights: every function and aggregate here keeps PostgreSQL's default,
+-- EXECUTE for PUBLIC.  They read only their arguments, so no GRANT or
+-- REVOKE follows them; a type here is usable by everyone likewise.
 
 ----------------------------------------------------------------------
 -- Aging bands

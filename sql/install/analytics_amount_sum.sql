@@ -1,4 +1,8 @@
 -- Analytics: the exact sum every aggregate builds on
+--
+-- Rights: every function and aggregate here keeps PostgreSQL's default,
+-- EXECUTE for PUBLIC.  They read only their arguments, so no GRANT or
+-- REVOKE follows them; a type here is usable by everyone likewise.
 
 ----------------------------------------------------------------------
 -- Exact sums of amounts

@@ -88,6 +88,8 @@ RETURNS pgcredit.import_run LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'load_csv_text';
 COMMENT ON FUNCTION pgcredit.load_csv(regclass, text, text, text, boolean, jsonb, text[], text, boolean, text[], text[], text[], boolean, bigint, text, bigint) IS
   'load CSV content into a table, matching the header to its columns; every row loaded or rejected into import_reject; returns the run';
+-- EXECUTE: PUBLIC (the default).  The load runs with the caller's rights:
+-- it inserts only where the caller may.
 
 CREATE FUNCTION pgcredit.load_csv(target regclass, content bytea,
                                   delimiter text DEFAULT NULL, quote text DEFAULT '"',
@@ -102,6 +104,7 @@ RETURNS pgcredit.import_run LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'load_csv_bytea';
 COMMENT ON FUNCTION pgcredit.load_csv(regclass, bytea, text, text, boolean, jsonb, text[], text, boolean, text[], text[], text[], boolean, bigint, text, bigint) IS
   'load CSV bytes in any server-supported encoding (UTF-8 by default, a byte-order mark skipped) into a table; as load_csv(regclass, text)';
+-- EXECUTE: PUBLIC (the default), as load_csv(regclass, text).
 
 CREATE FUNCTION pgcredit.load_csv_file(target regclass, path text,
                                        delimiter text DEFAULT NULL, quote text DEFAULT '"',
@@ -116,6 +119,8 @@ RETURNS pgcredit.import_run LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'load_csv_file';
 COMMENT ON FUNCTION pgcredit.load_csv_file(regclass, text, text, text, boolean, jsonb, text[], text, boolean, text[], text[], text[], boolean, bigint, text, bigint) IS
   'load a CSV file on the database server, read in pieces (roles with pg_read_server_files only); as load_csv(regclass, bytea)';
+-- EXECUTE: PUBLIC (the default); the C code refuses a caller without the
+-- privileges of pg_read_server_files before it opens the file.
 
 -- Credit accounts from a file, through the account functions: validated
 -- and audited like any change

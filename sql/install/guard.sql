@@ -17,6 +17,8 @@ AS 'MODULE_PATHNAME', 'exposure_trigger'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION pgcredit.exposure_trigger() IS
   'row trigger installed by attach_orders() and attach_receivables(): keeps exposure current and checks orders, acting as pgcredit''s owner';
+-- EXECUTE: PUBLIC (the default): a trigger function cannot be called
+-- directly, and the guard acts only for tables in pgcredit.attachment.
 
 CREATE FUNCTION pgcredit.exposure_truncate_trigger()
 RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -40,6 +42,8 @@ END
 $$;
 COMMENT ON FUNCTION pgcredit.exposure_truncate_trigger() IS
   'statement trigger installed on attached tables: closes the holds of the truncated rows and recomputes exposure after TRUNCATE';
+-- EXECUTE: PUBLIC (the default): a trigger function cannot be called
+-- directly, and it refuses to act for a table that is not attached.
 
 
 -- Changes to an attached table that the guard could not follow are

@@ -10,6 +10,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT coalesce(nullif(current_setting('pgcredit.as_of', true), '')::date, current_date) $$;
 COMMENT ON FUNCTION pgcredit.as_of() IS
   'the day the risk views describe: the setting pgcredit.as_of when set (SET pgcredit.as_of = ''2024-06-30''), else today';
+-- EXECUTE: PUBLIC (the default): it reads only a setting.
 
 CREATE FUNCTION pgcredit._check_day(as_of date)
 RETURNS void LANGUAGE plpgsql IMMUTABLE

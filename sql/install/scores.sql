@@ -166,6 +166,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric) IS
   'the combined 0-100 score: weighted mean of the behavioural score, the external score (0-100) and the utilisation score (100 minus utilisation %, within 0-100), over the parts that are not NULL, with the weights of risk_settings';
+-- EXECUTE: PUBLIC (the default): it reveals the weights of risk_settings,
+-- never a customer's figures.
 
 CREATE FUNCTION pgcredit.risk_tier(combined numeric)
 RETURNS text LANGUAGE sql STABLE SECURITY DEFINER
@@ -178,6 +180,7 @@ AS $$
   FROM pgcredit._settings_or_default() r
 $$;
 COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings; NULL for a NULL or NaN score';
+-- EXECUTE: PUBLIC (the default), as combined_score().
 
 
 CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())

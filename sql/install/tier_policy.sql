@@ -61,6 +61,8 @@ COMMENT ON COLUMN pgcredit.limit_recommendation.current_limit IS 'the account''s
 COMMENT ON COLUMN pgcredit.limit_recommendation.recommended_limit IS 'the limit proposed, rounded up to 100';
 COMMENT ON COLUMN pgcredit.limit_recommendation.tier IS 'the tier it is based on';
 COMMENT ON COLUMN pgcredit.limit_recommendation.reasons IS 'each step of the reckoning, in words';
+-- USAGE: PUBLIC (the default for a type); recommend_limit() decides who
+-- gets one.
 
 CREATE FUNCTION pgcredit.recommend_limit(customer text, as_of date DEFAULT pgcredit.as_of())
 RETURNS pgcredit.limit_recommendation
