@@ -71,6 +71,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.as_of()', 'public'),
   ('pgcredit.combined_score(numeric,numeric,numeric)', 'public'),
   ('pgcredit.risk_tier(numeric)', 'public'),
+  ('pgcredit.risk_tier(numeric,text)', 'public'),
   -- the CSV loader acts as the caller ("Who may load"); load_csv_file
   -- checks pg_read_server_files itself
   ('pgcredit.load_csv(regclass,text,text,text,boolean,jsonb,text[],text,boolean,text[],text[],text[],boolean,bigint,text,bigint)', 'public'),
@@ -86,6 +87,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.portfolio_stats(date)', 'reader'),
   ('pgcredit.external_score_now(date)', 'reader'),
   ('pgcredit.customer_risk_at(date)', 'reader'),
+  ('pgcredit.watchlist_at(date)', 'reader'),
   ('pgcredit.recommend_limit(text,date)', 'reader'),
   -- helpers that the risk views call as their reader
   ('pgcredit._newly_overdue(date,integer,integer)', 'reader'),
@@ -138,7 +140,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._notify_alert()', 'owner'),
   ('pgcredit._alert_on_hold()', 'owner'),
   ('pgcredit._account_import_row()', 'owner'),
-  ('pgcredit._tier_policy_replace()', 'owner');
+  ('pgcredit._tier_policy_replace()', 'owner'),
+  ('pgcredit._auto_watch(date)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -179,7 +182,8 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.portfolio',            'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.held_orders',          'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.limit_history',        'view',  'reader', 'owner', 'owner', 'owner'),
-  ('pgcredit.watchlist',            'view',  'reader', 'owner', 'owner', 'owner');
+  ('pgcredit.watchlist',            'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.tier_churn',           'view',  'reader', 'owner', 'owner', 'owner');
 -- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
 -- belong to the owner alone.
 

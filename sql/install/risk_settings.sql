@@ -40,10 +40,19 @@ CREATE TABLE pgcredit.risk_settings (
   watch_overdue_days        int NOT NULL DEFAULT 30 CHECK (watch_overdue_days >= 0),
   watch_new_overdue_window  int NOT NULL DEFAULT 7 CHECK (watch_new_overdue_window >= 1),
   watch_score_drop          numeric NOT NULL DEFAULT 10 CHECK (watch_score_drop >= 0 AND watch_score_drop < 'Infinity'),
+  tier_margin               numeric NOT NULL DEFAULT 5 CHECK (tier_margin >= 0 AND tier_margin < 'Infinity'),
+  auto_watch                boolean NOT NULL DEFAULT false,
+  auto_watch_utilisation_pct numeric NOT NULL DEFAULT 90
+                            CHECK (auto_watch_utilisation_pct >= 0 AND auto_watch_utilisation_pct < 'Infinity'),
+  auto_watch_release_margin numeric NOT NULL DEFAULT 10
+                            CHECK (auto_watch_release_margin >= 0 AND auto_watch_release_margin < 'Infinity'),
+  auto_watch_signals        text[] NOT NULL DEFAULT '{new_overdue_item,score_drop,receivables_up_orders_down}'
+                            CHECK (auto_watch_signals <@ '{new_overdue_item,score_drop,receivables_up_orders_down,review_overdue}'),
+  auto_watch_calm_days      int NOT NULL DEFAULT 14 CHECK (auto_watch_calm_days >= 0),
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
   CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
 );
-COMMENT ON TABLE pgcredit.risk_settings IS 'weights of the combined score, tier thresholds and watchlist thresholds: one row at most; no row means every default';
+COMMENT ON TABLE pgcredit.risk_settings IS 'weights of the combined score, tier thresholds and their margin, watchlist thresholds and the automatic watch: one row at most; no row means every default';
 COMMENT ON COLUMN pgcredit.risk_settings.only_row IS 'always true: the table holds one row at most';
 COMMENT ON COLUMN pgcredit.risk_settings.weight_behaviour IS 'weight of the behavioural score (payment history) in the combined score';
 COMMENT ON COLUMN pgcredit.risk_settings.weight_external IS 'weight of the latest external score, brought to 0-100';
@@ -56,6 +65,12 @@ COMMENT ON COLUMN pgcredit.risk_settings.watch_utilisation_pct IS 'watchlist: ut
 COMMENT ON COLUMN pgcredit.risk_settings.watch_overdue_days IS 'watchlist: an open item passing this many days past due ...';
 COMMENT ON COLUMN pgcredit.risk_settings.watch_new_overdue_window IS '... within the last this many days (a new overdue item)';
 COMMENT ON COLUMN pgcredit.risk_settings.watch_score_drop IS 'watchlist and alert: a combined score falling by more than this many points from one refresh to the next';
+COMMENT ON COLUMN pgcredit.risk_settings.tier_margin IS 'hysteresis of the tiers: a customer keeps the tier of its previous scoring until its combined score leaves that tier''s band by more than this many points';
+COMMENT ON COLUMN pgcredit.risk_settings.auto_watch IS 'refresh_scores() puts accounts on status watch when a reason holds, and back to ok when none is left (false: it never changes a status)';
+COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_utilisation_pct IS 'automatic watch: utilisation above this percentage of the limit is a reason';
+COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_release_margin IS 'automatic watch: the utilisation reason is gone only once utilisation is at or below auto_watch_utilisation_pct minus this many points';
+COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_signals IS 'automatic watch: the watchlist rules that are a reason (new_overdue_item, score_drop, receivables_up_orders_down, review_overdue)';
+COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_calm_days IS 'automatic watch: a signal reason is gone only once no listed signal fired at a scoring of the last this many days';
 REVOKE ALL ON pgcredit.risk_settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.risk_settings TO pgcredit_reader;
 GRANT INSERT, UPDATE, DELETE ON pgcredit.risk_settings TO pgcredit_admin;

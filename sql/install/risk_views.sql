@@ -222,20 +222,24 @@ COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._newly_overdue(date, int, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._newly_overdue(date, int, int) TO pgcredit_reader;
 
-CREATE VIEW pgcredit.watchlist AS
-WITH r AS (SELECT * FROM pgcredit.customer_risk),
+CREATE FUNCTION pgcredit.watchlist_at(as_of date)
+RETURNS TABLE (customer text, rule text, detail text, value numeric, threshold numeric)
+LANGUAGE sql STABLE ROWS 100
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1)),
      cfg AS (SELECT * FROM pgcredit._settings_or_default()),
      -- the last two scorings on or before the day, side by side
-     d AS (SELECT max(as_of) AS d1,
-                  (SELECT max(as_of) FROM pgcredit.score_history
-                   WHERE as_of < (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of())) AS d2
-           FROM pgcredit.score_history WHERE as_of <= pgcredit.as_of()),
-     last2 AS (SELECT n.customer, n.as_of, n.combined_score, n.receivables, n.open_orders,
+     d AS (SELECT max(h.as_of) AS d1,
+                  (SELECT max(h2.as_of) FROM pgcredit.score_history h2
+                   WHERE h2.as_of < (SELECT max(h3.as_of) FROM pgcredit.score_history h3 WHERE h3.as_of <= $1)) AS d2
+           FROM pgcredit.score_history h WHERE h.as_of <= $1),
+     last2 AS (SELECT n.customer, n.as_of, n.combined_score, n.receivables, n.open_orders, n.overdue,
                       b.as_of AS prev_as_of, b.combined_score AS prev_score,
-                      b.receivables AS prev_receivables, b.open_orders AS prev_orders
+                      b.receivables AS prev_receivables, b.open_orders AS prev_orders, b.overdue AS prev_overdue
                FROM d JOIN pgcredit.score_history n ON n.as_of = d.d1
                JOIN pgcredit.score_history b ON b.as_of = d.d2 AND b.customer = n.customer),
-     items AS (SELECT * FROM cfg, pgcredit._newly_overdue(pgcredit.as_of(), cfg.watch_overdue_days,
+     items AS (SELECT * FROM cfg, pgcredit._newly_overdue($1, cfg.watch_overdue_days,
                                                             cfg.watch_new_overdue_window))
 SELECT r.customer, 'utilisation' AS rule,
        format('utilisation %s%% of the limit', r.utilisation_pct) AS detail,
@@ -245,7 +249,7 @@ UNION ALL
 SELECT i.customer, 'new_overdue_item',
        format('%s open item(s) passed %s days past due in the last %s days',
               i.n, cfg.watch_overdue_days, cfg.watch_new_overdue_window),
-       pgcredit.as_of() - i.due, cfg.watch_overdue_days
+       $1 - i.due, cfg.watch_overdue_days
 FROM items i, cfg
 UNION ALL
 SELECT l.customer, 'score_drop',
@@ -255,22 +259,118 @@ SELECT l.customer, 'score_drop',
 FROM last2 l, cfg
 WHERE l.prev_score - l.combined_score > cfg.watch_score_drop
 UNION ALL
+-- an order that ships becomes a receivable: exposure moves from open
+-- orders to receivables and nothing is worse.  The sign is a rise of
+-- receivables beyond the fall of open orders (exposure grew while the
+-- customer orders less) with more of it past due.
 SELECT l.customer, 'receivables_up_orders_down',
-       format('receivables rose from %s to %s while open orders fell from %s to %s between %s and %s',
-              l.prev_receivables, l.receivables, l.prev_orders, l.open_orders,
+       format('receivables rose from %s to %s, more than open orders fell (from %s to %s), and overdue from %s to %s between %s and %s',
+              l.prev_receivables, l.receivables, l.prev_orders, l.open_orders, l.prev_overdue, l.overdue,
               to_char(l.prev_as_of, 'YYYY-MM-DD'), to_char(l.as_of, 'YYYY-MM-DD')),
-       l.receivables - l.prev_receivables, 0
+       (l.receivables - l.prev_receivables) - (l.prev_orders - l.open_orders), 0
 FROM last2 l
-WHERE l.receivables > l.prev_receivables AND l.open_orders < l.prev_orders
+WHERE l.open_orders < l.prev_orders
+  AND l.receivables - l.prev_receivables > l.prev_orders - l.open_orders
+  AND l.overdue > l.prev_overdue
 UNION ALL
 SELECT a.customer, 'review_overdue', format('review was due on %s', to_char(a.next_review, 'YYYY-MM-DD')),
-       pgcredit.as_of() - a.next_review, 0
-FROM pgcredit.account a WHERE a.next_review < pgcredit.as_of();
+       $1 - a.next_review, 0
+FROM pgcredit.account a WHERE a.next_review < $1;
+$$;
+COMMENT ON FUNCTION pgcredit.watchlist_at(date) IS 'the rows of watchlist as of any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.watchlist_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.watchlist_at(date) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.watchlist AS
+SELECT * FROM pgcredit.watchlist_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.watchlist IS 'customers showing early warning signs, one row per sign, with the rule that fired; thresholds in risk_settings';
 COMMENT ON COLUMN pgcredit.watchlist.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two days scored), receivables_up_orders_down (between the last two days scored), review_overdue';
 COMMENT ON COLUMN pgcredit.watchlist.detail IS 'what was seen, in words';
-COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables, days since the review date)';
+COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables beyond the fall of open orders, days since the review date)';
 COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
 REVOKE ALL ON pgcredit.watchlist FROM PUBLIC;
 GRANT SELECT ON pgcredit.watchlist TO pgcredit_reader;
+
+CREATE VIEW pgcredit.tier_churn AS
+SELECT m.as_of, m.from_tier, m.to_tier, coalesce(m.from_tier <> m.to_tier, false) AS moved, count(*) AS customers
+FROM (SELECT h.as_of, h.tier AS to_tier,
+             lag(h.tier) OVER w AS from_tier, lag(h.as_of) OVER w AS previous_as_of
+      FROM pgcredit.score_history h
+      WINDOW w AS (PARTITION BY h.customer ORDER BY h.as_of)) m
+WHERE m.previous_as_of IS NOT NULL
+GROUP BY m.as_of, m.from_tier, m.to_tier;
+COMMENT ON VIEW pgcredit.tier_churn IS 'per day scored, how many customers went from which tier (at their previous scoring) to which: the churn of the tiers, for BI';
+COMMENT ON COLUMN pgcredit.tier_churn.as_of IS 'the day scored';
+COMMENT ON COLUMN pgcredit.tier_churn.from_tier IS 'the tier at the customer''s previous scoring (NULL: no score then)';
+COMMENT ON COLUMN pgcredit.tier_churn.to_tier IS 'the tier at this scoring (NULL: no score)';
+COMMENT ON COLUMN pgcredit.tier_churn.moved IS 'whether the tier changed (false when either day has no score)';
+COMMENT ON COLUMN pgcredit.tier_churn.customers IS 'customers that went from from_tier to to_tier (a customer''s first scoring is not counted)';
+REVOKE ALL ON pgcredit.tier_churn FROM PUBLIC;
+GRANT SELECT ON pgcredit.tier_churn TO pgcredit_reader;
+
+-- Automatic watch: refresh_scores() calls it when risk_settings.auto_watch is on
+CREATE FUNCTION pgcredit._auto_watch(as_of date)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  cfg pgcredit.risk_settings := pgcredit._settings_or_default();
+  c record;
+  st text;
+  set_by text;
+BEGIN
+  -- each account's reasons at this scoring: utilisation above the
+  -- threshold, and the watchlist signals the settings name
+  FOR c IN
+    WITH w AS (SELECT l.customer, array_agg(l.rule ORDER BY l.rule) AS rules,
+                      string_agg(format('%s: %s', l.rule, l.detail), '; ' ORDER BY l.rule) AS words
+               FROM pgcredit.watchlist_at(_auto_watch.as_of) l
+               WHERE l.rule = ANY (cfg.auto_watch_signals)
+               GROUP BY l.customer)
+    SELECT a.customer, a.status, h.utilisation_pct,
+           CASE WHEN h.utilisation_pct > cfg.auto_watch_utilisation_pct THEN '{utilisation}'::text[]
+                ELSE '{}' END || coalesce(w.rules, '{}') AS reasons,
+           concat_ws('; ', CASE WHEN h.utilisation_pct > cfg.auto_watch_utilisation_pct
+                                THEN format('utilisation: %s%% of the limit, above %s%%', h.utilisation_pct,
+                                            cfg.auto_watch_utilisation_pct) END, w.words) AS words
+    FROM pgcredit.account a
+    JOIN pgcredit.score_history h ON h.customer = a.customer AND h.as_of = _auto_watch.as_of
+    LEFT JOIN w ON w.customer = a.customer
+    ORDER BY a.customer
+  LOOP
+    UPDATE pgcredit.score_history h SET watch_reasons = c.reasons
+    WHERE h.customer = c.customer AND h.as_of = _auto_watch.as_of;
+    IF c.status NOT IN ('ok', 'watch') THEN
+      CONTINUE;       -- hold and blocked are a person's decision
+    END IF;
+    -- the status again, under the account's lock: a person may have
+    -- changed it since
+    SELECT a.status INTO st FROM pgcredit.account a WHERE a.customer = c.customer FOR UPDATE;
+    IF st = 'ok' AND cardinality(c.reasons) > 0 THEN
+      PERFORM pgcredit._change_account(c.customer, '{"status": "watch"}', 'auto_watch',
+                                       'automatic watch: ' || c.words);
+    ELSIF st = 'watch' AND cardinality(c.reasons) = 0
+          AND coalesce(c.utilisation_pct <= cfg.auto_watch_utilisation_pct - cfg.auto_watch_release_margin, true)
+          AND NOT EXISTS (SELECT FROM pgcredit.score_history h
+                          WHERE h.customer = c.customer AND h.as_of <= _auto_watch.as_of
+                            AND h.as_of > _auto_watch.as_of - cfg.auto_watch_calm_days
+                            AND h.watch_reasons && cfg.auto_watch_signals) THEN
+      -- lifted only when the rules set it: the latest change of the
+      -- status in the audit log was an automatic watch
+      SELECT l.action INTO set_by FROM pgcredit.audit_log l
+      WHERE l.customer = c.customer AND l.new_value ? 'status'
+      ORDER BY l.id DESC LIMIT 1;
+      IF set_by = 'auto_watch' THEN
+        PERFORM pgcredit._change_account(c.customer, '{"status": "ok"}', 'auto_unwatch',
+          format('automatic watch lifted: utilisation %s, at or below %s%%; no signal in the last %s days',
+                 coalesce(c.utilisation_pct || '%', 'without a limit'),
+                 cfg.auto_watch_utilisation_pct - cfg.auto_watch_release_margin, cfg.auto_watch_calm_days));
+      END IF;
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._auto_watch(date) IS
+  'for refresh_scores(): record each account''s reasons for a watch at the day''s scoring, put accounts that are ok and have one on watch, and put back to ok the accounts the rules put on watch once no reason is left (audited as auto_watch and auto_unwatch)';
+REVOKE EXECUTE ON FUNCTION pgcredit._auto_watch(date) FROM PUBLIC;

@@ -36,6 +36,9 @@ CREATE TABLE pgcredit.score_history (
   open_orders       numeric,
   oldest_days_past_due int,
   computed_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  score_tier        text CHECK (score_tier IN ('A', 'B', 'C', 'D', 'E')),
+  overdue           numeric,
+  watch_reasons     text[],
   PRIMARY KEY (customer, as_of)
 );
 CREATE INDEX score_history_as_of ON pgcredit.score_history (as_of);
@@ -47,11 +50,14 @@ COMMENT ON COLUMN pgcredit.score_history.behavioural_score IS 'credit_score() ov
 COMMENT ON COLUMN pgcredit.score_history.external_score IS 'the latest external score on or before as_of, brought to 0-100 by external_score_scale';
 COMMENT ON COLUMN pgcredit.score_history.utilisation_pct IS 'exposure as a percentage of the credit limit; NULL without a limit';
 COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights';
-COMMENT ON COLUMN pgcredit.score_history.tier IS 'risk tier from the combined score and risk_settings thresholds: A best to E worst';
+COMMENT ON COLUMN pgcredit.score_history.tier IS 'risk tier, A best to E worst: the tier of the customer''s previous scoring while the combined score stays within risk_settings.tier_margin points of its band, else the tier of the score (risk_tier(combined_score, previous tier))';
 COMMENT ON COLUMN pgcredit.score_history.receivables IS 'open receivables when scored';
 COMMENT ON COLUMN pgcredit.score_history.open_orders IS 'open orders when scored';
 COMMENT ON COLUMN pgcredit.score_history.oldest_days_past_due IS 'days past due of the oldest open item when scored';
 COMMENT ON COLUMN pgcredit.score_history.computed_at IS 'when the row was computed';
+COMMENT ON COLUMN pgcredit.score_history.score_tier IS 'the tier of the combined score alone, by the thresholds of risk_settings, without the margin (NULL in rows scored before version 1.1)';
+COMMENT ON COLUMN pgcredit.score_history.overdue IS 'open receivables past due when scored (NULL in rows scored before version 1.1)';
+COMMENT ON COLUMN pgcredit.score_history.watch_reasons IS 'the reasons for an automatic watch found at this scoring (empty: none); NULL when the automatic watch is off or the customer has no account';
 REVOKE ALL ON pgcredit.score_history FROM PUBLIC;
 GRANT SELECT ON pgcredit.score_history TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.score_history', '');
@@ -132,7 +138,8 @@ CREATE FUNCTION pgcredit._settings_or_default()
 RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10)::pgcredit.risk_settings)
+  SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10, 5, false, 90, 10,
+                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14)::pgcredit.risk_settings)
 $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 REVOKE EXECUTE ON FUNCTION pgcredit._settings_or_default() FROM PUBLIC;
@@ -182,6 +189,38 @@ $$;
 COMMENT ON FUNCTION pgcredit.risk_tier(numeric) IS 'the risk tier of a combined score, A (best) to E, by the thresholds of risk_settings; NULL for a NULL or NaN score';
 -- EXECUTE: PUBLIC (the default), as combined_score().
 
+CREATE FUNCTION pgcredit.risk_tier(combined numeric, previous_tier text)
+RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  r pgcredit.risk_settings := pgcredit._settings_or_default();
+  low numeric;
+  high numeric;
+BEGIN
+  IF previous_tier IS NOT NULL AND previous_tier NOT IN ('A', 'B', 'C', 'D', 'E') THEN
+    RAISE EXCEPTION 'invalid risk tier "%"', previous_tier USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'A tier is one of A, B, C, D and E.';
+  END IF;
+  IF combined IS NULL OR combined = 'NaN' OR previous_tier IS NULL THEN
+    RETURN pgcredit.risk_tier(combined);
+  END IF;
+  -- the band of the previous tier (A and E are open on one side), widened
+  -- by the margin: inside it the customer keeps its tier
+  low := CASE previous_tier WHEN 'A' THEN r.tier_a_min WHEN 'B' THEN r.tier_b_min
+                            WHEN 'C' THEN r.tier_c_min WHEN 'D' THEN r.tier_d_min END;
+  high := CASE previous_tier WHEN 'B' THEN r.tier_a_min WHEN 'C' THEN r.tier_b_min
+                             WHEN 'D' THEN r.tier_c_min WHEN 'E' THEN r.tier_d_min END;
+  IF (low IS NULL OR combined >= low - r.tier_margin) AND (high IS NULL OR combined < high + r.tier_margin) THEN
+    RETURN previous_tier;
+  END IF;
+  RETURN pgcredit.risk_tier(combined);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.risk_tier(numeric, text) IS
+  'the risk tier of a combined score for a customer whose previous tier was previous_tier: that tier while the score stays within risk_settings.tier_margin points of its band, else the tier of the score; the tier of the score when previous_tier is NULL; NULL for a NULL or NaN score';
+-- EXECUTE: PUBLIC (the default), as risk_tier(numeric).
+
 
 CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, alerts bigint)
@@ -206,16 +245,23 @@ BEGIN
                     round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                           / nullif(a.credit_limit, 0), 2) AS utilisation,
                     coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
-                    s.oldest_days_past_due
+                    s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue
              FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
-             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer))
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer)),
+       g AS (SELECT f.*, pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation) AS combined
+             FROM f)
   INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
-                                      combined_score, tier, receivables, open_orders, oldest_days_past_due)
-  SELECT f.customer, refresh_scores.as_of, f.behavioural_score, f.scaled_score, f.utilisation,
-         pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation),
-         pgcredit.risk_tier(pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation)),
-         f.receivables, f.open_orders, f.oldest_days_past_due
-  FROM f;
+                                      combined_score, tier, receivables, open_orders, oldest_days_past_due,
+                                      score_tier, overdue)
+  SELECT g.customer, refresh_scores.as_of, g.behavioural_score, g.scaled_score, g.utilisation,
+         g.combined, pgcredit.risk_tier(g.combined, prev.tier),
+         g.receivables, g.open_orders, g.oldest_days_past_due, pgcredit.risk_tier(g.combined), g.overdue
+  FROM g
+  -- the tier of the customer's latest scoring before the day: kept while
+  -- the score stays within the margin of its band
+  LEFT JOIN LATERAL (SELECT h.tier FROM pgcredit.score_history h
+                     WHERE h.customer = g.customer AND h.as_of < refresh_scores.as_of
+                     ORDER BY h.as_of DESC LIMIT 1) prev ON true;
   GET DIAGNOSTICS n = ROW_COUNT;
   -- fresh statistics, so that the comparison below is planned for its size
   ANALYZE pgcredit.score_history;
@@ -254,10 +300,15 @@ BEGIN
   ORDER BY ev.customer, ev.kind;
   GET DIAGNOSTICS raised = ROW_COUNT;
 
+  -- accounts on watch and back, when the settings ask for it
+  IF cfg.auto_watch THEN
+    PERFORM pgcredit._auto_watch(refresh_scores.as_of);
+  END IF;
+
   RETURN QUERY SELECT n, raised;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
-  'score every customer for a day: behavioural, external, combined score and tier into score_history (replacing that day''s rows), and alerts for downgrades, tier changes, items passing 30/60/90 days past due and overdue reviews';
+  'score every customer for a day: behavioural, external, combined score and tier (with the margin of risk_settings.tier_margin) into score_history (replacing that day''s rows), alerts for downgrades, tier changes, items passing 30/60/90 days past due and overdue reviews, and, when risk_settings.auto_watch is on, accounts put on watch and back';
 REVOKE EXECUTE ON FUNCTION pgcredit.refresh_scores(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date) TO pgcredit_controller;

@@ -43,6 +43,13 @@ FROM pgcredit.portfolio;
 SELECT tier_a AS "A", tier_b AS "B", tier_c AS "C", tier_d AS "D", tier_e AS "E"
 FROM pgcredit.portfolio;
 
+SELECT tier_margin FROM pgcredit._settings_or_default() \gset
+\echo 'Moves between tiers since' :previous'; a tier moves when the score leaves its band by more than' :tier_margin 'points'
+SELECT from_tier AS "from", to_tier AS "to", customers
+FROM pgcredit.tier_churn
+WHERE as_of = :'as_of' AND moved
+ORDER BY from_tier, to_tier;
+
 SELECT count(DISTINCT customer) AS watched FROM pgcredit.watchlist \gset
 \echo 'The watchlist:' :watched 'customers show warning signs; the 10 that show the most signs'
 SELECT w.customer, r.risk_tier AS tier, r.combined_score AS score,
@@ -50,7 +57,7 @@ SELECT w.customer, r.risk_tier AS tier, r.combined_score AS score,
                     WHEN 'utilisation' THEN format('uses %s%% of its limit', round(w.value))
                     WHEN 'score_drop' THEN format('score down %s points', round(w.value, 1))
                     WHEN 'new_overdue_item' THEN format('an item passed %s days overdue', w.threshold)
-                    WHEN 'receivables_up_orders_down' THEN format('owes %s more, orders less', w.value)
+                    WHEN 'receivables_up_orders_down' THEN format('owes %s more than its orders explain, more overdue', w.value)
                     WHEN 'review_overdue' THEN format('review %s days late', w.value)
                     ELSE w.detail END, ', ' ORDER BY w.rule) AS "warning signs"
 FROM pgcredit.watchlist w JOIN pgcredit.customer_risk r USING (customer)

@@ -137,11 +137,19 @@ SELECT d.as_of, f.customer_id AS customer, max(d.as_of - f.due_on) AS days
 FROM (VALUES (date '2012-12-31'), (date '2013-01-31')) AS d(as_of)
 JOIN f ON f.invoiced_on <= d.as_of AND f.settled_on > d.as_of AND f.due_on < d.as_of
 GROUP BY d.as_of, f.customer_id;
+-- what was past due at each close, from the file
+CREATE TABLE overdue_at AS
+SELECT d.as_of, c.customer_id AS customer,
+       coalesce(sum(f.amount) FILTER (WHERE f.invoiced_on <= d.as_of AND f.settled_on > d.as_of
+                                        AND f.due_on < d.as_of), 0) AS amount
+FROM (VALUES (date '2012-12-31'), (date '2013-01-31')) AS d(as_of)
+CROSS JOIN ledger.customer c LEFT JOIN f ON f.customer_id = c.customer_id
+GROUP BY d.as_of, c.customer_id;
 CREATE TABLE h AS SELECT * FROM pgcredit.score_history;
 -- the signs of the watchlist, each rule recomputed: utilisation over
 -- 90 %, an item that passed 30 days past due in the last 7 days, a score
--- 10 points down since December, receivables up while open orders fell,
--- a review date passed
+-- 10 points down since December, receivables up by more than open
+-- orders fell with more past due, a review date passed
 CREATE TABLE signs AS
 SELECT customer, 'utilisation' AS rule FROM x WHERE round(exposure * 100 / credit_limit, 2) > 90
 UNION ALL
@@ -153,7 +161,10 @@ WHERE b.as_of = '2012-12-31' AND b.combined_score - n.combined_score > 10
 UNION ALL
 SELECT b.customer, 'receivables_up_orders_down'
 FROM h b JOIN h n ON n.customer = b.customer AND n.as_of = '2013-01-31'
-WHERE b.as_of = '2012-12-31' AND n.receivables > b.receivables AND n.open_orders < b.open_orders
+JOIN overdue_at ob ON ob.customer = b.customer AND ob.as_of = '2012-12-31'
+JOIN overdue_at o ON o.customer = b.customer AND o.as_of = '2013-01-31'
+WHERE b.as_of = '2012-12-31' AND n.open_orders < b.open_orders
+  AND n.receivables - b.receivables > b.open_orders - n.open_orders AND o.amount > ob.amount
 UNION ALL
 SELECT customer, 'review_overdue' FROM pgcredit.account WHERE next_review < '2013-01-31';
 });
@@ -198,6 +209,14 @@ SELECT count(*) FILTER (WHERE tier = 'A'), count(*) FILTER (WHERE tier = 'B'),
        count(*) FILTER (WHERE tier = 'E')
 FROM h WHERE as_of = '2013-01-31'})),
 	'customers by tier, from the January run');
+
+is( rows_under(qr/^Moves between tiers/),
+	figures(query(q{
+SELECT b.tier, n.tier, count(*)
+FROM h b JOIN h n ON n.customer = b.customer AND n.as_of = '2013-01-31'
+WHERE b.as_of = '2012-12-31' AND b.tier <> n.tier
+GROUP BY b.tier, n.tier ORDER BY b.tier, n.tier})),
+	'the moves between tiers since December');
 
 my $watched = query('SELECT count(DISTINCT customer) FROM signs');
 like($report, qr/The watchlist: $watched customers show warning signs/,
@@ -332,13 +351,28 @@ NOT EXISTS (SELECT FROM h
 NOT EXISTS (SELECT FROM h JOIN x USING (customer)
             WHERE h.as_of = '2013-01-31'
               AND h.utilisation_pct IS DISTINCT FROM round(x.exposure * 100 / x.credit_limit, 2))},
-	'tiers: A from 80, B from 65, C from 50, D from 35, else E' => q{
+	'score tiers: A from 80, B from 65, C from 50, D from 35, else E' => q{
 NOT EXISTS (SELECT FROM h
-            WHERE h.tier IS DISTINCT FROM CASE WHEN h.combined_score >= 80 THEN 'A'
-                                               WHEN h.combined_score >= 65 THEN 'B'
-                                               WHEN h.combined_score >= 50 THEN 'C'
-                                               WHEN h.combined_score >= 35 THEN 'D'
-                                               WHEN h.combined_score IS NOT NULL THEN 'E' END)},
+            WHERE h.score_tier IS DISTINCT FROM CASE WHEN h.combined_score >= 80 THEN 'A'
+                                                     WHEN h.combined_score >= 65 THEN 'B'
+                                                     WHEN h.combined_score >= 50 THEN 'C'
+                                                     WHEN h.combined_score >= 35 THEN 'D'
+                                                     WHEN h.combined_score IS NOT NULL THEN 'E' END)},
+	# December is the first scoring; in January a customer keeps its
+	# December tier while its score stays within 5 points of that tier's
+	# band, else it takes the tier of its score
+	'tiers: the score tier, but December\'s kept within 5 points of its band' => q{
+NOT EXISTS (SELECT FROM h n LEFT JOIN h b ON b.customer = n.customer AND b.as_of = '2012-12-31'
+            WHERE n.tier IS DISTINCT FROM
+                  CASE WHEN n.as_of = '2013-01-31' AND b.tier IS NOT NULL AND n.combined_score IS NOT NULL
+                            AND n.combined_score >= CASE b.tier WHEN 'A' THEN 75 WHEN 'B' THEN 60 WHEN 'C' THEN 45
+                                                                WHEN 'D' THEN 30 ELSE '-Infinity'::numeric END
+                            AND n.combined_score < CASE b.tier WHEN 'B' THEN 85 WHEN 'C' THEN 70 WHEN 'D' THEN 55
+                                                               WHEN 'E' THEN 40 ELSE 'Infinity'::numeric END
+                       THEN b.tier ELSE n.score_tier END)},
+	'overdue in the scores is what was past due at each close' => q{
+NOT EXISTS (SELECT h.customer, h.as_of, h.overdue FROM h
+            EXCEPT SELECT customer, as_of, amount FROM overdue_at)},
 	# the oldest open item crossing 30, 60 or 90 days past due since the
 	# run before (the first run has none before it)
 	'overdue alerts: the oldest item crossed 30, 60 or 90 days' => q{
