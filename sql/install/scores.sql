@@ -225,6 +225,9 @@ COMMENT ON FUNCTION pgcredit.risk_tier(numeric, text) IS
 CREATE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, alerts bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- joins over the scores of every customer, estimated large: compiling
+-- them would take longer than running them (as in customer_risk_at)
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
