@@ -91,10 +91,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit._newly_overdue(date,integer,integer)', 'reader'),
   ('pgcredit._settings_or_default()', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
+  ('pgcredit._effective_limit(numeric,numeric,date,date,date)', 'reader'),
   -- pgcredit_controller
   ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
   ('pgcredit.set_credit_limit(text,numeric,text)', 'controller'),
   ('pgcredit.set_tolerance(text,numeric,text)', 'controller'),
+  ('pgcredit.set_temporary_limit(text,numeric,date,text,date)', 'controller'),
+  ('pgcredit.clear_temporary_limit(text,text)', 'controller'),
   ('pgcredit.set_status(text,text,text)', 'controller'),
   ('pgcredit.place_hold(text,text)', 'controller'),
   ('pgcredit.block_account(text,text)', 'controller'),
