@@ -151,8 +151,17 @@ CREATE FUNCTION pgcredit.set_credit_limit(customer text, credit_limit numeric, r
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  old_limit numeric;
 BEGIN
   PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  -- above the policy's threshold, a raise needs an approved request
+  SELECT a.credit_limit INTO old_limit FROM pgcredit.account a
+  WHERE a.customer = set_credit_limit.customer FOR UPDATE;
+  IF FOUND THEN
+    PERFORM pgcredit._check_approval('limit', customer,
+      CASE WHEN credit_limit IS NULL AND old_limit IS NULL THEN 0 ELSE credit_limit - coalesce(old_limit, 0) END);
+  END IF;
   RETURN pgcredit._change_account(customer, jsonb_build_object('credit_limit', credit_limit),
                                   'set_credit_limit', reason);
 END
@@ -217,6 +226,10 @@ BEGIN
     RAISE EXCEPTION 'temporary limit would end before it starts' USING ERRCODE = 'invalid_parameter_value',
       DETAIL = format('It would run from %s to %s.', coalesce(valid_from, current_date), valid_until);
   END IF;
+  -- above the policy's threshold, a limit over the permanent one needs an
+  -- approved request
+  PERFORM pgcredit._check_approval('limit', set_temporary_limit.customer, set_temporary_limit.credit_limit - coalesce(a.credit_limit, 0))
+  FROM pgcredit.account a WHERE a.customer = set_temporary_limit.customer FOR UPDATE;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('temporary_limit', credit_limit, 'temporary_from', valid_from,
                        'temporary_until', valid_until),
@@ -249,6 +262,13 @@ BEGIN
   IF status IS NULL OR status NOT IN ('ok', 'watch', 'hold', 'blocked') THEN
     RAISE EXCEPTION 'invalid account status "%"', status USING ERRCODE = 'invalid_parameter_value',
       HINT = 'The status is one of ok, watch, hold and blocked.';
+  END IF;
+  -- above the policy's threshold, leaving blocked needs an approved request
+  IF status <> 'blocked' AND EXISTS (SELECT FROM pgcredit.account a WHERE a.customer = set_status.customer
+                                     AND a.status = 'blocked' FOR UPDATE) THEN
+    PERFORM pgcredit._check_approval('unblock', customer,
+      (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+       WHERE e.customer = set_status.customer));
   END IF;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('status', status,
