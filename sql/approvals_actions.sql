@@ -179,6 +179,25 @@ SELECT held_order, outcome FROM pgcredit.reevaluate_held_orders();
 SELECT action, old_value ? 'held_order' AS names_hold, new_value, reason
 FROM pgcredit.audit_log WHERE action = 'reject_held_order';
 
+----------------------------------------------------------------------
+-- A held order of a customer without an account goes the same way
+----------------------------------------------------------------------
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('deny', reason => 'accounts first');
+INSERT INTO ac_order VALUES (30, 'NEW1', 400);
+SELECT id AS new_hold, why FROM pgcredit.held_orders WHERE customer = 'NEW1' \gset
+SELECT :'why' AS why;
+SELECT pgcredit.release_held_order(:new_hold, 'known to sales');
+\echo :LAST_ERROR_SQLSTATE
+SET SESSION AUTHORIZATION regress_ac_ann;
+SELECT id AS new_request FROM pgcredit.request_release(:new_hold, 'known to sales') \gset
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_ac_ben;
+SELECT kind, customer, risk_tier, amount FROM pgcredit.pending_requests;
+SELECT status FROM pgcredit.approve_request(:new_request, 'references checked');
+RESET SESSION AUTHORIZATION;
+SELECT id, on_hold FROM ac_order WHERE id = 30;
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('allow', reason => 'back');
+
 -- The steps of every request in the audit log
 SELECT action, customer, CASE WHEN role_name = current_user THEN '(test)' ELSE role_name END AS role_name,
        reason
@@ -193,11 +212,12 @@ REVOKE ALL ON SCHEMA public FROM regress_ac_ann;
 DELETE FROM pgcredit.approval_authority;
 DELETE FROM pgcredit.approval_policy;
 DELETE FROM pgcredit.approval_request;
-DELETE FROM pgcredit.held_order WHERE customer IN ('H1', 'H2', 'R1');
-DELETE FROM pgcredit.override WHERE customer IN ('H1', 'H2', 'R1');
-DELETE FROM pgcredit.alert WHERE customer IN ('H1', 'H2', 'R1');
-DELETE FROM pgcredit.audit_log WHERE customer IN ('H1', 'H2', 'R1', 'R1-shipped') OR action ~ '^(person_login|approval_)';
-DELETE FROM pgcredit.exposure WHERE customer IN ('H1', 'H2', 'R1', 'R1-shipped');
+DELETE FROM pgcredit.held_order WHERE customer IN ('H1', 'H2', 'R1', 'NEW1');
+DELETE FROM pgcredit.override WHERE customer IN ('H1', 'H2', 'R1', 'NEW1');
+DELETE FROM pgcredit.alert WHERE customer IN ('H1', 'H2', 'R1', 'NEW1');
+DELETE FROM pgcredit.audit_log WHERE customer IN ('H1', 'H2', 'R1', 'R1-shipped', 'NEW1')
+  OR action ~ '^(person_login|approval_|set_no_account_policy)';
+DELETE FROM pgcredit.exposure WHERE customer IN ('H1', 'H2', 'R1', 'R1-shipped', 'NEW1');
 DELETE FROM pgcredit.account WHERE customer IN ('H1', 'H2', 'R1');
 ALTER TABLE pgcredit.held_order ALTER COLUMN id RESTART;
 ALTER TABLE pgcredit.approval_request ALTER COLUMN id RESTART;

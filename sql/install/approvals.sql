@@ -342,9 +342,10 @@ BEGIN
   IF req.customer IS NULL THEN
     RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  -- the account, locked so that the size judged is the size applied
+  -- the account, locked so that the size judged is the size applied; a
+  -- held order or an override may concern a customer without one
   PERFORM FROM pgcredit.account a WHERE a.customer = req.customer FOR UPDATE;
-  IF NOT FOUND THEN
+  IF NOT FOUND AND req.kind IN ('limit', 'unblock') THEN
     RAISE EXCEPTION 'customer "%" has no credit account', req.customer USING ERRCODE = 'PC003',
       HINT = 'Open one with pgcredit.open_account().';
   END IF;
