@@ -198,6 +198,16 @@ RESET SESSION AUTHORIZATION;
 SELECT id, on_hold FROM ac_order WHERE id = 30;
 SELECT no_account_policy FROM pgcredit.set_no_account_policy('allow', reason => 'back');
 
+-- Re-evaluation never uses an override: a customer with one in the
+-- transaction keeps its held orders
+INSERT INTO ac_order VALUES (31, 'R1', 900);
+SELECT id, customer, amount FROM pgcredit.held_orders ORDER BY id;
+UPDATE pgcredit.approval_policy SET override_approval_above = NULL;
+BEGIN;
+SELECT pgcredit.override_block('R1', 'for another order');
+SELECT held_order, outcome FROM pgcredit.reevaluate_held_orders();
+ROLLBACK;
+
 -- The steps of every request in the audit log
 SELECT action, customer, CASE WHEN role_name = current_user THEN '(test)' ELSE role_name END AS role_name,
        reason

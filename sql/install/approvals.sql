@@ -664,6 +664,12 @@ BEGIN
       IF NOT FOUND THEN
         CONTINUE;
       END IF;
+      -- an override of this transaction would let the order past its
+      -- limit: such a customer's orders wait for a run without one
+      IF EXISTS (SELECT FROM pgcredit.override o
+                 WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer) THEN
+        RAISE EXCEPTION 'the customer has an override in this transaction';
+      END IF;
       -- no override: clearing the mark is an order like any other, and
       -- the guard lets it in only if it fits (closing its hold record),
       -- else holds it again
