@@ -6,6 +6,7 @@
 SET client_min_messages = warning;
 -- request numbers as in a fresh database
 ALTER TABLE pgcredit.approval_request ALTER COLUMN id RESTART;
+ALTER TABLE pgcredit.approval_authority ALTER COLUMN id RESTART;
 
 -- The people.  Alice has two logins (her desk and her laptop) and holds
 -- the CFO's authority too; Bob is a credit manager; Carol the CFO; Dave a
@@ -166,6 +167,20 @@ SELECT pgcredit.expire_requests() AS expired;
 SELECT pgcredit.expire_requests() AS expired_again;
 RESET SESSION AUTHORIZATION;
 
+-- A role of the matrix dropped since leaves its rows without effect
+CREATE ROLE regress_ap_gone;
+INSERT INTO pgcredit.approval_authority (kind, approver) VALUES ('limit', 'regress_ap_gone');
+DROP ROLE regress_ap_gone;
+SET SESSION AUTHORIZATION regress_ap_alice;
+SELECT id AS gone_request FROM pgcredit.request_limit('D1', 1200, 'the role is gone') \gset
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_ap_dave;
+SELECT count(*) AS dave_may_approve FROM pgcredit.pending_requests;
+SELECT pgcredit.approve_request(:gone_request, 'no authority');
+\echo :LAST_ERROR_SQLSTATE
+RESET SESSION AUTHORIZATION;
+DELETE FROM pgcredit.approval_authority WHERE approver NOT IN (SELECT oid FROM pg_roles);
+
 -- Every limit, with who asked and who approved
 -- (the superuser running the test shows as "(test)")
 SELECT customer, kind, old_limit, new_limit, valid_from, valid_until,
@@ -224,5 +239,6 @@ DELETE FROM pgcredit.audit_log WHERE customer IN ('A1', 'B1', 'D1') OR action ~ 
 DELETE FROM pgcredit.exposure WHERE customer IN ('A1', 'B1', 'D1');
 DELETE FROM pgcredit.account WHERE customer IN ('A1', 'B1', 'D1');
 ALTER TABLE pgcredit.approval_request ALTER COLUMN id RESTART;
+ALTER TABLE pgcredit.approval_authority ALTER COLUMN id RESTART;
 DROP ROLE regress_ap_alice, regress_ap_alice2, regress_ap_bob, regress_ap_carol, regress_ap_dave,
           regress_ap_managers, regress_ap_cfo;

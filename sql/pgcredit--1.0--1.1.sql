@@ -647,7 +647,10 @@ RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT EXISTS (SELECT FROM pgcredit._covering_authority($1, $2, $3, $4) m
-                 WHERE NOT m.auto_approve AND pg_has_role(pgcredit._actor(), m.approver, 'MEMBER'))
+                 WHERE NOT m.auto_approve
+                   -- a role dropped since leaves its rows without effect
+                   AND EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = m.approver)
+                   AND pg_has_role(pgcredit._actor(), m.approver, 'MEMBER'))
 $$;
 COMMENT ON FUNCTION pgcredit._may_approve(text, text, numeric, numeric) IS
   'whether the role acting holds, through a role of approval_authority, the authority for a request of that size';
@@ -978,7 +981,7 @@ BEGIN
   IF NOT pgcredit._may_approve(req.kind, size.risk_tier, size.increase, size.amount) THEN
     SELECT string_agg(DISTINCT m.approver::text, ', ' ORDER BY m.approver::text) INTO needed
     FROM pgcredit._covering_authority(req.kind, size.risk_tier, size.increase, size.amount) m
-    WHERE NOT m.auto_approve;
+    WHERE NOT m.auto_approve AND EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = m.approver);
     RAISE EXCEPTION 'role "%" has no authority to approve request %', pgcredit._actor(), req.id
       USING ERRCODE = 'PC011',
       DETAIL = format('It needs the authority for %s requests of tier %s with an increase of %s and an amount of %s.',
