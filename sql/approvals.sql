@@ -96,7 +96,7 @@ RESET SESSION AUTHORIZATION;
 
 -- Bob may: he sees it, approves it, and the limit changes, audited
 SET SESSION AUTHORIZATION regress_ap_bob;
-SELECT id, kind, customer, risk_tier, new_limit, increase, amount, requester, reason
+SELECT id, kind, customer, risk_tier, new_limit, increase, amount, requester, reason, approvers
 FROM pgcredit.pending_requests;
 SELECT id, status, decided_by, approver, decision_reason, auto_approved
 FROM pgcredit.approve_request(1, 'contract seen');
@@ -127,7 +127,7 @@ SELECT pgcredit.approve_request(3, 'small');
 RESET SESSION AUTHORIZATION;
 -- the CFO approves one and rejects the other
 SET SESSION AUTHORIZATION regress_ap_carol;
-SELECT id, kind, customer, increase FROM pgcredit.pending_requests ORDER BY id;
+SELECT id, kind, customer, increase, approvers FROM pgcredit.pending_requests ORDER BY id;
 SELECT id, status, approver FROM pgcredit.approve_request(2, 'second warehouse signed');
 SELECT id, status, approver, decision_reason FROM pgcredit.reject_request(3, 'tier D stays where it is');
 SELECT pgcredit.approve_request(3, 'changed my mind');
