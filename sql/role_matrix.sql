@@ -93,10 +93,18 @@ INSERT INTO decided_function VALUES
   ('pgcredit._newly_overdue(date,integer,integer)', 'reader'),
   ('pgcredit._settings_or_default()', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
+  ('pgcredit._effective_limit(numeric,numeric,date,date,date)', 'reader'),
+  -- helpers that pending_requests calls as its reader (a controller)
+  ('pgcredit._person()', 'controller'),
+  ('pgcredit._request_size(text,text,numeric,bigint)', 'controller'),
+  ('pgcredit._covering_authority(text,text,numeric,numeric)', 'controller'),
+  ('pgcredit._may_approve(text,text,numeric,numeric)', 'controller'),
   -- pgcredit_controller
   ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
   ('pgcredit.set_credit_limit(text,numeric,text)', 'controller'),
   ('pgcredit.set_tolerance(text,numeric,text)', 'controller'),
+  ('pgcredit.set_temporary_limit(text,numeric,date,text,date)', 'controller'),
+  ('pgcredit.clear_temporary_limit(text,text)', 'controller'),
   ('pgcredit.set_status(text,text,text)', 'controller'),
   ('pgcredit.place_hold(text,text)', 'controller'),
   ('pgcredit.block_account(text,text)', 'controller'),
@@ -106,6 +114,16 @@ INSERT INTO decided_function VALUES
   ('pgcredit.release_held_order(bigint,text)', 'controller'),
   ('pgcredit.refresh_scores(date)', 'controller'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
+  -- approvals: controllers ask, approve (with authority) and reject
+  ('pgcredit.request_limit(text,numeric,text,date,date)', 'controller'),
+  ('pgcredit.request_release(bigint,text)', 'controller'),
+  ('pgcredit.request_override(text,text)', 'controller'),
+  ('pgcredit.request_unblock(text,text)', 'controller'),
+  ('pgcredit.approve_request(bigint,text)', 'controller'),
+  ('pgcredit.reject_request(bigint,text)', 'controller'),
+  ('pgcredit.expire_requests()', 'controller'),
+  ('pgcredit.reevaluate_held_orders()', 'controller'),
+  ('pgcredit.reject_held_order(bigint,text)', 'controller'),
   -- pgcredit_admin
   ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name)', 'admin'),
   ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name)', 'admin'),
@@ -141,7 +159,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit._alert_on_hold()', 'owner'),
   ('pgcredit._account_import_row()', 'owner'),
   ('pgcredit._tier_policy_replace()', 'owner'),
-  ('pgcredit._auto_watch(date)', 'owner');
+  ('pgcredit._auto_watch(date)', 'owner'),
+  ('pgcredit._grant_override(text,text)', 'owner'),
+  ('pgcredit._audit_approval_data()', 'owner'),
+  ('pgcredit._check_approval(text,text,numeric,bigint)', 'owner'),
+  ('pgcredit._apply_request(pgcredit.approval_request)', 'owner'),
+  ('pgcredit._file_request(pgcredit.approval_request)', 'owner'),
+  ('pgcredit._pending_request(bigint)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -176,6 +200,14 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.risk_settings',        'table', 'reader', 'admin', 'admin', 'admin'),
   ('pgcredit.external_score_scale', 'table', 'reader', 'admin', 'admin', 'admin'),
   ('pgcredit.tier_policy',          'table', 'reader', 'admin', 'admin', 'admin'),
+  -- approvals: persons, thresholds and authority edited by admins with
+  -- SQL (audited by trigger); requests written by the functions alone;
+  -- the pending requests read by those who may approve
+  ('pgcredit.person_login',         'table', 'reader', 'admin', 'admin', 'admin'),
+  ('pgcredit.approval_policy',      'table', 'reader', 'admin', 'admin', 'admin'),
+  ('pgcredit.approval_authority',   'table', 'reader', 'admin', 'admin', 'admin'),
+  ('pgcredit.approval_request',     'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.pending_requests',     'view',  'controller', 'owner', 'owner', 'owner'),
   -- the risk views
   ('pgcredit.customer_risk',        'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.aging_by_customer',    'view',  'reader', 'owner', 'owner', 'owner'),
@@ -199,7 +231,11 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.audit_log_id_seq',     'owner', 'owner', 'owner'),
   ('pgcredit.import_run_id_seq',    'owner', 'owner', 'owner'),
   ('pgcredit.import_reject_id_seq', 'owner', 'owner', 'owner'),
-  ('pgcredit.alert_id_seq',         'owner', 'owner', 'owner');
+  ('pgcredit.alert_id_seq',         'owner', 'owner', 'owner'),
+  ('pgcredit.approval_request_id_seq', 'owner', 'owner', 'owner'),
+  -- identity columns: an admin's INSERT draws the number through the
+  -- table, needing no right on the sequence
+  ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()

@@ -15,7 +15,15 @@ CREATE TABLE pgcredit.account (
   risk_tier           text,
   next_review         date,
   created_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now()
+  updated_at          timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  temporary_limit     numeric CHECK (temporary_limit >= 0 AND temporary_limit < 'Infinity'),
+  temporary_from      date,
+  temporary_until     date,
+  CONSTRAINT temporary_limit_window CHECK (
+    (temporary_limit IS NULL) = (temporary_until IS NULL)
+    AND (temporary_limit IS NOT NULL OR temporary_from IS NULL)
+    AND temporary_from > '-infinity' AND temporary_until < 'infinity'
+    AND temporary_from <= temporary_until)
 );
 COMMENT ON TABLE pgcredit.account IS 'credit accounts, one per customer key; changed only through pgcredit''s functions, every change audited';
 COMMENT ON COLUMN pgcredit.account.customer IS 'customer key as text, as the attached tables'' customer column prints it';
@@ -28,6 +36,9 @@ COMMENT ON COLUMN pgcredit.account.risk_tier IS 'risk tier, A (best) to E (worst
 COMMENT ON COLUMN pgcredit.account.next_review IS 'date of the next credit review';
 COMMENT ON COLUMN pgcredit.account.created_at IS 'when the account was opened';
 COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed';
+COMMENT ON COLUMN pgcredit.account.temporary_limit IS 'a limit that replaces credit_limit from temporary_from to temporary_until, both days included, and lapses by itself (seasonal headroom); NULL = none';
+COMMENT ON COLUMN pgcredit.account.temporary_from IS 'first day of the temporary limit; NULL = from when it was set';
+COMMENT ON COLUMN pgcredit.account.temporary_until IS 'last day of the temporary limit';
 REVOKE ALL ON pgcredit.account FROM PUBLIC;
 GRANT SELECT ON pgcredit.account TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.account', '');
@@ -72,6 +83,9 @@ BEGIN
     payment_terms_days = CASE WHEN changes ? 'payment_terms_days' THEN (changes ->> 'payment_terms_days')::int ELSE a.payment_terms_days END,
     risk_tier = CASE WHEN changes ? 'risk_tier' THEN changes ->> 'risk_tier' ELSE a.risk_tier END,
     next_review = CASE WHEN changes ? 'next_review' THEN (changes ->> 'next_review')::date ELSE a.next_review END,
+    temporary_limit = CASE WHEN changes ? 'temporary_limit' THEN (changes ->> 'temporary_limit')::numeric ELSE a.temporary_limit END,
+    temporary_from = CASE WHEN changes ? 'temporary_from' THEN (changes ->> 'temporary_from')::date ELSE a.temporary_from END,
+    temporary_until = CASE WHEN changes ? 'temporary_until' THEN (changes ->> 'temporary_until')::date ELSE a.temporary_until END,
     updated_at = now()
   WHERE a.customer = _change_account.customer
   RETURNING * INTO after;
@@ -137,8 +151,17 @@ CREATE FUNCTION pgcredit.set_credit_limit(customer text, credit_limit numeric, r
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  old_limit numeric;
 BEGIN
   PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  -- above the policy's threshold, a raise needs an approved request
+  SELECT a.credit_limit INTO old_limit FROM pgcredit.account a
+  WHERE a.customer = set_credit_limit.customer FOR UPDATE;
+  IF FOUND THEN
+    PERFORM pgcredit._check_approval('limit', customer,
+      CASE WHEN credit_limit IS NULL AND old_limit IS NULL THEN 0 ELSE credit_limit - coalesce(old_limit, 0) END);
+  END IF;
   RETURN pgcredit._change_account(customer, jsonb_build_object('credit_limit', credit_limit),
                                   'set_credit_limit', reason);
 END
@@ -167,6 +190,70 @@ COMMENT ON FUNCTION pgcredit.set_tolerance(text, numeric, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.set_tolerance(text, numeric, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_tolerance(text, numeric, text) TO pgcredit_controller;
 
+-- Temporary limits: a limit for a window of days that replaces the
+-- permanent one and lapses by itself, with nothing to run when it ends.
+CREATE FUNCTION pgcredit._effective_limit(credit_limit numeric, temporary_limit numeric,
+                                          temporary_from date, temporary_until date, day date)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE WHEN $2 IS NOT NULL AND $5 <= $4 AND ($3 IS NULL OR $5 >= $3) THEN $2 ELSE $1 END
+$$;
+COMMENT ON FUNCTION pgcredit._effective_limit(numeric, numeric, date, date, date) IS
+  'the limit in force on a day: the temporary limit within its window, else the permanent one';
+REVOKE EXECUTE ON FUNCTION pgcredit._effective_limit(numeric, numeric, date, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._effective_limit(numeric, numeric, date, date, date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.set_temporary_limit(customer text, credit_limit numeric, valid_until date,
+                                             reason text, valid_from date DEFAULT NULL)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF credit_limit IS NULL THEN
+    RAISE EXCEPTION 'credit_limit must not be null' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Remove a temporary limit with pgcredit.clear_temporary_limit().';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  IF valid_until IS NULL OR NOT isfinite(valid_until) THEN
+    RAISE EXCEPTION 'valid_until must be a finite date' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'A temporary limit lapses by itself on a day that must be given.';
+  END IF;
+  IF valid_from IS NOT NULL AND NOT isfinite(valid_from) THEN
+    RAISE EXCEPTION 'valid_from must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF valid_until < coalesce(valid_from, current_date) THEN
+    RAISE EXCEPTION 'temporary limit would end before it starts' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('It would run from %s to %s.', coalesce(valid_from, current_date), valid_until);
+  END IF;
+  -- above the policy's threshold, a limit over the permanent one needs an
+  -- approved request
+  PERFORM pgcredit._check_approval('limit', set_temporary_limit.customer, set_temporary_limit.credit_limit - coalesce(a.credit_limit, 0))
+  FROM pgcredit.account a WHERE a.customer = set_temporary_limit.customer FOR UPDATE;
+  RETURN pgcredit._change_account(customer,
+    jsonb_build_object('temporary_limit', credit_limit, 'temporary_from', valid_from,
+                       'temporary_until', valid_until),
+    'set_temporary_limit', reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_temporary_limit(text, numeric, date, text, date) IS
+  'give a customer a limit that replaces its credit limit from valid_from (NULL = now) to valid_until, both included, and lapses by itself; replaces an earlier temporary limit; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_temporary_limit(text, numeric, date, text, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_temporary_limit(text, numeric, date, text, date) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.clear_temporary_limit(customer text, reason text)
+RETURNS pgcredit.account LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._change_account($1,
+    jsonb_build_object('temporary_limit', NULL, 'temporary_from', NULL, 'temporary_until', NULL),
+    'clear_temporary_limit', $2)
+$$;
+COMMENT ON FUNCTION pgcredit.clear_temporary_limit(text, text) IS
+  'remove a customer''s temporary limit before it lapses, audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.clear_temporary_limit(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.clear_temporary_limit(text, text) TO pgcredit_controller;
+
 CREATE FUNCTION pgcredit.set_status(customer text, status text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -175,6 +262,13 @@ BEGIN
   IF status IS NULL OR status NOT IN ('ok', 'watch', 'hold', 'blocked') THEN
     RAISE EXCEPTION 'invalid account status "%"', status USING ERRCODE = 'invalid_parameter_value',
       HINT = 'The status is one of ok, watch, hold and blocked.';
+  END IF;
+  -- above the policy's threshold, leaving blocked needs an approved request
+  IF status <> 'blocked' AND EXISTS (SELECT FROM pgcredit.account a WHERE a.customer = set_status.customer
+                                     AND a.status = 'blocked' FOR UPDATE) THEN
+    PERFORM pgcredit._check_approval('unblock', customer,
+      (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+       WHERE e.customer = set_status.customer));
   END IF;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('status', status,

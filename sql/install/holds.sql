@@ -14,7 +14,8 @@ CREATE TABLE pgcredit.held_order (
   held_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
   released_at     timestamptz,
   released_by     name,
-  release_reason  text
+  release_reason  text,
+  rejected        boolean NOT NULL DEFAULT false
 );
 COMMENT ON TABLE pgcredit.held_order IS 'orders let in on credit hold, and their release';
 COMMENT ON COLUMN pgcredit.held_order.id IS 'hold number, for release_held_order()';
@@ -27,6 +28,7 @@ COMMENT ON COLUMN pgcredit.held_order.held_at IS 'when it was held';
 COMMENT ON COLUMN pgcredit.held_order.released_at IS 'when it was released; NULL while held';
 COMMENT ON COLUMN pgcredit.held_order.released_by IS 'who released it';
 COMMENT ON COLUMN pgcredit.held_order.release_reason IS 'why it was released';
+COMMENT ON COLUMN pgcredit.held_order.rejected IS 'true when reject_held_order() closed the hold: the order is refused, its row stays marked held';
 REVOKE ALL ON pgcredit.held_order FROM PUBLIC;
 GRANT SELECT ON pgcredit.held_order TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.held_order', '');
@@ -60,6 +62,24 @@ COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) FROM PUBLIC;
 
 
+CREATE FUNCTION pgcredit._grant_override(customer text, reason text)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- overrides of finished transactions are spent
+  DELETE FROM pgcredit.override o WHERE o.xid < pg_snapshot_xmin(pg_current_snapshot());
+  INSERT INTO pgcredit.override AS o (xid, customer, reason, granted_by)
+  VALUES (pg_current_xact_id(), _grant_override.customer, _grant_override.reason, pgcredit._actor())
+  ON CONFLICT ON CONSTRAINT override_pkey DO UPDATE SET reason = EXCLUDED.reason;
+  PERFORM pgcredit._audit('override_block', customer, NULL,
+                          jsonb_build_object('xid', pg_current_xact_id()::text), reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._grant_override(text, text) IS
+  'record an override of a customer''s credit check for this transaction, audited as override_block';
+REVOKE EXECUTE ON FUNCTION pgcredit._grant_override(text, text) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.override_block(customer text, reason text)
 RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -69,13 +89,11 @@ BEGIN
   IF customer IS NULL THEN
     RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  -- overrides of finished transactions are spent
-  DELETE FROM pgcredit.override o WHERE o.xid < pg_snapshot_xmin(pg_current_snapshot());
-  INSERT INTO pgcredit.override AS o (xid, customer, reason, granted_by)
-  VALUES (pg_current_xact_id(), override_block.customer, override_block.reason, pgcredit._actor())
-  ON CONFLICT ON CONSTRAINT override_pkey DO UPDATE SET reason = EXCLUDED.reason;
-  PERFORM pgcredit._audit('override_block', customer, NULL,
-                          jsonb_build_object('xid', pg_current_xact_id()::text), reason);
+  -- above the policy's threshold, only with an approved request
+  PERFORM pgcredit._check_approval('override', customer,
+    (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+     WHERE e.customer = override_block.customer));
+  PERFORM pgcredit._grant_override(customer, reason);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.override_block(text, text) IS
@@ -98,6 +116,11 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
   END IF;
+  IF h.rejected THEN
+    RAISE EXCEPTION 'held order % was rejected', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s rejected it: %s.', h.released_by, h.release_reason);
+  END IF;
   IF h.released_at IS NOT NULL THEN
     RAISE EXCEPTION 'held order % was already released', held_id
       USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -111,6 +134,8 @@ BEGIN
     RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
       USING ERRCODE = 'object_not_in_prerequisite_state';
   END IF;
+  -- above the policy's threshold, only through an approved request
+  PERFORM pgcredit._check_approval('release', h.customer, h.amount, held_id);
   had_override := EXISTS (SELECT FROM pgcredit.override o
                          WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
   -- mark the hold released first, so that the guard, seeing the hold mark
@@ -122,7 +147,7 @@ BEGIN
   UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
                                    release_reason = reason
   WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
-  PERFORM pgcredit.override_block(h.customer, reason);
+  PERFORM pgcredit._grant_override(h.customer, reason);
   -- the row, changed as the table's owner, only if it still is what was held
   outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
   -- the override served this release only: later orders of the

@@ -189,18 +189,33 @@ GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
 
 CREATE VIEW pgcredit.limit_history AS
 SELECT l.customer, l.at AS changed_at,
-       CASE WHEN l.action = 'open_account' THEN NULL ELSE (l.old_value ->> 'credit_limit')::numeric END AS old_limit,
-       (l.new_value ->> 'credit_limit')::numeric AS new_limit,
-       l.role_name AS changed_by, l.reason
+       CASE WHEN l.action = 'open_account' THEN NULL
+            WHEN l.action = 'set_credit_limit' THEN (l.old_value ->> 'credit_limit')::numeric
+            ELSE (l.old_value ->> 'temporary_limit')::numeric END AS old_limit,
+       CASE WHEN l.action IN ('open_account', 'set_credit_limit') THEN (l.new_value ->> 'credit_limit')::numeric
+            ELSE (l.new_value ->> 'temporary_limit')::numeric END AS new_limit,
+       l.role_name AS changed_by, l.reason,
+       CASE WHEN l.action IN ('open_account', 'set_credit_limit') THEN 'permanent' ELSE 'temporary' END AS kind,
+       (l.new_value ->> 'temporary_from')::date AS valid_from,
+       (l.new_value ->> 'temporary_until')::date AS valid_until,
+       r.id AS request, r.requester AS requested_by,
+       CASE WHEN r.auto_approved THEN '(policy)' ELSE r.approver END AS approved_by
 FROM pgcredit.audit_log l
-WHERE l.action IN ('open_account', 'set_credit_limit');
-COMMENT ON VIEW pgcredit.limit_history IS 'every credit limit set, from the audit log';
+LEFT JOIN pgcredit.approval_request r ON r.audit_id = l.id
+WHERE l.action IN ('open_account', 'set_credit_limit', 'set_temporary_limit', 'clear_temporary_limit');
+COMMENT ON VIEW pgcredit.limit_history IS 'every credit limit set, permanent and temporary, from the audit log, with the request and approval behind it';
 COMMENT ON COLUMN pgcredit.limit_history.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.limit_history.changed_at IS 'when';
-COMMENT ON COLUMN pgcredit.limit_history.old_limit IS 'limit before (NULL when the account was opened)';
-COMMENT ON COLUMN pgcredit.limit_history.new_limit IS 'limit after';
-COMMENT ON COLUMN pgcredit.limit_history.changed_by IS 'the role that changed it';
+COMMENT ON COLUMN pgcredit.limit_history.old_limit IS 'limit before (NULL when the account was opened); for a temporary limit, the temporary limit before (NULL = none)';
+COMMENT ON COLUMN pgcredit.limit_history.new_limit IS 'limit after; for a temporary limit, the temporary limit after (NULL = cleared)';
+COMMENT ON COLUMN pgcredit.limit_history.changed_by IS 'the role that changed it (the approver''s, for an approved request)';
 COMMENT ON COLUMN pgcredit.limit_history.reason IS 'the reason given';
+COMMENT ON COLUMN pgcredit.limit_history.kind IS 'permanent (credit_limit) or temporary (temporary_limit, for valid_from to valid_until)';
+COMMENT ON COLUMN pgcredit.limit_history.valid_from IS 'temporary: first day (NULL = from when it was set)';
+COMMENT ON COLUMN pgcredit.limit_history.valid_until IS 'temporary: last day';
+COMMENT ON COLUMN pgcredit.limit_history.request IS 'the approval request that made the change; NULL for a direct change';
+COMMENT ON COLUMN pgcredit.limit_history.requested_by IS 'the person who requested it';
+COMMENT ON COLUMN pgcredit.limit_history.approved_by IS 'the person who approved it, or (policy) when auto-approved';
 REVOKE ALL ON pgcredit.limit_history FROM PUBLIC;
 GRANT SELECT ON pgcredit.limit_history TO pgcredit_reader;
 
