@@ -20,6 +20,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
 #include "pgcredit.h"
@@ -101,8 +102,8 @@ GetDate(HeapTuple t, TupleDesc d, int col, DateADT *out)
 Datum
 pgc_check_order(PG_FUNCTION_ARGS)
 {
-	char	   *customer = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Numeric		amount = PG_GETARG_NUMERIC(1);
+	char	   *customer;
+	Numeric		amount;
 	Oid			order_table = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
 	bool		hold_mode = true;
 	TupleDesc	tupdesc = pgc_result_tupdesc(fcinfo);
@@ -120,6 +121,8 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("customer and amount must not be null")));
+	customer = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	amount = PG_GETARG_NUMERIC(1);
 	if (numeric_is_nan(amount) || numeric_is_inf(amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -138,7 +141,8 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		if (!pgc_attachment_find(order_table, &att) || !att.is_orders)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table with OID %u is not an attached order table", order_table),
+					 errmsg("relation \"%s\" is not an attached order table",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
 					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
 		hold_mode = att.hold_mode;
 	}
