@@ -611,7 +611,7 @@ RemovalDetail(const Verdict *v, const char *amt)
 	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
 		return errdetail("It takes a credit of %s out of the exposure of a customer whose exposure would then be %s, above %s.%s",
 						 amt, v->exposure, v->threshold, rule);
-	return errdetail("It takes a credit of %s out of the exposure of a customer whose review was due on %s.%s",
+	return errdetail("It takes a credit of %s out of the exposure of a customer whose account review is %s days overdue.%s",
 					 amt, v->figure, rule);
 }
 
@@ -646,9 +646,9 @@ HeldDetail(const Verdict *v)
 		return errdetail("It would have been held because the order amount %s is above the most of %s; exposure with it would have been %s.%s",
 						 v->figure, v->threshold, v->exposure, rule);
 	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
-		return errdetail("It is held because exposure with it would be %s, above %s (a share of %s of the credit limit of %s).%s",
+		return errdetail("It would have been held because exposure with it would have been %s, above %s (a share of %s of the credit limit of %s).%s",
 						 v->exposure, v->threshold, v->figure, v->limit, rule);
-	return errdetail("It is held because the account's review was due on %s; exposure with it would have been %s.%s",
+	return errdetail("It would have been held because the account's review is %s days overdue; exposure with it would have been %s.%s",
 					 v->figure, v->exposure, rule);
 }
 
@@ -758,8 +758,8 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("credit limit of customer \"%s\" has expired", customer),
-				 errdetail("The account's review was due on %s (with %s days of grace); the order "
-						   "amount is %s.%s", v->figure, v->limit, amt, rule),
+				 errdetail("The account's review is %s days overdue, with %s days of grace; the "
+						   "order amount is %s.%s", v->figure, v->limit, amt, rule),
 				 errhint("A credit controller reviews the account and sets the next review date "
 						 "with pgcredit.update_account(), or overrides the block.")));
 }

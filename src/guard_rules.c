@@ -569,8 +569,12 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 				return false;
 			v->sqlstate = ERRCODE_PGC_LIMIT_EXPIRED;
 			v->reason = "customer's credit limit expired for want of a review";
-			v->figure = DatumGetCString(DirectFunctionCall1(date_out,
-															DateADTGetDatum(x->next_review)));
+
+			/*
+			 * days since the review date, a figure that reads the same any
+			 * day
+			 */
+			v->figure = psprintf("%d", (int) (f->today - x->next_review));
 			v->limit = psprintf("%d", r->has_days ? r->days : 0);
 			break;
 

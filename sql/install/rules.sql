@@ -347,7 +347,7 @@ COMMENT ON COLUMN pgcredit.rule_trial.customer IS 'the customer of the order';
 COMMENT ON COLUMN pgcredit.rule_trial.relid IS 'the order table the order went into';
 COMMENT ON COLUMN pgcredit.rule_trial.amount IS 'the order''s amount';
 COMMENT ON COLUMN pgcredit.rule_trial.sqlstate IS 'the SQLSTATE the rule would have refused the order with';
-COMMENT ON COLUMN pgcredit.rule_trial.figures IS 'the figures the rule judged: exposure with the order, limit or days, figure, threshold';
+COMMENT ON COLUMN pgcredit.rule_trial.figures IS 'the figures the rule judged: exposure with the order, the limit in force or the days, the figure judged (amount, overdue, share, days_overdue) and its threshold';
 REVOKE ALL ON pgcredit.rule_trial FROM PUBLIC;
 GRANT SELECT ON pgcredit.rule_trial TO pgcredit_reader;
 GRANT DELETE ON pgcredit.rule_trial TO pgcredit_admin;
@@ -364,11 +364,11 @@ AS $$
           jsonb_strip_nulls(jsonb_build_object('exposure', $7::numeric,
                                                CASE WHEN $2 IN ('days_past_due', 'overdue_amount', 'limit_expired')
                                                     THEN 'days' ELSE 'limit' END, $8::numeric,
-                                               CASE $2 WHEN 'limit_expired' THEN 'next_review'
+                                               CASE $2 WHEN 'limit_expired' THEN 'days_overdue'
                                                        WHEN 'utilisation' THEN 'share'
                                                        WHEN 'overdue_amount' THEN 'overdue'
                                                        ELSE 'amount' END,
-                                               CASE WHEN $2 = 'limit_expired' THEN to_jsonb($9) ELSE to_jsonb($9::numeric) END,
+                                               $9::numeric,
                                                'threshold', $10::numeric)))
 $$;
 COMMENT ON FUNCTION pgcredit._record_trial(bigint, text, text, oid, numeric, text, text, text, text, text) IS
