@@ -954,6 +954,249 @@ SELECT 'max days past due', 'days_past_due', 'hold', s.max_days_past_due,
 FROM pgcredit.settings s WHERE s.max_days_past_due IS NOT NULL;
 
 ----------------------------------------------------------------------
+-- Prepaid and secured parts of orders (#12): attach_orders(...,
+-- prepaid_column); the part never uses credit
+----------------------------------------------------------------------
+
+ALTER TABLE pgcredit.attachment ADD COLUMN prepaid_column name;
+COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
+
+-- the signatures change: the old functions go, the new ones come
+DROP FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name);
+DROP FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name);
+CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
+                                 due_column name, open_column name, open_values text[],
+                                 mode text, hold_column name,
+                                 invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
+                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  full_type text;
+  canonical text[];
+  v text;
+  att pgcredit.attachment;
+  c record;
+  n bigint;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
+    RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'pgcredit attaches to tables and partitioned tables.';
+  END IF;
+  -- attaching installs triggers on the table and lets pgcredit read it:
+  -- only its owner may ask for that, as for CREATE TRIGGER by the owner
+  IF NOT pg_catalog.pg_has_role(pgcredit._actor(),
+                                (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
+    RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
+      DETAIL = format('Role %s is not a member of %s, the owner of the table.', pgcredit._actor(),
+                      (SELECT relowner::regrole FROM pg_catalog.pg_class WHERE oid = tbl)),
+      HINT = 'Attach the table as its owner (a member of pgcredit_admin too).';
+  END IF;
+  IF (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = tbl) = 'pgcredit'::regnamespace THEN
+    RAISE EXCEPTION 'cannot attach pgcredit''s own table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
+    RAISE EXCEPTION 'cannot attach temporary table "%"', tbl USING ERRCODE = 'wrong_object_type';
+  END IF;
+  IF (SELECT relispartition FROM pg_catalog.pg_class WHERE oid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
+      HINT = 'Attach the partitioned table it belongs to.';
+  END IF;
+  -- rows of inheritance children would escape the guard, which fires on
+  -- the table the row is written to
+  IF pgcredit._in_inheritance(tbl) THEN
+    RAISE EXCEPTION 'table "%" takes part in table inheritance', tbl USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
+      HINT = 'Attach each table on its own, or use declarative partitioning.';
+  END IF;
+  IF EXISTS (SELECT FROM pgcredit.attachment a WHERE a.relid = tbl) THEN
+    RAISE EXCEPTION 'table "%" is already attached', tbl USING ERRCODE = 'duplicate_object',
+      HINT = 'Detach it first with pgcredit.detach().';
+  END IF;
+
+  PERFORM pgcredit._column_type(tbl, customer_column, 'customer');
+  PERFORM pgcredit._check_attach_column(tbl, customer_column, 'customer');
+  PERFORM pgcredit._column_type(tbl, amount_column, 'amount');
+  PERFORM pgcredit._check_attach_column(tbl, amount_column, 'amount');
+  IF due_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, due_column, 'due date');
+    PERFORM pgcredit._check_attach_column(tbl, due_column, 'date');
+  END IF;
+
+  IF open_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, open_column, 'open-state');
+    PERFORM pgcredit._check_attach_column(tbl, open_column, 'open-state');
+    IF open_values IS NULL OR cardinality(open_values) = 0 THEN
+      RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
+        USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
+    END IF;
+    -- keep the values as the column's type, with its modifier, prints
+    -- them (character(6) pads, numeric(5,2) shows two decimals), refusing
+    -- invalid ones; the types allowed have built-in input functions only
+    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_catalog.pg_attribute a
+    WHERE a.attrelid = tbl AND a.attname = open_column;
+    FOREACH v IN ARRAY open_values LOOP
+      -- numbers without their trailing fractional zeros, as the guard compares them
+      EXECUTE format(CASE WHEN full_type LIKE 'numeric%%'
+                          THEN 'SELECT pg_catalog.trim_scale($1::%s)::text'
+                          ELSE 'SELECT pg_catalog.format(''%%s'', $1::%s)' END, full_type) INTO v USING v;
+      canonical := canonical || v;
+    END LOOP;
+    open_values := canonical;
+  ELSIF open_values IS NOT NULL THEN
+    RAISE EXCEPTION 'open_values need an open_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+
+  IF hold_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, hold_column, 'hold');
+    PERFORM pgcredit._check_attach_column(tbl, hold_column, 'hold');
+  END IF;
+  IF prepaid_column IS NOT NULL THEN
+    IF prepaid_column = amount_column THEN
+      RAISE EXCEPTION 'the prepaid column must not be the amount column' USING ERRCODE = 'invalid_parameter_value',
+        DETAIL = 'An order paid in full in advance has its amount in both; name the column that holds the prepaid part.';
+    END IF;
+    PERFORM pgcredit._column_type(tbl, prepaid_column, 'amount');
+    PERFORM pgcredit._check_attach_column(tbl, prepaid_column, 'amount');
+  END IF;
+  IF mode = 'hold' THEN
+    IF hold_column IS NULL THEN
+      RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
+        HINT = 'Name a boolean column that pgcredit sets to true on held orders.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
+      RAISE EXCEPTION 'table "%" has no primary key', tbl USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Held orders are found again by primary key for release.';
+    END IF;
+  END IF;
+
+  INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
+                                   open_column, open_values, mode, hold_column,
+                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
+          invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+  RETURNING * INTO att;
+  -- the triggers, created as the table's owner (which locks the table
+  -- against writers until the end of the transaction)
+  PERFORM pgcredit._table_triggers(tbl, true);
+
+  -- what the table holds already, read as its owner
+  SELECT count(*) INTO n FROM pgcredit._attached_items(NULL, NULL, tbl, true) i
+  WHERE i.amount = 'NaN' OR i.amount IN ('Infinity', '-Infinity');
+  IF n > 0 THEN
+    RAISE EXCEPTION 'table "%" has amounts that are NaN or infinite', tbl
+      USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = CASE WHEN n = 1 THEN format('One row has such a value in column %I.', amount_column)
+                    ELSE format('%s rows have such a value in column %I.', n, amount_column) END,
+      HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
+  END IF;
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
+    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
+    VALUES (c.customer, CASE WHEN kind = 'receivables' THEN c.amount ELSE 0 END,
+            CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
+    ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
+                                         open_orders = e.open_orders + EXCLUDED.open_orders;
+  END LOOP;
+
+  PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) IS
+  'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
+                                       open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
+                                       mode text DEFAULT 'block', hold_column name DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF mode IS NULL OR mode NOT IN ('block', 'hold') THEN
+    RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'block refuses an order over the limit with an error; hold lets it in marked held.';
+  END IF;
+  RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
+                          open_column, open_values, mode, hold_column,
+                          prepaid_column => prepaid_column);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) TO pgcredit_admin;
+
+CREATE OR REPLACE FUNCTION pgcredit._ddl_guard()
+RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  a pgcredit.attachment;
+  dropped text;
+BEGIN
+  IF NOT EXISTS (SELECT FROM pgcredit.attachment) THEN
+    RETURN;
+  END IF;
+  IF TG_EVENT = 'sql_drop' THEN
+    SELECT d.object_identity INTO dropped
+    FROM pg_catalog.pg_event_trigger_dropped_objects() d JOIN pgcredit.attachment x ON x.relid = d.objid
+    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 LIMIT 1;
+    IF FOUND THEN
+      RAISE EXCEPTION 'cannot drop table %, which is attached to pgcredit', dropped
+        USING ERRCODE = 'dependent_objects_still_exist',
+        HINT = 'Detach it first with pgcredit.detach(), which takes its rows out of exposure.';
+    END IF;
+    RETURN;
+  END IF;
+  FOR a IN
+    SELECT x.* FROM pgcredit.attachment x
+    WHERE x.relid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                      WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass)
+       OR x.relid IN (SELECT inh.inhparent FROM pg_catalog.pg_inherits inh
+                      WHERE inh.inhrelid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
+                                             WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass))
+  LOOP
+    IF pgcredit._in_inheritance(a.relid) THEN
+      RAISE EXCEPTION 'table % is attached to pgcredit and cannot take part in table inheritance', a.relid
+        USING ERRCODE = 'feature_not_supported',
+        DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
+        HINT = 'Use declarative partitioning, or detach the table first.';
+    END IF;
+    BEGIN
+      PERFORM pgcredit._check_attach_column(a.relid, a.customer_column, 'customer');
+      PERFORM pgcredit._check_attach_column(a.relid, a.amount_column, 'amount');
+      PERFORM pgcredit._check_attach_column(a.relid, c, 'date')
+      FROM unnest(ARRAY[a.due_column, a.invoiced_column, a.paid_column]) c WHERE c IS NOT NULL;
+      IF a.open_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.open_column, 'open-state');
+      END IF;
+      IF a.hold_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.hold_column, 'hold');
+      END IF;
+      IF a.invoice_amount_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.invoice_amount_column, 'amount');
+      END IF;
+      IF a.prepaid_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.prepaid_column, 'amount');
+      END IF;
+    EXCEPTION WHEN undefined_column OR datatype_mismatch OR feature_not_supported THEN
+      RAISE EXCEPTION 'cannot change table % this way while it is attached to pgcredit', a.relid
+        USING ERRCODE = 'object_in_use',
+        DETAIL = format('After this change the guard could not read the table: %s.', SQLERRM),
+        HINT = 'Detach the table with pgcredit.detach(), change it, and attach it again.';
+    END;
+  END LOOP;
+END
+$$;
+
+----------------------------------------------------------------------
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

@@ -114,7 +114,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.refresh_scores(date)', 'controller'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- pgcredit_admin
-  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name)', 'admin'),
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name)', 'admin'),
   ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name)', 'admin'),
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
@@ -141,7 +141,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._clear_hold_mark(regclass,jsonb,text,numeric)', 'owner'),
   ('pgcredit._actual_exposure(boolean)', 'owner'),
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
-  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name)', 'owner'),
+  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
   ('pgcredit._ddl_guard()', 'owner'),
   ('pgcredit._in_inheritance(regclass)', 'owner'),

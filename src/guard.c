@@ -71,6 +71,8 @@ typedef struct GuardConfig
 	int			n_open_values;
 	char	  **open_values;
 	int			hold_att;		/* 0 when the table has no hold column */
+	int			prepaid_att;	/* 0 when the table has no prepaid column */
+	Oid			prepaid_type;
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -176,6 +178,11 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	if (att.hold_column)
 		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
+	if (att.prepaid_column)
+	{
+		cfg->prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
+		cfg->prepaid_type = TupleDescAttr(RelationGetDescr(rel), cfg->prepaid_att - 1)->atttypid;
+	}
 
 	if (cfg->hold_mode)
 	{
@@ -198,6 +205,25 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	fcinfo->flinfo->fn_extra = cfg;
 	return cfg;
+}
+
+static Numeric AmountValue(GuardConfig *cfg, Datum d);
+
+/*
+ * The row's amount that uses credit: with a prepaid column, the amount
+ * less its prepaid or secured part, never below 0
+ */
+static Numeric
+CreditAmount(GuardConfig *cfg, HeapTuple tup, TupleDesc desc, Datum d)
+{
+	Numeric		amount = AmountValue(cfg, d);
+	bool		isnull;
+	Datum		p;
+
+	if (!cfg->prepaid_att)
+		return amount;
+	p = heap_getattr(tup, cfg->prepaid_att, desc, &isnull);
+	return pgc_credit_part(amount, p, isnull, cfg->prepaid_type);
 }
 
 /* An amount column's value as numeric; integers are converted */
@@ -252,7 +278,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 			 */
 			c->held = true;
 			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
-			c->amount = isnull ? NULL : AmountValue(cfg, d);
+			c->amount = isnull ? NULL : CreditAmount(cfg, tup, desc, d);
 			return;
 		}
 	}
@@ -268,7 +294,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 	if (isnull)
 		return;
-	c->amount = AmountValue(cfg, d);
+	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
 }
 
