@@ -32,6 +32,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/tuptable.h"
@@ -45,6 +46,8 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "pgtime.h"
 
 #include "pgcredit.h"
 #include "amount.h"
@@ -343,6 +346,27 @@ CurrentRules(void)
 	}
 }
 
+/*
+ * current_date, worked out once per transaction (it is the date of the
+ * transaction's start in the session's time zone) rather than per order
+ */
+static DateADT
+Today(void)
+{
+	static TimestampTz for_start = 0;
+	static pg_tz *for_zone = NULL;
+	static DateADT today = 0;
+	TimestampTz start = GetCurrentTransactionStartTimestamp();
+
+	if (start != for_start || session_timezone != for_zone || for_start == 0)
+	{
+		today = GetSQLCurrentDate();
+		for_start = start;
+		for_zone = session_timezone;
+	}
+	return today;
+}
+
 /* The scope rank by which rule r applies to the customer today; 0 if not */
 static int
 Applies(const Rule *r, const char *customer, const char *tier, DateADT today)
@@ -390,7 +414,7 @@ pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance)
 {
 	if (x->has_account)
 	{
-		DateADT		today = GetSQLCurrentDate();
+		DateADT		today = Today();
 
 		*tolerance = x->tolerance;
 		if (x->temporary_limit != NULL && today <= x->temporary_until &&
@@ -607,7 +631,7 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 	f.x = x;
 	f.delta = delta;
 	f.order_amount = order_amount;
-	f.today = GetSQLCurrentDate();
+	f.today = Today();
 	f.q = q;
 	f.limit = pgc_rules_limit_in_force(x, &tolerance);
 	if (f.limit != NULL)
