@@ -747,7 +747,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("customer \"%s\" has items more than %s days past due", customer, v->limit),
-				 errdetail("The settings refuse orders from customers with open items more than "
+				 errdetail("The credit rules refuse orders from customers with open items more than "
 						   "%s days past due; the order amount is %s.%s", v->limit, amt, rule),
 				 errhint("Collect the overdue items first, or ask a credit controller to "
 						 "override the block.")));
