@@ -24,19 +24,23 @@ CREATE ROLE regress_m_app;
 CREATE ROLE regress_m_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_m_controller IN ROLE pgcredit_controller;
 CREATE ROLE regress_m_admin IN ROLE pgcredit_admin;
+CREATE ROLE regress_m_sales IN ROLE pgcredit_sales;
 
--- rank: the tier each role holds (0 PUBLIC only, 1 reader, 2 controller, 3 admin)
+-- rank: the tier each role holds (0 PUBLIC only, 1 reader, 2 controller, 3 admin);
+-- pgcredit_sales stands apart, a member of none of them (rank 0)
 CREATE TEMP TABLE m_role (role name PRIMARY KEY, label text NOT NULL, rank int NOT NULL, n int NOT NULL);
 INSERT INTO m_role VALUES
   ('regress_m_nobody', 'nobody', 0, 1), ('regress_m_app', 'app', 0, 2),
   ('regress_m_reader', 'reader', 1, 3), ('regress_m_controller', 'controller', 2, 4),
-  ('regress_m_admin', 'admin', 3, 5);
+  ('regress_m_admin', 'admin', 3, 5), ('regress_m_sales', 'sales', 0, 6);
 
 -- A decision names the lowest tier that holds a privilege; pgcredit's
 -- roles are nested (reader < controller < admin), so every higher tier
 -- holds it too.  "owner": nobody but pgcredit_owner (and superusers).
+-- "sales": pgcredit_sales, and reader and every tier above it.
 CREATE TEMP TABLE m_tier (tier text PRIMARY KEY, rank int NOT NULL);
-INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4);
+INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4),
+  ('sales', 1);
 
 ----------------------------------------------------------------------
 -- Decisions: functions (EXECUTE), by signature
@@ -99,6 +103,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._request_size(text,text,numeric,bigint)', 'controller'),
   ('pgcredit._covering_authority(text,text,numeric,numeric)', 'controller'),
   ('pgcredit._may_approve(text,text,numeric,numeric)', 'controller'),
+  -- the verdict on an order without writing: sales applications too
+  ('pgcredit.check_order(text,numeric,regclass)', 'sales'),
   -- pgcredit_controller
   ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
   ('pgcredit.set_credit_limit(text,numeric,text)', 'controller'),
@@ -125,11 +131,17 @@ INSERT INTO decided_function VALUES
   ('pgcredit.reevaluate_held_orders()', 'controller'),
   ('pgcredit.reject_held_order(bigint,text)', 'controller'),
   -- pgcredit_admin
-  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name)', 'admin'),
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name)', 'admin'),
   ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name)', 'admin'),
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
   ('pgcredit.set_max_days_past_due(integer,text)', 'admin'),
+  -- the credit policy: rules
+  ('pgcredit.add_rule(text,text,text,text,text,integer,numeric,numeric,numeric,integer,text[],date,date,text[],text,text)', 'admin'),
+  ('pgcredit.set_rule_action(bigint,text,text)', 'admin'),
+  ('pgcredit.set_rule_validity(bigint,date,date,text)', 'admin'),
+  ('pgcredit.set_rule_exclusions(bigint,text[],text)', 'admin'),
+  ('pgcredit.drop_rule(bigint,text)', 'admin'),
   ('pgcredit.rebuild_exposure()', 'admin'),
   -- internal helpers and the triggers of pgcredit's own tables: nobody
   -- (the functions above call them as pgcredit_owner; a trigger function
@@ -146,7 +158,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._clear_hold_mark(regclass,jsonb,text,numeric)', 'owner'),
   ('pgcredit._actual_exposure(boolean)', 'owner'),
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
-  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name)', 'owner'),
+  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
   ('pgcredit._ddl_guard()', 'owner'),
   ('pgcredit._in_inheritance(regclass)', 'owner'),
@@ -165,7 +177,12 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_approval(text,text,numeric,bigint)', 'owner'),
   ('pgcredit._apply_request(pgcredit.approval_request)', 'owner'),
   ('pgcredit._file_request(pgcredit.approval_request)', 'owner'),
-  ('pgcredit._pending_request(bigint)', 'owner');
+  ('pgcredit._pending_request(bigint)', 'owner'),
+  ('pgcredit._rules_changed()', 'owner'),
+  ('pgcredit._check_rule(pgcredit.credit_rule)', 'owner'),
+  ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
+  ('pgcredit._overdue_amount(text,integer)', 'owner'),
+  ('pgcredit._record_trial(bigint,text,text,oid,numeric,text,text,text,text,text)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -185,6 +202,9 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.held_order',           'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.override',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.audit_log',            'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.credit_rule',          'table', 'reader', 'owner', 'owner', 'owner'),
+  -- what shadow rules would have done: admins clear it once read
+  ('pgcredit.rule_trial',           'table', 'reader', 'owner', 'owner', 'admin'),
   -- CSV loads: every role reads its own runs (row-level security),
   -- readers all of them; the loader writes them as pgcredit_owner
   ('pgcredit.import_run',           'table', 'public', 'owner', 'owner', 'owner'),
@@ -235,7 +255,9 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.approval_request_id_seq', 'owner', 'owner', 'owner'),
   -- identity columns: an admin's INSERT draws the number through the
   -- table, needing no right on the sequence
-  ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner');
+  ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.credit_rule_id_seq',   'owner', 'owner', 'owner'),
+  ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()
@@ -326,7 +348,7 @@ FROM m_actual a
 JOIN m_decided d USING (class, object, privilege)
 JOIN m_tier t ON t.tier = d.tier
 GROUP BY a.class, a.object, a.privilege, d.tier
-HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank))
+HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier = 'sales' AND a.label = 'sales')))
 ORDER BY 1, 2;
 
 ----------------------------------------------------------------------
@@ -411,7 +433,8 @@ SELECT a.object AS function,
        max(CASE WHEN a.label = 'app' AND a.allowed THEN 'x' ELSE '' END) AS app,
        max(CASE WHEN a.label = 'reader' AND a.allowed THEN 'x' ELSE '' END) AS reader,
        max(CASE WHEN a.label = 'controller' AND a.allowed THEN 'x' ELSE '' END) AS controller,
-       max(CASE WHEN a.label = 'admin' AND a.allowed THEN 'x' ELSE '' END) AS admin
+       max(CASE WHEN a.label = 'admin' AND a.allowed THEN 'x' ELSE '' END) AS admin,
+       max(CASE WHEN a.label = 'sales' AND a.allowed THEN 'x' ELSE '' END) AS sales
 FROM m_actual a JOIN m_object o USING (class, object)
 WHERE a.class = 'function' AND NOT has_function_privilege('public', o.oid, 'EXECUTE')
 GROUP BY a.object
@@ -427,7 +450,8 @@ SELECT a.object AS relation,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'app' AND a.allowed), '-') AS app,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'reader' AND a.allowed), '-') AS reader,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'controller' AND a.allowed), '-') AS controller,
-       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'admin' AND a.allowed), '-') AS admin
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'admin' AND a.allowed), '-') AS admin,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'sales' AND a.allowed), '-') AS sales
 FROM m_actual a
 JOIN (VALUES (1, 'SELECT', 'r'), (2, 'INSERT', 'a'), (3, 'UPDATE', 'w'), (4, 'DELETE', 'd'),
              (5, 'TRUNCATE', 'D'), (6, 'REFERENCES', 'x'), (7, 'TRIGGER', 't'),
@@ -546,6 +570,22 @@ INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M3
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
+
+-- A sales application: the verdict on any customer's order, and nothing
+-- else of pgcredit's (no account, exposure, audit log or rules).
+SET LOCAL ROLE regress_m_sales;
+SELECT verdict, kind, credit_available FROM pgcredit.check_order('M1', 10);
+SELECT verdict, kind, sqlstate, credit_available FROM pgcredit.check_order('M1', 1000);
+SELECT count(*) AS accounts FROM pgcredit.account;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS exposure FROM pgcredit.exposure;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS audit FROM pgcredit.audit_log;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS rules FROM pgcredit.credit_rule;
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+\echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 -- What the sample changed, before it is rolled back: the audit log names
@@ -560,4 +600,4 @@ DROP DATABASE regress_matrix;
 -- the roles own nothing and were granted nothing outside the dropped
 -- database; DROP OWNED makes sure of it in this one
 DROP OWNED BY regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
-DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
+DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin, regress_m_sales;

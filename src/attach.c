@@ -84,6 +84,15 @@ NameField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
 	return isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
 }
 
+/* A name column that version 1.0's table lacks: NULL there */
+static char *
+OptionalNameField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
+{
+	if (get_attnum(tab, column) == InvalidAttrNumber)
+		return NULL;
+	return NameField(tup, desc, tab, column);
+}
+
 /* A text column of an attachment row */
 static char *
 TextField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
@@ -128,6 +137,7 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 	att->invoice_amount_column = NameField(tup, desc, tab, "invoice_amount_column");
 	att->invoiced_column = NameField(tup, desc, tab, "invoiced_column");
 	att->paid_column = NameField(tup, desc, tab, "paid_column");
+	att->prepaid_column = OptionalNameField(tup, desc, tab, "prepaid_column");
 	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
 	if (!isnull)
 	{
@@ -240,6 +250,7 @@ CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
 	to->invoice_amount_column = CopyName(cxt, from->invoice_amount_column);
 	to->invoiced_column = CopyName(cxt, from->invoiced_column);
 	to->paid_column = CopyName(cxt, from->paid_column);
+	to->prepaid_column = CopyName(cxt, from->prepaid_column);
 	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
 	for (int i = 0; i < from->n_open_values; i++)
 		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);
@@ -653,11 +664,45 @@ pgc_is_open_value(Datum value, Oid typid, FmgrInfo *out, char **open_values, int
 }
 
 /*
+ * The part of an order's amount that uses credit: the amount less its
+ * prepaid or secured part, never below 0; a credit (a negative amount)
+ * whole.  A prepaid part that is NULL counts as 0; one that is negative,
+ * NaN or infinite is an error.
+ */
+Numeric
+pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_type)
+{
+	Numeric		p;
+	Numeric		part;
+
+	if (prepaid_null || pgc_numeric_sign(amount) <= 0)
+		return amount;
+	p = DatumGetNumeric(pgc_amount_numeric(prepaid, prepaid_type));
+	if (numeric_is_nan(p) || numeric_is_inf(p))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prepaid part of an order must be a finite number"),
+				 numeric_is_nan(p) ? errdetail("The prepaid part is NaN.") :
+				 errdetail("The prepaid part is infinite.")));
+	if (pgc_numeric_sign(p) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("prepaid part of an order must not be negative"),
+				 errdetail("The prepaid part is %s.",
+						   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p))))));
+	if (pgc_numeric_cmp(p, amount) >= 0)
+		return int64_to_numeric(0);
+	part = numeric_sub_opt_error(amount, p, NULL);
+	return part;
+}
+
+/*
  * The columns an attachment reads, in the order _attached_items() takes
  * them from a row: customer, amount, open state, hold, due, invoice
- * amount, invoice date, payment date.  0 for a column not given.
+ * amount, invoice date, payment date, prepaid part.  0 for a column not
+ * given.
  */
-#define ITEM_COLUMNS 8
+#define ITEM_COLUMNS 9
 
 typedef struct ItemColumns
 {
@@ -672,11 +717,12 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 {
 	const char *names[ITEM_COLUMNS] = {
 		att->customer_column, att->amount_column, att->open_column, att->hold_column,
-		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column
+		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column,
+		att->prepaid_column
 	};
 	const PgcColumnRole roles[ITEM_COLUMNS] = {
 		PGC_COL_CUSTOMER, PGC_COL_AMOUNT, PGC_COL_OPEN, PGC_COL_HOLD,
-		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE
+		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT
 	};
 
 	for (int i = 0; i < ITEM_COLUMNS; i++)
@@ -724,6 +770,9 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 	n[3] = null[1];
 	if (!n[3])
 		v[3] = pgc_amount_numeric(raw[1], c->type[1]);
+	/* an order's prepaid part uses no credit */
+	if (!n[3] && c->att[8])
+		v[3] = NumericGetDatum(pgc_credit_part(DatumGetNumeric(v[3]), raw[8], null[8], c->type[8]));
 	open = !c->att[2] ||
 		(!null[2] && pgc_is_open_value(raw[2], c->type[2], &c->open_out,
 									   att->open_values, att->n_open_values));
@@ -734,6 +783,8 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 	n[6] = null[4];
 	/* without an invoice amount column, the open amount stands for it */
 	v[7] = c->att[5] ? (null[5] ? (Datum) 0 : pgc_amount_numeric(raw[5], c->type[5])) : v[3];
+	if (!c->att[5] && !n[3] && c->att[8])
+		v[7] = pgc_amount_numeric(raw[1], c->type[1]);
 	n[7] = c->att[5] ? null[5] : n[3];
 	v[8] = raw[6];
 	n[8] = null[6];
@@ -984,9 +1035,11 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	AttrNumber	cust_att,
 				amount_att,
-				hold_att;
+				hold_att,
+				prepaid_att = 0;
 	Oid			cust_type,
-				amount_type;
+				amount_type,
+				prepaid_type = InvalidOid;
 	const char *result;
 
 	if (!pgc_attachment_find(relid, &att) || !att.hold_mode)
@@ -1001,13 +1054,20 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 	hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
 	cust_type = TupleDescAttr(RelationGetDescr(rel), cust_att - 1)->atttypid;
 	amount_type = TupleDescAttr(RelationGetDescr(rel), amount_att - 1)->atttypid;
+	if (att.prepaid_column)
+	{
+		prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
+		prepaid_type = TupleDescAttr(RelationGetDescr(rel), prepaid_att - 1)->atttypid;
+	}
 
 	/* the row by its primary key, compared with each key type's equality */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s FROM ONLY %s t, "
+	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s, %s%s FROM ONLY %s t, "
 					 "pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
 					 quote_identifier(att.customer_column), quote_identifier(att.amount_column),
-					 quote_identifier(att.hold_column), name, name);
+					 quote_identifier(att.hold_column), prepaid_att ? "t." : "",
+					 prepaid_att ? quote_identifier(att.prepaid_column) : "NULL",
+					 name, name);
 	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	if (pk == NULL)
 		ereport(ERROR,
@@ -1046,8 +1106,19 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 		v = SPI_getbinval(t, d, 2, &isnull);
 		same = !isnull && strcmp(pgc_customer_key(v, cust_type), customer) == 0;
 		v = SPI_getbinval(t, d, 3, &isnull);
-		same = same && !isnull &&
-			pgc_numeric_cmp(DatumGetNumeric(pgc_amount_numeric(v, amount_type)), amount) == 0;
+		if (same && !isnull)
+		{
+			/* the hold recorded the part of the order that uses credit */
+			Numeric		held = DatumGetNumeric(pgc_amount_numeric(v, amount_type));
+			bool		pnull;
+			Datum		p = SPI_getbinval(t, d, 5, &pnull);
+
+			if (prepaid_att)
+				held = pgc_credit_part(held, p, pnull, prepaid_type);
+			same = pgc_numeric_cmp(held, amount) == 0;
+		}
+		else
+			same = false;
 		v = SPI_getbinval(t, d, 4, &isnull);
 		same = same && !isnull && DatumGetBool(v);
 		if (!same)

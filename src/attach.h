@@ -9,6 +9,7 @@
 #define PGCREDIT_ATTACH_H
 
 #include "fmgr.h"
+#include "utils/numeric.h"
 #include "utils/relcache.h"
 
 /* An attached table as pgcredit.attachment records it */
@@ -27,6 +28,7 @@ typedef struct PgcAttachment
 	char	   *invoice_amount_column;
 	char	   *invoiced_column;
 	char	   *paid_column;
+	char	   *prepaid_column; /* orders: the prepaid or secured part */
 } PgcAttachment;
 
 /* What a column is to pgcredit: decides which types it may have */
@@ -45,6 +47,8 @@ extern AttrNumber pgc_check_column(Relation rel, const char *name, PgcColumnRole
 								   bool attaching);
 extern char *pgc_customer_key(Datum value, Oid typid);
 extern Datum pgc_amount_numeric(Datum value, Oid typid);
+extern Numeric pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null,
+							   Oid prepaid_type);
 extern bool pgc_is_open_value(Datum value, Oid typid, FmgrInfo *out,
 							  char **open_values, int n_open_values);
 

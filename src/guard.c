@@ -48,14 +48,9 @@
 #include "guard_exposure.h"
 #include "guard_move.h"
 #include "guard_pending.h"
+#include "guard_rules.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
-
-/* pgcredit's own SQLSTATEs, class PC: credit control */
-#define ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED	MAKE_SQLSTATE('P','C','0','0','1')
-#define ERRCODE_PGC_ACCOUNT_ON_HOLD			MAKE_SQLSTATE('P','C','0','0','2')
-#define ERRCODE_PGC_NO_CREDIT_ACCOUNT		MAKE_SQLSTATE('P','C','0','0','3')
-#define ERRCODE_PGC_ITEMS_PAST_DUE			MAKE_SQLSTATE('P','C','0','0','4')
 
 #define MAX_KEY_COLUMNS	8
 
@@ -76,6 +71,8 @@ typedef struct GuardConfig
 	int			n_open_values;
 	char	  **open_values;
 	int			hold_att;		/* 0 when the table has no hold column */
+	int			prepaid_att;	/* 0 when the table has no prepaid column */
+	Oid			prepaid_type;
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -93,25 +90,19 @@ typedef struct Contribution
 	Numeric		amount;
 } Contribution;
 
-/* The outcome of the check of one raise of exposure */
-typedef struct Verdict
-{
-	int			sqlstate;		/* 0 when the order passes */
-	bool		blocked;		/* account on hold: blocked, not just held */
-	const char *reason;			/* why an order is held, for its hold record */
-	char	   *exposure;
-	char	   *limit;
-	char	   *allowed;
-	char	   *available;
-} Verdict;
+/* The outcome of the check of one raise of exposure (guard_rules.h) */
+typedef PgcVerdict Verdict;
 
 /* Plans kept for the life of the backend */
 static SPIPlanPtr new_row_plan = NULL;
+static SPIPlanPtr new_row_plan_1_0 = NULL;
 static SPIPlanPtr override_plan = NULL;
 static SPIPlanPtr past_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
 static SPIPlanPtr close_hold_plan = NULL;
 static SPIPlanPtr move_hold_plan = NULL;
+static SPIPlanPtr overdue_plan = NULL;
+static SPIPlanPtr trial_plan = NULL;
 
 /* Prepare a statement once and keep it */
 static SPIPlanPtr
@@ -187,6 +178,11 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	if (att.hold_column)
 		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
+	if (att.prepaid_column)
+	{
+		cfg->prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
+		cfg->prepaid_type = TupleDescAttr(RelationGetDescr(rel), cfg->prepaid_att - 1)->atttypid;
+	}
 
 	if (cfg->hold_mode)
 	{
@@ -209,6 +205,25 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	fcinfo->flinfo->fn_extra = cfg;
 	return cfg;
+}
+
+static Numeric AmountValue(GuardConfig *cfg, Datum d);
+
+/*
+ * The row's amount that uses credit: with a prepaid column, the amount
+ * less its prepaid or secured part, never below 0
+ */
+static Numeric
+CreditAmount(GuardConfig *cfg, HeapTuple tup, TupleDesc desc, Datum d)
+{
+	Numeric		amount = AmountValue(cfg, d);
+	bool		isnull;
+	Datum		p;
+
+	if (!cfg->prepaid_att)
+		return amount;
+	p = heap_getattr(tup, cfg->prepaid_att, desc, &isnull);
+	return pgc_credit_part(amount, p, isnull, cfg->prepaid_type);
 }
 
 /* An amount column's value as numeric; integers are converted */
@@ -263,7 +278,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 			 */
 			c->held = true;
 			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
-			c->amount = isnull ? NULL : AmountValue(cfg, d);
+			c->amount = isnull ? NULL : CreditAmount(cfg, tup, desc, d);
 			return;
 		}
 	}
@@ -279,7 +294,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 	if (isnull)
 		return;
-	c->amount = AmountValue(cfg, d);
+	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
 }
 
@@ -361,14 +376,28 @@ CreateExposureRow(const char *customer)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		RunKeptExpecting(&new_row_plan,
-						 "INSERT INTO pgcredit.exposure "
-						 "(customer, has_account, credit_limit, tolerance_pct, status) "
-						 "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
-						 "COALESCE(a.tolerance_pct, 0), COALESCE(a.status, 'ok') "
-						 "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
-						 "ON a.customer OPERATOR(pg_catalog.=) $1",
-						 1, types, values, false, SPI_OK_INSERT);
+		if (pgc_exposure_rule_columns())
+			RunKeptExpecting(&new_row_plan,
+							 "INSERT INTO pgcredit.exposure "
+							 "(customer, has_account, credit_limit, tolerance_pct, status, "
+							 "risk_tier, next_review, temporary_limit, temporary_from, temporary_until) "
+							 "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
+							 "COALESCE(a.tolerance_pct, 0), COALESCE(a.status, 'ok'), "
+							 "a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, "
+							 "a.temporary_until "
+							 "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
+							 "ON a.customer OPERATOR(pg_catalog.=) $1",
+							 1, types, values, false, SPI_OK_INSERT);
+		else
+			/* a database still at version 1.0 */
+			RunKeptExpecting(&new_row_plan_1_0,
+							 "INSERT INTO pgcredit.exposure "
+							 "(customer, has_account, credit_limit, tolerance_pct, status) "
+							 "SELECT $1, a.customer IS NOT NULL, a.credit_limit, "
+							 "COALESCE(a.tolerance_pct, 0), COALESCE(a.status, 'ok') "
+							 "FROM (SELECT) AS one LEFT JOIN pgcredit.account a "
+							 "ON a.customer OPERATOR(pg_catalog.=) $1",
+							 1, types, values, false, SPI_OK_INSERT);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -396,29 +425,33 @@ CreateExposureRow(const char *customer)
  * reads back the row and the settings for the check.
  */
 static void
-ChangeExposureOf(bool is_orders, const char *customer, Numeric delta, PgcExposureRow *out)
+ChangeExposureOf(bool is_orders, const char *customer, Numeric delta, int count,
+				 PgcExposureRow *out)
 {
 	Numeric		d_receivables = is_orders ? NULL : delta;
 	Numeric		d_orders = is_orders ? delta : NULL;
 
-	if (pgc_exposure_add(customer, d_receivables, d_orders, out))
+	if (!is_orders)
+		count = 0;
+	if (pgc_exposure_add(customer, d_receivables, d_orders, count, out))
 		return;
 	CreateExposureRow(customer);
-	if (!pgc_exposure_add(customer, d_receivables, d_orders, out))
+	if (!pgc_exposure_add(customer, d_receivables, d_orders, count, out))
 		elog(ERROR, "pgcredit: could not create the exposure of customer \"%s\"", customer);
 }
 
 static void
-ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, PgcExposureRow *out)
+ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, int count,
+			   PgcExposureRow *out)
 {
-	ChangeExposureOf(cfg->is_orders, customer, delta, out);
+	ChangeExposureOf(cfg->is_orders, customer, delta, count, out);
 }
 
 /* Add delta to one component of a customer's exposure, without a check */
 static void
 AddExposure(GuardConfig *cfg, const char *customer, Numeric delta)
 {
-	ChangeExposure(cfg, customer, delta, NULL);
+	ChangeExposure(cfg, customer, delta, 0, NULL);
 }
 
 /*
@@ -428,6 +461,15 @@ AddExposure(GuardConfig *cfg, const char *customer, Numeric delta)
  * cannot carry it, since there is no row left to hold.
  */
 static void CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric credit);
+static void ShadowTrial(void *arg, const PgcVerdict *v);
+
+/* What a shadow rule's record needs to know of the order */
+typedef struct TrialOrder
+{
+	GuardConfig *cfg;
+	const char *customer;
+	Numeric		amount;
+} TrialOrder;
 
 static void
 LeaveExposure(GuardConfig *cfg, const char *customer, Numeric amount)
@@ -470,76 +512,104 @@ ItemsPastDue(const char *customer, int32 days)
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* The sum of a customer's receivables more than days past due */
+static Numeric
+OverdueAmount(const char *customer, int32 days)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = Int32GetDatum(days);
+	RunKept(&overdue_plan, "SELECT pgcredit._overdue_amount($1, $2)", 2, types, values, true);
+	if (SPI_processed != 1)
+		elog(ERROR, "pgcredit: _overdue_amount returned %llu rows", (unsigned long long) SPI_processed);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
+}
+
+static const PgcRuleQueries guard_queries = {ItemsPastDue, OverdueAmount};
+
 /*
  * Raise a customer's order exposure by delta (positive) and judge the
- * result against the account copy on the exposure row and the settings.
- * The row lock taken by the raise serialises this check with every other
- * change of the customer's exposure and with changes of its account, which
- * lock the same row: if one is in flight, the raise waits for it and then
- * sees the row as that change left it.
+ * result by the credit rules (guard_rules.c), against the account copy on
+ * the exposure row and the settings.  order_amount is the amount of the
+ * order placed (NULL for a credit leaving); count is 1 when a new order
+ * is counted in the customer's orders.  The row lock taken by the raise
+ * serialises this check with every other change of the customer's
+ * exposure and with changes of its account, which lock the same row: if
+ * one is in flight, the raise waits for it and then sees the row as that
+ * change left it.
  */
 static void
-RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
+RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric order_amount,
+			  int count, Verdict *v)
 {
 	PgcExposureRow x;
-	Numeric		limit = NULL;
-	Numeric		tolerance = NULL;
+	TrialOrder	trial;
 
-	ChangeExposure(cfg, customer, delta, &x);
-	memset(v, 0, sizeof(Verdict));
+	ChangeExposure(cfg, customer, delta, count, &x);
+	trial.cfg = cfg;
+	trial.customer = customer;
+	trial.amount = order_amount != NULL ? order_amount : delta;
+	pgc_rules_judge(customer, &x, delta, order_amount, &guard_queries, v, ShadowTrial, &trial);
+}
 
-	if (x.has_account)
-	{
-		if (strcmp(x.status, "hold") == 0 || strcmp(x.status, "blocked") == 0)
-		{
-			v->sqlstate = ERRCODE_PGC_ACCOUNT_ON_HOLD;
-			v->blocked = strcmp(x.status, "blocked") == 0;
-			v->reason = v->blocked ? "customer blocked" : "customer on hold";
-			v->exposure = NumericText(x.exposure);
-			return;
-		}
-		limit = x.credit_limit;
-		tolerance = x.tolerance;
-	}
-	else if (strcmp(x.policy, "deny") == 0)
-	{
-		v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
-		v->reason = "customer without a credit account";
-		v->exposure = NumericText(x.exposure);
-		return;
-	}
-	else if (strcmp(x.policy, "default_limit") == 0)
-	{
-		limit = x.default_limit;
-		tolerance = x.default_tolerance;
-	}
+/* " Rule N (kind) decided." for a verdict a rule gave, else "" */
+static char *
+RuleSentence(const Verdict *v)
+{
+	if (v->rule_id == 0)
+		return "";
+	return psprintf(" Rule %lld (%s) decided.", (long long) v->rule_id, v->kind);
+}
 
-	if (limit != NULL)
-	{
-		Numeric		allowed = pgc_limit_with_tolerance(limit, tolerance);
+/* The reason a hold record keeps: what stopped the order, and which rule */
+static char *
+HoldReason(const Verdict *v)
+{
+	if (v->rule_id == 0)
+		return (char *) v->reason;
+	return psprintf("%s (rule %lld, %s)", v->reason, (long long) v->rule_id, v->kind);
+}
 
-		if (pgc_numeric_cmp(x.exposure, allowed) > 0)
-		{
-			/* the figures for the message, only when refusing */
-			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
-			v->reason = "customer over its credit limit";
-			v->exposure = NumericText(x.exposure);
-			v->limit = NumericText(limit);
-			v->allowed = NumericText(allowed);
-			v->available = NumericText(numeric_sub_opt_error(allowed,
-															 numeric_sub_opt_error(x.exposure, delta, NULL),
-															 NULL));
-			return;
-		}
-	}
+/*
+ * Record what a shadow rule would have done to an order that goes in.  An
+ * order refused by a live rule takes its records with it.
+ */
+static void
+ShadowTrial(void *arg, const PgcVerdict *v)
+{
+	TrialOrder *t = (TrialOrder *) arg;
+	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, OIDOID, NUMERICOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[10];
+	char		nulls[10];
 
-	if (x.max_days_set && ItemsPastDue(customer, x.max_days))
-	{
-		v->sqlstate = ERRCODE_PGC_ITEMS_PAST_DUE;
-		v->reason = "customer with items past due";
-		v->exposure = NumericText(x.exposure);
-		v->limit = psprintf("%d", x.max_days);
-	}
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(v->rule_id);
+	values[1] = CStringGetTextDatum(v->kind);
+	values[2] = CStringGetTextDatum(t->customer);
+	values[3] = ObjectIdGetDatum(t->cfg->relid);
+	values[4] = NumericGetDatum(t->amount);
+	values[5] = CStringGetTextDatum(unpack_sql_state(v->sqlstate));
+	values[6] = CStringGetTextDatum(v->exposure);
+#define TEXT_OR_NULL(i, s) \
+	do { if ((s) != NULL) values[i] = CStringGetTextDatum(s); else nulls[i] = 'n'; } while (0)
+	TEXT_OR_NULL(7, v->limit);
+	TEXT_OR_NULL(8, v->figure);
+	TEXT_OR_NULL(9, v->threshold);
+#undef TEXT_OR_NULL
+	NeedSpi();
+	CommandCounterIncrement();
+	if (SPI_execute_snapshot(KeepPlan(&trial_plan,
+									  "SELECT pgcredit._record_trial($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+									  10, types),
+							 values, nulls, GetLatestSnapshot(), InvalidSnapshot,
+							 false, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: could not record the trial of rule %lld", (long long) v->rule_id);
 }
 
 /*
@@ -549,33 +619,63 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Verdict *v)
 static int
 RemovalDetail(const Verdict *v, const char *amt)
 {
+	char	   *rule = RuleSentence(v);
+
 	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && v->blocked)
-		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is blocked.", amt);
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is blocked.%s", amt, rule);
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && strcmp(v->status, "hold") == 0)
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is on hold.%s", amt, rule);
 	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
-		return errdetail("It takes a credit of %s out of the exposure of a customer whose account is on hold.", amt);
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose account has status %s.%s", amt, v->status, rule);
 	if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
 		return errdetail("It takes a credit of %s out of the exposure of a customer without a credit account.", amt);
-	return errdetail("It takes a credit of %s out of the exposure of a customer with items past due.", amt);
+	if (v->sqlstate == ERRCODE_PGC_ITEMS_PAST_DUE)
+		return errdetail("It takes a credit of %s out of the exposure of a customer with items past due.%s", amt, rule);
+	if (v->sqlstate == ERRCODE_PGC_OVERDUE_AMOUNT)
+		return errdetail("It takes a credit of %s out of the exposure of a customer with %s overdue against at most %s.%s",
+						 amt, v->figure, v->threshold, rule);
+	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
+		return errdetail("It takes a credit of %s out of the exposure of a customer whose exposure would then be %s, above %s.%s",
+						 amt, v->exposure, v->threshold, rule);
+	return errdetail("It takes a credit of %s out of the exposure of a customer whose account review is %s days overdue.%s",
+					 amt, v->figure, rule);
 }
 
 /* Why an order was held instead of refused */
 static int
 HeldDetail(const Verdict *v)
 {
+	char	   *rule = RuleSentence(v);
+
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
-		return errdetail("It would have been refused because the customer is over its credit limit; exposure with it would have been %s.",
-						 v->exposure);
+		return errdetail("It would have been refused because the customer is over its credit limit; exposure with it would have been %s.%s",
+						 v->exposure, rule);
 	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && v->blocked)
-		return errdetail("It would have been refused because the customer's account is blocked; exposure with it would have been %s.",
-						 v->exposure);
+		return errdetail("It would have been refused because the customer's account is blocked; exposure with it would have been %s.%s",
+						 v->exposure, rule);
+	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD && strcmp(v->status, "hold") == 0)
+		return errdetail("It would have been refused because the customer's account is on hold; exposure with it would have been %s.%s",
+						 v->exposure, rule);
 	if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
-		return errdetail("It would have been refused because the customer's account is on hold; exposure with it would have been %s.",
-						 v->exposure);
+		return errdetail("It would have been refused because the customer's account has status %s; exposure with it would have been %s.%s",
+						 v->status, v->exposure, rule);
 	if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
 		return errdetail("It would have been refused because the customer has no credit account; exposure with it would have been %s.",
 						 v->exposure);
-	return errdetail("It would have been refused because the customer has items past due; exposure with it would have been %s.",
-					 v->exposure);
+	if (v->sqlstate == ERRCODE_PGC_ITEMS_PAST_DUE)
+		return errdetail("It would have been refused because the customer has items past due; exposure with it would have been %s.%s",
+						 v->exposure, rule);
+	if (v->sqlstate == ERRCODE_PGC_OVERDUE_AMOUNT)
+		return errdetail("It would have been held because the customer has %s overdue against at most %s; exposure with it would have been %s.%s",
+						 v->figure, v->threshold, v->exposure, rule);
+	if (v->sqlstate == ERRCODE_PGC_LARGEST_ORDER)
+		return errdetail("It would have been held because the order amount %s is above the most of %s; exposure with it would have been %s.%s",
+						 v->figure, v->threshold, v->exposure, rule);
+	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
+		return errdetail("It would have been held because exposure with it would have been %s, above %s (a share of %s of the credit limit of %s).%s",
+						 v->exposure, v->threshold, v->figure, v->limit, rule);
+	return errdetail("It would have been held because the account's review is %s days overdue; exposure with it would have been %s.%s",
+					 v->figure, v->exposure, rule);
 }
 
 /*
@@ -587,16 +687,17 @@ static void
 Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 {
 	char	   *amt = NumericText(amount);
+	char	   *rule = RuleSentence(v);
 
 	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("change of an order for customer \"%s\" exceeds its credit limit", customer),
 				 strcmp(v->limit, v->allowed) == 0 ?
-				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s.",
-						   amt, v->exposure, v->limit) :
-				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s (%s with tolerance).",
-						   amt, v->exposure, v->limit, v->allowed),
+				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s.%s",
+						   amt, v->exposure, v->limit, rule) :
+				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s (%s with tolerance).%s",
+						   amt, v->exposure, v->limit, v->allowed, rule),
 				 errhint("Leave the credit in place, or ask a credit controller to raise the limit or override the block.")));
 	if (removal)
 		ereport(ERROR,
@@ -611,12 +712,12 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
 				 strcmp(v->limit, v->allowed) == 0 ?
 				 errdetail("Exposure with this order would be %s against a credit limit of %s; "
-						   "the order amount is %s and the credit available before it was %s.",
-						   v->exposure, v->limit, amt, v->available) :
+						   "the order amount is %s and the credit available before it was %s.%s",
+						   v->exposure, v->limit, amt, v->available, rule) :
 				 errdetail("Exposure with this order would be %s against a credit limit of %s "
 						   "(%s with tolerance); the order amount is %s and the credit "
-						   "available before it was %s.",
-						   v->exposure, v->limit, v->allowed, amt, v->available),
+						   "available before it was %s.%s",
+						   v->exposure, v->limit, v->allowed, amt, v->available, rule),
 				 errhint("Reduce the order, collect payment first, or ask a credit controller "
 						 "to raise the limit or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
@@ -624,13 +725,17 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				(errcode(v->sqlstate),
 				 v->blocked ?
 				 errmsg("credit account of customer \"%s\" is blocked", customer) :
-				 errmsg("credit account of customer \"%s\" is on hold", customer),
+				 strcmp(v->status, "hold") == 0 ?
+				 errmsg("credit account of customer \"%s\" is on hold", customer) :
+				 errmsg("credit account of customer \"%s\" has status %s", customer, v->status),
 				 errdetail("No order that raises the customer's exposure is accepted; this "
-						   "order amount is %s and the exposure with it would be %s.",
-						   amt, v->exposure),
+						   "order amount is %s and the exposure with it would be %s.%s",
+						   amt, v->exposure, rule),
 				 v->blocked ?
 				 errhint("A credit controller can unblock the account with pgcredit.set_status().") :
-				 errhint("A credit controller can release the hold with pgcredit.release_hold().")));
+				 strcmp(v->status, "hold") == 0 ?
+				 errhint("A credit controller can release the hold with pgcredit.release_hold().") :
+				 errhint("A credit controller can change the status with pgcredit.set_status().")));
 	else if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
@@ -638,14 +743,51 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errdetail("The settings deny credit to customers without an account; the "
 						   "order amount is %s.", amt),
 				 errhint("Open an account with pgcredit.open_account().")));
-	else
+	else if (v->sqlstate == ERRCODE_PGC_ITEMS_PAST_DUE)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
 				 errmsg("customer \"%s\" has items more than %s days past due", customer, v->limit),
-				 errdetail("The settings refuse orders from customers with open items more than "
-						   "%s days past due; the order amount is %s.", v->limit, amt),
+				 errdetail("The credit rules refuse orders from customers with open items more than "
+						   "%s days past due; the order amount is %s.%s", v->limit, amt, rule),
 				 errhint("Collect the overdue items first, or ask a credit controller to "
 						 "override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_OVERDUE_AMOUNT)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("customer \"%s\" has too much overdue", customer),
+				 strcmp(v->limit, "0") == 0 ?
+				 errdetail("Receivables past due amount to %s against at most %s; "
+						   "the order amount is %s.%s", v->figure, v->threshold, amt, rule) :
+				 errdetail("Receivables more than %s days past due amount to %s against at most %s; "
+						   "the order amount is %s.%s", v->limit, v->figure, v->threshold, amt, rule),
+				 errhint("Collect the overdue items first, or ask a credit controller to "
+						 "override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_LARGEST_ORDER)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" is larger than its credit rules allow", customer),
+				 v->usual != NULL ?
+				 errdetail("The order amount is %s against at most %s, a multiple of the customer's "
+						   "average order of %s.%s", amt, v->threshold, v->usual, rule) :
+				 errdetail("The order amount is %s against at most %s.%s", amt, v->threshold, rule),
+				 errhint("Split or reduce the order, or ask a credit controller to override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_UTILISATION)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" would use too much of its credit limit", customer),
+				 errdetail("Exposure with this order would be %s, above %s (a share of %s of the "
+						   "credit limit of %s); the order amount is %s.%s",
+						   v->exposure, v->threshold, v->figure, v->limit, amt, rule),
+				 errhint("Reduce the order, or ask a credit controller to raise the limit or "
+						 "override the block.")));
+	else
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("credit limit of customer \"%s\" has expired", customer),
+				 errdetail("The account's review is %s days overdue, with %s days of grace; the "
+						   "order amount is %s.%s", v->figure, v->limit, amt, rule),
+				 errhint("A credit controller reviews the account and sets the next review date "
+						 "with pgcredit.update_account(), or overrides the block.")));
 }
 
 /*
@@ -657,7 +799,7 @@ CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric cred
 {
 	Verdict		v;
 
-	RaiseAndCheck(cfg, customer, raise, &v);
+	RaiseAndCheck(cfg, customer, raise, NULL, 0, &v);
 	if (v.sqlstate != 0 && !Overridden(customer))
 		Refuse(customer, credit, &v, true);
 }
@@ -700,7 +842,7 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
-	values[4] = CStringGetTextDatum(v->reason);
+	values[4] = CStringGetTextDatum(HoldReason(v));
 	RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
 			5, types, values, false);
 }
@@ -754,7 +896,7 @@ MoveHold(Oid from_relid, const char *from_key, Relation rel, const char *to_key)
  */
 static HeapTuple
 GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *customer,
-		   Numeric delta, Numeric amount, const char **held_why)
+		   Numeric delta, Numeric amount, int count, const char **held_why)
 {
 	Verdict		v;
 
@@ -764,7 +906,7 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 		return tup;
 	}
 
-	RaiseAndCheck(cfg, customer, delta, &v);
+	RaiseAndCheck(cfg, customer, delta, amount, count, &v);
 	if (v.sqlstate == 0 || Overridden(customer))
 		return tup;
 
@@ -775,7 +917,7 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	 */
 	if (pgc_numeric_cmp(delta, amount) > 0)
 		Refuse(customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
-	if (!cfg->hold_mode)
+	if (!cfg->hold_mode || v.refuse)
 		Refuse(customer, amount, &v, false);
 
 	/* hold: the row goes in marked held, and its whole amount leaves exposure */
@@ -785,12 +927,12 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 		int			col = cfg->hold_att;
 		HeapTuple	held;
 
-		AddExposure(cfg, customer, pgc_numeric_negate(amount));
+		ChangeExposure(cfg, customer, pgc_numeric_negate(amount), -count, NULL);
 		held = heap_modify_tuple_by_cols(tup, RelationGetDescr(td->tg_relation),
 										 1, &col, &val, &isnull);
 		/* an inserted row's hold is recorded once the row is stored */
 		if (held_why != NULL)
-			*held_why = v.reason;
+			*held_why = HoldReason(&v);
 		else
 			RecordHold(cfg, td->tg_relation, held, customer, amount, &v);
 		ereport(NOTICE,
@@ -821,7 +963,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 		int			sign = pgc_numeric_sign(delta);
 
 		if (sign > 0)
-			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount, NULL);
+			result = GuardRaise(cfg, td, newtup, newc.customer, delta, newc.amount, 0, NULL);
 		else if (sign < 0)
 			AddExposure(cfg, oldc.customer, delta);
 	}
@@ -841,7 +983,7 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 		if (newc.counts)
 		{
 			if (pgc_numeric_sign(newc.amount) > 0)
-				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount, NULL);
+				result = GuardRaise(cfg, td, newtup, newc.customer, newc.amount, newc.amount, 0, NULL);
 			else if (pgc_numeric_sign(newc.amount) < 0)
 				AddExposure(cfg, newc.customer, newc.amount);
 		}
@@ -884,7 +1026,7 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 		else
 			raises = pgc_numeric_sign(newc->amount) > 0;
 		if (raises)
-			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount, NULL);
+			result = GuardRaise(cfg, td, result, newc->customer, newc->amount, newc->amount, 0, NULL);
 		else
 			AddExposure(cfg, newc->customer, newc->amount);
 	}
@@ -920,7 +1062,7 @@ GuardInsert(GuardConfig *cfg, TriggerData *td, Contribution *newc)
 	if (sign == 0)
 		return td->tg_trigtuple;
 	result = GuardRaise(cfg, td, td->tg_trigtuple, newc->customer, newc->amount, newc->amount,
-						&why);
+						1, &why);
 	if (why != NULL)
 		pgc_pending_add(PGC_PENDING_HELD, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
 						newc->customer, newc->amount, why);
@@ -973,7 +1115,7 @@ UndoPending(PgcPending *p)
 	for (; p != NULL; p = p->next)
 	{
 		if (p->kind == PGC_PENDING_APPLIED)
-			ChangeExposureOf(p->is_orders, p->customer, pgc_numeric_negate(p->amount), NULL);
+			ChangeExposureOf(p->is_orders, p->customer, pgc_numeric_negate(p->amount), -1, NULL);
 		/* a held row never stored has no hold record yet: nothing to undo */
 	}
 }

@@ -50,6 +50,7 @@
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -74,6 +75,13 @@ typedef struct StoreCache
 	AttrNumber	x_credit_limit;
 	AttrNumber	x_tolerance;
 	AttrNumber	x_status;
+	AttrNumber	x_risk_tier;
+	AttrNumber	x_next_review;
+	AttrNumber	x_temporary_limit;
+	AttrNumber	x_temporary_from;
+	AttrNumber	x_temporary_until;
+	AttrNumber	x_order_count;
+	AttrNumber	x_order_sum;
 	AttrNumber	s_policy;
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
@@ -100,6 +108,16 @@ Column(Relation rel, const char *name)
 		elog(ERROR, "pgcredit: column \"%s\" of \"%s\" is missing",
 			 name, RelationGetRelationName(rel));
 	return att;
+}
+
+/*
+ * A column that version 1.0's table lacks: a database not yet updated
+ * with ALTER EXTENSION goes on working with the new library, without it
+ */
+static AttrNumber
+OptionalColumn(Relation rel, const char *name)
+{
+	return get_attnum(RelationGetRelid(rel), name);
 }
 
 static void
@@ -133,6 +151,13 @@ LoadCache(void)
 	cache.x_credit_limit = Column(rel, "credit_limit");
 	cache.x_tolerance = Column(rel, "tolerance_pct");
 	cache.x_status = Column(rel, "status");
+	cache.x_risk_tier = OptionalColumn(rel, "risk_tier");
+	cache.x_next_review = OptionalColumn(rel, "next_review");
+	cache.x_temporary_limit = OptionalColumn(rel, "temporary_limit");
+	cache.x_temporary_from = OptionalColumn(rel, "temporary_from");
+	cache.x_temporary_until = OptionalColumn(rel, "temporary_until");
+	cache.x_order_count = OptionalColumn(rel, "order_count");
+	cache.x_order_sum = OptionalColumn(rel, "order_sum");
 	table_close(rel, AccessShareLock);
 
 	rel = table_open(cache.settings, AccessShareLock);
@@ -143,6 +168,18 @@ LoadCache(void)
 	table_close(rel, AccessShareLock);
 
 	cache.valid = true;
+}
+
+/*
+ * Whether pgcredit.exposure has the copies of the account fields that the
+ * credit rules read (version 1.1 on); false in a database still at 1.0
+ */
+bool
+pgc_exposure_rule_columns(void)
+{
+	LoadCache();
+	return cache.x_risk_tier && cache.x_next_review && cache.x_temporary_limit &&
+		cache.x_temporary_from && cache.x_temporary_until;
 }
 
 /*
@@ -340,14 +377,16 @@ ReadSettings(Snapshot snap, PgcExposureRow *out)
 }
 
 /*
- * Add to a customer's receivables and open orders.  Returns false, having
- * changed nothing, when the customer has no exposure row yet.  With out
- * given, fills it with the exposure after the change, the account copy
- * and the settings.
+ * Add to a customer's receivables and open orders, and with d_count
+ * (+1 or -1) count an order in or out of the customer's order count and
+ * sum (which d_orders then changes).  Returns false, having changed
+ * nothing, when the customer has no exposure row yet.  With out given,
+ * fills it with the exposure after the change, the account copy, the
+ * order count and sum before the change, and the settings.
  */
 bool
 pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
-				 PgcExposureRow *out)
+				 int d_count, PgcExposureRow *out)
 {
 	Relation	rel;
 	Relation	idx;
@@ -362,6 +401,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	bool	   *nulls;
 	Numeric		receivables;
 	Numeric		orders;
+	int64		count = 0;
+	Numeric		sum = NULL;
 
 	LoadCache();
 	rel = table_open(cache.exposure, RowExclusiveLock);
@@ -406,6 +447,24 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			orders = numeric_add_opt_error(orders, d_orders, NULL);
 			values[cache.x_open_orders - 1] = NumericGetDatum(orders);
 		}
+		count = 0;
+		sum = NULL;
+		if (cache.x_order_count && cache.x_order_sum)
+		{
+			count = nulls[cache.x_order_count - 1] ? 0 :
+				DatumGetInt64(values[cache.x_order_count - 1]);
+			sum = NumericAttr(values, nulls, cache.x_order_sum);
+		}
+		if (sum == NULL)
+			sum = int64_to_numeric(0);
+		if (d_count != 0 && d_orders != NULL && cache.x_order_count && cache.x_order_sum)
+		{
+			values[cache.x_order_count - 1] = Int64GetDatum(Max(count + d_count, 0));
+			nulls[cache.x_order_count - 1] = false;
+			values[cache.x_order_sum - 1] =
+				NumericGetDatum(numeric_add_opt_error(sum, d_orders, NULL));
+			nulls[cache.x_order_sum - 1] = false;
+		}
 		tup = heap_form_tuple(desc, values, nulls);
 
 		/*
@@ -437,6 +496,28 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			out->tolerance = int64_to_numeric(0);
 		out->status = nulls[cache.x_status - 1] ? "ok" :
 			TextDatumGetCString(values[cache.x_status - 1]);
+		out->risk_tier = NULL;
+		out->has_review = false;
+		out->next_review = 0;
+		out->temporary_limit = NULL;
+		out->has_temporary_from = false;
+		out->temporary_from = out->temporary_until = 0;
+		if (pgc_exposure_rule_columns())
+		{
+			out->risk_tier = nulls[cache.x_risk_tier - 1] ? NULL :
+				TextDatumGetCString(values[cache.x_risk_tier - 1]);
+			out->has_review = !nulls[cache.x_next_review - 1];
+			out->next_review = out->has_review ?
+				DatumGetDateADT(values[cache.x_next_review - 1]) : 0;
+			out->temporary_limit = NumericAttr(values, nulls, cache.x_temporary_limit);
+			out->has_temporary_from = !nulls[cache.x_temporary_from - 1];
+			out->temporary_from = out->has_temporary_from ?
+				DatumGetDateADT(values[cache.x_temporary_from - 1]) : 0;
+			out->temporary_until = nulls[cache.x_temporary_until - 1] ? 0 :
+				DatumGetDateADT(values[cache.x_temporary_until - 1]);
+		}
+		out->order_count = count;
+		out->order_sum = sum;
 		ReadSettings(snap, out);
 	}
 

@@ -8,6 +8,7 @@
 #ifndef PGCREDIT_GUARD_EXPOSURE_H
 #define PGCREDIT_GUARD_EXPOSURE_H
 
+#include "utils/date.h"
 #include "utils/numeric.h"
 
 /* A customer's exposure row after a change, with the settings */
@@ -18,6 +19,15 @@ typedef struct PgcExposureRow
 	Numeric		credit_limit;	/* NULL: no limit set */
 	Numeric		tolerance;
 	char	   *status;
+	char	   *risk_tier;		/* NULL when none */
+	bool		has_review;
+	DateADT		next_review;
+	Numeric		temporary_limit;	/* NULL when none */
+	bool		has_temporary_from;
+	DateADT		temporary_from;
+	DateADT		temporary_until;
+	int64		order_count;	/* orders counted before this change */
+	Numeric		order_sum;
 	char	   *policy;			/* settings: no_account_policy */
 	Numeric		default_limit;	/* NULL when not set */
 	Numeric		default_tolerance;
@@ -26,6 +36,7 @@ typedef struct PgcExposureRow
 } PgcExposureRow;
 
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
-							 Numeric d_orders, PgcExposureRow *out);
+							 Numeric d_orders, int d_count, PgcExposureRow *out);
+extern bool pgc_exposure_rule_columns(void);
 
 #endif

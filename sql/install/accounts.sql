@@ -48,14 +48,19 @@ CREATE FUNCTION pgcredit._lock_exposure(customer text)
 RETURNS void LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status)
-  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok')
+  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status,
+                                      risk_tier, next_review, temporary_limit, temporary_from, temporary_until)
+  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok'),
+         a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, a.temporary_until
   FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
   ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
-    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status
+    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status,
+    risk_tier = EXCLUDED.risk_tier, next_review = EXCLUDED.next_review,
+    temporary_limit = EXCLUDED.temporary_limit, temporary_from = EXCLUDED.temporary_from,
+    temporary_until = EXCLUDED.temporary_until
 $$;
 COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
-  'lock a customer''s exposure row and copy the account''s limit, tolerance and status into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
+  'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date and temporary limit into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
 REVOKE EXECUTE ON FUNCTION pgcredit._lock_exposure(text) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)

@@ -71,7 +71,7 @@ AS $$
                       WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL)
     RETURNING *)
   INSERT INTO pgcredit.alert (kind, customer, details)
-  SELECT CASE WHEN h.why = 'customer over its credit limit' THEN 'limit_breached' ELSE 'order_held' END,
+  SELECT CASE WHEN h.why LIKE 'customer over its credit limit%' THEN 'limit_breached' ELSE 'order_held' END,
          h.customer,
          jsonb_build_object('held_order', h.id, 'table', h.relid::text, 'amount', h.amount, 'why', h.why)
   FROM h

@@ -18,7 +18,8 @@ CREATE TABLE pgcredit.attachment (
   invoiced_column  name,
   paid_column      name,
   attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  attached_by      name NOT NULL DEFAULT session_user
+  attached_by      name NOT NULL DEFAULT session_user,
+  prepaid_column   name
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
 COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
@@ -35,6 +36,7 @@ COMMENT ON COLUMN pgcredit.attachment.invoiced_column IS 'receivables: the invoi
 COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the item was paid (NULL while open), for payment behaviour and DSO';
 COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
 COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
+COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
 REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
 GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
@@ -101,7 +103,7 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
-                                 paid_column name DEFAULT NULL)
+                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -188,6 +190,14 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, hold_column, 'hold');
     PERFORM pgcredit._check_attach_column(tbl, hold_column, 'hold');
   END IF;
+  IF prepaid_column IS NOT NULL THEN
+    IF prepaid_column = amount_column THEN
+      RAISE EXCEPTION 'the prepaid column must not be the amount column' USING ERRCODE = 'invalid_parameter_value',
+        DETAIL = 'An order paid in full in advance has its amount in both; name the column that holds the prepaid part.';
+    END IF;
+    PERFORM pgcredit._column_type(tbl, prepaid_column, 'amount');
+    PERFORM pgcredit._check_attach_column(tbl, prepaid_column, 'amount');
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -201,9 +211,9 @@ BEGIN
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
-                                   invoice_amount_column, invoiced_column, paid_column)
+                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
-          invoice_amount_column, invoiced_column, paid_column)
+          invoice_amount_column, invoiced_column, paid_column, prepaid_column)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -232,13 +242,14 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
-                                       mode text DEFAULT 'block', hold_column name DEFAULT NULL)
+                                       mode text DEFAULT 'block', hold_column name DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -248,13 +259,14 @@ BEGIN
       HINT = 'block refuses an order over the limit with an error; hold lets it in marked held.';
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
-                          open_column, open_values, mode, hold_column);
+                          open_column, open_values, mode, hold_column,
+                          prepaid_column => prepaid_column);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) IS
-  'attach an order table: its open orders count in exposure, and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,

@@ -12,7 +12,14 @@ CREATE TABLE pgcredit.exposure (
   has_account    boolean NOT NULL DEFAULT false,
   credit_limit   numeric,
   tolerance_pct  numeric NOT NULL DEFAULT 0,
-  status         text NOT NULL DEFAULT 'ok'
+  status         text NOT NULL DEFAULT 'ok',
+  risk_tier      text,
+  next_review    date,
+  temporary_limit numeric,
+  temporary_from date,
+  temporary_until date,
+  order_count    bigint NOT NULL DEFAULT 0,
+  order_sum      numeric NOT NULL DEFAULT 0
 ) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
@@ -22,6 +29,13 @@ COMMENT ON COLUMN pgcredit.exposure.has_account IS 'whether the customer has a c
 COMMENT ON COLUMN pgcredit.exposure.credit_limit IS 'the account''s credit limit, copied here so that the guard reads it with the row lock it takes';
 COMMENT ON COLUMN pgcredit.exposure.tolerance_pct IS 'the account''s tolerance, copied like credit_limit';
 COMMENT ON COLUMN pgcredit.exposure.status IS 'the account''s status, copied like credit_limit';
+COMMENT ON COLUMN pgcredit.exposure.risk_tier IS 'the account''s risk tier, copied like credit_limit (rules scoped to a tier read it)';
+COMMENT ON COLUMN pgcredit.exposure.next_review IS 'the account''s next review date, copied like credit_limit (limit_expired rules read it)';
+COMMENT ON COLUMN pgcredit.exposure.temporary_limit IS 'the account''s temporary limit, copied like credit_limit; the guard uses it within its window';
+COMMENT ON COLUMN pgcredit.exposure.temporary_from IS 'first day of the temporary limit, copied like credit_limit';
+COMMENT ON COLUMN pgcredit.exposure.temporary_until IS 'last day of the temporary limit, copied like credit_limit';
+COMMENT ON COLUMN pgcredit.exposure.order_count IS 'orders the guard let in for the customer (largest_order rules compare an order with the average)';
+COMMENT ON COLUMN pgcredit.exposure.order_sum IS 'sum of the amounts of those orders';
 REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
@@ -96,13 +110,19 @@ BEGIN
   SELECT count(*) INTO fixed FROM fix;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
-                                 tolerance_pct = x.tolerance_pct, status = x.status
+                                 tolerance_pct = x.tolerance_pct, status = x.status,
+                                 risk_tier = x.risk_tier, next_review = x.next_review,
+                                 temporary_limit = x.temporary_limit, temporary_from = x.temporary_from,
+                                 temporary_until = x.temporary_until
   FROM (SELECT e2.customer, acc.customer IS NOT NULL AS has_account, acc.credit_limit,
-               coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status
+               coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status,
+               acc.risk_tier, acc.next_review, acc.temporary_limit, acc.temporary_from, acc.temporary_until
         FROM pgcredit.exposure e2 LEFT JOIN pgcredit.account acc ON acc.customer = e2.customer) x
   WHERE x.customer = e.customer
-    AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status)
-        IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status);
+    AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status, e.risk_tier, e.next_review,
+         e.temporary_limit, e.temporary_from, e.temporary_until)
+        IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.risk_tier, x.next_review,
+                          x.temporary_limit, x.temporary_from, x.temporary_until);
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;

@@ -100,6 +100,9 @@ BEGIN
       IF a.invoice_amount_column IS NOT NULL THEN
         PERFORM pgcredit._check_attach_column(a.relid, a.invoice_amount_column, 'amount');
       END IF;
+      IF a.prepaid_column IS NOT NULL THEN
+        PERFORM pgcredit._check_attach_column(a.relid, a.prepaid_column, 'amount');
+      END IF;
     EXCEPTION WHEN undefined_column OR datatype_mismatch OR feature_not_supported THEN
       RAISE EXCEPTION 'cannot change table % this way while it is attached to pgcredit', a.relid
         USING ERRCODE = 'object_in_use',

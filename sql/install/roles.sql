@@ -10,6 +10,8 @@
 --                          held orders, overrides a block for a transaction
 --   pgcredit_admin       + attaches and detaches tables, changes settings,
 --                          rebuilds exposure
+--   pgcredit_sales       apart from the others, a member of none: may call
+--                          check_order() for any customer, reads nothing
 ----------------------------------------------------------------------
 
 DO $roles$
@@ -22,6 +24,9 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_admin') THEN
     CREATE ROLE pgcredit_admin NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_sales') THEN
+    CREATE ROLE pgcredit_sales NOLOGIN;
   END IF;
 END
 $roles$;

@@ -19,7 +19,7 @@ COMMENT ON COLUMN pgcredit.settings.only_row IS 'always true: the table holds on
 COMMENT ON COLUMN pgcredit.settings.no_account_policy IS 'orders of customers without an account: allow (default), deny, or default_limit';
 COMMENT ON COLUMN pgcredit.settings.default_limit IS 'limit for customers without an account under the default_limit policy';
 COMMENT ON COLUMN pgcredit.settings.default_tolerance_pct IS 'tolerance for customers without an account under the default_limit policy';
-COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'refuse orders of customers with open items more than this many days past due; NULL = no such check';
+COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'the days of the rule named ''max days past due'' that set_max_days_past_due() keeps (the guard reads the rule); NULL = no such rule';
 REVOKE ALL ON pgcredit.settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.settings TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.settings', '');
@@ -77,11 +77,23 @@ BEGIN
   INSERT INTO pgcredit.settings AS s (max_days_past_due) VALUES (days)
   ON CONFLICT (only_row) DO UPDATE SET max_days_past_due = EXCLUDED.max_days_past_due
   RETURNING * INTO after;
+  -- since 1.1 the check is the rule named 'max days past due'
+  IF days IS NULL THEN
+    DELETE FROM pgcredit.credit_rule c WHERE c.name = 'max days past due';
+  ELSE
+    UPDATE pgcredit.credit_rule c SET days = set_max_days_past_due.days
+    WHERE c.name = 'max days past due' AND c.kind = 'days_past_due';
+    IF NOT FOUND THEN
+      INSERT INTO pgcredit.credit_rule (name, kind, action, days, note)
+      VALUES ('max days past due', 'days_past_due', 'hold', days,
+              'kept by pgcredit.set_max_days_past_due()');
+    END IF;
+  END IF;
   PERFORM pgcredit._audit('set_max_days_past_due', NULL, to_jsonb(before), to_jsonb(after), reason);
   RETURN after;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.set_max_days_past_due(int, text) IS
-  'refuse orders of customers with open receivables more than this many days past due (NULL = no check), audited';
+  'refuse orders of customers with open receivables more than this many days past due (NULL = no check), audited; keeps the days_past_due rule named ''max days past due''';
 REVOKE EXECUTE ON FUNCTION pgcredit.set_max_days_past_due(int, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_max_days_past_due(int, text) TO pgcredit_admin;

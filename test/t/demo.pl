@@ -244,11 +244,13 @@ ORDER BY n.combined_score, n.customer LIMIT 8})),
 	'the customers most at risk: scores now and in December, exposure, limit, days overdue');
 
 # The orders waiting: the web orders of a customer on hold, or that took
-# their customer over its limit, and only those.
+# their customer over its limit, and only those, each with the built-in
+# rule that held it.
 is( rows_under(qr/^Orders waiting for your decision/),
 	figures(query(q{
 SELECT w.order_id, w.customer_id, w.amount, w.ordered_on, '2013-01-31' - w.ordered_on,
-       CASE WHEN x.status = 'hold' THEN 'customer on hold' ELSE 'customer over its credit limit' END,
+       CASE WHEN x.status = 'hold' THEN 'customer on hold (rule 1, account_status)'
+            ELSE 'customer over its credit limit (rule 2, credit_limit)' END,
        x.allowed - x.exposure, h.tier
 FROM ledger.web_order w
 JOIN x ON x.customer = w.customer_id

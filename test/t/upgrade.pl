@@ -123,6 +123,7 @@ INSERT INTO web_order VALUES (2, 'C1', 700);   -- over the limit: held
 INSERT INTO erp_order VALUES (1, 'C2', 200);
 UPDATE pgcredit.tier_policy SET payment_terms_days = 40 WHERE tier = 'B';
 INSERT INTO pgcredit.external_score_scale VALUES ('bureau', 0, 999);
+SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'collections policy');
 });
 my $before = $node->safe_psql('regress_updated', q{
 SELECT string_agg(format('%s %s %s', customer, credit_limit, status), ', ' ORDER BY customer)
@@ -193,6 +194,11 @@ is($node->safe_psql('regress_updated',
 	'40', 'the tier_policy change survived the update');
 is($node->safe_psql('regress_updated', 'SELECT count(*) FROM pgcredit.verify_exposure()'),
 	'0', 'stored exposure matches the attached tables');
+is($node->safe_psql('regress_updated', q{
+SELECT format('%s %s %s %s', name, kind, action, days) FROM pgcredit.credit_rule WHERE NOT builtin;
+SELECT string_agg(format('%s %s', id, kind), ', ' ORDER BY id) FROM pgcredit.credit_rule WHERE builtin;
+}), "max days past due days_past_due hold 30\n1 account_status, 2 credit_limit",
+	'the update turned max_days_past_due into a rule, beside the built-in rules');
 
 my ($rc, $out, $err) = $node->psql('regress_updated',
 	"INSERT INTO erp_order VALUES (2, 'C2', 400)", on_error_stop => 0);

@@ -1,0 +1,104 @@
+-- check_order(): the verdict the guard would give an order (pass, hold
+-- or refuse, which rule, its SQLSTATE, the credit available), from the
+-- guard's own code, writing nothing.
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+SELECT setval('pgcredit.credit_rule_id_seq', 100, false);
+
+CREATE TABLE ck_order (id serial PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL);
+CREATE TABLE ck_held (id serial PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL,
+                      held boolean NOT NULL DEFAULT false);
+SELECT kind, mode FROM pgcredit.attach_orders('ck_order', 'customer', 'amount');
+SELECT kind, mode FROM pgcredit.attach_orders('ck_held', 'customer', 'amount', mode => 'hold', hold_column => 'held');
+SELECT customer, credit_limit, tolerance_pct FROM pgcredit.open_account('K1', 1000, 10);
+INSERT INTO ck_order (customer, amount) VALUES ('K1', 600);
+
+-- within the limit, over it, and as the table it would go into says
+SELECT * FROM pgcredit.check_order('K1', 500);
+SELECT * FROM pgcredit.check_order('K1', 501);
+SELECT verdict, sqlstate FROM pgcredit.check_order('K1', 501, 'ck_order');
+SELECT verdict, sqlstate FROM pgcredit.check_order('K1', 501, 'ck_held');
+-- a rule whose action is refuse: refused in every table
+SELECT id FROM pgcredit.add_rule('largest_order', 'refuse', 'big orders', amount => 400);
+SELECT verdict, rule_id, kind, sqlstate, reason FROM pgcredit.check_order('K1', 450, 'ck_held');
+-- a temporary limit in force today counts; one from tomorrow does not
+SELECT temporary_limit FROM pgcredit.set_temporary_limit('K1', 2000, current_date + 5, 'season');
+SELECT verdict, credit_available FROM pgcredit.check_order('K1', 300);
+SELECT temporary_limit FROM pgcredit.set_temporary_limit('K1', 2000, current_date + 5, 'season', valid_from => current_date + 1);
+SELECT verdict, credit_available FROM pgcredit.check_order('K1', 300);
+SELECT temporary_limit FROM pgcredit.clear_temporary_limit('K1', 'season over');
+-- an account on hold, a customer without an account (allowed, then denied)
+SELECT status FROM pgcredit.place_hold('K1', 'bounced cheque');
+SELECT verdict, rule_id, kind, sqlstate FROM pgcredit.check_order('K1', 1);
+SELECT status FROM pgcredit.release_hold('K1', 'cheque cleared');
+SELECT * FROM pgcredit.check_order('NOBODY', 100);
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('deny', reason => 'accounts first');
+SELECT verdict, rule_id, kind, sqlstate FROM pgcredit.check_order('NOBODY', 100, 'ck_order');
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('allow', reason => 'back');
+
+-- the same verdict as the guard, order after order
+CREATE TEMP TABLE ck_compare (amount numeric, predicted text, predicted_state text, actual text);
+DO $$
+DECLARE
+  a numeric;
+  c record;
+BEGIN
+  FOREACH a IN ARRAY ARRAY[100, 300, 350, 50, 0.01, 399.99, 400.01] LOOP
+    SELECT * INTO c FROM pgcredit.check_order('K1', a, 'ck_order');
+    BEGIN
+      INSERT INTO ck_order (customer, amount) VALUES ('K1', a);
+      INSERT INTO ck_compare VALUES (a, c.verdict, c.sqlstate, 'pass');
+    EXCEPTION WHEN SQLSTATE 'PC000' THEN
+      INSERT INTO ck_compare VALUES (a, c.verdict, c.sqlstate, 'refuse ' || SQLSTATE);
+    END;
+  END LOOP;
+END
+$$;
+SELECT * FROM ck_compare;
+
+-- it writes nothing: no exposure, no audit, no trial, no order count
+SELECT id FROM pgcredit.add_rule('utilisation', 'shadow', 'try', share => 0.1);
+CREATE TEMP TABLE ck_before AS
+SELECT (SELECT row(e.*)::text FROM pgcredit.exposure e WHERE customer = 'K1') AS exposure,
+       (SELECT count(*) FROM pgcredit.audit_log) AS audit, (SELECT count(*) FROM pgcredit.rule_trial) AS trials,
+       (SELECT count(*) FROM pgcredit.exposure) AS rows;
+SELECT a.verdict, b.verdict FROM pgcredit.check_order('K1', 10) a, pgcredit.check_order('NEW', 10) b;
+SELECT b.exposure = (SELECT row(e.*)::text FROM pgcredit.exposure e WHERE customer = 'K1') AS same_exposure,
+       b.audit = (SELECT count(*) FROM pgcredit.audit_log) AS same_audit,
+       b.trials = (SELECT count(*) FROM pgcredit.rule_trial) AS same_trials,
+       b.rows = (SELECT count(*) FROM pgcredit.exposure) AS same_rows
+FROM ck_before b;
+
+-- bad input
+SELECT * FROM pgcredit.check_order('K1', 'NaN');
+SELECT * FROM pgcredit.check_order('K1', 'Infinity');
+SELECT * FROM pgcredit.check_order('K1', -5);
+SELECT * FROM pgcredit.check_order(NULL, 5);
+SELECT * FROM pgcredit.check_order('K1', NULL);
+SELECT * FROM pgcredit.check_order('K1', 5, 'ck_compare');
+\echo :LAST_ERROR_SQLSTATE
+
+-- pgcredit_sales: check_order for any customer, and nothing else; the
+-- application role and a role with nothing may not call it
+CREATE ROLE regress_ck_sales IN ROLE pgcredit_sales;
+CREATE ROLE regress_ck_nobody;
+SET ROLE regress_ck_sales;
+SELECT verdict, credit_available FROM pgcredit.check_order('K1', 10);
+SELECT count(*) FROM pgcredit.account;
+SELECT count(*) FROM pgcredit.held_orders;
+SELECT pgcredit.override_block('K1', 'sales wants it');
+SET ROLE regress_ck_nobody;
+SELECT verdict FROM pgcredit.check_order('K1', 10);
+RESET ROLE;
+DROP ROLE regress_ck_sales;
+DROP ROLE regress_ck_nobody;
+
+SELECT relid FROM pgcredit.detach('ck_order');
+SELECT relid FROM pgcredit.detach('ck_held');
+DROP TABLE ck_order, ck_held;
+DELETE FROM pgcredit.credit_rule WHERE NOT builtin;
+DELETE FROM pgcredit.rule_trial;
+DELETE FROM pgcredit.settings;
+DELETE FROM pgcredit.audit_log WHERE customer = 'K1' OR action LIKE '%rule%' OR action = 'set_no_account_policy';
+DELETE FROM pgcredit.exposure WHERE customer = 'K1';
+DELETE FROM pgcredit.account WHERE customer = 'K1';

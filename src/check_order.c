@@ -1,0 +1,222 @@
+/*-------------------------------------------------------------------------
+ *
+ * check_order.c
+ *	  pgcredit.check_order(customer, amount, order_table): the verdict the
+ *	  guard would give an order, without writing anything
+ *
+ * It reads the customer's account, exposure and the settings as they are
+ * committed now, adds the amount, and judges the result with the guard's
+ * own code (guard_rules.c).  Nothing is locked: a concurrent order may
+ * change the answer before the real order arrives, which the guard then
+ * judges again under its row lock.  Shadow rules are not recorded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+
+#include "pgcredit.h"
+#include "amount.h"
+#include "attach.h"
+#include "guard_rules.h"
+
+PG_FUNCTION_INFO_V1(pgc_check_order);
+
+/* The facts that need a query, asked as the guard asks them */
+static bool
+CheckPastDue(const char *customer, int32 days)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = Int32GetDatum(days);
+	if (SPI_execute_with_args("SELECT pgcredit.items_past_due($1, $2)", 2, types, values,
+							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "pgcredit: items_past_due failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+static Numeric
+CheckOverdue(const char *customer, int32 days)
+{
+	Oid			types[2] = {TEXTOID, INT4OID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		d;
+
+	values[0] = CStringGetTextDatum(customer);
+	values[1] = Int32GetDatum(days);
+	if (SPI_execute_with_args("SELECT pgcredit._overdue_amount($1, $2)", 2, types, values,
+							  NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "pgcredit: _overdue_amount failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
+}
+
+static const PgcRuleQueries check_queries = {CheckPastDue, CheckOverdue};
+
+static Numeric
+GetNumeric(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? NULL : DatumGetNumericCopy(v);
+}
+
+static char *
+GetText(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(v);
+}
+
+static bool
+GetDate(HeapTuple t, TupleDesc d, int col, DateADT *out)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	*out = isnull ? 0 : DatumGetDateADT(v);
+	return !isnull;
+}
+
+/*
+ * check_order(customer text, amount numeric, order_table regclass DEFAULT NULL)
+ * RETURNS (verdict, rule_id, kind, sqlstate, reason, exposure, credit_available)
+ */
+Datum
+pgc_check_order(PG_FUNCTION_ARGS)
+{
+	char	   *customer;
+	Numeric		amount;
+	Oid			order_table = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
+	bool		hold_mode = true;
+	TupleDesc	tupdesc = pgc_result_tupdesc(fcinfo);
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	PgcExposureRow x = {0};
+	PgcVerdict	v;
+	HeapTuple	t;
+	TupleDesc	d;
+	Numeric		available;
+	Datum		out[7];
+	bool		nulls[7] = {0};
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("customer and amount must not be null")));
+	customer = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	amount = PG_GETARG_NUMERIC(1);
+	if (numeric_is_nan(amount) || numeric_is_inf(amount))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order amount must be a finite number"),
+				 numeric_is_nan(amount) ? errdetail("The amount is NaN.") :
+				 errdetail("The amount is infinite.")));
+	if (pgc_numeric_sign(amount) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("order amount must not be negative"),
+				 errdetail("A negative order is a credit, which the guard never refuses as it arrives.")));
+	if (OidIsValid(order_table))
+	{
+		PgcAttachment att;
+
+		if (!pgc_attachment_find(order_table, &att) || !att.is_orders)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation \"%s\" is not an attached order table",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
+					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
+		hold_mode = att.hold_mode;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "pgcredit: SPI_connect failed");
+	values[0] = CStringGetTextDatum(customer);
+	if (SPI_execute_with_args("SELECT coalesce(e.receivables, 0) + coalesce(e.open_orders, 0), "
+							  "a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), "
+							  "coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit, "
+							  "a.temporary_from, a.temporary_until, coalesce(e.order_count, 0)::numeric, "
+							  "coalesce(e.order_sum, 0), coalesce(s.no_account_policy, 'allow'), "
+							  "s.default_limit, coalesce(s.default_tolerance_pct, 0) "
+							  "FROM (SELECT) AS one "
+							  "LEFT JOIN pgcredit.exposure e ON e.customer OPERATOR(pg_catalog.=) $1 "
+							  "LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1 "
+							  "LEFT JOIN pgcredit.settings s ON true",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "pgcredit: check_order could not read the customer's account");
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	x.exposure = numeric_add_opt_error(GetNumeric(t, d, 1), amount, NULL);
+	x.has_account = DatumGetBool(SPI_getbinval(t, d, 2, &nulls[0]));
+	x.credit_limit = GetNumeric(t, d, 3);
+	x.tolerance = GetNumeric(t, d, 4);
+	x.status = GetText(t, d, 5);
+	x.risk_tier = GetText(t, d, 6);
+	x.has_review = GetDate(t, d, 7, &x.next_review);
+	x.temporary_limit = GetNumeric(t, d, 8);
+	x.has_temporary_from = GetDate(t, d, 9, &x.temporary_from);
+	(void) GetDate(t, d, 10, &x.temporary_until);
+	x.order_count = DatumGetInt64(DirectFunctionCall1(numeric_int8,
+													  NumericGetDatum(GetNumeric(t, d, 11))));
+	x.order_sum = GetNumeric(t, d, 12);
+	x.policy = GetText(t, d, 13);
+	x.default_limit = GetNumeric(t, d, 14);
+	x.default_tolerance = GetNumeric(t, d, 15);
+	nulls[0] = false;
+
+	pgc_rules_judge(customer, &x, amount, amount, &check_queries, &v, NULL, NULL);
+	available = pgc_rules_available(&x, amount);
+
+	if (v.sqlstate == 0)
+		out[0] = CStringGetTextDatum("pass");
+	else if (v.refuse || !hold_mode)
+		out[0] = CStringGetTextDatum("refuse");
+	else
+		out[0] = CStringGetTextDatum("hold");
+	if (v.sqlstate != 0 && v.rule_id != 0)
+		out[1] = Int64GetDatum(v.rule_id);
+	else
+		nulls[1] = true;
+	if (v.sqlstate != 0)
+	{
+		out[2] = CStringGetTextDatum(v.kind);
+		out[3] = CStringGetTextDatum(unpack_sql_state(v.sqlstate));
+		out[4] = CStringGetTextDatum(v.reason);
+	}
+	else
+		nulls[2] = nulls[3] = nulls[4] = true;
+	out[5] = NumericGetDatum(x.exposure);
+	if (available != NULL)
+		out[6] = NumericGetDatum(available);
+	else
+		nulls[6] = true;
+
+	/* the result outlives SPI's memory */
+	{
+		HeapTuple	res;
+
+		res = heap_form_tuple(tupdesc, out, nulls);
+		res = SPI_copytuple(res);
+		SPI_finish();
+		PG_RETURN_DATUM(HeapTupleGetDatum(res));
+	}
+}
