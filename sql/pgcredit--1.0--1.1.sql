@@ -2469,6 +2469,9 @@ BEGIN
 END
 $$;
 
+-- A sales user asks for a limit too (the role exists only from here on)
+GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_sales;
+
 ----------------------------------------------------------------------
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

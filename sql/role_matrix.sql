@@ -37,10 +37,11 @@ INSERT INTO m_role VALUES
 -- A decision names the lowest tier that holds a privilege; pgcredit's
 -- roles are nested (reader < controller < admin), so every higher tier
 -- holds it too.  "owner": nobody but pgcredit_owner (and superusers).
--- "sales": pgcredit_sales, and reader and every tier above it.
+-- "sales": pgcredit_sales, and reader and every tier above it;
+-- "controller+sales": pgcredit_sales, and controller and admin.
 CREATE TEMP TABLE m_tier (tier text PRIMARY KEY, rank int NOT NULL);
 INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4),
-  ('sales', 1);
+  ('sales', 1), ('controller+sales', 2);
 
 ----------------------------------------------------------------------
 -- Decisions: functions (EXECUTE), by signature
@@ -121,7 +122,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.refresh_scores(date)', 'controller'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
-  ('pgcredit.request_limit(text,numeric,text,date,date)', 'controller'),
+  -- a sales user may ask for a limit too, never approve one
+  ('pgcredit.request_limit(text,numeric,text,date,date)', 'controller+sales'),
   ('pgcredit.request_release(bigint,text)', 'controller'),
   ('pgcredit.request_override(text,text)', 'controller'),
   ('pgcredit.request_unblock(text,text)', 'controller'),
@@ -348,7 +350,7 @@ FROM m_actual a
 JOIN m_decided d USING (class, object, privilege)
 JOIN m_tier t ON t.tier = d.tier
 GROUP BY a.class, a.object, a.privilege, d.tier
-HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier = 'sales' AND a.label = 'sales')))
+HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier IN ('sales', 'controller+sales') AND a.label = 'sales')))
 ORDER BY 1, 2;
 
 ----------------------------------------------------------------------
@@ -585,6 +587,12 @@ SELECT count(*) AS audit FROM pgcredit.audit_log;
 SELECT count(*) AS rules FROM pgcredit.credit_rule;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+\echo :LAST_ERROR_SQLSTATE
+-- it may ask for a limit, and not approve it, nor read the requests
+SELECT kind, customer, new_limit, status FROM pgcredit.request_limit('M1', 300, 'the customer asks for more');
+SELECT pgcredit.approve_request(1, 'my own');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS requests FROM pgcredit.pending_requests;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
 

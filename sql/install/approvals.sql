@@ -422,7 +422,7 @@ $$;
 COMMENT ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) IS
   'ask for a new credit limit (a temporary one when valid_until is given), applied when another person with the authority approves it; audited';
 REVOKE EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_controller;
+GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_controller, pgcredit_sales;
 
 CREATE FUNCTION pgcredit.request_release(held_id bigint, reason text)
 RETURNS pgcredit.approval_request LANGUAGE plpgsql VOLATILE SECURITY DEFINER

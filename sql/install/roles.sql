@@ -11,7 +11,8 @@
 --   pgcredit_admin       + attaches and detaches tables, changes settings,
 --                          rebuilds exposure
 --   pgcredit_sales       apart from the others, a member of none: may call
---                          check_order() for any customer, reads nothing
+--                          check_order() for any customer and ask for a
+--                          limit with request_limit(), reads nothing
 ----------------------------------------------------------------------
 
 DO $roles$
