@@ -92,7 +92,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench stress fuzz fuzz-sql indent typedefs
+.PHONY: demo test deps bench bench-guard stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -102,6 +102,9 @@ demo:
 
 bench:
 	@bash test/bench/run.sh
+
+bench-guard:
+	@bash test/bench/run.sh guard
 
 stress:
 	@bash test/stress/make_stress.sh

@@ -205,20 +205,42 @@ Written(const char *customer, bool create)
 	char		key[NAMEDATALEN * 2];
 	bool		found;
 
-	if (written == NULL || written_xid != xid)
-	{
-		HASHCTL		ctl;
-
-		if (written != NULL)
-			hash_destroy(written);
-		ctl.keysize = sizeof(key);
-		ctl.entrysize = sizeof(WrittenRow);
-		written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
-		written_xid = xid;
-	}
 	/* nothing written yet, or a key too long to remember */
 	if (!TransactionIdIsValid(xid) || strlen(customer) >= sizeof(key))
 		return NULL;
+
+	/*
+	 * The table holds an earlier transaction's rows: nothing to find, and
+	 * emptied before the first row of this one is remembered.  A small table
+	 * is emptied rather than made again: most transactions write a row or a
+	 * few, and making the table again, twice for each order as was done, took
+	 * about one per cent of a single-order transaction.
+	 */
+	if (written == NULL || written_xid != xid)
+	{
+		if (!create)
+			return NULL;
+		if (written != NULL && hash_get_num_entries(written) <= 256)
+		{
+			HASH_SEQ_STATUS seq;
+			WrittenRow *w;
+
+			hash_seq_init(&seq, written);
+			while ((w = hash_seq_search(&seq)) != NULL)
+				(void) hash_search(written, w->customer, HASH_REMOVE, NULL);
+		}
+		else
+		{
+			HASHCTL		ctl;
+
+			if (written != NULL)
+				hash_destroy(written);
+			ctl.keysize = sizeof(key);
+			ctl.entrysize = sizeof(WrittenRow);
+			written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
+		}
+		written_xid = xid;
+	}
 	strlcpy(key, customer, sizeof(key));
 	return (WrittenRow *) hash_search(written, key, create ? HASH_ENTER : HASH_FIND, &found);
 }

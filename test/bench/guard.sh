@@ -1,45 +1,199 @@
 #!/usr/bin/env bash
-# Single-order transactions with pgbench (2 clients) at several ledger
-# sizes: an order table without a trigger, with pgcredit's guard, and with
-# a PL/pgSQL trigger that sums the customer's open items on every insert.
-# The three run in turn, GUARD_ROUNDS times, and the best of each counts,
-# so that a passing disturbance of the machine does not favour one of them.
-# Runs against the server in PGHOST/PGPORT (test/bench/run.sh starts one),
-# in a database of its own, regress_bench_guard (test/scratch_db.sh).
-# The last two columns are the wall time of one order transaction (2
-# clients: 2 / tps), without and with the guard.
-#   GUARD_SIZES (default "10000 1000000 10000000"), GUARD_SECONDS (10),
-#   GUARD_ROUNDS (3)
+# Single-order transactions with pgbench, at several client counts, on an
+# order table of 1000 customers in each configuration of
+# test/bench/guard_setup.sql, in the same run: no trigger ("plain"),
+# pgcredit's guard ("pgcredit"), a hand-written PL/pgSQL trigger keeping a
+# counter row per customer ("counter"), and on request the PL/pgSQL
+# trigger that sums the customer's items ("summing").  The runs take
+# turns (round after round, every client count, every configuration), and
+# the median of each counts, so that a passing disturbance of the machine
+# does not favour one of them; the spread is (max - min) / median.
+#
+# Printed per client count: tps, the ratio to no trigger, the time of the
+# machine per order, cores * 1e6 / tps in microseconds (with as many
+# clients as cores, also the time of one order transaction), and the CPU
+# time per order of the server's processes (with GUARD_WAITS, including
+# the sampling session's) and of pgbench, read from /proc when the server
+# runs on this machine.
+#
+# Runs against the server in PGHOST/PGPORT, in a database of its own,
+# regress_bench_guard (test/scratch_db.sh).  `make bench-guard` (and `make
+# bench`) start a throwaway server with fsync=off and
+# synchronous_commit=off (test/bench/run.sh), so that commits do not wait
+# for the disk and the figures measure the work of the order itself.
+#
+#   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit
+#                  counter"); each NAME runs test/bench/guard_NAME.pgbench,
+#                  and, when they exist, test/bench/guard_NAME.before.sql
+#                  before each of its runs and guard_NAME.after.sql after
+#                  (say, to insert and delete rules for a configuration of
+#                  the guard with rules)
+#   GUARD_SETUP    extra SQL files run once after guard_setup.sql
+#   GUARD_CLIENTS  client counts (default "2 8")
+#   GUARD_SECONDS  length of one run (default 25)
+#   GUARD_ROUNDS   runs of each configuration and client count (default 3)
+#   GUARD_ROWS     invoices in the ledger (default 1000000)
+#   GUARD_WAITS    1: sample pg_stat_activity every 5 ms during the runs
+#                  and print the wait events of the order sessions
+#   GUARD_PGBENCH  extra pgbench options (say "-M prepared")
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-sizes=${GUARD_SIZES:-10000 1000000 10000000}
-seconds=${GUARD_SECONDS:-10}
+configs=${GUARD_CONFIGS:-plain pgcredit counter}
+clients_list=${GUARD_CLIENTS:-2 8}
+seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
+rows=${GUARD_ROWS:-1000000}
+waits=${GUARD_WAITS:-0}
+cores=$(nproc)
 db=regress_bench_guard
+[ "${configs%% *}" = plain ] || { echo "GUARD_CONFIGS must start with plain" >&2; exit 1; }
+for c in $configs; do
+	[ -f "test/bench/guard_$c.pgbench" ] || { echo "no test/bench/guard_$c.pgbench" >&2; exit 1; }
+done
+
 scratch_db_create "$db"
 psql -X -q -d "$db" -c "CREATE EXTENSION pgcredit"
-
-tps() {
-	"$PG_BINDIR/pgbench" -n -d "$db" -c 2 -j 2 -T "$seconds" -f "test/bench/guard_$1.pgbench" 2>&1 |
-		sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
-}
-best() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-
-printf '\nSingle-order transactions, 2 clients, 1000 customers, best of %s runs of %ss\n' "$rounds" "$seconds"
-printf '%-12s %12s %12s %12s %10s %10s %14s %14s\n' invoices 'no trigger' pgcredit 'PL/pgSQL' 'pgcredit' 'PL/pgSQL' 'no trigger' 'pgcredit'
-printf '%-12s %12s %12s %12s %10s %10s %14s %14s\n' '' tps tps tps 'ratio' 'ratio' 'us/order' 'us/order'
-for n in $sizes; do
-	psql -X -q -d "$db" -v rows="$n" -f test/bench/guard_setup.sql >/dev/null
-	a=(); b=(); c=()
-	for _ in $(seq 1 "$rounds"); do
-		a+=("$(tps plain)"); b+=("$(tps pgcredit)"); c+=("$(tps plpgsql)")
-	done
-	plain=$(best "${a[@]}"); guard=$(best "${b[@]}"); plpgsql=$(best "${c[@]}")
-	mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
-	awk -v n="$n" -v a="$plain" -v b="$guard" -v c="$plpgsql" \
-		'BEGIN { printf "%-12s %12.0f %12.0f %12.0f %10.2f %10.3f %14.0f %14.0f\n", n, a, b, c, b / a, c / a, 2e6 / a, 2e6 / b }'
-	[ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
+psql -X -q -d "$db" -v rows="$rows" -f test/bench/guard_setup.sql >/dev/null
+for f in ${GUARD_SETUP:-}; do
+	psql -X -q -d "$db" -v ON_ERROR_STOP=1 -f "$f" >/dev/null
 done
+psql -X -q -d "$db" -c "CREATE TABLE g_wait (config text, clients int, wait text)"
+datadir=$(psql -X -At -d "$db" -c "SHOW data_directory")
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# Sample the wait events of the pgbench sessions for $1 seconds
+sample_waits() {
+	psql -X -q -d "$db" >/dev/null <<SQL
+DO \$\$
+DECLARE
+  stop timestamptz := clock_timestamp() + interval '$1 s';
+BEGIN
+  PERFORM pg_sleep(0.5);	-- the sessions connect
+  WHILE clock_timestamp() < stop LOOP
+    PERFORM pg_stat_clear_snapshot();
+    INSERT INTO g_wait
+    SELECT '$2', $3, CASE WHEN state <> 'active' THEN 'Client:ClientRead (idle)'
+                          ELSE coalesce(wait_event_type || ':' || wait_event, 'CPU') END
+    FROM pg_stat_activity WHERE application_name = 'pgbench' AND datname = current_database();
+    PERFORM pg_sleep(0.005);
+  END LOOP;
+END
+\$\$;
+SQL
+}
+
+# CPU time in clock ticks used so far by the server (the postmaster, its
+# live children and the children it has reaped) and by the processes
+# reaped by the shell $1 (pgbench); empty when the server's processes cannot
+# be read (a server on another machine or of another user)
+cpu_ticks() {
+	local pm child t
+	pm=$(head -n 1 "$datadir/postmaster.pid" 2>/dev/null) || return 0
+	[ -r "/proc/$pm/stat" ] || return 0
+	# after the name in parentheses: utime stime cutime cstime are $12 to $15
+	t=$(sed 's/.*) //' "/proc/$pm/stat" | awk '{ print $12 + $13 + $14 + $15 }')
+	for child in $(pgrep -P "$pm"); do
+		t=$((t + $( (sed 's/.*) //' "/proc/$child/stat" 2>/dev/null || true) |
+			awk '{ s = $12 + $13 } END { print s + 0 }')))
+	done
+	echo "$t $(sed 's/.*) //' "/proc/$1/stat" | awk '{ print $14 + $15 }')"
+}
+
+# One run: configuration $1 with $2 clients; prints tps, and the server's
+# and pgbench's CPU ticks
+run() {
+	local config=$1 clients=$2 sampler='' me=$BASHPID s0 p0 s1 p1
+	[ -f "test/bench/guard_$config.before.sql" ] &&
+		psql -X -q -d "$db" -v ON_ERROR_STOP=1 -f "test/bench/guard_$config.before.sql" >/dev/null
+	# every run starts from vacuumed tables and a checkpoint
+	psql -X -q -d "$db" -c VACUUM -c CHECKPOINT
+	if [ "$waits" = 1 ]; then
+		sample_waits $((seconds - 1)) "$config" "$clients" &
+		sampler=$!
+	fi
+	cpu0=$(cpu_ticks "$me")
+	# shellcheck disable=SC2086
+	"$PG_BINDIR/pgbench" -n -d "$db" -c "$clients" -j $((clients < cores ? clients : cores)) \
+		-T "$seconds" ${GUARD_PGBENCH:-} -f "test/bench/guard_$config.pgbench" >"$out/pgbench" 2>&1 ||
+		{ cat "$out/pgbench" >&2; exit 1; }
+	[ -z "$sampler" ] || wait "$sampler"
+	sleep 0.2	# the backends exit
+	cpu1=$(cpu_ticks "$me")
+	[ -f "test/bench/guard_$config.after.sql" ] &&
+		psql -X -q -d "$db" -v ON_ERROR_STOP=1 -f "test/bench/guard_$config.after.sql" >/dev/null
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out/pgbench")
+	xacts=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out/pgbench")
+	if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+		read -r s0 p0 <<<"$cpu0"
+		read -r s1 p1 <<<"$cpu1"
+		# CPU microseconds per order: server, pgbench
+		echo "$tps $(awk -v a="$s0" -v b="$p0" -v c="$s1" -v d="$p1" -v x="$xacts" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { printf "%.1f %.1f", (c - a) * 1e6 / hz / x, (d - b) * 1e6 / hz / x }')"
+	else
+		echo "$tps - -"
+	fi
+}
+
+# One line per run: configuration, clients, tps, CPU us per order of the
+# server and of pgbench
+for round in $(seq 1 "$rounds"); do
+	for clients in $clients_list; do
+		for config in $configs; do
+			echo "$config $clients $(run "$config" "$clients")" >>"$out/results"
+		done
+	done
+	echo "round $round of $rounds done" >&2
+done
+
+printf '\nSingle-order transactions, 1000 customers, %s invoices; median of %s runs of %s s\n' \
+	"$rows" "$rounds" "$seconds"
+psql -X -At -d "$db" -c "SELECT 'server: fsync=' || current_setting('fsync') ||
+	', synchronous_commit=' || current_setting('synchronous_commit') ||
+	', full_page_writes=' || current_setting('full_page_writes') ||
+	', shared_buffers=' || current_setting('shared_buffers') || '; $cores cores'"
+# The median of each configuration and client count (a middle run's figures)
+sort -k1,1 -k2,2n -k3,3g "$out/results" | awk -v cores="$cores" -v configs="$configs" -v clients="$clients_list" '
+	{ n[$1 " " $2]++; run[$1 " " $2, n[$1 " " $2]] = $0 }
+	END {
+		nc = split(configs, cfg, " "); nk = split(clients, cl, " ")
+		for (k = 1; k <= nk; k++) {
+			printf "\n%s clients\n", cl[k]
+			printf "%-12s %8s %6s %9s %9s %7s   %s\n", "", "", "", "machine", "", "", "CPU us/order"
+			printf "%-12s %8s %6s %9s %9s %7s   %6s %7s\n", "configuration", "tps", "ratio",
+				"us/order", "+us", "spread", "server", "pgbench"
+			for (i = 1; i <= nc; i++) {
+				key = cfg[i] " " cl[k]
+				split(run[key, int((n[key] + 1) / 2)], m, " ")
+				split(run[key, 1], lo, " "); split(run[key, n[key]], hi, " ")
+				if (i == 1) base = m[3]
+				printf "%-12s %8.0f %6.2f %9.1f %9.1f %6.1f%%   %6s %7s\n", cfg[i], m[3], m[3] / base,
+					cores * 1e6 / m[3], cores * 1e6 / m[3] - cores * 1e6 / base,
+					100 * (hi[3] - lo[3]) / m[3], m[4], m[5]
+			}
+		}
+	}'
+
+if [ "$waits" = 1 ]; then
+	printf '\nWait events of the order sessions (share of samples every 5 ms)\n'
+	psql -X -q -d "$db" -P footer=off -c "
+		SELECT clients, config, wait, pct FROM (
+		  SELECT config, clients, wait,
+		         round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY config, clients), 1) AS pct
+		  FROM g_wait GROUP BY config, clients, wait) s
+		WHERE pct >= 0.5
+		ORDER BY clients, array_position(string_to_array('$configs', ' '), config), pct DESC"
+fi
+
+# Both counting triggers must have kept exposure exact
+mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
+[ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
+wrong=$(psql -X -At -d "$db" -c "
+	SELECT count(*) FROM g_counter k
+	WHERE k.exposure IS DISTINCT FROM
+	      coalesce((SELECT sum(open_amount) FROM g_invoice i WHERE i.customer = k.customer), 0)
+	    + coalesce((SELECT sum(amount) FROM g_order_counter o WHERE o.customer = k.customer), 0)")
+[ "$wrong" = 0 ] || { echo "the counter trigger's exposure is wrong for $wrong customers"; exit 1; }
 scratch_db_drop "$db"
