@@ -22,7 +22,7 @@
 # synchronous_commit=off (test/bench/run.sh), so that commits do not wait
 # for the disk and the figures measure the work of the order itself.
 #
-#   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit
+#   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit rules
 #                  counter"); each NAME runs test/bench/guard_NAME.pgbench,
 #                  and, when they exist, test/bench/guard_NAME.before.sql
 #                  before each of its runs and guard_NAME.after.sql after
@@ -40,7 +40,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit counter}
+configs=${GUARD_CONFIGS:-plain pgcredit rules counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
