@@ -233,6 +233,36 @@ SELECT (pgcredit.drop_rule(id, 'done')).kind AS dropped FROM pgcredit.credit_rul
 DROP ROLE regress_rr_controller;
 DROP ROLE regress_rr_admin;
 
+-- limit_expired: days of grace added to the review date never wrap
+-- around.  A review date of infinity (never due), or a grace of the
+-- most days an int holds, never expires the limit; a review date of
+-- -infinity always has.
+SELECT id AS grace_rule FROM pgcredit.add_rule('limit_expired', 'refuse', 'grace for RC', days => 30,
+                                               scope => 'customer', scope_value => 'RC') \gset
+SELECT next_review FROM pgcredit.update_account('RC', 'never due', next_review => 'infinity');
+INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+SELECT verdict, rule_id FROM pgcredit.check_order('RC', 10);
+SELECT (pgcredit.drop_rule(:grace_rule, 'grace over')).kind AS dropped;
+SELECT id AS grace_rule FROM pgcredit.add_rule('limit_expired', 'refuse', 'endless grace for RC', days => 2147483647,
+                                               scope => 'customer', scope_value => 'RC') \gset
+SELECT next_review > current_date AS reviewed
+FROM pgcredit.update_account('RC', 'reviewed', next_review => (current_date + 365));
+INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+SELECT verdict, rule_id FROM pgcredit.check_order('RC', 10);
+SELECT next_review FROM pgcredit.update_account('RC', 'long overdue', next_review => '-infinity');
+DO $$
+DECLARE d text;
+BEGIN
+  INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+  RAISE NOTICE 'not refused';
+EXCEPTION WHEN SQLSTATE 'PC008' THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+  -- the days since -infinity (above what an int holds), never negative
+  RAISE WARNING 'refused: %', d ~ '^The account''s review is [0-9]{10,} days overdue, with 2147483647 days';
+END $$;
+SELECT verdict, kind FROM pgcredit.check_order('RC', 10);
+SELECT (pgcredit.drop_rule(:grace_rule, 'grace over')).kind AS dropped;
+
 SELECT relid FROM pgcredit.detach('rr_order');
 SELECT relid FROM pgcredit.detach('rr_held');
 SELECT relid FROM pgcredit.detach('rr_invoice');

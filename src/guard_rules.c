@@ -588,8 +588,13 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 			}
 
 		case KIND_EXPIRED:
+
+			/*
+			 * in 64 bits: a review date of infinity, or a grace of up to
+			 * INT_MAX days, must not wrap around into the past
+			 */
 			if (!x->has_account || !x->has_review ||
-				x->next_review + (r->has_days ? r->days : 0) >= f->today)
+				(int64) x->next_review + (r->has_days ? r->days : 0) >= (int64) f->today)
 				return false;
 			v->sqlstate = ERRCODE_PGC_LIMIT_EXPIRED;
 			v->reason = "customer's credit limit expired for want of a review";
@@ -598,7 +603,7 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 			 * days since the review date, a figure that reads the same any
 			 * day
 			 */
-			v->figure = psprintf("%d", (int) (f->today - x->next_review));
+			v->figure = psprintf(INT64_FORMAT, (int64) f->today - (int64) x->next_review);
 			v->limit = psprintf("%d", r->has_days ? r->days : 0);
 			break;
 
