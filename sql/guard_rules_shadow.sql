@@ -69,10 +69,29 @@ REVOKE ALL ON sh_order FROM regress_sh_app;
 REVOKE ALL ON SEQUENCE sh_order_id_seq FROM regress_sh_app;
 DROP ROLE regress_sh_app;
 
+-- a trial is recorded once per order stored: an INSERT whose row is
+-- never stored (ON CONFLICT DO NOTHING, DO UPDATE) leaves none of its
+-- own; the update that DO UPDATE makes instead is judged as any update
+DELETE FROM pgcredit.rule_trial;
+SELECT customer, credit_limit FROM pgcredit.open_account('S3', 10000, risk_tier => 'A');
+INSERT INTO sh_order (id, customer, amount) VALUES (1000, 'S3', 100);
+INSERT INTO sh_order (id, customer, amount) VALUES (1000, 'S3', 350) ON CONFLICT (id) DO NOTHING;
+SELECT count(*) AS trials FROM pgcredit.rule_trial;
+INSERT INTO sh_order (id, customer, amount) VALUES (1000, 'S3', 350)
+ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount;
+SELECT rule_id, customer, amount FROM pgcredit.rule_trial ORDER BY id;
+INSERT INTO sh_order (id, customer, amount) VALUES (1000, 'S3', 320)
+ON CONFLICT (id) DO UPDATE SET amount = EXCLUDED.amount;
+SELECT rule_id, customer, amount FROM pgcredit.rule_trial ORDER BY id;
+-- rows inserted by one statement each get their own
+INSERT INTO sh_order (id, customer, amount) VALUES (1001, 'S3', 400), (1002, 'S3', 50), (1003, 'S3', 401);
+SELECT rule_id, customer, amount FROM pgcredit.rule_trial ORDER BY id;
+SELECT open_orders, order_count FROM pgcredit.exposure WHERE customer = 'S3';
+
 SELECT relid FROM pgcredit.detach('sh_order');
 DROP TABLE sh_order;
 DELETE FROM pgcredit.credit_rule WHERE NOT builtin;
 DELETE FROM pgcredit.rule_trial;
-DELETE FROM pgcredit.audit_log WHERE customer IN ('S1', 'S2') OR action LIKE '%rule%';
-DELETE FROM pgcredit.exposure WHERE customer IN ('S1', 'S2');
-DELETE FROM pgcredit.account WHERE customer IN ('S1', 'S2');
+DELETE FROM pgcredit.audit_log WHERE customer IN ('S1', 'S2', 'S3') OR action LIKE '%rule%';
+DELETE FROM pgcredit.exposure WHERE customer IN ('S1', 'S2', 'S3');
+DELETE FROM pgcredit.account WHERE customer IN ('S1', 'S2', 'S3');

@@ -469,7 +469,17 @@ typedef struct TrialOrder
 	GuardConfig *cfg;
 	const char *customer;
 	Numeric		amount;
+	bool		defer;			/* keep the trials in deferred_trials */
 } TrialOrder;
+
+/*
+ * The trials of the row being inserted, kept in TopTransactionContext
+ * until the row is stored (GuardConfirm): a row never stored (ON
+ * CONFLICT, a later BEFORE trigger) leaves no trial.  Set by the raise
+ * of a new row, taken by GuardInsert right after it.
+ */
+static List *deferred_trials = NIL;
+static void RecordTrial(Oid relid, const char *customer, Numeric amount, const PgcVerdict *v);
 
 static void
 LeaveExposure(GuardConfig *cfg, const char *customer, Numeric amount)
@@ -554,6 +564,8 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 	trial.cfg = cfg;
 	trial.customer = customer;
 	trial.amount = order_amount != NULL ? order_amount : delta;
+	/* a new row may yet not be stored: its trials wait until it is */
+	trial.defer = count > 0;
 	pgc_rules_judge(customer, &x, delta, order_amount, &guard_queries, v, ShadowTrial, &trial);
 }
 
@@ -583,6 +595,29 @@ static void
 ShadowTrial(void *arg, const PgcVerdict *v)
 {
 	TrialOrder *t = (TrialOrder *) arg;
+
+	if (t->defer)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+		PgcVerdict *k = palloc0(sizeof(PgcVerdict));
+
+		k->rule_id = v->rule_id;
+		k->kind = v->kind;		/* a static string */
+		k->sqlstate = v->sqlstate;
+		k->exposure = pstrdup(v->exposure);
+		k->limit = v->limit ? pstrdup(v->limit) : NULL;
+		k->figure = v->figure ? pstrdup(v->figure) : NULL;
+		k->threshold = v->threshold ? pstrdup(v->threshold) : NULL;
+		deferred_trials = lappend(deferred_trials, k);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	RecordTrial(t->cfg->relid, t->customer, t->amount, v);
+}
+
+static void
+RecordTrial(Oid relid, const char *customer, Numeric amount, const PgcVerdict *v)
+{
 	Oid			types[10] = {INT8OID, TEXTOID, TEXTOID, OIDOID, NUMERICOID, TEXTOID,
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[10];
@@ -591,9 +626,9 @@ ShadowTrial(void *arg, const PgcVerdict *v)
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(v->rule_id);
 	values[1] = CStringGetTextDatum(v->kind);
-	values[2] = CStringGetTextDatum(t->customer);
-	values[3] = ObjectIdGetDatum(t->cfg->relid);
-	values[4] = NumericGetDatum(t->amount);
+	values[2] = CStringGetTextDatum(customer);
+	values[3] = ObjectIdGetDatum(relid);
+	values[4] = NumericGetDatum(amount);
 	values[5] = CStringGetTextDatum(unpack_sql_state(v->sqlstate));
 	values[6] = CStringGetTextDatum(v->exposure);
 #define TEXT_OR_NULL(i, s) \
@@ -1049,6 +1084,7 @@ GuardInsert(GuardConfig *cfg, TriggerData *td, Contribution *newc)
 	HeapTuple	result;
 	int			sign;
 	const char *why = NULL;
+	List	   *trials;
 
 	if (!newc->counts)
 		return td->tg_trigtuple;
@@ -1056,20 +1092,33 @@ GuardInsert(GuardConfig *cfg, TriggerData *td, Contribution *newc)
 	if (sign < 0)
 	{
 		pgc_pending_add(PGC_PENDING_CREDIT, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
-						newc->customer, newc->amount, NULL);
+						newc->customer, newc->amount, NULL, NIL);
 		return td->tg_trigtuple;
 	}
 	if (sign == 0)
 		return td->tg_trigtuple;
+	deferred_trials = NIL;
 	result = GuardRaise(cfg, td, td->tg_trigtuple, newc->customer, newc->amount, newc->amount,
 						1, &why);
+	trials = deferred_trials;
+	deferred_trials = NIL;
 	if (why != NULL)
 		pgc_pending_add(PGC_PENDING_HELD, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
-						newc->customer, newc->amount, why);
+						newc->customer, newc->amount, why, trials);
 	else
 		pgc_pending_add(PGC_PENDING_APPLIED, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
-						newc->customer, newc->amount, NULL);
+						newc->customer, newc->amount, NULL, trials);
 	return result;
+}
+
+/* Record the shadow trials of a row now stored, kept since its BEFORE trigger */
+static void
+RecordTrials(GuardConfig *cfg, PgcPending *p)
+{
+	ListCell   *lc;
+
+	foreach(lc, (List *) p->trials)
+		RecordTrial(cfg->relid, p->customer, p->amount, (PgcVerdict *) lfirst(lc));
 }
 
 /*
@@ -1093,10 +1142,15 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 
 			v.reason = p->why;
 			RecordHold(cfg, td->tg_relation, td->tg_trigtuple, c.customer, c.amount, &v);
+			RecordTrials(cfg, p);
 		}
 	}
 	else if (c.counts && pgc_numeric_sign(c.amount) > 0)
-		(void) pgc_pending_take(PGC_PENDING_APPLIED, relid, c.customer, c.amount);
+	{
+		p = pgc_pending_take(PGC_PENDING_APPLIED, relid, c.customer, c.amount);
+		if (p != NULL)
+			RecordTrials(cfg, p);
+	}
 	else if (c.counts && pgc_numeric_sign(c.amount) < 0)
 	{
 		p = pgc_pending_take(PGC_PENDING_CREDIT, relid, c.customer, c.amount);

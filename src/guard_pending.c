@@ -109,7 +109,8 @@ Register(void)
 /* Remember what the BEFORE INSERT trigger did for a row */
 void
 pgc_pending_add(PgcPendingKind kind, Oid relid, Oid owner, bool is_orders,
-				const char *customer, Numeric amount, const char *why)
+				const char *customer, Numeric amount, const char *why,
+				void *trials)
 {
 	MemoryContext old;
 	PgcPending *p;
@@ -124,6 +125,7 @@ pgc_pending_add(PgcPendingKind kind, Oid relid, Oid owner, bool is_orders,
 	p->customer = pstrdup(customer);
 	p->amount = (Numeric) DatumGetPointer(datumCopy(NumericGetDatum(amount), false, -1));
 	p->why = why ? pstrdup(why) : NULL;
+	p->trials = trials;			/* already in TopTransactionContext */
 	p->subxid = GetCurrentSubTransactionId();
 	if (tail)
 		tail->next = p;

@@ -27,12 +27,14 @@ typedef struct PgcPending
 	char	   *customer;
 	Numeric		amount;
 	char	   *why;			/* held rows: why the row was held */
+	void	   *trials;			/* the guard's shadow trials, recorded once stored */
 	SubTransactionId subxid;
 	struct PgcPending *next;
 } PgcPending;
 
 extern void pgc_pending_add(PgcPendingKind kind, Oid relid, Oid owner, bool is_orders,
-							const char *customer, Numeric amount, const char *why);
+							const char *customer, Numeric amount, const char *why,
+							void *trials);
 extern PgcPending *pgc_pending_take(PgcPendingKind kind, Oid relid, const char *customer,
 									Numeric amount);
 extern PgcPending *pgc_pending_take_all(void);
