@@ -93,6 +93,23 @@ RESET ROLE;
 DROP ROLE regress_ck_sales;
 DROP ROLE regress_ck_nobody;
 
+-- the same verdict as the guard at the edges: an order of 0 raises no
+-- exposure and is never stopped, even for a blocked customer; a key too
+-- long for pgcredit is refused with the guard's error
+SELECT status FROM pgcredit.set_status('K1', 'blocked', 'check at the edges');
+INSERT INTO ck_order (customer, amount) VALUES ('K1', 0);
+SELECT verdict, kind, exposure FROM pgcredit.check_order('K1', 0);
+SELECT verdict, kind FROM pgcredit.check_order('K1', 0.01);
+SELECT status FROM pgcredit.set_status('K1', 'ok', 'edges done');
+DELETE FROM ck_order WHERE amount = 0;
+\set VERBOSITY terse
+INSERT INTO ck_order (customer, amount) VALUES (repeat('k', 1001), 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT verdict FROM pgcredit.check_order(repeat('k', 1001), 1);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT verdict FROM pgcredit.check_order(repeat('k', 1000), 1);
+
 SELECT relid FROM pgcredit.detach('ck_order');
 SELECT relid FROM pgcredit.detach('ck_held');
 DROP TABLE ck_order, ck_held;

@@ -123,6 +123,14 @@ pgc_check_order(PG_FUNCTION_ARGS)
 				 errmsg("customer and amount must not be null")));
 	customer = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	amount = PG_GETARG_NUMERIC(1);
+	/* the guard's limit on keys (RowContribution), with its error */
+	if (strlen(customer) > PGC_MAX_CUSTOMER_KEY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("customer key of %d bytes is too long for pgcredit",
+						(int) strlen(customer)),
+				 errdetail("pgcredit keeps customer keys of up to %d bytes.", PGC_MAX_CUSTOMER_KEY),
+				 errhint("Use a shorter key for the customer, such as a customer number.")));
 	if (numeric_is_nan(amount) || numeric_is_inf(amount))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -183,7 +191,11 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	x.default_tolerance = GetNumeric(t, d, 15);
 	nulls[0] = false;
 
-	pgc_rules_judge(customer, &x, amount, amount, &check_queries, &v, NULL, NULL);
+	/* as in the guard, an order of 0 raises nothing and is never judged */
+	if (pgc_numeric_sign(amount) > 0)
+		pgc_rules_judge(customer, &x, amount, amount, &check_queries, &v, NULL, NULL);
+	else
+		memset(&v, 0, sizeof(v));
 	available = pgc_rules_available(&x, amount);
 
 	if (v.sqlstate == 0)
