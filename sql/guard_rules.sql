@@ -262,6 +262,24 @@ EXCEPTION WHEN SQLSTATE 'PC008' THEN
 END $$;
 SELECT verdict, kind FROM pgcredit.check_order('RC', 10);
 SELECT (pgcredit.drop_rule(:grace_rule, 'grace over')).kind AS dropped;
+SELECT next_review > current_date AS reviewed
+FROM pgcredit.update_account('RC', 'reviewed', next_review => (current_date + 365));
+
+-- a rule added in a transaction applies to that transaction's next
+-- order; rolled back (to a savepoint), it is forgotten at once
+BEGIN;
+INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+SAVEPOINT before_rule;
+SELECT id AS tx_rule FROM pgcredit.add_rule('largest_order', 'refuse', 'RC small orders only', amount => 5,
+                                            scope => 'customer', scope_value => 'RC') \gset
+\set VERBOSITY terse
+INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK TO SAVEPOINT before_rule;
+INSERT INTO rr_order (customer, amount) VALUES ('RC', 10);
+SELECT count(*) AS rules_of_rc FROM pgcredit.credit_rule WHERE scope_value = 'RC';
+COMMIT;
 
 SELECT relid FROM pgcredit.detach('rr_order');
 SELECT relid FROM pgcredit.detach('rr_held');
