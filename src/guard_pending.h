@@ -27,7 +27,7 @@ typedef struct PgcPending
 	char	   *customer;
 	Numeric		amount;
 	char	   *why;			/* held rows: why the row was held */
-	void	   *trials;			/* the guard's shadow trials, recorded once stored */
+	void	   *trials;			/* shadow trials, recorded once stored */
 	SubTransactionId subxid;
 	struct PgcPending *next;
 } PgcPending;
