@@ -2473,6 +2473,77 @@ $$;
 GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_sales;
 
 ----------------------------------------------------------------------
+-- Security review of #12: opening an account with a limit, and raising
+-- a tolerance, are raises of the limit, judged by limit_approval_above
+CREATE OR REPLACE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAULT NULL,
+                                      tolerance_pct numeric DEFAULT 0,
+                                      payment_terms_days int DEFAULT NULL,
+                                      risk_tier text DEFAULT NULL,
+                                      next_review date DEFAULT NULL,
+                                      reason text DEFAULT 'account opened')
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  created pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF octet_length(customer) > 1000 THEN
+    RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
+      USING ERRCODE = 'program_limit_exceeded', DETAIL = 'pgcredit keeps customer keys of up to 1000 bytes.',
+      HINT = 'Use a shorter key for the customer, such as a customer number.';
+  END IF;
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  PERFORM pgcredit._check_amount('tolerance_pct', coalesce(tolerance_pct, 0));
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO pgcredit.account AS a (customer, credit_limit, tolerance_pct, payment_terms_days, risk_tier, next_review)
+  VALUES (open_account.customer, open_account.credit_limit, coalesce(open_account.tolerance_pct, 0),
+          open_account.payment_terms_days, open_account.risk_tier, open_account.next_review)
+  ON CONFLICT ON CONSTRAINT account_pkey DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" already has a credit account', customer USING ERRCODE = 'unique_violation',
+      HINT = 'Change it with set_credit_limit(), set_tolerance(), update_account() or the hold functions.';
+  END IF;
+  -- opening with a limit raises it from none (0), like set_credit_limit;
+  -- without one, the customer's orders go unchecked, which raises what no
+  -- account allowed unless no_account_policy is allow (no limit anyway)
+  PERFORM pgcredit._check_approval('limit', customer,
+    CASE WHEN credit_limit IS NOT NULL THEN credit_limit
+         WHEN coalesce((SELECT s.no_account_policy FROM pgcredit.settings s LIMIT 1), 'allow') = 'allow' THEN 0
+    END);
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit('open_account', customer, NULL, to_jsonb(created), reason);
+  RETURN created;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pgcredit.set_tolerance(customer text, tolerance_pct numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF tolerance_pct IS NULL THEN
+    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Use 0 for no tolerance.';
+  END IF;
+  PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  -- a higher tolerance lets orders further over the limit: that much is
+  -- a raise of the limit, judged by the same threshold
+  PERFORM pgcredit._check_approval('limit', set_tolerance.customer,
+    pg_catalog.trim_scale(greatest(a.credit_limit, a.temporary_limit) * (set_tolerance.tolerance_pct - a.tolerance_pct) / 100))
+  FROM pgcredit.account a WHERE a.customer = set_tolerance.customer AND a.credit_limit IS NOT NULL
+  FOR UPDATE;
+  RETURN pgcredit._change_account(customer, jsonb_build_object('tolerance_pct', tolerance_pct),
+                                  'set_tolerance', reason);
+END
+$$;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)
