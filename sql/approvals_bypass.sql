@@ -5,7 +5,7 @@
 SET client_min_messages = warning;
 -- (what this file leaves in the log and the settings goes at the end)
 SELECT coalesce(max(id), 0) AS audit_start FROM pgcredit.audit_log \gset
-SELECT count(*) = 0 AS no_settings FROM pgcredit.settings \gset
+CREATE TEMP TABLE ab_settings AS SELECT * FROM pgcredit.settings;
 CREATE ROLE regress_ab_ctl LOGIN IN ROLE pgcredit_controller;
 SELECT customer FROM pgcredit.open_account('AB1', 100, risk_tier => 'A');
 INSERT INTO pgcredit.approval_policy (limit_approval_above) VALUES (10);
@@ -38,11 +38,26 @@ SELECT tolerance_pct FROM pgcredit.set_tolerance('AB1', 0, 'none');
 SELECT credit_limit FROM pgcredit.set_credit_limit('AB1', 110, 'step one');
 SELECT credit_limit FROM pgcredit.set_credit_limit('AB1', 120, 'step two');
 RESET SESSION AUTHORIZATION;
+-- A sales user's request is approved by a controller, never by the
+-- policy: an auto_approve row does not let sales raise a limit alone
+-- (repeated small requests would add up)
+INSERT INTO pgcredit.approval_authority (kind, auto_approve) VALUES ('limit', true);
+CREATE ROLE regress_ab_sales LOGIN IN ROLE pgcredit_sales;
+SET SESSION AUTHORIZATION regress_ab_sales;
+SELECT kind, new_limit, status, auto_approved FROM pgcredit.request_limit('AB1', 130, 'a good customer');
+RESET SESSION AUTHORIZATION;
+-- a controller's is, as before
+SET SESSION AUTHORIZATION regress_ab_ctl;
+SELECT kind, new_limit, status, auto_approved FROM pgcredit.request_limit('AB4', 20, 'a good customer');
+RESET SESSION AUTHORIZATION;
 SELECT customer, credit_limit, tolerance_pct FROM pgcredit.account WHERE customer LIKE 'AB%' ORDER BY 1;
 
-DELETE FROM pgcredit.settings WHERE :no_settings;
+DELETE FROM pgcredit.settings;
+INSERT INTO pgcredit.settings SELECT * FROM ab_settings;
 DELETE FROM pgcredit.approval_policy;
+DELETE FROM pgcredit.approval_authority;
+DELETE FROM pgcredit.approval_request WHERE customer LIKE 'AB%';
 DELETE FROM pgcredit.audit_log WHERE id > :audit_start;
 DELETE FROM pgcredit.exposure WHERE customer LIKE 'AB%';
 DELETE FROM pgcredit.account WHERE customer LIKE 'AB%';
-DROP ROLE regress_ab_ctl;
+DROP ROLE regress_ab_ctl, regress_ab_sales;

@@ -2544,6 +2544,61 @@ BEGIN
 END
 $$;
 
+-- Security review of #12: auto-approval is for controllers' requests
+CREATE OR REPLACE FUNCTION pgcredit._file_request(req pgcredit.approval_request)
+RETURNS pgcredit.approval_request LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  created pgcredit.approval_request;
+  size record;
+  change_audit bigint;
+BEGIN
+  PERFORM pgcredit._check_reason(req.reason);
+  IF req.customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- the account, locked so that the size judged is the size applied; a
+  -- held order or an override may concern a customer without one
+  PERFORM FROM pgcredit.account a WHERE a.customer = req.customer FOR UPDATE;
+  IF NOT FOUND AND req.kind IN ('limit', 'unblock') THEN
+    RAISE EXCEPTION 'customer "%" has no credit account', req.customer USING ERRCODE = 'PC003',
+      HINT = 'Open one with pgcredit.open_account().';
+  END IF;
+  INSERT INTO pgcredit.approval_request AS r
+    (kind, customer, held_order, new_limit, valid_from, valid_until, reason, requested_by, requester, expires_at)
+  VALUES (req.kind, req.customer, req.held_order, req.new_limit, req.valid_from, req.valid_until, req.reason,
+          pgcredit._actor(), pgcredit._person(),
+          now() + coalesce((SELECT p.request_ttl FROM pgcredit.approval_policy p), '7 days'))
+  RETURNING * INTO created;
+  PERFORM pgcredit._audit('request_' || req.kind, req.customer, NULL,
+    jsonb_strip_nulls(jsonb_build_object('request', created.id, 'held_order', created.held_order,
+                                         'new_limit', created.new_limit, 'valid_from', created.valid_from,
+                                         'valid_until', created.valid_until)),
+    req.reason);
+  SELECT * INTO size FROM pgcredit._request_size(created.kind, created.customer, created.new_limit, created.held_order);
+  -- the policy approves for a credit controller only: the request of a
+  -- sales user (pgcredit_sales) waits for a controller, as documented
+  IF pg_has_role(pgcredit._actor(), 'pgcredit_controller', 'MEMBER')
+     AND EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
+                 WHERE m.auto_approve) THEN
+    change_audit := pgcredit._apply_request(created);
+    UPDATE pgcredit.approval_request r SET auto_approved = true, decided_at = now(),
+      decision_reason = 'approved by the policy', audit_id = change_audit
+    WHERE r.id = created.id RETURNING * INTO created;
+    PERFORM pgcredit._audit('approve_request', req.customer, NULL,
+      jsonb_build_object('request', created.id, 'kind', created.kind, 'auto_approved', true,
+                         'risk_tier', size.risk_tier, 'increase', size.increase, 'amount', size.amount),
+      'approved by the policy');
+  ELSE
+    -- a request that waits for someone is announced; any role can
+    -- LISTEN, so the payload is its number only
+    PERFORM pg_notify('pgcredit_requests', json_build_object('id', created.id)::text);
+  END IF;
+  RETURN created;
+END
+$$;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)
