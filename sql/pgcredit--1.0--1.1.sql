@@ -2599,6 +2599,90 @@ BEGIN
 END
 $$;
 
+-- Security review of #12: a release lets in its own order only
+CREATE OR REPLACE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
+RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  h pgcredit.held_order;
+  att pgcredit.attachment;
+  outcome text;
+  had_override boolean;
+  exposure_before numeric;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF h.rejected THEN
+    RAISE EXCEPTION 'held order % was rejected', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s rejected it: %s.', h.released_by, h.release_reason);
+  END IF;
+  IF h.released_at IS NOT NULL THEN
+    RAISE EXCEPTION 'held order % was already released', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
+  END IF;
+  -- the attachment of the table, or of the partitioned table it belongs to
+  SELECT * INTO att FROM pgcredit.attachment a
+  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
+  ORDER BY a.relid = h.relid DESC LIMIT 1;
+  IF NOT FOUND OR att.mode <> 'hold' THEN
+    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  -- above the policy's threshold, only through an approved request
+  PERFORM pgcredit._check_approval('release', h.customer, h.amount, held_id);
+  had_override := EXISTS (SELECT FROM pgcredit.override o
+                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
+  -- mark the hold released first, so that the guard, seeing the hold mark
+  -- cleared, finds no open hold of the row left to close
+  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                   release_reason = reason
+  WHERE o.id = held_id RETURNING * INTO h;
+  -- any other open hold of the same row is released with it
+  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
+                                   release_reason = reason
+  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
+  exposure_before := (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+                      WHERE e.customer = h.customer);
+  PERFORM pgcredit._grant_override(h.customer, reason);
+  -- the row, changed as the table's owner, only if it still is what was held
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+  -- the override served this release only: later orders of the
+  -- transaction are checked again
+  IF NOT had_override THEN
+    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
+    -- and so were orders the table's triggers wrote meanwhile: more
+    -- exposure than the order released went past the check with it
+    IF outcome = 'released'
+       AND (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+            WHERE e.customer = h.customer) > exposure_before + h.amount THEN
+      RAISE EXCEPTION 'other orders of customer "%" were written while held order % was released', h.customer, held_id
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        DETAIL = 'The release lets that order past the credit check, and no other: a trigger of the table wrote more for the customer.',
+        HINT = 'Release it when the table''s triggers write no orders, or have those orders checked in a transaction of their own.';
+    END IF;
+  END IF;
+  IF outcome = 'gone' THEN
+    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
+      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
+  ELSIF outcome = 'changed' THEN
+    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
+                      h.amount, h.customer, h.relid, h.row_key),
+      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
+  END IF;
+  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
+                          jsonb_build_object('amount', h.amount), reason);
+  RETURN h;
+END
+$$;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)
