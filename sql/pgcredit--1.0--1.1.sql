@@ -2473,6 +2473,216 @@ $$;
 GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_sales;
 
 ----------------------------------------------------------------------
+-- Security review of #12: opening an account with a limit, and raising
+-- a tolerance, are raises of the limit, judged by limit_approval_above
+CREATE OR REPLACE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAULT NULL,
+                                      tolerance_pct numeric DEFAULT 0,
+                                      payment_terms_days int DEFAULT NULL,
+                                      risk_tier text DEFAULT NULL,
+                                      next_review date DEFAULT NULL,
+                                      reason text DEFAULT 'account opened')
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  created pgcredit.account;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF octet_length(customer) > 1000 THEN
+    RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
+      USING ERRCODE = 'program_limit_exceeded', DETAIL = 'pgcredit keeps customer keys of up to 1000 bytes.',
+      HINT = 'Use a shorter key for the customer, such as a customer number.';
+  END IF;
+  IF customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  PERFORM pgcredit._check_amount('tolerance_pct', coalesce(tolerance_pct, 0));
+  IF payment_terms_days < 0 THEN
+    RAISE EXCEPTION 'payment_terms_days must not be negative' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  INSERT INTO pgcredit.account AS a (customer, credit_limit, tolerance_pct, payment_terms_days, risk_tier, next_review)
+  VALUES (open_account.customer, open_account.credit_limit, coalesce(open_account.tolerance_pct, 0),
+          open_account.payment_terms_days, open_account.risk_tier, open_account.next_review)
+  ON CONFLICT ON CONSTRAINT account_pkey DO NOTHING
+  RETURNING * INTO created;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" already has a credit account', customer USING ERRCODE = 'unique_violation',
+      HINT = 'Change it with set_credit_limit(), set_tolerance(), update_account() or the hold functions.';
+  END IF;
+  -- opening with a limit raises it from none (0), like set_credit_limit;
+  -- without one, the customer's orders go unchecked, which raises what no
+  -- account allowed unless no_account_policy is allow (no limit anyway)
+  PERFORM pgcredit._check_approval('limit', customer,
+    CASE WHEN credit_limit IS NOT NULL THEN credit_limit
+         WHEN coalesce((SELECT s.no_account_policy FROM pgcredit.settings s LIMIT 1), 'allow') = 'allow' THEN 0
+    END);
+  PERFORM pgcredit._lock_exposure(customer);
+  PERFORM pgcredit._audit('open_account', customer, NULL, to_jsonb(created), reason);
+  RETURN created;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION pgcredit.set_tolerance(customer text, tolerance_pct numeric, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF tolerance_pct IS NULL THEN
+    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Use 0 for no tolerance.';
+  END IF;
+  PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  -- a higher tolerance lets orders further over the limit: that much is
+  -- a raise of the limit, judged by the same threshold
+  PERFORM pgcredit._check_approval('limit', set_tolerance.customer,
+    pg_catalog.trim_scale(greatest(a.credit_limit, a.temporary_limit) * (set_tolerance.tolerance_pct - a.tolerance_pct) / 100))
+  FROM pgcredit.account a WHERE a.customer = set_tolerance.customer AND a.credit_limit IS NOT NULL
+  FOR UPDATE;
+  RETURN pgcredit._change_account(customer, jsonb_build_object('tolerance_pct', tolerance_pct),
+                                  'set_tolerance', reason);
+END
+$$;
+
+-- Security review of #12: auto-approval is for controllers' requests
+CREATE OR REPLACE FUNCTION pgcredit._file_request(req pgcredit.approval_request)
+RETURNS pgcredit.approval_request LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  created pgcredit.approval_request;
+  size record;
+  change_audit bigint;
+BEGIN
+  PERFORM pgcredit._check_reason(req.reason);
+  IF req.customer IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- the account, locked so that the size judged is the size applied; a
+  -- held order or an override may concern a customer without one
+  PERFORM FROM pgcredit.account a WHERE a.customer = req.customer FOR UPDATE;
+  IF NOT FOUND AND req.kind IN ('limit', 'unblock') THEN
+    RAISE EXCEPTION 'customer "%" has no credit account', req.customer USING ERRCODE = 'PC003',
+      HINT = 'Open one with pgcredit.open_account().';
+  END IF;
+  INSERT INTO pgcredit.approval_request AS r
+    (kind, customer, held_order, new_limit, valid_from, valid_until, reason, requested_by, requester, expires_at)
+  VALUES (req.kind, req.customer, req.held_order, req.new_limit, req.valid_from, req.valid_until, req.reason,
+          pgcredit._actor(), pgcredit._person(),
+          now() + coalesce((SELECT p.request_ttl FROM pgcredit.approval_policy p), '7 days'))
+  RETURNING * INTO created;
+  PERFORM pgcredit._audit('request_' || req.kind, req.customer, NULL,
+    jsonb_strip_nulls(jsonb_build_object('request', created.id, 'held_order', created.held_order,
+                                         'new_limit', created.new_limit, 'valid_from', created.valid_from,
+                                         'valid_until', created.valid_until)),
+    req.reason);
+  SELECT * INTO size FROM pgcredit._request_size(created.kind, created.customer, created.new_limit, created.held_order);
+  -- the policy approves for a credit controller only: the request of a
+  -- sales user (pgcredit_sales) waits for a controller, as documented
+  IF pg_has_role(pgcredit._actor(), 'pgcredit_controller', 'MEMBER')
+     AND EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
+                 WHERE m.auto_approve) THEN
+    change_audit := pgcredit._apply_request(created);
+    UPDATE pgcredit.approval_request r SET auto_approved = true, decided_at = now(),
+      decision_reason = 'approved by the policy', audit_id = change_audit
+    WHERE r.id = created.id RETURNING * INTO created;
+    PERFORM pgcredit._audit('approve_request', req.customer, NULL,
+      jsonb_build_object('request', created.id, 'kind', created.kind, 'auto_approved', true,
+                         'risk_tier', size.risk_tier, 'increase', size.increase, 'amount', size.amount),
+      'approved by the policy');
+  ELSE
+    -- a request that waits for someone is announced; any role can
+    -- LISTEN, so the payload is its number only
+    PERFORM pg_notify('pgcredit_requests', json_build_object('id', created.id)::text);
+  END IF;
+  RETURN created;
+END
+$$;
+
+-- Security review of #12: a release lets in its own order only
+CREATE OR REPLACE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
+RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  h pgcredit.held_order;
+  att pgcredit.attachment;
+  outcome text;
+  had_override boolean;
+  exposure_before numeric;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF h.rejected THEN
+    RAISE EXCEPTION 'held order % was rejected', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s rejected it: %s.', h.released_by, h.release_reason);
+  END IF;
+  IF h.released_at IS NOT NULL THEN
+    RAISE EXCEPTION 'held order % was already released', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
+  END IF;
+  -- the attachment of the table, or of the partitioned table it belongs to
+  SELECT * INTO att FROM pgcredit.attachment a
+  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
+  ORDER BY a.relid = h.relid DESC LIMIT 1;
+  IF NOT FOUND OR att.mode <> 'hold' THEN
+    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state';
+  END IF;
+  -- above the policy's threshold, only through an approved request
+  PERFORM pgcredit._check_approval('release', h.customer, h.amount, held_id);
+  had_override := EXISTS (SELECT FROM pgcredit.override o
+                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
+  -- mark the hold released first, so that the guard, seeing the hold mark
+  -- cleared, finds no open hold of the row left to close
+  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
+                                   release_reason = reason
+  WHERE o.id = held_id RETURNING * INTO h;
+  -- any other open hold of the same row is released with it
+  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
+                                   release_reason = reason
+  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
+  exposure_before := (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+                      WHERE e.customer = h.customer);
+  PERFORM pgcredit._grant_override(h.customer, reason);
+  -- the row, changed as the table's owner, only if it still is what was held
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+  -- the override served this release only: later orders of the
+  -- transaction are checked again
+  IF NOT had_override THEN
+    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
+    -- and so were orders the table's triggers wrote meanwhile: more
+    -- exposure than the order released went past the check with it
+    IF outcome = 'released'
+       AND (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+            WHERE e.customer = h.customer) > exposure_before + h.amount THEN
+      RAISE EXCEPTION 'other orders of customer "%" were written while held order % was released', h.customer, held_id
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        DETAIL = 'The release lets that order past the credit check, and no other: a trigger of the table wrote more for the customer.',
+        HINT = 'Release it when the table''s triggers write no orders, or have those orders checked in a transaction of their own.';
+    END IF;
+  END IF;
+  IF outcome = 'gone' THEN
+    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
+      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
+  ELSIF outcome = 'changed' THEN
+    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
+                      h.amount, h.customer, h.relid, h.row_key),
+      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
+  END IF;
+  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
+                          jsonb_build_object('amount', h.amount), reason);
+  RETURN h;
+END
+$$;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

@@ -142,6 +142,13 @@ BEGIN
     RAISE EXCEPTION 'customer "%" already has a credit account', customer USING ERRCODE = 'unique_violation',
       HINT = 'Change it with set_credit_limit(), set_tolerance(), update_account() or the hold functions.';
   END IF;
+  -- opening with a limit raises it from none (0), like set_credit_limit;
+  -- without one, the customer's orders go unchecked, which raises what no
+  -- account allowed unless no_account_policy is allow (no limit anyway)
+  PERFORM pgcredit._check_approval('limit', customer,
+    CASE WHEN credit_limit IS NOT NULL THEN credit_limit
+         WHEN coalesce((SELECT s.no_account_policy FROM pgcredit.settings s LIMIT 1), 'allow') = 'allow' THEN 0
+    END);
   PERFORM pgcredit._lock_exposure(customer);
   PERFORM pgcredit._audit('open_account', customer, NULL, to_jsonb(created), reason);
   RETURN created;
@@ -186,6 +193,12 @@ BEGIN
       HINT = 'Use 0 for no tolerance.';
   END IF;
   PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  -- a higher tolerance lets orders further over the limit: that much is
+  -- a raise of the limit, judged by the same threshold
+  PERFORM pgcredit._check_approval('limit', set_tolerance.customer,
+    pg_catalog.trim_scale(greatest(a.credit_limit, a.temporary_limit) * (set_tolerance.tolerance_pct - a.tolerance_pct) / 100))
+  FROM pgcredit.account a WHERE a.customer = set_tolerance.customer AND a.credit_limit IS NOT NULL
+  FOR UPDATE;
   RETURN pgcredit._change_account(customer, jsonb_build_object('tolerance_pct', tolerance_pct),
                                   'set_tolerance', reason);
 END

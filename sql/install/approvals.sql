@@ -364,8 +364,11 @@ BEGIN
                                          'valid_until', created.valid_until)),
     req.reason);
   SELECT * INTO size FROM pgcredit._request_size(created.kind, created.customer, created.new_limit, created.held_order);
-  IF EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
-             WHERE m.auto_approve) THEN
+  -- the policy approves for a credit controller only: the request of a
+  -- sales user (pgcredit_sales) waits for a controller, as documented
+  IF pg_has_role(pgcredit._actor(), 'pgcredit_controller', 'MEMBER')
+     AND EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
+                 WHERE m.auto_approve) THEN
     change_audit := pgcredit._apply_request(created);
     UPDATE pgcredit.approval_request r SET auto_approved = true, decided_at = now(),
       decision_reason = 'approved by the policy', audit_id = change_audit

@@ -110,6 +110,7 @@ DECLARE
   att pgcredit.attachment;
   outcome text;
   had_override boolean;
+  exposure_before numeric;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
@@ -147,6 +148,8 @@ BEGIN
   UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
                                    release_reason = reason
   WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
+  exposure_before := (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+                      WHERE e.customer = h.customer);
   PERFORM pgcredit._grant_override(h.customer, reason);
   -- the row, changed as the table's owner, only if it still is what was held
   outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
@@ -154,6 +157,16 @@ BEGIN
   -- transaction are checked again
   IF NOT had_override THEN
     DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
+    -- and so were orders the table's triggers wrote meanwhile: more
+    -- exposure than the order released went past the check with it
+    IF outcome = 'released'
+       AND (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
+            WHERE e.customer = h.customer) > exposure_before + h.amount THEN
+      RAISE EXCEPTION 'other orders of customer "%" were written while held order % was released', h.customer, held_id
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        DETAIL = 'The release lets that order past the credit check, and no other: a trigger of the table wrote more for the customer.',
+        HINT = 'Release it when the table''s triggers write no orders, or have those orders checked in a transaction of their own.';
+    END IF;
   END IF;
   IF outcome = 'gone' THEN
     RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
