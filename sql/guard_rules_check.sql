@@ -110,6 +110,46 @@ SELECT verdict FROM pgcredit.check_order(repeat('k', 1001), 1);
 \set VERBOSITY default
 SELECT verdict FROM pgcredit.check_order(repeat('k', 1000), 1);
 
+-- with order_table, the key is read as that table's customer column reads
+-- it and made canonical as the guard stores it: for a numeric column
+-- '7001.00' and '7001' are customer "7001"; for char(n) the padding goes.  Without
+-- a table the key is taken as given ('7001.00' is no account's key).
+CREATE TABLE ck_num (id serial PRIMARY KEY, customer numeric(10,2) NOT NULL, amount numeric(12,2) NOT NULL);
+CREATE TABLE ck_chr (id serial PRIMARY KEY, customer char(6) NOT NULL, amount numeric(12,2) NOT NULL);
+SELECT kind, mode FROM pgcredit.attach_orders('ck_num', 'customer', 'amount');
+SELECT kind, mode FROM pgcredit.attach_orders('ck_chr', 'customer', 'amount');
+SELECT customer FROM pgcredit.open_account('7001', 100, 0);
+SELECT customer FROM pgcredit.open_account('CKAB', 100, 0);
+SELECT k, c.verdict, c.sqlstate, c.credit_available
+FROM unnest(ARRAY['7001.00', '7001', ' 7001.0', '7001.001']) AS k, pgcredit.check_order(k, 150, 'ck_num') c;
+SELECT verdict, sqlstate, credit_available FROM pgcredit.check_order('7001.00', 150);
+SELECT verdict, sqlstate, credit_available FROM pgcredit.check_order('7001', 150);
+SELECT k, c.verdict, c.sqlstate FROM unnest(ARRAY['7001.00', '7001']) AS k, pgcredit.check_order(k, 50, 'ck_num') c;
+\set VERBOSITY terse
+INSERT INTO ck_num (customer, amount) VALUES ('7001.00', 150);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+INSERT INTO ck_num (customer, amount) VALUES ('7001.00', 50);
+SELECT customer, open_orders FROM pgcredit.exposure WHERE customer IN ('7001', '7001.00');
+SELECT k, c.verdict, c.sqlstate, c.exposure FROM unnest(ARRAY['7001.00', '7001']) AS k, pgcredit.check_order(k, 60, 'ck_num') c;
+SELECT k, c.verdict, c.sqlstate FROM unnest(ARRAY['CKAB', 'CKAB  ', 'CKAB ']) AS k, pgcredit.check_order(k, 150, 'ck_chr') c;
+SELECT verdict, sqlstate FROM pgcredit.check_order('CKAB  ', 150);
+\set VERBOSITY terse
+INSERT INTO ck_chr (customer, amount) VALUES ('CKAB', 150);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+-- a key the column's type refuses is an error, as the INSERT's would be
+SELECT verdict FROM pgcredit.check_order('one', 5, 'ck_num');
+SELECT verdict FROM pgcredit.check_order('123456789012', 5, 'ck_num');
+SELECT verdict FROM pgcredit.check_order('CKABCDE', 5, 'ck_chr');
+SELECT verdict FROM pgcredit.check_order('one', 5);
+SELECT relid FROM pgcredit.detach('ck_num');
+SELECT relid FROM pgcredit.detach('ck_chr');
+DROP TABLE ck_num, ck_chr;
+DELETE FROM pgcredit.audit_log WHERE customer IN ('7001', 'CKAB');
+DELETE FROM pgcredit.exposure WHERE customer IN ('7001', 'CKAB');
+DELETE FROM pgcredit.account WHERE customer IN ('7001', 'CKAB');
+
 SELECT relid FROM pgcredit.detach('ck_order');
 SELECT relid FROM pgcredit.detach('ck_held');
 DROP TABLE ck_order, ck_held;

@@ -9,12 +9,15 @@
  * own code (guard_rules.c).  Nothing is locked: a concurrent order may
  * change the answer before the real order arrives, which the guard then
  * judges again under its row lock.  Shadow rules are not recorded.
+ * With an order table, the key is first read as that table's customer
+ * column reads it and put in the guard's canonical form (1.00 is "1").
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -96,6 +99,36 @@ GetDate(HeapTuple t, TupleDesc d, int col, DateADT *out)
 }
 
 /*
+ * The key as the guard would store it for an order of this table: read by
+ * the input function of the customer column's type (with its typmod, as an
+ * INSERT would), then made canonical as the guard makes it.  A key the
+ * type refuses raises the input function's error (22P02 and the like).
+ */
+static char *
+CanonicalKey(Oid relid, PgcAttachment *att, char *customer)
+{
+	Relation	rel;
+	AttrNumber	attno;
+	Form_pg_attribute a;
+	Oid			typid,
+				typinput,
+				typioparam;
+	int32		typmod;
+	Datum		value;
+
+	rel = table_open(relid, AccessShareLock);
+	attno = pgc_attached_column(rel, att->customer_column, PGC_COL_CUSTOMER);
+	a = TupleDescAttr(RelationGetDescr(rel), attno - 1);
+	typid = a->atttypid;
+	typmod = a->atttypmod;
+	table_close(rel, AccessShareLock);
+
+	getTypeInputInfo(typid, &typinput, &typioparam);
+	value = OidInputFunctionCall(typinput, customer, typioparam, typmod);
+	return pgc_customer_key(value, typid);
+}
+
+/*
  * check_order(customer text, amount numeric, order_table regclass DEFAULT NULL)
  * RETURNS (verdict, rule_id, kind, sqlstate, reason, exposure, credit_available)
  */
@@ -123,6 +156,19 @@ pgc_check_order(PG_FUNCTION_ARGS)
 				 errmsg("customer and amount must not be null")));
 	customer = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	amount = PG_GETARG_NUMERIC(1);
+	if (OidIsValid(order_table))
+	{
+		PgcAttachment att;
+
+		if (!pgc_attachment_find(order_table, &att) || !att.is_orders)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation \"%s\" is not an attached order table",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
+					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
+		hold_mode = att.hold_mode;
+		customer = CanonicalKey(order_table, &att, customer);
+	}
 	/* the guard's limit on keys (RowContribution), with its error */
 	if (strlen(customer) > PGC_MAX_CUSTOMER_KEY)
 		ereport(ERROR,
@@ -142,19 +188,6 @@ pgc_check_order(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("order amount must not be negative"),
 				 errdetail("A negative order is a credit, which the guard never refuses as it arrives.")));
-	if (OidIsValid(order_table))
-	{
-		PgcAttachment att;
-
-		if (!pgc_attachment_find(order_table, &att) || !att.is_orders)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("relation \"%s\" is not an attached order table",
-							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
-					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
-		hold_mode = att.hold_mode;
-	}
-
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");
 	values[0] = CStringGetTextDatum(customer);
