@@ -126,6 +126,26 @@ SELECT * FROM pgcredit.verify_exposure();
 SELECT relid FROM pgcredit.detach('part_web');
 DROP TABLE part_web;
 
+-- The no-account policy deny holds an order of a customer without an
+-- account in a hold-mode table (it refuses it in a block-mode one).
+CREATE TABLE deny_web (id int PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL,
+                       on_hold boolean NOT NULL DEFAULT false);
+CREATE TABLE deny_blk (id int PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL);
+SELECT relid FROM pgcredit.attach_orders('deny_web', 'customer', 'amount', mode => 'hold', hold_column => 'on_hold');
+SELECT relid FROM pgcredit.attach_orders('deny_blk', 'customer', 'amount');
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('deny', reason => 'accounts first');
+INSERT INTO deny_web VALUES (1, 'NOACCT', 40) RETURNING id, on_hold;
+SELECT customer, amount, why FROM pgcredit.held_order WHERE customer = 'NOACCT';
+SELECT customer, open_orders FROM pgcredit.exposure WHERE customer = 'NOACCT';
+\set VERBOSITY terse
+INSERT INTO deny_blk VALUES (1, 'NOACCT', 40);
+\echo :LAST_ERROR_SQLSTATE
+\set VERBOSITY default
+SELECT no_account_policy FROM pgcredit.set_no_account_policy('allow', reason => 'back');
+SELECT relid FROM pgcredit.detach('deny_web');
+SELECT relid FROM pgcredit.detach('deny_blk');
+DROP TABLE deny_web, deny_blk;
+
 -- A table holding NaN amounts cannot be attached until they are corrected.
 CREATE TABLE nan_order (id int PRIMARY KEY, customer text, amount numeric);
 INSERT INTO nan_order VALUES (1, 'X', 'NaN');
