@@ -1,6 +1,7 @@
 -- pgcredit 1.0 to 1.1: every catalog change since release 1.0.  A fresh
 -- 1.1 (built from sql/install/) and 1.0 updated with this script must hold
--- the same catalog: test/t/upgrade.pl compares them.  Released: never edit.
+-- the same catalog: test/t/upgrade.pl compares them.  Each function is
+-- defined once here, as 1.1 has it.  Once 1.1 is released, never edit.
 
 \echo Use "ALTER EXTENSION pgcredit UPDATE" to load this file. \quit
 
@@ -41,269 +42,6 @@ ALTER TABLE pgcredit.tier_policy
   ADD CONSTRAINT tier_policy_limit_months_check CHECK (limit_months >= 0 AND limit_months < 'Infinity');
 ALTER TABLE pgcredit.external_score_scale ADD CONSTRAINT external_score_scale_worst_check CHECK (worst > '-Infinity' AND worst < 'Infinity');
 ALTER TABLE pgcredit.external_score_scale ADD CONSTRAINT external_score_scale_best_check CHECK (best > '-Infinity' AND best < 'Infinity');
-
-----------------------------------------------------------------------
--- Messages of one sentence, with their detail in full sentences
-----------------------------------------------------------------------
-
-CREATE OR REPLACE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
-                                 due_column name, open_column name, open_values text[],
-                                 mode text, hold_column name,
-                                 invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
-                                 paid_column name DEFAULT NULL)
-RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  full_type text;
-  canonical text[];
-  v text;
-  att pgcredit.attachment;
-  c record;
-  n bigint;
-BEGIN
-  IF tbl IS NULL THEN
-    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  IF (SELECT relkind FROM pg_catalog.pg_class WHERE oid = tbl) NOT IN ('r', 'p') THEN
-    RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = 'wrong_object_type',
-      HINT = 'pgcredit attaches to tables and partitioned tables.';
-  END IF;
-  -- attaching installs triggers on the table and lets pgcredit read it:
-  -- only its owner may ask for that, as for CREATE TRIGGER by the owner
-  IF NOT pg_catalog.pg_has_role(pgcredit._actor(),
-                                (SELECT relowner FROM pg_catalog.pg_class WHERE oid = tbl), 'USAGE') THEN
-    RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = 'insufficient_privilege',
-      DETAIL = format('Role %s is not a member of %s, the owner of the table.', pgcredit._actor(),
-                      (SELECT relowner::regrole FROM pg_catalog.pg_class WHERE oid = tbl)),
-      HINT = 'Attach the table as its owner (a member of pgcredit_admin too).';
-  END IF;
-  IF (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = tbl) = 'pgcredit'::regnamespace THEN
-    RAISE EXCEPTION 'cannot attach pgcredit''s own table "%"', tbl USING ERRCODE = 'wrong_object_type';
-  END IF;
-  IF (SELECT relpersistence FROM pg_catalog.pg_class WHERE oid = tbl) = 't' THEN
-    RAISE EXCEPTION 'cannot attach temporary table "%"', tbl USING ERRCODE = 'wrong_object_type';
-  END IF;
-  IF (SELECT relispartition FROM pg_catalog.pg_class WHERE oid = tbl) THEN
-    RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
-      HINT = 'Attach the partitioned table it belongs to.';
-  END IF;
-  -- rows of inheritance children would escape the guard, which fires on
-  -- the table the row is written to
-  IF pgcredit._in_inheritance(tbl) THEN
-    RAISE EXCEPTION 'table "%" takes part in table inheritance', tbl USING ERRCODE = 'feature_not_supported',
-      DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
-      HINT = 'Attach each table on its own, or use declarative partitioning.';
-  END IF;
-  IF EXISTS (SELECT FROM pgcredit.attachment a WHERE a.relid = tbl) THEN
-    RAISE EXCEPTION 'table "%" is already attached', tbl USING ERRCODE = 'duplicate_object',
-      HINT = 'Detach it first with pgcredit.detach().';
-  END IF;
-
-  PERFORM pgcredit._column_type(tbl, customer_column, 'customer');
-  PERFORM pgcredit._check_attach_column(tbl, customer_column, 'customer');
-  PERFORM pgcredit._column_type(tbl, amount_column, 'amount');
-  PERFORM pgcredit._check_attach_column(tbl, amount_column, 'amount');
-  IF due_column IS NOT NULL THEN
-    PERFORM pgcredit._column_type(tbl, due_column, 'due date');
-    PERFORM pgcredit._check_attach_column(tbl, due_column, 'date');
-  END IF;
-
-  IF open_column IS NOT NULL THEN
-    PERFORM pgcredit._column_type(tbl, open_column, 'open-state');
-    PERFORM pgcredit._check_attach_column(tbl, open_column, 'open-state');
-    IF open_values IS NULL OR cardinality(open_values) = 0 THEN
-      RAISE EXCEPTION 'open_values must list the values of "%" that count as open', open_column
-        USING ERRCODE = 'invalid_parameter_value', HINT = 'For example ARRAY[''open'', ''confirmed''].';
-    END IF;
-    -- keep the values as the column's type, with its modifier, prints
-    -- them (character(6) pads, numeric(5,2) shows two decimals), refusing
-    -- invalid ones; the types allowed have built-in input functions only
-    SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) INTO full_type FROM pg_catalog.pg_attribute a
-    WHERE a.attrelid = tbl AND a.attname = open_column;
-    FOREACH v IN ARRAY open_values LOOP
-      -- numbers without their trailing fractional zeros, as the guard compares them
-      EXECUTE format(CASE WHEN full_type LIKE 'numeric%%'
-                          THEN 'SELECT pg_catalog.trim_scale($1::%s)::text'
-                          ELSE 'SELECT pg_catalog.format(''%%s'', $1::%s)' END, full_type) INTO v USING v;
-      canonical := canonical || v;
-    END LOOP;
-    open_values := canonical;
-  ELSIF open_values IS NOT NULL THEN
-    RAISE EXCEPTION 'open_values need an open_column' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-
-  IF hold_column IS NOT NULL THEN
-    PERFORM pgcredit._column_type(tbl, hold_column, 'hold');
-    PERFORM pgcredit._check_attach_column(tbl, hold_column, 'hold');
-  END IF;
-  IF mode = 'hold' THEN
-    IF hold_column IS NULL THEN
-      RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
-        HINT = 'Name a boolean column that pgcredit sets to true on held orders.';
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index i WHERE i.indrelid = tbl AND i.indisprimary) THEN
-      RAISE EXCEPTION 'table "%" has no primary key', tbl USING ERRCODE = 'object_not_in_prerequisite_state',
-        HINT = 'Held orders are found again by primary key for release.';
-    END IF;
-  END IF;
-
-  INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
-                                   open_column, open_values, mode, hold_column,
-                                   invoice_amount_column, invoiced_column, paid_column)
-  VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
-          invoice_amount_column, invoiced_column, paid_column)
-  RETURNING * INTO att;
-  -- the triggers, created as the table's owner (which locks the table
-  -- against writers until the end of the transaction)
-  PERFORM pgcredit._table_triggers(tbl, true);
-
-  -- what the table holds already, read as its owner
-  SELECT count(*) INTO n FROM pgcredit._attached_items(NULL, NULL, tbl, true) i
-  WHERE i.amount = 'NaN' OR i.amount IN ('Infinity', '-Infinity');
-  IF n > 0 THEN
-    RAISE EXCEPTION 'table "%" has amounts that are NaN or infinite', tbl
-      USING ERRCODE = 'invalid_parameter_value',
-      DETAIL = CASE WHEN n = 1 THEN format('One row has such a value in column %I.', amount_column)
-                    ELSE format('%s rows have such a value in column %I.', n, amount_column) END,
-      HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
-  END IF;
-  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
-           WHERE i.counts GROUP BY i.customer LOOP
-    INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
-    VALUES (c.customer, CASE WHEN kind = 'receivables' THEN c.amount ELSE 0 END,
-            CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
-    ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
-                                         open_orders = e.open_orders + EXCLUDED.open_orders;
-  END LOOP;
-
-  PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
-  RETURN att;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION pgcredit._ddl_guard()
-RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  a pgcredit.attachment;
-  dropped text;
-BEGIN
-  IF NOT EXISTS (SELECT FROM pgcredit.attachment) THEN
-    RETURN;
-  END IF;
-  IF TG_EVENT = 'sql_drop' THEN
-    SELECT d.object_identity INTO dropped
-    FROM pg_catalog.pg_event_trigger_dropped_objects() d JOIN pgcredit.attachment x ON x.relid = d.objid
-    WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 LIMIT 1;
-    IF FOUND THEN
-      RAISE EXCEPTION 'cannot drop table %, which is attached to pgcredit', dropped
-        USING ERRCODE = 'dependent_objects_still_exist',
-        HINT = 'Detach it first with pgcredit.detach(), which takes its rows out of exposure.';
-    END IF;
-    RETURN;
-  END IF;
-  FOR a IN
-    SELECT x.* FROM pgcredit.attachment x
-    WHERE x.relid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
-                      WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass)
-       OR x.relid IN (SELECT inh.inhparent FROM pg_catalog.pg_inherits inh
-                      WHERE inh.inhrelid IN (SELECT c.objid FROM pg_catalog.pg_event_trigger_ddl_commands() c
-                                             WHERE c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass))
-  LOOP
-    IF pgcredit._in_inheritance(a.relid) THEN
-      RAISE EXCEPTION 'table % is attached to pgcredit and cannot take part in table inheritance', a.relid
-        USING ERRCODE = 'feature_not_supported',
-        DETAIL = 'Rows written to an inheritance child or parent would not be guarded.',
-        HINT = 'Use declarative partitioning, or detach the table first.';
-    END IF;
-    BEGIN
-      PERFORM pgcredit._check_attach_column(a.relid, a.customer_column, 'customer');
-      PERFORM pgcredit._check_attach_column(a.relid, a.amount_column, 'amount');
-      PERFORM pgcredit._check_attach_column(a.relid, c, 'date')
-      FROM unnest(ARRAY[a.due_column, a.invoiced_column, a.paid_column]) c WHERE c IS NOT NULL;
-      IF a.open_column IS NOT NULL THEN
-        PERFORM pgcredit._check_attach_column(a.relid, a.open_column, 'open-state');
-      END IF;
-      IF a.hold_column IS NOT NULL THEN
-        PERFORM pgcredit._check_attach_column(a.relid, a.hold_column, 'hold');
-      END IF;
-      IF a.invoice_amount_column IS NOT NULL THEN
-        PERFORM pgcredit._check_attach_column(a.relid, a.invoice_amount_column, 'amount');
-      END IF;
-    EXCEPTION WHEN undefined_column OR datatype_mismatch OR feature_not_supported THEN
-      RAISE EXCEPTION 'cannot change table % this way while it is attached to pgcredit', a.relid
-        USING ERRCODE = 'object_in_use',
-        DETAIL = format('After this change the guard could not read the table: %s.', SQLERRM),
-        HINT = 'Detach the table with pgcredit.detach(), change it, and attach it again.';
-    END;
-  END LOOP;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
-RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  h pgcredit.held_order;
-  att pgcredit.attachment;
-  outcome text;
-  had_override boolean;
-BEGIN
-  PERFORM pgcredit._check_reason(reason);
-  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
-  END IF;
-  IF h.released_at IS NOT NULL THEN
-    RAISE EXCEPTION 'held order % was already released', held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
-  END IF;
-  -- the attachment of the table, or of the partitioned table it belongs to
-  SELECT * INTO att FROM pgcredit.attachment a
-  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
-  ORDER BY a.relid = h.relid DESC LIMIT 1;
-  IF NOT FOUND OR att.mode <> 'hold' THEN
-    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  had_override := EXISTS (SELECT FROM pgcredit.override o
-                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
-  -- mark the hold released first, so that the guard, seeing the hold mark
-  -- cleared, finds no open hold of the row left to close
-  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
-                                   release_reason = reason
-  WHERE o.id = held_id RETURNING * INTO h;
-  -- any other open hold of the same row is released with it
-  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
-                                   release_reason = reason
-  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
-  PERFORM pgcredit.override_block(h.customer, reason);
-  -- the row, changed as the table's owner, only if it still is what was held
-  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
-  -- the override served this release only: later orders of the
-  -- transaction are checked again
-  IF NOT had_override THEN
-    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
-  END IF;
-  IF outcome = 'gone' THEN
-    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
-      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
-  ELSIF outcome = 'changed' THEN
-    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
-                      h.amount, h.customer, h.relid, h.row_key),
-      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
-  END IF;
-  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
-                          jsonb_build_object('amount', h.amount), reason);
-  RETURN h;
-END
-$$;
 
 ----------------------------------------------------------------------
 -- Stable tiers, a watchlist that lets shipping be, the automatic watch
@@ -713,6 +451,10 @@ BEGIN
     RAISE EXCEPTION 'temporary limit would end before it starts' USING ERRCODE = 'invalid_parameter_value',
       DETAIL = format('It would run from %s to %s.', coalesce(valid_from, current_date), valid_until);
   END IF;
+  -- above the policy's threshold, a limit over the permanent one needs an
+  -- approved request
+  PERFORM pgcredit._check_approval('limit', set_temporary_limit.customer, set_temporary_limit.credit_limit - coalesce(a.credit_limit, 0))
+  FROM pgcredit.account a WHERE a.customer = set_temporary_limit.customer FOR UPDATE;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('temporary_limit', credit_limit, 'temporary_from', valid_from,
                        'temporary_until', valid_until),
@@ -1111,8 +853,11 @@ BEGIN
                                          'valid_until', created.valid_until)),
     req.reason);
   SELECT * INTO size FROM pgcredit._request_size(created.kind, created.customer, created.new_limit, created.held_order);
-  IF EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
-             WHERE m.auto_approve) THEN
+  -- the policy approves for a credit controller only: the request of a
+  -- sales user (pgcredit_sales) waits for a controller, as documented
+  IF pg_has_role(pgcredit._actor(), 'pgcredit_controller', 'MEMBER')
+     AND EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
+                 WHERE m.auto_approve) THEN
     change_audit := pgcredit._apply_request(created);
     UPDATE pgcredit.approval_request r SET auto_approved = true, decided_at = now(),
       decision_reason = 'approved by the policy', audit_id = change_audit
@@ -1503,39 +1248,6 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION pgcredit.set_temporary_limit(customer text, credit_limit numeric, valid_until date,
-                                             reason text, valid_from date DEFAULT NULL)
-RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-BEGIN
-  IF credit_limit IS NULL THEN
-    RAISE EXCEPTION 'credit_limit must not be null' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'Remove a temporary limit with pgcredit.clear_temporary_limit().';
-  END IF;
-  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
-  IF valid_until IS NULL OR NOT isfinite(valid_until) THEN
-    RAISE EXCEPTION 'valid_until must be a finite date' USING ERRCODE = 'invalid_parameter_value',
-      DETAIL = 'A temporary limit lapses by itself on a day that must be given.';
-  END IF;
-  IF valid_from IS NOT NULL AND NOT isfinite(valid_from) THEN
-    RAISE EXCEPTION 'valid_from must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF valid_until < coalesce(valid_from, current_date) THEN
-    RAISE EXCEPTION 'temporary limit would end before it starts' USING ERRCODE = 'invalid_parameter_value',
-      DETAIL = format('It would run from %s to %s.', coalesce(valid_from, current_date), valid_until);
-  END IF;
-  -- above the policy's threshold, a limit over the permanent one needs an
-  -- approved request
-  PERFORM pgcredit._check_approval('limit', set_temporary_limit.customer, set_temporary_limit.credit_limit - coalesce(a.credit_limit, 0))
-  FROM pgcredit.account a WHERE a.customer = set_temporary_limit.customer FOR UPDATE;
-  RETURN pgcredit._change_account(customer,
-    jsonb_build_object('temporary_limit', credit_limit, 'temporary_from', valid_from,
-                       'temporary_until', valid_until),
-    'set_temporary_limit', reason);
-END
-$$;
-
 CREATE OR REPLACE FUNCTION pgcredit.set_status(customer text, status text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -1591,76 +1303,6 @@ BEGIN
     (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
      WHERE e.customer = override_block.customer));
   PERFORM pgcredit._grant_override(customer, reason);
-END
-$$;
-
-CREATE OR REPLACE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
-RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  h pgcredit.held_order;
-  att pgcredit.attachment;
-  outcome text;
-  had_override boolean;
-BEGIN
-  PERFORM pgcredit._check_reason(reason);
-  SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'held order % does not exist', held_id USING ERRCODE = 'undefined_object';
-  END IF;
-  IF h.rejected THEN
-    RAISE EXCEPTION 'held order % was rejected', held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('%s rejected it: %s.', h.released_by, h.release_reason);
-  END IF;
-  IF h.released_at IS NOT NULL THEN
-    RAISE EXCEPTION 'held order % was already released', held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('%s released it at %s.', h.released_by, h.released_at);
-  END IF;
-  -- the attachment of the table, or of the partitioned table it belongs to
-  SELECT * INTO att FROM pgcredit.attachment a
-  WHERE a.relid = h.relid OR a.relid IN (SELECT pg_partition_ancestors(h.relid))
-  ORDER BY a.relid = h.relid DESC LIMIT 1;
-  IF NOT FOUND OR att.mode <> 'hold' THEN
-    RAISE EXCEPTION 'table "%" of held order % is no longer attached in hold mode', h.relid, held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state';
-  END IF;
-  -- above the policy's threshold, only through an approved request
-  PERFORM pgcredit._check_approval('release', h.customer, h.amount, held_id);
-  had_override := EXISTS (SELECT FROM pgcredit.override o
-                         WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer);
-  -- mark the hold released first, so that the guard, seeing the hold mark
-  -- cleared, finds no open hold of the row left to close
-  UPDATE pgcredit.held_order o SET released_at = now(), released_by = pgcredit._actor(),
-                                   release_reason = reason
-  WHERE o.id = held_id RETURNING * INTO h;
-  -- any other open hold of the same row is released with it
-  UPDATE pgcredit.held_order o SET released_at = h.released_at, released_by = h.released_by,
-                                   release_reason = reason
-  WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
-  PERFORM pgcredit._grant_override(h.customer, reason);
-  -- the row, changed as the table's owner, only if it still is what was held
-  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
-  -- the override served this release only: later orders of the
-  -- transaction are checked again
-  IF NOT had_override THEN
-    DELETE FROM pgcredit.override o WHERE o.xid = pg_current_xact_id() AND o.customer = h.customer;
-  END IF;
-  IF outcome = 'gone' THEN
-    RAISE EXCEPTION 'the row of held order % is gone', held_id USING ERRCODE = 'no_data_found',
-      DETAIL = format('No row of %s has the key %s.', h.relid, h.row_key);
-  ELSIF outcome = 'changed' THEN
-    RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
-                      h.amount, h.customer, h.relid, h.row_key),
-      HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
-  END IF;
-  PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
-                          jsonb_build_object('amount', h.amount), reason);
-  RETURN h;
 END
 $$;
 
@@ -2473,8 +2115,8 @@ $$;
 GRANT EXECUTE ON FUNCTION pgcredit.request_limit(text, numeric, text, date, date) TO pgcredit_sales;
 
 ----------------------------------------------------------------------
--- Security review of #12: opening an account with a limit, and raising
--- a tolerance, are raises of the limit, judged by limit_approval_above
+-- Opening an account with a limit, and raising a tolerance, are raises
+-- of the limit, judged by limit_approval_above
 CREATE OR REPLACE FUNCTION pgcredit.open_account(customer text, credit_limit numeric DEFAULT NULL,
                                       tolerance_pct numeric DEFAULT 0,
                                       payment_terms_days int DEFAULT NULL,
@@ -2544,62 +2186,9 @@ BEGIN
 END
 $$;
 
--- Security review of #12: auto-approval is for controllers' requests
-CREATE OR REPLACE FUNCTION pgcredit._file_request(req pgcredit.approval_request)
-RETURNS pgcredit.approval_request LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  created pgcredit.approval_request;
-  size record;
-  change_audit bigint;
-BEGIN
-  PERFORM pgcredit._check_reason(req.reason);
-  IF req.customer IS NULL THEN
-    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  -- the account, locked so that the size judged is the size applied; a
-  -- held order or an override may concern a customer without one
-  PERFORM FROM pgcredit.account a WHERE a.customer = req.customer FOR UPDATE;
-  IF NOT FOUND AND req.kind IN ('limit', 'unblock') THEN
-    RAISE EXCEPTION 'customer "%" has no credit account', req.customer USING ERRCODE = 'PC003',
-      HINT = 'Open one with pgcredit.open_account().';
-  END IF;
-  INSERT INTO pgcredit.approval_request AS r
-    (kind, customer, held_order, new_limit, valid_from, valid_until, reason, requested_by, requester, expires_at)
-  VALUES (req.kind, req.customer, req.held_order, req.new_limit, req.valid_from, req.valid_until, req.reason,
-          pgcredit._actor(), pgcredit._person(),
-          now() + coalesce((SELECT p.request_ttl FROM pgcredit.approval_policy p), '7 days'))
-  RETURNING * INTO created;
-  PERFORM pgcredit._audit('request_' || req.kind, req.customer, NULL,
-    jsonb_strip_nulls(jsonb_build_object('request', created.id, 'held_order', created.held_order,
-                                         'new_limit', created.new_limit, 'valid_from', created.valid_from,
-                                         'valid_until', created.valid_until)),
-    req.reason);
-  SELECT * INTO size FROM pgcredit._request_size(created.kind, created.customer, created.new_limit, created.held_order);
-  -- the policy approves for a credit controller only: the request of a
-  -- sales user (pgcredit_sales) waits for a controller, as documented
-  IF pg_has_role(pgcredit._actor(), 'pgcredit_controller', 'MEMBER')
-     AND EXISTS (SELECT FROM pgcredit._covering_authority(created.kind, size.risk_tier, size.increase, size.amount) m
-                 WHERE m.auto_approve) THEN
-    change_audit := pgcredit._apply_request(created);
-    UPDATE pgcredit.approval_request r SET auto_approved = true, decided_at = now(),
-      decision_reason = 'approved by the policy', audit_id = change_audit
-    WHERE r.id = created.id RETURNING * INTO created;
-    PERFORM pgcredit._audit('approve_request', req.customer, NULL,
-      jsonb_build_object('request', created.id, 'kind', created.kind, 'auto_approved', true,
-                         'risk_tier', size.risk_tier, 'increase', size.increase, 'amount', size.amount),
-      'approved by the policy');
-  ELSE
-    -- a request that waits for someone is announced; any role can
-    -- LISTEN, so the payload is its number only
-    PERFORM pg_notify('pgcredit_requests', json_build_object('id', created.id)::text);
-  END IF;
-  RETURN created;
-END
-$$;
-
--- Security review of #12: a release lets in its own order only
+-- release_held_order: the approval threshold, a rejected hold, and a
+-- release that lets in its own order only (one definition for 1.1: the
+-- message of one sentence, approvals and the check of what went in)
 CREATE OR REPLACE FUNCTION pgcredit.release_held_order(held_id bigint, reason text)
 RETURNS pgcredit.held_order LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp

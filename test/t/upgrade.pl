@@ -267,6 +267,17 @@ for my $f (glob("$repo/sql/pgcredit--*.sql"), glob("$repo/sql/install/*.sql"))
 	$named{$1}{ basename($f) } = 1 while $text =~ /'MODULE_PATHNAME'\s*,\s*'(\w+)'/g;
 }
 is("@bare", '', 'every C function names its C symbol');
+# An upgrade script defines each function once, as its version has it: a
+# second definition further down would make the first dead text
+for my $f (glob "$repo/sql/pgcredit--*--*.sql")
+{
+	my %seen;
+	my $text = slurp_file($f);
+	$seen{$1}++ while $text =~ /^CREATE (?:OR REPLACE )?FUNCTION (pgcredit\.\w+)\(/mg;
+	my @twice = grep { $seen{$_} > 1 } sort keys %seen;
+	is("@twice", '', basename($f) . ' defines each function once');
+}
+
 cmp_ok(scalar(keys %named), '>', 50, 'the scripts name C symbols');
 my @missing = grep { !$exported{$_} || !$exported{"pg_finfo_$_"} } sort keys %named;
 is("@missing", '', 'every symbol named by a script is exported with its pg_finfo_ record')
