@@ -1850,6 +1850,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._record_trial(bigint, text, text, oid, numer
 
 -- A verdict without writing, for quote screens and sales tools.
 CREATE FUNCTION pgcredit.check_order(customer text, amount numeric, order_table regclass DEFAULT NULL,
+                                     prepaid numeric DEFAULT 0,
                                      OUT verdict text, OUT rule_id bigint, OUT kind text,
                                      OUT sqlstate text, OUT reason text, OUT exposure numeric,
                                      OUT credit_available numeric)
@@ -1857,10 +1858,10 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'pgc_check_order'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp;
-COMMENT ON FUNCTION pgcredit.check_order(text, numeric, regclass) IS
-  'would an order of this amount for this customer pass, be held or be refused, by which rule, and how much credit is available before it; judged by the guard''s own rules, writing nothing (order_table: the table the order would go into, whose mode decides between hold and refuse)';
-REVOKE EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass) TO pgcredit_reader, pgcredit_sales;
+COMMENT ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) IS
+  'would an order of this amount for this customer pass, be held or be refused, by which rule, and how much credit is available before it; judged by the guard''s own rules, writing nothing (order_table: the table the order would go into, whose mode decides between hold and refuse; prepaid: the prepaid or secured part, which uses no credit, as the table''s prepaid column)';
+REVOKE EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) TO pgcredit_reader, pgcredit_sales;
 
 -- a database that used the setting gets the rule the guard now reads
 INSERT INTO pgcredit.credit_rule (name, kind, action, days, note)

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * check_order.c
- *	  pgcredit.check_order(customer, amount, order_table): the verdict the
- *	  guard would give an order, without writing anything
+ *	  pgcredit.check_order(customer, amount, order_table, prepaid): the
+ *	  verdict the guard would give an order, without writing anything
  *
  * It reads the customer's account, exposure and the settings as they are
  * committed now, adds the amount, and judges the result with the guard's
@@ -11,6 +11,8 @@
  * judges again under its row lock.  Shadow rules are not recorded.
  * With an order table, the key is first read as that table's customer
  * column reads it and put in the guard's canonical form (1.00 is "1").
+ * A prepaid part is taken off the amount as the guard takes an order's
+ * prepaid column off it (pgc_credit_part), so the verdict is the insert's.
  *
  *-------------------------------------------------------------------------
  */
@@ -129,7 +131,8 @@ CanonicalKey(Oid relid, PgcAttachment *att, char *customer)
 }
 
 /*
- * check_order(customer text, amount numeric, order_table regclass DEFAULT NULL)
+ * check_order(customer text, amount numeric, order_table regclass DEFAULT NULL,
+ *			   prepaid numeric DEFAULT 0)
  * RETURNS (verdict, rule_id, kind, sqlstate, reason, exposure, credit_available)
  */
 Datum
@@ -138,6 +141,8 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	char	   *customer;
 	Numeric		amount;
 	Oid			order_table = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
+	bool		prepaid_null = PG_ARGISNULL(3);
+	Numeric		prepaid = prepaid_null ? NULL : PG_GETARG_NUMERIC(3);
 	bool		hold_mode = true;
 	TupleDesc	tupdesc = pgc_result_tupdesc(fcinfo);
 	Oid			types[1] = {TEXTOID};
@@ -167,6 +172,14 @@ pgc_check_order(PG_FUNCTION_ARGS)
 							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
 					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
 		hold_mode = att.hold_mode;
+		/* the table would not take the part off: the verdict would differ */
+		if (att.prepaid_column == NULL && !prepaid_null && pgc_numeric_sign(prepaid) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("order table \"%s\" has no prepaid column",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
+					 errdetail("An order inserted into it uses credit for its whole amount."),
+					 errhint("Attach the table with prepaid_column, or give no prepaid part.")));
 		customer = CanonicalKey(order_table, &att, customer);
 	}
 	/* the guard's limit on keys (RowContribution), with its error */
@@ -188,6 +201,15 @@ pgc_check_order(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("order amount must not be negative"),
 				 errdetail("A negative order is a credit, which the guard never refuses as it arrives.")));
+
+	/*
+	 * The part that uses credit, checked and clamped as the guard does it for
+	 * a row: NULL is 0, more than the amount leaves 0, and the prepaid part
+	 * of an order of 0 is not looked at.
+	 */
+	amount = pgc_credit_part(amount, prepaid_null ? (Datum) 0 : NumericGetDatum(prepaid),
+							 prepaid_null, NUMERICOID);
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");
 	values[0] = CStringGetTextDatum(customer);
