@@ -615,7 +615,7 @@ CREATE TABLE pgcredit.approval_request (
   requested_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
   expires_at      timestamptz NOT NULL,
   status          text NOT NULL DEFAULT 'pending'
-                  CHECK (status IN ('pending', 'applying', 'approved', 'rejected', 'expired')),
+                  CHECK (status IN ('pending', 'applying', 'approved', 'rejected', 'expired', 'obsolete')),
   decided_by      name,
   approver        text,
   decided_at      timestamptz,
@@ -642,11 +642,11 @@ COMMENT ON COLUMN pgcredit.approval_request.requested_by IS 'the role that asked
 COMMENT ON COLUMN pgcredit.approval_request.requester IS 'the person who asked (person_login of session_user)';
 COMMENT ON COLUMN pgcredit.approval_request.requested_at IS 'when';
 COMMENT ON COLUMN pgcredit.approval_request.expires_at IS 'a request still pending then has expired (approval_policy.request_ttl after it was made)';
-COMMENT ON COLUMN pgcredit.approval_request.status IS 'pending, approved, rejected or expired (applying only inside the transaction that approves it)';
-COMMENT ON COLUMN pgcredit.approval_request.decided_by IS 'the role that approved or rejected it; NULL when auto-approved or expired';
+COMMENT ON COLUMN pgcredit.approval_request.status IS 'pending, approved, rejected, expired, or obsolete (a release whose hold was closed otherwise while it waited; applying only inside the transaction that approves it)';
+COMMENT ON COLUMN pgcredit.approval_request.decided_by IS 'the role that approved or rejected it; NULL when auto-approved, expired or obsolete';
 COMMENT ON COLUMN pgcredit.approval_request.approver IS 'the person who approved or rejected it';
-COMMENT ON COLUMN pgcredit.approval_request.decided_at IS 'when it was approved, rejected or marked expired';
-COMMENT ON COLUMN pgcredit.approval_request.decision_reason IS 'the reason given with the decision';
+COMMENT ON COLUMN pgcredit.approval_request.decided_at IS 'when it was approved, rejected, marked expired or made obsolete';
+COMMENT ON COLUMN pgcredit.approval_request.decision_reason IS 'the reason given with the decision; obsolete: how the hold was closed';
 COMMENT ON COLUMN pgcredit.approval_request.auto_approved IS 'approved by the policy (an auto_approve row of approval_authority) as it was made';
 COMMENT ON COLUMN pgcredit.approval_request.used_at IS 'override: when the requester''s override_block() used it';
 COMMENT ON COLUMN pgcredit.approval_request.audit_id IS 'limit: the audit log entry of the change it made';
@@ -992,14 +992,25 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   req pgcredit.approval_request;
+  h pgcredit.held_order;
 BEGIN
-  -- the account first, as every change of an account does, then the request
-  PERFORM FROM pgcredit.account a
-  WHERE a.customer = (SELECT r.customer FROM pgcredit.approval_request r WHERE r.id = request_id)
-  FOR UPDATE;
+  -- the account first, as every change of an account does, then a
+  -- release's hold, as everything closing a hold does (the hold's
+  -- closing makes its pending requests obsolete), then the request
+  SELECT * INTO req FROM pgcredit.approval_request r WHERE r.id = request_id;
+  PERFORM FROM pgcredit.account a WHERE a.customer = req.customer FOR UPDATE;
+  PERFORM FROM pgcredit.held_order o WHERE o.id = req.held_order FOR UPDATE;
   SELECT * INTO req FROM pgcredit.approval_request r WHERE r.id = request_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'request % does not exist', request_id USING ERRCODE = 'undefined_object';
+  END IF;
+  IF req.status = 'obsolete' THEN
+    SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = req.held_order;
+    RAISE EXCEPTION 'held order % of request % is no longer held', req.held_order, request_id
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = CASE WHEN h.id IS NULL THEN 'Its hold record was deleted.'
+                    ELSE format('%s closed it: %s.', h.released_by, h.release_reason) END,
+      HINT = 'The request was made obsolete; nothing is left to approve or reject.';
   END IF;
   IF req.status <> 'pending' THEN
     RAISE EXCEPTION 'request % is no longer pending', request_id USING ERRCODE = 'PC013',
@@ -1016,7 +1027,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit._pending_request(bigint) IS
-  'lock the account and the request, and refuse a request that does not exist (42704) or is no longer pending or has expired (PC013)';
+  'lock the account, a release''s hold and the request, and refuse a request that does not exist (42704), whose hold was closed otherwise (55000), or that is no longer pending or has expired (PC013)';
 REVOKE EXECUTE ON FUNCTION pgcredit._pending_request(bigint) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.approve_request(request_id bigint, reason text)
@@ -2272,6 +2283,54 @@ BEGIN
   RETURN h;
 END
 $$;
+
+----------------------------------------------------------------------
+-- Release requests made obsolete by their hold's closing
+----------------------------------------------------------------------
+
+-- A release request waits for its hold; a hold closed otherwise meanwhile
+-- (released directly or by reevaluate_held_orders, its row's hold mark
+-- cleared or the row deleted, rejected, its record deleted) leaves the
+-- request nothing to decide: it is made obsolete at once, audited
+CREATE FUNCTION pgcredit._obsolete_release_requests()
+RETURNS trigger LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  h pgcredit.held_order;
+  why text;
+  x record;
+BEGIN
+  IF TG_OP = 'DELETE' THEN
+    h := OLD;
+    why := 'its hold record was deleted';
+  ELSE
+    h := NEW;
+    why := format('its hold was %s: %s', CASE WHEN NEW.rejected THEN 'rejected' ELSE 'closed' END,
+                  NEW.release_reason);
+  END IF;
+  -- a request being approved is 'applying', not pending: it is the one
+  -- closing the hold
+  FOR x IN
+    UPDATE pgcredit.approval_request r SET status = 'obsolete', decided_at = now(), decision_reason = why
+    WHERE r.kind = 'release' AND r.held_order = h.id AND r.status = 'pending' AND r.expires_at > now()
+    RETURNING r.id, r.kind, r.customer
+  LOOP
+    PERFORM pgcredit._audit('obsolete_request', x.customer, NULL,
+                            jsonb_build_object('request', x.id, 'kind', x.kind, 'held_order', h.id), why);
+  END LOOP;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._obsolete_release_requests() IS
+  'trigger on held_order: make the pending release requests of a hold closed or deleted obsolete, audited as obsolete_request';
+REVOKE EXECUTE ON FUNCTION pgcredit._obsolete_release_requests() FROM PUBLIC;
+CREATE TRIGGER obsolete_release_requests AFTER UPDATE OF released_at ON pgcredit.held_order
+  FOR EACH ROW WHEN (OLD.released_at IS NULL AND NEW.released_at IS NOT NULL)
+  EXECUTE FUNCTION pgcredit._obsolete_release_requests();
+CREATE TRIGGER obsolete_release_requests_deleted AFTER DELETE ON pgcredit.held_order
+  FOR EACH ROW WHEN (OLD.released_at IS NULL)
+  EXECUTE FUNCTION pgcredit._obsolete_release_requests();
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

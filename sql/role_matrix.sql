@@ -180,6 +180,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._apply_request(pgcredit.approval_request)', 'owner'),
   ('pgcredit._file_request(pgcredit.approval_request)', 'owner'),
   ('pgcredit._pending_request(bigint)', 'owner'),
+  ('pgcredit._obsolete_release_requests()', 'owner'),
   ('pgcredit._rules_changed()', 'owner'),
   ('pgcredit._check_rule(pgcredit.credit_rule)', 'owner'),
   ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
