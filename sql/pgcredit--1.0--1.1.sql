@@ -1507,7 +1507,7 @@ CREATE TABLE pgcredit.credit_rule (
   scope          text NOT NULL DEFAULT 'everyone'
                  CHECK (scope IN ('everyone', 'tier', 'group', 'customer')),
   scope_value    text,
-  action         text NOT NULL CHECK (action IN ('refuse', 'hold', 'shadow')),
+  action         text NOT NULL CHECK (action IN ('refuse', 'hold', 'shadow', 'exempt')),
   days           int CHECK (days >= 0),
   amount         numeric CHECK (amount >= 0 AND amount < 'Infinity'),
   share          numeric CHECK (share > 0 AND share < 'Infinity'),
@@ -1530,7 +1530,7 @@ COMMENT ON COLUMN pgcredit.credit_rule.name IS 'an optional unique name';
 COMMENT ON COLUMN pgcredit.credit_rule.kind IS 'credit_limit, account_status, days_past_due, overdue_amount, largest_order, utilisation or limit_expired';
 COMMENT ON COLUMN pgcredit.credit_rule.scope IS 'everyone, tier (scope_value: a risk tier), customer (scope_value: a customer key); group is reserved for credit groups';
 COMMENT ON COLUMN pgcredit.credit_rule.scope_value IS 'the tier or customer the rule applies to; NULL for everyone';
-COMMENT ON COLUMN pgcredit.credit_rule.action IS 'refuse (an error, also in tables attached in hold mode), hold (held where the table holds orders, refused elsewhere) or shadow (only recorded in rule_trial)';
+COMMENT ON COLUMN pgcredit.credit_rule.action IS 'refuse (an error, also in tables attached in hold mode), hold (held where the table holds orders, refused elsewhere), shadow (only recorded in rule_trial) or exempt (a tier or customer rule that replaces the wider rules of its kind, built-in ones too, stops nothing, and records in rule_trial what it let through)';
 COMMENT ON COLUMN pgcredit.credit_rule.days IS 'days_past_due: the most days an open item may be past due; overdue_amount: days of grace after the due date; limit_expired: days of grace after next_review';
 COMMENT ON COLUMN pgcredit.credit_rule.amount IS 'overdue_amount: the most that may be overdue; largest_order: the largest order';
 COMMENT ON COLUMN pgcredit.credit_rule.share IS 'overdue_amount: the most that may be overdue as a share of the limit; utilisation: the share of the limit above which the rule fires';
@@ -1582,9 +1582,9 @@ BEGIN
     RAISE EXCEPTION 'invalid rule kind "%"', r.kind USING ERRCODE = 'invalid_parameter_value',
       HINT = 'The kind is one of credit_limit, account_status, days_past_due, overdue_amount, largest_order, utilisation and limit_expired.';
   END IF;
-  IF r.action IS NULL OR r.action NOT IN ('refuse', 'hold', 'shadow') THEN
+  IF r.action IS NULL OR r.action NOT IN ('refuse', 'hold', 'shadow', 'exempt') THEN
     RAISE EXCEPTION 'invalid rule action "%"', r.action USING ERRCODE = 'invalid_parameter_value',
-      HINT = 'The action is refuse, hold or shadow.';
+      HINT = 'The action is refuse, hold, shadow or exempt.';
   END IF;
   IF r.scope IS NULL OR r.scope NOT IN ('everyone', 'tier', 'group', 'customer') THEN
     RAISE EXCEPTION 'invalid rule scope "%"', r.scope USING ERRCODE = 'invalid_parameter_value',
@@ -1605,6 +1605,11 @@ BEGIN
   IF r.scope = 'tier' AND r.scope_value NOT IN ('A', 'B', 'C', 'D', 'E') THEN
     RAISE EXCEPTION 'invalid risk tier "%"', r.scope_value USING ERRCODE = 'invalid_parameter_value',
       HINT = 'A risk tier is one of A, B, C, D and E.';
+  END IF;
+  IF r.action = 'exempt' AND r.scope = 'everyone' THEN
+    RAISE EXCEPTION 'a rule for everyone cannot exempt' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'An exempt rule replaces the rules of its kind of a wider scope, and no scope is wider than everyone.',
+      HINT = 'Scope it to a risk tier or a customer; to stop using a rule of your own, drop it.';
   END IF;
   IF r.scope = 'customer' AND cardinality(r.exclusions) > 0 THEN
     RAISE EXCEPTION 'a rule for one customer takes no exclusions' USING ERRCODE = 'invalid_parameter_value';
@@ -1765,7 +1770,7 @@ RETURNS pgcredit.credit_rule LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$ SELECT pgcredit._change_rule($1, jsonb_build_object('action', $2), 'set_rule_action', $3) $$;
 COMMENT ON FUNCTION pgcredit.set_rule_action(bigint, text, text) IS
-  'switch a rule between refuse, hold and shadow (a shadow rule tried on live orders goes live this way), audited';
+  'switch a rule between refuse, hold, shadow and exempt (a shadow rule tried on live orders goes live this way), audited';
 REVOKE EXECUTE ON FUNCTION pgcredit.set_rule_action(bigint, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_rule_action(bigint, text, text) TO pgcredit_admin;
 
@@ -1822,10 +1827,10 @@ CREATE TABLE pgcredit.rule_trial (
 );
 CREATE INDEX ON pgcredit.rule_trial (rule_id, at);
 COMMENT ON SEQUENCE pgcredit.rule_trial_id_seq IS 'numbers of shadow rule trials';
-COMMENT ON TABLE pgcredit.rule_trial IS 'what each shadow rule would have done: one row for every order it would have stopped (orders refused by a live rule leave no row)';
+COMMENT ON TABLE pgcredit.rule_trial IS 'what each shadow rule would have done, and what each exempt rule let through: one row for every order it would have stopped (orders refused by a live rule leave no row)';
 COMMENT ON COLUMN pgcredit.rule_trial.id IS 'trial number';
 COMMENT ON COLUMN pgcredit.rule_trial.at IS 'when the order was checked (its transaction''s start)';
-COMMENT ON COLUMN pgcredit.rule_trial.rule_id IS 'the shadow rule (kept after the rule is dropped)';
+COMMENT ON COLUMN pgcredit.rule_trial.rule_id IS 'the shadow or exempt rule (kept after the rule is dropped)';
 COMMENT ON COLUMN pgcredit.rule_trial.kind IS 'the rule''s kind';
 COMMENT ON COLUMN pgcredit.rule_trial.customer IS 'the customer of the order';
 COMMENT ON COLUMN pgcredit.rule_trial.relid IS 'the order table the order went into';
@@ -1856,7 +1861,7 @@ AS $$
                                                'threshold', $10::numeric)))
 $$;
 COMMENT ON FUNCTION pgcredit._record_trial(bigint, text, text, oid, numeric, text, text, text, text, text) IS
-  'the guard''s record of an order a shadow rule would have stopped';
+  'the guard''s record of an order a shadow rule would have stopped, or an exempt rule let through';
 REVOKE EXECUTE ON FUNCTION pgcredit._record_trial(bigint, text, text, oid, numeric, text, text, text, text, text) FROM PUBLIC;
 
 -- A verdict without writing, for quote screens and sales tools.

@@ -18,6 +18,9 @@
  *
  * For each kind, the rules of the most specific scope that has a live
  * rule for the customer apply: customer, then risk tier, then everyone.
+ * A rule whose action is exempt is live in that sense: at its scope it
+ * replaces the wider rules of its kind (the built-in ones too) and stops
+ * nothing; what it would have stopped is reported like a shadow rule's.
  * Kinds are judged in a fixed order (account status, the no-account
  * setting, credit limit, days past due, overdue amount, largest order,
  * utilisation, limit expired); the first rule that fires decides, except
@@ -76,7 +79,8 @@ typedef enum RuleAction
 {
 	ACTION_REFUSE,
 	ACTION_HOLD,
-	ACTION_SHADOW
+	ACTION_SHADOW,
+	ACTION_EXEMPT				/* wins its scope, stops nothing, reported */
 } RuleAction;
 
 /* scope ranks: the more specific, the higher */
@@ -263,7 +267,8 @@ LoadRules(void)
 		r->kind = KindOf(TextDatumGetCString(slot_getattr(slot, a_kind, &isnull)));
 		s = TextDatumGetCString(slot_getattr(slot, a_action, &isnull));
 		r->action = strcmp(s, "refuse") == 0 ? ACTION_REFUSE :
-			strcmp(s, "hold") == 0 ? ACTION_HOLD : ACTION_SHADOW;
+			strcmp(s, "hold") == 0 ? ACTION_HOLD :
+			strcmp(s, "exempt") == 0 ? ACTION_EXEMPT : ACTION_SHADOW;
 		s = TextDatumGetCString(slot_getattr(slot, a_scope, &isnull));
 		if (strcmp(s, "everyone") == 0)
 			r->scope = SCOPE_EVERYONE;
@@ -615,6 +620,21 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 }
 
 /*
+ * Whether exempt rule r, applying at scope rank, is the one that decides
+ * its kind for the customer (no live rule of its kind has a more specific
+ * scope), so that what it let through is reported
+ */
+static bool
+Exempts(const Rule *r, int rank, const char *customer, const char *tier, DateADT today)
+{
+	for (int i = 0; i < nrules; i++)
+		if (rules[i].kind == r->kind && rules[i].action != ACTION_SHADOW &&
+			Applies(&rules[i], customer, tier, today) > rank)
+			return false;
+	return true;
+}
+
+/*
  * Judge the raise of a customer's exposure by delta, whose row after the
  * raise is x; order_amount is the amount of the order being placed (NULL
  * when the raise is a credit leaving).  v says who decided, or has
@@ -668,6 +688,7 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 			const Rule *r = &rules[i];
 
 			if (r->kind != (RuleKind) k || r->action == ACTION_SHADOW ||
+				r->action == ACTION_EXEMPT ||
 				Applies(r, customer, x->risk_tier, f.today) != best)
 				continue;
 			/* a hold decided already: only a refusal can change it */
@@ -696,9 +717,13 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 	for (int i = 0; i < nrules; i++)
 	{
 		const Rule *r = &rules[i];
+		int			rank = Applies(r, customer, x->risk_tier, f.today);
 
-		if (r->action == ACTION_SHADOW && Applies(r, customer, x->risk_tier, f.today) &&
-			Fires(r, &f, &w))
+		if (rank == 0)
+			continue;
+		if (r->action == ACTION_EXEMPT && !Exempts(r, rank, customer, x->risk_tier, f.today))
+			continue;
+		if ((r->action == ACTION_SHADOW || r->action == ACTION_EXEMPT) && Fires(r, &f, &w))
 			sink(sink_arg, &w);
 	}
 }
