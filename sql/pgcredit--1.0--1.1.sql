@@ -120,6 +120,30 @@ COMMENT ON FUNCTION pgcredit.risk_tier(numeric, text) IS
   'the risk tier of a combined score for a customer whose previous tier was previous_tier: that tier while the score stays within risk_settings.tier_margin points of its band, else the tier of the score; the tier of the score when previous_tier is NULL; NULL for a NULL or NaN score';
 -- EXECUTE: PUBLIC (the default), as risk_tier(numeric).
 
+-- The tier of a combined score as one expression, without FROM and
+-- without settings of its own, so that the planner inlines it where
+-- refresh_scores() tiers every customer: the formula of
+-- risk_tier(combined, previous_tier) with the thresholds and margin given
+-- (previous_tier NULL: the tier of the score alone, as risk_tier(combined)).
+CREATE FUNCTION pgcredit._tier(combined numeric, previous_tier text, a_min numeric, b_min numeric,
+                               c_min numeric, d_min numeric, margin numeric)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  SELECT CASE WHEN $1 IS NULL OR $1 = 'NaN' THEN NULL
+              -- the band of the previous tier (A and E open on one side),
+              -- widened by the margin: inside it the tier is kept
+              WHEN $2 = 'A' AND $1 >= $3 - $7 THEN 'A'
+              WHEN $2 = 'B' AND $1 >= $4 - $7 AND $1 < $3 + $7 THEN 'B'
+              WHEN $2 = 'C' AND $1 >= $5 - $7 AND $1 < $4 + $7 THEN 'C'
+              WHEN $2 = 'D' AND $1 >= $6 - $7 AND $1 < $5 + $7 THEN 'D'
+              WHEN $2 = 'E' AND $1 < $6 + $7 THEN 'E'
+              WHEN $1 >= $3 THEN 'A' WHEN $1 >= $4 THEN 'B'
+              WHEN $1 >= $5 THEN 'C' WHEN $1 >= $6 THEN 'D' ELSE 'E' END
+$$;
+COMMENT ON FUNCTION pgcredit._tier(numeric, text, numeric, numeric, numeric, numeric, numeric) IS
+  'the tier of a combined score with the thresholds and margin given: the formula of risk_tier(combined, previous_tier), inlined where refresh_scores() tiers every customer';
+REVOKE EXECUTE ON FUNCTION pgcredit._tier(numeric, text, numeric, numeric, numeric, numeric, numeric) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION pgcredit.refresh_scores(as_of date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, alerts bigint)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -149,14 +173,25 @@ BEGIN
                     s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue
              FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
              LEFT JOIN s USING (customer) LEFT JOIN x USING (customer)),
-       g AS (SELECT f.*, pgcredit.combined_score(f.behavioural_score, f.scaled_score, f.utilisation) AS combined
+       -- the settings read once, above, not once a customer: the score
+       -- and the tiers are inlined expressions over columns (materialized,
+       -- so that each customer's score is computed once)
+       g AS MATERIALIZED (
+             SELECT f.*, pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation,
+                                           cfg.weight_behaviour, cfg.weight_external,
+                                           cfg.weight_utilisation) AS combined
              FROM f)
   INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
                                       combined_score, tier, receivables, open_orders, oldest_days_past_due,
                                       score_tier, overdue)
   SELECT g.customer, refresh_scores.as_of, g.behavioural_score, g.scaled_score, g.utilisation,
-         g.combined, pgcredit.risk_tier(g.combined, prev.tier),
-         g.receivables, g.open_orders, g.oldest_days_past_due, pgcredit.risk_tier(g.combined), g.overdue
+         g.combined,
+         pgcredit._tier(g.combined, prev.tier, cfg.tier_a_min, cfg.tier_b_min, cfg.tier_c_min,
+                        cfg.tier_d_min, cfg.tier_margin),
+         g.receivables, g.open_orders, g.oldest_days_past_due,
+         pgcredit._tier(g.combined, NULL, cfg.tier_a_min, cfg.tier_b_min, cfg.tier_c_min,
+                        cfg.tier_d_min, cfg.tier_margin),
+         g.overdue
   FROM g
   -- the tier of the customer's latest scoring before the day: kept while
   -- the score stays within the margin of its band

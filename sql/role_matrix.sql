@@ -185,7 +185,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_rule(pgcredit.credit_rule)', 'owner'),
   ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
   ('pgcredit._overdue_amount(text,integer)', 'owner'),
-  ('pgcredit._record_trial(bigint,text,text,oid,numeric,text,text,text,text,text)', 'owner');
+  ('pgcredit._record_trial(bigint,text,text,oid,numeric,text,text,text,text,text)', 'owner'),
+  ('pgcredit._tier(numeric,text,numeric,numeric,numeric,numeric,numeric)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.

@@ -97,6 +97,41 @@ SELECT as_of, coalesce(sum(customers) FILTER (WHERE moved), 0) AS moved, sum(cus
 FROM pgcredit.tier_churn GROUP BY as_of ORDER BY as_of;
 SELECT count(*) AS tier_is_score_tier FROM pgcredit.score_history WHERE tier = score_tier;
 
+-- refresh_scores() reads the settings once and tiers every customer with
+-- an inlined expression (_tier), calling no function per customer: with
+-- 4 customers, each function it calls is called once.
+BEGIN;
+SET LOCAL track_functions = 'all';
+SELECT customers FROM pgcredit.refresh_scores('2024-04-30');
+SELECT funcname, calls FROM pg_stat_xact_user_functions WHERE schemaname = 'pgcredit' ORDER BY funcname;
+ROLLBACK;
+-- Its tiers are risk_tier()'s: every row scored above, with the previous
+-- row's tier, and a grid of scores (every 0.05 from 20 to 100, NULL
+-- and NaN) and previous tiers, under the default settings, a margin of 0
+-- and other thresholds.
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE h.combined_score IS NOT DISTINCT FROM
+                              pgcredit.combined_score(h.behavioural_score, h.external_score, h.utilisation_pct)
+                          AND h.tier IS NOT DISTINCT FROM pgcredit.risk_tier(h.combined_score, p.tier)
+                          AND h.score_tier IS NOT DISTINCT FROM pgcredit.risk_tier(h.combined_score)) AS same
+FROM pgcredit.score_history h
+LEFT JOIN LATERAL (SELECT x.tier FROM pgcredit.score_history x
+                   WHERE x.customer = h.customer AND x.as_of < h.as_of ORDER BY x.as_of DESC LIMIT 1) p ON true;
+CREATE TEMP TABLE grid AS
+SELECT s, p FROM (SELECT g / 20.0 AS s FROM generate_series(400, 2000) g
+                  UNION ALL VALUES (NULL::numeric), ('NaN'::numeric)) AS scores,
+                 (VALUES (NULL), ('A'), ('B'), ('C'), ('D'), ('E')) AS previous(p);
+CREATE FUNCTION pg_temp.tiers_differ() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM grid, pgcredit._settings_or_default() r
+  WHERE pgcredit._tier(s, p, r.tier_a_min, r.tier_b_min, r.tier_c_min, r.tier_d_min, r.tier_margin)
+        IS DISTINCT FROM pgcredit.risk_tier(s, p)
+$$;
+SELECT count(*) AS grid, pg_temp.tiers_differ() AS margin_0 FROM grid;
+UPDATE pgcredit.risk_settings SET tier_margin = 5;
+SELECT pg_temp.tiers_differ() AS margin_5;
+UPDATE pgcredit.risk_settings SET tier_a_min = 90, tier_b_min = 70.5, tier_c_min = 55, tier_d_min = 30, tier_margin = 7.25;
+SELECT pg_temp.tiers_differ() AS other_thresholds;
+
 -- tier_churn is for readers.
 CREATE ROLE regress_tiers_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_tiers_app;

@@ -4,7 +4,8 @@
 # BENCH_ROWS sets the size of the aging_bucket run (default 1000000) and
 # BENCH_SIZES the ledger sizes of the analytics runs (default 1 and 10
 # million invoices); CSV_ROWS the size of the CSV load against COPY
-# (default 1000000); RISK_ROWS and RISK_CUSTOMERS those of the risk views (default 10000000 invoices of 100000 customers).
+# (default 1000000); RISK_ROWS and RISK_CUSTOMERS those of the risk views (default 10000000 invoices of 100000 customers);
+# SCORE_ROWS and SCORE_CUSTOMERS those of the nightly scoring (default 1000000 invoices of 100000 customers).
 # The credit guard's pgbench runs (test/bench/guard.sh, its GUARD_*
 # settings) follow on a server of their own, with fsync and synchronous
 # commit off so that commits do not wait for the disk; `make bench-guard`
@@ -18,6 +19,8 @@ sizes=${BENCH_SIZES:-1000000 10000000}
 csv_rows=${CSV_ROWS:-1000000}
 risk_rows=${RISK_ROWS:-10000000}
 risk_customers=${RISK_CUSTOMERS:-100000}
+score_rows=${SCORE_ROWS:-1000000}
+score_customers=${SCORE_CUSTOMERS:-100000}
 
 # The guard's benchmark measures single-row transactions: their commits
 # must not wait for the disk (fsync=off, synchronous_commit=off), or the
@@ -50,6 +53,7 @@ with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
 	done
 	psql -X -v csv_rows="$3" -f test/bench/csv_load.sql
 	psql -X -v risk_rows="$4" -v risk_customers="$5" -f test/bench/risk.sql
+	psql -X -v score_rows="$6" -v score_customers="$7" -f test/bench/scoring.sql
 	scratch_db_drop regress_bench
-' bench "$rows" "$sizes" "$csv_rows" "$risk_rows" "$risk_customers"
+' bench "$rows" "$sizes" "$csv_rows" "$risk_rows" "$risk_customers" "$score_rows" "$score_customers"
 run_guard

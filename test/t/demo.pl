@@ -429,6 +429,25 @@ while (my ($name, $expr) = splice(@checks, 0, 2))
 	is(query("SELECT coalesce(($expr)::text, 'null')"), 'true', $name);
 }
 
+# refresh_scores() computes the combined score and the tiers of every
+# customer with inlined expressions over the settings it read once: on the
+# sample ledger they are what combined_score() and risk_tier(), the
+# functions a reader calls, give for each row scored (December and
+# January), the tier with the customer's previous tier.
+is( query(q{
+SELECT count(*) || ' ' || count(*) FILTER (
+         WHERE h.combined_score IS NOT DISTINCT FROM
+                 pgcredit.combined_score(h.behavioural_score, h.external_score, h.utilisation_pct)
+           AND h.tier IS NOT DISTINCT FROM pgcredit.risk_tier(h.combined_score, p.tier)
+           AND h.score_tier IS NOT DISTINCT FROM pgcredit.risk_tier(h.combined_score))
+FROM pgcredit.score_history h
+LEFT JOIN LATERAL (SELECT x.tier FROM pgcredit.score_history x
+                   WHERE x.customer = h.customer AND x.as_of < h.as_of
+                   ORDER BY x.as_of DESC LIMIT 1) p ON true}),
+	2 * query('SELECT count(*) FROM ledger.customer') . ' '
+	  . 2 * query('SELECT count(*) FROM ledger.customer'),
+	'every score and tier of refresh_scores() is the one combined_score() and risk_tier() give');
+
 # A second run for the same day replaces that day's rows and raises no
 # alert the first one raised.
 is( query(q{SELECT customers || ' ' || alerts FROM pgcredit.refresh_scores('2013-01-31')}),
