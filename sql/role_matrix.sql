@@ -181,6 +181,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._file_request(pgcredit.approval_request)', 'owner'),
   ('pgcredit._pending_request(bigint)', 'owner'),
   ('pgcredit._rules_changed()', 'owner'),
+  ('pgcredit._settings_changed()', 'owner'),
   ('pgcredit._check_rule(pgcredit.credit_rule)', 'owner'),
   ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
   ('pgcredit._overdue_amount(text,integer)', 'owner'),
