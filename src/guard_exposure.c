@@ -110,7 +110,7 @@ typedef struct SettingsCopy
 	Numeric		default_tolerance;
 	bool		max_days_set;
 	int32		max_days;
-}			SettingsCopy;
+} SettingsCopy;
 
 static SettingsCopy settings_copy;
 
@@ -228,18 +228,19 @@ pgc_exposure_rule_columns(void)
  */
 typedef struct KnownRow
 {
-	char		customer[NAMEDATALEN * 2];	/* hash key: the key's first bytes */
+	char		customer[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
 	ItemPointerData tid;
-}			KnownRow;
+} KnownRow;
 
-#define MAX_KNOWN_ROWS	65536	/* then the table is emptied and refilled */
+/* then the table (about 1.5 MB) is emptied and filled again */
+#define MAX_KNOWN_ROWS	16384
 
 static HTAB *known = NULL;
 
 static KnownRow *
 Known(const char *customer, bool create)
 {
-	char		key[NAMEDATALEN * 2];
+	char		key[NAMEDATALEN];
 	bool		found;
 
 	/* a key too long to remember is always found through the index */
