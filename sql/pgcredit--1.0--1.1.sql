@@ -2372,6 +2372,23 @@ CREATE TRIGGER obsolete_release_requests_deleted AFTER DELETE ON pgcredit.held_o
   FOR EACH ROW WHEN (OLD.released_at IS NULL)
   EXECUTE FUNCTION pgcredit._obsolete_release_requests();
 
+----------------------------------------------------------------------
+-- The guard keeps the settings row in each backend; a change of the
+-- table invalidates the kept copy everywhere.
+----------------------------------------------------------------------
+-- Every change of the settings tells every backend to read them again:
+-- the guard keeps the settings row in memory (src/guard_exposure.c).
+CREATE FUNCTION pgcredit._settings_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._settings_changed() IS
+  'statement trigger on settings: invalidates the settings every backend keeps, so that the next order in every session sees the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._settings_changed() FROM PUBLIC;
+CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.settings
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._settings_changed();
+
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

@@ -182,6 +182,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._pending_request(bigint)', 'owner'),
   ('pgcredit._obsolete_release_requests()', 'owner'),
   ('pgcredit._rules_changed()', 'owner'),
+  ('pgcredit._settings_changed()', 'owner'),
   ('pgcredit._check_rule(pgcredit.credit_rule)', 'owner'),
   ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
   ('pgcredit._overdue_amount(text,integer)', 'owner'),

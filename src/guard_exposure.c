@@ -15,12 +15,12 @@
  *	1. make this command's earlier changes visible (as SPI would before a
  *	   statement), so that a multi-row INSERT sees its own previous rows'
  *	   effect on exposure;
- *	2. find the row visible to a fresh snapshot: where this transaction
- *	   last wrote it, if that version is still the visible one, else by
- *	   index scan (the versions a transaction writes cannot be pruned
+ *	2. find the row visible to a fresh snapshot: where this backend last
+ *	   found or wrote it, if that version is still the visible one, else
+ *	   by index scan (the versions a transaction writes cannot be pruned
  *	   before it ends, so an index scan walks all of them: without the
  *	   remembered place, n orders of one customer in one transaction
- *	   would cost n * n);
+ *	   would cost n * n), and prune its page when it is nearly full;
  *	3. lock it FOR NO KEY UPDATE, waiting for a concurrent holder; if it
  *	   was updated or deleted meanwhile, start again from 2 with a newer
  *	   snapshot, so the change is always applied to the latest version;
@@ -45,6 +45,7 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
@@ -55,6 +56,7 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -86,10 +88,31 @@ typedef struct StoreCache
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
 	AttrNumber	s_max_days;
+	bool		settings_trigger;	/* settings changes invalidate the kept
+									 * copy */
 } StoreCache;
 
 static StoreCache cache;
 static bool callback_registered = false;
+
+/*
+ * The settings row as last read, kept while no change of pgcredit.settings
+ * has been seen: its statement trigger settings_changed (version 1.1 on)
+ * invalidates the table's relcache entry in every backend when a change
+ * commits, as credit_rule's does for the rules.
+ */
+typedef struct SettingsCopy
+{
+	bool		valid;
+	MemoryContext cxt;
+	char	   *policy;
+	Numeric		default_limit;
+	Numeric		default_tolerance;
+	bool		max_days_set;
+	int32		max_days;
+} SettingsCopy;
+
+static SettingsCopy settings_copy;
 
 static void
 StoreCacheCallback(Datum arg, Oid relid)
@@ -97,6 +120,8 @@ StoreCacheCallback(Datum arg, Oid relid)
 	if (relid == InvalidOid || relid == cache.exposure ||
 		relid == cache.exposure_pkey || relid == cache.settings)
 		cache.valid = false;
+	if (relid == InvalidOid || relid == cache.settings)
+		settings_copy.valid = false;
 }
 
 static AttrNumber
@@ -165,6 +190,14 @@ LoadCache(void)
 	cache.s_default_limit = Column(rel, "default_limit");
 	cache.s_default_tolerance = Column(rel, "default_tolerance_pct");
 	cache.s_max_days = Column(rel, "max_days_past_due");
+	cache.settings_trigger = false;
+	if (rel->trigdesc != NULL)
+	{
+		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
+			if (strcmp(rel->trigdesc->triggers[i].tgname, "settings_changed") == 0 &&
+				rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
+				cache.settings_trigger = true;
+	}
 	table_close(rel, AccessShareLock);
 
 	cache.valid = true;
@@ -183,91 +216,105 @@ pgc_exposure_rule_columns(void)
 }
 
 /*
- * Where this transaction last wrote each customer's row.  Valid while the
- * transaction that wrote it runs: the row lock it holds keeps every other
- * transaction from writing a newer version, and a version its own SQL
- * (or an aborted subtransaction) made stale is invisible, so found
- * missing by the check in FetchLatest().
+ * Where this backend last found or wrote each customer's row, kept across
+ * transactions.  A place is only a hint: the version found there is used
+ * when the fresh snapshot sees it and it holds the customer's key, which
+ * makes it the one visible version of the customer's row (the primary key
+ * allows no other); else the row is found through the index, and the
+ * place remembered again.  Without it, every order would descend the
+ * B-tree, and n orders of one customer in one transaction would walk the
+ * n versions that transaction left (which cannot be pruned before it
+ * ends): n * n.
  */
-typedef struct WrittenRow
+typedef struct KnownRow
 {
-	char		customer[NAMEDATALEN * 2];	/* hash key: the key's first bytes */
+	char		customer[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
 	ItemPointerData tid;
-} WrittenRow;
+} KnownRow;
 
-static HTAB *written = NULL;
-static TransactionId written_xid = InvalidTransactionId;
+/* then the table (about 1.5 MB) is emptied and filled again */
+#define MAX_KNOWN_ROWS	16384
 
-static WrittenRow *
-Written(const char *customer, bool create)
+static HTAB *known = NULL;
+
+static KnownRow *
+Known(const char *customer, bool create)
 {
-	TransactionId xid = GetTopTransactionIdIfAny();
-	char		key[NAMEDATALEN * 2];
+	char		key[NAMEDATALEN];
 	bool		found;
 
-	/* nothing written yet, or a key too long to remember */
-	if (!TransactionIdIsValid(xid) || strlen(customer) >= sizeof(key))
+	/* a key too long to remember is always found through the index */
+	if (strlen(customer) >= sizeof(key))
 		return NULL;
-
-	/*
-	 * The table holds an earlier transaction's rows: nothing to find, and
-	 * emptied before the first row of this one is remembered.  A small table
-	 * is emptied rather than made again: most transactions write a row or a
-	 * few, and making the table again, twice for each order as was done, took
-	 * about one per cent of a single-order transaction.
-	 */
-	if (written == NULL || written_xid != xid)
+	if (known != NULL && create && hash_get_num_entries(known) >= MAX_KNOWN_ROWS)
 	{
+		hash_destroy(known);
+		known = NULL;
+	}
+	if (known == NULL)
+	{
+		HASHCTL		ctl;
+
 		if (!create)
 			return NULL;
-		if (written != NULL && hash_get_num_entries(written) <= 256)
-		{
-			HASH_SEQ_STATUS seq;
-			WrittenRow *w;
-
-			hash_seq_init(&seq, written);
-			while ((w = hash_seq_search(&seq)) != NULL)
-				(void) hash_search(written, w->customer, HASH_REMOVE, NULL);
-		}
-		else
-		{
-			HASHCTL		ctl;
-
-			if (written != NULL)
-				hash_destroy(written);
-			ctl.keysize = sizeof(key);
-			ctl.entrysize = sizeof(WrittenRow);
-			written = hash_create("pgcredit written exposure rows", 256, &ctl, HASH_ELEM | HASH_STRINGS);
-		}
-		written_xid = xid;
+		ctl.keysize = sizeof(key);
+		ctl.entrysize = sizeof(KnownRow);
+		ctl.hcxt = TopMemoryContext;
+		known = hash_create("pgcredit exposure row places", 1024, &ctl,
+							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 	strlcpy(key, customer, sizeof(key));
-	return (WrittenRow *) hash_search(written, key, create ? HASH_ENTER : HASH_FIND, &found);
+	return (KnownRow *) hash_search(known, key, create ? HASH_ENTER : HASH_FIND, &found);
 }
 
 /*
- * The version this transaction last wrote of the customer's row, when
- * snap still sees it (it is then the latest); false otherwise.
+ * The page of a row about to be updated, pruned when little room is left
+ * on it.  A version that fits on its page is written there (a HOT update,
+ * no new index entry), but heap_update never makes room itself; an index
+ * scan prunes a page whenever its free space is under the table's
+ * fillfactor target, which for exposure's busy pages is nearly every
+ * time.  Pruning here only when the page is close to full lets the dead
+ * versions of many orders go at once.  A page another backend has pinned
+ * is left for later (heap_page_prune_opt does not wait).
+ */
+static void
+PruneIfFull(Relation rel, Buffer buf, Size tuple_len)
+{
+	Page		page = BufferGetPage(buf);
+	Size		room = Max(BLCKSZ / 10, 4 * (MAXALIGN(tuple_len) + sizeof(ItemIdData)));
+
+	if (PageIsFull(page) || PageGetHeapFreeSpace(page) < room)
+		heap_page_prune_opt(rel, buf);
+}
+
+/*
+ * The customer's row where this backend last saw it, when snap sees that
+ * version and it is the customer's; false otherwise.
  */
 static bool
-FetchLatest(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup, ItemPointer tid)
+FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup, ItemPointer tid)
 {
-	WrittenRow *w = Written(customer, false);
+	KnownRow   *k = Known(customer, false);
 	HeapTupleData t;
 	Buffer		buf;
 	bool		isnull;
 	bool		same;
 
-	if (w == NULL)
+	if (k == NULL)
 		return false;
-	t.t_self = w->tid;
+	/* the table may have been truncated (VACUUM) since */
+	if (ItemPointerGetBlockNumber(&k->tid) >= RelationGetNumberOfBlocks(rel))
+		return false;
+	t.t_self = k->tid;
 	if (!heap_fetch(rel, snap, &t, &buf, false))
 		return false;
 	*tup = heap_copytuple(&t);
 	*tid = t.t_self;
-	ReleaseBuffer(buf);
 	same = strcmp(TextDatumGetCString(heap_getattr(*tup, cache.x_customer, RelationGetDescr(rel), &isnull)),
 				  customer) == 0;
+	if (same)
+		PruneIfFull(rel, buf, t.t_len);
+	ReleaseBuffer(buf);
 	if (!same)
 		heap_freetuple(*tup);
 	return same;
@@ -361,9 +408,8 @@ NumericAttr(Datum *values, bool *nulls, AttrNumber att)
 
 /* The settings row as snap sees it; every default when there is none */
 static void
-ReadSettings(Snapshot snap, PgcExposureRow *out)
+ScanSettings(Relation rel, Snapshot snap, PgcExposureRow *out)
 {
-	Relation	rel = table_open(cache.settings, AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan = table_beginscan(rel, snap, 0, NULL);
 
@@ -395,6 +441,78 @@ ReadSettings(Snapshot snap, PgcExposureRow *out)
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
+}
+
+static Numeric
+CopyNumeric(MemoryContext cxt, Numeric n)
+{
+	MemoryContext old;
+	Numeric		c;
+
+	if (n == NULL)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	c = DatumGetNumericCopy(NumericGetDatum(n));
+	MemoryContextSwitchTo(old);
+	return c;
+}
+
+/*
+ * The settings as last committed.  With the invalidating trigger, the copy
+ * kept in the backend serves until a change is seen; it is marked valid
+ * before it is read, after the table's lock (which takes in the
+ * invalidations that arrived), so that a change committing while it is
+ * read invalidates it again.  A database still at version 1.0, whose
+ * settings table has no such trigger, is read for every order.
+ */
+static void
+ReadSettings(Snapshot snap, PgcExposureRow *out)
+{
+	Relation	rel;
+	Snapshot	fresh;
+
+	AcceptInvalidationMessages();
+	LoadCache();
+	if (cache.settings_trigger && settings_copy.valid)
+	{
+		out->policy = settings_copy.policy;
+		out->default_limit = settings_copy.default_limit;
+		out->default_tolerance = settings_copy.default_tolerance;
+		out->max_days_set = settings_copy.max_days_set;
+		out->max_days = settings_copy.max_days;
+		return;
+	}
+
+	rel = table_open(cache.settings, AccessShareLock);
+	if (!cache.settings_trigger)
+	{
+		ScanSettings(rel, snap, out);
+		table_close(rel, AccessShareLock);
+		return;
+	}
+
+	if (settings_copy.cxt == NULL)
+		settings_copy.cxt = AllocSetContextCreate(CacheMemoryContext, "pgcredit settings",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(settings_copy.cxt);
+	settings_copy.valid = true;
+	PG_TRY();
+	{
+		fresh = RegisterSnapshot(GetLatestSnapshot());
+		ScanSettings(rel, fresh, out);
+		UnregisterSnapshot(fresh);
+		settings_copy.policy = MemoryContextStrdup(settings_copy.cxt, out->policy);
+		settings_copy.default_limit = CopyNumeric(settings_copy.cxt, out->default_limit);
+		settings_copy.default_tolerance = CopyNumeric(settings_copy.cxt, out->default_tolerance);
+		settings_copy.max_days_set = out->max_days_set;
+		settings_copy.max_days = out->max_days;
+	}
+	PG_CATCH();
+	{
+		settings_copy.valid = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 	table_close(rel, AccessShareLock);
 }
 
@@ -428,7 +546,7 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 
 	LoadCache();
 	rel = table_open(cache.exposure, RowExclusiveLock);
-	idx = index_open(cache.exposure_pkey, RowExclusiveLock);
+	idx = NULL;					/* opened when the row's place is not known */
 	desc = RelationGetDescr(rel);
 	slot = table_slot_create(rel, NULL);
 	values = palloc(sizeof(Datum) * desc->natts);
@@ -439,8 +557,10 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	for (;;)
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (!FetchLatest(rel, snap, customer, &old, &tid))
+		if (!FetchKnown(rel, snap, customer, &old, &tid))
 		{
+			if (idx == NULL)
+				idx = index_open(cache.exposure_pkey, RowExclusiveLock);
 			if (!FindRow(rel, idx, snap, key, slot))
 			{
 				UnregisterSnapshot(snap);
@@ -497,10 +617,10 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 		 */
 		if (UpdateRow(rel, &tid, tup) == TM_Ok)
 		{
-			WrittenRow *w = Written(customer, true);
+			KnownRow   *k = Known(customer, true);
 
-			if (w != NULL)
-				w->tid = tup->t_self;
+			if (k != NULL)
+				k->tid = tup->t_self;
 			break;
 		}
 		UnregisterSnapshot(snap);
@@ -545,7 +665,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, RowExclusiveLock);
+	if (idx != NULL)
+		index_close(idx, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
 	return true;
 }

@@ -729,10 +729,11 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 }
 
 /*
- * pgcredit._rules_changed(): AFTER statement trigger on credit_rule.  The
- * relcache invalidation of the table reaches every backend when the
- * change commits (and this backend at its next command), whose callback
- * forgets the rules kept there.
+ * pgcredit._rules_changed(): AFTER statement trigger on credit_rule (and,
+ * as pgcredit._settings_changed(), on settings).  The relcache
+ * invalidation of the table reaches every backend when the change
+ * commits (and this backend at its next command), whose callback forgets
+ * the rules (or settings) kept there.
  */
 Datum
 pgc_rules_changed(PG_FUNCTION_ARGS)

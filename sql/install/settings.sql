@@ -24,6 +24,18 @@ REVOKE ALL ON pgcredit.settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.settings TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.settings', '');
 
+-- Every change of the settings tells every backend to read them again:
+-- the guard keeps the settings row in memory (src/guard_exposure.c).
+CREATE FUNCTION pgcredit._settings_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._settings_changed() IS
+  'statement trigger on settings: invalidates the settings every backend keeps, so that the next order in every session sees the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._settings_changed() FROM PUBLIC;
+CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.settings
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._settings_changed();
+
 
 CREATE FUNCTION pgcredit.set_no_account_policy(policy text, default_limit numeric DEFAULT NULL,
                                                default_tolerance_pct numeric DEFAULT 0,
