@@ -52,9 +52,8 @@ CheckPastDue(const char *customer, int32 days)
 	if (pgc_due_available())
 	{
 		bool		any;
-		Numeric		sum;
 
-		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, &sum);
+		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, NULL);
 		return any;
 	}
 	values[0] = CStringGetTextDatum(customer);

@@ -565,9 +565,8 @@ ItemsPastDue(const char *customer, int32 days)
 	if (pgc_due_available())
 	{
 		bool		any;
-		Numeric		sum;
 
-		DueBefore(customer, days, &any, &sum);
+		DueBefore(customer, days, &any, NULL);
 		return any;
 	}
 	values[0] = CStringGetTextDatum(customer);

@@ -296,7 +296,8 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 
 /*
  * Whether the customer has a bucket due before cutoff (*any), and the sum
- * of those buckets (*sum, 0 when none), as snap sees them
+ * of those buckets (*sum, 0 when none), as snap sees them.  With sum
+ * NULL, the scan stops at the first such bucket.
  */
 void
 pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool *any, Numeric *sum)
@@ -330,11 +331,14 @@ pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool *any, 
 		if (isnull)
 			continue;
 		*any = true;
+		if (sum == NULL)
+			break;
 		total = numeric_add_opt_error(total, DatumGetNumeric(a), NULL);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
-	*sum = total;
+	if (sum != NULL)
+		*sum = total;
 }
