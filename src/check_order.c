@@ -4,9 +4,9 @@
  *	  pgcredit.check_order(customer, amount, order_table): the verdict the
  *	  guard would give an order, without writing anything
  *
- * It reads the customer's account, exposure and the settings as they are
- * committed now, adds the amount, and judges the result with the guard's
- * own code (guard_rules.c).  Nothing is locked: a concurrent order may
+ * It reads the customer's account, exposure, receivables by due date and
+ * the settings with the calling statement's snapshot, adds the amount,
+ * and judges the result with the guard's own code (guard_rules.c).  Nothing is locked: a concurrent order may
  * change the answer before the real order arrives, which the guard then
  * judges again under its row lock.  Shadow rules are not recorded.
  * With an order table, the key is first read as that table's customer
