@@ -192,6 +192,8 @@ fi
 # Both counting triggers must have kept exposure exact
 mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
 [ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
+mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_receivable_due()")
+[ "$mismatches" = 0 ] || { echo "verify_receivable_due() found $mismatches mismatches"; exit 1; }
 wrong=$(psql -X -At -d "$db" -c "
 	SELECT count(*) FROM g_counter k
 	WHERE k.exposure IS DISTINCT FROM
