@@ -1441,6 +1441,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   fixed bigint;
+  fixed_customers text[];
 BEGIN
   -- the attached tables are read under a SHARE lock, holding their
   -- writers while exposure is recomputed
@@ -1454,8 +1455,26 @@ BEGIN
        OR e0.customer IS NULL
     ON CONFLICT (customer) DO UPDATE SET receivables = EXCLUDED.receivables,
                                          open_orders = EXCLUDED.open_orders
-    RETURNING 1)
-  SELECT count(*) INTO fixed FROM fix;
+    RETURNING e.customer)
+  SELECT array_agg(f.customer) INTO fixed_customers FROM fix f;
+  -- and the receivables by due date (the tables are locked already)
+  WITH actual AS (SELECT * FROM pgcredit._actual_receivable_due()),
+  diff AS (
+    SELECT coalesce(x.customer, d.customer) AS customer, coalesce(x.due, d.due) AS due, x.amount, x.items
+    FROM actual x FULL JOIN pgcredit.receivable_due d ON d.customer = x.customer AND d.due = x.due
+    WHERE x.customer IS NULL OR d.customer IS NULL OR x.amount <> d.amount OR x.items <> d.items),
+  gone AS (
+    DELETE FROM pgcredit.receivable_due d USING diff x
+    WHERE x.items IS NULL AND d.customer = x.customer AND d.due = x.due
+    RETURNING d.customer),
+  put AS (
+    INSERT INTO pgcredit.receivable_due AS d (customer, due, amount, items)
+    SELECT x.customer, x.due, x.amount, x.items FROM diff x WHERE x.items IS NOT NULL
+    ON CONFLICT (customer, due) DO UPDATE SET amount = EXCLUDED.amount, items = EXCLUDED.items
+    RETURNING d.customer)
+  SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
+  FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
                                  tolerance_pct = x.tolerance_pct, status = x.status,
@@ -1835,8 +1854,10 @@ COMMENT ON FUNCTION pgcredit.drop_rule(bigint, text) IS 'drop a rule that is not
 REVOKE EXECUTE ON FUNCTION pgcredit.drop_rule(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.drop_rule(bigint, text) TO pgcredit_admin;
 
--- Sums the rules of kinds overdue_amount and days_past_due read; the
--- guard runs them only for customers such a rule applies to.
+-- Sums the rules of kinds overdue_amount and days_past_due judge, read
+-- from the attached tables; the guard and check_order() read the same
+-- from pgcredit.receivable_due, without SQL (the receivable_due test
+-- shows they agree).
 CREATE FUNCTION pgcredit._overdue_amount(customer text, days int)
 RETURNS numeric LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -2069,6 +2090,15 @@ BEGIN
     ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
                                          open_orders = e.open_orders + EXCLUDED.open_orders;
   END LOOP;
+  -- and its receivables by due date, under the exposure row locks just taken
+  IF kind = 'receivables' AND due_column IS NOT NULL THEN
+    INSERT INTO pgcredit.receivable_due AS d (customer, due, amount, items)
+    SELECT i.customer, i.due, sum(i.amount), count(*) FROM pgcredit._attached_items(NULL, NULL, tbl) i
+    WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+    GROUP BY i.customer, i.due
+    ON CONFLICT (customer, due) DO UPDATE SET amount = d.amount + EXCLUDED.amount,
+                                              items = d.items + EXCLUDED.items;
+  END IF;
 
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
   RETURN att;
@@ -2388,6 +2418,109 @@ REVOKE EXECUTE ON FUNCTION pgcredit._settings_changed() FROM PUBLIC;
 CREATE TRIGGER settings_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.settings
   FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._settings_changed();
 
+
+-- Receivables by due date (#12): pgcredit.receivable_due, kept by the
+-- guard beside exposure, so that the days_past_due and overdue_amount
+-- rules run no SQL statement per order; filled here from the attached
+-- receivables tables, and kept by attach, detach and rebuild_exposure
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.receivable_due (
+  customer       text NOT NULL
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  due            date NOT NULL,
+  amount         numeric NOT NULL,
+  items          integer NOT NULL,
+  PRIMARY KEY (customer, due)
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.receivable_due IS 'open receivables per customer and due date, kept current by pgcredit''s triggers on the attached receivables tables; the days_past_due and overdue_amount rules read it';
+COMMENT ON COLUMN pgcredit.receivable_due.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.receivable_due.due IS 'due date';
+COMMENT ON COLUMN pgcredit.receivable_due.amount IS 'sum of the open amounts above 0 due that day (the rows that count in exposure)';
+COMMENT ON COLUMN pgcredit.receivable_due.items IS 'number of those rows';
+REVOKE ALL ON pgcredit.receivable_due FROM PUBLIC;
+GRANT SELECT ON pgcredit.receivable_due TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.receivable_due', '');
+
+CREATE FUNCTION pgcredit._actual_receivable_due(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, due date, amount numeric, items integer)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer, i.due, sum(i.amount), count(*)::integer
+  FROM pgcredit._attached_items('receivables', NULL, NULL, lock_tables) i
+  WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+  GROUP BY i.customer, i.due
+$$;
+COMMENT ON FUNCTION pgcredit._actual_receivable_due(boolean) IS
+  'receivables per customer and due date recomputed from every attached receivables table, as pgcredit.receivable_due keeps them';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_receivable_due(boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.verify_receivable_due()
+RETURNS TABLE (customer text, due date, stored_amount numeric, actual_amount numeric,
+               stored_items integer, actual_items integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT coalesce(d.customer, a.customer), coalesce(d.due, a.due),
+         coalesce(d.amount, 0), coalesce(a.amount, 0),
+         coalesce(d.items, 0), coalesce(a.items, 0)
+  FROM pgcredit.receivable_due d
+  FULL JOIN pgcredit._actual_receivable_due() a ON a.customer = d.customer AND a.due = d.due
+  WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
+     OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_receivable_due() IS
+  'recompute the receivables per customer and due date from the attached tables and list the buckets whose stored figures differ (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_receivable_due() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_receivable_due() TO pgcredit_reader;
+
+-- what the attached receivables tables hold, read under a SHARE lock
+-- that holds their writers until the update commits
+INSERT INTO pgcredit.receivable_due (customer, due, amount, items)
+SELECT x.customer, x.due, x.amount, x.items FROM pgcredit._actual_receivable_due(true) x;
+
+COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
+  'recompute exposure and the receivables by due date from the attached tables and repair them; returns the number of customers corrected';
+
+CREATE OR REPLACE FUNCTION pgcredit.detach(tbl regclass)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  att pgcredit.attachment;
+  c record;
+BEGIN
+  SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  -- dropping the triggers (as the table's owner) locks out writers first
+  PERFORM pgcredit._table_triggers(tbl, false);
+  FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
+           WHERE i.counts GROUP BY i.customer LOOP
+    UPDATE pgcredit.exposure e SET
+      receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
+      open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
+    WHERE e.customer = c.customer;
+  END LOOP;
+  -- and its receivables by due date, under the exposure row locks just taken
+  IF att.kind = 'receivables' AND att.due_column IS NOT NULL THEN
+    UPDATE pgcredit.receivable_due d SET amount = d.amount - x.amount, items = d.items - x.items
+    FROM (SELECT i.customer, i.due, sum(i.amount) AS amount, count(*) AS items
+          FROM pgcredit._attached_items(NULL, NULL, tbl) i
+          WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+          GROUP BY i.customer, i.due) x
+    WHERE d.customer = x.customer AND d.due = x.due;
+    -- a bucket whose last item left goes
+    DELETE FROM pgcredit.receivable_due d WHERE d.items <= 0;
+  END IF;
+  DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
+  PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
+  RETURN att;
+END
+$$;
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

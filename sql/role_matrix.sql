@@ -88,6 +88,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.exposure_truncate_trigger()', 'public'),
   -- pgcredit_reader
   ('pgcredit.verify_exposure()', 'reader'),
+  ('pgcredit.verify_receivable_due()', 'reader'),
   ('pgcredit.receivable_stats(date)', 'reader'),
   ('pgcredit.portfolio_stats(date)', 'reader'),
   ('pgcredit.external_score_now(date)', 'reader'),
@@ -159,6 +160,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._table_triggers(regclass,boolean)', 'owner'),
   ('pgcredit._clear_hold_mark(regclass,jsonb,text,numeric)', 'owner'),
   ('pgcredit._actual_exposure(boolean)', 'owner'),
+  ('pgcredit._actual_receivable_due(boolean)', 'owner'),
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
   ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
@@ -202,6 +204,7 @@ INSERT INTO decided_relation VALUES
   -- credit control: read by readers, written through the functions only
   ('pgcredit.account',              'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.exposure',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.receivable_due',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.settings',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.attachment',           'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.held_order',           'table', 'reader', 'owner', 'owner', 'owner'),

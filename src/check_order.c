@@ -4,9 +4,9 @@
  *	  pgcredit.check_order(customer, amount, order_table, prepaid): the
  *	  verdict the guard would give an order, without writing anything
  *
- * It reads the customer's account, exposure and the settings as they are
- * committed now, adds the amount, and judges the result with the guard's
- * own code (guard_rules.c).  Nothing is locked: a concurrent order may
+ * It reads the customer's account, exposure, receivables by due date and
+ * the settings with the calling statement's snapshot, adds the amount,
+ * and judges the result with the guard's own code (guard_rules.c).  Nothing is locked: a concurrent order may
  * change the answer before the real order arrives, which the guard then
  * judges again under its row lock.  Shadow rules are not recorded.
  * With an order table, the key is first read as that table's customer
@@ -27,15 +27,22 @@
 #include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 
 #include "pgcredit.h"
 #include "amount.h"
 #include "attach.h"
+#include "guard_due.h"
 #include "guard_rules.h"
 
 PG_FUNCTION_INFO_V1(pgc_check_order);
 
-/* The facts that need a query, asked as the guard asks them */
+/*
+ * The facts the guard reads from the customer's buckets by due date
+ * (guard_due.c), read here with the snapshot of the calling statement, as
+ * the account and exposure are read.  A database still at version 1.0
+ * has no buckets: its tables are read with SQL, as 1.0 did.
+ */
 static bool
 CheckPastDue(const char *customer, int32 days)
 {
@@ -44,6 +51,13 @@ CheckPastDue(const char *customer, int32 days)
 	bool		isnull;
 	Datum		d;
 
+	if (pgc_due_available())
+	{
+		bool		any;
+
+		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, NULL);
+		return any;
+	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
 	if (SPI_execute_with_args("SELECT pgcredit.items_past_due($1, $2)", 2, types, values,
@@ -61,6 +75,14 @@ CheckOverdue(const char *customer, int32 days)
 	bool		isnull;
 	Datum		d;
 
+	if (pgc_due_available())
+	{
+		bool		any;
+		Numeric		sum;
+
+		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, &sum);
+		return sum;
+	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
 	if (SPI_execute_with_args("SELECT pgcredit._overdue_amount($1, $2)", 2, types, values,

@@ -45,6 +45,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "guard_due.h"
 #include "guard_exposure.h"
 #include "guard_move.h"
 #include "guard_pending.h"
@@ -73,6 +74,7 @@ typedef struct GuardConfig
 	int			hold_att;		/* 0 when the table has no hold column */
 	int			prepaid_att;	/* 0 when the table has no prepaid column */
 	Oid			prepaid_type;
+	int			due_att;		/* receivables: 0 when no due column is given */
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -88,6 +90,8 @@ typedef struct Contribution
 	bool		held;			/* the row is marked held */
 	char	   *customer;
 	Numeric		amount;
+	bool		has_due;		/* receivables: the row has a due date */
+	DateADT		due;
 } Contribution;
 
 /* The outcome of the check of one raise of exposure (guard_rules.h) */
@@ -178,6 +182,8 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	if (att.hold_column)
 		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
+	if (!att.is_orders && att.due_column)
+		cfg->due_att = pgc_attached_column(rel, att.due_column, PGC_COL_DATE);
 	if (att.prepaid_column)
 	{
 		cfg->prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
@@ -254,6 +260,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 
 	c->counts = false;
 	c->held = false;
+	c->has_due = false;
 
 	d = heap_getattr(tup, cfg->cust_att, desc, &isnull);
 	if (isnull)
@@ -296,6 +303,24 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		return;
 	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
+
+	if (cfg->due_att)
+	{
+		d = heap_getattr(tup, cfg->due_att, desc, &isnull);
+		c->has_due = !isnull;
+		c->due = isnull ? 0 : DatumGetDateADT(d);
+	}
+}
+
+/*
+ * Whether a receivables row has a share in its customer's buckets by due
+ * date (guard_due.c): it counts, has a due date and an amount above 0
+ */
+static bool
+HasDueShare(GuardConfig *cfg, const Contribution *c)
+{
+	return !cfg->is_orders && cfg->due_att && c->counts && c->has_due &&
+		pgc_numeric_sign(c->amount) > 0;
 }
 
 static char *
@@ -506,7 +531,30 @@ Overridden(const char *customer)
 	return SPI_processed > 0;
 }
 
-/* Whether the customer has open receivables more than days past due */
+/*
+ * The customer's buckets due before current_date - days, read without an
+ * SQL statement (guard_due.c), as the latest snapshot shows them: the
+ * guard asks after locking the customer's exposure row, which every
+ * change of the buckets locks first, so nothing of the customer's is in
+ * flight.
+ */
+static void
+DueBefore(const char *customer, int32 days, bool *any, Numeric *sum)
+{
+	DateADT		cutoff = pgc_due_cutoff(days);
+	Snapshot	snap;
+
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	pgc_due_overdue(customer, cutoff, snap, any, sum);
+	UnregisterSnapshot(snap);
+}
+
+/*
+ * Whether the customer has open receivables more than days past due.  A
+ * database still at version 1.0 has no buckets: its tables are read with
+ * SQL, as 1.0 did.
+ */
 static bool
 ItemsPastDue(const char *customer, int32 days)
 {
@@ -514,6 +562,13 @@ ItemsPastDue(const char *customer, int32 days)
 	Datum		values[2];
 	bool		isnull;
 
+	if (pgc_due_available())
+	{
+		bool		any;
+
+		DueBefore(customer, days, &any, NULL);
+		return any;
+	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
 	RunKept(&past_due_plan, "SELECT pgcredit.items_past_due($1, $2)", 2, types, values, true);
@@ -531,6 +586,14 @@ OverdueAmount(const char *customer, int32 days)
 	bool		isnull;
 	Datum		d;
 
+	if (pgc_due_available())
+	{
+		bool		any;
+		Numeric		sum;
+
+		DueBefore(customer, days, &any, &sum);
+		return sum;
+	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = Int32GetDatum(days);
 	RunKept(&overdue_plan, "SELECT pgcredit._overdue_amount($1, $2)", 2, types, values, true);
@@ -1028,6 +1091,46 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 	return result;
 }
 
+/* Put a receivables row's share in its customer's bucket, or take it out */
+static void
+DueShare(GuardConfig *cfg, const Contribution *c, bool in)
+{
+	if (!HasDueShare(cfg, c))
+		return;
+	if (in)
+		pgc_due_change(c->customer, c->due, c->amount, 1);
+	else
+		pgc_due_change(c->customer, c->due, pgc_numeric_negate(c->amount), -1);
+}
+
+/*
+ * Move an updated receivables row's share between buckets, after
+ * GuardChange changed exposure.  The buckets of a customer change only
+ * under the lock of its exposure row: GuardChange took it wherever the
+ * row's contribution to exposure changed; when it did not (the same
+ * amount of the same customer, with another due date, or none now), it
+ * is taken here by a change of 0.
+ */
+static void
+DueUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
+{
+	bool		o = HasDueShare(cfg, oldc);
+	bool		n = HasDueShare(cfg, newc);
+	bool		same_exposure;
+
+	if (!o && !n)
+		return;
+	same_exposure = oldc->counts && newc->counts &&
+		strcmp(oldc->customer, newc->customer) == 0 &&
+		pgc_numeric_cmp(oldc->amount, newc->amount) == 0;
+	if (o && n && same_exposure && oldc->due == newc->due)
+		return;
+	if (same_exposure)
+		AddExposure(cfg, newc->customer, int64_to_numeric(0));
+	DueShare(cfg, oldc, false);
+	DueShare(cfg, newc, true);
+}
+
 /*
  * The insert half of a move between partitions.  The old contribution
  * left with the delete; add the new one, and check it only where the
@@ -1065,6 +1168,8 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 		else
 			AddExposure(cfg, newc->customer, newc->amount);
 	}
+	/* its bucket share, under the exposure lock just taken */
+	DueShare(cfg, newc, true);
 
 	if (moved->held_key && cfg->hold_mode && !IsHeld(cfg, rel, result))
 		CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, result),
@@ -1149,7 +1254,16 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 	{
 		p = pgc_pending_take(PGC_PENDING_APPLIED, relid, c.customer, c.amount);
 		if (p != NULL)
+		{
 			RecordTrials(cfg, p);
+
+			/*
+			 * A receivable's bucket share goes in once the row is stored,
+			 * under the exposure row lock its BEFORE trigger took: a row
+			 * never stored leaves the buckets as they were.
+			 */
+			DueShare(cfg, &c, true);
+		}
 	}
 	else if (c.counts && pgc_numeric_sign(c.amount) < 0)
 	{
@@ -1208,6 +1322,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		}
 		RowContribution(cfg, rel, td->tg_newtuple, &newc);
 		result = GuardChange(cfg, td, &oldc, &newc);
+		DueUpdate(cfg, &oldc, &newc);
 		/* the application cleared the hold mark and the order fit */
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
@@ -1254,6 +1369,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
 		else if (oldc.counts)
 			LeaveExposure(cfg, oldc.customer, oldc.amount);
+		DueShare(cfg, &oldc, false);
 		if (moving)
 			(void) pgc_move_deleted(rel, &td->tg_trigtuple->t_self);
 		if (!moving && oldc.held && cfg->hold_mode)

@@ -237,6 +237,15 @@ BEGIN
     ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
                                          open_orders = e.open_orders + EXCLUDED.open_orders;
   END LOOP;
+  -- and its receivables by due date, under the exposure row locks just taken
+  IF kind = 'receivables' AND due_column IS NOT NULL THEN
+    INSERT INTO pgcredit.receivable_due AS d (customer, due, amount, items)
+    SELECT i.customer, i.due, sum(i.amount), count(*) FROM pgcredit._attached_items(NULL, NULL, tbl) i
+    WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+    GROUP BY i.customer, i.due
+    ON CONFLICT (customer, due) DO UPDATE SET amount = d.amount + EXCLUDED.amount,
+                                              items = d.items + EXCLUDED.items;
+  END IF;
 
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
   RETURN att;
@@ -322,6 +331,17 @@ BEGIN
       open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
     WHERE e.customer = c.customer;
   END LOOP;
+  -- and its receivables by due date, under the exposure row locks just taken
+  IF att.kind = 'receivables' AND att.due_column IS NOT NULL THEN
+    UPDATE pgcredit.receivable_due d SET amount = d.amount - x.amount, items = d.items - x.items
+    FROM (SELECT i.customer, i.due, sum(i.amount) AS amount, count(*) AS items
+          FROM pgcredit._attached_items(NULL, NULL, tbl) i
+          WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+          GROUP BY i.customer, i.due) x
+    WHERE d.customer = x.customer AND d.due = x.due;
+    -- a bucket whose last item left goes
+    DELETE FROM pgcredit.receivable_due d WHERE d.items <= 0;
+  END IF;
   DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
   PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
   RETURN att;

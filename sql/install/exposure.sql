@@ -40,6 +40,23 @@ REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
 
+CREATE TABLE pgcredit.receivable_due (
+  customer       text NOT NULL
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  due            date NOT NULL,
+  amount         numeric NOT NULL,
+  items          integer NOT NULL,
+  PRIMARY KEY (customer, due)
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.receivable_due IS 'open receivables per customer and due date, kept current by pgcredit''s triggers on the attached receivables tables; the days_past_due and overdue_amount rules read it';
+COMMENT ON COLUMN pgcredit.receivable_due.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.receivable_due.due IS 'due date';
+COMMENT ON COLUMN pgcredit.receivable_due.amount IS 'sum of the open amounts above 0 due that day (the rows that count in exposure)';
+COMMENT ON COLUMN pgcredit.receivable_due.items IS 'number of those rows';
+REVOKE ALL ON pgcredit.receivable_due FROM PUBLIC;
+GRANT SELECT ON pgcredit.receivable_due TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.receivable_due', '');
+
 
 
 CREATE FUNCTION pgcredit._attached_items(kind text DEFAULT NULL, customer text DEFAULT NULL,
@@ -67,6 +84,20 @@ $$;
 COMMENT ON FUNCTION pgcredit._actual_exposure(boolean) IS 'exposure per customer recomputed from every attached table';
 REVOKE EXECUTE ON FUNCTION pgcredit._actual_exposure(boolean) FROM PUBLIC;
 
+CREATE FUNCTION pgcredit._actual_receivable_due(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, due date, amount numeric, items integer)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer, i.due, sum(i.amount), count(*)::integer
+  FROM pgcredit._attached_items('receivables', NULL, NULL, lock_tables) i
+  WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+  GROUP BY i.customer, i.due
+$$;
+COMMENT ON FUNCTION pgcredit._actual_receivable_due(boolean) IS
+  'receivables per customer and due date recomputed from every attached receivables table, as pgcredit.receivable_due keeps them';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_receivable_due(boolean) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.verify_exposure()
 RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
                stored_orders numeric, actual_orders numeric)
@@ -87,12 +118,33 @@ COMMENT ON FUNCTION pgcredit.verify_exposure() IS
 REVOKE EXECUTE ON FUNCTION pgcredit.verify_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.verify_exposure() TO pgcredit_reader;
 
+CREATE FUNCTION pgcredit.verify_receivable_due()
+RETURNS TABLE (customer text, due date, stored_amount numeric, actual_amount numeric,
+               stored_items integer, actual_items integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT coalesce(d.customer, a.customer), coalesce(d.due, a.due),
+         coalesce(d.amount, 0), coalesce(a.amount, 0),
+         coalesce(d.items, 0), coalesce(a.items, 0)
+  FROM pgcredit.receivable_due d
+  FULL JOIN pgcredit._actual_receivable_due() a ON a.customer = d.customer AND a.due = d.due
+  WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
+     OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_receivable_due() IS
+  'recompute the receivables per customer and due date from the attached tables and list the buckets whose stored figures differ (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_receivable_due() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_receivable_due() TO pgcredit_reader;
+
 CREATE FUNCTION pgcredit.rebuild_exposure()
 RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   fixed bigint;
+  fixed_customers text[];
 BEGIN
   -- the attached tables are read under a SHARE lock, holding their
   -- writers while exposure is recomputed
@@ -106,8 +158,26 @@ BEGIN
        OR e0.customer IS NULL
     ON CONFLICT (customer) DO UPDATE SET receivables = EXCLUDED.receivables,
                                          open_orders = EXCLUDED.open_orders
-    RETURNING 1)
-  SELECT count(*) INTO fixed FROM fix;
+    RETURNING e.customer)
+  SELECT array_agg(f.customer) INTO fixed_customers FROM fix f;
+  -- and the receivables by due date (the tables are locked already)
+  WITH actual AS (SELECT * FROM pgcredit._actual_receivable_due()),
+  diff AS (
+    SELECT coalesce(x.customer, d.customer) AS customer, coalesce(x.due, d.due) AS due, x.amount, x.items
+    FROM actual x FULL JOIN pgcredit.receivable_due d ON d.customer = x.customer AND d.due = x.due
+    WHERE x.customer IS NULL OR d.customer IS NULL OR x.amount <> d.amount OR x.items <> d.items),
+  gone AS (
+    DELETE FROM pgcredit.receivable_due d USING diff x
+    WHERE x.items IS NULL AND d.customer = x.customer AND d.due = x.due
+    RETURNING d.customer),
+  put AS (
+    INSERT INTO pgcredit.receivable_due AS d (customer, due, amount, items)
+    SELECT x.customer, x.due, x.amount, x.items FROM diff x WHERE x.items IS NOT NULL
+    ON CONFLICT (customer, due) DO UPDATE SET amount = EXCLUDED.amount, items = EXCLUDED.items
+    RETURNING d.customer)
+  SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
+  FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
                                  tolerance_pct = x.tolerance_pct, status = x.status,
@@ -130,7 +200,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure from the attached tables and repair it; returns the number of customers corrected';
+  'recompute exposure and the receivables by due date from the attached tables and repair them; returns the number of customers corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 

@@ -317,8 +317,10 @@ COMMENT ON FUNCTION pgcredit.drop_rule(bigint, text) IS 'drop a rule that is not
 REVOKE EXECUTE ON FUNCTION pgcredit.drop_rule(bigint, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.drop_rule(bigint, text) TO pgcredit_admin;
 
--- Sums the rules of kinds overdue_amount and days_past_due read; the
--- guard runs them only for customers such a rule applies to.
+-- Sums the rules of kinds overdue_amount and days_past_due judge, read
+-- from the attached tables; the guard and check_order() read the same
+-- from pgcredit.receivable_due, without SQL (the receivable_due test
+-- shows they agree).
 CREATE FUNCTION pgcredit._overdue_amount(customer text, days int)
 RETURNS numeric LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp

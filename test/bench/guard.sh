@@ -2,7 +2,9 @@
 # Single-order transactions with pgbench, at several client counts, on an
 # order table of 1000 customers in each configuration of
 # test/bench/guard_setup.sql, in the same run: no trigger ("plain"),
-# pgcredit's guard ("pgcredit"), a hand-written PL/pgSQL trigger keeping a
+# pgcredit's guard ("pgcredit"), with credit rules judged from the
+# exposure row ("rules"), with days_past_due and overdue_amount rules
+# ("pastdue"), a hand-written PL/pgSQL trigger keeping a
 # counter row per customer ("counter"), and on request the PL/pgSQL
 # trigger that sums the customer's items ("summing").  The runs take
 # turns (round after round, every client count, every configuration), and
@@ -23,7 +25,7 @@
 # for the disk and the figures measure the work of the order itself.
 #
 #   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit rules
-#                  counter"); each NAME runs test/bench/guard_NAME.pgbench,
+#                  pastdue counter"); each NAME runs test/bench/guard_NAME.pgbench,
 #                  and, when they exist, test/bench/guard_NAME.before.sql
 #                  before each of its runs and guard_NAME.after.sql after
 #                  (say, to insert and delete rules for a configuration of
@@ -40,7 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit rules counter}
+configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
@@ -190,6 +192,8 @@ fi
 # Both counting triggers must have kept exposure exact
 mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_exposure()")
 [ "$mismatches" = 0 ] || { echo "verify_exposure() found $mismatches mismatches"; exit 1; }
+mismatches=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pgcredit.verify_receivable_due()")
+[ "$mismatches" = 0 ] || { echo "verify_receivable_due() found $mismatches mismatches"; exit 1; }
 wrong=$(psql -X -At -d "$db" -c "
 	SELECT count(*) FROM g_counter k
 	WHERE k.exposure IS DISTINCT FROM

@@ -2,8 +2,8 @@
 -- rules and two shadow rules beside the built-in ones, none of which
 -- stops the benchmark's orders, so that the figures measure judging them.
 -- Only rules judged from the customer's exposure row: days_past_due and
--- overdue_amount read the receivables with a statement per order and are
--- measured apart (doc/performance.md).
+-- overdue_amount, which read the customer's receivables by due date, are
+-- measured apart (configuration "pastdue", doc/performance.md).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 SELECT count(*) AS rules FROM (

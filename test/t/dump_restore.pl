@@ -57,6 +57,7 @@ my @same = (
 	[ 'risk settings'    => 'SELECT * FROM pgcredit.risk_settings' ],
 	[ 'score history'    => 'SELECT * FROM pgcredit.score_history ORDER BY customer, as_of' ],
 	[ 'alerts'           => 'SELECT * FROM pgcredit.alert ORDER BY id' ],
+	[ 'receivables by due date' => 'SELECT * FROM pgcredit.receivable_due ORDER BY customer, due' ],
 	[ 'guard triggers'   => "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2" ]);
 for my $c (@same)
 {
@@ -72,6 +73,8 @@ sub copy { return PgCreditTest::sql($node, $dst, "SET client_min_messages = warn
 
 is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
 	'exposure matches the tables after restore');
+is(copy('SELECT count(*) FROM pgcredit.verify_receivable_due()'), '0',
+	'the receivables by due date match the tables after restore');
 is(copy(q{INSERT INTO sales_order (customer, amount) VALUES ('A', 1000) RETURNING on_hold}),
 	't', 'an order over the limit is held in the copy');
 copy(q{INSERT INTO sales_order (customer, amount) VALUES ('Z', 1)});

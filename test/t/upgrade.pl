@@ -124,7 +124,23 @@ INSERT INTO erp_order VALUES (1, 'C2', 200);
 UPDATE pgcredit.tier_policy SET payment_terms_days = 40 WHERE tier = 'B';
 INSERT INTO pgcredit.external_score_scale VALUES ('bureau', 0, 999);
 SELECT max_days_past_due FROM pgcredit.set_max_days_past_due(30, 'collections policy');
+CREATE TABLE invoice (id int PRIMARY KEY, customer text, open_amount numeric, due date,
+                      status text NOT NULL DEFAULT 'open');
+SELECT relid FROM pgcredit.attach_receivables('invoice', 'customer', 'open_amount', 'due',
+                                              'status', '{open}');
+INSERT INTO invoice VALUES (1, 'C3', 100, current_date - 60, 'open'), (2, 'C3', 50, current_date - 60, 'open'),
+  (3, 'C3', -10, current_date - 60, 'open'), (4, 'C3', 70, NULL, 'open'),
+  (5, 'C4', 40, current_date - 10, 'open'), (6, 'C4', 30, current_date - 90, 'paid');
+UPDATE invoice SET open_amount = 45 WHERE id = 5;
+INSERT INTO erp_order VALUES (10, 'C4', 1);
 });
+
+# The library of the newest release runs the oldest catalog until the
+# update: it reads the receivables with SQL there, as the oldest did
+my ($rc, $out, $err) = $node->psql('regress_updated',
+	"INSERT INTO erp_order VALUES (11, 'C3', 1)", on_error_stop => 0);
+like($err, qr/customer "C3" has items more than 30 days past due/,
+	"the guard reads items past due in a $oldest database before the update");
 my $before = $node->safe_psql('regress_updated', q{
 SELECT string_agg(format('%s %s %s', customer, credit_limit, status), ', ' ORDER BY customer)
 FROM pgcredit.account;
@@ -133,7 +149,7 @@ FROM pgcredit.held_order;
 SELECT string_agg(format('%s %s', customer, open_orders), ', ' ORDER BY customer)
 FROM pgcredit.exposure;
 });
-is($before, "C1 1000 ok, C2 500 ok\nC1 700 t\nC1 600, C2 200",
+is($before, "C1 1000 ok, C2 500 ok\nC1 700 t\nC1 600, C2 200, C3 0, C4 1",
 	"$oldest holds accounts, a held order and exposure");
 
 #
@@ -195,12 +211,27 @@ is($node->safe_psql('regress_updated',
 is($node->safe_psql('regress_updated', 'SELECT count(*) FROM pgcredit.verify_exposure()'),
 	'0', 'stored exposure matches the attached tables');
 is($node->safe_psql('regress_updated', q{
+SELECT string_agg(format('%s %s %s %s', customer, current_date - due, amount, items), ', '
+                  ORDER BY customer, due) FROM pgcredit.receivable_due;
+SELECT count(*) FROM pgcredit.verify_receivable_due();
+}), "C3 60 150 2, C4 10 45 1\n0", 'the update filled the receivables by due date');
+($rc, $out, $err) = $node->psql('regress_updated',
+	"INSERT INTO erp_order VALUES (11, 'C3', 1)", on_error_stop => 0);
+like($err, qr/customer "C3" has items more than 30 days past due/,
+	'the guard reads items past due from the buckets after the update');
+is($node->safe_psql('regress_updated', q{
+UPDATE invoice SET status = 'paid' WHERE customer = 'C3' AND open_amount > 0;
+INSERT INTO erp_order VALUES (11, 'C3', 1);
+SELECT count(*) FROM pgcredit.receivable_due WHERE customer = 'C3';
+SELECT count(*) FROM pgcredit.verify_receivable_due();
+}), "0\n0", 'payments after the update keep the buckets exact');
+is($node->safe_psql('regress_updated', q{
 SELECT format('%s %s %s %s', name, kind, action, days) FROM pgcredit.credit_rule WHERE NOT builtin;
 SELECT string_agg(format('%s %s', id, kind), ', ' ORDER BY id) FROM pgcredit.credit_rule WHERE builtin;
 }), "max days past due days_past_due hold 30\n1 account_status, 2 credit_limit",
 	'the update turned max_days_past_due into a rule, beside the built-in rules');
 
-my ($rc, $out, $err) = $node->psql('regress_updated',
+($rc, $out, $err) = $node->psql('regress_updated',
 	"INSERT INTO erp_order VALUES (2, 'C2', 400)", on_error_stop => 0);
 like($err, qr/order for customer "C2" exceeds its credit limit/,
 	'the guard refuses an order over the limit after the update');

@@ -1,0 +1,344 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard_due.c
+ *	  A customer's open receivables by due date, kept in
+ *	  pgcredit.receivable_due by the guard and read by the credit rules
+ *	  of kinds days_past_due and overdue_amount, without an SQL statement.
+ *
+ * A row of an attached receivables table counts here when it counts in
+ * exposure (open, with a customer and an amount), has a due date and an
+ * amount above 0: exactly the rows pgcredit.items_past_due() and
+ * pgcredit._overdue_amount() looked at when they read the attached tables
+ * for every order.  Each (customer, due date) has one row with the sum of
+ * those amounts and their number; a row whose number falls to 0 is
+ * deleted.
+ *
+ * The guard changes a customer's rows only while it holds the lock of
+ * the customer's exposure row (it changes them after exposure, or locks
+ * that row when only a due date moved), and so do pgcredit's attach,
+ * detach and rebuild functions: all changes of one customer's buckets are
+ * serialised by that lock, and a bucket row can be inserted or updated
+ * directly, as the latest snapshot shows it, with no race for its key.
+ *
+ * The readers scan the primary key (customer, due) for the due dates
+ * before a cutoff: the guard with the latest snapshot, after the lock of
+ * the customer's exposure row, so it sees every committed change of that
+ * customer; check_order() with its statement's snapshot.
+ *
+ * A database still at version 1.0 has no such table; pgc_due_available()
+ * says so and the guard reads the attached tables with SQL as 1.0 did.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "pgcredit.h"
+#include "compat.h"
+#include "guard_due.h"
+
+/* Where the table is, looked up once and forgotten when it changes */
+typedef struct DueCache
+{
+	bool		valid;
+	bool		present;		/* false in a database still at 1.0 */
+	Oid			table;
+	Oid			pkey;
+	AttrNumber	customer;
+	AttrNumber	due;
+	AttrNumber	amount;
+	AttrNumber	items;
+} DueCache;
+
+static DueCache due_cache;
+static bool due_callback = false;
+
+/*
+ * While the table is missing, any relation created may be it (ALTER
+ * EXTENSION UPDATE in another session): look again after every change.
+ */
+static void
+DueCacheCallback(Datum arg, Oid relid)
+{
+	if (!due_cache.present || relid == InvalidOid ||
+		relid == due_cache.table || relid == due_cache.pkey)
+		due_cache.valid = false;
+}
+
+static AttrNumber
+DueColumn(Relation rel, const char *name)
+{
+	AttrNumber	att = get_attnum(RelationGetRelid(rel), name);
+
+	if (att == InvalidAttrNumber)
+		elog(ERROR, "pgcredit: column \"%s\" of \"%s\" is missing",
+			 name, RelationGetRelationName(rel));
+	return att;
+}
+
+static void
+LoadDueCache(void)
+{
+	Oid			nsp;
+	Relation	rel;
+
+	if (due_cache.valid)
+		return;
+	if (!due_callback)
+	{
+		CacheRegisterRelcacheCallback(DueCacheCallback, (Datum) 0);
+		due_callback = true;
+	}
+	memset(&due_cache, 0, sizeof(due_cache));
+	nsp = get_namespace_oid("pgcredit", false);
+	due_cache.table = get_relname_relid("receivable_due", nsp);
+	if (OidIsValid(due_cache.table))
+	{
+		rel = table_open(due_cache.table, AccessShareLock);
+		due_cache.pkey = RelationGetPrimaryKeyIndex(rel);
+		if (!OidIsValid(due_cache.pkey) || rel->rd_rel->relkind != RELKIND_RELATION)
+			elog(ERROR, "pgcredit: pgcredit.receivable_due must be a table with a primary key");
+		due_cache.customer = DueColumn(rel, "customer");
+		due_cache.due = DueColumn(rel, "due");
+		due_cache.amount = DueColumn(rel, "amount");
+		due_cache.items = DueColumn(rel, "items");
+		if (due_cache.customer != 1 || due_cache.due != 2)
+			elog(ERROR, "pgcredit: pgcredit.receivable_due must begin with customer and due");
+		table_close(rel, AccessShareLock);
+		due_cache.present = true;
+	}
+	due_cache.valid = true;
+}
+
+/* Whether the database has pgcredit.receivable_due (version 1.1 on) */
+bool
+pgc_due_available(void)
+{
+	LoadDueCache();
+	return due_cache.present;
+}
+
+/*
+ * The cutoff of "more than days past due": current_date - days, with the
+ * date of the transaction's start as SQL's current_date has it (and its
+ * error when the result is out of range)
+ */
+DateADT
+pgc_due_cutoff(int32 days)
+{
+	return DatumGetDateADT(DirectFunctionCall2(date_mii,
+											   DateADTGetDatum(GetSQLCurrentDate()),
+											   Int32GetDatum(days)));
+}
+
+/* Keys on the primary key: customer = key, and due compared by strategy */
+static void
+DueKeys(Relation idx, ScanKey keys, Datum customer, DateADT due, StrategyNumber strategy)
+{
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, customer);
+	keys[0].sk_collation = idx->rd_indcollation[0];
+	ScanKeyInit(&keys[1], 2, strategy,
+				strategy == BTEqualStrategyNumber ? F_DATE_EQ : F_DATE_LT,
+				DateADTGetDatum(due));
+}
+
+/* Index entries for a new bucket row version that is not heap-only */
+static void
+DueIndexEntries(Relation rel, HeapTuple tup)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	EState	   *estate = CreateExecutorState();
+	ExprContext *econtext = GetPerTupleExprContext(estate);
+
+	ExecStoreHeapTuple(tup, slot, false);
+	econtext->ecxt_scantuple = slot;
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *info = BuildIndexInfo(index);
+		Datum		values[INDEX_MAX_KEYS];
+		bool		isnull[INDEX_MAX_KEYS];
+
+		if (info->ii_ReadyForInserts &&
+			(info->ii_Predicate == NIL ||
+			 ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext)))
+		{
+			FormIndexDatum(info, slot, estate, values, isnull);
+			index_insert(index, values, isnull, &tup->t_self, rel,
+						 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+						 false, info);
+		}
+		index_close(index, RowExclusiveLock);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	list_free(indexes);
+}
+
+/*
+ * Add amount and items (+1 or -1, with the item's amount or its negation)
+ * to the customer's bucket of one due date, creating it or deleting it
+ * when its last item leaves.  The caller holds the lock of the customer's
+ * exposure row.  A bucket missing when an item leaves (its row deleted by
+ * hand) is left missing: verify_receivable_due() reports it and
+ * rebuild_exposure() restores it; a receivables change is never refused
+ * for it.
+ */
+void
+pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
+{
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	Snapshot	snap;
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4];
+	bool		found;
+
+	LoadDueCache();
+	if (!due_cache.present)
+		return;
+	rel = table_open(due_cache.table, RowExclusiveLock);
+	idx = index_open(due_cache.pkey, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	if (desc->natts != 4)
+		elog(ERROR, "pgcredit: pgcredit.receivable_due must have four columns");
+	slot = table_slot_create(rel, NULL);
+
+	/* this command's earlier changes of the bucket must be visible */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	DueKeys(idx, keys, CStringGetTextDatum(customer), due, BTEqualStrategyNumber);
+	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+
+	if (found)
+	{
+		HeapTuple	old = ExecCopySlotHeapTuple(slot);
+		ItemPointerData tid = slot->tts_tid;
+		int32		n;
+		TM_Result	res;
+		TM_FailureData tmfd;
+
+		heap_deform_tuple(old, desc, values, nulls);
+		n = DatumGetInt32(values[due_cache.items - 1]) + items;
+		if (n <= 0)
+			res = heap_delete(rel, &tid, GetCurrentCommandId(true), InvalidSnapshot,
+							  true, &tmfd, false);
+		else
+		{
+			HeapTuple	tup;
+			LockTupleMode lockmode;
+			PgcIndexUpdate indexes;
+
+			values[due_cache.items - 1] = Int32GetDatum(n);
+			values[due_cache.amount - 1] =
+				NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(values[due_cache.amount - 1]),
+													  amount, NULL));
+			tup = heap_form_tuple(desc, values, nulls);
+			res = pgc_heap_update(rel, &tid, tup, GetCurrentCommandId(true),
+								  &tmfd, &lockmode, &indexes);
+			if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
+				DueIndexEntries(rel, tup);
+			else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
+				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.receivable_due are not supported");
+		}
+		/* every writer holds the customer's exposure row lock: cannot happen */
+		if (res != TM_Ok)
+			elog(ERROR, "pgcredit: bucket of customer \"%s\" changed concurrently (result %d)",
+				 customer, (int) res);
+	}
+	else if (items > 0)
+	{
+		HeapTuple	tup;
+
+		values[due_cache.customer - 1] = CStringGetTextDatum(customer);
+		values[due_cache.due - 1] = DateADTGetDatum(due);
+		values[due_cache.amount - 1] = NumericGetDatum(amount);
+		values[due_cache.items - 1] = Int32GetDatum(items);
+		memset(nulls, 0, sizeof(nulls));
+		tup = heap_form_tuple(desc, values, nulls);
+		heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
+		DueIndexEntries(rel, tup);
+	}
+
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
+}
+
+/*
+ * Whether the customer has a bucket due before cutoff (*any), and the sum
+ * of those buckets (*sum, 0 when none), as snap sees them.  With sum
+ * NULL, the scan stops at the first such bucket.
+ */
+void
+pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool *any, Numeric *sum)
+{
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	Numeric		total = int64_to_numeric(0);
+
+	*any = false;
+	LoadDueCache();
+	if (!due_cache.present)
+		elog(ERROR, "pgcredit: table pgcredit.receivable_due is missing");
+	rel = table_open(due_cache.table, AccessShareLock);
+	idx = index_open(due_cache.pkey, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	DueKeys(idx, keys, CStringGetTextDatum(customer), cutoff, BTLessStrategyNumber);
+	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		n = slot_getattr(slot, due_cache.items, &isnull);
+		Datum		a;
+
+		if (isnull || DatumGetInt32(n) <= 0)
+			continue;
+		a = slot_getattr(slot, due_cache.amount, &isnull);
+		if (isnull)
+			continue;
+		*any = true;
+		if (sum == NULL)
+			break;
+		total = numeric_add_opt_error(total, DatumGetNumeric(a), NULL);
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	if (sum != NULL)
+		*sum = total;
+}

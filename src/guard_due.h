@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard_due.h
+ *	  A customer's open receivables by due date (pgcredit.receivable_due),
+ *	  kept and read by the guard without an SQL statement
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGCREDIT_GUARD_DUE_H
+#define PGCREDIT_GUARD_DUE_H
+
+#include "utils/date.h"
+#include "utils/numeric.h"
+#include "utils/snapshot.h"
+
+extern bool pgc_due_available(void);
+extern void pgc_due_change(const char *customer, DateADT due, Numeric amount, int items);
+extern void pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap,
+							bool *any, Numeric *sum);
+extern DateADT pgc_due_cutoff(int32 days);
+
+#endif							/* PGCREDIT_GUARD_DUE_H */
