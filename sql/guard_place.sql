@@ -96,3 +96,4 @@ DROP PROCEDURE pl_orders(int);
 TRUNCATE pgcredit.exposure;
 INSERT INTO pgcredit.exposure SELECT * FROM saved_exposure;
 DELETE FROM pgcredit.account WHERE customer IN ('P1', 'P2');
+DELETE FROM pgcredit.exposure WHERE customer IN ('P1', 'P2');

@@ -217,19 +217,23 @@ pgc_exposure_rule_columns(void)
 
 /*
  * Where this backend last found or wrote each customer's row, kept across
- * transactions.  A place is only a hint: the version found there is used
- * when the fresh snapshot sees it and it holds the customer's key, which
- * makes it the one visible version of the customer's row (the primary key
- * allows no other); else the row is found through the index, and the
- * place remembered again.  Without it, every order would descend the
- * B-tree, and n orders of one customer in one transaction would walk the
- * n versions that transaction left (which cannot be pruned before it
- * ends): n * n.
+ * transactions: the version itself, and the root of its HOT chain, where
+ * the primary key's index entry points.  A place is only a hint.  The
+ * version is used when a fresh snapshot sees it and it holds the
+ * customer's key, which makes it the one visible version of the
+ * customer's row (the primary key allows no other): this finds the rows
+ * this backend wrote last, also the many versions one transaction leaves
+ * (which cannot be pruned before it ends, so that walking them from the
+ * start for every order would cost n * n).  When another backend wrote the
+ * row since, its newer version is found by following the HOT chain from
+ * the root, as an index fetch does, without descending the B-tree.  Else
+ * the index finds the row, and the places are remembered again.
  */
 typedef struct KnownRow
 {
 	char		customer[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
-	ItemPointerData tid;
+	ItemPointerData tid;		/* the version last found or written */
+	ItemPointerData root;		/* the root of its HOT chain */
 } KnownRow;
 
 /* then the table (about 1.5 MB) is emptied and filled again */
@@ -275,7 +279,8 @@ Known(const char *customer, bool create)
  * fillfactor target, which for exposure's busy pages is nearly every
  * time.  Pruning here only when the page is close to full lets the dead
  * versions of many orders go at once.  A page another backend has pinned
- * is left for later (heap_page_prune_opt does not wait).
+ * is left for later (heap_page_prune_opt does not wait).  buf is pinned,
+ * not locked.
  */
 static void
 PruneIfFull(Relation rel, Buffer buf, Size tuple_len)
@@ -288,41 +293,81 @@ PruneIfFull(Relation rel, Buffer buf, Size tuple_len)
 }
 
 /*
- * The customer's row where this backend last saw it, when snap sees that
- * version and it is the customer's; false otherwise.
+ * Keep a copy of a version found in buf (pinned, not locked) when it is
+ * the customer's, and prune its page if need be; release buf.
  */
 static bool
-FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup, ItemPointer tid)
+TakeIfCustomers(Relation rel, Buffer buf, HeapTuple found, const char *customer,
+				HeapTuple *tup, ItemPointer tid)
 {
-	KnownRow   *k = Known(customer, false);
-	HeapTupleData t;
-	Buffer		buf;
 	bool		isnull;
 	bool		same;
 
-	if (k == NULL)
-		return false;
-	/* the table may have been truncated (VACUUM) since */
-	if (ItemPointerGetBlockNumber(&k->tid) >= RelationGetNumberOfBlocks(rel))
-		return false;
-	t.t_self = k->tid;
-	if (!heap_fetch(rel, snap, &t, &buf, false))
-		return false;
-	*tup = heap_copytuple(&t);
-	*tid = t.t_self;
+	*tup = heap_copytuple(found);
+	*tid = found->t_self;
 	same = strcmp(TextDatumGetCString(heap_getattr(*tup, cache.x_customer, RelationGetDescr(rel), &isnull)),
 				  customer) == 0;
 	if (same)
-		PruneIfFull(rel, buf, t.t_len);
+		PruneIfFull(rel, buf, found->t_len);
 	ReleaseBuffer(buf);
 	if (!same)
 		heap_freetuple(*tup);
 	return same;
 }
 
+/*
+ * The customer's row visible to snap, found from the places this backend
+ * remembers; false when they do not lead to it.  Sets *tid to the
+ * version's place and *root to its chain's root.
+ */
+static bool
+FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup,
+		   ItemPointer tid, ItemPointer root)
+{
+	KnownRow   *k = Known(customer, false);
+	HeapTupleData t;
+	ItemPointerData at;
+	Buffer		buf;
+	bool		found;
+
+	if (k == NULL)
+		return false;
+
+	/*
+	 * The table may have been truncated (VACUUM) since.  The version and its
+	 * root are on one page: a HOT chain never leaves its page.
+	 */
+	if (ItemPointerGetBlockNumber(&k->root) >= RelationGetNumberOfBlocks(rel))
+		return false;
+	*root = k->root;
+
+	/*
+	 * The version this backend last saw, unless another version took its
+	 * place since (pruning frees the places of dead versions)
+	 */
+	t.t_self = k->tid;
+	if (heap_fetch(rel, snap, &t, &buf, false) &&
+		TakeIfCustomers(rel, buf, &t, customer, tup, tid))
+		return true;
+
+	/* a newer version on the same HOT chain */
+	buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&k->root));
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	at = k->root;
+	found = heap_hot_search_buffer(&at, rel, buf, snap, &t, NULL, true);
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	if (!found)
+	{
+		ReleaseBuffer(buf);
+		return false;
+	}
+	return TakeIfCustomers(rel, buf, &t, customer, tup, tid);
+}
+
 /* Find the customer's row visible to snap; false when there is none */
 static bool
-FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *slot)
+FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *slot,
+		ItemPointer root)
 {
 	ScanKeyData skey;
 	IndexScanDesc scan;
@@ -332,7 +377,18 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 	skey.sk_collation = idx->rd_indcollation[0];
 	scan = pgc_index_beginscan(rel, idx, snap, 1, 0);
 	index_rescan(scan, &skey, 1, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	found = false;
+
+	/*
+	 * As index_getnext_slot(), keeping the index entry's heap pointer: the
+	 * root of the HOT chain (the fetch moves xs_heaptid on to the version it
+	 * finds).  An MVCC snapshot sees at most one version of a chain.
+	 */
+	while (!found && index_getnext_tid(scan, ForwardScanDirection) != NULL)
+	{
+		*root = scan->xs_heaptid;
+		found = index_fetch_heap(scan, slot);
+	}
 	index_endscan(scan);
 	return found;
 }
@@ -536,6 +592,7 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	HeapTuple	old;
 	HeapTuple	tup;
 	ItemPointerData tid;
+	ItemPointerData root;
 	TupleDesc	desc;
 	Datum	   *values;
 	bool	   *nulls;
@@ -547,8 +604,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	LoadCache();
 	rel = table_open(cache.exposure, RowExclusiveLock);
 	idx = NULL;					/* opened when the row's place is not known */
+	slot = NULL;
 	desc = RelationGetDescr(rel);
-	slot = table_slot_create(rel, NULL);
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);
 
@@ -557,11 +614,14 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	for (;;)
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (!FetchKnown(rel, snap, customer, &old, &tid))
+		if (!FetchKnown(rel, snap, customer, &old, &tid, &root))
 		{
 			if (idx == NULL)
+			{
 				idx = index_open(cache.exposure_pkey, RowExclusiveLock);
-			if (!FindRow(rel, idx, snap, key, slot))
+				slot = table_slot_create(rel, NULL);
+			}
+			if (!FindRow(rel, idx, snap, key, slot, &root))
 			{
 				UnregisterSnapshot(snap);
 				ExecDropSingleTupleTableSlot(slot);
@@ -620,7 +680,15 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			KnownRow   *k = Known(customer, true);
 
 			if (k != NULL)
+			{
 				k->tid = tup->t_self;
+
+				/*
+				 * a version off the chain's page got an index entry of its
+				 * own
+				 */
+				k->root = HeapTupleIsHeapOnly(tup) ? root : tup->t_self;
+			}
 			break;
 		}
 		UnregisterSnapshot(snap);
@@ -664,7 +732,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	}
 
 	UnregisterSnapshot(snap);
-	ExecDropSingleTupleTableSlot(slot);
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
 	if (idx != NULL)
 		index_close(idx, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
