@@ -40,10 +40,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/index.h"
 #include "catalog/namespace.h"
-#include "executor/executor.h"
-#include "nodes/execnodes.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgroids.h"
@@ -55,6 +52,7 @@
 #include "pgcredit.h"
 #include "compat.h"
 #include "guard_due.h"
+#include "guard_exposure.h"
 
 /* Where the table is, looked up once and forgotten when it changes */
 typedef struct DueCache
@@ -161,41 +159,6 @@ DueKeys(Relation idx, ScanKey keys, Datum customer, DateADT due, StrategyNumber 
 				DateADTGetDatum(due));
 }
 
-/* Index entries for a new bucket row version that is not heap-only */
-static void
-DueIndexEntries(Relation rel, HeapTuple tup)
-{
-	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-	List	   *indexes = RelationGetIndexList(rel);
-	ListCell   *lc;
-	EState	   *estate = CreateExecutorState();
-	ExprContext *econtext = GetPerTupleExprContext(estate);
-
-	ExecStoreHeapTuple(tup, slot, false);
-	econtext->ecxt_scantuple = slot;
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(index);
-		Datum		values[INDEX_MAX_KEYS];
-		bool		isnull[INDEX_MAX_KEYS];
-
-		if (info->ii_ReadyForInserts &&
-			(info->ii_Predicate == NIL ||
-			 ExecQual(ExecPrepareQual(info->ii_Predicate, estate), econtext)))
-		{
-			FormIndexDatum(info, slot, estate, values, isnull);
-			index_insert(index, values, isnull, &tup->t_self, rel,
-						 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-						 false, info);
-		}
-		index_close(index, RowExclusiveLock);
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	FreeExecutorState(estate);
-	list_free(indexes);
-}
-
 /*
  * Add amount and items (+1 or -1, with the item's amount or its negation)
  * to the customer's bucket of one due date, creating it or deleting it
@@ -265,7 +228,7 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 			res = pgc_heap_update(rel, &tid, tup, GetCurrentCommandId(true),
 								  &tmfd, &lockmode, &indexes);
 			if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
-				DueIndexEntries(rel, tup);
+				pgc_insert_index_entries(rel, tup);
 			else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
 				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.receivable_due are not supported");
 		}
@@ -285,7 +248,7 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 		memset(nulls, 0, sizeof(nulls));
 		tup = heap_form_tuple(desc, values, nulls);
 		heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
-		DueIndexEntries(rel, tup);
+		pgc_insert_index_entries(rel, tup);
 	}
 
 	UnregisterSnapshot(snap);

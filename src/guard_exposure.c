@@ -393,9 +393,13 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 	return found;
 }
 
-/* Insert index entries for a new row version that is not heap-only */
-static void
-InsertIndexEntries(Relation rel, HeapTuple tup)
+/*
+ * Insert index entries for a new row version that is not heap-only, in
+ * every index of rel ready for inserts (for pgcredit's own tables, which
+ * the guard writes without the executor: exposure, receivable_due)
+ */
+void
+pgc_insert_index_entries(Relation rel, HeapTuple tup)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -445,7 +449,7 @@ UpdateRow(Relation rel, ItemPointer otid, HeapTuple tup)
 	res = pgc_heap_update(rel, otid, tup, GetCurrentCommandId(true),
 						  &tmfd, &lockmode, &indexes);
 	if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
-		InsertIndexEntries(rel, tup);
+		pgc_insert_index_entries(rel, tup);
 	else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
 		elog(ERROR, "pgcredit: summarizing indexes on pgcredit.exposure are not supported");
 	if (res == TM_SelfModified)

@@ -8,8 +8,10 @@
 #ifndef PGCREDIT_GUARD_EXPOSURE_H
 #define PGCREDIT_GUARD_EXPOSURE_H
 
+#include "access/htup.h"
 #include "utils/date.h"
 #include "utils/numeric.h"
+#include "utils/relcache.h"
 
 /* A customer's exposure row after a change, with the settings */
 typedef struct PgcExposureRow
@@ -38,5 +40,6 @@ typedef struct PgcExposureRow
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
 							 Numeric d_orders, int d_count, PgcExposureRow *out);
 extern bool pgc_exposure_rule_columns(void);
+extern void pgc_insert_index_entries(Relation rel, HeapTuple tup);
 
 #endif
