@@ -23,7 +23,7 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
 INSTALL_SOURCES = schema roles \
 	analytics_amount_sum analytics_aging analytics_dso analytics_credit_score \
 	analytics_concentration \
-	audit exposure accounts settings rules attach guard holds approvals \
+	audit exposure accounts groups settings rules attach guard holds approvals \
 	csv \
 	risk_settings alerts scores risk_views tier_policy \
 	ownership

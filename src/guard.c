@@ -107,6 +107,7 @@ static SPIPlanPtr close_hold_plan = NULL;
 static SPIPlanPtr move_hold_plan = NULL;
 static SPIPlanPtr overdue_plan = NULL;
 static SPIPlanPtr trial_plan = NULL;
+static SPIPlanPtr group_plan = NULL;
 
 /* Prepare a statement once and keep it */
 static SPIPlanPtr
@@ -445,6 +446,48 @@ CreateExposureRow(const char *customer)
 }
 
 /*
+ * Add delta to a credit group's exposure and to the groups' above it
+ * (guard_exposure.c calls this for a member of a group, before it
+ * locks the customer's row): pgcredit._group_add locks the chain's rows
+ * from the top group down, the fixed order doc/guard.md describes.  With
+ * out given, the groups after the change go to out->groups, top first.
+ */
+void
+pgc_group_add(const char *group_id, Numeric delta, PgcExposureRow *out)
+{
+	Oid			types[2] = {TEXTOID, NUMERICOID};
+	Datum		values[2];
+	MemoryContext cxt = CurrentMemoryContext;
+
+	values[0] = CStringGetTextDatum(group_id);
+	values[1] = NumericGetDatum(delta);
+	RunKept(&group_plan, "SELECT group_id, exposure, credit_limit, tolerance_pct "
+			"FROM pgcredit._group_add($1, $2)", 2, types, values, false);
+	MemoryContextSwitchTo(cxt);
+	if (SPI_processed == 0 || SPI_processed > PGC_MAX_GROUP_DEPTH)
+		elog(ERROR, "pgcredit: credit group \"%s\" has a chain of %llu groups",
+			 group_id, (unsigned long long) SPI_processed);
+	if (out == NULL)
+		return;
+	out->ngroups = (int) SPI_processed;
+	for (int i = 0; i < out->ngroups; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		v;
+		PgcGroupRow *g = &out->groups[i];
+
+		g->group_id = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull));
+		g->exposure = DatumGetNumericCopy(SPI_getbinval(t, d, 2, &isnull));
+		v = SPI_getbinval(t, d, 3, &isnull);
+		g->credit_limit = isnull ? NULL : DatumGetNumericCopy(v);
+		v = SPI_getbinval(t, d, 4, &isnull);
+		g->tolerance = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(v);
+	}
+}
+
+/*
  * Add delta to the component of a customer's exposure that the table
  * feeds, creating the customer's row on first sight.  With out given,
  * reads back the row and the settings for the check.
@@ -630,6 +673,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 	/* a new row may yet not be stored: its trials wait until it is */
 	trial.defer = count > 0;
 	pgc_rules_judge(customer, &x, delta, order_amount, &guard_queries, v, ShadowTrial, &trial);
+	pgc_groups_judge(customer, &x, delta, v);
 }
 
 /* " Rule N (kind) decided." for a verdict a rule gave, else "" */
@@ -735,6 +779,9 @@ RemovalDetail(const Verdict *v, const char *amt)
 	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
 		return errdetail("It takes a credit of %s out of the exposure of a customer whose exposure would then be %s, above %s.%s",
 						 amt, v->exposure, v->threshold, rule);
+	if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
+		return errdetail("It takes a credit of %s out of the exposure of credit group \"%s\", which would then be %s against a credit limit of %s.",
+						 amt, v->group, v->group_exposure, v->group_limit);
 	return errdetail("It takes a credit of %s out of the exposure of a customer whose account review is %s days overdue.%s",
 					 amt, v->figure, rule);
 }
@@ -772,6 +819,9 @@ HeldDetail(const Verdict *v)
 	if (v->sqlstate == ERRCODE_PGC_UTILISATION)
 		return errdetail("It would have been held because exposure with it would have been %s, above %s (a share of %s of the credit limit of %s).%s",
 						 v->exposure, v->threshold, v->figure, v->limit, rule);
+	if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
+		return errdetail("It would have been refused because the exposure of credit group \"%s\" with it would have been %s against a credit limit of %s.",
+						 v->group, v->group_exposure, v->group_limit);
 	return errdetail("It would have been held because the account's review is %s days overdue; exposure with it would have been %s.%s",
 					 v->figure, v->exposure, rule);
 }
@@ -818,6 +868,20 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						   v->exposure, v->limit, v->allowed, amt, v->available, rule),
 				 errhint("Reduce the order, collect payment first, or ask a credit controller "
 						 "to raise the limit or override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" exceeds the credit limit of group \"%s\"",
+						customer, v->group),
+				 errdetail("The group's exposure with this order would be %s against a credit limit of %s%s; "
+						   "the order amount is %s and the group's credit available before it was %s. "
+						   "The customer's own exposure with it would be %s against a credit limit of %s.",
+						   v->group_exposure, v->group_limit,
+						   strcmp(v->group_limit, v->group_allowed) == 0 ? "" :
+						   psprintf(" (%s with tolerance)", v->group_allowed),
+						   amt, v->group_available, v->exposure, v->limit),
+				 errhint("Reduce the order, collect payment first, or ask a credit controller "
+						 "to raise the group's limit or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
 		ereport(ERROR,
 				(errcode(v->sqlstate),

@@ -61,6 +61,7 @@
 #include "utils/snapmgr.h"
 
 #include "pgcredit.h"
+#include "amount.h"
 #include "guard_exposure.h"
 
 /* Where pgcredit's tables are, looked up once and forgotten when they change */
@@ -84,6 +85,7 @@ typedef struct StoreCache
 	AttrNumber	x_temporary_until;
 	AttrNumber	x_order_count;
 	AttrNumber	x_order_sum;
+	AttrNumber	x_credit_group;
 	AttrNumber	s_policy;
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
@@ -183,6 +185,7 @@ LoadCache(void)
 	cache.x_temporary_until = OptionalColumn(rel, "temporary_until");
 	cache.x_order_count = OptionalColumn(rel, "order_count");
 	cache.x_order_sum = OptionalColumn(rel, "order_sum");
+	cache.x_credit_group = OptionalColumn(rel, "credit_group");
 	table_close(rel, AccessShareLock);
 
 	rel = table_open(cache.settings, AccessShareLock);
@@ -604,8 +607,12 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	Numeric		orders;
 	int64		count = 0;
 	Numeric		sum = NULL;
+	char	   *applied = NULL; /* the group the change was added to */
+	Numeric		gdelta = NULL;
+	PgcExposureRow gout;
 
 	LoadCache();
+	gout.ngroups = 0;
 	rel = table_open(cache.exposure, RowExclusiveLock);
 	idx = NULL;					/* opened when the row's place is not known */
 	slot = NULL;
@@ -638,6 +645,39 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			ExecClearTuple(slot);
 		}
 		heap_deform_tuple(old, desc, values, nulls);
+
+		/*
+		 * A member of a credit group: the change goes to its group chain
+		 * first, locked from the top group down, then to the customer's row.
+		 * When the row's group is not the one the change went to (a
+		 * join_group or leave_group committed since it was read), the change
+		 * is taken back out of that chain (whose rows this transaction holds)
+		 * and added to the new one.  A customer without a group costs reading
+		 * the column.
+		 */
+		if (cache.x_credit_group)
+		{
+			char	   *group = nulls[cache.x_credit_group - 1] ? NULL :
+			TextDatumGetCString(values[cache.x_credit_group - 1]);
+
+			if (group != NULL ? applied == NULL || strcmp(group, applied) != 0 : applied != NULL)
+			{
+				if (gdelta == NULL)
+				{
+					gdelta = int64_to_numeric(0);
+					if (d_receivables != NULL)
+						gdelta = numeric_add_opt_error(gdelta, d_receivables, NULL);
+					if (d_orders != NULL)
+						gdelta = numeric_add_opt_error(gdelta, d_orders, NULL);
+				}
+				if (applied != NULL)
+					pgc_group_add(applied, pgc_numeric_negate(gdelta), NULL);
+				gout.ngroups = 0;
+				if (group != NULL)
+					pgc_group_add(group, gdelta, &gout);
+				applied = group;
+			}
+		}
 
 		receivables = NumericAttr(values, nulls, cache.x_receivables);
 		orders = NumericAttr(values, nulls, cache.x_open_orders);
@@ -730,6 +770,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			out->temporary_until = nulls[cache.x_temporary_until - 1] ? 0 :
 				DatumGetDateADT(values[cache.x_temporary_until - 1]);
 		}
+		out->ngroups = gout.ngroups;
+		memcpy(out->groups, gout.groups, sizeof(gout.groups));
 		out->order_count = count;
 		out->order_sum = sum;
 		ReadSettings(snap, out);

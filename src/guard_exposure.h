@@ -13,6 +13,18 @@
 #include "utils/numeric.h"
 #include "utils/relcache.h"
 
+/* credit groups nest at most this deep (pgcredit.create_group) */
+#define PGC_MAX_GROUP_DEPTH 4
+
+/* One group of a customer's chain after a change */
+typedef struct PgcGroupRow
+{
+	char	   *group_id;
+	Numeric		exposure;		/* the group's exposure after the change */
+	Numeric		credit_limit;	/* NULL: no group limit */
+	Numeric		tolerance;
+} PgcGroupRow;
+
 /* A customer's exposure row after a change, with the settings */
 typedef struct PgcExposureRow
 {
@@ -35,7 +47,16 @@ typedef struct PgcExposureRow
 	Numeric		default_tolerance;
 	bool		max_days_set;
 	int32		max_days;
+	int			ngroups;		/* the customer's group chain, top group first */
+	PgcGroupRow groups[PGC_MAX_GROUP_DEPTH];
 } PgcExposureRow;
+
+/*
+ * Add delta to a group's exposure and every group's above it, locking
+ * them from the top group down; with out given, fill out->groups.
+ * Supplied by the guard (guard.c), which runs it as an SQL statement.
+ */
+extern void pgc_group_add(const char *group_id, Numeric delta, PgcExposureRow *out);
 
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
 							 Numeric d_orders, int d_count, PgcExposureRow *out);

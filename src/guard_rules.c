@@ -745,3 +745,47 @@ pgc_rules_changed(PG_FUNCTION_ARGS)
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(td->tg_relation));
 	return PointerGetDatum(NULL);
 }
+
+/*
+ * After the customer's own rules passed: the group limits of the
+ * customer's chain (x->groups, after the raise, under the rows' locks).
+ * A raise (delta > 0) that takes a group's exposure above its limit with
+ * tolerance gives PC014, naming the group nearest the customer first.
+ */
+void
+pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta, PgcVerdict *v)
+{
+	Numeric		tolerance;
+	Numeric		limit;
+
+	if (v->sqlstate != 0 || x->ngroups == 0 || delta == NULL ||
+		pgc_numeric_sign(delta) <= 0)
+		return;
+	for (int i = x->ngroups - 1; i >= 0; i--)
+	{
+		const PgcGroupRow *g = &x->groups[i];
+		Numeric		allowed;
+
+		if (g->credit_limit == NULL)
+			continue;
+		allowed = pgc_limit_with_tolerance(g->credit_limit, g->tolerance);
+		if (pgc_numeric_cmp(g->exposure, allowed) <= 0)
+			continue;
+		v->sqlstate = ERRCODE_PGC_GROUP_LIMIT_EXCEEDED;
+		v->kind = "group_limit";
+		v->group = g->group_id;
+		v->reason = psprintf("credit limit of group %s exceeded", g->group_id);
+		v->group_exposure = NumText(g->exposure);
+		v->group_limit = NumText(g->credit_limit);
+		v->group_allowed = NumText(allowed);
+		v->group_available = NumText(numeric_sub_opt_error(g->credit_limit,
+														   numeric_sub_opt_error(g->exposure, delta, NULL),
+														   NULL));
+		v->exposure = NumText(x->exposure);
+		limit = pgc_rules_limit_in_force(x, &tolerance);
+		v->limit = limit != NULL ? NumText(limit) : "none";
+		v->allowed = v->limit;
+		v->available = limit != NULL ? NumText(pgc_rules_available(x, delta)) : "unlimited";
+		return;
+	}
+}

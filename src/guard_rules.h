@@ -20,6 +20,7 @@
 #define ERRCODE_PGC_LARGEST_ORDER			MAKE_SQLSTATE('P','C','0','0','6')
 #define ERRCODE_PGC_UTILISATION				MAKE_SQLSTATE('P','C','0','0','7')
 #define ERRCODE_PGC_LIMIT_EXPIRED			MAKE_SQLSTATE('P','C','0','0','8')
+#define ERRCODE_PGC_GROUP_LIMIT_EXCEEDED	MAKE_SQLSTATE('P','C','0','1','4')
 
 /* The outcome of the check of one raise of exposure */
 typedef struct PgcVerdict
@@ -38,7 +39,15 @@ typedef struct PgcVerdict
 	char	   *figure;			/* the figure the rule judged */
 	char	   *threshold;		/* the most the rule allows of it */
 	char	   *usual;			/* largest_order: the customer's average order */
+	const char *group;			/* group limit: the group over its limit */
+	char	   *group_exposure; /* its exposure with the order */
+	char	   *group_limit;
+	char	   *group_allowed;	/* its limit with tolerance */
+	char	   *group_available;	/* its limit less its exposure before */
 } PgcVerdict;
+
+extern void pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
+							 PgcVerdict *v);
 
 /* Facts about a customer that need a query, asked only when a rule needs them */
 typedef struct PgcRuleQueries

@@ -19,7 +19,8 @@ CREATE TABLE pgcredit.exposure (
   temporary_from date,
   temporary_until date,
   order_count    bigint NOT NULL DEFAULT 0,
-  order_sum      numeric NOT NULL DEFAULT 0
+  order_sum      numeric NOT NULL DEFAULT 0,
+  credit_group   text
 ) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
@@ -36,6 +37,7 @@ COMMENT ON COLUMN pgcredit.exposure.temporary_from IS 'first day of the temporar
 COMMENT ON COLUMN pgcredit.exposure.temporary_until IS 'last day of the temporary limit, copied like credit_limit';
 COMMENT ON COLUMN pgcredit.exposure.order_count IS 'orders the guard let in for the customer (largest_order rules compare an order with the average)';
 COMMENT ON COLUMN pgcredit.exposure.order_sum IS 'sum of the amounts of those orders';
+COMMENT ON COLUMN pgcredit.exposure.credit_group IS 'the customer''s credit group, copied by join_group and leave_group: the guard adds every change of the exposure to that group and the groups above it';
 REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
@@ -193,6 +195,8 @@ BEGIN
          e.temporary_limit, e.temporary_from, e.temporary_until)
         IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.risk_tier, x.next_review,
                           x.temporary_limit, x.temporary_from, x.temporary_until);
+  -- and the credit groups, from the customers' repaired exposure
+  fixed := fixed + pgcredit._rebuild_group_exposure();
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;
@@ -200,7 +204,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure and the receivables by due date from the attached tables and repair them; returns the number of customers corrected';
+  'recompute exposure and the receivables by due date from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 

@@ -1,0 +1,200 @@
+-- Credit groups: subsidiaries of one parent share a group limit while
+-- each keeps its own.  The guard adds every change of a member's
+-- exposure to its group and the groups above it, and refuses (PC014) or
+-- holds an order that takes one of them past its limit.
+\set SHOW_CONTEXT never
+
+CREATE TABLE g_order (
+  id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer  text NOT NULL,
+  amount    numeric(12,2) NOT NULL
+);
+CREATE TABLE g_invoice (
+  id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer  text NOT NULL,
+  amount    numeric(12,2) NOT NULL,
+  due       date NOT NULL DEFAULT current_date + 30
+);
+SELECT relid FROM pgcredit.attach_orders('g_order', 'customer', 'amount');
+SELECT relid FROM pgcredit.attach_receivables('g_invoice', 'customer', 'amount', 'due');
+
+-- Data: a holding (limit 1000) over a region (limit 800, 10% tolerance)
+SELECT id, parent, credit_limit, tolerance_pct, name FROM pgcredit.create_group('HOLD', 1000, name => 'Holding');
+SELECT id, parent, credit_limit, tolerance_pct FROM pgcredit.create_group('EU', 800, 10, 'HOLD');
+SELECT id, parent FROM pgcredit.create_group('EU-N', NULL, 0, 'EU');
+SELECT id, parent FROM pgcredit.create_group('EU-N-1', NULL, 0, 'EU-N');
+SELECT * FROM pgcredit.group_exposure ORDER BY depth, group_id;
+
+-- Bad input: every one refused, nothing changed
+\set VERBOSITY terse
+SELECT pgcredit.create_group('TOO-DEEP', parent => 'EU-N-1');
+SELECT pgcredit.create_group('X', parent => 'NOPE');
+SELECT pgcredit.create_group('HOLD');
+SELECT pgcredit.create_group(NULL);
+SELECT pgcredit.create_group(repeat('k', 1001));
+SELECT pgcredit.create_group('X', -1);
+SELECT pgcredit.create_group('X', 'NaN');
+SELECT pgcredit.create_group('X', 'Infinity');
+SELECT pgcredit.create_group('X', 1, NULL);
+SELECT pgcredit.create_group('X', reason => '');
+SELECT pgcredit.set_group_limit('NOPE', 1, 'r');
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', -5, 'r');
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', 'NaN', 'r');
+SELECT pgcredit.join_group('A', 'NOPE', 'r');
+SELECT pgcredit.join_group('A', NULL, 'r');
+SELECT pgcredit.join_group(NULL, 'EU', 'r');
+SELECT pgcredit.leave_group('A', 'r');
+-- a group cannot be its own parent, nor have a cycle
+UPDATE pgcredit.credit_group SET parent = id WHERE id = 'HOLD';
+\set VERBOSITY default
+SELECT count(*) AS groups FROM pgcredit.credit_group;
+
+-- Two subsidiaries with limits of their own in EU, one in EU-N
+SELECT customer FROM pgcredit.open_account('A', 600);
+SELECT customer FROM pgcredit.open_account('B', 600);
+SELECT customer FROM pgcredit.open_account('C', 600);
+SELECT pgcredit.join_group('A', 'EU', 'subsidiary');
+SELECT pgcredit.join_group('B', 'EU', 'subsidiary');
+SELECT pgcredit.join_group('C', 'EU-N', 'subsidiary');
+SELECT customer, credit_group FROM pgcredit.exposure WHERE customer IN ('A', 'B', 'C', 'D') ORDER BY customer;
+
+INSERT INTO g_order (customer, amount) VALUES ('A', 500);
+INSERT INTO g_order (customer, amount) VALUES ('B', 300);
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+-- EU: 800 + 10% = 880; B's own limit holds 250 more, the group 80
+INSERT INTO g_order (customer, amount) VALUES ('B', 100);
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO g_order (customer, amount) VALUES ('B', 80);
+-- C is under EU-N (no limit) under EU: EU's limit holds it too
+INSERT INTO g_order (customer, amount) VALUES ('C', 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+
+-- The customer's own limit still comes first (PC001)
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', NULL, 'limit lifted');
+INSERT INTO g_order (customer, amount) VALUES ('A', 101);
+\echo :LAST_ERROR_SQLSTATE
+-- and the holding's limit binds now: 880 + 121 > 1000
+INSERT INTO g_order (customer, amount) VALUES ('C', 121);
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO g_order (customer, amount) VALUES ('C', 120);
+
+-- A smaller order, a cancelled one and a payment lower the groups
+UPDATE g_order SET amount = amount - 20 WHERE customer = 'C';
+DELETE FROM g_order WHERE customer = 'B' AND amount = 80;
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+-- receivables move the groups too
+INSERT INTO g_invoice (customer, amount) VALUES ('A', 50), ('C', 30);
+UPDATE g_invoice SET amount = 0 WHERE customer = 'C';
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+SELECT * FROM pgcredit.verify_group_exposure();
+
+-- Override: a controller's override_block covers the group check too
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('HOLD', 900, 'tighter');
+BEGIN;
+INSERT INTO g_order (customer, amount) VALUES ('C', 10);
+ROLLBACK;
+BEGIN;
+SELECT pgcredit.override_block('C', 'one order past the group limit');
+INSERT INTO g_order (customer, amount) VALUES ('C', 10);
+COMMIT;
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+
+-- Hold mode: the order goes in held, its why names the group
+CREATE TABLE g_held (
+  id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer  text NOT NULL,
+  amount    numeric(12,2) NOT NULL,
+  on_hold   boolean NOT NULL DEFAULT false
+);
+SELECT relid FROM pgcredit.attach_orders('g_held', 'customer', 'amount', mode => 'hold', hold_column => 'on_hold');
+INSERT INTO g_held (customer, amount) VALUES ('B', 5) RETURNING on_hold;
+SELECT customer, amount, why FROM pgcredit.held_order WHERE released_at IS NULL;
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+
+-- Moves: joining a group that cannot carry the customer is refused,
+-- nothing changed; leaving takes the exposure out
+SELECT customer FROM pgcredit.open_account('D', 600);
+INSERT INTO g_order (customer, amount) VALUES ('D', 400);
+SELECT pgcredit.join_group('D', 'EU', 'acquired');
+\echo :LAST_ERROR_SQLSTATE
+SELECT customer, credit_group FROM pgcredit.exposure WHERE customer = 'D';
+SELECT id FROM pgcredit.create_group('US', 500);
+SELECT pgcredit.join_group('D', 'US', 'acquired');
+SELECT pgcredit.leave_group('C', 'sold');
+SELECT customer, credit_group FROM pgcredit.exposure WHERE customer IN ('A', 'B', 'C', 'D') ORDER BY customer;
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+-- changing group moves it from the old chain to the new one
+SELECT pgcredit.join_group('D', 'EU-N-1', 'reorganised');
+\echo :LAST_ERROR_SQLSTATE
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('HOLD', 2000, 'bigger');
+SELECT pgcredit.join_group('D', 'EU-N-1', 'reorganised');
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+SELECT * FROM pgcredit.verify_group_exposure();
+SELECT action, customer, old_value, new_value, reason FROM pgcredit.audit_log
+WHERE action IN ('join_group', 'leave_group', 'set_group_limit') ORDER BY id;
+
+-- Dropping: only an empty group
+\set VERBOSITY terse
+SELECT pgcredit.drop_group('EU', 'gone');
+\set VERBOSITY default
+SELECT pgcredit.drop_group('US', 'empty now');
+SELECT count(*) FROM pgcredit.group_exposure WHERE group_id = 'US';
+
+-- The view
+SELECT * FROM pgcredit.group_risk ORDER BY depth, credit_group;
+
+-- Tampering is found and repaired
+UPDATE pgcredit.group_exposure SET exposure = exposure + 7 WHERE group_id = 'EU';
+UPDATE pgcredit.exposure SET credit_group = NULL WHERE customer = 'A';
+SELECT * FROM pgcredit.verify_group_exposure();
+SELECT pgcredit.rebuild_exposure() > 0 AS repaired;
+SELECT * FROM pgcredit.verify_group_exposure();
+
+-- Attacks: the application and a role with nothing cannot change groups
+-- or write their exposure
+CREATE ROLE regress_g_app;
+CREATE ROLE regress_g_nobody;
+GRANT INSERT, SELECT ON g_order TO regress_g_app;
+SET ROLE regress_g_app;
+\set VERBOSITY terse
+SELECT pgcredit.create_group('EVIL', 1e9);
+SELECT pgcredit.join_group('A', 'EU-N', 'mine');
+SELECT pgcredit.leave_group('A', 'free me');
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('HOLD', 1e9, 'more');
+UPDATE pgcredit.group_exposure SET exposure = 0;
+INSERT INTO pgcredit.group_member VALUES ('A', 'EU-N');
+SELECT pgcredit._group_add('EU', -1000);
+SET ROLE regress_g_nobody;
+UPDATE pgcredit.group_exposure SET exposure = 0;
+SELECT pgcredit.drop_group('EU-N-1', 'r');
+\set VERBOSITY default
+RESET ROLE;
+-- the application's orders still go through the guard
+SET ROLE regress_g_app;
+INSERT INTO g_order (customer, amount) VALUES ('B', 1);
+RESET ROLE;
+SELECT * FROM pgcredit.verify_group_exposure();
+SELECT * FROM pgcredit.verify_exposure();
+DROP OWNED BY regress_g_app;
+DROP ROLE regress_g_app;
+DROP ROLE regress_g_nobody;
+
+-- Leave nothing behind for the files after this one
+SELECT m.customer, pgcredit.leave_group(m.customer, 'cleanup') FROM pgcredit.group_member m ORDER BY 1;
+SELECT pgcredit.drop_group(g, 'cleanup') FROM unnest(ARRAY['EU-N-1', 'EU-N', 'EU', 'HOLD']) g;
+SELECT count(*) AS groups_left FROM pgcredit.group_exposure;
+SELECT relid FROM pgcredit.detach('g_order');
+SELECT relid FROM pgcredit.detach('g_invoice');
+SELECT relid FROM pgcredit.detach('g_held');
+DROP TABLE g_order, g_invoice, g_held;
+DELETE FROM pgcredit.held_order WHERE customer IN ('A', 'B', 'C', 'D');
+-- the files after this one number their held orders from 1
+ALTER TABLE pgcredit.held_order ALTER COLUMN id RESTART;
+DELETE FROM pgcredit.alert WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.override WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.receivable_due WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.exposure WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.account WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.audit_log WHERE customer IN ('A', 'B', 'C', 'D')
+  OR action IN ('create_group', 'set_group_limit', 'drop_group', 'attach_orders', 'attach_receivables', 'detach', 'rebuild_exposure');
