@@ -144,6 +144,37 @@ SELECT count(*) FROM pgcredit.group_exposure WHERE group_id = 'US';
 -- The view
 SELECT * FROM pgcredit.group_risk ORDER BY depth, credit_group;
 
+-- check_order gives the group verdict too, without writing anything
+SELECT id, credit_limit FROM pgcredit.set_group_limit('EU-N', 500, 'cap the region');
+SELECT verdict, kind, sqlstate, reason, exposure FROM pgcredit.check_order('D', 150);
+SELECT verdict, kind, sqlstate, reason, exposure FROM pgcredit.check_order('D', 100);
+SELECT verdict, kind, sqlstate FROM pgcredit.check_order('D', 150, 'g_order');
+SELECT group_id, exposure FROM pgcredit.group_exposure WHERE group_id = 'EU-N';
+
+-- Moving a group: no cycle, at most 4 levels, the new groups above it
+-- must carry its exposure; its exposure moves with it
+\set VERBOSITY terse
+SELECT pgcredit.set_group_parent('EU', 'EU-N-1', 'loop');
+SELECT pgcredit.set_group_parent('HOLD', 'HOLD', 'loop');
+SELECT pgcredit.set_group_parent('NOPE', NULL, 'r');
+SELECT pgcredit.set_group_parent('EU-N', 'NOPE', 'r');
+SELECT pgcredit.set_group_parent('EU-N', NULL, '');
+\set VERBOSITY default
+SELECT id FROM pgcredit.create_group('TOP2', 300);
+SELECT pgcredit.set_group_parent('EU-N', 'TOP2', 'new region');
+\echo :LAST_ERROR_SQLSTATE
+SELECT id, credit_limit FROM pgcredit.set_group_limit('TOP2', 1000, 'room for the region');
+SELECT id, parent FROM pgcredit.set_group_parent('EU-N', 'TOP2', 'new region');
+SELECT group_id, parent, depth, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+SELECT id FROM pgcredit.create_group('L4', NULL, 0, 'EU-N-1');
+\set VERBOSITY terse
+SELECT pgcredit.set_group_parent('EU-N', 'EU', 'back');
+\set VERBOSITY default
+-- orders of the moved group's members now count in its new chain
+INSERT INTO g_order (customer, amount) VALUES ('D', 10);
+SELECT group_id, parent, depth, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+SELECT * FROM pgcredit.verify_group_exposure();
+
 -- Tampering is found and repaired
 UPDATE pgcredit.group_exposure SET exposure = exposure + 7 WHERE group_id = 'EU';
 UPDATE pgcredit.exposure SET credit_group = NULL WHERE customer = 'A';
@@ -162,6 +193,7 @@ SELECT pgcredit.create_group('EVIL', 1e9);
 SELECT pgcredit.join_group('A', 'EU-N', 'mine');
 SELECT pgcredit.leave_group('A', 'free me');
 SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('HOLD', 1e9, 'more');
+SELECT pgcredit.set_group_parent('EU', NULL, 'free');
 UPDATE pgcredit.group_exposure SET exposure = 0;
 INSERT INTO pgcredit.group_member VALUES ('A', 'EU-N');
 SELECT pgcredit._group_add('EU', -1000);
@@ -182,7 +214,7 @@ DROP ROLE regress_g_nobody;
 
 -- Leave nothing behind for the files after this one
 SELECT m.customer, pgcredit.leave_group(m.customer, 'cleanup') FROM pgcredit.group_member m ORDER BY 1;
-SELECT pgcredit.drop_group(g, 'cleanup') FROM unnest(ARRAY['EU-N-1', 'EU-N', 'EU', 'HOLD']) g;
+SELECT pgcredit.drop_group(g, 'cleanup') FROM unnest(ARRAY['L4', 'EU-N-1', 'EU-N', 'EU', 'HOLD', 'TOP2']) g;
 SELECT count(*) AS groups_left FROM pgcredit.group_exposure;
 SELECT relid FROM pgcredit.detach('g_order');
 SELECT relid FROM pgcredit.detach('g_invoice');
@@ -197,4 +229,4 @@ DELETE FROM pgcredit.receivable_due WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.exposure WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.account WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.audit_log WHERE customer IN ('A', 'B', 'C', 'D')
-  OR action IN ('create_group', 'set_group_limit', 'drop_group', 'attach_orders', 'attach_receivables', 'detach', 'rebuild_exposure');
+  OR action IN ('create_group', 'set_group_limit', 'set_group_parent', 'drop_group', 'attach_orders', 'attach_receivables', 'detach', 'rebuild_exposure');

@@ -112,6 +112,7 @@ INSERT INTO decided_function VALUES
   -- credit groups: controllers change them; readers verify
   ('pgcredit.create_group(text,numeric,numeric,text,text,text)', 'controller'),
   ('pgcredit.set_group_limit(text,numeric,text,numeric)', 'controller'),
+  ('pgcredit.set_group_parent(text,text,text)', 'controller'),
   ('pgcredit.join_group(text,text,text)', 'controller'),
   ('pgcredit.leave_group(text,text)', 'controller'),
   ('pgcredit.drop_group(text,text)', 'controller'),

@@ -20,6 +20,7 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -268,9 +269,44 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	x.default_tolerance = GetNumeric(t, d, 15);
 	nulls[0] = false;
 
+	/*
+	 * The customer's group chain (version 1.1 on), top group first, each with
+	 * the order added, as the guard would leave it
+	 */
+	if (OidIsValid(get_relname_relid("group_member", get_namespace_oid("pgcredit", false))))
+	{
+		Oid			gtypes[2] = {TEXTOID, NUMERICOID};
+		Datum		gvalues[2];
+
+		gvalues[0] = CStringGetTextDatum(customer);
+		gvalues[1] = NumericGetDatum(amount);
+		if (SPI_execute_with_args("SELECT g.group_id, g.exposure OPERATOR(pg_catalog.+) $2, "
+								  "g.credit_limit, g.tolerance_pct "
+								  "FROM pgcredit.group_member m, pgcredit._group_chain(m.group_id) c "
+								  "JOIN pgcredit.group_exposure g ON g.group_id OPERATOR(pg_catalog.=) c.group_id "
+								  "WHERE m.customer OPERATOR(pg_catalog.=) $1 ORDER BY c.depth",
+								  2, gtypes, gvalues, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_processed > PGC_MAX_GROUP_DEPTH)
+			elog(ERROR, "pgcredit: check_order could not read the customer's groups");
+		x.ngroups = (int) SPI_processed;
+		for (int i = 0; i < x.ngroups; i++)
+		{
+			HeapTuple	g = SPI_tuptable->vals[i];
+			bool		isnull;
+
+			x.groups[i].group_id = TextDatumGetCString(SPI_getbinval(g, SPI_tuptable->tupdesc, 1, &isnull));
+			x.groups[i].exposure = GetNumeric(g, SPI_tuptable->tupdesc, 2);
+			x.groups[i].credit_limit = GetNumeric(g, SPI_tuptable->tupdesc, 3);
+			x.groups[i].tolerance = GetNumeric(g, SPI_tuptable->tupdesc, 4);
+		}
+	}
+
 	/* as in the guard, an order of 0 raises nothing and is never judged */
 	if (pgc_numeric_sign(amount) > 0)
+	{
 		pgc_rules_judge(customer, &x, amount, amount, &check_queries, &v, NULL, NULL);
+		pgc_groups_judge(customer, &x, amount, &v);
+	}
 	else
 		memset(&v, 0, sizeof(v));
 	available = pgc_rules_available(&x, amount);

@@ -117,7 +117,7 @@ $$;
 COMMENT ON FUNCTION pgcredit._group_exists(text) IS 'refuse a null or unknown group';
 REVOKE EXECUTE ON FUNCTION pgcredit._group_exists(text) FROM PUBLIC;
 
-CREATE FUNCTION pgcredit._group_check(group_id text, raise numeric, customer text)
+CREATE FUNCTION pgcredit._group_check(group_id text, raise numeric, what text)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -130,18 +130,18 @@ BEGIN
   WHERE g.group_id = _group_check.group_id AND g.credit_limit IS NOT NULL
     AND g.exposure > g.credit_limit * (1 + g.tolerance_pct / 100);
   IF FOUND AND raise > 0 THEN
-    RAISE EXCEPTION 'customer "%" would exceed the credit limit of group "%"', customer, x.group_id
+    RAISE EXCEPTION '% would exceed the credit limit of group "%"', what, x.group_id
       USING ERRCODE = 'PC014',
-      DETAIL = format('The group''s exposure with the customer''s %s would be %s against a credit limit of %s%s.',
+      DETAIL = format('The group''s exposure with %s more would be %s against a credit limit of %s%s.',
                       raise, x.exposure, x.credit_limit,
                       CASE WHEN x.tolerance_pct > 0
                            THEN format(' (%s with tolerance)', pg_catalog.trim_scale(x.credit_limit * (1 + x.tolerance_pct / 100)))
                            ELSE '' END),
-      HINT = 'Raise the group''s limit with pgcredit.set_group_limit(), or reduce the customer''s exposure first.';
+      HINT = 'Raise the group''s limit with pgcredit.set_group_limit(), or reduce the exposure first.';
   END IF;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._group_check(text, numeric, text) IS 'refuse (PC014) a move of a customer''s exposure into a group that cannot carry it';
+COMMENT ON FUNCTION pgcredit._group_check(text, numeric, text) IS 'refuse (PC014) a move of a customer''s or a group''s exposure ("what" names it) into a group that cannot carry it';
 REVOKE EXECUTE ON FUNCTION pgcredit._group_check(text, numeric, text) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.create_group(group_id text, credit_limit numeric DEFAULT NULL,
@@ -228,6 +228,79 @@ COMMENT ON FUNCTION pgcredit.set_group_limit(text, numeric, text, numeric) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.set_group_limit(text, numeric, text, numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_group_limit(text, numeric, text, numeric) TO pgcredit_controller;
 
+CREATE FUNCTION pgcredit.set_group_parent(group_id text, new_parent text, reason text)
+RETURNS pgcredit.credit_group LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.credit_group;
+  after pgcredit.credit_group;
+  amount numeric;
+  new_depth int := 1;
+  height int;
+  g record;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  PERFORM pgcredit._group_exists(group_id);
+  IF new_parent IS NOT NULL THEN
+    PERFORM pgcredit._group_exists(new_parent);
+  END IF;
+  -- every order of a group waits until this commits, and this waits for
+  -- the orders in flight: the chains read by orders stay whole
+  LOCK TABLE pgcredit.group_exposure IN SHARE ROW EXCLUSIVE MODE;
+  SELECT * INTO before FROM pgcredit.credit_group c WHERE c.id = set_group_parent.group_id FOR UPDATE;
+  IF before.parent IS NOT DISTINCT FROM new_parent THEN
+    RETURN before;
+  END IF;
+  IF EXISTS (SELECT FROM pgcredit._group_chain(new_parent) c WHERE c.group_id = set_group_parent.group_id) THEN
+    RAISE EXCEPTION 'credit group "%" cannot go under "%", a group under it', group_id, new_parent
+      USING ERRCODE = 'invalid_parameter_value', DETAIL = 'Credit groups form a tree: no group is above itself.';
+  END IF;
+  IF new_parent IS NOT NULL THEN
+    SELECT x.depth + 1 INTO new_depth FROM pgcredit.group_exposure x WHERE x.group_id = new_parent;
+  END IF;
+  -- the levels under the group
+  WITH RECURSIVE sub(id, n) AS (
+    SELECT set_group_parent.group_id, 0
+    UNION ALL
+    SELECT c.id, s.n + 1 FROM pgcredit.credit_group c JOIN sub s ON c.parent = s.id WHERE s.n < 8)
+  SELECT max(s.n) INTO height FROM sub s;
+  IF new_depth + height > 4 THEN
+    RAISE EXCEPTION 'credit groups nest at most 4 levels deep' USING ERRCODE = 'program_limit_exceeded',
+      DETAIL = format('Group "%s" would be at level %s with %s levels under it.', group_id, new_depth, height);
+  END IF;
+  SELECT x.exposure INTO amount FROM pgcredit.group_exposure x WHERE x.group_id = set_group_parent.group_id;
+  -- the group's exposure leaves the old groups above it for the new ones
+  UPDATE pgcredit.group_exposure x SET exposure = x.exposure - amount
+  WHERE x.group_id IN (SELECT c.group_id FROM pgcredit._group_chain(before.parent) c)
+    AND x.group_id NOT IN (SELECT c.group_id FROM pgcredit._group_chain(new_parent) c);
+  UPDATE pgcredit.group_exposure x SET exposure = x.exposure + amount
+  WHERE x.group_id IN (SELECT c.group_id FROM pgcredit._group_chain(new_parent) c)
+    AND x.group_id NOT IN (SELECT c.group_id FROM pgcredit._group_chain(before.parent) c);
+  FOR g IN SELECT c.group_id FROM pgcredit._group_chain(new_parent) c
+           WHERE c.group_id NOT IN (SELECT c2.group_id FROM pgcredit._group_chain(before.parent) c2) LOOP
+    PERFORM pgcredit._group_check(g.group_id, amount, format('group "%s"', group_id));
+  END LOOP;
+  UPDATE pgcredit.credit_group c SET parent = new_parent, updated_at = now()
+  WHERE c.id = set_group_parent.group_id RETURNING * INTO after;
+  UPDATE pgcredit.group_exposure x SET parent = new_parent
+  WHERE x.group_id = set_group_parent.group_id;
+  -- the levels of the group and of the groups under it
+  UPDATE pgcredit.group_exposure x SET depth = d.depth
+  FROM (SELECT x2.group_id, (SELECT max(c.depth) FROM pgcredit._group_chain(x2.group_id) c) AS depth
+        FROM pgcredit.group_exposure x2) d
+  WHERE d.group_id = x.group_id AND x.depth IS DISTINCT FROM d.depth;
+  PERFORM pgcredit._audit('set_group_parent', NULL,
+    jsonb_build_object('group', before.id, 'parent', before.parent),
+    jsonb_build_object('group', after.id, 'parent', after.parent, 'exposure_moved', amount), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_group_parent(text, text, text) IS
+  'move a group (with the groups under it and its exposure) under another parent, or to the top with NULL; refused (PC014) when a group it joins cannot carry its exposure; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_group_parent(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_group_parent(text, text, text) TO pgcredit_controller;
+
 CREATE FUNCTION pgcredit._move_customer_group(customer text, to_group text, reason text, action text)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -278,7 +351,7 @@ BEGIN
   -- the groups it joins must carry it, as an order of that much
   FOR g IN SELECT c.group_id FROM pgcredit._group_chain(to_group) c
            WHERE c.group_id NOT IN (SELECT c2.group_id FROM pgcredit._group_chain(from_group) c2) LOOP
-    PERFORM pgcredit._group_check(g.group_id, amount, customer);
+    PERFORM pgcredit._group_check(g.group_id, amount, format('customer "%s"', customer));
   END LOOP;
   IF to_group IS NULL THEN
     DELETE FROM pgcredit.group_member m WHERE m.customer = _move_customer_group.customer;
