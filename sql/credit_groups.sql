@@ -175,6 +175,16 @@ INSERT INTO g_order (customer, amount) VALUES ('D', 10);
 SELECT group_id, parent, depth, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
 SELECT * FROM pgcredit.verify_group_exposure();
 
+-- Attaching and detaching a table that holds rows of members moves the
+-- groups too
+CREATE TABLE g_more (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
+INSERT INTO g_more VALUES (1, 'D', 5), (2, 'A', 7);
+SELECT relid FROM pgcredit.attach_orders('g_more', 'customer', 'amount');
+SELECT group_id, exposure FROM pgcredit.group_exposure ORDER BY depth, group_id;
+SELECT relid FROM pgcredit.detach('g_more');
+DROP TABLE g_more;
+SELECT * FROM pgcredit.verify_group_exposure();
+
 -- Tampering is found and repaired
 UPDATE pgcredit.group_exposure SET exposure = exposure + 7 WHERE group_id = 'EU';
 UPDATE pgcredit.exposure SET credit_group = NULL WHERE customer = 'A';

@@ -2084,6 +2084,9 @@ BEGIN
                     ELSE format('%s rows have such a value in column %I.', n, amount_column) END,
       HINT = format('Correct them first: SELECT * FROM %s WHERE %I IN (''NaN'', ''Infinity'', ''-Infinity'').', tbl, amount_column);
   END IF;
+  -- credit groups: no group order runs while the members' exposure
+  -- changes here; the groups are recomputed from it below
+  LOCK TABLE pgcredit.group_exposure IN SHARE ROW EXCLUSIVE MODE;
   FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
            WHERE i.counts GROUP BY i.customer LOOP
     INSERT INTO pgcredit.exposure AS e (customer, receivables, open_orders)
@@ -2102,6 +2105,7 @@ BEGIN
                                               items = d.items + EXCLUDED.items;
   END IF;
 
+  PERFORM pgcredit._rebuild_group_exposure();
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
   RETURN att;
 END
@@ -2500,6 +2504,9 @@ BEGIN
   END IF;
   -- dropping the triggers (as the table's owner) locks out writers first
   PERFORM pgcredit._table_triggers(tbl, false);
+  -- credit groups: no group order runs while the members' exposure
+  -- changes here; the groups are recomputed from it below
+  LOCK TABLE pgcredit.group_exposure IN SHARE ROW EXCLUSIVE MODE;
   FOR c IN SELECT i.customer, sum(i.amount) AS amount FROM pgcredit._attached_items(NULL, NULL, tbl) i
            WHERE i.counts GROUP BY i.customer LOOP
     UPDATE pgcredit.exposure e SET
@@ -2518,6 +2525,7 @@ BEGIN
     -- a bucket whose last item left goes
     DELETE FROM pgcredit.receivable_due d WHERE d.items <= 0;
   END IF;
+  PERFORM pgcredit._rebuild_group_exposure();
   DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
   PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
   RETURN att;
