@@ -2568,6 +2568,19 @@ REVOKE ALL ON pgcredit.credit_group FROM PUBLIC;
 GRANT SELECT ON pgcredit.credit_group TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.credit_group', '');
 
+-- Every change of the groups tells every backend to read their chains
+-- again: the guard keeps each group's chain of parents in memory
+-- (src/guard_exposure.c).
+CREATE FUNCTION pgcredit._groups_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._groups_changed() IS
+  'statement trigger on credit_group: invalidates the group chains every backend keeps, so that the next order in every session sees the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._groups_changed() FROM PUBLIC;
+CREATE TRIGGER groups_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.credit_group
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._groups_changed();
+
 CREATE TABLE pgcredit.group_member (
   customer       text PRIMARY KEY
                  CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
@@ -2616,30 +2629,6 @@ AS $$
 $$;
 COMMENT ON FUNCTION pgcredit._group_chain(text) IS 'a group and the groups above it, top group first, with their depth';
 REVOKE EXECUTE ON FUNCTION pgcredit._group_chain(text) FROM PUBLIC;
-
-CREATE FUNCTION pgcredit._group_add(grp text, delta numeric)
-RETURNS TABLE (group_id text, exposure numeric, credit_limit numeric, tolerance_pct numeric)
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-DECLARE
-  g text;
-BEGIN
-  -- set_group_parent holds SHARE ROW EXCLUSIVE while it moves a group:
-  -- the chain read next is then the one it left
-  LOCK TABLE pgcredit.group_exposure IN ROW EXCLUSIVE MODE;
-  -- the fixed lock order: the chain's rows from the top group down
-  FOR g IN SELECT c.group_id FROM pgcredit._group_chain(_group_add.grp) c LOOP
-    RETURN QUERY
-      UPDATE pgcredit.group_exposure x SET exposure = x.exposure + delta
-      WHERE x.group_id = g
-      RETURNING x.group_id, x.exposure, x.credit_limit, x.tolerance_pct;
-  END LOOP;
-END
-$$;
-COMMENT ON FUNCTION pgcredit._group_add(text, numeric) IS
-  'add delta to the exposure of a group and of every group above it, locking them from the top group down; returns them after the change';
-REVOKE EXECUTE ON FUNCTION pgcredit._group_add(text, numeric) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit._group_exists(group_id text)
 RETURNS void LANGUAGE plpgsql STABLE

@@ -163,7 +163,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_amount(text,numeric)', 'owner'),
   ('pgcredit._lock_exposure(text)', 'owner'),
   ('pgcredit._group_chain(text)', 'owner'),
-  ('pgcredit._group_add(text,numeric)', 'owner'),
+  ('pgcredit._groups_changed()', 'owner'),
   ('pgcredit._group_exists(text)', 'owner'),
   ('pgcredit._group_check(text,numeric,text)', 'owner'),
   ('pgcredit._move_customer_group(text,text,text,text)', 'owner'),

@@ -107,7 +107,6 @@ static SPIPlanPtr close_hold_plan = NULL;
 static SPIPlanPtr move_hold_plan = NULL;
 static SPIPlanPtr overdue_plan = NULL;
 static SPIPlanPtr trial_plan = NULL;
-static SPIPlanPtr group_plan = NULL;
 
 /* Prepare a statement once and keep it */
 static SPIPlanPtr
@@ -443,48 +442,6 @@ CreateExposureRow(const char *customer)
 		CurrentResourceOwner = owner;
 	}
 	PG_END_TRY();
-}
-
-/*
- * Add delta to a credit group's exposure and to the groups' above it
- * (guard_exposure.c calls this for a member of a group, before it
- * locks the customer's row): pgcredit._group_add locks the chain's rows
- * from the top group down, the fixed order doc/guard.md describes.  With
- * out given, the groups after the change go to out->groups, top first.
- */
-void
-pgc_group_add(const char *group_id, Numeric delta, PgcExposureRow *out)
-{
-	Oid			types[2] = {TEXTOID, NUMERICOID};
-	Datum		values[2];
-	MemoryContext cxt = CurrentMemoryContext;
-
-	values[0] = CStringGetTextDatum(group_id);
-	values[1] = NumericGetDatum(delta);
-	RunKept(&group_plan, "SELECT group_id, exposure, credit_limit, tolerance_pct "
-			"FROM pgcredit._group_add($1, $2)", 2, types, values, false);
-	MemoryContextSwitchTo(cxt);
-	if (SPI_processed == 0 || SPI_processed > PGC_MAX_GROUP_DEPTH)
-		elog(ERROR, "pgcredit: credit group \"%s\" has a chain of %llu groups",
-			 group_id, (unsigned long long) SPI_processed);
-	if (out == NULL)
-		return;
-	out->ngroups = (int) SPI_processed;
-	for (int i = 0; i < out->ngroups; i++)
-	{
-		HeapTuple	t = SPI_tuptable->vals[i];
-		TupleDesc	d = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Datum		v;
-		PgcGroupRow *g = &out->groups[i];
-
-		g->group_id = TextDatumGetCString(SPI_getbinval(t, d, 1, &isnull));
-		g->exposure = DatumGetNumericCopy(SPI_getbinval(t, d, 2, &isnull));
-		v = SPI_getbinval(t, d, 3, &isnull);
-		g->credit_limit = isnull ? NULL : DatumGetNumericCopy(v);
-		v = SPI_getbinval(t, d, 4, &isnull);
-		g->tolerance = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(v);
-	}
 }
 
 /*

@@ -86,6 +86,15 @@ typedef struct StoreCache
 	AttrNumber	x_order_count;
 	AttrNumber	x_order_sum;
 	AttrNumber	x_credit_group;
+	Oid			groups;			/* pgcredit.group_exposure; invalid at 1.0 */
+	Oid			credit_group;
+	bool		groups_trigger; /* group changes invalidate the kept chains */
+	Oid			groups_pkey;
+	AttrNumber	g_group_id;
+	AttrNumber	g_exposure;
+	AttrNumber	g_credit_limit;
+	AttrNumber	g_tolerance;
+	AttrNumber	g_parent;
 	AttrNumber	s_policy;
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
@@ -94,7 +103,66 @@ typedef struct StoreCache
 									 * copy */
 } StoreCache;
 
+/*
+ * Where this backend last found or wrote each row of the tables the guard
+ * writes (a customer's exposure, a credit group's), kept across
+ * transactions: the version itself, and the root of its HOT chain, where
+ * the primary key's index entry points.  A place is only a hint.  The
+ * version is used when a fresh snapshot sees it and it holds the row's
+ * key, which makes it the one visible version of the row (the primary key
+ * allows no other): this finds the rows this backend wrote last, also the
+ * many versions one transaction leaves (which cannot be pruned before it
+ * ends, so that walking them from the start for every order would cost
+ * n * n).  When another backend wrote the row since, its newer version is
+ * found by following the HOT chain from the root, as an index fetch does,
+ * without descending the B-tree.  Else the index finds the row, and the
+ * places are remembered again.
+ */
+typedef struct KnownRow
+{
+	char		key[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
+	ItemPointerData tid;		/* the version last found or written */
+	ItemPointerData root;		/* the root of its HOT chain */
+} KnownRow;
+
+/* then a table's places (about 1.5 MB) are emptied and filled again */
+#define MAX_KNOWN_ROWS	16384
+
+/* A table the guard writes by its text primary key */
+typedef struct RowStore
+{
+	const char *name;			/* of its places' hash table */
+	HTAB	   *known;			/* KnownRow by key */
+	Oid			pkey;			/* set by LoadCache */
+	AttrNumber	key;
+} RowStore;
+
+static RowStore exposure_rows = {"pgcredit exposure row places"};
+static RowStore group_rows = {"pgcredit group row places"};
+
 static StoreCache cache;
+
+/*
+ * Each credit group's chain of groups, top first, as last read: kept
+ * while no change of pgcredit.credit_group has been seen (its statement
+ * trigger groups_changed invalidates the table's relcache entry in every
+ * backend when a change commits).  An order reads it after taking its
+ * lock on group_exposure, which takes in the invalidations that arrived;
+ * set_group_parent, which moves groups, holds a lock that conflicts with
+ * it, so a chain read under that lock stays right until the end of the
+ * transaction.
+ */
+typedef struct KnownChain
+{
+	char		group[NAMEDATALEN]; /* hash key: keys of up to 63 bytes */
+	int			n;
+	char		ids[PGC_MAX_GROUP_DEPTH][NAMEDATALEN];	/* top first */
+} KnownChain;
+
+#define MAX_KNOWN_CHAINS 4096
+
+static HTAB *chains = NULL;
+static bool chains_valid = false;
 static bool callback_registered = false;
 
 /*
@@ -120,8 +188,12 @@ static void
 StoreCacheCallback(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == cache.exposure ||
-		relid == cache.exposure_pkey || relid == cache.settings)
+		relid == cache.exposure_pkey || relid == cache.settings ||
+		relid == cache.groups || relid == cache.groups_pkey ||
+		relid == cache.credit_group)
 		cache.valid = false;
+	if (relid == InvalidOid || relid == cache.credit_group)
+		chains_valid = false;
 	if (relid == InvalidOid || relid == cache.settings)
 		settings_copy.valid = false;
 }
@@ -188,6 +260,37 @@ LoadCache(void)
 	cache.x_credit_group = OptionalColumn(rel, "credit_group");
 	table_close(rel, AccessShareLock);
 
+	/* credit groups (version 1.1 on) */
+	cache.groups = get_relname_relid("group_exposure", nsp);
+	cache.groups_pkey = InvalidOid;
+	if (OidIsValid(cache.groups))
+	{
+		rel = table_open(cache.groups, AccessShareLock);
+		cache.groups_pkey = RelationGetPrimaryKeyIndex(rel);
+		if (!OidIsValid(cache.groups_pkey) || rel->rd_rel->relkind != RELKIND_RELATION)
+			elog(ERROR, "pgcredit: pgcredit.group_exposure must be a table with a primary key");
+		cache.g_group_id = Column(rel, "group_id");
+		cache.g_exposure = Column(rel, "exposure");
+		cache.g_credit_limit = Column(rel, "credit_limit");
+		cache.g_tolerance = Column(rel, "tolerance_pct");
+		cache.g_parent = Column(rel, "parent");
+		table_close(rel, AccessShareLock);
+	}
+	cache.credit_group = get_relname_relid("credit_group", nsp);
+	cache.groups_trigger = false;
+	if (OidIsValid(cache.credit_group))
+	{
+		rel = table_open(cache.credit_group, AccessShareLock);
+		if (rel->trigdesc != NULL)
+		{
+			for (int i = 0; i < rel->trigdesc->numtriggers; i++)
+				if (strcmp(rel->trigdesc->triggers[i].tgname, "groups_changed") == 0 &&
+					rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
+					cache.groups_trigger = true;
+		}
+		table_close(rel, AccessShareLock);
+	}
+
 	rel = table_open(cache.settings, AccessShareLock);
 	cache.s_policy = Column(rel, "no_account_policy");
 	cache.s_default_limit = Column(rel, "default_limit");
@@ -203,6 +306,10 @@ LoadCache(void)
 	}
 	table_close(rel, AccessShareLock);
 
+	exposure_rows.pkey = cache.exposure_pkey;
+	exposure_rows.key = cache.x_customer;
+	group_rows.pkey = cache.groups_pkey;
+	group_rows.key = cache.g_group_id;
 	cache.valid = true;
 }
 
@@ -218,60 +325,35 @@ pgc_exposure_rule_columns(void)
 		cache.x_temporary_from && cache.x_temporary_until;
 }
 
-/*
- * Where this backend last found or wrote each customer's row, kept across
- * transactions: the version itself, and the root of its HOT chain, where
- * the primary key's index entry points.  A place is only a hint.  The
- * version is used when a fresh snapshot sees it and it holds the
- * customer's key, which makes it the one visible version of the
- * customer's row (the primary key allows no other): this finds the rows
- * this backend wrote last, also the many versions one transaction leaves
- * (which cannot be pruned before it ends, so that walking them from the
- * start for every order would cost n * n).  When another backend wrote the
- * row since, its newer version is found by following the HOT chain from
- * the root, as an index fetch does, without descending the B-tree.  Else
- * the index finds the row, and the places are remembered again.
- */
-typedef struct KnownRow
-{
-	char		customer[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
-	ItemPointerData tid;		/* the version last found or written */
-	ItemPointerData root;		/* the root of its HOT chain */
-} KnownRow;
-
-/* then the table (about 1.5 MB) is emptied and filled again */
-#define MAX_KNOWN_ROWS	16384
-
-static HTAB *known = NULL;
 
 static KnownRow *
-Known(const char *customer, bool create)
+Known(RowStore *s, const char *key, bool create)
 {
-	char		key[NAMEDATALEN];
+	char		k[NAMEDATALEN];
 	bool		found;
 
 	/* a key too long to remember is always found through the index */
-	if (strlen(customer) >= sizeof(key))
+	if (strlen(key) >= sizeof(k))
 		return NULL;
-	if (known != NULL && create && hash_get_num_entries(known) >= MAX_KNOWN_ROWS)
+	if (s->known != NULL && create && hash_get_num_entries(s->known) >= MAX_KNOWN_ROWS)
 	{
-		hash_destroy(known);
-		known = NULL;
+		hash_destroy(s->known);
+		s->known = NULL;
 	}
-	if (known == NULL)
+	if (s->known == NULL)
 	{
 		HASHCTL		ctl;
 
 		if (!create)
 			return NULL;
-		ctl.keysize = sizeof(key);
+		ctl.keysize = sizeof(k);
 		ctl.entrysize = sizeof(KnownRow);
 		ctl.hcxt = TopMemoryContext;
-		known = hash_create("pgcredit exposure row places", 1024, &ctl,
-							HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		s->known = hash_create(s->name, 1024, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
-	strlcpy(key, customer, sizeof(key));
-	return (KnownRow *) hash_search(known, key, create ? HASH_ENTER : HASH_FIND, &found);
+	strlcpy(k, key, sizeof(k));
+	return (KnownRow *) hash_search(s->known, k, create ? HASH_ENTER : HASH_FIND, &found);
 }
 
 /*
@@ -296,20 +378,20 @@ PruneIfFull(Relation rel, Buffer buf, Size tuple_len)
 }
 
 /*
- * Keep a copy of a version found in buf (pinned, not locked) when it is
- * the customer's, and prune its page if need be; release buf.
+ * Keep a copy of a version found in buf (pinned, not locked) when it holds
+ * key, and prune its page if need be; release buf.
  */
 static bool
-TakeIfCustomers(Relation rel, Buffer buf, HeapTuple found, const char *customer,
-				HeapTuple *tup, ItemPointer tid)
+TakeIfKeys(RowStore *s, Relation rel, Buffer buf, HeapTuple found, const char *key,
+		   HeapTuple *tup, ItemPointer tid)
 {
 	bool		isnull;
 	bool		same;
 
 	*tup = heap_copytuple(found);
 	*tid = found->t_self;
-	same = strcmp(TextDatumGetCString(heap_getattr(*tup, cache.x_customer, RelationGetDescr(rel), &isnull)),
-				  customer) == 0;
+	same = strcmp(TextDatumGetCString(heap_getattr(*tup, s->key, RelationGetDescr(rel), &isnull)),
+				  key) == 0;
 	if (same)
 		PruneIfFull(rel, buf, found->t_len);
 	ReleaseBuffer(buf);
@@ -319,15 +401,15 @@ TakeIfCustomers(Relation rel, Buffer buf, HeapTuple found, const char *customer,
 }
 
 /*
- * The customer's row visible to snap, found from the places this backend
+ * The row of key visible to snap, found from the places this backend
  * remembers; false when they do not lead to it.  Sets *tid to the
  * version's place and *root to its chain's root.
  */
 static bool
-FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup,
+FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, HeapTuple *tup,
 		   ItemPointer tid, ItemPointer root)
 {
-	KnownRow   *k = Known(customer, false);
+	KnownRow   *k = Known(s, key, false);
 	HeapTupleData t;
 	ItemPointerData at;
 	Buffer		buf;
@@ -350,7 +432,7 @@ FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup,
 	 */
 	t.t_self = k->tid;
 	if (heap_fetch(rel, snap, &t, &buf, false) &&
-		TakeIfCustomers(rel, buf, &t, customer, tup, tid))
+		TakeIfKeys(s, rel, buf, &t, key, tup, tid))
 		return true;
 
 	/* a newer version on the same HOT chain */
@@ -364,10 +446,10 @@ FetchKnown(Relation rel, Snapshot snap, const char *customer, HeapTuple *tup,
 		ReleaseBuffer(buf);
 		return false;
 	}
-	return TakeIfCustomers(rel, buf, &t, customer, tup, tid);
+	return TakeIfKeys(s, rel, buf, &t, key, tup, tid);
 }
 
-/* Find the customer's row visible to snap; false when there is none */
+/* Find the row of key visible to snap through the index; false when none */
 static bool
 FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *slot,
 		ItemPointer root)
@@ -394,6 +476,39 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 	}
 	index_endscan(scan);
 	return found;
+}
+
+/*
+ * The row of key visible to snap, from the remembered places or else
+ * through the index (opened on first need into *idx and *slot, which the
+ * caller closes); false when there is none
+ */
+static bool
+FindVisible(RowStore *s, Relation rel, Relation *idx, TupleTableSlot **slot, Snapshot snap,
+			const char *key, HeapTuple *tup, ItemPointer tid, ItemPointer root)
+{
+	if (FetchKnown(s, rel, snap, key, tup, tid, root))
+		return true;
+	if (*idx == NULL)
+	{
+		*idx = index_open(s->pkey, RowExclusiveLock);
+		*slot = table_slot_create(rel, NULL);
+	}
+	if (!FindRow(rel, *idx, snap, CStringGetTextDatum(key), *slot, root))
+		return false;
+	*tup = ExecCopySlotHeapTuple(*slot);
+	*tid = (*slot)->tts_tid;
+	ExecClearTuple(*slot);
+	return true;
+}
+
+static void
+CloseIndex(Relation idx, TupleTableSlot *slot)
+{
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
+	if (idx != NULL)
+		index_close(idx, RowExclusiveLock);
 }
 
 /*
@@ -580,148 +695,55 @@ ReadSettings(Snapshot snap, PgcExposureRow *out)
 }
 
 /*
- * Add to a customer's receivables and open orders, and with d_count
- * (+1 or -1) count an order in or out of the customer's order count and
- * sum (which d_orders then changes).  Returns false, having changed
- * nothing, when the customer has no exposure row yet.  With out given,
- * fills it with the exposure after the change, the account copy, the
- * order count and sum before the change, and the settings.
+ * What to write into a row: changes values and nulls, which hold the
+ * version read, in place.  Called again with a newer version whenever
+ * another transaction changed the row in between.
  */
-bool
-pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
-				 int d_count, PgcExposureRow *out)
+typedef void (*RowChange) (Datum *values, bool *nulls, void *arg);
+
+/*
+ * Change the row of key in rel (open in RowExclusiveLock mode) as change
+ * says, on its latest version, which then stays locked until the end of
+ * the transaction: what "UPDATE ... WHERE key = $1" does, without the
+ * statement.  This command's own earlier changes are made visible first,
+ * as SPI would before a statement (a multi-row INSERT sees its previous
+ * rows' effect; a group row is changed twice when a customer changes group
+ * under an order).  If another transaction changed the row after it was
+ * read (waiting for it if it is still at work), the newer version is read
+ * and changed instead.  Returns false, having changed nothing, when there
+ * is no row.  values and nulls hold the version written; *snapp is the
+ * snapshot it was read with, registered: the caller unregisters it.
+ */
+static bool
+ChangeRow(RowStore *s, Relation rel, const char *key, RowChange change, void *arg,
+		  Datum *values, bool *nulls, Snapshot *snapp)
 {
-	Relation	rel;
-	Relation	idx;
-	TupleTableSlot *slot;
-	Datum		key = CStringGetTextDatum(customer);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Relation	idx = NULL;		/* opened when the row's place is not known */
+	TupleTableSlot *slot = NULL;
 	Snapshot	snap;
 	HeapTuple	old;
 	HeapTuple	tup;
 	ItemPointerData tid;
 	ItemPointerData root;
-	TupleDesc	desc;
-	Datum	   *values;
-	bool	   *nulls;
-	Numeric		receivables;
-	Numeric		orders;
-	int64		count = 0;
-	Numeric		sum = NULL;
-	char	   *applied = NULL; /* the group the change was added to */
-	Numeric		gdelta = NULL;
-	PgcExposureRow gout;
+	bool		found = true;
 
-	LoadCache();
-	gout.ngroups = 0;
-	rel = table_open(cache.exposure, RowExclusiveLock);
-	idx = NULL;					/* opened when the row's place is not known */
-	slot = NULL;
-	desc = RelationGetDescr(rel);
-	values = palloc(sizeof(Datum) * desc->natts);
-	nulls = palloc(sizeof(bool) * desc->natts);
-
-	/* this command's own earlier changes must be visible, as for SPI */
 	CommandCounterIncrement();
 	for (;;)
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (!FetchKnown(rel, snap, customer, &old, &tid, &root))
+		if (!FindVisible(s, rel, &idx, &slot, snap, key, &old, &tid, &root))
 		{
-			if (idx == NULL)
-			{
-				idx = index_open(cache.exposure_pkey, RowExclusiveLock);
-				slot = table_slot_create(rel, NULL);
-			}
-			if (!FindRow(rel, idx, snap, key, slot, &root))
-			{
-				UnregisterSnapshot(snap);
-				ExecDropSingleTupleTableSlot(slot);
-				index_close(idx, RowExclusiveLock);
-				table_close(rel, RowExclusiveLock);
-				return false;
-			}
-			old = ExecCopySlotHeapTuple(slot);
-			tid = slot->tts_tid;
-			ExecClearTuple(slot);
+			UnregisterSnapshot(snap);
+			found = false;
+			break;
 		}
 		heap_deform_tuple(old, desc, values, nulls);
-
-		/*
-		 * A member of a credit group: the change goes to its group chain
-		 * first, locked from the top group down, then to the customer's row.
-		 * When the row's group is not the one the change went to (a
-		 * join_group or leave_group committed since it was read), the change
-		 * is taken back out of that chain (whose rows this transaction holds)
-		 * and added to the new one.  A customer without a group costs reading
-		 * the column.
-		 */
-		if (cache.x_credit_group)
-		{
-			char	   *group = nulls[cache.x_credit_group - 1] ? NULL :
-			TextDatumGetCString(values[cache.x_credit_group - 1]);
-
-			if (group != NULL ? applied == NULL || strcmp(group, applied) != 0 : applied != NULL)
-			{
-				if (gdelta == NULL)
-				{
-					gdelta = int64_to_numeric(0);
-					if (d_receivables != NULL)
-						gdelta = numeric_add_opt_error(gdelta, d_receivables, NULL);
-					if (d_orders != NULL)
-						gdelta = numeric_add_opt_error(gdelta, d_orders, NULL);
-				}
-				if (applied != NULL)
-					pgc_group_add(applied, pgc_numeric_negate(gdelta), NULL);
-				gout.ngroups = 0;
-				if (group != NULL)
-					pgc_group_add(group, gdelta, &gout);
-				applied = group;
-			}
-		}
-
-		receivables = NumericAttr(values, nulls, cache.x_receivables);
-		orders = NumericAttr(values, nulls, cache.x_open_orders);
-		if (receivables == NULL || orders == NULL)
-			elog(ERROR, "pgcredit: exposure of customer \"%s\" is null", customer);
-		if (d_receivables != NULL)
-		{
-			receivables = numeric_add_opt_error(receivables, d_receivables, NULL);
-			values[cache.x_receivables - 1] = NumericGetDatum(receivables);
-		}
-		if (d_orders != NULL)
-		{
-			orders = numeric_add_opt_error(orders, d_orders, NULL);
-			values[cache.x_open_orders - 1] = NumericGetDatum(orders);
-		}
-		count = 0;
-		sum = NULL;
-		if (cache.x_order_count && cache.x_order_sum)
-		{
-			count = nulls[cache.x_order_count - 1] ? 0 :
-				DatumGetInt64(values[cache.x_order_count - 1]);
-			sum = NumericAttr(values, nulls, cache.x_order_sum);
-		}
-		if (sum == NULL)
-			sum = int64_to_numeric(0);
-		if (d_count != 0 && d_orders != NULL && cache.x_order_count && cache.x_order_sum)
-		{
-			values[cache.x_order_count - 1] = Int64GetDatum(Max(count + d_count, 0));
-			nulls[cache.x_order_count - 1] = false;
-			values[cache.x_order_sum - 1] =
-				NumericGetDatum(numeric_add_opt_error(sum, d_orders, NULL));
-			nulls[cache.x_order_sum - 1] = false;
-		}
+		change(values, nulls, arg);
 		tup = heap_form_tuple(desc, values, nulls);
-
-		/*
-		 * If another transaction changed the row since it was read (waiting
-		 * for it if it is still at work), read the new version and add to
-		 * that: the change always applies to the latest version, which the
-		 * update then keeps locked.
-		 */
 		if (UpdateRow(rel, &tid, tup) == TM_Ok)
 		{
-			KnownRow   *k = Known(customer, true);
+			KnownRow   *k = Known(s, key, true);
 
 			if (k != NULL)
 			{
@@ -733,15 +755,328 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 				 */
 				k->root = HeapTupleIsHeapOnly(tup) ? root : tup->t_self;
 			}
+			*snapp = snap;
 			break;
 		}
 		UnregisterSnapshot(snap);
 		CHECK_FOR_INTERRUPTS();
 	}
+	CloseIndex(idx, slot);
+	return found;
+}
+
+/* Add *(Numeric *) arg to a credit group's exposure */
+static void
+AddToGroup(Datum *values, bool *nulls, void *arg)
+{
+	Numeric		exposure = NumericAttr(values, nulls, cache.g_exposure);
+
+	if (exposure == NULL)
+		elog(ERROR, "pgcredit: exposure of a credit group is null");
+	values[cache.g_exposure - 1] =
+		NumericGetDatum(numeric_add_opt_error(exposure, *(Numeric *) arg, NULL));
+}
+
+/*
+ * A group's chain, top group first, into chain; returns its length.  From
+ * the chains this backend keeps, else read from the copies of the
+ * groups' parents on group_exposure (rel, locked by the caller) as last
+ * committed, and kept.
+ */
+static int
+GroupChain(Relation rel, const char *group, char **chain)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum	   *values;
+	bool	   *nulls;
+	Relation	idx = NULL;
+	TupleTableSlot *slot = NULL;
+	Snapshot	snap;
+	KnownChain *k = NULL;
+	bool		found = false;
+	int			n = 0;
+	const char *g;
+
+	/* the changes of the groups committed since */
+	AcceptInvalidationMessages();
+	LoadCache();
+	if (cache.groups_trigger && strlen(group) < NAMEDATALEN)
+	{
+		char		key[NAMEDATALEN];
+
+		if (chains != NULL && (!chains_valid || hash_get_num_entries(chains) >= MAX_KNOWN_CHAINS))
+		{
+			hash_destroy(chains);
+			chains = NULL;
+		}
+		if (chains == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = NAMEDATALEN;
+			ctl.entrysize = sizeof(KnownChain);
+			ctl.hcxt = TopMemoryContext;
+			chains = hash_create("pgcredit group chains", 256, &ctl,
+								 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+			chains_valid = true;
+		}
+		strlcpy(key, group, sizeof(key));
+		k = (KnownChain *) hash_search(chains, key, HASH_ENTER, &found);
+		if (found && k->n >= 0)
+		{
+			for (int i = 0; i < k->n; i++)
+				chain[i] = pstrdup(k->ids[i]);
+			return k->n;
+		}
+		k->n = -1;				/* not read yet */
+	}
+
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	for (g = group; g != NULL;)
+	{
+		HeapTuple	tup;
+		ItemPointerData tid;
+		ItemPointerData root;
+
+		if (n == PGC_MAX_GROUP_DEPTH)
+			elog(ERROR, "pgcredit: credit group \"%s\" is nested more than %d deep",
+				 group, PGC_MAX_GROUP_DEPTH);
+		if (!FindVisible(&group_rows, rel, &idx, &slot, snap, g, &tup, &tid, &root))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("credit group \"%s\" has no row in pgcredit.group_exposure", g),
+					 errhint("Run pgcredit.rebuild_exposure().")));
+		heap_deform_tuple(tup, desc, values, nulls);
+		chain[n++] = pstrdup(g);
+		g = nulls[cache.g_parent - 1] ? NULL : TextDatumGetCString(values[cache.g_parent - 1]);
+	}
+	UnregisterSnapshot(snap);
+	CloseIndex(idx, slot);
+	pfree(values);
+	pfree(nulls);
+
+	/* top group first */
+	for (int i = 0; i < n / 2; i++)
+	{
+		char	   *t = chain[i];
+
+		chain[i] = chain[n - 1 - i];
+		chain[n - 1 - i] = t;
+	}
+
+	/* kept when every key fits, else forgotten */
+	if (k != NULL)
+	{
+		bool		fits = true;
+
+		for (int i = 0; i < n; i++)
+			fits = fits && strlen(chain[i]) < NAMEDATALEN;
+		if (fits)
+		{
+			for (int i = 0; i < n; i++)
+				strlcpy(k->ids[i], chain[i], NAMEDATALEN);
+			k->n = n;
+		}
+		else
+			hash_search(chains, k->group, HASH_REMOVE, NULL);
+	}
+	return n;
+}
+
+/*
+ * Add delta to a credit group's exposure and to every group's above it,
+ * locking their rows from the top group down: the fixed order that
+ * doc/guard.md describes, which every writer of group rows follows (the
+ * customer's own row is locked after its chain).  The chain is read from
+ * the copies of the groups' parents on group_exposure, under the table's
+ * ROW EXCLUSIVE lock, kept until the end of the transaction:
+ * set_group_parent takes SHARE ROW EXCLUSIVE to move a group, so no chain
+ * changes under an order that has read it.  With out given, the groups
+ * after the change go to out->groups, top first.
+ */
+static void
+GroupAdd(const char *group, Numeric delta, PgcExposureRow *out)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+	Snapshot	snap;
+	char	   *chain[PGC_MAX_GROUP_DEPTH];
+	int			n;
+
+	if (!OidIsValid(cache.groups))
+		elog(ERROR, "pgcredit: table pgcredit.group_exposure is missing");
+	rel = table_open(cache.groups, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+
+	n = GroupChain(rel, group, chain);
+
+	/* top group first */
+	if (out != NULL)
+		out->ngroups = n;
+	for (int i = 0; i < n; i++)
+	{
+		const char *id = chain[i];
+
+		if (!ChangeRow(&group_rows, rel, id, AddToGroup, &delta, values, nulls, &snap))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("credit group \"%s\" has no row in pgcredit.group_exposure", id),
+					 errhint("Run pgcredit.rebuild_exposure().")));
+		UnregisterSnapshot(snap);
+		if (out != NULL)
+		{
+			PgcGroupRow *r = &out->groups[i];
+
+			r->group_id = pstrdup(id);
+			r->exposure = NumericAttr(values, nulls, cache.g_exposure);
+			r->credit_limit = NumericAttr(values, nulls, cache.g_credit_limit);
+			r->tolerance = NumericAttr(values, nulls, cache.g_tolerance);
+			if (r->tolerance == NULL)
+				r->tolerance = int64_to_numeric(0);
+		}
+	}
+	pfree(values);
+	pfree(nulls);
+	/* the table lock stays until the end of the transaction */
+	table_close(rel, NoLock);
+}
+
+/* One change of a customer's exposure row, applied by ChangeRow */
+typedef struct ExposureChange
+{
+	const char *customer;
+	Numeric		d_receivables;
+	Numeric		d_orders;
+	int			d_count;
+	Numeric		gdelta;			/* the change for the groups */
+	char	   *applied;		/* the group the change was added to */
+	PgcExposureRow *gout;		/* the groups after it, when asked */
+	/* found on the version read: */
+	Numeric		receivables;	/* after the change */
+	Numeric		orders;
+	int64		count;			/* before it */
+	Numeric		sum;
+} ExposureChange;
+
+static void
+ChangeExposure(Datum *values, bool *nulls, void *arg)
+{
+	ExposureChange *c = (ExposureChange *) arg;
+
+	/*
+	 * A member of a credit group: the change goes to its group chain first,
+	 * locked from the top group down, then to the customer's row.  When the
+	 * row's group is not the one the change went to (a join_group or
+	 * leave_group committed since it was read), the change is taken back out
+	 * of that chain (whose rows this transaction holds) and added to the new
+	 * one.  A customer without a group costs reading the column.
+	 */
+	if (cache.x_credit_group)
+	{
+		char	   *group = nulls[cache.x_credit_group - 1] ? NULL :
+		TextDatumGetCString(values[cache.x_credit_group - 1]);
+
+		if (group != NULL ? c->applied == NULL || strcmp(group, c->applied) != 0 :
+			c->applied != NULL)
+		{
+			if (c->applied != NULL)
+				GroupAdd(c->applied, pgc_numeric_negate(c->gdelta), NULL);
+			if (c->gout != NULL)
+				c->gout->ngroups = 0;
+			if (group != NULL)
+				GroupAdd(group, c->gdelta, c->gout);
+			c->applied = group;
+		}
+	}
+
+	c->receivables = NumericAttr(values, nulls, cache.x_receivables);
+	c->orders = NumericAttr(values, nulls, cache.x_open_orders);
+	if (c->receivables == NULL || c->orders == NULL)
+		elog(ERROR, "pgcredit: exposure of customer \"%s\" is null", c->customer);
+	if (c->d_receivables != NULL)
+	{
+		c->receivables = numeric_add_opt_error(c->receivables, c->d_receivables, NULL);
+		values[cache.x_receivables - 1] = NumericGetDatum(c->receivables);
+	}
+	if (c->d_orders != NULL)
+	{
+		c->orders = numeric_add_opt_error(c->orders, c->d_orders, NULL);
+		values[cache.x_open_orders - 1] = NumericGetDatum(c->orders);
+	}
+	c->count = 0;
+	c->sum = NULL;
+	if (cache.x_order_count && cache.x_order_sum)
+	{
+		c->count = nulls[cache.x_order_count - 1] ? 0 :
+			DatumGetInt64(values[cache.x_order_count - 1]);
+		c->sum = NumericAttr(values, nulls, cache.x_order_sum);
+	}
+	if (c->sum == NULL)
+		c->sum = int64_to_numeric(0);
+	if (c->d_count != 0 && c->d_orders != NULL && cache.x_order_count && cache.x_order_sum)
+	{
+		values[cache.x_order_count - 1] = Int64GetDatum(Max(c->count + c->d_count, 0));
+		nulls[cache.x_order_count - 1] = false;
+		values[cache.x_order_sum - 1] =
+			NumericGetDatum(numeric_add_opt_error(c->sum, c->d_orders, NULL));
+		nulls[cache.x_order_sum - 1] = false;
+	}
+}
+
+/*
+ * Add to a customer's receivables and open orders, and with d_count
+ * (+1 or -1) count an order in or out of the customer's order count and
+ * sum (which d_orders then changes); a member of a credit group adds the
+ * change to its group chain too.  Returns false, having changed nothing,
+ * when the customer has no exposure row yet.  With out given, fills it
+ * with the exposure after the change, the account copy, the order count
+ * and sum before the change, the group chain after it, and the settings.
+ */
+bool
+pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
+				 int d_count, PgcExposureRow *out)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	Datum	   *values;
+	bool	   *nulls;
+	Snapshot	snap;
+	ExposureChange c;
+
+	LoadCache();
+	memset(&c, 0, sizeof(c));
+	c.customer = customer;
+	c.d_receivables = d_receivables;
+	c.d_orders = d_orders;
+	c.d_count = d_count;
+	c.gdelta = int64_to_numeric(0);
+	if (d_receivables != NULL)
+		c.gdelta = numeric_add_opt_error(c.gdelta, d_receivables, NULL);
+	if (d_orders != NULL)
+		c.gdelta = numeric_add_opt_error(c.gdelta, d_orders, NULL);
+	c.gout = out;
+	if (out != NULL)
+		out->ngroups = 0;
+
+	rel = table_open(cache.exposure, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	values = palloc(sizeof(Datum) * desc->natts);
+	nulls = palloc(sizeof(bool) * desc->natts);
+	if (!ChangeRow(&exposure_rows, rel, customer, ChangeExposure, &c, values, nulls, &snap))
+	{
+		table_close(rel, NoLock);
+		return false;
+	}
 
 	if (out != NULL)
 	{
-		out->exposure = numeric_add_opt_error(receivables, orders, NULL);
+		out->exposure = numeric_add_opt_error(c.receivables, c.orders, NULL);
 		out->has_account = !nulls[cache.x_has_account - 1] &&
 			DatumGetBool(values[cache.x_has_account - 1]);
 		out->credit_limit = NumericAttr(values, nulls, cache.x_credit_limit);
@@ -770,18 +1105,13 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 			out->temporary_until = nulls[cache.x_temporary_until - 1] ? 0 :
 				DatumGetDateADT(values[cache.x_temporary_until - 1]);
 		}
-		out->ngroups = gout.ngroups;
-		memcpy(out->groups, gout.groups, sizeof(gout.groups));
-		out->order_count = count;
-		out->order_sum = sum;
+		out->order_count = c.count;
+		out->order_sum = c.sum;
 		ReadSettings(snap, out);
 	}
 
 	UnregisterSnapshot(snap);
-	if (slot != NULL)
-		ExecDropSingleTupleTableSlot(slot);
-	if (idx != NULL)
-		index_close(idx, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
+	/* the table lock stays until the end of the transaction, as a statement's */
+	table_close(rel, NoLock);
 	return true;
 }

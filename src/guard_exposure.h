@@ -51,13 +51,6 @@ typedef struct PgcExposureRow
 	PgcGroupRow groups[PGC_MAX_GROUP_DEPTH];
 } PgcExposureRow;
 
-/*
- * Add delta to a group's exposure and every group's above it, locking
- * them from the top group down; with out given, fill out->groups.
- * Supplied by the guard (guard.c), which runs it as an SQL statement.
- */
-extern void pgc_group_add(const char *group_id, Numeric delta, PgcExposureRow *out);
-
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
 							 Numeric d_orders, int d_count, PgcExposureRow *out);
 extern bool pgc_exposure_rule_columns(void);
