@@ -4,7 +4,8 @@
 # test/bench/guard_setup.sql, in the same run: no trigger ("plain"),
 # pgcredit's guard ("pgcredit"), with credit rules judged from the
 # exposure row ("rules"), with days_past_due and overdue_amount rules
-# ("pastdue"), a hand-written PL/pgSQL trigger keeping a
+# ("pastdue"), for members of two-level credit groups ("group"), a
+# hand-written PL/pgSQL trigger keeping a
 # counter row per customer ("counter"), and on request the PL/pgSQL
 # trigger that sums the customer's items ("summing").  The runs take
 # turns (round after round, every client count, every configuration), and
@@ -25,7 +26,7 @@
 # for the disk and the figures measure the work of the order itself.
 #
 #   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit rules
-#                  pastdue counter"); each NAME runs test/bench/guard_NAME.pgbench,
+#                  pastdue group counter"); each NAME runs test/bench/guard_NAME.pgbench,
 #                  and, when they exist, test/bench/guard_NAME.before.sql
 #                  before each of its runs and guard_NAME.after.sql after
 #                  (say, to insert and delete rules for a configuration of
@@ -42,7 +43,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue counter}
+configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
