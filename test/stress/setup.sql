@@ -22,12 +22,20 @@ CREATE TABLE stress_order (
   placed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 CREATE INDEX ON stress_order (customer) WHERE status = 'open';
--- What each accepted order saw, computed from the tables alone.
+-- What each accepted order saw, computed from the tables alone: the
+-- customer's exposure and limit, and those of its credit group and of the
+-- top group above it (NULL outside groups).
 CREATE TABLE stress_log (
   order_id       bigint,
   customer       int,
   data_exposure  numeric,
-  allowed        numeric
+  allowed        numeric,
+  group_id       text,
+  group_exposure numeric,
+  group_allowed  numeric,
+  top_id         text,
+  top_exposure   numeric,
+  top_allowed    numeric
 );
 -- Every refusal with its SQLSTATE.
 CREATE TABLE stress_refusal (customer int, sqlstate text, message text);
@@ -40,6 +48,19 @@ INSERT INTO stress_invoice (customer, open_amount, due)
 SELECT c, 100 + (c * 13 % 7) * 50, current_date - (c % 20)
 FROM generate_series(1, :customers) AS c, generate_series(1, 3);
 
+-- Credit groups: four customers in five belong to one of ten groups
+-- (G1..G10), five groups under each of two top groups (T1, T2); the
+-- group limits are tight, so orders are refused for the group's limit
+-- (PC014) as well as for the customer's own (PC001).
+SELECT count(*) AS top_groups FROM (
+  SELECT pgcredit.create_group('T' || t, 24000, 0, NULL, 'stress top group') FROM generate_series(1, 2) t) s;
+SELECT count(*) AS groups FROM (
+  SELECT pgcredit.create_group('G' || g, 7000, (g % 2) * 5, 'T' || (g % 2 + 1), 'stress group')
+  FROM generate_series(1, 10) g) s;
+SELECT count(*) AS members FROM (
+  SELECT pgcredit.join_group(c::text, 'G' || (c % 10 + 1), 'stress') FROM generate_series(1, :customers) c
+  WHERE c % 5 <> 0) s;
+
 SELECT pgcredit.attach_receivables('stress_invoice', 'customer', 'open_amount', 'due') IS NOT NULL AS attached;
 SELECT pgcredit.attach_orders('stress_order', 'customer', 'amount', 'status', '{open}') IS NOT NULL AS attached;
 
@@ -48,17 +69,39 @@ SELECT pgcredit.attach_orders('stress_order', 'customer', 'amount', 'status', '{
 -- exposure row, no other change of the customer can be in flight: the
 -- exposure computed here from the tables is the customer's true exposure
 -- at this moment.
+-- The same holds for the customer's groups: every change of a member's
+-- exposure goes through the guard, which holds the group chain's rows
+-- until the end of the transaction, and so does join_group; the members'
+-- exposure summed from the tables is the group's true exposure.
+CREATE FUNCTION data_exposure(c int) RETURNS numeric LANGUAGE sql STABLE AS $$
+  SELECT (SELECT coalesce(sum(amount), 0) FROM stress_order WHERE customer = c AND status = 'open')
+       + (SELECT coalesce(sum(open_amount), 0) FROM stress_invoice WHERE customer = c)
+$$;
+CREATE FUNCTION group_data_exposure(g text) RETURNS numeric LANGUAGE sql STABLE AS $$
+  SELECT coalesce(sum(data_exposure(m.customer::int)), 0)
+  FROM pgcredit.group_member m JOIN pgcredit.credit_group k ON k.id = m.group_id
+  WHERE k.id = g OR k.parent = g
+$$;
+CREATE FUNCTION group_allowed(g text) RETURNS numeric LANGUAGE sql STABLE AS $$
+  SELECT credit_limit * (1 + tolerance_pct / 100) FROM pgcredit.credit_group WHERE id = g
+$$;
 CREATE FUNCTION place_order(c int, amt numeric) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   oid bigint;
+  g text;
+  t text;
 BEGIN
   INSERT INTO stress_order (customer, amount) VALUES (c, amt) RETURNING id INTO oid;
+  SELECT m.group_id, k.parent INTO g, t
+  FROM pgcredit.group_member m JOIN pgcredit.credit_group k ON k.id = m.group_id
+  WHERE m.customer = c::text;
   INSERT INTO stress_log
-  SELECT oid, c,
-         (SELECT coalesce(sum(amount), 0) FROM stress_order WHERE customer = c AND status = 'open')
-         + (SELECT coalesce(sum(open_amount), 0) FROM stress_invoice WHERE customer = c),
-         (SELECT credit_limit * (1 + tolerance_pct / 100) FROM pgcredit.account WHERE customer = c::text);
-EXCEPTION WHEN SQLSTATE 'PC001' OR SQLSTATE 'PC002' OR SQLSTATE 'PC003' OR SQLSTATE 'PC004' THEN
+  SELECT oid, c, data_exposure(c),
+         (SELECT credit_limit * (1 + tolerance_pct / 100) FROM pgcredit.account WHERE customer = c::text),
+         g, group_data_exposure(g), group_allowed(g),
+         t, group_data_exposure(t), group_allowed(t);
+EXCEPTION WHEN SQLSTATE 'PC001' OR SQLSTATE 'PC002' OR SQLSTATE 'PC003' OR SQLSTATE 'PC004'
+            OR SQLSTATE 'PC014' THEN
   INSERT INTO stress_refusal VALUES (c, SQLSTATE, SQLERRM);
 END
 $$;
@@ -75,6 +118,24 @@ BEGIN
   IF FOUND THEN
     INSERT INTO stress_invoice (customer, open_amount, due) VALUES (c, amt, current_date + 30);
   END IF;
+END
+$$;
+
+-- A reorganisation: a member of a group moves to another group, taking its
+-- exposure along, refused (PC014) when the new group cannot carry it.
+CREATE TABLE stress_move (customer int, to_group text, sqlstate text);
+CREATE FUNCTION move(c int, g int) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF c % 5 <> 0 AND NOT EXISTS (SELECT FROM pgcredit.group_member m
+                                WHERE m.customer = c::text AND m.group_id = 'G' || g) THEN
+    PERFORM pgcredit.join_group(c::text, 'G' || g, 'stress move');
+    INSERT INTO stress_move VALUES (c, 'G' || g, NULL);
+  END IF;
+EXCEPTION WHEN SQLSTATE 'PC014' THEN
+  INSERT INTO stress_move VALUES (c, 'G' || g, SQLSTATE);
+WHEN invalid_parameter_value THEN
+  -- another client moved it to that group first
+  INSERT INTO stress_move VALUES (c, 'G' || g, SQLSTATE);
 END
 $$;
 
