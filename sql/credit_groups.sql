@@ -141,8 +141,21 @@ SELECT pgcredit.drop_group('EU', 'gone');
 SELECT pgcredit.drop_group('US', 'empty now');
 SELECT count(*) FROM pgcredit.group_exposure WHERE group_id = 'US';
 
--- The view
+-- The views: the groups, and each member beside its group, with the
+-- limit that binds it (its own, or a group's of its chain)
 SELECT * FROM pgcredit.group_risk ORDER BY depth, credit_group;
+SELECT * FROM pgcredit.group_member_risk ORDER BY customer;
+-- a temporary limit in force counts, as in the guard; a customer whose
+-- own limit leaves less headroom than its groups is limited by it
+SELECT customer, credit_limit FROM pgcredit.set_temporary_limit('D', 100, current_date + 1, 'season');
+SELECT customer, credit_limit, available, limit_headroom, limited_by, limiting_group
+FROM pgcredit.group_member_risk WHERE customer = 'D';
+SELECT customer FROM pgcredit.clear_temporary_limit('D', 'season over');
+-- a group limit with tolerance that leaves less binds the members under it
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', 1200, 'tight', 5);
+SELECT customer, available, group_available, limit_headroom, limited_by, limiting_group
+FROM pgcredit.group_member_risk ORDER BY customer;
+SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', NULL, 'as before', 10);
 
 -- check_order gives the group verdict too, without writing anything
 SELECT id, credit_limit FROM pgcredit.set_group_limit('EU-N', 500, 'cap the region');

@@ -257,6 +257,7 @@ INSERT INTO decided_relation VALUES
   -- the risk views
   ('pgcredit.customer_risk',        'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.group_risk',           'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.group_member_risk',    'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.aging_by_customer',    'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.portfolio',            'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.held_orders',          'view',  'reader', 'owner', 'owner', 'owner'),
