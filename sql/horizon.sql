@@ -164,10 +164,19 @@ SELECT * FROM mismatch;
 
 -- Only a superuser lets days pass
 CREATE ROLE regress_hz_user;
+GRANT INSERT ON hz_order TO regress_hz_user;
 SET ROLE regress_hz_user;
 SET pgcredit.horizon_today = '2100-01-01';
 SELECT current_setting('pgcredit.horizon_today') = '' AS unchanged;
+-- pgcredit.as_of, which any role sets for the risk views, does not move
+-- it: the order one day beyond the horizon goes to its bucket
+SET pgcredit.as_of = '2999-01-01';
+INSERT INTO hz_order (id, customer, amount, deliver) VALUES (20, 'H2', 5, current_date + 31);
+RESET pgcredit.as_of;
 RESET ROLE;
+SELECT * FROM buckets;
+DELETE FROM hz_order WHERE id = 20;
+REVOKE ALL ON hz_order FROM regress_hz_user;
 DROP ROLE regress_hz_user;
 SET pgcredit.horizon_today = 'soon';
 
