@@ -1240,10 +1240,35 @@ HorizonShare(GuardConfig *cfg, const Contribution *c, bool in, bool locked)
 }
 
 /*
+ * Before an update that moves an order beyond the horizon from one
+ * customer to another, or between one customer's exposure and another's
+ * bucket, lock the two customers' exposure rows in the order of their
+ * keys: GuardChange locks only the customers whose exposure changes, and
+ * HorizonUpdate the others after it, which could otherwise take them in
+ * the opposite order to a concurrent move and deadlock.
+ */
+static void
+HorizonLockBoth(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
+{
+	bool		o = oldc->counts || oldc->beyond;
+	bool		n = newc->counts || newc->beyond;
+	int			cmp;
+
+	if (!(oldc->beyond || newc->beyond) || !o || !n)
+		return;
+	cmp = strcmp(oldc->customer, newc->customer);
+	if (cmp == 0)
+		return;
+	AddExposure(cfg, cmp < 0 ? oldc->customer : newc->customer, int64_to_numeric(0));
+	AddExposure(cfg, cmp < 0 ? newc->customer : oldc->customer, int64_to_numeric(0));
+}
+
+/*
  * Move an updated order's share between buckets, after GuardChange
  * changed exposure (which raised and checked an order moved within the
  * horizon, and took out one moved beyond it).  The customers whose
- * buckets change are locked first, in the order of their keys.
+ * buckets change are locked first (again, when GuardChange or
+ * HorizonLockBoth did: the second lock is the transaction's own).
  */
 static void
 HorizonUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
@@ -1254,18 +1279,11 @@ HorizonUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *ne
 		oldc->counts_from == newc->counts_from &&
 		pgc_numeric_cmp(oldc->amount, newc->amount) == 0)
 		return;
-	if (oldc->beyond && newc->beyond && strcmp(oldc->customer, newc->customer) > 0)
-	{
-		AddExposure(cfg, newc->customer, int64_to_numeric(0));
+	/* two customers are locked already, in key order (HorizonLockBoth) */
+	if (oldc->beyond)
 		AddExposure(cfg, oldc->customer, int64_to_numeric(0));
-	}
-	else
-	{
-		if (oldc->beyond)
-			AddExposure(cfg, oldc->customer, int64_to_numeric(0));
-		if (newc->beyond)
-			AddExposure(cfg, newc->customer, int64_to_numeric(0));
-	}
+	if (newc->beyond && !(oldc->beyond && strcmp(oldc->customer, newc->customer) == 0))
+		AddExposure(cfg, newc->customer, int64_to_numeric(0));
 	HorizonShare(cfg, oldc, false, true);
 	HorizonShare(cfg, newc, true, true);
 }
@@ -1467,6 +1485,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 			return td->tg_newtuple;
 		}
 		RowContribution(cfg, rel, td->tg_newtuple, &newc);
+		HorizonLockBoth(cfg, &oldc, &newc);
 		result = GuardChange(cfg, td, &oldc, &newc);
 		DueUpdate(cfg, &oldc, &newc);
 		HorizonUpdate(cfg, &oldc, &newc);
