@@ -1474,6 +1474,25 @@ BEGIN
     RETURNING d.customer)
   SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
   FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  -- and the orders beyond the horizon: the days to come as the tables
+  -- hold them; a day that has come is in exposure now
+  WITH actual AS (SELECT * FROM pgcredit._actual_order_horizon()),
+  diff AS (
+    SELECT coalesce(x.customer, d.customer) AS customer, coalesce(x.counts_from, d.counts_from) AS counts_from,
+           x.amount, x.items
+    FROM actual x FULL JOIN pgcredit.order_horizon d ON d.customer = x.customer AND d.counts_from = x.counts_from
+    WHERE x.customer IS NULL OR d.customer IS NULL OR x.amount <> d.amount OR x.items <> d.items),
+  gone AS (
+    DELETE FROM pgcredit.order_horizon d USING diff x
+    WHERE x.items IS NULL AND d.customer = x.customer AND d.counts_from = x.counts_from
+    RETURNING d.customer),
+  put AS (
+    INSERT INTO pgcredit.order_horizon AS d (customer, counts_from, amount, items)
+    SELECT x.customer, x.counts_from, x.amount, x.items FROM diff x WHERE x.items IS NOT NULL
+    ON CONFLICT (customer, counts_from) DO UPDATE SET amount = EXCLUDED.amount, items = EXCLUDED.items
+    RETURNING d.customer)
+  SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
+  FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
   SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
@@ -1498,6 +1517,10 @@ BEGIN
   RETURN fixed;
 END
 $$;
+COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
+  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 
 COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'the days of the rule named ''max days past due'' that set_max_days_past_due() keeps (the guard reads the rule); NULL = no such rule';
 
@@ -1958,7 +1981,8 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
-                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL)
+                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -2053,6 +2077,20 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, prepaid_column, 'amount');
     PERFORM pgcredit._check_attach_column(tbl, prepaid_column, 'amount');
   END IF;
+  -- the horizon: both or neither, a date column, a sensible number of days
+  IF delivery_column IS NOT NULL OR horizon_days IS NOT NULL THEN
+    IF delivery_column IS NULL OR horizon_days IS NULL THEN
+      RAISE EXCEPTION 'a horizon needs both a delivery column and horizon_days'
+        USING ERRCODE = 'null_value_not_allowed',
+        HINT = 'Name the delivery date column and the number of days ahead from which orders count, for example delivery_column => ''deliver_on'', horizon_days => 30.';
+    END IF;
+    IF horizon_days < 0 OR horizon_days > 3660 THEN
+      RAISE EXCEPTION 'horizon_days must be between 0 and 3660' USING ERRCODE = 'invalid_parameter_value',
+        DETAIL = format('The value given is %s.', horizon_days);
+    END IF;
+    PERFORM pgcredit._column_type(tbl, delivery_column, 'delivery date');
+    PERFORM pgcredit._check_attach_column(tbl, delivery_column, 'date');
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -2066,9 +2104,11 @@ BEGIN
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
-                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+                                   delivery_column, horizon_days)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
-          invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+          invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+          delivery_column, horizon_days)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -2104,20 +2144,38 @@ BEGIN
     ON CONFLICT (customer, due) DO UPDATE SET amount = d.amount + EXCLUDED.amount,
                                               items = d.items + EXCLUDED.items;
   END IF;
+  -- and its orders beyond the horizon, under the same locks (every
+  -- customer of the table has its exposure row now)
+  IF delivery_column IS NOT NULL THEN
+    INSERT INTO pgcredit.exposure AS e (customer)
+    SELECT DISTINCT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i WHERE i.counts_from IS NOT NULL
+    ON CONFLICT (customer) DO NOTHING;
+    PERFORM FROM pgcredit.exposure e
+    WHERE e.customer IN (SELECT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i
+                         WHERE i.counts_from IS NOT NULL)
+    ORDER BY e.customer FOR NO KEY UPDATE;
+    INSERT INTO pgcredit.order_horizon AS h (customer, counts_from, amount, items)
+    SELECT i.customer, i.counts_from, sum(i.amount), count(*) FROM pgcredit._attached_items(NULL, NULL, tbl) i
+    WHERE i.counts_from IS NOT NULL
+    GROUP BY i.customer, i.counts_from
+    ON CONFLICT (customer, counts_from) DO UPDATE SET amount = h.amount + EXCLUDED.amount,
+                                                      items = h.items + EXCLUDED.items;
+  END IF;
 
   PERFORM pgcredit._rebuild_group_exposure();
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL)
+                                       prepaid_column name DEFAULT NULL,
+                                       delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -2128,13 +2186,14 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column);
+                          prepaid_column => prepaid_column,
+                          delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) TO pgcredit_admin;
 
 CREATE OR REPLACE FUNCTION pgcredit._ddl_guard()
 RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2488,7 +2547,7 @@ INSERT INTO pgcredit.receivable_due (customer, due, amount, items)
 SELECT x.customer, x.due, x.amount, x.items FROM pgcredit._actual_receivable_due(true) x;
 
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure and the receivables by due date from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 
 CREATE OR REPLACE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2525,12 +2584,30 @@ BEGIN
     -- a bucket whose last item left goes
     DELETE FROM pgcredit.receivable_due d WHERE d.items <= 0;
   END IF;
+  -- and its orders beyond the horizon
+  IF att.delivery_column IS NOT NULL THEN
+    PERFORM FROM pgcredit.exposure e
+    WHERE e.customer IN (SELECT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i
+                         WHERE i.counts_from IS NOT NULL)
+    ORDER BY e.customer FOR NO KEY UPDATE;
+    UPDATE pgcredit.order_horizon h SET amount = h.amount - x.amount, items = h.items - x.items
+    FROM (SELECT i.customer, i.counts_from, sum(i.amount) AS amount, count(*) AS items
+          FROM pgcredit._attached_items(NULL, NULL, tbl) i
+          WHERE i.counts_from IS NOT NULL
+          GROUP BY i.customer, i.counts_from) x
+    WHERE h.customer = x.customer AND h.counts_from = x.counts_from;
+    DELETE FROM pgcredit.order_horizon h WHERE h.items <= 0;
+  END IF;
   PERFORM pgcredit._rebuild_group_exposure();
   DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
   PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
   RETURN att;
 END
 $$;
+COMMENT ON FUNCTION pgcredit.detach(regclass) IS
+  'remove pgcredit''s triggers from a table and take what it holds out of exposure';
+REVOKE EXECUTE ON FUNCTION pgcredit.detach(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.detach(regclass) TO pgcredit_admin;
 
 ----------------------------------------------------------------------
 -- Credit groups (issue #13): the groups, their members, their exposure
@@ -3085,6 +3162,227 @@ COMMENT ON COLUMN pgcredit.group_member_risk.limited_by IS 'customer when its ow
 COMMENT ON COLUMN pgcredit.group_member_risk.limiting_group IS 'the group whose limit leaves the least headroom (the one nearest the customer on a tie); NULL when limited_by is not group';
 REVOKE ALL ON pgcredit.group_member_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_member_risk TO pgcredit_reader;
+----------------------------------------------------------------------
+-- Horizon (issue #13): attach_orders(..., delivery_column, horizon_days);
+-- orders delivered further ahead wait in pgcredit.order_horizon until
+-- advance_horizon() moves them into exposure
+----------------------------------------------------------------------
+
+ALTER TABLE pgcredit.attachment ADD COLUMN delivery_column name,
+  ADD COLUMN horizon_days integer CONSTRAINT horizon_days_range CHECK (horizon_days BETWEEN 0 AND 3660),
+  ADD CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL));
+COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery date; an order delivered more than horizon_days after today does not count yet (NULL date: counts now); NULL = no horizon';
+COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
+
+ALTER TABLE pgcredit.alert DROP CONSTRAINT alert_kind_check;
+ALTER TABLE pgcredit.alert ADD CONSTRAINT alert_kind_check
+  CHECK (kind IN ('score_downgrade', 'tier_change', 'account_hold', 'order_held',
+                  'limit_breached', 'overdue_30', 'overdue_60', 'overdue_90',
+                  'review_overdue', 'horizon_over_limit'));
+COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_hold (account put on hold or blocked), order_held, limit_breached (an order held because it would pass the limit), overdue_30/60/90 (the oldest open item crossed that many days past due), review_overdue, horizon_over_limit (orders that came within the horizon took the customer over its limit)';
+
+CREATE TABLE pgcredit.order_horizon (
+  customer       text NOT NULL
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  counts_from    date NOT NULL,
+  amount         numeric NOT NULL,
+  items          integer NOT NULL,
+  PRIMARY KEY (customer, counts_from)
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.order_horizon IS 'open orders beyond the horizon per customer and the day they start to count (delivery date less the table''s horizon_days), kept by pgcredit''s triggers; advance_horizon() moves the days that came into exposure';
+COMMENT ON COLUMN pgcredit.order_horizon.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.order_horizon.counts_from IS 'the first day these orders count in exposure: their delivery date less the horizon_days of their table';
+COMMENT ON COLUMN pgcredit.order_horizon.amount IS 'sum of the amounts of those orders that use credit (as they would count in open_orders)';
+COMMENT ON COLUMN pgcredit.order_horizon.items IS 'number of those orders';
+REVOKE ALL ON pgcredit.order_horizon FROM PUBLIC;
+GRANT SELECT ON pgcredit.order_horizon TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.order_horizon', '');
+
+CREATE FUNCTION pgcredit._horizon_today()
+RETURNS date
+AS 'MODULE_PATHNAME', 'pgc_horizon_today'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit._horizon_today() IS
+  'the day the guard measures the horizon from: current_date, or the superuser-only setting pgcredit.horizon_today when set (for tests)';
+REVOKE EXECUTE ON FUNCTION pgcredit._horizon_today() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._horizon_today() TO pgcredit_reader;
+
+-- the rows of the attached tables say when an order counts from: a new
+-- result column, so a new function and symbol
+DROP FUNCTION pgcredit._attached_items(text, text, regclass, boolean);
+CREATE FUNCTION pgcredit._attached_items(kind text DEFAULT NULL, customer text DEFAULT NULL,
+                                         relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
+RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
+               due date, invoice_amount numeric, invoiced_on date, paid_on date, counts_from date)
+AS 'MODULE_PATHNAME', 'pgc_attached_items_v2'
+LANGUAGE C VOLATILE ROWS 100000;
+COMMENT ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) IS
+  'the rows of the attached tables (of one kind, of one customer, of one table), each table read as its owner in a security-restricted operation; counts says whether the row counts in exposure; counts_from, for an open order beyond its table''s horizon, the day it starts to count (it does not count before)';
+REVOKE EXECUTE ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._actual_order_horizon(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, counts_from date, amount numeric, items integer)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer, i.counts_from, sum(i.amount), count(*)::integer
+  FROM pgcredit._attached_items('orders', NULL, NULL, lock_tables) i
+  WHERE i.counts_from IS NOT NULL
+  GROUP BY i.customer, i.counts_from
+$$;
+COMMENT ON FUNCTION pgcredit._actual_order_horizon(boolean) IS
+  'orders beyond the horizon per customer and first day they count, recomputed from every attached order table, as pgcredit.order_horizon keeps them';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_order_horizon(boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgcredit.verify_exposure()
+RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
+               stored_orders numeric, actual_orders numeric)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- orders beyond the horizon whose day has come count in exposure
+  -- already, also while advance_horizon() has not yet moved them there
+  WITH stored AS (
+    SELECT coalesce(x.customer, h.customer) AS customer, coalesce(x.receivables, 0) AS receivables,
+           coalesce(x.open_orders, 0) + coalesce(h.amount, 0) AS open_orders
+    FROM pgcredit.exposure x
+    FULL JOIN (SELECT h0.customer, sum(h0.amount) AS amount FROM pgcredit.order_horizon h0
+               WHERE h0.counts_from <= pgcredit._horizon_today() GROUP BY h0.customer) h
+      ON h.customer = x.customer)
+  SELECT coalesce(e.customer, a.customer),
+         coalesce(e.receivables, 0), coalesce(a.receivables, 0),
+         coalesce(e.open_orders, 0), coalesce(a.open_orders, 0)
+  FROM stored e
+  FULL JOIN pgcredit._actual_exposure() a ON a.customer = e.customer
+  WHERE coalesce(e.receivables, 0) <> coalesce(a.receivables, 0)
+     OR coalesce(e.open_orders, 0) <> coalesce(a.open_orders, 0)
+  ORDER BY 1
+$$;
+COMMENT ON FUNCTION pgcredit.verify_exposure() IS
+  'recompute exposure from the attached tables and list the customers whose stored exposure differs (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_exposure() TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.verify_order_horizon()
+RETURNS TABLE (customer text, counts_from date, stored_amount numeric, actual_amount numeric,
+               stored_items integer, actual_items integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- the days that have come count in exposure: verify_exposure() checks them
+  SELECT coalesce(d.customer, a.customer), coalesce(d.counts_from, a.counts_from),
+         coalesce(d.amount, 0), coalesce(a.amount, 0),
+         coalesce(d.items, 0), coalesce(a.items, 0)
+  FROM (SELECT * FROM pgcredit.order_horizon h WHERE h.counts_from > pgcredit._horizon_today()) d
+  FULL JOIN pgcredit._actual_order_horizon() a ON a.customer = d.customer AND a.counts_from = d.counts_from
+  WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
+     OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_order_horizon() IS
+  'recompute the orders beyond the horizon per customer and day from the attached tables and list the buckets whose stored figures differ (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_order_horizon() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_order_horizon() TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.advance_horizon(as_of date DEFAULT pgcredit._horizon_today())
+RETURNS TABLE (customer text, moved numeric, orders integer, exposure numeric,
+               credit_limit numeric, crossed_limit boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  c record;
+  grp text;
+  pre numeric;
+  got numeric;
+  n integer;
+  x pgcredit.exposure;
+  lim numeric;
+  total integer := 0;
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF as_of > pgcredit._horizon_today() THEN
+    RAISE EXCEPTION 'as_of must not be after today' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('as_of is %s and today is %s.', as_of, pgcredit._horizon_today()),
+      HINT = 'Orders beyond the horizon count from their day on, not before.';
+  END IF;
+  FOR c IN SELECT h.customer, sum(h.amount) AS amount FROM pgcredit.order_horizon h
+           WHERE h.counts_from <= as_of GROUP BY h.customer ORDER BY h.customer LOOP
+    -- the guard's lock order: the customer's groups from the top down,
+    -- then its exposure row; the buckets are read again under that lock
+    SELECT e.credit_group INTO grp FROM pgcredit.exposure e WHERE e.customer = c.customer;
+    pre := c.amount;
+    IF grp IS NOT NULL THEN
+      PERFORM pgcredit._group_add(grp, pre);
+    END IF;
+    PERFORM FROM pgcredit.exposure e WHERE e.customer = c.customer FOR NO KEY UPDATE;
+    WITH gone AS (DELETE FROM pgcredit.order_horizon h
+                  WHERE h.customer = c.customer AND h.counts_from <= as_of
+                  RETURNING h.amount, h.items)
+    SELECT coalesce(sum(g.amount), 0), coalesce(sum(g.items), 0) INTO got, n FROM gone g;
+    IF grp IS NOT NULL AND got <> pre THEN
+      PERFORM pgcredit._group_add(grp, got - pre);
+    END IF;
+    UPDATE pgcredit.exposure e SET open_orders = e.open_orders + got
+    WHERE e.customer = c.customer RETURNING e.* INTO x;
+    IF NOT FOUND THEN
+      -- a bucket without an exposure row (made by hand): the row, with a
+      -- copy of the account, as the guard makes it
+      INSERT INTO pgcredit.exposure AS e (customer, open_orders, has_account, credit_limit, tolerance_pct,
+                                          status, risk_tier, next_review, temporary_limit,
+                                          temporary_from, temporary_until)
+      SELECT c.customer, got, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0),
+             coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit,
+             a.temporary_from, a.temporary_until
+      FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = c.customer
+      RETURNING e.* INTO x;
+    END IF;
+    total := total + 1;
+    -- the limit in force on as_of: a temporary limit within its window
+    lim := CASE WHEN x.temporary_limit IS NOT NULL AND as_of BETWEEN x.temporary_from AND x.temporary_until
+                THEN x.temporary_limit ELSE x.credit_limit END;
+    customer := c.customer;
+    moved := got;
+    orders := n;
+    exposure := x.receivables + x.open_orders;
+    credit_limit := lim;
+    crossed_limit := lim IS NOT NULL
+      AND pgcredit.exposure_over_limit(exposure, lim, x.tolerance_pct) > 0
+      AND pgcredit.exposure_over_limit(exposure - got, lim, x.tolerance_pct) = 0;
+    IF crossed_limit THEN
+      INSERT INTO pgcredit.alert (kind, customer, details)
+      VALUES ('horizon_over_limit', c.customer,
+              jsonb_build_object('as_of', as_of, 'moved', got, 'orders', n, 'exposure', exposure,
+                                 'credit_limit', lim, 'tolerance_pct', x.tolerance_pct));
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF total > 0 THEN
+    PERFORM pgcredit._audit('advance_horizon', NULL, NULL,
+                            jsonb_build_object('as_of', as_of, 'customers', total), NULL);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.advance_horizon(date) IS
+  'move the orders beyond the horizon whose day has come (counts_from on or before as_of) into exposure, once; returns the customers moved, alerting (horizon_over_limit) those it took over their limit';
+REVOKE EXECUTE ON FUNCTION pgcredit.advance_horizon(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.advance_horizon(date) TO pgcredit_admin;
+
+CREATE VIEW pgcredit.future_orders AS
+  SELECT h.customer, h.counts_from, h.amount, h.items,
+         h.counts_from <= pgcredit._horizon_today() AS due_to_move
+  FROM pgcredit.order_horizon h;
+COMMENT ON VIEW pgcredit.future_orders IS
+  'open orders beyond the horizon per customer and the day they start to count; due_to_move marks days that have come, which count already and which advance_horizon() moves into exposure';
+COMMENT ON COLUMN pgcredit.future_orders.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.future_orders.counts_from IS 'the first day these orders count in exposure: their delivery date less their table''s horizon_days';
+COMMENT ON COLUMN pgcredit.future_orders.amount IS 'sum of their amounts that use credit';
+COMMENT ON COLUMN pgcredit.future_orders.items IS 'number of orders';
+COMMENT ON COLUMN pgcredit.future_orders.due_to_move IS 'whether their day has come (advance_horizon() has not moved them yet)';
+REVOKE ALL ON pgcredit.future_orders FROM PUBLIC;
+GRANT SELECT ON pgcredit.future_orders TO pgcredit_reader;
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

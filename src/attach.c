@@ -48,6 +48,7 @@
 #include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -63,8 +64,10 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "guard_horizon.h"
 
 PG_FUNCTION_INFO_V1(pgc_attached_items);
+PG_FUNCTION_INFO_V1(pgc_attached_items_v2);
 PG_FUNCTION_INFO_V1(pgc_clear_hold_mark);
 PG_FUNCTION_INFO_V1(pgc_table_triggers);
 PG_FUNCTION_INFO_V1(pgc_check_attach_column);
@@ -138,6 +141,15 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 	att->invoiced_column = NameField(tup, desc, tab, "invoiced_column");
 	att->paid_column = NameField(tup, desc, tab, "paid_column");
 	att->prepaid_column = OptionalNameField(tup, desc, tab, "prepaid_column");
+	att->delivery_column = OptionalNameField(tup, desc, tab, "delivery_column");
+	if (att->delivery_column)
+	{
+		d = heap_getattr(tup, get_attnum(tab, "horizon_days"), desc, &isnull);
+		if (isnull)
+			elog(ERROR, "pgcredit: attachment of relation %u has a delivery column without horizon_days",
+				 att->relid);
+		att->horizon_days = DatumGetInt32(d);
+	}
 	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
 	if (!isnull)
 	{
@@ -251,6 +263,7 @@ CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
 	to->invoiced_column = CopyName(cxt, from->invoiced_column);
 	to->paid_column = CopyName(cxt, from->paid_column);
 	to->prepaid_column = CopyName(cxt, from->prepaid_column);
+	to->delivery_column = CopyName(cxt, from->delivery_column);
 	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
 	for (int i = 0; i < from->n_open_values; i++)
 		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);
@@ -699,10 +712,10 @@ pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_ty
 /*
  * The columns an attachment reads, in the order _attached_items() takes
  * them from a row: customer, amount, open state, hold, due, invoice
- * amount, invoice date, payment date, prepaid part.  0 for a column not
- * given.
+ * amount, invoice date, payment date, prepaid part, delivery date.  0 for
+ * a column not given.
  */
-#define ITEM_COLUMNS 9
+#define ITEM_COLUMNS 10
 
 typedef struct ItemColumns
 {
@@ -718,11 +731,11 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 	const char *names[ITEM_COLUMNS] = {
 		att->customer_column, att->amount_column, att->open_column, att->hold_column,
 		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column,
-		att->prepaid_column
+		att->prepaid_column, att->delivery_column
 	};
 	const PgcColumnRole roles[ITEM_COLUMNS] = {
 		PGC_COL_CUSTOMER, PGC_COL_AMOUNT, PGC_COL_OPEN, PGC_COL_HOLD,
-		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT
+		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE
 	};
 
 	for (int i = 0; i < ITEM_COLUMNS; i++)
@@ -752,8 +765,8 @@ static void
 StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char *key,
 		  Tuplestorestate *store, TupleDesc outdesc)
 {
-	Datum		v[10];
-	bool		n[10];
+	Datum		v[11];
+	bool		n[11];
 	char	   *customer;
 	bool		open;
 	bool		held;
@@ -790,6 +803,24 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 	n[8] = null[6];
 	v[9] = raw[7];
 	n[9] = null[7];
+
+	/*
+	 * An open order beyond its table's horizon does not count yet: counts
+	 * says no and counts_from (version 1.1 on) gives the day it starts to
+	 * count, the guard's rule (guard_horizon.c)
+	 */
+	n[10] = true;
+	if (DatumGetBool(v[4]) && c->att[9] && !null[9])
+	{
+		DateADT		from;
+
+		if (pgc_horizon_beyond(DatumGetDateADT(raw[9]), att->horizon_days, &from))
+		{
+			v[4] = BoolGetDatum(false);
+			v[10] = DateADTGetDatum(from);
+			n[10] = false;
+		}
+	}
 	tuplestore_putvalues(store, outdesc, v, n);
 }
 
@@ -978,6 +1009,18 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 							  rsinfo->setResult, rsinfo->setDesc);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * SQL: the same, from version 1.1 on, with one more column: counts_from,
+ * the day an order beyond its table's horizon starts to count.  The rows
+ * are built for the row type the SQL declaration gives, so the symbol of
+ * 1.0 keeps returning its ten columns.
+ */
+Datum
+pgc_attached_items_v2(PG_FUNCTION_ARGS)
+{
+	return pgc_attached_items(fcinfo);
 }
 
 /* ----------------------------------------------------------------------

@@ -29,6 +29,9 @@ typedef struct PgcAttachment
 	char	   *invoiced_column;
 	char	   *paid_column;
 	char	   *prepaid_column; /* orders: the prepaid or secured part */
+	char	   *delivery_column;	/* orders: the delivery date, for the
+									 * horizon */
+	int32		horizon_days;	/* with delivery_column */
 } PgcAttachment;
 
 /* What a column is to pgcredit: decides which types it may have */

@@ -47,6 +47,7 @@
 #include "attach.h"
 #include "guard_due.h"
 #include "guard_exposure.h"
+#include "guard_horizon.h"
 #include "guard_move.h"
 #include "guard_pending.h"
 #include "guard_rules.h"
@@ -75,6 +76,8 @@ typedef struct GuardConfig
 	int			prepaid_att;	/* 0 when the table has no prepaid column */
 	Oid			prepaid_type;
 	int			due_att;		/* receivables: 0 when no due column is given */
+	int			delivery_att;	/* orders: 0 without a horizon */
+	int32		horizon_days;
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -92,6 +95,9 @@ typedef struct Contribution
 	Numeric		amount;
 	bool		has_due;		/* receivables: the row has a due date */
 	DateADT		due;
+	bool		beyond;			/* an order beyond the horizon: it does not
+								 * count, its amount is in a bucket */
+	DateADT		counts_from;	/* the bucket's day */
 } Contribution;
 
 /* The outcome of the check of one raise of exposure (guard_rules.h) */
@@ -184,6 +190,11 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
 	if (!att.is_orders && att.due_column)
 		cfg->due_att = pgc_attached_column(rel, att.due_column, PGC_COL_DATE);
+	if (att.is_orders && att.delivery_column)
+	{
+		cfg->delivery_att = pgc_attached_column(rel, att.delivery_column, PGC_COL_DATE);
+		cfg->horizon_days = att.horizon_days;
+	}
 	if (att.prepaid_column)
 	{
 		cfg->prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
@@ -261,6 +272,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	c->counts = false;
 	c->held = false;
 	c->has_due = false;
+	c->beyond = false;
 
 	d = heap_getattr(tup, cfg->cust_att, desc, &isnull);
 	if (isnull)
@@ -303,6 +315,18 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		return;
 	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
+
+	/* delivered beyond the horizon: not counted yet (guard_horizon.c) */
+	if (cfg->delivery_att)
+	{
+		d = heap_getattr(tup, cfg->delivery_att, desc, &isnull);
+		if (!isnull && pgc_horizon_beyond(DatumGetDateADT(d), cfg->horizon_days, &c->counts_from))
+		{
+			c->counts = false;
+			c->beyond = true;
+			return;
+		}
+	}
 
 	if (cfg->due_att)
 	{
@@ -1153,6 +1177,75 @@ DueUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
 }
 
 /*
+ * Put an order beyond the horizon in its customer's bucket, or take it
+ * out, under the lock of the customer's exposure row (taken here by a
+ * change of 0, which also creates the row of a customer never seen).  An
+ * order whose bucket is gone was moved into exposure (advance_horizon(),
+ * or a session whose today was later): it leaves exposure instead.
+ */
+static void
+HorizonShare(GuardConfig *cfg, const Contribution *c, bool in, bool locked)
+{
+	if (!c->beyond)
+		return;
+	if (!locked)
+		AddExposure(cfg, c->customer, int64_to_numeric(0));
+	if (in)
+		(void) pgc_horizon_change(c->customer, c->counts_from, c->amount, 1);
+	else if (!pgc_horizon_change(c->customer, c->counts_from, pgc_numeric_negate(c->amount), -1))
+		AddExposure(cfg, c->customer, pgc_numeric_negate(c->amount));
+}
+
+/*
+ * Before an update that moves an order beyond the horizon from one
+ * customer to another, or between one customer's exposure and another's
+ * bucket, lock the two customers' exposure rows in the order of their
+ * keys: GuardChange locks only the customers whose exposure changes, and
+ * HorizonUpdate the others after it, which could otherwise take them in
+ * the opposite order to a concurrent move and deadlock.
+ */
+static void
+HorizonLockBoth(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
+{
+	bool		o = oldc->counts || oldc->beyond;
+	bool		n = newc->counts || newc->beyond;
+	int			cmp;
+
+	if (!(oldc->beyond || newc->beyond) || !o || !n)
+		return;
+	cmp = strcmp(oldc->customer, newc->customer);
+	if (cmp == 0)
+		return;
+	AddExposure(cfg, cmp < 0 ? oldc->customer : newc->customer, int64_to_numeric(0));
+	AddExposure(cfg, cmp < 0 ? newc->customer : oldc->customer, int64_to_numeric(0));
+}
+
+/*
+ * Move an updated order's share between buckets, after GuardChange
+ * changed exposure (which raised and checked an order moved within the
+ * horizon, and took out one moved beyond it).  The customers whose
+ * buckets change are locked first (again, when GuardChange or
+ * HorizonLockBoth did: the second lock is the transaction's own).
+ */
+static void
+HorizonUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
+{
+	if (!oldc->beyond && !newc->beyond)
+		return;
+	if (oldc->beyond && newc->beyond && strcmp(oldc->customer, newc->customer) == 0 &&
+		oldc->counts_from == newc->counts_from &&
+		pgc_numeric_cmp(oldc->amount, newc->amount) == 0)
+		return;
+	/* two customers are locked already, in key order (HorizonLockBoth) */
+	if (oldc->beyond)
+		AddExposure(cfg, oldc->customer, int64_to_numeric(0));
+	if (newc->beyond && !(oldc->beyond && strcmp(oldc->customer, newc->customer) == 0))
+		AddExposure(cfg, newc->customer, int64_to_numeric(0));
+	HorizonShare(cfg, oldc, false, true);
+	HorizonShare(cfg, newc, true, true);
+}
+
+/*
  * The insert half of a move between partitions.  The old contribution
  * left with the delete; add the new one, and check it only where the
  * update raises the customer's exposure.  A hold record follows the row.
@@ -1259,7 +1352,14 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 	Oid			relid = RelationGetRelid(td->tg_relation);
 
 	RowContribution(cfg, td->tg_relation, td->tg_trigtuple, &c);
-	if (c.held && c.amount != NULL)
+
+	/*
+	 * An order beyond the horizon goes in its bucket once stored, new or
+	 * moved in from another partition (a row never stored leaves none)
+	 */
+	if (c.beyond)
+		HorizonShare(cfg, &c, true, false);
+	else if (c.held && c.amount != NULL)
 	{
 		p = pgc_pending_take(PGC_PENDING_HELD, relid, c.customer, c.amount);
 		if (p != NULL)
@@ -1342,8 +1442,10 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 			return td->tg_newtuple;
 		}
 		RowContribution(cfg, rel, td->tg_newtuple, &newc);
+		HorizonLockBoth(cfg, &oldc, &newc);
 		result = GuardChange(cfg, td, &oldc, &newc);
 		DueUpdate(cfg, &oldc, &newc);
+		HorizonUpdate(cfg, &oldc, &newc);
 		/* the application cleared the hold mark and the order fit */
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
 			CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, td->tg_trigtuple),
@@ -1391,6 +1493,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		else if (oldc.counts)
 			LeaveExposure(cfg, oldc.customer, oldc.amount);
 		DueShare(cfg, &oldc, false);
+		HorizonShare(cfg, &oldc, false, false);
 		if (moving)
 			(void) pgc_move_deleted(rel, &td->tg_trigtuple->t_self);
 		if (!moving && oldc.held && cfg->hold_mode)

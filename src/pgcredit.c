@@ -18,6 +18,7 @@
 #include "utils/syscache.h"
 
 #include "pgcredit.h"
+#include "guard_horizon.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,6 +27,15 @@ static char *pgc_as_of_setting = NULL;
 
 /* pgcredit.import_run: the run load_csv is recording, empty outside one */
 static char *pgc_import_run_setting = NULL;
+
+/*
+ * pgcredit.horizon_today: a superuser's stand-in for today in the guard's
+ * horizon (guard_horizon.c), empty for current_date; tests let days pass
+ * with it.  Parsed once when set, so the guard reads two variables.
+ */
+static char *pgc_horizon_today_setting = NULL;
+bool		pgc_horizon_today_set = false;
+DateADT		pgc_horizon_today_value = 0;
 
 /*
  * Parse a date as date_in does, but return false instead of raising an
@@ -100,6 +110,37 @@ CheckAsOf(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* Check hook of pgcredit.horizon_today: empty, or a finite date, kept parsed */
+static bool
+CheckHorizonToday(char **newval, void **extra, GucSource source)
+{
+	DateADT		d;
+	DateADT    *keep;
+
+	if (**newval == '\0')
+		return true;
+	if (!ParseDate(*newval, &d) || DATE_NOT_FINITE(d))
+	{
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errdetail("pgcredit.horizon_today must be empty or a finite date, for example '2024-06-30'.");
+		return false;
+	}
+	keep = malloc(sizeof(DateADT));
+	if (keep == NULL)
+		return false;
+	*keep = d;
+	*extra = keep;
+	return true;
+}
+
+static void
+AssignHorizonToday(const char *newval, void *extra)
+{
+	pgc_horizon_today_set = extra != NULL;
+	if (extra != NULL)
+		pgc_horizon_today_value = *(DateADT *) extra;
+}
+
 /*
  * Check hook of pgcredit.import_run: empty, or the positive number of an
  * import run, which the default of external_score.import_run casts to
@@ -148,6 +189,14 @@ _PG_init(void)
 							   PGC_USERSET,
 							   GUC_NOT_IN_SAMPLE,
 							   CheckImportRun, NULL, NULL);
+	DefineCustomStringVariable("pgcredit.horizon_today",
+							   "The day the guard measures the horizon of delivery dates from; empty for today. For tests.",
+							   NULL,
+							   &pgc_horizon_today_setting,
+							   "",
+							   PGC_SUSET,
+							   GUC_NOT_IN_SAMPLE,
+							   CheckHorizonToday, AssignHorizonToday, NULL);
 	MarkGUCPrefixReserved("pgcredit");
 }
 

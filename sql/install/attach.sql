@@ -19,7 +19,10 @@ CREATE TABLE pgcredit.attachment (
   paid_column      name,
   attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   attached_by      name NOT NULL DEFAULT session_user,
-  prepaid_column   name
+  prepaid_column   name,
+  delivery_column  name,
+  horizon_days     integer CONSTRAINT horizon_days_range CHECK (horizon_days BETWEEN 0 AND 3660),
+  CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL))
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
 COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
@@ -37,6 +40,8 @@ COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the 
 COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
 COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
 COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
+COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery date; an order delivered more than horizon_days after today does not count yet (NULL date: counts now); NULL = no horizon';
+COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
 REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
 GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
@@ -103,7 +108,8 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
-                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL)
+                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -198,6 +204,20 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, prepaid_column, 'amount');
     PERFORM pgcredit._check_attach_column(tbl, prepaid_column, 'amount');
   END IF;
+  -- the horizon: both or neither, a date column, a sensible number of days
+  IF delivery_column IS NOT NULL OR horizon_days IS NOT NULL THEN
+    IF delivery_column IS NULL OR horizon_days IS NULL THEN
+      RAISE EXCEPTION 'a horizon needs both a delivery column and horizon_days'
+        USING ERRCODE = 'null_value_not_allowed',
+        HINT = 'Name the delivery date column and the number of days ahead from which orders count, for example delivery_column => ''deliver_on'', horizon_days => 30.';
+    END IF;
+    IF horizon_days < 0 OR horizon_days > 3660 THEN
+      RAISE EXCEPTION 'horizon_days must be between 0 and 3660' USING ERRCODE = 'invalid_parameter_value',
+        DETAIL = format('The value given is %s.', horizon_days);
+    END IF;
+    PERFORM pgcredit._column_type(tbl, delivery_column, 'delivery date');
+    PERFORM pgcredit._check_attach_column(tbl, delivery_column, 'date');
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -211,9 +231,11 @@ BEGIN
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
-                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+                                   delivery_column, horizon_days)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
-          invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+          invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+          delivery_column, horizon_days)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -249,20 +271,38 @@ BEGIN
     ON CONFLICT (customer, due) DO UPDATE SET amount = d.amount + EXCLUDED.amount,
                                               items = d.items + EXCLUDED.items;
   END IF;
+  -- and its orders beyond the horizon, under the same locks (every
+  -- customer of the table has its exposure row now)
+  IF delivery_column IS NOT NULL THEN
+    INSERT INTO pgcredit.exposure AS e (customer)
+    SELECT DISTINCT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i WHERE i.counts_from IS NOT NULL
+    ON CONFLICT (customer) DO NOTHING;
+    PERFORM FROM pgcredit.exposure e
+    WHERE e.customer IN (SELECT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i
+                         WHERE i.counts_from IS NOT NULL)
+    ORDER BY e.customer FOR NO KEY UPDATE;
+    INSERT INTO pgcredit.order_horizon AS h (customer, counts_from, amount, items)
+    SELECT i.customer, i.counts_from, sum(i.amount), count(*) FROM pgcredit._attached_items(NULL, NULL, tbl) i
+    WHERE i.counts_from IS NOT NULL
+    GROUP BY i.customer, i.counts_from
+    ON CONFLICT (customer, counts_from) DO UPDATE SET amount = h.amount + EXCLUDED.amount,
+                                                      items = h.items + EXCLUDED.items;
+  END IF;
 
   PERFORM pgcredit._rebuild_group_exposure();
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL)
+                                       prepaid_column name DEFAULT NULL,
+                                       delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -273,13 +313,14 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column);
+                          prepaid_column => prepaid_column,
+                          delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
@@ -348,6 +389,20 @@ BEGIN
     WHERE d.customer = x.customer AND d.due = x.due;
     -- a bucket whose last item left goes
     DELETE FROM pgcredit.receivable_due d WHERE d.items <= 0;
+  END IF;
+  -- and its orders beyond the horizon
+  IF att.delivery_column IS NOT NULL THEN
+    PERFORM FROM pgcredit.exposure e
+    WHERE e.customer IN (SELECT i.customer FROM pgcredit._attached_items(NULL, NULL, tbl) i
+                         WHERE i.counts_from IS NOT NULL)
+    ORDER BY e.customer FOR NO KEY UPDATE;
+    UPDATE pgcredit.order_horizon h SET amount = h.amount - x.amount, items = h.items - x.items
+    FROM (SELECT i.customer, i.counts_from, sum(i.amount) AS amount, count(*) AS items
+          FROM pgcredit._attached_items(NULL, NULL, tbl) i
+          WHERE i.counts_from IS NOT NULL
+          GROUP BY i.customer, i.counts_from) x
+    WHERE h.customer = x.customer AND h.counts_from = x.counts_from;
+    DELETE FROM pgcredit.order_horizon h WHERE h.items <= 0;
   END IF;
   PERFORM pgcredit._rebuild_group_exposure();
   DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;

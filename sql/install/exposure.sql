@@ -59,16 +59,45 @@ REVOKE ALL ON pgcredit.receivable_due FROM PUBLIC;
 GRANT SELECT ON pgcredit.receivable_due TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.receivable_due', '');
 
+-- Orders beyond the horizon (issue #13): orders whose delivery date lies
+-- further ahead than the attachment's horizon_days wait here, by the day
+-- they start to count, instead of in exposure.open_orders
+CREATE TABLE pgcredit.order_horizon (
+  customer       text NOT NULL
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  counts_from    date NOT NULL,
+  amount         numeric NOT NULL,
+  items          integer NOT NULL,
+  PRIMARY KEY (customer, counts_from)
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.order_horizon IS 'open orders beyond the horizon per customer and the day they start to count (delivery date less the table''s horizon_days), kept by pgcredit''s triggers; advance_horizon() moves the days that came into exposure';
+COMMENT ON COLUMN pgcredit.order_horizon.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.order_horizon.counts_from IS 'the first day these orders count in exposure: their delivery date less the horizon_days of their table';
+COMMENT ON COLUMN pgcredit.order_horizon.amount IS 'sum of the amounts of those orders that use credit (as they would count in open_orders)';
+COMMENT ON COLUMN pgcredit.order_horizon.items IS 'number of those orders';
+REVOKE ALL ON pgcredit.order_horizon FROM PUBLIC;
+GRANT SELECT ON pgcredit.order_horizon TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.order_horizon', '');
+
+CREATE FUNCTION pgcredit._horizon_today()
+RETURNS date
+AS 'MODULE_PATHNAME', 'pgc_horizon_today'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit._horizon_today() IS
+  'the day the guard measures the horizon from: current_date, or the superuser-only setting pgcredit.horizon_today when set (for tests)';
+REVOKE EXECUTE ON FUNCTION pgcredit._horizon_today() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._horizon_today() TO pgcredit_reader;
+
 
 
 CREATE FUNCTION pgcredit._attached_items(kind text DEFAULT NULL, customer text DEFAULT NULL,
                                          relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
 RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
-               due date, invoice_amount numeric, invoiced_on date, paid_on date)
-AS 'MODULE_PATHNAME', 'pgc_attached_items'
+               due date, invoice_amount numeric, invoiced_on date, paid_on date, counts_from date)
+AS 'MODULE_PATHNAME', 'pgc_attached_items_v2'
 LANGUAGE C VOLATILE ROWS 100000;
 COMMENT ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) IS
-  'the rows of the attached tables (of one kind, of one customer, of one table), each table read as its owner in a security-restricted operation; counts says whether the row counts in exposure';
+  'the rows of the attached tables (of one kind, of one customer, of one table), each table read as its owner in a security-restricted operation; counts says whether the row counts in exposure; counts_from, for an open order beyond its table''s horizon, the day it starts to count (it does not count before)';
 REVOKE EXECUTE ON FUNCTION pgcredit._attached_items(text, text, regclass, boolean) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit._actual_exposure(lock_tables boolean DEFAULT false)
@@ -100,16 +129,39 @@ COMMENT ON FUNCTION pgcredit._actual_receivable_due(boolean) IS
   'receivables per customer and due date recomputed from every attached receivables table, as pgcredit.receivable_due keeps them';
 REVOKE EXECUTE ON FUNCTION pgcredit._actual_receivable_due(boolean) FROM PUBLIC;
 
+CREATE FUNCTION pgcredit._actual_order_horizon(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, counts_from date, amount numeric, items integer)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer, i.counts_from, sum(i.amount), count(*)::integer
+  FROM pgcredit._attached_items('orders', NULL, NULL, lock_tables) i
+  WHERE i.counts_from IS NOT NULL
+  GROUP BY i.customer, i.counts_from
+$$;
+COMMENT ON FUNCTION pgcredit._actual_order_horizon(boolean) IS
+  'orders beyond the horizon per customer and first day they count, recomputed from every attached order table, as pgcredit.order_horizon keeps them';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_order_horizon(boolean) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.verify_exposure()
 RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
                stored_orders numeric, actual_orders numeric)
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+  -- orders beyond the horizon whose day has come count in exposure
+  -- already, also while advance_horizon() has not yet moved them there
+  WITH stored AS (
+    SELECT coalesce(x.customer, h.customer) AS customer, coalesce(x.receivables, 0) AS receivables,
+           coalesce(x.open_orders, 0) + coalesce(h.amount, 0) AS open_orders
+    FROM pgcredit.exposure x
+    FULL JOIN (SELECT h0.customer, sum(h0.amount) AS amount FROM pgcredit.order_horizon h0
+               WHERE h0.counts_from <= pgcredit._horizon_today() GROUP BY h0.customer) h
+      ON h.customer = x.customer)
   SELECT coalesce(e.customer, a.customer),
          coalesce(e.receivables, 0), coalesce(a.receivables, 0),
          coalesce(e.open_orders, 0), coalesce(a.open_orders, 0)
-  FROM pgcredit.exposure e
+  FROM stored e
   FULL JOIN pgcredit._actual_exposure() a ON a.customer = e.customer
   WHERE coalesce(e.receivables, 0) <> coalesce(a.receivables, 0)
      OR coalesce(e.open_orders, 0) <> coalesce(a.open_orders, 0)
@@ -139,6 +191,27 @@ COMMENT ON FUNCTION pgcredit.verify_receivable_due() IS
   'recompute the receivables per customer and due date from the attached tables and list the buckets whose stored figures differ (none when all is well)';
 REVOKE EXECUTE ON FUNCTION pgcredit.verify_receivable_due() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.verify_receivable_due() TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.verify_order_horizon()
+RETURNS TABLE (customer text, counts_from date, stored_amount numeric, actual_amount numeric,
+               stored_items integer, actual_items integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- the days that have come count in exposure: verify_exposure() checks them
+  SELECT coalesce(d.customer, a.customer), coalesce(d.counts_from, a.counts_from),
+         coalesce(d.amount, 0), coalesce(a.amount, 0),
+         coalesce(d.items, 0), coalesce(a.items, 0)
+  FROM (SELECT * FROM pgcredit.order_horizon h WHERE h.counts_from > pgcredit._horizon_today()) d
+  FULL JOIN pgcredit._actual_order_horizon() a ON a.customer = d.customer AND a.counts_from = d.counts_from
+  WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
+     OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_order_horizon() IS
+  'recompute the orders beyond the horizon per customer and day from the attached tables and list the buckets whose stored figures differ (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_order_horizon() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_order_horizon() TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.rebuild_exposure()
 RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -179,6 +252,25 @@ BEGIN
     RETURNING d.customer)
   SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
   FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  -- and the orders beyond the horizon: the days to come as the tables
+  -- hold them; a day that has come is in exposure now
+  WITH actual AS (SELECT * FROM pgcredit._actual_order_horizon()),
+  diff AS (
+    SELECT coalesce(x.customer, d.customer) AS customer, coalesce(x.counts_from, d.counts_from) AS counts_from,
+           x.amount, x.items
+    FROM actual x FULL JOIN pgcredit.order_horizon d ON d.customer = x.customer AND d.counts_from = x.counts_from
+    WHERE x.customer IS NULL OR d.customer IS NULL OR x.amount <> d.amount OR x.items <> d.items),
+  gone AS (
+    DELETE FROM pgcredit.order_horizon d USING diff x
+    WHERE x.items IS NULL AND d.customer = x.customer AND d.counts_from = x.counts_from
+    RETURNING d.customer),
+  put AS (
+    INSERT INTO pgcredit.order_horizon AS d (customer, counts_from, amount, items)
+    SELECT x.customer, x.counts_from, x.amount, x.items FROM diff x WHERE x.items IS NOT NULL
+    ON CONFLICT (customer, counts_from) DO UPDATE SET amount = EXCLUDED.amount, items = EXCLUDED.items
+    RETURNING d.customer)
+  SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
+  FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
   SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
@@ -204,7 +296,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure and the receivables by due date from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 

@@ -3,7 +3,9 @@
 # the same command every minute, which must do its job: refresh_scores()
 # leaves today's scores (doc/risk.md), reevaluate_held_orders() releases
 # a held order that fits now and expire_requests() expires a request past
-# its expiry (the recipes of doc/approvals.md, read from that file).  All
+# its expiry (the recipes of doc/approvals.md, read from that file), and
+# advance_horizon() moves an order whose day came into exposure (the
+# recipe of doc/guard.md).  All
 # every-minute jobs run in the same minute: pg_cron 1.4, as Debian 12
 # ships it, runs jobs at most once a minute, so this takes up to about 70
 # seconds.
@@ -87,10 +89,41 @@ SELECT cron.schedule(jobname || '-now', '* * * * *', command) FROM cron.job
 WHERE jobname IN ('pgcredit-reevaluate-held', 'pgcredit-expire-requests');
 });
 
+# The recipe of doc/guard.md ("Horizon") as written, and its command
+# every minute.  Days pass for the jobs' sessions: the database's
+# pgcredit.horizon_today (a superuser's setting) is 40 days on, so an
+# order placed today 45 days ahead of delivery, beyond a 30-day
+# horizon, has come within it.
+my @horizon = doc_recipes('doc/guard.md');
+is(scalar(@horizon), 1, 'doc/guard.md gives one pg_cron recipe');
+PgCreditTest::sql($node, 'postgres', q{
+SET client_min_messages = warning;
+CREATE TABLE forward_order (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL,
+                            deliver_on date);
+SELECT pgcredit.attach_orders('forward_order', 'customer', 'amount',
+                              delivery_column => 'deliver_on', horizon_days => 30);
+SELECT pgcredit.open_account('F1', 100);
+INSERT INTO forward_order VALUES (1, 'F1', 250, current_date + 45);
+});
+PgCreditTest::sql($node, 'postgres', $_) foreach @horizon;
+PgCreditTest::sql($node, 'postgres', q{
+SELECT cron.schedule(jobname || '-now', '* * * * *', command) FROM cron.job
+WHERE jobname = 'pgcredit-horizon';
+DO $$BEGIN
+  EXECUTE format('ALTER DATABASE postgres SET pgcredit.horizon_today = %L', current_date + 40);
+END$$;
+});
+is( PgCreditTest::sql($node, 'postgres', q{
+SELECT (SELECT open_orders FROM pgcredit.exposure WHERE customer = 'F1') || ' '
+       || (SELECT sum(amount) FROM pgcredit.order_horizon WHERE customer = 'F1')}),
+	'0 250', 'the order beyond the horizon waits in its bucket');
+
 is( PgCreditTest::sql($node, 'postgres',
 		"SELECT string_agg(jobname || ' ' || schedule || ' ' || command, E'\\n' ORDER BY jobname) FROM cron.job"),
 	"pgcredit-expire-requests 0 * * * * SELECT pgcredit.expire_requests()\n"
 	  . "pgcredit-expire-requests-now * * * * * SELECT pgcredit.expire_requests()\n"
+	  . "pgcredit-horizon 5 0 * * * SELECT count(*) FROM pgcredit.advance_horizon()\n"
+	  . "pgcredit-horizon-now * * * * * SELECT count(*) FROM pgcredit.advance_horizon()\n"
 	  . "pgcredit-nightly 15 2 * * * SELECT pgcredit.refresh_scores()\n"
 	  . "pgcredit-now * * * * * SELECT pgcredit.refresh_scores()\n"
 	  . "pgcredit-reevaluate-held 30 6 * * * SELECT count(*) FILTER (WHERE outcome = 'released') FROM pgcredit.reevaluate_held_orders()\n"
@@ -100,7 +133,7 @@ is( PgCreditTest::sql($node, 'postgres',
 # Wait for the first run of each every-minute job to finish.
 ok( PgCreditTest::wait_until(
 		$node, 'postgres', q{
-SELECT count(DISTINCT j.jobname) = 3 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+SELECT count(DISTINCT j.jobname) = 4 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
 WHERE j.jobname LIKE '%-now' AND d.status IN ('succeeded', 'failed')}, 120),
 	'pg_cron ran the every-minute jobs');
 note PgCreditTest::sql($node, 'postgres',
@@ -112,7 +145,7 @@ WHERE j.jobname = 'pgcredit-now' ORDER BY d.runid LIMIT 1}),
 	'succeeded SELECT 1', 'the job ran refresh_scores() without error');
 is( PgCreditTest::sql($node, 'postgres',
 		"SELECT string_agg(customer, ',' ORDER BY customer) FROM pgcredit.score_history WHERE as_of = current_date"),
-	'C1,C2,H1', "refresh_scores() left today's scores of every customer");
+	'C1,C2,F1,H1', "refresh_scores() left today's scores of every customer");
 is( PgCreditTest::sql($node, 'postgres', q{
 SELECT string_agg(j.jobname || ': ' || d.status || ' ' || d.return_message, E'\n' ORDER BY j.jobname)
 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
@@ -130,6 +163,18 @@ is( PgCreditTest::sql($node, 'postgres',
 		"SELECT string_agg(new_limit || ' ' || status, ', ' ORDER BY id) FROM pgcredit.approval_request"),
 	'300 expired, 400 pending',
 	'the expire_requests() job expired the request past its expiry, and only it');
+is( PgCreditTest::sql($node, 'postgres', q{
+SELECT d.status || ' ' || d.return_message
+FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+WHERE j.jobname = 'pgcredit-horizon-now' ORDER BY d.runid LIMIT 1}),
+	'succeeded SELECT 1', 'the recipe of doc/guard.md ran advance_horizon() without error');
+is( PgCreditTest::sql($node, 'postgres', q{
+SELECT (SELECT open_orders FROM pgcredit.exposure WHERE customer = 'F1') || ' '
+       || (SELECT count(*) FROM pgcredit.order_horizon WHERE customer = 'F1') || ' '
+       || (SELECT string_agg(kind, ',') FROM pgcredit.alert WHERE customer = 'F1') || ' '
+       || (SELECT count(*) FROM pgcredit.verify_exposure())}),
+	'250 0 horizon_over_limit 0',
+	'the advance_horizon() job moved the order into exposure and alerted the customer over its limit');
 
 $node->stop;
 done_testing();

@@ -1,0 +1,106 @@
+-- Credit control: the horizon (issue #13), orders delivered far ahead
+-- that do not count yet, and the nightly move of those whose day came
+
+----------------------------------------------------------------------
+-- Credit control: the horizon (pgcredit_admin runs advance_horizon)
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.advance_horizon(as_of date DEFAULT pgcredit._horizon_today())
+RETURNS TABLE (customer text, moved numeric, orders integer, exposure numeric,
+               credit_limit numeric, crossed_limit boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  c record;
+  grp text;
+  pre numeric;
+  got numeric;
+  n integer;
+  x pgcredit.exposure;
+  lim numeric;
+  total integer := 0;
+BEGIN
+  IF as_of IS NULL OR NOT isfinite(as_of) THEN
+    RAISE EXCEPTION 'as_of must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF as_of > pgcredit._horizon_today() THEN
+    RAISE EXCEPTION 'as_of must not be after today' USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('as_of is %s and today is %s.', as_of, pgcredit._horizon_today()),
+      HINT = 'Orders beyond the horizon count from their day on, not before.';
+  END IF;
+  FOR c IN SELECT h.customer, sum(h.amount) AS amount FROM pgcredit.order_horizon h
+           WHERE h.counts_from <= as_of GROUP BY h.customer ORDER BY h.customer LOOP
+    -- the guard's lock order: the customer's groups from the top down,
+    -- then its exposure row; the buckets are read again under that lock
+    SELECT e.credit_group INTO grp FROM pgcredit.exposure e WHERE e.customer = c.customer;
+    pre := c.amount;
+    IF grp IS NOT NULL THEN
+      PERFORM pgcredit._group_add(grp, pre);
+    END IF;
+    PERFORM FROM pgcredit.exposure e WHERE e.customer = c.customer FOR NO KEY UPDATE;
+    WITH gone AS (DELETE FROM pgcredit.order_horizon h
+                  WHERE h.customer = c.customer AND h.counts_from <= as_of
+                  RETURNING h.amount, h.items)
+    SELECT coalesce(sum(g.amount), 0), coalesce(sum(g.items), 0) INTO got, n FROM gone g;
+    IF grp IS NOT NULL AND got <> pre THEN
+      PERFORM pgcredit._group_add(grp, got - pre);
+    END IF;
+    UPDATE pgcredit.exposure e SET open_orders = e.open_orders + got
+    WHERE e.customer = c.customer RETURNING e.* INTO x;
+    IF NOT FOUND THEN
+      -- a bucket without an exposure row (made by hand): the row, with a
+      -- copy of the account, as the guard makes it
+      INSERT INTO pgcredit.exposure AS e (customer, open_orders, has_account, credit_limit, tolerance_pct,
+                                          status, risk_tier, next_review, temporary_limit,
+                                          temporary_from, temporary_until)
+      SELECT c.customer, got, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0),
+             coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit,
+             a.temporary_from, a.temporary_until
+      FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = c.customer
+      RETURNING e.* INTO x;
+    END IF;
+    total := total + 1;
+    -- the limit in force on as_of: a temporary limit within its window
+    lim := CASE WHEN x.temporary_limit IS NOT NULL AND as_of BETWEEN x.temporary_from AND x.temporary_until
+                THEN x.temporary_limit ELSE x.credit_limit END;
+    customer := c.customer;
+    moved := got;
+    orders := n;
+    exposure := x.receivables + x.open_orders;
+    credit_limit := lim;
+    crossed_limit := lim IS NOT NULL
+      AND pgcredit.exposure_over_limit(exposure, lim, x.tolerance_pct) > 0
+      AND pgcredit.exposure_over_limit(exposure - got, lim, x.tolerance_pct) = 0;
+    IF crossed_limit THEN
+      INSERT INTO pgcredit.alert (kind, customer, details)
+      VALUES ('horizon_over_limit', c.customer,
+              jsonb_build_object('as_of', as_of, 'moved', got, 'orders', n, 'exposure', exposure,
+                                 'credit_limit', lim, 'tolerance_pct', x.tolerance_pct));
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+  IF total > 0 THEN
+    PERFORM pgcredit._audit('advance_horizon', NULL, NULL,
+                            jsonb_build_object('as_of', as_of, 'customers', total), NULL);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.advance_horizon(date) IS
+  'move the orders beyond the horizon whose day has come (counts_from on or before as_of) into exposure, once; returns the customers moved, alerting (horizon_over_limit) those it took over their limit';
+REVOKE EXECUTE ON FUNCTION pgcredit.advance_horizon(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.advance_horizon(date) TO pgcredit_admin;
+
+CREATE VIEW pgcredit.future_orders AS
+  SELECT h.customer, h.counts_from, h.amount, h.items,
+         h.counts_from <= pgcredit._horizon_today() AS due_to_move
+  FROM pgcredit.order_horizon h;
+COMMENT ON VIEW pgcredit.future_orders IS
+  'open orders beyond the horizon per customer and the day they start to count; due_to_move marks days that have come, which count already and which advance_horizon() moves into exposure';
+COMMENT ON COLUMN pgcredit.future_orders.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.future_orders.counts_from IS 'the first day these orders count in exposure: their delivery date less their table''s horizon_days';
+COMMENT ON COLUMN pgcredit.future_orders.amount IS 'sum of their amounts that use credit';
+COMMENT ON COLUMN pgcredit.future_orders.items IS 'number of orders';
+COMMENT ON COLUMN pgcredit.future_orders.due_to_move IS 'whether their day has come (advance_horizon() has not moved them yet)';
+REVOKE ALL ON pgcredit.future_orders FROM PUBLIC;
+GRANT SELECT ON pgcredit.future_orders TO pgcredit_reader;

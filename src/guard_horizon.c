@@ -1,0 +1,271 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard_horizon.c
+ *	  Orders delivered far ahead: an order of a table attached with a
+ *	  delivery column and horizon_days counts in exposure from its
+ *	  delivery date less horizon_days on (SAP's dynamic credit check).
+ *	  Before that day it waits in pgcredit.order_horizon, one row per
+ *	  customer and day it starts to count, kept here without an SQL
+ *	  statement, as guard_due.c keeps pgcredit.receivable_due.
+ *
+ * The rule is the guard's and _attached_items()'s alike: an open, not
+ * held order with a customer and an amount is beyond the horizon when its
+ * delivery date is later than today + horizon_days ("today" is
+ * pgc_horizon_day()).  It then does not count in exposure, and its amount
+ * is in the bucket (customer, delivery - horizon_days).  An order with no
+ * delivery date counts now; one delivered on 'infinity' never comes.
+ *
+ * The guard changes a customer's buckets only while it holds the lock of
+ * the customer's exposure row, and so do attach, detach, rebuild and
+ * advance_horizon(): the lock serialises every change of one customer's
+ * buckets, and a bucket row is inserted or updated directly, as the
+ * latest snapshot shows it, with no race for its key.
+ *
+ * Days pass: a bucket whose day has come (counts_from <= today) counts in
+ * exposure already, wherever it is stored; advance_horizon(), run nightly,
+ * moves it into exposure.open_orders.  Until it does, the guard judges
+ * orders without it (see doc/guard.md, "Horizon"), and an order of such a
+ * bucket changed meanwhile is taken out of exposure, not of its bucket:
+ * the sum of the two stays right, and the move makes both right.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "pgtime.h"
+
+#include "pgcredit.h"
+#include "compat.h"
+#include "guard_exposure.h"
+#include "guard_horizon.h"
+
+PG_FUNCTION_INFO_V1(pgc_horizon_today);
+
+/* Where the table is, looked up once and forgotten when it changes */
+typedef struct HorizonCache
+{
+	bool		valid;
+	bool		present;		/* false in a database still at 1.0 */
+	Oid			table;
+	Oid			pkey;
+	AttrNumber	amount;
+	AttrNumber	items;
+} HorizonCache;
+
+static HorizonCache horizon_cache;
+static bool horizon_callback = false;
+
+static void
+HorizonCacheCallback(Datum arg, Oid relid)
+{
+	if (!horizon_cache.present || relid == InvalidOid ||
+		relid == horizon_cache.table || relid == horizon_cache.pkey)
+		horizon_cache.valid = false;
+}
+
+static void
+LoadHorizonCache(void)
+{
+	Relation	rel;
+	TupleDesc	desc;
+
+	if (horizon_cache.valid)
+		return;
+	if (!horizon_callback)
+	{
+		CacheRegisterRelcacheCallback(HorizonCacheCallback, (Datum) 0);
+		horizon_callback = true;
+	}
+	memset(&horizon_cache, 0, sizeof(horizon_cache));
+	horizon_cache.table = get_relname_relid("order_horizon",
+											get_namespace_oid("pgcredit", false));
+	if (OidIsValid(horizon_cache.table))
+	{
+		rel = table_open(horizon_cache.table, AccessShareLock);
+		desc = RelationGetDescr(rel);
+		horizon_cache.pkey = RelationGetPrimaryKeyIndex(rel);
+		horizon_cache.amount = get_attnum(horizon_cache.table, "amount");
+		horizon_cache.items = get_attnum(horizon_cache.table, "items");
+		if (!OidIsValid(horizon_cache.pkey) || rel->rd_rel->relkind != RELKIND_RELATION ||
+			desc->natts != 4 || horizon_cache.amount != 3 || horizon_cache.items != 4 ||
+			get_attnum(horizon_cache.table, "customer") != 1 ||
+			get_attnum(horizon_cache.table, "counts_from") != 2)
+			elog(ERROR, "pgcredit: pgcredit.order_horizon must be a table (customer, counts_from, amount, items) with a primary key");
+		table_close(rel, AccessShareLock);
+		horizon_cache.present = true;
+	}
+	horizon_cache.valid = true;
+}
+
+/*
+ * The day the horizon is measured from: current_date (the date of the
+ * transaction's start in the session's time zone), worked out once per
+ * transaction, or the superuser-only setting pgcredit.horizon_today when
+ * set, which tests use to let days pass.
+ */
+DateADT
+pgc_horizon_day(void)
+{
+	static TimestampTz for_start = 0;
+	static pg_tz *for_zone = NULL;
+	static DateADT today = 0;
+	TimestampTz start;
+
+	if (pgc_horizon_today_set)
+		return pgc_horizon_today_value;
+	start = GetCurrentTransactionStartTimestamp();
+	if (start != for_start || session_timezone != for_zone || for_start == 0)
+	{
+		today = GetSQLCurrentDate();
+		for_start = start;
+		for_zone = session_timezone;
+	}
+	return today;
+}
+
+/*
+ * Whether an order delivered on delivery is beyond a horizon of
+ * horizon_days, and if so the day it starts to count
+ */
+bool
+pgc_horizon_beyond(DateADT delivery, int32 horizon_days, DateADT *counts_from)
+{
+	if (DATE_IS_NOBEGIN(delivery))
+		return false;
+	if (DATE_IS_NOEND(delivery))
+	{
+		*counts_from = delivery;
+		return true;
+	}
+	/* a finite date less at most 3660 days: no overflow in 32 bits */
+	if ((int64) delivery - horizon_days <= (int64) pgc_horizon_day())
+		return false;
+	*counts_from = delivery - horizon_days;
+	return true;
+}
+
+/* SQL: pgcredit._horizon_today(), the day pgc_horizon_day() gives */
+Datum
+pgc_horizon_today(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATEADT(pgc_horizon_day());
+}
+
+/*
+ * Add amount and items (+1 or -1, with the order's amount or its
+ * negation) to the customer's bucket of one day, creating it, or deleting
+ * it when its last order leaves.  The caller holds the lock of the
+ * customer's exposure row.  Returns false, changing nothing, when an order
+ * leaves a bucket that is not there: the caller then takes it out of
+ * exposure, where advance_horizon() (or a session whose today was later)
+ * put it.
+ */
+bool
+pgc_horizon_change(const char *customer, DateADT counts_from, Numeric amount, int items)
+{
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *slot;
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	Snapshot	snap;
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4];
+	bool		found;
+	bool		done = true;
+
+	LoadHorizonCache();
+	if (!horizon_cache.present)
+		elog(ERROR, "pgcredit: table pgcredit.order_horizon is missing");
+	rel = table_open(horizon_cache.table, RowExclusiveLock);
+	idx = index_open(horizon_cache.pkey, RowExclusiveLock);
+	desc = RelationGetDescr(rel);
+	slot = table_slot_create(rel, NULL);
+
+	/* this command's earlier changes of the bucket must be visible */
+	CommandCounterIncrement();
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(customer));
+	keys[0].sk_collation = idx->rd_indcollation[0];
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_DATE_EQ, DateADTGetDatum(counts_from));
+	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+
+	if (found)
+	{
+		HeapTuple	old = ExecCopySlotHeapTuple(slot);
+		ItemPointerData tid = slot->tts_tid;
+		int32		n;
+		TM_Result	res;
+		TM_FailureData tmfd;
+
+		heap_deform_tuple(old, desc, values, nulls);
+		n = DatumGetInt32(values[horizon_cache.items - 1]) + items;
+		if (n <= 0)
+			res = heap_delete(rel, &tid, GetCurrentCommandId(true), InvalidSnapshot,
+							  true, &tmfd, false);
+		else
+		{
+			HeapTuple	tup;
+			LockTupleMode lockmode;
+			PgcIndexUpdate indexes;
+
+			values[horizon_cache.items - 1] = Int32GetDatum(n);
+			values[horizon_cache.amount - 1] =
+				NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(values[horizon_cache.amount - 1]),
+													  amount, NULL));
+			tup = heap_form_tuple(desc, values, nulls);
+			res = pgc_heap_update(rel, &tid, tup, GetCurrentCommandId(true),
+								  &tmfd, &lockmode, &indexes);
+			if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
+				pgc_insert_index_entries(rel, tup);
+			else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
+				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.order_horizon are not supported");
+		}
+		/* every writer holds the customer's exposure row lock: cannot happen */
+		if (res != TM_Ok)
+			elog(ERROR, "pgcredit: orders beyond the horizon of customer \"%s\" changed concurrently (result %d)",
+				 customer, (int) res);
+	}
+	else if (items > 0)
+	{
+		HeapTuple	tup;
+
+		values[0] = CStringGetTextDatum(customer);
+		values[1] = DateADTGetDatum(counts_from);
+		values[horizon_cache.amount - 1] = NumericGetDatum(amount);
+		values[horizon_cache.items - 1] = Int32GetDatum(items);
+		memset(nulls, 0, sizeof(nulls));
+		tup = heap_form_tuple(desc, values, nulls);
+		heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
+		pgc_insert_index_entries(rel, tup);
+	}
+	else
+		done = false;
+
+	UnregisterSnapshot(snap);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, RowExclusiveLock);
+	table_close(rel, RowExclusiveLock);
+	return done;
+}
