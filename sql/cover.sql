@@ -304,6 +304,11 @@ UPDATE pgcredit.exposure SET cover_counted = 1000000 WHERE customer = 'K4';
 INSERT INTO pgcredit.cover (customer, kind, issuer, amount, valid_from, created_by, updated_by)
 VALUES ('K4', 'deposit', 'me', 1000000, current_date, 'me', 'me');
 INSERT INTO c_order (customer, amount) VALUES ('K4', 10000);
+-- on a later day the guard makes K4's copy again for the application,
+-- which has no right on pgcredit's tables: the guarantee has ended
+SET TIME ZONE 'Etc/GMT-14';
+INSERT INTO c_order (customer, amount) VALUES ('K4', 1);
+SET TIME ZONE 'Etc/GMT+12';
 RESET ROLE;
 -- a reader reads, and changes nothing
 SET ROLE regress_cover_reader;
