@@ -126,6 +126,26 @@ SELECT action, old_value - 'decided_on' AS old_value, new_value - 'decided_on' A
        (new_value ->> 'decided_on')::date = current_date AS decided_today, reason
 FROM pgcredit.audit_log WHERE action = 'decide_cover' AND customer = 'D1' ORDER BY id;
 
+-- changing a cover: a renewal, a new amount; the copy follows
+SELECT id AS gua FROM pgcredit.add_cover('D1', 'bank_guarantee', 'Seventh Bank', 400, 'guarantee for a month',
+                                         valid_until => current_date + 30) \gset
+SELECT cover_counted, cover_until - current_date AS until_day FROM pgcredit.exposure WHERE customer = 'D1';
+SELECT amount, valid_until - current_date AS until_day, notes
+FROM pgcredit.change_cover(:gua, 'renewed for a year', valid_until => current_date + 365, notes => 'renewal 1');
+SELECT amount FROM pgcredit.change_cover(:gua, 'bank lowered it', amount => 350);
+SELECT cover_counted, cover_until - current_date AS until_day FROM pgcredit.exposure WHERE customer = 'D1';
+SELECT action, old_value - 'valid_until' AS old_value, new_value - 'valid_until' AS new_value, reason
+FROM pgcredit.audit_log WHERE action = 'change_cover' ORDER BY id;
+SELECT pgcredit.change_cover(:gua, 'nothing given');
+SELECT pgcredit.change_cover(:gua, 'too much share', share_pct => 101);
+SELECT pgcredit.change_cover(:gua, 'negative', amount => -1);
+SELECT pgcredit.change_cover(:gua, 'no issuer', issuer => '');
+\set VERBOSITY terse
+SELECT pgcredit.change_cover(:gua, 'backwards', valid_until => current_date - 1);
+\set VERBOSITY default
+SELECT pgcredit.change_cover(999999, 'unknown cover', amount => 1);
+SELECT decision FROM pgcredit.decide_cover(:gua, 'withdrawn', 'bank withdrew it');
+
 -- ending a cover: with a last day, then at once
 SELECT id AS dep FROM pgcredit.add_cover('D1', 'deposit', 'cash', 250, 'deposit') \gset
 SELECT valid_until - current_date AS until_day, ended_at IS NOT NULL AS ended
@@ -299,6 +319,7 @@ RESET ROLE;
 SET ROLE regress_cover_app;
 SELECT pgcredit.add_cover('K4', 'deposit', 'me', 1000000, 'my own headroom');
 SELECT pgcredit.decide_cover(:req, 'granted', 'my own headroom', amount => 1000000);
+SELECT pgcredit.change_cover(:req, 'my own headroom', amount => 1000000);
 SELECT pgcredit.set_cover_policy('collateral', true, 100, 'my own headroom');
 UPDATE pgcredit.exposure SET cover_counted = 1000000 WHERE customer = 'K4';
 INSERT INTO pgcredit.cover (customer, kind, issuer, amount, valid_from, created_by, updated_by)
@@ -315,6 +336,7 @@ SET ROLE regress_cover_reader;
 SELECT count(*) > 0 AS reads FROM pgcredit.cover;
 SELECT count(*) > 0 AS reads FROM pgcredit.customer_cover;
 SELECT pgcredit.end_cover(:req, 'a reader ending a cover');
+SELECT pgcredit.change_cover(:req, 'a reader changing a cover', amount => 1);
 SELECT pgcredit.set_cover_policy('collateral', true, 100, 'a reader');
 RESET ROLE;
 SELECT count(*) AS covers_of_k4 FROM pgcredit.cover WHERE customer = 'K4';

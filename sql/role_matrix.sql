@@ -121,6 +121,7 @@ INSERT INTO decided_function VALUES
   -- and verify (cover_at and customer_cover_at read what readers may)
   ('pgcredit.add_cover(text,text,text,numeric,text,date,date,numeric,numeric,text,text,text)', 'controller'),
   ('pgcredit.decide_cover(bigint,text,text,numeric,date,text)', 'controller'),
+  ('pgcredit.change_cover(bigint,text,numeric,numeric,numeric,date,date,text,text)', 'controller'),
   ('pgcredit.end_cover(bigint,text,date)', 'controller'),
   ('pgcredit.set_cover_policy(text,boolean,numeric,text,boolean,integer)', 'admin'),
   ('pgcredit.verify_cover()', 'reader'),

@@ -69,7 +69,7 @@ CREATE TABLE pgcredit.cover (
   CONSTRAINT cover_window CHECK (valid_until >= valid_from)
 );
 CREATE INDEX cover_customer ON pgcredit.cover (customer);
-COMMENT ON TABLE pgcredit.cover IS 'cover of customers'' exposure: credit insurance limits, bank guarantees, letters of credit, collateral and deposits; changed only through add_cover(), decide_cover() and end_cover(), every change audited';
+COMMENT ON TABLE pgcredit.cover IS 'cover of customers'' exposure: credit insurance limits, bank guarantees, letters of credit, collateral and deposits; changed only through add_cover(), change_cover(), decide_cover() and end_cover(), every change audited';
 COMMENT ON COLUMN pgcredit.cover.id IS 'cover number';
 COMMENT ON COLUMN pgcredit.cover.customer IS 'customer key (a customer with a credit account)';
 COMMENT ON COLUMN pgcredit.cover.kind IS 'credit_insurance, bank_guarantee, letter_of_credit, collateral or deposit (cover_policy says how it counts)';
@@ -348,6 +348,61 @@ COMMENT ON FUNCTION pgcredit.decide_cover(bigint, text, text, numeric, date, tex
   'record the insurer''s or issuer''s decision on a cover (requested, granted, reduced with its new amount, refused, withdrawn), audited';
 REVOKE EXECUTE ON FUNCTION pgcredit.decide_cover(bigint, text, text, numeric, date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.decide_cover(bigint, text, text, numeric, date, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit.change_cover(id bigint, reason text, amount numeric DEFAULT NULL,
+                                      share_pct numeric DEFAULT NULL, deductible numeric DEFAULT NULL,
+                                      valid_from date DEFAULT NULL, valid_until date DEFAULT NULL,
+                                      issuer text DEFAULT NULL, notes text DEFAULT NULL)
+RETURNS pgcredit.cover LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.cover;
+  after pgcredit.cover;
+  changes jsonb := jsonb_strip_nulls(jsonb_build_object('amount', amount, 'share_pct', share_pct,
+    'deductible', deductible, 'valid_from', valid_from, 'valid_until', valid_until, 'issuer', issuer,
+    'notes', notes));
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF changes = '{}' THEN
+    RAISE EXCEPTION 'nothing to change' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Give amount, share_pct, deductible, valid_from, valid_until, issuer or notes; record decisions with pgcredit.decide_cover().';
+  END IF;
+  PERFORM pgcredit._check_amount('amount', amount);
+  IF share_pct IS NOT NULL THEN
+    PERFORM pgcredit._check_share(share_pct);
+  END IF;
+  PERFORM pgcredit._check_amount('deductible', deductible);
+  IF btrim(issuer) = '' THEN
+    RAISE EXCEPTION 'issuer must be given' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Name the insurer, bank or holder of the cover.';
+  END IF;
+  before := pgcredit._lock_cover(id);
+  PERFORM pgcredit._check_cover_dates(coalesce(valid_from, before.valid_from), coalesce(valid_until, before.valid_until));
+  UPDATE pgcredit.cover c SET amount = coalesce(change_cover.amount, c.amount),
+    share_pct = coalesce(change_cover.share_pct, c.share_pct), deductible = coalesce(change_cover.deductible, c.deductible),
+    valid_from = coalesce(change_cover.valid_from, c.valid_from), valid_until = coalesce(change_cover.valid_until, c.valid_until),
+    issuer = coalesce(change_cover.issuer, c.issuer), notes = coalesce(change_cover.notes, c.notes),
+    updated_at = now(), updated_by = pgcredit._actor()
+  WHERE c.id = change_cover.id
+  RETURNING * INTO after;
+  -- a cover worth more than before is a raise of the limit
+  IF pgcredit._cover_value(after.amount, after.share_pct, after.deductible)
+     > pgcredit._cover_value(before.amount, before.share_pct, before.deductible) THEN
+    PERFORM pgcredit._cover_approval(after);
+  END IF;
+  PERFORM pgcredit._cover_copy(after.customer);
+  PERFORM pgcredit._audit('change_cover', after.customer,
+    (SELECT jsonb_build_object('cover', before.id) || jsonb_object_agg(k, to_jsonb(before) -> k) FROM jsonb_object_keys(changes) AS k),
+    (SELECT jsonb_build_object('cover', after.id) || jsonb_object_agg(k, to_jsonb(after) -> k) FROM jsonb_object_keys(changes) AS k),
+    reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.change_cover(bigint, text, numeric, numeric, numeric, date, date, text, text) IS
+  'change a cover''s amount, share, deductible, validity (a renewal extends valid_until), issuer or notes, the ones given; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.change_cover(bigint, text, numeric, numeric, numeric, date, date, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.change_cover(bigint, text, numeric, numeric, numeric, date, date, text, text) TO pgcredit_controller;
 
 CREATE FUNCTION pgcredit.end_cover(id bigint, reason text, last_day date DEFAULT NULL)
 RETURNS pgcredit.cover LANGUAGE plpgsql VOLATILE SECURITY DEFINER
