@@ -33,6 +33,7 @@
 #include "pgcredit.h"
 #include "amount.h"
 #include "attach.h"
+#include "guard_cover.h"
 #include "guard_due.h"
 #include "guard_rules.h"
 
@@ -299,6 +300,32 @@ pgc_check_order(PG_FUNCTION_ARGS)
 			x.groups[i].credit_limit = GetNumeric(g, SPI_tuptable->tupdesc, 3);
 			x.groups[i].tolerance = GetNumeric(g, SPI_tuptable->tupdesc, 4);
 		}
+	}
+
+	/*
+	 * The cover counted today (version 1.1 on), as the guard's copy would
+	 * hold it for today
+	 */
+	if (OidIsValid(get_relname_relid("cover", get_namespace_oid("pgcredit", false))))
+	{
+		Oid			ctypes[1] = {TEXTOID};
+		Datum		cvalues[1];
+		HeapTuple	c;
+		DateADT		from;
+		DateADT		until;
+		bool		has_from;
+		bool		has_until;
+
+		cvalues[0] = CStringGetTextDatum(customer);
+		if (SPI_execute_with_args("SELECT counted, valid_from, valid_until "
+								  "FROM pgcredit._cover_window($1, current_date)",
+								  1, ctypes, cvalues, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "pgcredit: check_order could not read the customer's cover");
+		c = SPI_tuptable->vals[0];
+		has_from = GetDate(c, SPI_tuptable->tupdesc, 2, &from);
+		has_until = GetDate(c, SPI_tuptable->tupdesc, 3, &until);
+		pgc_cover_set(&x, GetNumeric(c, SPI_tuptable->tupdesc, 1), has_from, from, has_until, until);
 	}
 
 	/* as in the guard, an order of 0 raises nothing and is never judged */

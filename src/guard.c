@@ -45,6 +45,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "guard_cover.h"
 #include "guard_due.h"
 #include "guard_exposure.h"
 #include "guard_horizon.h"
@@ -113,6 +114,7 @@ static SPIPlanPtr close_hold_plan = NULL;
 static SPIPlanPtr move_hold_plan = NULL;
 static SPIPlanPtr overdue_plan = NULL;
 static SPIPlanPtr trial_plan = NULL;
+static SPIPlanPtr cover_plan = NULL;
 
 /* Prepare a statement once and keep it */
 static SPIPlanPtr
@@ -630,6 +632,48 @@ OverdueAmount(const char *customer, int32 days)
 static const PgcRuleQueries guard_queries = {ItemsPastDue, OverdueAmount};
 
 /*
+ * Make the cover copy on a customer's exposure row again when it does
+ * not hold today (guard_cover.c), under the row lock the raise took, and
+ * put it on x.  A customer whose copy holds costs nothing more.
+ */
+static void
+CoverForToday(const char *customer, PgcExposureRow *x)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	MemoryContext cxt = CurrentMemoryContext;
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+	Datum		v;
+	Numeric		counted;
+	bool		has_from;
+	bool		has_until;
+	DateADT		from;
+	DateADT		until;
+
+	if (!pgc_cover_stale(x, pgc_rules_today()))
+		return;
+	values[0] = CStringGetTextDatum(customer);
+	RunKept(&cover_plan, "SELECT counted, valid_from, valid_until FROM pgcredit._cover_refresh($1)",
+			1, types, values, false);
+	MemoryContextSwitchTo(cxt);
+	if (SPI_processed != 1)
+		elog(ERROR, "pgcredit: no exposure row to copy the cover of customer \"%s\" onto", customer);
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	v = SPI_getbinval(t, d, 1, &isnull);
+	counted = isnull ? NULL : DatumGetNumericCopy(v);
+	v = SPI_getbinval(t, d, 2, &isnull);
+	has_from = !isnull;
+	from = isnull ? 0 : DatumGetDateADT(v);
+	v = SPI_getbinval(t, d, 3, &isnull);
+	has_until = !isnull;
+	until = isnull ? 0 : DatumGetDateADT(v);
+	pgc_cover_set(x, counted, has_from, from, has_until, until);
+}
+
+/*
  * Raise a customer's order exposure by delta (positive) and judge the
  * result by the credit rules (guard_rules.c), against the account copy on
  * the exposure row and the settings.  order_amount is the amount of the
@@ -648,6 +692,7 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 	TrialOrder	trial;
 
 	ChangeExposure(cfg, customer, delta, count, &x);
+	CoverForToday(customer, &x);
 	trial.cfg = cfg;
 	trial.customer = customer;
 	trial.amount = order_amount != NULL ? order_amount : delta;
@@ -818,6 +863,14 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 	char	   *amt = NumericText(amount);
 	char	   *rule = RuleSentence(v);
 
+	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED && v->cover != NULL)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("change of an order for customer \"%s\" exceeds its credit limit", customer),
+				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s + cover %s (%s in all%s).%s",
+						   amt, v->exposure, v->limit, v->cover, v->allowed,
+						   v->tolerant ? " with tolerance" : "", rule),
+				 errhint("Leave the credit in place, or ask a credit controller to raise the limit or override the block.")));
 	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
@@ -835,6 +888,16 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 RemovalDetail(v, amt),
 				 errhint("Leave the credit in place, or ask a credit controller to override the block.")));
 
+	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED && v->cover != NULL)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
+				 errdetail("Exposure with this order would be %s against a credit limit of %s + cover %s "
+						   "(%s in all%s); the order amount is %s and the credit available before it was %s.%s",
+						   v->exposure, v->limit, v->cover, v->allowed,
+						   v->tolerant ? " with tolerance" : "", amt, v->available, rule),
+				 errhint("Reduce the order, collect payment first, or ask a credit controller "
+						 "to raise the limit or override the block.")));
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
 				(errcode(v->sqlstate),

@@ -95,6 +95,9 @@ typedef struct StoreCache
 	AttrNumber	g_credit_limit;
 	AttrNumber	g_tolerance;
 	AttrNumber	g_parent;
+	AttrNumber	x_cover_counted;
+	AttrNumber	x_cover_from;
+	AttrNumber	x_cover_until;
 	AttrNumber	s_policy;
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
@@ -258,6 +261,9 @@ LoadCache(void)
 	cache.x_order_count = OptionalColumn(rel, "order_count");
 	cache.x_order_sum = OptionalColumn(rel, "order_sum");
 	cache.x_credit_group = OptionalColumn(rel, "credit_group");
+	cache.x_cover_counted = OptionalColumn(rel, "cover_counted");
+	cache.x_cover_from = OptionalColumn(rel, "cover_from");
+	cache.x_cover_until = OptionalColumn(rel, "cover_until");
 	table_close(rel, AccessShareLock);
 
 	/* credit groups (version 1.1 on) */
@@ -1104,6 +1110,21 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 				DatumGetDateADT(values[cache.x_temporary_from - 1]) : 0;
 			out->temporary_until = nulls[cache.x_temporary_until - 1] ? 0 :
 				DatumGetDateADT(values[cache.x_temporary_until - 1]);
+		}
+		/* the cover copy, when the table has it (guard_cover.c) */
+		out->has_cover_copy = cache.x_cover_counted && cache.x_cover_from && cache.x_cover_until;
+		out->cover_counted = NULL;
+		out->has_cover_from = out->has_cover_until = false;
+		out->cover_from = out->cover_until = 0;
+		if (out->has_cover_copy)
+		{
+			out->cover_counted = NumericAttr(values, nulls, cache.x_cover_counted);
+			out->has_cover_from = !nulls[cache.x_cover_from - 1];
+			out->cover_from = out->has_cover_from ?
+				DatumGetDateADT(values[cache.x_cover_from - 1]) : 0;
+			out->has_cover_until = !nulls[cache.x_cover_until - 1];
+			out->cover_until = out->has_cover_until ?
+				DatumGetDateADT(values[cache.x_cover_until - 1]) : 0;
 		}
 		out->order_count = c.count;
 		out->order_sum = c.sum;

@@ -47,6 +47,17 @@ typedef struct PgcExposureRow
 	Numeric		default_tolerance;
 	bool		max_days_set;
 	int32		max_days;
+
+	/*
+	 * the cover copy (guard_cover.c): cover_counted from cover_from to
+	 * cover_until
+	 */
+	bool		has_cover_copy; /* false in a database without it */
+	Numeric		cover_counted;	/* NULL: none */
+	bool		has_cover_from;
+	DateADT		cover_from;
+	bool		has_cover_until;
+	DateADT		cover_until;
 	int			ngroups;		/* the customer's group chain, top group first */
 	PgcGroupRow groups[PGC_MAX_GROUP_DEPTH];
 } PgcExposureRow;

@@ -54,6 +54,7 @@
 
 #include "pgcredit.h"
 #include "amount.h"
+#include "guard_cover.h"
 #include "guard_rules.h"
 
 PG_FUNCTION_INFO_V1(pgc_rules_changed);
@@ -410,22 +411,29 @@ CentsText(Numeric n)
 
 /*
  * The limit in force today and its tolerance: the account's temporary
- * limit within its window, else its credit limit; for a customer without
- * an account the settings' default limit under that policy.  NULL when
- * there is none.
+ * limit within its window, else its credit limit, plus the cover that
+ * counts today (*cover, NULL when none: guard_cover.c); for a customer
+ * without an account the settings' default limit under that policy.
+ * NULL when there is none.
  */
 Numeric
-pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance)
+pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance, Numeric *cover)
 {
+	*cover = NULL;
 	if (x->has_account)
 	{
 		DateADT		today = Today();
+		Numeric		own = x->credit_limit;
 
 		*tolerance = x->tolerance;
 		if (x->temporary_limit != NULL && today <= x->temporary_until &&
 			(!x->has_temporary_from || today >= x->temporary_from))
-			return x->temporary_limit;
-		return x->credit_limit;
+			own = x->temporary_limit;
+		if (own != NULL)
+			*cover = pgc_cover_in_force(x, today);
+		if (*cover != NULL)
+			return numeric_add_opt_error(own, *cover, NULL);
+		return own;
 	}
 	if (strcmp(x->policy, "default_limit") == 0)
 	{
@@ -436,16 +444,38 @@ pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance)
 	return NULL;
 }
 
+/*
+ * The most exposure a limit allows: the tolerance goes over the own
+ * limit, not over the cover counted on top of it
+ */
+Numeric
+pgc_rules_allowed(Numeric limit, Numeric tolerance, Numeric cover)
+{
+	if (cover == NULL)
+		return pgc_limit_with_tolerance(limit, tolerance);
+	return numeric_add_opt_error(pgc_limit_with_tolerance(numeric_sub_opt_error(limit, cover, NULL),
+														  tolerance),
+								 cover, NULL);
+}
+
+/* The current date as the guard judges by it (once per transaction) */
+DateADT
+pgc_rules_today(void)
+{
+	return Today();
+}
+
 /* Credit available before a raise of delta: NULL when no limit applies */
 Numeric
 pgc_rules_available(const PgcExposureRow *x, Numeric delta)
 {
 	Numeric		tolerance;
-	Numeric		limit = pgc_rules_limit_in_force(x, &tolerance);
+	Numeric		cover;
+	Numeric		limit = pgc_rules_limit_in_force(x, &tolerance, &cover);
 
 	if (limit == NULL)
 		return NULL;
-	return numeric_sub_opt_error(pgc_limit_with_tolerance(limit, tolerance),
+	return numeric_sub_opt_error(pgc_rules_allowed(limit, tolerance, cover),
 								 numeric_sub_opt_error(x->exposure, delta, NULL), NULL);
 }
 
@@ -458,6 +488,7 @@ typedef struct Facts
 	Numeric		order_amount;	/* NULL when the raise is not an order's */
 	Numeric		limit;			/* in force today; NULL: none */
 	Numeric		allowed;		/* limit with tolerance */
+	Numeric		cover;			/* the cover counted in limit; NULL: none */
 	DateADT		today;
 	const		PgcRuleQueries *q;
 	bool		asked_overdue;
@@ -498,6 +529,13 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
 			v->reason = "customer over its credit limit";
 			v->limit = NumText(f->limit);
+			if (f->cover != NULL)
+			{
+				/* the message names the own limit and the cover apart */
+				v->limit = NumText(numeric_sub_opt_error(f->limit, f->cover, NULL));
+				v->cover = NumText(f->cover);
+			}
+			v->tolerant = pgc_numeric_cmp(f->allowed, f->limit) != 0;
 			v->allowed = NumText(f->allowed);
 			v->threshold = v->allowed;
 			v->available = NumText(numeric_sub_opt_error(f->allowed,
@@ -658,9 +696,9 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 	f.order_amount = order_amount;
 	f.today = Today();
 	f.q = q;
-	f.limit = pgc_rules_limit_in_force(x, &tolerance);
+	f.limit = pgc_rules_limit_in_force(x, &tolerance, &f.cover);
 	if (f.limit != NULL)
-		f.allowed = pgc_limit_with_tolerance(f.limit, tolerance);
+		f.allowed = pgc_rules_allowed(f.limit, tolerance, f.cover);
 
 	for (int k = 0; k < NKINDS; k++)
 	{
@@ -756,6 +794,7 @@ void
 pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta, PgcVerdict *v)
 {
 	Numeric		tolerance;
+	Numeric		cover;
 	Numeric		limit;
 
 	if (v->sqlstate != 0 || x->ngroups == 0 || delta == NULL ||
@@ -782,7 +821,7 @@ pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta, P
 														   numeric_sub_opt_error(g->exposure, delta, NULL),
 														   NULL));
 		v->exposure = NumText(x->exposure);
-		limit = pgc_rules_limit_in_force(x, &tolerance);
+		limit = pgc_rules_limit_in_force(x, &tolerance, &cover);
 		v->limit = limit != NULL ? NumText(limit) : "none";
 		v->allowed = v->limit;
 		v->available = limit != NULL ? NumText(pgc_rules_available(x, delta)) : "unlimited";

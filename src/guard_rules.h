@@ -34,6 +34,9 @@ typedef struct PgcVerdict
 	const char *reason;			/* why an order is held, for its hold record */
 	char	   *exposure;
 	char	   *limit;			/* the limit in force; days for days_past_due */
+	char	   *cover;			/* credit limit: the cover counted on top of
+								 * limit; NULL when none */
+	bool		tolerant;		/* credit limit: a tolerance allows more */
 	char	   *allowed;
 	char	   *available;
 	char	   *figure;			/* the figure the rule judged */
@@ -62,7 +65,10 @@ typedef void (*PgcShadowSink) (void *arg, const PgcVerdict *v);
 extern void pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 							Numeric order_amount, const PgcRuleQueries * q, PgcVerdict *v,
 							PgcShadowSink sink, void *sink_arg);
-extern Numeric pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance);
+extern Numeric pgc_rules_limit_in_force(const PgcExposureRow *x, Numeric *tolerance,
+										Numeric *cover);
+extern Numeric pgc_rules_allowed(Numeric limit, Numeric tolerance, Numeric cover);
+extern DateADT pgc_rules_today(void);
 extern Numeric pgc_rules_available(const PgcExposureRow *x, Numeric delta);
 
 #endif

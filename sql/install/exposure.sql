@@ -20,7 +20,10 @@ CREATE TABLE pgcredit.exposure (
   temporary_until date,
   order_count    bigint NOT NULL DEFAULT 0,
   order_sum      numeric NOT NULL DEFAULT 0,
-  credit_group   text
+  credit_group   text,
+  cover_counted  numeric,
+  cover_from     date,
+  cover_until    date
 ) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
@@ -38,6 +41,9 @@ COMMENT ON COLUMN pgcredit.exposure.temporary_until IS 'last day of the temporar
 COMMENT ON COLUMN pgcredit.exposure.order_count IS 'orders the guard let in for the customer (largest_order rules compare an order with the average)';
 COMMENT ON COLUMN pgcredit.exposure.order_sum IS 'sum of the amounts of those orders';
 COMMENT ON COLUMN pgcredit.exposure.credit_group IS 'the customer''s credit group, copied by join_group and leave_group: the guard adds every change of the exposure to that group and the groups above it';
+COMMENT ON COLUMN pgcredit.exposure.cover_counted IS 'the cover that counts towards the customer''s limit from cover_from to cover_until (NULL: none), copied by the cover functions so that the guard adds it without a query';
+COMMENT ON COLUMN pgcredit.exposure.cover_from IS 'first day cover_counted holds (NULL: since ever)';
+COMMENT ON COLUMN pgcredit.exposure.cover_until IS 'last day cover_counted holds (NULL: for ever); on another day the guard makes the copy again first';
 REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
@@ -289,6 +295,8 @@ BEGIN
                           x.temporary_limit, x.temporary_from, x.temporary_until);
   -- and the credit groups, from the customers' repaired exposure
   fixed := fixed + pgcredit._rebuild_group_exposure();
+  -- and the copies of the customers' cover
+  fixed := fixed + pgcredit._rebuild_cover();
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;

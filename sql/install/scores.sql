@@ -337,6 +337,8 @@ BEGIN
                       AND (x.details ->> 'as_of')::date = refresh_scores.as_of)
   ORDER BY ev.customer, ev.kind;
   GET DIAGNOSTICS raised = ROW_COUNT;
+  -- and those of the customers' cover
+  raised := raised + pgcredit._cover_alerts(refresh_scores.as_of);
 
   -- accounts on watch and back, when the settings ask for it
   IF cfg.auto_watch THEN
@@ -347,6 +349,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
-  'score every customer for a day: behavioural, external, combined score and tier (with the margin of risk_settings.tier_margin) into score_history (replacing that day''s rows), alerts for downgrades, tier changes, items passing 30/60/90 days past due and overdue reviews, and, when risk_settings.auto_watch is on, accounts put on watch and back';
+  'score every customer for a day: behavioural, external, combined score and tier (with the margin of risk_settings.tier_margin) into score_history (replacing that day''s rows), alerts for downgrades, tier changes, items passing 30/60/90 days past due, overdue reviews, covers about to end and exposure above the insured limit, and, when risk_settings.auto_watch is on, accounts put on watch and back';
 REVOKE EXECUTE ON FUNCTION pgcredit.refresh_scores(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date) TO pgcredit_controller;
