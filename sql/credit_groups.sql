@@ -151,6 +151,13 @@ SELECT customer, credit_limit FROM pgcredit.set_temporary_limit('D', 100, curren
 SELECT customer, credit_limit, available, limit_headroom, limited_by, limiting_group
 FROM pgcredit.group_member_risk WHERE customer = 'D';
 SELECT customer FROM pgcredit.clear_temporary_limit('D', 'season over');
+-- the cover that counts raises the customer's limit as in the guard
+-- (tolerance on its own limit only)
+SELECT kind, amount FROM pgcredit.add_cover('B', 'deposit', 'cash', 100, 'deposit') \gset cover_
+SELECT customer, credit_limit, available, limit_headroom, limited_by
+FROM pgcredit.group_member_risk WHERE customer = 'B';
+SELECT kind, ended_at IS NOT NULL AS ended
+FROM pgcredit.end_cover((SELECT max(id) FROM pgcredit.cover WHERE customer = 'B'), 'returned');
 -- a group limit with tolerance that leaves less binds the members under it
 SELECT id, credit_limit, tolerance_pct FROM pgcredit.set_group_limit('EU', 1200, 'tight', 5);
 SELECT customer, available, group_available, limit_headroom, limited_by, limiting_group
