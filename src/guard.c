@@ -523,15 +523,23 @@ ChangeExposureOf(bool is_orders, const char *customer, Numeric delta, int count,
 
 /*
  * The same for a row of the trigger's table; a company category gets the
- * change too, under the customer's exposure row lock just taken
+ * change too, under the customer's exposure row lock just taken (with
+ * cat_after given, the customer's amount in it after the change)
  */
+static void
+ChangeExposureAndCategory(GuardConfig *cfg, const char *customer, Numeric delta, int count,
+						  PgcExposureRow *out, Numeric *cat_after)
+{
+	ChangeExposureOf(cfg->is_orders, customer, delta, count, out);
+	if (cfg->category != NULL && pgc_numeric_sign(delta) != 0)
+		pgc_category_add(customer, cfg->category, delta, cat_after);
+}
+
 static void
 ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, int count,
 			   PgcExposureRow *out)
 {
-	ChangeExposureOf(cfg->is_orders, customer, delta, count, out);
-	if (cfg->category != NULL && pgc_numeric_sign(delta) != 0)
-		pgc_category_add(customer, cfg->category, delta, NULL);
+	ChangeExposureAndCategory(cfg, customer, delta, count, out, NULL);
 }
 
 /* Add delta to one component of a customer's exposure, without a check */
@@ -684,8 +692,9 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 {
 	PgcExposureRow x;
 	TrialOrder	trial;
+	Numeric		cat_after = NULL;
 
-	ChangeExposure(cfg, customer, delta, count, &x);
+	ChangeExposureAndCategory(cfg, customer, delta, count, &x, &cat_after);
 	trial.cfg = cfg;
 	trial.customer = customer;
 	trial.amount = order_amount != NULL ? order_amount : delta;
@@ -696,15 +705,27 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 
 	/*
 	 * the sub-limit of the table's category: a statement only for a category
-	 * that has sub-limits
+	 * that has sub-limits.  A company category's amount came back from its
+	 * row; a built-in one's is its column less the customer's company
+	 * categories of its kind.
 	 */
 	if (v->sqlstate == 0 && pgc_numeric_sign(delta) > 0 &&
 		pgc_category_has_limits(cfg->category_name))
 	{
 		PgcCategoryStanding s;
+		const char *builtin_kind = cfg->category != NULL ? NULL :
+		cfg->is_orders ? "orders" : "receivables";
 
-		if (pgc_category_standing(customer, cfg->category_name, &s))
-			pgc_category_judge(cfg->category_name, &s, delta, &x, v);
+		if (pgc_category_sub_limit(customer, cfg->category_name, builtin_kind, &s))
+		{
+			if (builtin_kind == NULL)
+				s.amount = cat_after;
+			else
+				s.amount = numeric_sub_opt_error(cfg->is_orders ? x.open_orders : x.receivables,
+												 s.others, NULL);
+			if (s.amount != NULL)
+				pgc_category_judge(cfg->category_name, &s, delta, &x, v);
+		}
 	}
 }
 

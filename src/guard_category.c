@@ -22,9 +22,9 @@
  * that changes pgcredit.category_limit invalidates the table's relcache
  * entry in every backend (pgcredit._category_limits_changed), and a
  * relcache callback forgets what was kept.  For a category with
- * sub-limits the guard asks pgcredit._category_standing() for the
- * customer's exposure in it and the sub-limit in force, under the same
- * lock, and judges the order here (PC018), as check_order() does.
+ * sub-limits the guard reads the sub-limit in force for the customer
+ * with one kept statement, under the same lock, and judges the order
+ * here (PC018), as check_order() does with pgcredit._category_standing().
  *
  *-------------------------------------------------------------------------
  */
@@ -45,7 +45,8 @@
 static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr limits_plan = NULL;
-static SPIPlanPtr standing_plan = NULL;
+static SPIPlanPtr limit_plan = NULL;
+static SPIPlanPtr builtin_limit_plan = NULL;
 
 /* The categories that have sub-limits, kept in limits_cxt */
 static MemoryContext limits_cxt = NULL;
@@ -171,14 +172,19 @@ pgc_category_has_limits(const char *category)
 }
 
 /*
- * A customer's exposure in a category as the guard has just left it, and
- * the sub-limit in force; false when the category is gone
+ * The sub-limit in force for a customer in a category (its own, else the
+ * category's default); false when there is none.  For a built-in
+ * category (builtin_kind given: orders or receivables), also what the
+ * customer's company categories of that kind hold, which the category's
+ * column counts too: read under the customer's exposure row lock, which
+ * every writer of them holds.  The amount is the caller's to fill.
  */
 bool
-pgc_category_standing(const char *customer, const char *category, PgcCategoryStanding *s)
+pgc_category_sub_limit(const char *customer, const char *category, const char *builtin_kind,
+					   PgcCategoryStanding *s)
 {
-	Oid			types[2] = {TEXTOID, TEXTOID};
-	Datum		values[2];
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		isnull;
 	Datum		d;
@@ -187,21 +193,46 @@ pgc_category_standing(const char *customer, const char *category, PgcCategorySta
 
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = CStringGetTextDatum(category);
-	pgc_guard_run(&standing_plan,
-				  "SELECT amount, credit_limit, tolerance_pct FROM pgcredit._category_standing($1, $2)",
-				  2, types, values, true, SPI_OK_SELECT);
+	if (builtin_kind == NULL)
+		pgc_guard_run(&limit_plan,
+					  "SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l "
+					  "WHERE l.category OPERATOR(pg_catalog.=) $2 "
+					  "AND (l.customer OPERATOR(pg_catalog.=) $1 OR l.customer IS NULL) "
+					  "ORDER BY l.customer NULLS LAST LIMIT 1",
+					  2, types, values, true, SPI_OK_SELECT);
+	else
+	{
+		values[2] = CStringGetTextDatum(builtin_kind);
+		pgc_guard_run(&builtin_limit_plan,
+					  "SELECT l.credit_limit, l.tolerance_pct, "
+					  "(SELECT COALESCE(pg_catalog.sum(c.amount), 0) "
+					  "FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k "
+					  "ON k.name OPERATOR(pg_catalog.=) c.category "
+					  "WHERE c.customer OPERATOR(pg_catalog.=) $1 "
+					  "AND k.kind OPERATOR(pg_catalog.=) $3 AND NOT k.built_in) "
+					  "FROM pgcredit.category_limit l "
+					  "WHERE l.category OPERATOR(pg_catalog.=) $2 "
+					  "AND (l.customer OPERATOR(pg_catalog.=) $1 OR l.customer IS NULL) "
+					  "ORDER BY l.customer NULLS LAST LIMIT 1",
+					  3, types, values, true, SPI_OK_SELECT);
+	}
 	MemoryContextSwitchTo(cxt);
 	if (SPI_processed != 1)
 		return false;
 	t = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	d = SPI_getbinval(t, desc, 1, &isnull);
-	s->amount = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
-	d = SPI_getbinval(t, desc, 2, &isnull);
 	s->credit_limit = isnull ? NULL : DatumGetNumericCopy(d);
-	d = SPI_getbinval(t, desc, 3, &isnull);
+	d = SPI_getbinval(t, desc, 2, &isnull);
 	s->tolerance = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
-	return true;
+	s->others = int64_to_numeric(0);
+	if (builtin_kind != NULL)
+	{
+		d = SPI_getbinval(t, desc, 3, &isnull);
+		if (!isnull)
+			s->others = DatumGetNumericCopy(d);
+	}
+	return s->credit_limit != NULL;
 }
 
 /*

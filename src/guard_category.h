@@ -20,6 +20,8 @@ typedef struct PgcCategoryStanding
 	Numeric		amount;			/* exposure in the category (with the order) */
 	Numeric		credit_limit;	/* NULL: no sub-limit */
 	Numeric		tolerance;
+	Numeric		others;			/* built-in category: the company categories
+								 * of its kind */
 } PgcCategoryStanding;
 
 /*
@@ -32,8 +34,8 @@ extern void pgc_guard_run(SPIPlanPtr *slot, const char *sql, int nargs, Oid *typ
 extern void pgc_category_add(const char *customer, const char *category, Numeric delta,
 							 Numeric *after);
 extern bool pgc_category_has_limits(const char *category);
-extern bool pgc_category_standing(const char *customer, const char *category,
-								  PgcCategoryStanding *s);
+extern bool pgc_category_sub_limit(const char *customer, const char *category,
+								   const char *builtin_kind, PgcCategoryStanding *s);
 extern void pgc_category_judge(const char *category, const PgcCategoryStanding *s,
 							   Numeric delta, const PgcExposureRow *x, PgcVerdict *v);
 

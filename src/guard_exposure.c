@@ -742,6 +742,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	if (out != NULL)
 	{
 		out->exposure = numeric_add_opt_error(receivables, orders, NULL);
+		out->receivables = receivables;
+		out->open_orders = orders;
 		out->has_account = !nulls[cache.x_has_account - 1] &&
 			DatumGetBool(values[cache.x_has_account - 1]);
 		out->credit_limit = NumericAttr(values, nulls, cache.x_credit_limit);
