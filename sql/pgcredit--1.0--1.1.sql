@@ -1495,6 +1495,8 @@ BEGIN
     RETURNING d.customer)
   SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
   FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  -- and the company categories, under the same table locks
+  fixed_customers := fixed_customers || pgcredit._rebuild_category_exposure();
   SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
@@ -1986,6 +1988,7 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
                                  paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 category text DEFAULT NULL,
                                  delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -1997,6 +2000,7 @@ DECLARE
   att pgcredit.attachment;
   c record;
   n bigint;
+  cat pgcredit.exposure_category;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -2106,13 +2110,22 @@ BEGIN
     END IF;
   END IF;
 
+  -- the exposure category: the built-in one of the table's kind unless
+  -- a category of that kind is named
+  cat := pgcredit._category_exists(coalesce(category, CASE kind WHEN 'orders' THEN 'orders' ELSE 'invoices' END));
+  IF cat.kind <> kind THEN
+    RAISE EXCEPTION 'exposure category "%" is of kind %', cat.name, cat.kind USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('Table %s is attached as %s.', tbl, kind),
+      HINT = format('Name a category of kind %s.', kind);
+  END IF;
+
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
                                    invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-                                   delivery_column, horizon_days)
+                                   delivery_column, horizon_days, category)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
           invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-          delivery_column, horizon_days)
+          delivery_column, horizon_days, cat.name)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -2138,6 +2151,12 @@ BEGIN
             CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
     ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
                                          open_orders = e.open_orders + EXCLUDED.open_orders;
+    -- a company category, under the exposure row lock just taken
+    IF NOT cat.built_in THEN
+      INSERT INTO pgcredit.category_exposure AS x (customer, category, amount)
+      VALUES (c.customer, cat.name, c.amount)
+      ON CONFLICT ON CONSTRAINT category_exposure_pkey DO UPDATE SET amount = x.amount + EXCLUDED.amount;
+    END IF;
   END LOOP;
   -- and its receivables by due date, under the exposure row locks just taken
   IF kind = 'receivables' AND due_column IS NOT NULL THEN
@@ -2171,14 +2190,14 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL, category text DEFAULT NULL,
                                        delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -2190,14 +2209,14 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column,
+                          prepaid_column => prepaid_column, category => category,
                           delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) TO pgcredit_admin;
 
 CREATE OR REPLACE FUNCTION pgcredit._ddl_guard()
 RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2551,7 +2570,7 @@ INSERT INTO pgcredit.receivable_due (customer, due, amount, items)
 SELECT x.customer, x.due, x.amount, x.items FROM pgcredit._actual_receivable_due(true) x;
 
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the company categories'' exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 
 CREATE OR REPLACE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -2576,6 +2595,10 @@ BEGIN
       receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
       open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
     WHERE e.customer = c.customer;
+    -- a company category, under the exposure row lock just taken
+    UPDATE pgcredit.category_exposure x SET amount = x.amount - c.amount
+    WHERE x.customer = c.customer AND x.category = att.category
+      AND NOT (SELECT k.built_in FROM pgcredit.exposure_category k WHERE k.name = att.category);
   END LOOP;
   -- and its receivables by due date, under the exposure row locks just taken
   IF att.kind = 'receivables' AND att.due_column IS NOT NULL THEN
@@ -4100,6 +4123,394 @@ COMMENT ON COLUMN pgcredit.group_member_risk.limited_by IS 'customer when its ow
 COMMENT ON COLUMN pgcredit.group_member_risk.limiting_group IS 'the group whose limit leaves the least headroom (the one nearest the customer on a tie); NULL when limited_by is not group';
 REVOKE ALL ON pgcredit.group_member_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_member_risk TO pgcredit_reader;
+-- Exposure categories (issue #13): every attachment feeds a category
+-- (orders and invoices built in, or the company's own, kept apart in
+-- category_exposure by the guard), sub-limits per category (PC018), the
+-- breakdown views; attach_orders and attach_receivables take category
+----------------------------------------------------------------------
+-- Credit control: exposure categories and their sub-limits
+----------------------------------------------------------------------
+
+-- Every attachment feeds one category.  The built-in ones, orders and
+-- invoices, are exposure's own columns (open_orders, receivables) and
+-- cost nothing; a company category is kept beside them in
+-- category_exposure, per customer, by the guard.  exposure's columns
+-- stay the totals: a company category of kind orders counts in
+-- open_orders too.
+CREATE TABLE pgcredit.exposure_category (
+  name           text PRIMARY KEY
+                 CONSTRAINT category_name CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+  kind           text NOT NULL CHECK (kind IN ('orders', 'receivables')),
+  description    text,
+  built_in       boolean NOT NULL DEFAULT false,
+  created_at     timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE pgcredit.exposure_category IS 'exposure categories: every attached table feeds one; orders and invoices are built in, a company adds its own with add_category()';
+COMMENT ON COLUMN pgcredit.exposure_category.name IS 'category name: lower-case letters, digits and underscores, starting with a letter';
+COMMENT ON COLUMN pgcredit.exposure_category.kind IS 'orders (fed by order tables, counted in open_orders) or receivables (fed by receivables tables, counted in receivables)';
+COMMENT ON COLUMN pgcredit.exposure_category.description IS 'what the category holds, for people';
+COMMENT ON COLUMN pgcredit.exposure_category.built_in IS 'true for orders and invoices, which are the columns of pgcredit.exposure';
+COMMENT ON COLUMN pgcredit.exposure_category.created_at IS 'when the category was added';
+REVOKE ALL ON pgcredit.exposure_category FROM PUBLIC;
+GRANT SELECT ON pgcredit.exposure_category TO pgcredit_reader;
+INSERT INTO pgcredit.exposure_category (name, kind, description, built_in) VALUES
+  ('orders', 'orders', 'open orders of the order tables attached without a category of their own', true),
+  ('invoices', 'receivables', 'open items of the receivables tables attached without a category of their own', true);
+-- the built-in categories come with CREATE EXTENSION; only the others are dumped
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure_category', 'WHERE NOT built_in');
+
+-- Lock order: a row here is written only under the lock of the
+-- customer's exposure row, taken first (the guard, attach, detach,
+-- rebuild_exposure), so concurrent orders never deadlock on it.
+CREATE TABLE pgcredit.category_exposure (
+  customer       text NOT NULL
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  category       text NOT NULL,
+  amount         numeric NOT NULL DEFAULT 0,
+  PRIMARY KEY (customer, category)
+) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
+COMMENT ON TABLE pgcredit.category_exposure IS 'live exposure per customer in each company category (the built-in ones are the columns of pgcredit.exposure), kept current by the guard';
+COMMENT ON COLUMN pgcredit.category_exposure.customer IS 'customer key as text';
+COMMENT ON COLUMN pgcredit.category_exposure.category IS 'a category of pgcredit.exposure_category that is not built in';
+COMMENT ON COLUMN pgcredit.category_exposure.amount IS 'sum of the amounts that count in exposure in the tables attached with this category';
+REVOKE ALL ON pgcredit.category_exposure FROM PUBLIC;
+GRANT SELECT ON pgcredit.category_exposure TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.category_exposure', '');
+
+CREATE TABLE pgcredit.category_limit (
+  category       text NOT NULL REFERENCES pgcredit.exposure_category,
+  customer       text
+                 CONSTRAINT customer_key_length CHECK (octet_length(customer) <= 1000),
+  credit_limit   numeric NOT NULL CHECK (credit_limit >= 0 AND credit_limit < 'Infinity'),
+  tolerance_pct  numeric NOT NULL DEFAULT 0 CHECK (tolerance_pct >= 0 AND tolerance_pct < 'Infinity'),
+  set_at         timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  CONSTRAINT category_limit_once UNIQUE NULLS NOT DISTINCT (category, customer)
+);
+COMMENT ON TABLE pgcredit.category_limit IS 'sub-limits on a customer''s exposure in one category of kind orders; changed only through set_category_limit(), audited';
+COMMENT ON COLUMN pgcredit.category_limit.category IS 'the category';
+COMMENT ON COLUMN pgcredit.category_limit.customer IS 'the customer; NULL = the default for every customer without a sub-limit of its own in the category';
+COMMENT ON COLUMN pgcredit.category_limit.credit_limit IS 'the most the customer''s exposure in the category may reach';
+COMMENT ON COLUMN pgcredit.category_limit.tolerance_pct IS 'percentage of the sub-limit the category''s exposure may go above it';
+COMMENT ON COLUMN pgcredit.category_limit.set_at IS 'when the sub-limit was set';
+REVOKE ALL ON pgcredit.category_limit FROM PUBLIC;
+GRANT SELECT ON pgcredit.category_limit TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.category_limit', '');
+
+-- The guard keeps in each backend which categories have sub-limits, so
+-- that an order of a category without one runs no statement for them;
+-- every change of the table tells every backend to read it again.
+CREATE FUNCTION pgcredit._category_limits_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._category_limits_changed() IS
+  'statement trigger on category_limit: invalidates what every backend keeps of it, so that the next order in every session sees the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._category_limits_changed() FROM PUBLIC;
+CREATE TRIGGER category_limits_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.category_limit
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._category_limits_changed();
+
+CREATE FUNCTION pgcredit._category_exists(category text)
+RETURNS pgcredit.exposure_category LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  k pgcredit.exposure_category;
+BEGIN
+  IF category IS NULL THEN
+    RAISE EXCEPTION 'category must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO k FROM pgcredit.exposure_category c WHERE c.name = _category_exists.category;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'exposure category "%" does not exist', category USING ERRCODE = 'undefined_object',
+      HINT = 'Add it with pgcredit.add_category(), or use a built-in category: orders or invoices.';
+  END IF;
+  RETURN k;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._category_exists(text) IS 'a category by name; refuses a null or unknown one';
+REVOKE EXECUTE ON FUNCTION pgcredit._category_exists(text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.add_category(name text, kind text, description text DEFAULT NULL)
+RETURNS pgcredit.exposure_category LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  k pgcredit.exposure_category;
+BEGIN
+  IF name IS NULL OR kind IS NULL THEN
+    RAISE EXCEPTION 'category name and kind must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    RAISE EXCEPTION 'invalid category name "%"', name USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'A category name is 1 to 63 lower-case letters, digits and underscores, starting with a letter.';
+  END IF;
+  IF kind NOT IN ('orders', 'receivables') THEN
+    RAISE EXCEPTION 'invalid category kind "%"', kind USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'A category is of kind orders (fed by order tables) or receivables (fed by receivables tables).';
+  END IF;
+  IF EXISTS (SELECT FROM pgcredit.exposure_category c WHERE c.name = add_category.name) THEN
+    RAISE EXCEPTION 'exposure category "%" already exists', name USING ERRCODE = 'duplicate_object';
+  END IF;
+  INSERT INTO pgcredit.exposure_category (name, kind, description)
+  VALUES (add_category.name, add_category.kind, add_category.description)
+  RETURNING * INTO k;
+  PERFORM pgcredit._audit('add_category', NULL, NULL, to_jsonb(k), NULL);
+  RETURN k;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.add_category(text, text, text) IS
+  'add a company exposure category of kind orders or receivables, audited; tables attached with it keep their exposure apart';
+REVOKE EXECUTE ON FUNCTION pgcredit.add_category(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.add_category(text, text, text) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit.set_category_limit(category text, credit_limit numeric, reason text,
+                                            customer text DEFAULT NULL, tolerance_pct numeric DEFAULT 0)
+RETURNS pgcredit.category_limit LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  k pgcredit.exposure_category;
+  before pgcredit.category_limit;
+  after pgcredit.category_limit;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  k := pgcredit._category_exists(category);
+  IF k.kind <> 'orders' THEN
+    RAISE EXCEPTION 'exposure category "%" is of kind receivables', category USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = 'Receivables are never refused: a sub-limit could not be kept.',
+      HINT = 'Set sub-limits on categories of kind orders.';
+  END IF;
+  PERFORM pgcredit._check_amount('credit_limit', credit_limit);
+  IF tolerance_pct IS NULL THEN
+    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
+  IF customer IS NOT NULL AND octet_length(customer) > 1000 THEN
+    RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
+      USING ERRCODE = 'program_limit_exceeded';
+  END IF;
+  -- a customer's exposure row first, as orders lock it: an order in
+  -- flight is judged against the sub-limit it started with
+  IF customer IS NOT NULL THEN
+    PERFORM FROM pgcredit.exposure e WHERE e.customer = set_category_limit.customer FOR UPDATE;
+  END IF;
+  SELECT * INTO before FROM pgcredit.category_limit l
+  WHERE l.category = set_category_limit.category AND l.customer IS NOT DISTINCT FROM set_category_limit.customer
+  FOR UPDATE;
+  IF credit_limit IS NULL THEN
+    DELETE FROM pgcredit.category_limit l
+    WHERE l.category = set_category_limit.category AND l.customer IS NOT DISTINCT FROM set_category_limit.customer;
+  ELSE
+    INSERT INTO pgcredit.category_limit AS l (category, customer, credit_limit, tolerance_pct)
+    VALUES (set_category_limit.category, set_category_limit.customer, set_category_limit.credit_limit,
+            set_category_limit.tolerance_pct)
+    ON CONFLICT ON CONSTRAINT category_limit_once DO UPDATE
+      SET credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, set_at = pg_catalog.now()
+    RETURNING * INTO after;
+  END IF;
+  PERFORM pgcredit._audit('set_category_limit', customer,
+    CASE WHEN before.category IS NOT NULL THEN
+      jsonb_build_object('category', before.category, 'credit_limit', before.credit_limit, 'tolerance_pct', before.tolerance_pct) END,
+    CASE WHEN after.category IS NOT NULL THEN
+      jsonb_build_object('category', after.category, 'credit_limit', after.credit_limit, 'tolerance_pct', after.tolerance_pct) END,
+    reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) IS
+  'set the sub-limit of a category of kind orders for one customer, or the default for every customer (customer NULL), with a tolerance and a reason, audited; credit_limit NULL removes it';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) TO pgcredit_controller;
+
+-- A customer's exposure in one category, and the sub-limit in force for
+-- it (its own, else the category's default).  A built-in category holds
+-- what its column holds less the company categories of its kind.  The
+-- guard asks it after its change, under the customer's exposure row
+-- lock, only for a category with sub-limits; check_order() asks it always.
+CREATE FUNCTION pgcredit._category_standing(customer text, category text)
+RETURNS TABLE (amount numeric, credit_limit numeric, tolerance_pct numeric)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT CASE WHEN k.built_in THEN
+           coalesce((SELECT CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
+                     FROM pgcredit.exposure e WHERE e.customer = $1), 0)
+           - coalesce((SELECT sum(c.amount) FROM pgcredit.category_exposure c
+                       JOIN pgcredit.exposure_category o ON o.name = c.category
+                       WHERE c.customer = $1 AND o.kind = k.kind AND NOT o.built_in), 0)
+         ELSE coalesce((SELECT c.amount FROM pgcredit.category_exposure c
+                        WHERE c.customer = $1 AND c.category = k.name), 0) END,
+         l.credit_limit, l.tolerance_pct
+  FROM pgcredit.exposure_category k
+  LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
+                     WHERE l.category = k.name AND (l.customer = $1 OR l.customer IS NULL)
+                     ORDER BY l.customer NULLS LAST LIMIT 1) l ON true
+  WHERE k.name = $2
+$$;
+COMMENT ON FUNCTION pgcredit._category_standing(text, text) IS
+  'a customer''s exposure in one category and the sub-limit in force for it (NULL: none)';
+REVOKE EXECUTE ON FUNCTION pgcredit._category_standing(text, text) FROM PUBLIC;
+
+CREATE VIEW pgcredit.exposure_breakdown AS
+  WITH company AS (
+    SELECT c.customer, k.kind, sum(c.amount) AS amount
+    FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k ON k.name = c.category
+    WHERE NOT k.built_in
+    GROUP BY c.customer, k.kind),
+  parts AS (
+    SELECT e.customer, k.name AS category,
+           CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
+             - coalesce(o.amount, 0) AS amount
+    FROM pgcredit.exposure e
+    CROSS JOIN pgcredit.exposure_category k
+    LEFT JOIN company o ON o.customer = e.customer AND o.kind = k.kind
+    WHERE k.built_in
+    UNION ALL
+    SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c)
+  SELECT p.customer, p.category, k.kind, p.amount,
+         l.credit_limit AS sub_limit, l.tolerance_pct,
+         l.credit_limit - p.amount AS headroom
+  FROM parts p
+  JOIN pgcredit.exposure_category k ON k.name = p.category
+  LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
+                     WHERE l.category = p.category AND (l.customer = p.customer OR l.customer IS NULL)
+                     ORDER BY l.customer NULLS LAST LIMIT 1) l ON true;
+COMMENT ON VIEW pgcredit.exposure_breakdown IS 'what each customer''s exposure is made of: one row per customer and category (the built-in ones always, a company one once it had exposure); the amounts of a customer add up to its exposure';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.category IS 'exposure category';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.kind IS 'orders or receivables';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.amount IS 'the customer''s exposure in the category';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.sub_limit IS 'the sub-limit in force (the customer''s own, else the category''s default); NULL = none';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.tolerance_pct IS 'the tolerance of that sub-limit';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.headroom IS 'sub_limit - amount (negative when over it); NULL without a sub-limit';
+REVOKE ALL ON pgcredit.exposure_breakdown FROM PUBLIC;
+GRANT SELECT ON pgcredit.exposure_breakdown TO pgcredit_reader;
+
+CREATE VIEW pgcredit.category_totals AS
+  SELECT k.name AS category, k.kind, k.built_in,
+         coalesce(sum(b.amount), 0) AS amount,
+         count(b.customer) FILTER (WHERE b.amount <> 0) AS customers,
+         count(b.customer) FILTER (WHERE b.amount > b.sub_limit) AS customers_over_sub_limit
+  FROM pgcredit.exposure_category k
+  LEFT JOIN pgcredit.exposure_breakdown b ON b.category = k.name
+  GROUP BY k.name, k.kind, k.built_in;
+COMMENT ON VIEW pgcredit.category_totals IS 'the book''s exposure by category';
+COMMENT ON COLUMN pgcredit.category_totals.category IS 'exposure category';
+COMMENT ON COLUMN pgcredit.category_totals.kind IS 'orders or receivables';
+COMMENT ON COLUMN pgcredit.category_totals.built_in IS 'whether it is a built-in category (orders, invoices)';
+COMMENT ON COLUMN pgcredit.category_totals.amount IS 'exposure of every customer in the category';
+COMMENT ON COLUMN pgcredit.category_totals.customers IS 'customers with exposure in the category';
+COMMENT ON COLUMN pgcredit.category_totals.customers_over_sub_limit IS 'customers whose exposure in the category is above its sub-limit (tolerance aside)';
+REVOKE ALL ON pgcredit.category_totals FROM PUBLIC;
+GRANT SELECT ON pgcredit.category_totals TO pgcredit_reader;
+
+-- The company categories' exposure recomputed from the attached tables.
+-- (plpgsql: pgcredit.attachment is created after this file)
+CREATE FUNCTION pgcredit._actual_category_exposure(lock_tables boolean DEFAULT false)
+RETURNS TABLE (customer text, category text, amount numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  RETURN QUERY
+    SELECT i.customer, a.category, sum(i.amount)
+    FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
+    JOIN pgcredit.attachment a ON a.relid = i.relid
+    JOIN pgcredit.exposure_category k ON k.name = a.category
+    WHERE i.counts AND NOT k.built_in
+    GROUP BY i.customer, a.category;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._actual_category_exposure(boolean) IS
+  'exposure per customer in each company category, recomputed from the attached tables';
+REVOKE EXECUTE ON FUNCTION pgcredit._actual_category_exposure(boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.verify_category_exposure()
+RETURNS TABLE (customer text, category text, stored_amount numeric, actual_amount numeric)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT coalesce(c.customer, a.customer), coalesce(c.category, a.category),
+         coalesce(c.amount, 0), coalesce(a.amount, 0)
+  FROM pgcredit.category_exposure c
+  FULL JOIN pgcredit._actual_category_exposure() a ON a.customer = c.customer AND a.category = c.category
+  WHERE coalesce(c.amount, 0) <> coalesce(a.amount, 0)
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_category_exposure() IS
+  'recompute the company categories'' exposure from the attached tables and list the customers and categories whose stored amount differs (none when all is well)';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_category_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_category_exposure() TO pgcredit_reader;
+
+-- Called by rebuild_exposure() with the attached tables locked, after
+-- the customers' exposure rows: returns the customers corrected.
+CREATE FUNCTION pgcredit._rebuild_category_exposure()
+RETURNS text[] LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  fixed text[];
+BEGIN
+  WITH actual AS (SELECT * FROM pgcredit._actual_category_exposure()),
+  diff AS (
+    SELECT coalesce(x.customer, c.customer) AS customer, coalesce(x.category, c.category) AS category,
+           coalesce(x.amount, 0) AS amount
+    FROM actual x FULL JOIN pgcredit.category_exposure c ON c.customer = x.customer AND c.category = x.category
+    WHERE coalesce(x.amount, 0) <> coalesce(c.amount, 0)),
+  put AS (
+    INSERT INTO pgcredit.category_exposure AS c (customer, category, amount)
+    SELECT d.customer, d.category, d.amount FROM diff d
+    ON CONFLICT (customer, category) DO UPDATE SET amount = EXCLUDED.amount
+    RETURNING c.customer)
+  SELECT array_agg(p.customer) INTO fixed FROM put p;
+  RETURN coalesce(fixed, '{}');
+END
+$$;
+COMMENT ON FUNCTION pgcredit._rebuild_category_exposure() IS
+  'repair the company categories'' exposure from the attached tables (locked by the caller); returns the customers corrected';
+REVOKE EXECUTE ON FUNCTION pgcredit._rebuild_category_exposure() FROM PUBLIC;
+
+-- every attachment so far feeds the built-in category of its kind
+ALTER TABLE pgcredit.attachment ADD COLUMN category text REFERENCES pgcredit.exposure_category;
+UPDATE pgcredit.attachment SET category = CASE kind WHEN 'orders' THEN 'orders' ELSE 'invoices' END;
+ALTER TABLE pgcredit.attachment ALTER COLUMN category SET NOT NULL;
+COMMENT ON COLUMN pgcredit.attachment.category IS 'the exposure category the table feeds: orders or invoices (built in), or a company category of pgcredit.exposure_category of the same kind';
+
+-- attach_receivables takes category: the 1.0 signature goes
+DROP FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name);
+CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
+                                            due_column name DEFAULT NULL, open_column name DEFAULT NULL,
+                                            open_values text[] DEFAULT NULL,
+                                            invoice_amount_column name DEFAULT NULL,
+                                            invoiced_column name DEFAULT NULL,
+                                            paid_column name DEFAULT NULL,
+                                            category text DEFAULT NULL)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- the history columns, for payment behaviour and DSO, checked first
+  IF invoice_amount_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, invoice_amount_column, 'invoice amount');
+    PERFORM pgcredit._check_attach_column(tbl, invoice_amount_column, 'amount');
+  END IF;
+  IF invoiced_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, invoiced_column, 'invoice date');
+    PERFORM pgcredit._check_attach_column(tbl, invoiced_column, 'date');
+  END IF;
+  IF paid_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, paid_column, 'payment date');
+    PERFORM pgcredit._check_attach_column(tbl, paid_column, 'date');
+  END IF;
+  RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
+                          open_column, open_values, 'track', NULL,
+                          invoice_amount_column, invoiced_column, paid_column, category => category);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) TO pgcredit_admin;
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

@@ -131,6 +131,11 @@ INSERT INTO decided_function VALUES
   ('pgcredit.cover_at(date)', 'reader'),
   ('pgcredit.customer_cover_at(date)', 'reader'),
   ('pgcredit._cover_value(numeric,numeric,numeric)', 'reader'),
+  -- exposure categories: admins add categories (as they attach tables),
+  -- controllers set sub-limits; readers verify
+  ('pgcredit.add_category(text,text,text)', 'admin'),
+  ('pgcredit.set_category_limit(text,numeric,text,text,numeric)', 'controller'),
+  ('pgcredit.verify_category_exposure()', 'reader'),
   ('pgcredit.set_credit_limit(text,numeric,text)', 'controller'),
   ('pgcredit.set_tolerance(text,numeric,text)', 'controller'),
   ('pgcredit.set_temporary_limit(text,numeric,date,text,date)', 'controller'),
@@ -156,9 +161,9 @@ INSERT INTO decided_function VALUES
   ('pgcredit.reevaluate_held_orders()', 'controller'),
   ('pgcredit.reject_held_order(bigint,text)', 'controller'),
   -- pgcredit_admin
-  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,name,integer)', 'admin'),
   ('pgcredit.advance_horizon(date)', 'admin'),
-  ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name)', 'admin'),
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,text,name,integer)', 'admin'),
+  ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name,text)', 'admin'),
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
   ('pgcredit.set_max_days_past_due(integer,text)', 'admin'),
@@ -193,6 +198,11 @@ INSERT INTO decided_function VALUES
   ('pgcredit._cover_window(text,date)', 'owner'),
   ('pgcredit._lock_cover(bigint)', 'owner'),
   ('pgcredit._rebuild_cover()', 'owner'),
+  ('pgcredit._category_limits_changed()', 'owner'),
+  ('pgcredit._category_exists(text)', 'owner'),
+  ('pgcredit._category_standing(text,text)', 'owner'),
+  ('pgcredit._actual_category_exposure(boolean)', 'owner'),
+  ('pgcredit._rebuild_category_exposure()', 'owner'),
   ('pgcredit._change_account(text,jsonb,text,text)', 'owner'),
   ('pgcredit._attached_items(text,text,regclass,boolean)', 'owner'),
   ('pgcredit._check_attach_column(regclass,name,text)', 'owner'),
@@ -202,7 +212,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._actual_receivable_due(boolean)', 'owner'),
   ('pgcredit._actual_order_horizon(boolean)', 'owner'),
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
-  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name,name,integer)', 'owner'),
+  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name,text,name,integer)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
   ('pgcredit._ddl_guard()', 'owner'),
   ('pgcredit._in_inheritance(regclass)', 'owner'),
@@ -252,6 +262,9 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.group_exposure',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.cover',                'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.cover_policy',         'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.exposure_category',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.category_exposure',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.category_limit',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.settings',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.attachment',           'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.held_order',           'table', 'reader', 'owner', 'owner', 'owner'),
@@ -290,6 +303,8 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.customer_cover',       'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.cover_book',           'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.cover_policy_in_force', 'view', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.exposure_breakdown',   'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.category_totals',      'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.aging_by_customer',    'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.portfolio',            'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.held_orders',          'view',  'reader', 'owner', 'owner', 'owner'),
@@ -584,6 +599,12 @@ INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier =
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
+-- exposure categories: adding one (admin), setting a sub-limit (controller)
+SELECT name FROM pgcredit.add_category('matrix', 'orders');
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_category_limit('orders', 1, 'matrix', 'M1');
+\echo :LAST_ERROR_SQLSTATE
+
 SET LOCAL ROLE regress_m_reader;
 SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
@@ -602,6 +623,12 @@ INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier =
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
+-- exposure categories: adding one (admin), setting a sub-limit (controller)
+SELECT name FROM pgcredit.add_category('matrix', 'orders');
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_category_limit('orders', 1, 'matrix', 'M1');
+\echo :LAST_ERROR_SQLSTATE
+
 SET LOCAL ROLE regress_m_controller;
 SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
@@ -618,6 +645,10 @@ INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier =
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
+SELECT name FROM pgcredit.add_category('matrix', 'orders');
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_category_limit('orders', 1000, 'matrix', 'M1');
+
 SET LOCAL ROLE regress_m_admin;
 SELECT pgcredit.aging_bucket('2024-01-01', '2024-03-01') AS analytics;
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
@@ -631,6 +662,9 @@ INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M3
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
+
+SELECT name FROM pgcredit.add_category('matrix', 'orders');
+SELECT credit_limit FROM pgcredit.set_category_limit('matrix', 1000, 'matrix', 'M1');
 
 -- A sales application: the verdict on any customer's order, and nothing
 -- else of pgcredit's (no account, exposure, audit log or rules).
@@ -646,6 +680,10 @@ SELECT count(*) AS audit FROM pgcredit.audit_log;
 SELECT count(*) AS rules FROM pgcredit.credit_rule;
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS mismatches FROM pgcredit.verify_exposure();
+\echo :LAST_ERROR_SQLSTATE
+SELECT credit_limit FROM pgcredit.set_category_limit('orders', 1, 'matrix', 'M1');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS breakdown FROM pgcredit.exposure_breakdown;
 \echo :LAST_ERROR_SQLSTATE
 -- it may ask for a limit, and not approve it, nor read the requests
 SELECT kind, customer, new_limit, status FROM pgcredit.request_limit('M1', 300, 'the customer asks for more');

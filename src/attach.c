@@ -106,6 +106,15 @@ TextField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
+/* A text column that version 1.0's table lacks: NULL there */
+static char *
+OptionalTextField(HeapTuple tup, TupleDesc desc, Oid tab, const char *column)
+{
+	if (get_attnum(tab, column) == InvalidAttrNumber)
+		return NULL;
+	return TextField(tup, desc, tab, column);
+}
+
 /* pgcredit.attachment, opened */
 static Relation
 OpenAttachments(void)
@@ -150,6 +159,7 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 				 att->relid);
 		att->horizon_days = DatumGetInt32(d);
 	}
+	att->category = OptionalTextField(tup, desc, tab, "category");
 	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
 	if (!isnull)
 	{
@@ -264,6 +274,7 @@ CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
 	to->paid_column = CopyName(cxt, from->paid_column);
 	to->prepaid_column = CopyName(cxt, from->prepaid_column);
 	to->delivery_column = CopyName(cxt, from->delivery_column);
+	to->category = CopyName(cxt, from->category);
 	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
 	for (int i = 0; i < from->n_open_values; i++)
 		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);

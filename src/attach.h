@@ -32,7 +32,13 @@ typedef struct PgcAttachment
 	char	   *delivery_column;	/* orders: the delivery date, for the
 									 * horizon */
 	int32		horizon_days;	/* with delivery_column */
+	char	   *category;		/* exposure category; NULL before 1.1 */
 } PgcAttachment;
+
+/* Whether an attachment feeds a company category, kept apart by the guard */
+#define PGC_COMPANY_CATEGORY(att) \
+	((att)->category != NULL && strcmp((att)->category, "orders") != 0 && \
+	 strcmp((att)->category, "invoices") != 0)
 
 /* What a column is to pgcredit: decides which types it may have */
 typedef enum PgcColumnRole

@@ -13,6 +13,9 @@
  * column reads it and put in the guard's canonical form (1.00 is "1").
  * A prepaid part is taken off the amount as the guard takes an order's
  * prepaid column off it (pgc_credit_part), so the verdict is the insert's.
+ * The order counts in the order table's exposure category (orders without
+ * a table), judged against the category's sub-limit as the guard judges
+ * it (guard_category.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +36,7 @@
 #include "pgcredit.h"
 #include "amount.h"
 #include "attach.h"
+#include "guard_category.h"
 #include "guard_cover.h"
 #include "guard_due.h"
 #include "guard_rules.h"
@@ -168,6 +172,8 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	bool		prepaid_null = PG_ARGISNULL(3);
 	Numeric		prepaid = prepaid_null ? NULL : PG_GETARG_NUMERIC(3);
 	bool		hold_mode = true;
+	const char *category = "orders";	/* the order's exposure category */
+	PgcCategoryStanding cs = {0};
 	TupleDesc	tupdesc = pgc_result_tupdesc(fcinfo);
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
@@ -196,6 +202,8 @@ pgc_check_order(PG_FUNCTION_ARGS)
 							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
 					 errhint("Name a table attached with pgcredit.attach_orders(), or none.")));
 		hold_mode = att.hold_mode;
+		if (att.category != NULL)
+			category = att.category;
 		/* the table would not take the part off: the verdict would differ */
 		if (att.prepaid_column == NULL && !prepaid_null && pgc_numeric_sign(prepaid) != 0)
 			ereport(ERROR,
@@ -328,11 +336,42 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		pgc_cover_set(&x, GetNumeric(c, SPI_tuptable->tupdesc, 1), has_from, from, has_until, until);
 	}
 
+	/*
+	 * The customer's exposure in the order's category (version 1.1 on), with
+	 * the order, and the sub-limit in force
+	 */
+	if (OidIsValid(get_relname_relid("category_limit", get_namespace_oid("pgcredit", false))))
+	{
+		Oid			ctypes[3] = {TEXTOID, TEXTOID, NUMERICOID};
+		Datum		cvalues[3];
+
+		cvalues[0] = CStringGetTextDatum(customer);
+		cvalues[1] = CStringGetTextDatum(category);
+		cvalues[2] = NumericGetDatum(amount);
+		if (SPI_execute_with_args("SELECT amount OPERATOR(pg_catalog.+) $3, credit_limit, tolerance_pct "
+								  "FROM pgcredit._category_standing($1, $2)",
+								  3, ctypes, cvalues, NULL, true, 0) != SPI_OK_SELECT ||
+			SPI_processed > 1)
+			elog(ERROR, "pgcredit: check_order could not read the customer's category exposure");
+		if (SPI_processed == 1)
+		{
+			HeapTuple	c = SPI_tuptable->vals[0];
+
+			cs.amount = GetNumeric(c, SPI_tuptable->tupdesc, 1);
+			cs.credit_limit = GetNumeric(c, SPI_tuptable->tupdesc, 2);
+			cs.tolerance = GetNumeric(c, SPI_tuptable->tupdesc, 3);
+			if (cs.tolerance == NULL)
+				cs.tolerance = int64_to_numeric(0);
+		}
+	}
+
 	/* as in the guard, an order of 0 raises nothing and is never judged */
 	if (pgc_numeric_sign(amount) > 0)
 	{
 		pgc_rules_judge(customer, &x, amount, amount, &check_queries, &v, NULL, NULL);
 		pgc_groups_judge(customer, &x, amount, &v);
+		if (cs.amount != NULL)
+			pgc_category_judge(category, &cs, amount, &x, &v);
 	}
 	else
 		memset(&v, 0, sizeof(v));

@@ -45,6 +45,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "guard_category.h"
 #include "guard_cover.h"
 #include "guard_due.h"
 #include "guard_exposure.h"
@@ -79,6 +80,8 @@ typedef struct GuardConfig
 	int			due_att;		/* receivables: 0 when no due column is given */
 	int			delivery_att;	/* orders: 0 without a horizon */
 	int32		horizon_days;
+	char	   *category;		/* a company category; NULL for a built-in one */
+	const char *category_name;	/* the category, for its sub-limits */
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -172,6 +175,8 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	cfg->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
 	cfg->is_orders = att.is_orders;
 	cfg->hold_mode = att.hold_mode;
+	cfg->category = PGC_COMPANY_CATEGORY(&att) ? att.category : NULL;
+	cfg->category_name = att.category ? att.category : att.is_orders ? "orders" : "invoices";
 
 	cfg->cust_att = pgc_attached_column(rel, att.customer_column, PGC_COL_CUSTOMER);
 	cfg->cust_type = TupleDescAttr(RelationGetDescr(rel), cfg->cust_att - 1)->atttypid;
@@ -399,6 +404,14 @@ RunKeptExpecting(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum
 		elog(ERROR, "pgcredit: guard statement failed: %s", sql);
 }
 
+/* The same, for the guard's other files (guard_category.h) */
+void
+pgc_guard_run(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
+			  bool read_only, int expect)
+{
+	RunKeptExpecting(slot, sql, nargs, types, values, read_only, expect);
+}
+
 /* The same for the statements that are SELECTs, all but one */
 static void
 RunKept(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
@@ -491,11 +504,25 @@ ChangeExposureOf(bool is_orders, const char *customer, Numeric delta, int count,
 		elog(ERROR, "pgcredit: could not create the exposure of customer \"%s\"", customer);
 }
 
+/*
+ * The same for a row of the trigger's table; a company category gets the
+ * change too, under the customer's exposure row lock just taken (with
+ * cat_after given, the customer's amount in it after the change)
+ */
+static void
+ChangeExposureAndCategory(GuardConfig *cfg, const char *customer, Numeric delta, int count,
+						  PgcExposureRow *out, Numeric *cat_after)
+{
+	ChangeExposureOf(cfg->is_orders, customer, delta, count, out);
+	if (cfg->category != NULL && pgc_numeric_sign(delta) != 0)
+		pgc_category_add(customer, cfg->category, delta, cat_after);
+}
+
 static void
 ChangeExposure(GuardConfig *cfg, const char *customer, Numeric delta, int count,
 			   PgcExposureRow *out)
 {
-	ChangeExposureOf(cfg->is_orders, customer, delta, count, out);
+	ChangeExposureAndCategory(cfg, customer, delta, count, out, NULL);
 }
 
 /* Add delta to one component of a customer's exposure, without a check */
@@ -690,8 +717,9 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 {
 	PgcExposureRow x;
 	TrialOrder	trial;
+	Numeric		cat_after = NULL;
 
-	ChangeExposure(cfg, customer, delta, count, &x);
+	ChangeExposureAndCategory(cfg, customer, delta, count, &x, &cat_after);
 	CoverForToday(customer, &x);
 	trial.cfg = cfg;
 	trial.customer = customer;
@@ -700,6 +728,31 @@ RaiseAndCheck(GuardConfig *cfg, const char *customer, Numeric delta, Numeric ord
 	trial.defer = count > 0;
 	pgc_rules_judge(customer, &x, delta, order_amount, &guard_queries, v, ShadowTrial, &trial);
 	pgc_groups_judge(customer, &x, delta, v);
+
+	/*
+	 * the sub-limit of the table's category: a statement only for a category
+	 * that has sub-limits.  A company category's amount came back from its
+	 * row; a built-in one's is its column less the customer's company
+	 * categories of its kind.
+	 */
+	if (v->sqlstate == 0 && pgc_numeric_sign(delta) > 0 &&
+		pgc_category_has_limits(cfg->category_name))
+	{
+		PgcCategoryStanding s;
+		const char *builtin_kind = cfg->category != NULL ? NULL :
+		cfg->is_orders ? "orders" : "receivables";
+
+		if (pgc_category_sub_limit(customer, cfg->category_name, builtin_kind, &s))
+		{
+			if (builtin_kind == NULL)
+				s.amount = cat_after;
+			else
+				s.amount = numeric_sub_opt_error(cfg->is_orders ? x.open_orders : x.receivables,
+												 s.others, NULL);
+			if (s.amount != NULL)
+				pgc_category_judge(cfg->category_name, &s, delta, &x, v);
+		}
+	}
 }
 
 /* " Rule N (kind) decided." for a verdict a rule gave, else "" */
@@ -808,6 +861,9 @@ RemovalDetail(const Verdict *v, const char *amt)
 	if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
 		return errdetail("It takes a credit of %s out of the exposure of credit group \"%s\", which would then be %s against a credit limit of %s.",
 						 amt, v->group, v->group_exposure, v->group_limit);
+	if (v->sqlstate == ERRCODE_PGC_CATEGORY_LIMIT_EXCEEDED)
+		return errdetail("It takes a credit of %s out of the customer's exposure in category \"%s\", which would then be %s against a sub-limit of %s.",
+						 amt, v->category, v->category_exposure, v->category_limit);
 	return errdetail("It takes a credit of %s out of the exposure of a customer whose account review is %s days overdue.%s",
 					 amt, v->figure, rule);
 }
@@ -848,6 +904,9 @@ HeldDetail(const Verdict *v)
 	if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
 		return errdetail("It would have been refused because the exposure of credit group \"%s\" with it would have been %s against a credit limit of %s.",
 						 v->group, v->group_exposure, v->group_limit);
+	if (v->sqlstate == ERRCODE_PGC_CATEGORY_LIMIT_EXCEEDED)
+		return errdetail("It would have been refused because the customer's exposure in category \"%s\" with it would have been %s against a sub-limit of %s.",
+						 v->category, v->category_exposure, v->category_limit);
 	return errdetail("It would have been held because the account's review is %s days overdue; exposure with it would have been %s.%s",
 					 v->figure, v->exposure, rule);
 }
@@ -926,6 +985,19 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						   amt, v->group_available, v->exposure, v->limit),
 				 errhint("Reduce the order, collect payment first, or ask a credit controller "
 						 "to raise the group's limit or override the block.")));
+	else if (v->sqlstate == ERRCODE_PGC_CATEGORY_LIMIT_EXCEEDED)
+		ereport(ERROR,
+				(errcode(v->sqlstate),
+				 errmsg("order for customer \"%s\" exceeds its sub-limit for category \"%s\"",
+						customer, v->category),
+				 errdetail("The customer's exposure in the category with this order would be %s against a sub-limit of %s%s; "
+						   "the order amount is %s and the sub-limit's headroom before it was %s.",
+						   v->category_exposure, v->category_limit,
+						   strcmp(v->category_limit, v->category_allowed) == 0 ? "" :
+						   psprintf(" (%s with tolerance)", v->category_allowed),
+						   amt, v->category_available),
+				 errhint("Reduce the order, or ask a credit controller to raise the sub-limit "
+						 "with pgcredit.set_category_limit() or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
 		ereport(ERROR,
 				(errcode(v->sqlstate),
@@ -1467,7 +1539,14 @@ UndoPending(PgcPending *p)
 	for (; p != NULL; p = p->next)
 	{
 		if (p->kind == PGC_PENDING_APPLIED)
+		{
+			PgcAttachment att;
+
 			ChangeExposureOf(p->is_orders, p->customer, pgc_numeric_negate(p->amount), -1, NULL);
+			/* and out of its company category, after the exposure row */
+			if (pgc_attachment_find(p->relid, &att) && PGC_COMPANY_CATEGORY(&att))
+				pgc_category_add(p->customer, att.category, pgc_numeric_negate(p->amount), NULL);
+		}
 		/* a held row never stored has no hold record yet: nothing to undo */
 	}
 }

@@ -1083,6 +1083,8 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	if (out != NULL)
 	{
 		out->exposure = numeric_add_opt_error(c.receivables, c.orders, NULL);
+		out->receivables = c.receivables;
+		out->open_orders = c.orders;
 		out->has_account = !nulls[cache.x_has_account - 1] &&
 			DatumGetBool(values[cache.x_has_account - 1]);
 		out->credit_limit = NumericAttr(values, nulls, cache.x_credit_limit);

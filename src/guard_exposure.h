@@ -29,6 +29,8 @@ typedef struct PgcGroupRow
 typedef struct PgcExposureRow
 {
 	Numeric		exposure;		/* receivables + open orders, after the change */
+	Numeric		receivables;	/* the two parts of it, after the change */
+	Numeric		open_orders;
 	bool		has_account;
 	Numeric		credit_limit;	/* NULL: no limit set */
 	Numeric		tolerance;

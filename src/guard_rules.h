@@ -21,6 +21,7 @@
 #define ERRCODE_PGC_UTILISATION				MAKE_SQLSTATE('P','C','0','0','7')
 #define ERRCODE_PGC_LIMIT_EXPIRED			MAKE_SQLSTATE('P','C','0','0','8')
 #define ERRCODE_PGC_GROUP_LIMIT_EXCEEDED	MAKE_SQLSTATE('P','C','0','1','4')
+#define ERRCODE_PGC_CATEGORY_LIMIT_EXCEEDED	MAKE_SQLSTATE('P','C','0','1','8')
 
 /* The outcome of the check of one raise of exposure */
 typedef struct PgcVerdict
@@ -47,6 +48,12 @@ typedef struct PgcVerdict
 	char	   *group_limit;
 	char	   *group_allowed;	/* its limit with tolerance */
 	char	   *group_available;	/* its limit less its exposure before */
+	const char *category;		/* category sub-limit: the category */
+	char	   *category_exposure;	/* the customer's exposure in it with the
+									 * order */
+	char	   *category_limit; /* its sub-limit */
+	char	   *category_allowed;	/* the sub-limit with tolerance */
+	char	   *category_available; /* the sub-limit less the exposure before */
 } PgcVerdict;
 
 extern void pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta,

@@ -22,6 +22,7 @@ CREATE TABLE pgcredit.attachment (
   prepaid_column   name,
   delivery_column  name,
   horizon_days     integer CONSTRAINT horizon_days_range CHECK (horizon_days BETWEEN 0 AND 3660),
+  category         text NOT NULL REFERENCES pgcredit.exposure_category,
   CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL))
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
@@ -39,6 +40,7 @@ COMMENT ON COLUMN pgcredit.attachment.invoiced_column IS 'receivables: the invoi
 COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the item was paid (NULL while open), for payment behaviour and DSO';
 COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
 COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
+COMMENT ON COLUMN pgcredit.attachment.category IS 'the exposure category the table feeds: orders or invoices (built in), or a company category of pgcredit.exposure_category of the same kind';
 COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
 COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery date; an order delivered more than horizon_days after today does not count yet (NULL date: counts now); NULL = no horizon';
 COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
@@ -109,6 +111,7 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
                                  paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 category text DEFAULT NULL,
                                  delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -120,6 +123,7 @@ DECLARE
   att pgcredit.attachment;
   c record;
   n bigint;
+  cat pgcredit.exposure_category;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -229,13 +233,22 @@ BEGIN
     END IF;
   END IF;
 
+  -- the exposure category: the built-in one of the table's kind unless
+  -- a category of that kind is named
+  cat := pgcredit._category_exists(coalesce(category, CASE kind WHEN 'orders' THEN 'orders' ELSE 'invoices' END));
+  IF cat.kind <> kind THEN
+    RAISE EXCEPTION 'exposure category "%" is of kind %', cat.name, cat.kind USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('Table %s is attached as %s.', tbl, kind),
+      HINT = format('Name a category of kind %s.', kind);
+  END IF;
+
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
                                    invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-                                   delivery_column, horizon_days)
+                                   delivery_column, horizon_days, category)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
           invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-          delivery_column, horizon_days)
+          delivery_column, horizon_days, cat.name)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -261,6 +274,12 @@ BEGIN
             CASE WHEN kind = 'orders' THEN c.amount ELSE 0 END)
     ON CONFLICT (customer) DO UPDATE SET receivables = e.receivables + EXCLUDED.receivables,
                                          open_orders = e.open_orders + EXCLUDED.open_orders;
+    -- a company category, under the exposure row lock just taken
+    IF NOT cat.built_in THEN
+      INSERT INTO pgcredit.category_exposure AS x (customer, category, amount)
+      VALUES (c.customer, cat.name, c.amount)
+      ON CONFLICT ON CONSTRAINT category_exposure_pkey DO UPDATE SET amount = x.amount + EXCLUDED.amount;
+    END IF;
   END LOOP;
   -- and its receivables by due date, under the exposure row locks just taken
   IF kind = 'receivables' AND due_column IS NOT NULL THEN
@@ -294,14 +313,14 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL, category text DEFAULT NULL,
                                        delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -313,21 +332,22 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column,
+                          prepaid_column => prepaid_column, category => category,
                           delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, integer) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
                                             open_values text[] DEFAULT NULL,
                                             invoice_amount_column name DEFAULT NULL,
                                             invoiced_column name DEFAULT NULL,
-                                            paid_column name DEFAULT NULL)
+                                            paid_column name DEFAULT NULL,
+                                            category text DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -347,13 +367,13 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
                           open_column, open_values, 'track', NULL,
-                          invoice_amount_column, invoiced_column, paid_column);
+                          invoice_amount_column, invoiced_column, paid_column, category => category);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) IS
-  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -378,6 +398,10 @@ BEGIN
       receivables = e.receivables - CASE WHEN att.kind = 'receivables' THEN c.amount ELSE 0 END,
       open_orders = e.open_orders - CASE WHEN att.kind = 'orders' THEN c.amount ELSE 0 END
     WHERE e.customer = c.customer;
+    -- a company category, under the exposure row lock just taken
+    UPDATE pgcredit.category_exposure x SET amount = x.amount - c.amount
+    WHERE x.customer = c.customer AND x.category = att.category
+      AND NOT (SELECT k.built_in FROM pgcredit.exposure_category k WHERE k.name = att.category);
   END LOOP;
   -- and its receivables by due date, under the exposure row locks just taken
   IF att.kind = 'receivables' AND att.due_column IS NOT NULL THEN

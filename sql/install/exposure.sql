@@ -277,6 +277,8 @@ BEGIN
     RETURNING d.customer)
   SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
   FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  -- and the company categories, under the same table locks
+  fixed_customers := fixed_customers || pgcredit._rebuild_category_exposure();
   SELECT count(DISTINCT c) INTO fixed FROM unnest(fixed_customers) c;
   -- and the copies of the accounts on the exposure rows
   UPDATE pgcredit.exposure e SET has_account = x.has_account, credit_limit = x.credit_limit,
@@ -304,7 +306,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the company categories'' exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 

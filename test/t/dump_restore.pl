@@ -1,5 +1,6 @@
 # pg_dump and pg_restore into a new database keep accounts, settings, the
-# audit log, attachments, held orders, imports, scores and exposure, and
+# audit log, attachments, held orders, imports, scores, exposure and the
+# company's exposure categories with their sub-limits, and
 # enforcement goes on working in the copy.
 use strict;
 use warnings;
@@ -33,6 +34,11 @@ SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nC,3
 UPDATE pgcredit.tier_policy SET limit_months = 4 WHERE tier = 'A';
 INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES (75);
 SELECT pgcredit.refresh_scores();
+SELECT pgcredit.add_category('deliveries', 'orders', 'shipped, not invoiced');
+CREATE TABLE delivery (id serial PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
+SELECT pgcredit.attach_orders('delivery', 'customer', 'amount', category => 'deliveries');
+SELECT pgcredit.set_category_limit('deliveries', 100, 'unsecured');
+INSERT INTO delivery (customer, amount) VALUES ('C', 50);
 });
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/pgcredit.dump';
@@ -58,6 +64,10 @@ my @same = (
 	[ 'score history'    => 'SELECT * FROM pgcredit.score_history ORDER BY customer, as_of' ],
 	[ 'alerts'           => 'SELECT * FROM pgcredit.alert ORDER BY id' ],
 	[ 'receivables by due date' => 'SELECT * FROM pgcredit.receivable_due ORDER BY customer, due' ],
+	[ 'exposure categories' => 'SELECT name, kind, description, built_in, CASE WHEN NOT built_in THEN created_at END FROM pgcredit.exposure_category ORDER BY name' ],
+	[ 'category exposure' => 'SELECT * FROM pgcredit.category_exposure ORDER BY customer, category' ],
+	[ 'category sub-limits' => 'SELECT * FROM pgcredit.category_limit ORDER BY category, customer' ],
+	[ 'attachment categories' => 'SELECT relid::text, category FROM pgcredit.attachment ORDER BY 1' ],
 	[ 'guard triggers'   => "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2" ]);
 for my $c (@same)
 {
@@ -75,6 +85,15 @@ is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
 	'exposure matches the tables after restore');
 is(copy('SELECT count(*) FROM pgcredit.verify_receivable_due()'), '0',
 	'the receivables by due date match the tables after restore');
+is(copy('SELECT count(*) FROM pgcredit.verify_category_exposure()'), '0',
+	'the company categories match the tables after restore');
+is(copy(q{DO $$BEGIN INSERT INTO delivery (customer, amount) VALUES ('C', 51);
+          EXCEPTION WHEN SQLSTATE 'PC018' THEN RAISE NOTICE 'PC018'; END$$;
+          SELECT amount FROM pgcredit.category_exposure WHERE customer = 'C'}),
+	'50', 'a delivery over the category sub-limit is refused in the copy');
+copy(q{INSERT INTO delivery (customer, amount) VALUES ('C', 50)});
+is(copy(q{SELECT amount FROM pgcredit.category_exposure WHERE customer = 'C'}),
+	'100', 'a delivery within it adds to the category in the copy');
 is(copy(q{INSERT INTO sales_order (customer, amount) VALUES ('A', 1000) RETURNING on_hold}),
 	't', 'an order over the limit is held in the copy');
 copy(q{INSERT INTO sales_order (customer, amount) VALUES ('Z', 1)});

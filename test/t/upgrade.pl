@@ -241,6 +241,22 @@ SELECT string_agg(format('%s %s', id, on_hold), ', ' ORDER BY id) FROM web_order
 SELECT count(*) FROM pgcredit.held_order WHERE released_at IS NULL;
 SELECT open_orders FROM pgcredit.exposure WHERE customer = 'C1';
 }), "1 f, 2 t, 3 t\n2\n600", 'the guard holds an order after the update');
+is($node->safe_psql('regress_updated', q{
+SELECT string_agg(format('%s %s', relid, category), ', ' ORDER BY relid::text) FROM pgcredit.attachment;
+}), 'erp_order orders, invoice invoices, web_order orders',
+	'the update put every attachment in the built-in category of its kind');
+is($node->safe_psql('regress_updated', q{
+SET client_min_messages = warning;
+SELECT (pgcredit.add_category('rush', 'orders')).name;
+CREATE TABLE rush_order (id int PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
+SELECT (pgcredit.attach_orders('rush_order', 'customer', 'amount', category => 'rush')).category;
+SELECT (pgcredit.set_category_limit('rush', 10, 'updated')).credit_limit;
+INSERT INTO rush_order VALUES (1, 'C4', 10);
+DO $$BEGIN INSERT INTO rush_order VALUES (2, 'C4', 1);
+   EXCEPTION WHEN SQLSTATE 'PC018' THEN RAISE NOTICE 'refused'; END$$;
+SELECT format('%s %s', customer, amount) FROM pgcredit.category_exposure;
+SELECT count(*) FROM pgcredit.verify_category_exposure();
+}), "rush\nrush\n10\nC4 10\n0", 'a company category and its sub-limit work after the update');
 ($rc, $out, $err) = $node->psql('regress_updated',
 	'DROP TABLE erp_order', on_error_stop => 0);
 like($err, qr/cannot drop table public\.erp_order, which is attached to pgcredit/,
