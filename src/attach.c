@@ -63,6 +63,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "fx.h"
 
 PG_FUNCTION_INFO_V1(pgc_attached_items);
 PG_FUNCTION_INFO_V1(pgc_clear_hold_mark);
@@ -138,6 +139,8 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 	att->invoiced_column = NameField(tup, desc, tab, "invoiced_column");
 	att->paid_column = NameField(tup, desc, tab, "paid_column");
 	att->prepaid_column = OptionalNameField(tup, desc, tab, "prepaid_column");
+	att->currency_column = OptionalNameField(tup, desc, tab, "currency_column");
+	att->rate_date_column = OptionalNameField(tup, desc, tab, "rate_date_column");
 	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
 	if (!isnull)
 	{
@@ -251,6 +254,8 @@ CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
 	to->invoiced_column = CopyName(cxt, from->invoiced_column);
 	to->paid_column = CopyName(cxt, from->paid_column);
 	to->prepaid_column = CopyName(cxt, from->prepaid_column);
+	to->currency_column = CopyName(cxt, from->currency_column);
+	to->rate_date_column = CopyName(cxt, from->rate_date_column);
 	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
 	for (int i = 0; i < from->n_open_values; i++)
 		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);
@@ -315,6 +320,8 @@ RoleName(PgcColumnRole role)
 			return "hold";
 		case PGC_COL_DATE:
 			return "date";
+		case PGC_COL_CURRENCY:
+			return "currency";
 	}
 	return "?";
 }
@@ -334,6 +341,8 @@ AllowedTypes(PgcColumnRole role)
 			return "boolean";
 		case PGC_COL_DATE:
 			return "date";
+		case PGC_COL_CURRENCY:
+			return "text, varchar or char(n)";
 	}
 	return "?";
 }
@@ -358,6 +367,8 @@ TypeAllowed(Oid typid, PgcColumnRole role)
 			return typid == BOOLOID;
 		case PGC_COL_DATE:
 			return typid == DATEOID;
+		case PGC_COL_CURRENCY:
+			return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID;
 	}
 	return false;
 }
@@ -439,6 +450,8 @@ pgc_check_attach_column(PG_FUNCTION_ARGS)
 		r = PGC_COL_OPEN;
 	else if (strcmp(role, "hold") == 0)
 		r = PGC_COL_HOLD;
+	else if (strcmp(role, "currency") == 0)
+		r = PGC_COL_CURRENCY;
 	else
 		r = PGC_COL_DATE;
 	rel = table_open(relid, AccessShareLock);
@@ -699,10 +712,10 @@ pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_ty
 /*
  * The columns an attachment reads, in the order _attached_items() takes
  * them from a row: customer, amount, open state, hold, due, invoice
- * amount, invoice date, payment date, prepaid part.  0 for a column not
- * given.
+ * amount, invoice date, payment date, prepaid part, currency, rate date.
+ * 0 for a column not given.
  */
-#define ITEM_COLUMNS 9
+#define ITEM_COLUMNS 11
 
 typedef struct ItemColumns
 {
@@ -718,11 +731,12 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 	const char *names[ITEM_COLUMNS] = {
 		att->customer_column, att->amount_column, att->open_column, att->hold_column,
 		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column,
-		att->prepaid_column
+		att->prepaid_column, att->currency_column, att->rate_date_column
 	};
 	const PgcColumnRole roles[ITEM_COLUMNS] = {
 		PGC_COL_CUSTOMER, PGC_COL_AMOUNT, PGC_COL_OPEN, PGC_COL_HOLD,
-		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT
+		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT,
+		PGC_COL_CURRENCY, PGC_COL_DATE
 	};
 
 	for (int i = 0; i < ITEM_COLUMNS; i++)
@@ -778,6 +792,11 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 									   att->open_values, att->n_open_values));
 	held = c->att[3] && !null[3] && DatumGetBool(raw[3]);
 	v[4] = BoolGetDatum(open && !held && !n[3]);
+	/* a row that counts, in its account's currency, as the guard adds it */
+	if (open && !held && !n[3] && c->att[9])
+		v[3] = NumericGetDatum(pgc_fx_row_amount(customer, DatumGetNumeric(v[3]),
+												 raw[9], null[9], c->type[9],
+												 raw[10], null[10], false));
 	v[5] = BoolGetDatum(held);
 	v[6] = raw[4];
 	n[6] = null[4];

@@ -29,6 +29,8 @@ typedef struct PgcAttachment
 	char	   *invoiced_column;
 	char	   *paid_column;
 	char	   *prepaid_column; /* orders: the prepaid or secured part */
+	char	   *currency_column;	/* NULL: rows in the account's currency */
+	char	   *rate_date_column;	/* given with currency_column */
 } PgcAttachment;
 
 /* What a column is to pgcredit: decides which types it may have */
@@ -38,7 +40,8 @@ typedef enum PgcColumnRole
 	PGC_COL_AMOUNT,
 	PGC_COL_OPEN,
 	PGC_COL_HOLD,
-	PGC_COL_DATE
+	PGC_COL_DATE,
+	PGC_COL_CURRENCY
 } PgcColumnRole;
 
 extern bool pgc_attachment_find(Oid relid, PgcAttachment *att);

@@ -45,6 +45,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "fx.h"
 #include "guard_due.h"
 #include "guard_exposure.h"
 #include "guard_move.h"
@@ -75,6 +76,9 @@ typedef struct GuardConfig
 	int			prepaid_att;	/* 0 when the table has no prepaid column */
 	Oid			prepaid_type;
 	int			due_att;		/* receivables: 0 when no due column is given */
+	int			currency_att;	/* 0: every row in its account's currency */
+	Oid			currency_type;
+	int			rate_date_att;
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -185,6 +189,13 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 		cfg->hold_att = pgc_attached_column(rel, att.hold_column, PGC_COL_HOLD);
 	if (!att.is_orders && att.due_column)
 		cfg->due_att = pgc_attached_column(rel, att.due_column, PGC_COL_DATE);
+	if (att.currency_column)
+	{
+		cfg->currency_att = pgc_attached_column(rel, att.currency_column, PGC_COL_CURRENCY);
+		cfg->currency_type = TupleDescAttr(RelationGetDescr(rel), cfg->currency_att - 1)->atttypid;
+		cfg->rate_date_att = att.rate_date_column ?
+			pgc_attached_column(rel, att.rate_date_column, PGC_COL_DATE) : 0;
+	}
 	if (att.prepaid_column)
 	{
 		cfg->prepaid_att = pgc_attached_column(rel, att.prepaid_column, PGC_COL_AMOUNT);
@@ -304,6 +315,20 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		return;
 	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
+
+	/* a row in a foreign currency counts converted into its account's */
+	if (cfg->currency_att)
+	{
+		bool		cnull;
+		bool		dnull = true;
+		Datum		cur = heap_getattr(tup, cfg->currency_att, desc, &cnull);
+		Datum		rate_date = (Datum) 0;
+
+		if (cfg->rate_date_att)
+			rate_date = heap_getattr(tup, cfg->rate_date_att, desc, &dnull);
+		c->amount = pgc_fx_row_amount(c->customer, c->amount, cur, cnull, cfg->currency_type,
+									  rate_date, dnull, true);
+	}
 
 	if (cfg->due_att)
 	{
@@ -1563,7 +1588,11 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		else if (TRIGGER_FIRED_AFTER(td->tg_event))
 			GuardConfirm(cfg, td);
 		else
+		{
 			result = GuardRow(cfg, td);
+			/* the account's currency converted into, under the row lock */
+			pgc_fx_confirm();
+		}
 	}
 	PG_CATCH();
 	{

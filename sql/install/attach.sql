@@ -19,7 +19,9 @@ CREATE TABLE pgcredit.attachment (
   paid_column      name,
   attached_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   attached_by      name NOT NULL DEFAULT session_user,
-  prepaid_column   name
+  prepaid_column   name,
+  currency_column  name,
+  rate_date_column name
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
 COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
@@ -37,6 +39,8 @@ COMMENT ON COLUMN pgcredit.attachment.paid_column IS 'receivables: the date the 
 COMMENT ON COLUMN pgcredit.attachment.attached_at IS 'when the table was attached';
 COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
 COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
+COMMENT ON COLUMN pgcredit.attachment.currency_column IS 'the currency of each row''s amounts (ISO 4217 code); a row in another currency than its customer''s account is converted with the rate valid on its rate date; NULL = every row is in its account''s currency';
+COMMENT ON COLUMN pgcredit.attachment.rate_date_column IS 'the date whose exchange rate converts a row in a foreign currency (the order or invoice date); given with currency_column';
 REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
 GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
@@ -103,7 +107,8 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
-                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL)
+                                 paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -198,6 +203,12 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, prepaid_column, 'amount');
     PERFORM pgcredit._check_attach_column(tbl, prepaid_column, 'amount');
   END IF;
+  -- currencies: rows converted into their account's currency
+  IF currency_column IS NOT NULL THEN
+    PERFORM pgcredit._check_currency_columns(tbl, currency_column, rate_date_column, mode);
+  ELSIF rate_date_column IS NOT NULL THEN
+    RAISE EXCEPTION 'rate_date_column needs a currency_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -211,9 +222,11 @@ BEGIN
 
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
-                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+                                   invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+                                   currency_column, rate_date_column)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
-          invoice_amount_column, invoiced_column, paid_column, prepaid_column)
+          invoice_amount_column, invoiced_column, paid_column, prepaid_column,
+          currency_column, rate_date_column)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -255,14 +268,15 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL)
+                                       prepaid_column name DEFAULT NULL,
+                                       currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -273,20 +287,23 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column);
+                          prepaid_column => prepaid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; converted into the account''s currency, when currency_column and rate_date_column name them), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
                                             open_values text[] DEFAULT NULL,
                                             invoice_amount_column name DEFAULT NULL,
                                             invoiced_column name DEFAULT NULL,
-                                            paid_column name DEFAULT NULL)
+                                            paid_column name DEFAULT NULL,
+                                            currency_column name DEFAULT NULL,
+                                            rate_date_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -306,13 +323,14 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
                           open_column, open_values, 'track', NULL,
-                          invoice_amount_column, invoiced_column, paid_column);
+                          invoice_amount_column, invoiced_column, paid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) IS
-  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused; converted into the account''s currency, when currency_column and rate_date_column name them); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
