@@ -9,7 +9,8 @@
 SET client_min_messages = warning;
 
 CREATE TABLE fx_order (id serial PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL,
-                       currency char(3), ordered_on date, status text NOT NULL DEFAULT 'open');
+                       currency char(3), ordered_on date, status text NOT NULL DEFAULT 'open',
+                       held boolean NOT NULL DEFAULT false);
 CREATE TABLE fx_invoice (id serial PRIMARY KEY, customer text NOT NULL, open_amount numeric(12,2) NOT NULL,
                          currency text, invoiced_on date, due date);
 
@@ -69,9 +70,17 @@ SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', currency_column 
 SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', currency_column => 'currency',
                               rate_date_column => 'status');
 SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', rate_date_column => 'ordered_on');
-SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', mode => 'hold', hold_column => 'status',
+SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', mode => 'hold', hold_column => 'held',
                               currency_column => 'currency', rate_date_column => 'ordered_on');
 \echo :LAST_ERROR_SQLSTATE
+-- a row there before attaching without a rate refuses the attachment
+CREATE TABLE fx_old (customer text, amount numeric, currency text, day date);
+INSERT INTO fx_old VALUES ('FX-A', 10, 'SEK', '2026-01-01');
+SELECT pgcredit.attach_receivables('fx_old', 'customer', 'amount', currency_column => 'currency',
+                                   rate_date_column => 'day');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS attached FROM pgcredit.attachment WHERE relid = 'fx_old'::regclass;
+DROP TABLE fx_old;
 -- an order there before attaching counts converted
 INSERT INTO fx_order (customer, amount, currency, ordered_on) VALUES ('FX-A', 100, 'USD', '2026-01-10');
 SELECT currency_column, rate_date_column
