@@ -19,6 +19,11 @@
  * guard_exposure.c does for the settings.  A row whose currency column is
  * NULL, or names the account's currency, costs one hash lookup.
  *
+ * A statement converts with one set of rates: a rate a statement used is
+ * pinned until it ends, so that a rate committed while it runs applies
+ * from the next statement on (and the guard's AFTER trigger, converting a
+ * row again, finds what its BEFORE trigger found).
+ *
  * The account's currency is read before the guard locks the customer's
  * exposure row.  pgcredit.set_account_currency() changes it under that
  * lock, so that after the lock the guard only has to see whether an
@@ -33,9 +38,11 @@
 #include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -68,6 +75,18 @@ typedef struct FxPair
 	FxRate	   *rates;
 } FxPair;
 
+/*
+ * A rate used in the current statement, kept for the rest of it: the
+ * guard's AFTER trigger converts a row again and must find what its
+ * BEFORE trigger found, even when a rate committed in between
+ */
+typedef struct FxPin
+{
+	char		pair[8];		/* hash key: the pair, "EURUSD" ... */
+	DateADT		rate_date;		/* ... and the day */
+	Numeric		rate;
+} FxPin;
+
 /* An account's currency, as last read */
 typedef struct AccountCurrency
 {
@@ -99,14 +118,29 @@ static bool base_valid = false;
 static bool base_set = false;
 static char base_currency[4];
 
+/* the rates used by the current statement */
+static MemoryContext pins_cxt = NULL;
+static HTAB *pins = NULL;
+static LocalTransactionId pins_lxid = InvalidLocalTransactionId;
+static TimestampTz pins_statement = 0;
+
 /* changes of the accounts or settings seen, for pgc_fx_confirm */
 static uint64 generation = 0;
 
-/* the guard's last conversion, confirmed under the row lock */
-static bool pending = false;
-static uint64 pending_generation;
-static char pending_customer[PGC_MAX_CUSTOMER_KEY + 1];
-static char pending_target[4];
+/*
+ * The guard's conversions of one row (its old and new version), confirmed
+ * under the row locks
+ */
+#define MAX_PENDING 2
+typedef struct FxPending
+{
+	uint64		generation;
+	char		customer[PGC_MAX_CUSTOMER_KEY + 1];
+	char		target[4];
+} FxPending;
+
+static int	npending = 0;
+static FxPending pending[MAX_PENDING];
 
 static void
 FxCacheCallback(Datum arg, Oid relid)
@@ -415,6 +449,33 @@ CheckCode(const char *code)
 }
 
 /*
+ * The rates pinned by this statement: a new statement (or transaction)
+ * starts with none
+ */
+static HTAB *
+Pins(void)
+{
+	if (pins == NULL || pins_lxid != MyProc->lxid ||
+		pins_statement != GetCurrentStatementStartTimestamp())
+	{
+		HASHCTL		ctl;
+
+		if (pins_cxt == NULL)
+			pins_cxt = AllocSetContextCreate(TopMemoryContext, "pgcredit pinned rates",
+											 ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(pins_cxt);
+		ctl.keysize = offsetof(FxPin, rate);
+		ctl.entrysize = sizeof(FxPin);
+		ctl.hcxt = pins_cxt;
+		pins = hash_create("pgcredit pinned rates", 64, &ctl,
+						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		pins_lxid = MyProc->lxid;
+		pins_statement = GetCurrentStatementStartTimestamp();
+	}
+	return pins;
+}
+
+/*
  * An amount in currency "from" converted into currency "to" with the rate
  * valid on rate_date, rounded to 2 decimal places (halves away from
  * zero); the amount itself when the currencies are the same.  A missing
@@ -425,6 +486,9 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 {
 	char		key[8];
 	FxPair	   *p;
+	FxPin		pin_key;
+	FxPin	   *pin;
+	bool		pinned;
 	int			lo,
 				hi;
 	Numeric		product;
@@ -438,6 +502,15 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rate date must be finite"),
 				 errdetail("An amount in %s is converted into %s with the rate of a day.", from, to)));
+	/* a rate this statement used already: the same again */
+	memset(&pin_key, 0, sizeof(pin_key));
+	snprintf(pin_key.pair, sizeof(pin_key.pair), "%s%s", from, to);
+	pin_key.rate_date = rate_date;
+	pin = hash_search(Pins(), &pin_key, HASH_FIND, &pinned);
+	if (pinned)
+		return DatumGetNumeric(DirectFunctionCall2(numeric_round,
+												   NumericGetDatum(numeric_mul_opt_error(amount, pin->rate, NULL)),
+												   Int32GetDatum(2)));
 	AcceptInvalidationMessages();
 	LoadTables();
 	LoadRates();
@@ -465,6 +538,9 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 						   DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(p->rates[0].valid_from)))) :
 				 errdetail("pgcredit.fx_rate has no rate from %s to %s.", from, to),
 				 errhint("Load the rate into pgcredit.fx_rate; a missing rate is never taken as 0 or 1.")));
+	pin = hash_search(Pins(), &pin_key, HASH_ENTER, &pinned);
+	pin->rate = (Numeric) MemoryContextAlloc(pins_cxt, VARSIZE(p->rates[lo - 1].rate));
+	memcpy(pin->rate, p->rates[lo - 1].rate, VARSIZE(p->rates[lo - 1].rate));
 	product = numeric_mul_opt_error(amount, p->rates[lo - 1].rate, NULL);
 	return DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(product),
 											   Int32GetDatum(2)));
@@ -502,12 +578,12 @@ pgc_fx_row_amount(const char *customer, Numeric amount,
 				 errdetail("A row in %s of customer \"%s\" cannot be converted: its account has no currency and the book no base currency.",
 						   code, customer),
 				 errhint("Set one with pgcredit.set_base_currency().")));
-	if (remember && strlen(customer) <= PGC_MAX_CUSTOMER_KEY)
+	if (remember && npending < MAX_PENDING && strlen(customer) <= PGC_MAX_CUSTOMER_KEY)
 	{
-		pending = true;
-		pending_generation = generation;
-		strlcpy(pending_customer, customer, sizeof(pending_customer));
-		strlcpy(pending_target, target, sizeof(pending_target));
+		pending[npending].generation = generation;
+		strlcpy(pending[npending].customer, customer, sizeof(pending[npending].customer));
+		strlcpy(pending[npending].target, target, sizeof(pending[npending].target));
+		npending++;
 	}
 	if (strcmp(code, target) == 0)
 		return amount;
@@ -532,22 +608,34 @@ pgc_fx_row_amount(const char *customer, Numeric amount,
 void
 pgc_fx_confirm(void)
 {
-	char	   *now;
+	int			n = npending;
 
-	if (!pending)
+	npending = 0;
+	if (n == 0)
 		return;
-	pending = false;
 	AcceptInvalidationMessages();
-	if (generation == pending_generation)
-		return;
-	now = pgc_fx_account_currency(pending_customer);
-	if (now == NULL || strcmp(now, pending_target) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("could not serialize access due to a concurrent change of an account's currency"),
-				 errdetail("The row was converted into %s; the account of customer \"%s\" is now kept in %s.",
-						   pending_target, pending_customer, now ? now : "no currency"),
-				 errhint("Retry the statement.")));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *now;
+
+		if (generation == pending[i].generation)
+			continue;
+		now = pgc_fx_account_currency(pending[i].customer);
+		if (now == NULL || strcmp(now, pending[i].target) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent change of an account's currency"),
+					 errdetail("The row was converted into %s; the account of customer \"%s\" is now kept in %s.",
+							   pending[i].target, pending[i].customer, now ? now : "no currency"),
+					 errhint("Retry the statement.")));
+	}
+}
+
+/* Forget the conversions of a row whose trigger did not finish */
+void
+pgc_fx_forget(void)
+{
+	npending = 0;
 }
 
 /*

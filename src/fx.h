@@ -20,5 +20,6 @@ extern Numeric pgc_fx_row_amount(const char *customer, Numeric amount,
 								 Datum currency, bool currency_null, Oid currency_type,
 								 Datum rate_date, bool rate_date_null, bool remember);
 extern void pgc_fx_confirm(void);
+extern void pgc_fx_forget(void);
 
 #endif							/* PGCREDIT_FX_H */

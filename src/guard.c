@@ -1574,6 +1574,7 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	{
 		cfg = GetConfig(fcinfo, td);
 		owner = cfg->owner;
+		pgc_fx_forget();
 	}
 
 	pgc_act_as_lazily(&act, owner, true);
@@ -1588,11 +1589,9 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		else if (TRIGGER_FIRED_AFTER(td->tg_event))
 			GuardConfirm(cfg, td);
 		else
-		{
 			result = GuardRow(cfg, td);
-			/* the account's currency converted into, under the row lock */
-			pgc_fx_confirm();
-		}
+		/* the accounts' currencies converted into, under the row locks */
+		pgc_fx_confirm();
 	}
 	PG_CATCH();
 	{
