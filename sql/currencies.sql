@@ -162,6 +162,15 @@ INSERT INTO fx_order (customer, amount, currency, ordered_on) VALUES ('FX-B', 1,
 -- the currency of an account with exposure stays
 SELECT pgcredit.set_account_currency('FX-B', 'EUR', 'back to euros');
 \echo :LAST_ERROR_SQLSTATE
+-- nor of one whose open items cancel out: converted anew, they need not
+SELECT customer FROM pgcredit.open_account('FX-C', 500);
+INSERT INTO fx_invoice (customer, open_amount, currency, invoiced_on, due)
+VALUES ('FX-C', 100, 'USD', '2026-01-15', '2026-02-15'), ('FX-C', -90, 'EUR', '2026-01-15', '2026-02-15');
+SELECT receivables FROM pgcredit.exposure WHERE customer = 'FX-C';
+SELECT pgcredit.set_account_currency('FX-C', 'USD', 'r');
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM fx_invoice WHERE customer = 'FX-C';
+SELECT currency FROM pgcredit.set_account_currency('FX-C', 'USD', 'nothing open now');
 SELECT pgcredit.set_account_currency('FX-B', 'dollar', 'r');
 SELECT pgcredit.set_account_currency('NOBODY', 'USD', 'r');
 SELECT action, customer, old_value, new_value FROM pgcredit.audit_log
@@ -176,7 +185,7 @@ UPDATE pgcredit.fx_rate SET rate = 0.7 WHERE currency_from = 'USD' AND valid_fro
 SELECT * FROM pgcredit.verify_exposure();
 SELECT * FROM pgcredit.revalue_exposure('rates corrected');
 SELECT * FROM pgcredit.verify_exposure();
-SELECT receivables, open_orders FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B') ORDER BY customer;
+SELECT receivables, open_orders FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B', 'FX-C') ORDER BY customer;
 SELECT action, new_value, reason FROM pgcredit.audit_log WHERE action = 'revalue_exposure';
 -- and back down
 UPDATE pgcredit.fx_rate SET rate = 1.1 WHERE currency_from = 'EUR' AND currency_to = 'USD';
@@ -237,7 +246,7 @@ SELECT role_name, action FROM pgcredit.audit_log WHERE action = 'fx_rate_insert'
 -- detached, the tables leave exposure with what they brought
 SELECT relid FROM pgcredit.detach('fx_order');
 SELECT relid FROM pgcredit.detach('fx_invoice');
-SELECT customer, receivables, open_orders FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B') ORDER BY 1;
+SELECT customer, receivables, open_orders FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B', 'FX-C') ORDER BY 1;
 SELECT base_currency FROM pgcredit.set_base_currency(NULL, 'single-currency book again');
 DROP TABLE fx_order, fx_invoice;
 DROP ROLE regress_fx_reader, regress_fx_admin;
@@ -247,11 +256,11 @@ DELETE FROM pgcredit.credit_group WHERE id LIKE 'G-%';
 DELETE FROM pgcredit.fx_rate;
 DELETE FROM pgcredit.import_reject WHERE run_id IN (SELECT id FROM pgcredit.import_run WHERE target = 'pgcredit.fx_rate'::regclass);
 DELETE FROM pgcredit.import_run WHERE target = 'pgcredit.fx_rate'::regclass;
-DELETE FROM pgcredit.alert WHERE customer IN ('FX-A', 'FX-B');
-DELETE FROM pgcredit.receivable_due WHERE customer IN ('FX-A', 'FX-B');
-DELETE FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B');
-DELETE FROM pgcredit.account WHERE customer IN ('FX-A', 'FX-B');
-DELETE FROM pgcredit.audit_log WHERE customer IN ('FX-A', 'FX-B')
+DELETE FROM pgcredit.alert WHERE customer IN ('FX-A', 'FX-B', 'FX-C');
+DELETE FROM pgcredit.receivable_due WHERE customer IN ('FX-A', 'FX-B', 'FX-C');
+DELETE FROM pgcredit.exposure WHERE customer IN ('FX-A', 'FX-B', 'FX-C');
+DELETE FROM pgcredit.account WHERE customer IN ('FX-A', 'FX-B', 'FX-C');
+DELETE FROM pgcredit.audit_log WHERE customer IN ('FX-A', 'FX-B', 'FX-C')
   OR action IN ('create_group', 'set_group_currency', 'drop_group', 'attach_orders', 'attach_receivables', 'detach',
                 'rebuild_exposure', 'revalue_exposure', 'set_base_currency', 'join_group', 'leave_group')
   OR action LIKE 'fx_rate%';

@@ -152,19 +152,27 @@ BEGIN
     RAISE EXCEPTION 'customer "%" has no credit account', customer USING ERRCODE = 'PC003',
       HINT = 'Open one with pgcredit.open_account().';
   END IF;
-  UPDATE pgcredit.account a SET currency = set_account_currency.currency, updated_at = now()
-  WHERE a.customer = set_account_currency.customer RETURNING * INTO after;
-  -- under the exposure row's lock, which every order of the customer takes
+  -- under the exposure row's lock, which every order of the customer
+  -- takes: nothing may count in the old currency, not even items that
+  -- cancel out (converted anew they need not)
   PERFORM pgcredit._lock_exposure(customer);
   SELECT * INTO x FROM pgcredit.exposure e WHERE e.customer = set_account_currency.customer;
-  IF pgcredit._effective_currency(before.currency) IS DISTINCT FROM pgcredit._effective_currency(after.currency)
-     AND (x.receivables <> 0 OR x.open_orders <> 0) THEN
+  IF pgcredit._effective_currency(before.currency) IS DISTINCT FROM pgcredit._effective_currency(currency)
+     AND (x.receivables <> 0 OR x.open_orders <> 0
+          OR EXISTS (SELECT FROM pgcredit._attached_items(NULL, set_account_currency.customer) i WHERE i.counts)) THEN
     RAISE EXCEPTION 'cannot change the currency of an account with exposure'
       USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('Customer "%s" has receivables of %s and open orders of %s in %s.', customer,
-                      x.receivables, x.open_orders, coalesce(pgcredit._effective_currency(before.currency), 'no currency')),
+      DETAIL = CASE WHEN x.receivables <> 0 OR x.open_orders <> 0
+                    THEN format('Customer "%s" has receivables of %s and open orders of %s in %s.', customer,
+                                x.receivables, x.open_orders, coalesce(pgcredit._effective_currency(before.currency), 'no currency'))
+                    ELSE format('Customer "%s" has open items that cancel out in %s; converted into %s they need not.',
+                                customer, coalesce(pgcredit._effective_currency(before.currency), 'no currency'),
+                                coalesce(pgcredit._effective_currency(currency), 'no currency')) END,
       HINT = 'Change the currency when nothing is open.';
   END IF;
+  UPDATE pgcredit.account a SET currency = set_account_currency.currency, updated_at = now()
+  WHERE a.customer = set_account_currency.customer RETURNING * INTO after;
+  PERFORM pgcredit._lock_exposure(customer);
   SELECT g.* INTO grp FROM pgcredit.group_member m JOIN pgcredit.credit_group g ON g.id = m.group_id
   WHERE m.customer = set_account_currency.customer;
   IF FOUND AND pgcredit._effective_currency(grp.currency) IS DISTINCT FROM pgcredit._effective_currency(after.currency) THEN
