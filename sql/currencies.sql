@@ -238,7 +238,11 @@ SELECT pgcredit.set_base_currency('USD', 'r');
 RESET ROLE;
 SET ROLE regress_fx_admin;
 INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-04-01', 0.86);
-SELECT entered_by FROM pgcredit.fx_rate WHERE valid_from = '2026-04-01';
+-- who wrote a rate cannot be forged
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate, entered_by, entered_at)
+VALUES ('USD', 'EUR', '2026-04-02', 0.86, 'postgres', '2000-01-01');
+UPDATE pgcredit.fx_rate SET entered_by = 'postgres' WHERE valid_from = '2026-04-01';
+SELECT valid_from, entered_by, entered_at > '2000-01-01' AS now FROM pgcredit.fx_rate WHERE valid_from IN ('2026-04-01', '2026-04-02') ORDER BY valid_from;
 SELECT count(*) FROM pgcredit.revalue_exposure();
 RESET ROLE;
 SELECT role_name, action FROM pgcredit.audit_log WHERE action = 'fx_rate_insert' ORDER BY id DESC LIMIT 1;

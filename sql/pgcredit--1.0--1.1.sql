@@ -3184,6 +3184,22 @@ REVOKE EXECUTE ON FUNCTION pgcredit._fx_rate_changed() FROM PUBLIC;
 CREATE TRIGGER fx_rate_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.fx_rate
   FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._fx_rate_changed();
 
+CREATE FUNCTION pgcredit._stamp_fx_rate()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  NEW.entered_by := pgcredit._actor();
+  NEW.entered_at := pg_catalog.now();
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._stamp_fx_rate() IS
+  'BEFORE INSERT or UPDATE on fx_rate: who wrote the rate and when, whatever the writer gave';
+REVOKE EXECUTE ON FUNCTION pgcredit._stamp_fx_rate() FROM PUBLIC;
+CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON pgcredit.fx_rate
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._stamp_fx_rate();
+
 CREATE FUNCTION pgcredit._audit_fx_rate()
 RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp

@@ -218,7 +218,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_group_currency()', 'owner'),
   ('pgcredit._fx_rate_changed()', 'owner'),
   ('pgcredit._account_changed()', 'owner'),
-  ('pgcredit._audit_fx_rate()', 'owner');
+  ('pgcredit._audit_fx_rate()', 'owner'),
+  ('pgcredit._stamp_fx_rate()', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
