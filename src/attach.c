@@ -792,16 +792,20 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 									   att->open_values, att->n_open_values));
 	held = c->att[3] && !null[3] && DatumGetBool(raw[3]);
 	v[4] = BoolGetDatum(open && !held && !n[3]);
-	/* a row that counts, in its account's currency, as the guard adds it */
-	if (open && !held && !n[3] && c->att[9])
-		v[3] = NumericGetDatum(pgc_fx_row_amount(customer, DatumGetNumeric(v[3]),
-												 raw[9], null[9], c->type[9],
-												 raw[10], null[10], false));
 	v[5] = BoolGetDatum(held);
 	v[6] = raw[4];
 	n[6] = null[4];
 	/* without an invoice amount column, the open amount stands for it */
 	v[7] = c->att[5] ? (null[5] ? (Datum) 0 : pgc_amount_numeric(raw[5], c->type[5])) : v[3];
+
+	/*
+	 * a row that counts, in its account's currency, as the guard adds it; the
+	 * invoice amount stays as the table holds it
+	 */
+	if (open && !held && !n[3] && c->att[9])
+		v[3] = NumericGetDatum(pgc_fx_row_amount(customer, DatumGetNumeric(v[3]),
+												 raw[9], null[9], c->type[9],
+												 raw[10], null[10], false));
 	if (!c->att[5] && !n[3] && c->att[8])
 		v[7] = pgc_amount_numeric(raw[1], c->type[1]);
 	n[7] = c->att[5] ? null[5] : n[3];
