@@ -246,6 +246,10 @@ SELECT valid_from, entered_by, entered_at > '2000-01-01' AS now FROM pgcredit.fx
 SELECT count(*) FROM pgcredit.revalue_exposure();
 RESET ROLE;
 SELECT role_name, action FROM pgcredit.audit_log WHERE action = 'fx_rate_insert' ORDER BY id DESC LIMIT 1;
+-- a superuser's stand, as pg_restore writes them back
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate, entered_by, entered_at)
+VALUES ('USD', 'EUR', '2019-05-01', 0.89, 'treasury', '2019-05-01 08:00+00');
+SELECT entered_by, entered_at = '2019-05-01 08:00+00' AS kept FROM pgcredit.fx_rate WHERE valid_from = '2019-05-01';
 
 -- detached, the tables leave exposure with what they brought
 SELECT relid FROM pgcredit.detach('fx_order');

@@ -3189,13 +3189,17 @@ RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  NEW.entered_by := pgcredit._actor();
-  NEW.entered_at := pg_catalog.now();
+  -- a superuser's values stand (pg_restore brings the rates back with
+  -- who wrote them and when); anyone else's are replaced
+  IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = pgcredit._actor()), false) THEN
+    NEW.entered_by := pgcredit._actor();
+    NEW.entered_at := pg_catalog.now();
+  END IF;
   RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._stamp_fx_rate() IS
-  'BEFORE INSERT or UPDATE on fx_rate: who wrote the rate and when, whatever the writer gave';
+  'BEFORE INSERT or UPDATE on fx_rate: who wrote the rate and when, whatever the writer gave (a superuser''s values stand, for pg_restore)';
 REVOKE EXECUTE ON FUNCTION pgcredit._stamp_fx_rate() FROM PUBLIC;
 CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON pgcredit.fx_rate
   FOR EACH ROW EXECUTE FUNCTION pgcredit._stamp_fx_rate();
