@@ -255,6 +255,7 @@ ALTER TABLE pgcredit.held_order ALTER COLUMN id RESTART;
 DELETE FROM pgcredit.alert WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.override WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.receivable_due WHERE customer IN ('A', 'B', 'C', 'D');
+DELETE FROM pgcredit.cover WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.exposure WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.account WHERE customer IN ('A', 'B', 'C', 'D');
 DELETE FROM pgcredit.audit_log WHERE customer IN ('A', 'B', 'C', 'D')

@@ -1419,23 +1419,8 @@ UPDATE pgcredit.exposure e SET risk_tier = a.risk_tier, next_review = a.next_rev
   temporary_limit = a.temporary_limit, temporary_from = a.temporary_from, temporary_until = a.temporary_until
 FROM pgcredit.account a WHERE a.customer = e.customer;
 
-CREATE OR REPLACE FUNCTION pgcredit._lock_exposure(customer text)
-RETURNS void LANGUAGE sql VOLATILE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status,
-                                      risk_tier, next_review, temporary_limit, temporary_from, temporary_until)
-  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok'),
-         a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, a.temporary_until
-  FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
-  ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
-    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status,
-    risk_tier = EXCLUDED.risk_tier, next_review = EXCLUDED.next_review,
-    temporary_limit = EXCLUDED.temporary_limit, temporary_from = EXCLUDED.temporary_from,
-    temporary_until = EXCLUDED.temporary_until
-$$;
-COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
-  'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date and temporary limit into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
+-- (_lock_exposure is defined in the Currencies section below, after the
+-- columns it copies exist)
 
 CREATE OR REPLACE FUNCTION pgcredit.rebuild_exposure()
 RETURNS bigint LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1503,16 +1488,17 @@ BEGIN
                                  tolerance_pct = x.tolerance_pct, status = x.status,
                                  risk_tier = x.risk_tier, next_review = x.next_review,
                                  temporary_limit = x.temporary_limit, temporary_from = x.temporary_from,
-                                 temporary_until = x.temporary_until
+                                 temporary_until = x.temporary_until, currency = x.currency
   FROM (SELECT e2.customer, acc.customer IS NOT NULL AS has_account, acc.credit_limit,
                coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status,
-               acc.risk_tier, acc.next_review, acc.temporary_limit, acc.temporary_from, acc.temporary_until
+               acc.risk_tier, acc.next_review, acc.temporary_limit, acc.temporary_from, acc.temporary_until,
+               acc.currency
         FROM pgcredit.exposure e2 LEFT JOIN pgcredit.account acc ON acc.customer = e2.customer) x
   WHERE x.customer = e.customer
     AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status, e.risk_tier, e.next_review,
-         e.temporary_limit, e.temporary_from, e.temporary_until)
+         e.temporary_limit, e.temporary_from, e.temporary_until, e.currency)
         IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.risk_tier, x.next_review,
-                          x.temporary_limit, x.temporary_from, x.temporary_until);
+                          x.temporary_limit, x.temporary_from, x.temporary_until, x.currency);
   -- and the credit groups, from the customers' repaired exposure
   fixed := fixed + pgcredit._rebuild_group_exposure();
   -- and the copies of the customers' cover
@@ -1524,7 +1510,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the company categories'' exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 
@@ -1988,6 +1974,7 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
                                  paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL,
                                  category text DEFAULT NULL,
                                  delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
@@ -2099,6 +2086,12 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, delivery_column, 'delivery date');
     PERFORM pgcredit._check_attach_column(tbl, delivery_column, 'date');
   END IF;
+  -- currencies: rows converted into their account's currency
+  IF currency_column IS NOT NULL THEN
+    PERFORM pgcredit._check_currency_columns(tbl, currency_column, rate_date_column, mode);
+  ELSIF rate_date_column IS NOT NULL THEN
+    RAISE EXCEPTION 'rate_date_column needs a currency_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -2122,10 +2115,10 @@ BEGIN
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
                                    invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-                                   delivery_column, horizon_days, category)
+                                   delivery_column, horizon_days, category, currency_column, rate_date_column)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
           invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-          delivery_column, horizon_days, cat.name)
+          delivery_column, horizon_days, cat.name, currency_column, rate_date_column)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -2190,14 +2183,16 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name, text, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name, text, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL, category text DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL,
+                                       currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL,
+                                       category text DEFAULT NULL,
                                        delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -2209,14 +2204,16 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column, category => category,
+                          prepaid_column => prepaid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column,
+                          category => category,
                           delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; converted into the account''s currency, when currency_column and rate_date_column name them; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) TO pgcredit_admin;
 
 CREATE OR REPLACE FUNCTION pgcredit._ddl_guard()
 RETURNS event_trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -4484,6 +4481,8 @@ CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, 
                                             invoice_amount_column name DEFAULT NULL,
                                             invoiced_column name DEFAULT NULL,
                                             paid_column name DEFAULT NULL,
+                                            currency_column name DEFAULT NULL,
+                                            rate_date_column name DEFAULT NULL,
                                             category text DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -4504,13 +4503,429 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
                           open_column, open_values, 'track', NULL,
-                          invoice_amount_column, invoiced_column, paid_column, category => category);
+                          invoice_amount_column, invoiced_column, paid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column,
+                          category => category);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) IS
-  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused; converted into the account''s currency, when currency_column and rate_date_column name them) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) TO pgcredit_admin;
+
+----------------------------------------------------------------------
+-- Currencies: the book's base currency, the accounts' and credit groups'
+-- currencies, exchange rates by date, conversion of the rows of attached
+-- tables with a currency column, revalue_exposure()
+----------------------------------------------------------------------
+
+ALTER TABLE pgcredit.settings
+  ADD COLUMN base_currency text CONSTRAINT base_currency_code CHECK (base_currency ~ '^[A-Z]{3}$');
+COMMENT ON COLUMN pgcredit.settings.base_currency IS 'the book''s currency (ISO 4217 code): accounts and credit groups without a currency of their own are kept in it; NULL = a single-currency book, where nothing is converted (set with set_base_currency)';
+ALTER TABLE pgcredit.account
+  ADD COLUMN currency text CONSTRAINT currency_code CHECK (currency ~ '^[A-Z]{3}$');
+COMMENT ON COLUMN pgcredit.account.currency IS 'the currency the account''s limit and exposure are kept in (ISO 4217 code); NULL = the book''s base currency (set with set_account_currency)';
+ALTER TABLE pgcredit.exposure ADD COLUMN currency text;
+COMMENT ON COLUMN pgcredit.exposure.currency IS 'the account''s currency, copied like credit_limit: receivables and open_orders are in it (NULL = the book''s base currency)';
+ALTER TABLE pgcredit.credit_group
+  ADD COLUMN currency text CONSTRAINT currency_code CHECK (currency ~ '^[A-Z]{3}$');
+COMMENT ON COLUMN pgcredit.credit_group.currency IS 'the currency of the group''s limit and exposure, which its members'' accounts and the groups under it share (ISO 4217 code); NULL = the book''s base currency (set with set_group_currency)';
+ALTER TABLE pgcredit.attachment ADD COLUMN currency_column name, ADD COLUMN rate_date_column name;
+COMMENT ON COLUMN pgcredit.attachment.currency_column IS 'the currency of each row''s amounts (ISO 4217 code); a row in another currency than its customer''s account is converted with the rate valid on its rate date; NULL = every row is in its account''s currency';
+COMMENT ON COLUMN pgcredit.attachment.rate_date_column IS 'the date whose exchange rate converts a row in a foreign currency (the order or invoice date); given with currency_column';
+
+CREATE OR REPLACE FUNCTION pgcredit._lock_exposure(customer text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status,
+                                      risk_tier, next_review, temporary_limit, temporary_from, temporary_until,
+                                      currency)
+  SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok'),
+         a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, a.temporary_until, a.currency
+  FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
+  ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
+    credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status,
+    risk_tier = EXCLUDED.risk_tier, next_review = EXCLUDED.next_review,
+    temporary_limit = EXCLUDED.temporary_limit, temporary_from = EXCLUDED.temporary_from,
+    temporary_until = EXCLUDED.temporary_until, currency = EXCLUDED.currency
+$$;
+COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
+  'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date, temporary limit and currency into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
+REVOKE EXECUTE ON FUNCTION pgcredit._lock_exposure(text) FROM PUBLIC;
+
+
+-- (attach_receivables takes currency_column and rate_date_column: it is
+-- created with them where the exposure categories section makes it)
+
+----------------------------------------------------------------------
+-- Currencies: the book's base currency, exchange rates by date, the
+-- conversion the guard applies, and revaluation when rates change
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit._check_currency_code(what text, code text)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF code IS NOT NULL AND code !~ '^[A-Z]{3}$' THEN
+    RAISE EXCEPTION 'invalid currency code "%"', code USING ERRCODE = 'invalid_parameter_value',
+      DETAIL = format('It was given as %s.', what),
+      HINT = 'A currency is written as its ISO 4217 code: three capital letters, such as EUR or USD.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_currency_code(text, text) IS
+  'refuse a currency code that is not three capital letters (NULL passes)';
+REVOKE EXECUTE ON FUNCTION pgcredit._check_currency_code(text, text) FROM PUBLIC;
+
+CREATE TABLE pgcredit.fx_rate (
+  currency_from  text NOT NULL CONSTRAINT currency_from_code CHECK (currency_from ~ '^[A-Z]{3}$'),
+  currency_to    text NOT NULL CONSTRAINT currency_to_code CHECK (currency_to ~ '^[A-Z]{3}$'),
+  valid_from     date NOT NULL CONSTRAINT valid_from_finite CHECK (valid_from > '-infinity' AND valid_from < 'infinity'),
+  rate           numeric NOT NULL CONSTRAINT rate_positive_finite CHECK (rate > 0 AND rate < 'Infinity'),
+  entered_by     name NOT NULL DEFAULT current_user,
+  entered_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (currency_from, currency_to, valid_from),
+  CONSTRAINT two_currencies CHECK (currency_from <> currency_to)
+);
+COMMENT ON TABLE pgcredit.fx_rate IS 'exchange rates by date: one unit of currency_from is worth rate units of currency_to from valid_from until the next rate of the pair; written by pgcredit_admin (or load_csv as it), every change audited; run revalue_exposure() after a change';
+COMMENT ON COLUMN pgcredit.fx_rate.currency_from IS 'the currency converted from (ISO 4217 code)';
+COMMENT ON COLUMN pgcredit.fx_rate.currency_to IS 'the currency converted to (ISO 4217 code)';
+COMMENT ON COLUMN pgcredit.fx_rate.valid_from IS 'first day the rate applies to; it applies until the next valid_from of the pair';
+COMMENT ON COLUMN pgcredit.fx_rate.rate IS 'units of currency_to for one unit of currency_from: above 0 and finite';
+COMMENT ON COLUMN pgcredit.fx_rate.entered_by IS 'who wrote the rate';
+COMMENT ON COLUMN pgcredit.fx_rate.entered_at IS 'when the rate was written';
+REVOKE ALL ON pgcredit.fx_rate FROM PUBLIC;
+GRANT SELECT ON pgcredit.fx_rate TO pgcredit_reader;
+GRANT INSERT, UPDATE, DELETE ON pgcredit.fx_rate TO pgcredit_admin;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.fx_rate', '');
+
+-- Every change of the rates tells every backend to read them again: the
+-- guard keeps the rates in memory (src/fx.c)
+CREATE FUNCTION pgcredit._fx_rate_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._fx_rate_changed() IS
+  'statement trigger on fx_rate: invalidates the rates every backend keeps, so that the next order in every session converts with the change';
+REVOKE EXECUTE ON FUNCTION pgcredit._fx_rate_changed() FROM PUBLIC;
+CREATE TRIGGER fx_rate_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.fx_rate
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._fx_rate_changed();
+
+CREATE FUNCTION pgcredit._stamp_fx_rate()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- a superuser's values stand (pg_restore brings the rates back with
+  -- who wrote them and when); anyone else's are replaced
+  IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = pgcredit._actor()), false) THEN
+    NEW.entered_by := pgcredit._actor();
+    NEW.entered_at := pg_catalog.now();
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._stamp_fx_rate() IS
+  'BEFORE INSERT or UPDATE on fx_rate: who wrote the rate and when, whatever the writer gave (a superuser''s values stand, for pg_restore)';
+REVOKE EXECUTE ON FUNCTION pgcredit._stamp_fx_rate() FROM PUBLIC;
+CREATE TRIGGER stamp BEFORE INSERT OR UPDATE ON pgcredit.fx_rate
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._stamp_fx_rate();
+
+CREATE FUNCTION pgcredit._audit_fx_rate()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._audit('fx_rate_' || lower(TG_OP), NULL,
+                          CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
+                          CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END, NULL);
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._audit_fx_rate() IS
+  'AFTER INSERT, UPDATE or DELETE on fx_rate: the rate before and after in the audit log';
+REVOKE EXECUTE ON FUNCTION pgcredit._audit_fx_rate() FROM PUBLIC;
+CREATE TRIGGER audit_change AFTER INSERT OR UPDATE OR DELETE ON pgcredit.fx_rate
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._audit_fx_rate();
+
+-- The accounts' and the groups' currencies are read by the guard too: a
+-- change of an account tells every backend to forget the currencies it
+-- keeps (src/fx.c)
+CREATE FUNCTION pgcredit._account_changed()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'pgc_rules_changed'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._account_changed() IS
+  'statement trigger on account: invalidates the account currencies every backend keeps';
+REVOKE EXECUTE ON FUNCTION pgcredit._account_changed() FROM PUBLIC;
+CREATE TRIGGER account_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.account
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._account_changed();
+
+CREATE FUNCTION pgcredit.fx_convert(amount numeric, currency_from text, currency_to text, rate_date date)
+RETURNS numeric
+AS 'MODULE_PATHNAME', 'pgc_fx_convert'
+LANGUAGE C STABLE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION pgcredit.fx_convert(numeric, text, text, date) IS
+  'an amount converted as the guard converts it: times the rate of the pair valid on rate_date (the latest valid_from on or before it), rounded to 2 decimal places, halves away from zero; the amount itself when the currencies are the same; a missing rate is an error (PC015)';
+REVOKE EXECUTE ON FUNCTION pgcredit.fx_convert(numeric, text, text, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.fx_convert(numeric, text, text, date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.set_base_currency(currency text, reason text)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  PERFORM pgcredit._check_currency_code('the base currency', currency);
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  -- the attachment rows are locked against new attachments meanwhile
+  IF before.base_currency IS DISTINCT FROM currency
+     AND EXISTS (SELECT FROM pgcredit.attachment a WHERE a.currency_column IS NOT NULL FOR KEY SHARE) THEN
+    RAISE EXCEPTION 'cannot change the base currency while tables with a currency column are attached'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('The exposure of the accounts without a currency of their own is kept in %s.',
+                      coalesce(before.base_currency, 'no currency')),
+      HINT = 'Detach the tables with a currency column first, and attach them again after the change.';
+  END IF;
+  INSERT INTO pgcredit.settings AS s (base_currency) VALUES (currency)
+  ON CONFLICT (only_row) DO UPDATE SET base_currency = EXCLUDED.base_currency
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_base_currency', NULL, jsonb_build_object('base_currency', before.base_currency),
+                          jsonb_build_object('base_currency', after.base_currency), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_base_currency(text, text) IS
+  'set the book''s base currency, in which accounts and groups without a currency of their own are kept (NULL = a single-currency book); refused while tables with a currency column are attached; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_base_currency(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_base_currency(text, text) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit._effective_currency(currency text)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT coalesce($1, (SELECT s.base_currency FROM pgcredit.settings s)) $$;
+COMMENT ON FUNCTION pgcredit._effective_currency(text) IS
+  'an account''s or group''s currency: its own, else the book''s base currency';
+REVOKE EXECUTE ON FUNCTION pgcredit._effective_currency(text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.set_account_currency(customer text, currency text, reason text)
+RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.account;
+  after pgcredit.account;
+  x pgcredit.exposure;
+  grp pgcredit.credit_group;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  PERFORM pgcredit._check_currency_code('the account''s currency', currency);
+  SELECT * INTO before FROM pgcredit.account a WHERE a.customer = set_account_currency.customer FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'customer "%" has no credit account', customer USING ERRCODE = 'PC003',
+      HINT = 'Open one with pgcredit.open_account().';
+  END IF;
+  -- under the exposure row's lock, which every order of the customer
+  -- takes: nothing may count in the old currency, not even items that
+  -- cancel out (converted anew they need not)
+  PERFORM pgcredit._lock_exposure(customer);
+  SELECT * INTO x FROM pgcredit.exposure e WHERE e.customer = set_account_currency.customer;
+  IF pgcredit._effective_currency(before.currency) IS DISTINCT FROM pgcredit._effective_currency(currency)
+     AND (x.receivables <> 0 OR x.open_orders <> 0
+          OR EXISTS (SELECT FROM pgcredit._attached_items(NULL, set_account_currency.customer) i WHERE i.counts)) THEN
+    RAISE EXCEPTION 'cannot change the currency of an account with exposure'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = CASE WHEN x.receivables <> 0 OR x.open_orders <> 0
+                    THEN format('Customer "%s" has receivables of %s and open orders of %s in %s.', customer,
+                                x.receivables, x.open_orders, coalesce(pgcredit._effective_currency(before.currency), 'no currency'))
+                    ELSE format('Customer "%s" has open items that cancel out in %s; converted into %s they need not.',
+                                customer, coalesce(pgcredit._effective_currency(before.currency), 'no currency'),
+                                coalesce(pgcredit._effective_currency(currency), 'no currency')) END,
+      HINT = 'Change the currency when nothing is open.';
+  END IF;
+  UPDATE pgcredit.account a SET currency = set_account_currency.currency, updated_at = now()
+  WHERE a.customer = set_account_currency.customer RETURNING * INTO after;
+  PERFORM pgcredit._lock_exposure(customer);
+  SELECT g.* INTO grp FROM pgcredit.group_member m JOIN pgcredit.credit_group g ON g.id = m.group_id
+  WHERE m.customer = set_account_currency.customer;
+  IF FOUND AND pgcredit._effective_currency(grp.currency) IS DISTINCT FROM pgcredit._effective_currency(after.currency) THEN
+    RAISE EXCEPTION 'customer "%" is in credit group "%", kept in another currency', customer, grp.id
+      USING ERRCODE = 'PC016',
+      DETAIL = format('The group is kept in %s; the account would be in %s.',
+                      coalesce(pgcredit._effective_currency(grp.currency), 'no currency'),
+                      coalesce(pgcredit._effective_currency(after.currency), 'no currency')),
+      HINT = 'Take the customer out of the group first with pgcredit.leave_group().';
+  END IF;
+  PERFORM pgcredit._audit('set_account_currency', customer, jsonb_build_object('currency', before.currency),
+                          jsonb_build_object('currency', after.currency), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_account_currency(text, text, text) IS
+  'set the currency an account''s limit and exposure are kept in (NULL = the base currency); refused while the customer has exposure, or (PC016) when its credit group is kept in another currency; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_account_currency(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_account_currency(text, text, text) TO pgcredit_controller;
+
+-- Credit groups: a group's exposure is the sum of its members', so every
+-- member and every group under it must be kept in the group's currency
+CREATE FUNCTION pgcredit._check_group_currency()
+RETURNS trigger LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  mine text;
+  theirs text;
+  who text;
+BEGIN
+  IF TG_TABLE_NAME = 'group_member' THEN
+    mine := pgcredit._effective_currency((SELECT a.currency FROM pgcredit.account a WHERE a.customer = NEW.customer));
+    theirs := pgcredit._effective_currency((SELECT g.currency FROM pgcredit.credit_group g WHERE g.id = NEW.group_id));
+    who := format('Customer "%s"', NEW.customer);
+  ELSE
+    -- a new group under a parent is kept in the parent's currency
+    IF TG_OP = 'INSERT' AND NEW.parent IS NOT NULL AND NEW.currency IS NULL THEN
+      NEW.currency := (SELECT g.currency FROM pgcredit.credit_group g WHERE g.id = NEW.parent);
+    END IF;
+    theirs := pgcredit._effective_currency(NEW.currency);
+    -- the group against its parent
+    SELECT pgcredit._effective_currency(g.currency), format('Credit group "%s"', NEW.id) INTO mine, who
+    FROM pgcredit.credit_group g WHERE g.id = NEW.parent;
+    IF FOUND THEN
+      mine := theirs;
+      theirs := (SELECT pgcredit._effective_currency(g.currency) FROM pgcredit.credit_group g WHERE g.id = NEW.parent);
+    ELSE
+      mine := theirs;
+    END IF;
+    -- the group against its members and the groups under it
+    IF mine IS NOT DISTINCT FROM theirs AND TG_OP = 'UPDATE' THEN
+      SELECT x.c, x.w INTO mine, who FROM (
+        SELECT pgcredit._effective_currency(a.currency) AS c, format('Customer "%s"', m.customer) AS w
+        FROM pgcredit.group_member m LEFT JOIN pgcredit.account a ON a.customer = m.customer
+        WHERE m.group_id = NEW.id
+        UNION ALL
+        SELECT pgcredit._effective_currency(g.currency), format('Credit group "%s"', g.id)
+        FROM pgcredit.credit_group g WHERE g.parent = NEW.id) x
+      WHERE x.c IS DISTINCT FROM pgcredit._effective_currency(NEW.currency)
+      LIMIT 1;
+      IF FOUND THEN
+        theirs := pgcredit._effective_currency(NEW.currency);
+      ELSE
+        mine := theirs;
+      END IF;
+    END IF;
+  END IF;
+  IF mine IS DISTINCT FROM theirs THEN
+    RAISE EXCEPTION 'credit group currencies do not match' USING ERRCODE = 'PC016',
+      DETAIL = format('%s is kept in %s, its group in %s.', who, coalesce(mine, 'no currency'),
+                      coalesce(theirs, 'no currency')),
+      HINT = 'A credit group sums its members'' exposure: every member and every group under it must be kept in the group''s currency.';
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_group_currency() IS
+  'BEFORE INSERT or UPDATE on group_member and credit_group: refuse (PC016) a member or group kept in another currency than its group';
+REVOKE EXECUTE ON FUNCTION pgcredit._check_group_currency() FROM PUBLIC;
+CREATE TRIGGER check_currency BEFORE INSERT OR UPDATE ON pgcredit.group_member
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._check_group_currency();
+CREATE TRIGGER check_currency BEFORE INSERT OR UPDATE OF parent, currency ON pgcredit.credit_group
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._check_group_currency();
+
+CREATE FUNCTION pgcredit.set_group_currency(group_id text, currency text, reason text)
+RETURNS pgcredit.credit_group LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.credit_group;
+  after pgcredit.credit_group;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  PERFORM pgcredit._check_currency_code('the group''s currency', currency);
+  PERFORM pgcredit._group_exists(group_id);
+  -- the group's exposure row first, as orders lock it, then the group
+  PERFORM FROM pgcredit.group_exposure x WHERE x.group_id = set_group_currency.group_id FOR UPDATE;
+  SELECT * INTO before FROM pgcredit.credit_group g WHERE g.id = set_group_currency.group_id FOR UPDATE;
+  UPDATE pgcredit.credit_group g SET currency = set_group_currency.currency, updated_at = now()
+  WHERE g.id = set_group_currency.group_id RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_group_currency', NULL,
+    jsonb_build_object('group', before.id, 'currency', before.currency),
+    jsonb_build_object('group', after.id, 'currency', after.currency), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_group_currency(text, text, text) IS
+  'set the currency a credit group''s limit and exposure are kept in (NULL = the base currency); refused (PC016) when a member, a group under it or its parent is kept in another; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_group_currency(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_group_currency(text, text, text) TO pgcredit_controller;
+
+CREATE FUNCTION pgcredit._check_currency_columns(tbl regclass, currency_column name, rate_date_column name,
+                                                 mode text)
+RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF (SELECT s.base_currency FROM pgcredit.settings s) IS NULL THEN
+    RAISE EXCEPTION 'a currency column needs the book''s base currency' USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = 'Accounts without a currency of their own are kept in the base currency, which is not set.',
+      HINT = 'Set it first with pgcredit.set_base_currency().';
+  END IF;
+  IF rate_date_column IS NULL THEN
+    RAISE EXCEPTION 'a currency column needs a rate date column' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Name the date column whose exchange rate converts a row, such as the order or invoice date.';
+  END IF;
+  IF mode = 'hold' THEN
+    RAISE EXCEPTION 'hold mode does not take a currency column' USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'Held orders in a foreign currency are not supported yet.',
+      HINT = 'Attach the table in block mode.';
+  END IF;
+  PERFORM pgcredit._column_type(tbl, currency_column, 'currency');
+  PERFORM pgcredit._check_attach_column(tbl, currency_column, 'currency');
+  PERFORM pgcredit._column_type(tbl, rate_date_column, 'rate date');
+  PERFORM pgcredit._check_attach_column(tbl, rate_date_column, 'date');
+END
+$$;
+COMMENT ON FUNCTION pgcredit._check_currency_columns(regclass, name, name, text) IS
+  'refuse a currency and rate date column pair pgcredit cannot use';
+REVOKE EXECUTE ON FUNCTION pgcredit._check_currency_columns(regclass, name, name, text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.revalue_exposure(reason text DEFAULT 'exchange rates changed')
+RETURNS TABLE (customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric,
+               crossed text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before jsonb;
+  n bigint;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  -- hold the writers of every attached table first (SHARE), so that the
+  -- recomputation below, with a fresh snapshot, sees every committed row
+  PERFORM count(*) FROM pgcredit._attached_items(NULL, NULL, NULL, true);
+  SELECT jsonb_object_agg(e.customer, e.receivables + e.open_orders) INTO before FROM pgcredit.exposure e;
+  PERFORM pgcredit.rebuild_exposure();
+  RETURN QUERY
+    SELECT e.customer, o.old, e.receivables + e.open_orders, l.lim,
+           CASE WHEN e.receivables + e.open_orders > l.lim THEN 'up' ELSE 'down' END
+    FROM pgcredit.exposure e
+    CROSS JOIN LATERAL (SELECT pgcredit._effective_limit(e.credit_limit, e.temporary_limit, e.temporary_from,
+                                                         e.temporary_until, current_date) AS lim) l
+    CROSS JOIN LATERAL (SELECT coalesce((before ->> e.customer)::numeric, 0) AS old) o
+    WHERE l.lim IS NOT NULL AND (o.old > l.lim) <> (e.receivables + e.open_orders > l.lim)
+    ORDER BY e.customer;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM pgcredit._audit('revalue_exposure', NULL, NULL, jsonb_build_object('crossed', n), reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.revalue_exposure(text) IS
+  'recompute exposure with the exchange rates as they are now (after a rate was loaded or corrected) and list the customers whose exposure crossed their limit, up or down; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.revalue_exposure(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.revalue_exposure(text) TO pgcredit_admin;
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

@@ -162,8 +162,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.reject_held_order(bigint,text)', 'controller'),
   -- pgcredit_admin
   ('pgcredit.advance_horizon(date)', 'admin'),
-  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,text,name,integer)', 'admin'),
-  ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name,text)', 'admin'),
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,name,name,text,name,integer)', 'admin'),
+  ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name,name,name,text)', 'admin'),
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
   ('pgcredit.set_max_days_past_due(integer,text)', 'admin'),
@@ -212,7 +212,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._actual_receivable_due(boolean)', 'owner'),
   ('pgcredit._actual_order_horizon(boolean)', 'owner'),
   ('pgcredit._column_type(regclass,name,text)', 'owner'),
-  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name,text,name,integer)', 'owner'),
+  ('pgcredit._attach(regclass,text,name,name,name,name,text[],text,name,name,name,name,name,name,name,text,name,integer)', 'owner'),
   ('pgcredit._close_held_order(oid,jsonb,text)', 'owner'),
   ('pgcredit._ddl_guard()', 'owner'),
   ('pgcredit._in_inheritance(regclass)', 'owner'),
@@ -239,7 +239,22 @@ INSERT INTO decided_function VALUES
   ('pgcredit._change_rule(bigint,jsonb,text,text)', 'owner'),
   ('pgcredit._overdue_amount(text,integer)', 'owner'),
   ('pgcredit._record_trial(bigint,text,text,oid,numeric,text,text,text,text,text)', 'owner'),
-  ('pgcredit._tier(numeric,text,numeric,numeric,numeric,numeric,numeric)', 'owner');
+  ('pgcredit._tier(numeric,text,numeric,numeric,numeric,numeric,numeric)', 'owner'),
+  -- currencies: readers convert as the guard does; admins set the base
+  -- currency and revalue; controllers set accounts' and groups' currencies
+  ('pgcredit.fx_convert(numeric,text,text,date)', 'reader'),
+  ('pgcredit.set_base_currency(text,text)', 'admin'),
+  ('pgcredit.revalue_exposure(text)', 'admin'),
+  ('pgcredit.set_account_currency(text,text,text)', 'controller'),
+  ('pgcredit.set_group_currency(text,text,text)', 'controller'),
+  ('pgcredit._check_currency_code(text,text)', 'owner'),
+  ('pgcredit._check_currency_columns(regclass,name,name,text)', 'owner'),
+  ('pgcredit._effective_currency(text)', 'owner'),
+  ('pgcredit._check_group_currency()', 'owner'),
+  ('pgcredit._fx_rate_changed()', 'owner'),
+  ('pgcredit._account_changed()', 'owner'),
+  ('pgcredit._audit_fx_rate()', 'owner'),
+  ('pgcredit._stamp_fx_rate()', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -288,6 +303,8 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.risk_settings',        'table', 'reader', 'admin', 'admin', 'admin'),
   ('pgcredit.external_score_scale', 'table', 'reader', 'admin', 'admin', 'admin'),
   ('pgcredit.tier_policy',          'table', 'reader', 'admin', 'admin', 'admin'),
+  -- exchange rates: admins (or a treasury job as one) write them, audited by trigger
+  ('pgcredit.fx_rate',              'table', 'reader', 'admin', 'admin', 'admin'),
   -- approvals: persons, thresholds and authority edited by admins with
   -- SQL (audited by trigger); requests written by the functions alone;
   -- the pending requests read by those who may approve
@@ -570,6 +587,8 @@ INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-01-01', 0.9);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
@@ -596,6 +615,8 @@ INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-01-02', 0.9);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
@@ -620,6 +641,8 @@ INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2
 \echo :LAST_ERROR_SQLSTATE
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-01-03', 0.9);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
@@ -642,6 +665,8 @@ SELECT count(*) AS watchlist FROM pgcredit.watchlist;
 INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M2', 10, 'matrix');
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
 \echo :LAST_ERROR_SQLSTATE
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-01-04', 0.9);
+\echo :LAST_ERROR_SQLSTATE
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 
@@ -660,6 +685,7 @@ SELECT count(*) AS accounts FROM pgcredit.account;
 SELECT count(*) AS watchlist FROM pgcredit.watchlist;
 INSERT INTO pgcredit.account_import (customer, credit_limit, reason) VALUES ('M3', 10, 'matrix');
 INSERT INTO pgcredit.tier_policy SELECT * FROM pgcredit.tier_policy WHERE tier = 'A';
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALUES ('USD', 'EUR', '2026-01-05', 0.9);
 DELETE FROM pgcredit.audit_log;
 \echo :LAST_ERROR_SQLSTATE
 

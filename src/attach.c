@@ -64,6 +64,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "fx.h"
 #include "guard_horizon.h"
 
 PG_FUNCTION_INFO_V1(pgc_attached_items);
@@ -160,6 +161,8 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 		att->horizon_days = DatumGetInt32(d);
 	}
 	att->category = OptionalTextField(tup, desc, tab, "category");
+	att->currency_column = OptionalNameField(tup, desc, tab, "currency_column");
+	att->rate_date_column = OptionalNameField(tup, desc, tab, "rate_date_column");
 	d = heap_getattr(tup, get_attnum(tab, "open_values"), desc, &isnull);
 	if (!isnull)
 	{
@@ -275,6 +278,8 @@ CopyAttachment(MemoryContext cxt, const PgcAttachment *from, PgcAttachment *to)
 	to->prepaid_column = CopyName(cxt, from->prepaid_column);
 	to->delivery_column = CopyName(cxt, from->delivery_column);
 	to->category = CopyName(cxt, from->category);
+	to->currency_column = CopyName(cxt, from->currency_column);
+	to->rate_date_column = CopyName(cxt, from->rate_date_column);
 	to->open_values = MemoryContextAlloc(cxt, sizeof(char *) * Max(from->n_open_values, 1));
 	for (int i = 0; i < from->n_open_values; i++)
 		to->open_values[i] = MemoryContextStrdup(cxt, from->open_values[i]);
@@ -339,6 +344,8 @@ RoleName(PgcColumnRole role)
 			return "hold";
 		case PGC_COL_DATE:
 			return "date";
+		case PGC_COL_CURRENCY:
+			return "currency";
 	}
 	return "?";
 }
@@ -358,6 +365,8 @@ AllowedTypes(PgcColumnRole role)
 			return "boolean";
 		case PGC_COL_DATE:
 			return "date";
+		case PGC_COL_CURRENCY:
+			return "text, varchar or char(n)";
 	}
 	return "?";
 }
@@ -382,6 +391,8 @@ TypeAllowed(Oid typid, PgcColumnRole role)
 			return typid == BOOLOID;
 		case PGC_COL_DATE:
 			return typid == DATEOID;
+		case PGC_COL_CURRENCY:
+			return typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID;
 	}
 	return false;
 }
@@ -463,6 +474,8 @@ pgc_check_attach_column(PG_FUNCTION_ARGS)
 		r = PGC_COL_OPEN;
 	else if (strcmp(role, "hold") == 0)
 		r = PGC_COL_HOLD;
+	else if (strcmp(role, "currency") == 0)
+		r = PGC_COL_CURRENCY;
 	else
 		r = PGC_COL_DATE;
 	rel = table_open(relid, AccessShareLock);
@@ -723,10 +736,10 @@ pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_ty
 /*
  * The columns an attachment reads, in the order _attached_items() takes
  * them from a row: customer, amount, open state, hold, due, invoice
- * amount, invoice date, payment date, prepaid part, delivery date.  0 for
- * a column not given.
+ * amount, invoice date, payment date, prepaid part, delivery date,
+ * currency, rate date.  0 for a column not given.
  */
-#define ITEM_COLUMNS 10
+#define ITEM_COLUMNS 12
 
 typedef struct ItemColumns
 {
@@ -742,11 +755,12 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 	const char *names[ITEM_COLUMNS] = {
 		att->customer_column, att->amount_column, att->open_column, att->hold_column,
 		att->due_column, att->invoice_amount_column, att->invoiced_column, att->paid_column,
-		att->prepaid_column, att->delivery_column
+		att->prepaid_column, att->delivery_column, att->currency_column, att->rate_date_column
 	};
 	const PgcColumnRole roles[ITEM_COLUMNS] = {
 		PGC_COL_CUSTOMER, PGC_COL_AMOUNT, PGC_COL_OPEN, PGC_COL_HOLD,
-		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE
+		PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE, PGC_COL_DATE, PGC_COL_AMOUNT, PGC_COL_DATE,
+		PGC_COL_CURRENCY, PGC_COL_DATE
 	};
 
 	for (int i = 0; i < ITEM_COLUMNS; i++)
@@ -807,6 +821,15 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 	n[6] = null[4];
 	/* without an invoice amount column, the open amount stands for it */
 	v[7] = c->att[5] ? (null[5] ? (Datum) 0 : pgc_amount_numeric(raw[5], c->type[5])) : v[3];
+
+	/*
+	 * a row that counts, in its account's currency, as the guard adds it; the
+	 * invoice amount stays as the table holds it
+	 */
+	if (open && !held && !n[3] && c->att[10])
+		v[3] = NumericGetDatum(pgc_fx_row_amount(customer, DatumGetNumeric(v[3]),
+												 raw[10], null[10], c->type[10],
+												 raw[11], null[11], false));
 	if (!c->att[5] && !n[3] && c->att[8])
 		v[7] = pgc_amount_numeric(raw[1], c->type[1]);
 	n[7] = c->att[5] ? null[5] : n[3];

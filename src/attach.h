@@ -33,6 +33,8 @@ typedef struct PgcAttachment
 									 * horizon */
 	int32		horizon_days;	/* with delivery_column */
 	char	   *category;		/* exposure category; NULL before 1.1 */
+	char	   *currency_column;	/* NULL: rows in the account's currency */
+	char	   *rate_date_column;	/* given with currency_column */
 } PgcAttachment;
 
 /* Whether an attachment feeds a company category, kept apart by the guard */
@@ -47,7 +49,8 @@ typedef enum PgcColumnRole
 	PGC_COL_AMOUNT,
 	PGC_COL_OPEN,
 	PGC_COL_HOLD,
-	PGC_COL_DATE
+	PGC_COL_DATE,
+	PGC_COL_CURRENCY
 } PgcColumnRole;
 
 extern bool pgc_attachment_find(Oid relid, PgcAttachment *att);

@@ -45,6 +45,7 @@
 
 #include "pgcredit.h"
 #include "attach.h"
+#include "fx.h"
 #include "guard_category.h"
 #include "guard_cover.h"
 #include "guard_due.h"
@@ -82,6 +83,9 @@ typedef struct GuardConfig
 	int32		horizon_days;
 	char	   *category;		/* a company category; NULL for a built-in one */
 	const char *category_name;	/* the category, for its sub-limits */
+	int			currency_att;	/* 0: every row in its account's currency */
+	Oid			currency_type;
+	int			rate_date_att;
 	int			nkeys;			/* primary key, to find a held row again */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
@@ -201,6 +205,13 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	{
 		cfg->delivery_att = pgc_attached_column(rel, att.delivery_column, PGC_COL_DATE);
 		cfg->horizon_days = att.horizon_days;
+	}
+	if (att.currency_column)
+	{
+		cfg->currency_att = pgc_attached_column(rel, att.currency_column, PGC_COL_CURRENCY);
+		cfg->currency_type = TupleDescAttr(RelationGetDescr(rel), cfg->currency_att - 1)->atttypid;
+		cfg->rate_date_att = att.rate_date_column ?
+			pgc_attached_column(rel, att.rate_date_column, PGC_COL_DATE) : 0;
 	}
 	if (att.prepaid_column)
 	{
@@ -322,6 +333,20 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 		return;
 	c->amount = CreditAmount(cfg, tup, desc, d);
 	c->counts = true;
+
+	/* a row in a foreign currency counts converted into its account's */
+	if (cfg->currency_att)
+	{
+		bool		cnull;
+		bool		dnull = true;
+		Datum		cur = heap_getattr(tup, cfg->currency_att, desc, &cnull);
+		Datum		rate_date = (Datum) 0;
+
+		if (cfg->rate_date_att)
+			rate_date = heap_getattr(tup, cfg->rate_date_att, desc, &dnull);
+		c->amount = pgc_fx_row_amount(c->customer, c->amount, cur, cnull, cfg->currency_type,
+									  rate_date, dnull, true);
+	}
 
 	/* delivered beyond the horizon: not counted yet (guard_horizon.c) */
 	if (cfg->delivery_att)
@@ -1751,6 +1776,7 @@ exposure_trigger(PG_FUNCTION_ARGS)
 	{
 		cfg = GetConfig(fcinfo, td);
 		owner = cfg->owner;
+		pgc_fx_forget();
 	}
 
 	pgc_act_as_lazily(&act, owner, true);
@@ -1766,6 +1792,8 @@ exposure_trigger(PG_FUNCTION_ARGS)
 			GuardConfirm(cfg, td);
 		else
 			result = GuardRow(cfg, td);
+		/* the accounts' currencies converted into, under the row locks */
+		pgc_fx_confirm();
 	}
 	PG_CATCH();
 	{

@@ -19,6 +19,7 @@ CREATE TABLE pgcredit.account (
   temporary_limit     numeric CHECK (temporary_limit >= 0 AND temporary_limit < 'Infinity'),
   temporary_from      date,
   temporary_until     date,
+  currency            text CONSTRAINT currency_code CHECK (currency ~ '^[A-Z]{3}$'),
   CONSTRAINT temporary_limit_window CHECK (
     (temporary_limit IS NULL) = (temporary_until IS NULL)
     AND (temporary_limit IS NOT NULL OR temporary_from IS NULL)
@@ -39,6 +40,7 @@ COMMENT ON COLUMN pgcredit.account.updated_at IS 'when the account last changed'
 COMMENT ON COLUMN pgcredit.account.temporary_limit IS 'a limit that replaces credit_limit from temporary_from to temporary_until, both days included, and lapses by itself (seasonal headroom); NULL = none';
 COMMENT ON COLUMN pgcredit.account.temporary_from IS 'first day of the temporary limit; NULL = from when it was set';
 COMMENT ON COLUMN pgcredit.account.temporary_until IS 'last day of the temporary limit';
+COMMENT ON COLUMN pgcredit.account.currency IS 'the currency the account''s limit and exposure are kept in (ISO 4217 code); NULL = the book''s base currency (set with set_account_currency)';
 REVOKE ALL ON pgcredit.account FROM PUBLIC;
 GRANT SELECT ON pgcredit.account TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.account', '');
@@ -49,18 +51,19 @@ RETURNS void LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   INSERT INTO pgcredit.exposure AS e (customer, has_account, credit_limit, tolerance_pct, status,
-                                      risk_tier, next_review, temporary_limit, temporary_from, temporary_until)
+                                      risk_tier, next_review, temporary_limit, temporary_from, temporary_until,
+                                      currency)
   SELECT $1, a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), coalesce(a.status, 'ok'),
-         a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, a.temporary_until
+         a.risk_tier, a.next_review, a.temporary_limit, a.temporary_from, a.temporary_until, a.currency
   FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
   ON CONFLICT (customer) DO UPDATE SET has_account = EXCLUDED.has_account,
     credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status,
     risk_tier = EXCLUDED.risk_tier, next_review = EXCLUDED.next_review,
     temporary_limit = EXCLUDED.temporary_limit, temporary_from = EXCLUDED.temporary_from,
-    temporary_until = EXCLUDED.temporary_until
+    temporary_until = EXCLUDED.temporary_until, currency = EXCLUDED.currency
 $$;
 COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
-  'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date and temporary limit into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
+  'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date, temporary limit and currency into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
 REVOKE EXECUTE ON FUNCTION pgcredit._lock_exposure(text) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)

@@ -23,6 +23,8 @@ CREATE TABLE pgcredit.attachment (
   delivery_column  name,
   horizon_days     integer CONSTRAINT horizon_days_range CHECK (horizon_days BETWEEN 0 AND 3660),
   category         text NOT NULL REFERENCES pgcredit.exposure_category,
+  currency_column  name,
+  rate_date_column name,
   CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL))
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
@@ -44,6 +46,8 @@ COMMENT ON COLUMN pgcredit.attachment.category IS 'the exposure category the tab
 COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
 COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery date; an order delivered more than horizon_days after today does not count yet (NULL date: counts now); NULL = no horizon';
 COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
+COMMENT ON COLUMN pgcredit.attachment.currency_column IS 'the currency of each row''s amounts (ISO 4217 code); a row in another currency than its customer''s account is converted with the rate valid on its rate date; NULL = every row is in its account''s currency';
+COMMENT ON COLUMN pgcredit.attachment.rate_date_column IS 'the date whose exchange rate converts a row in a foreign currency (the order or invoice date); given with currency_column';
 REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
 GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.attachment', '');
@@ -111,6 +115,7 @@ CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, 
                                  mode text, hold_column name,
                                  invoice_amount_column name DEFAULT NULL, invoiced_column name DEFAULT NULL,
                                  paid_column name DEFAULT NULL, prepaid_column name DEFAULT NULL,
+                                 currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL,
                                  category text DEFAULT NULL,
                                  delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE
@@ -222,6 +227,12 @@ BEGIN
     PERFORM pgcredit._column_type(tbl, delivery_column, 'delivery date');
     PERFORM pgcredit._check_attach_column(tbl, delivery_column, 'date');
   END IF;
+  -- currencies: rows converted into their account's currency
+  IF currency_column IS NOT NULL THEN
+    PERFORM pgcredit._check_currency_columns(tbl, currency_column, rate_date_column, mode);
+  ELSIF rate_date_column IS NOT NULL THEN
+    RAISE EXCEPTION 'rate_date_column needs a currency_column' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
   IF mode = 'hold' THEN
     IF hold_column IS NULL THEN
       RAISE EXCEPTION 'hold mode needs a hold column' USING ERRCODE = 'invalid_parameter_value',
@@ -245,10 +256,10 @@ BEGIN
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
                                    invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-                                   delivery_column, horizon_days, category)
+                                   delivery_column, horizon_days, category, currency_column, rate_date_column)
   VALUES (tbl, kind, customer_column, amount_column, due_column, open_column, open_values, mode, hold_column,
           invoice_amount_column, invoiced_column, paid_column, prepaid_column,
-          delivery_column, horizon_days, cat.name)
+          delivery_column, horizon_days, cat.name, currency_column, rate_date_column)
   RETURNING * INTO att;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
@@ -313,14 +324,16 @@ BEGIN
   RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) IS
+COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name, text, name, integer) IS
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
-REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, text, name, integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name, text, name, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
-                                       prepaid_column name DEFAULT NULL, category text DEFAULT NULL,
+                                       prepaid_column name DEFAULT NULL,
+                                       currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL,
+                                       category text DEFAULT NULL,
                                        delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -332,14 +345,16 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
-                          prepaid_column => prepaid_column, category => category,
+                          prepaid_column => prepaid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column,
+                          category => category,
                           delivery_column => delivery_column, horizon_days => horizon_days);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, text, name, integer) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; converted into the account''s currency, when currency_column and rate_date_column name them; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
@@ -347,6 +362,8 @@ CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, 
                                             invoice_amount_column name DEFAULT NULL,
                                             invoiced_column name DEFAULT NULL,
                                             paid_column name DEFAULT NULL,
+                                            currency_column name DEFAULT NULL,
+                                            rate_date_column name DEFAULT NULL,
                                             category text DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
@@ -367,13 +384,15 @@ BEGIN
   END IF;
   RETURN pgcredit._attach(tbl, 'receivables', customer_column, open_amount_column, due_column,
                           open_column, open_values, 'track', NULL,
-                          invoice_amount_column, invoiced_column, paid_column, category => category);
+                          invoice_amount_column, invoiced_column, paid_column,
+                          currency_column => currency_column, rate_date_column => rate_date_column,
+                          category => category);
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) IS
-  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, text) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) IS
+  'attach an invoice or open-item table: its open amounts count in exposure (receivables are never refused; converted into the account''s currency, when currency_column and rate_date_column name them) and in its exposure category (invoices unless category names a company one); invoice amount, invoice date and payment date columns feed payment behaviour, DSO and the risk views';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_receivables(regclass, name, name, name, name, text[], name, name, name, name, name, text) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.detach(tbl regclass)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER

@@ -23,7 +23,8 @@ CREATE TABLE pgcredit.exposure (
   credit_group   text,
   cover_counted  numeric,
   cover_from     date,
-  cover_until    date
+  cover_until    date,
+  currency       text
 ) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
@@ -44,6 +45,7 @@ COMMENT ON COLUMN pgcredit.exposure.credit_group IS 'the customer''s credit grou
 COMMENT ON COLUMN pgcredit.exposure.cover_counted IS 'the cover that counts towards the customer''s limit from cover_from to cover_until (NULL: none), copied by the cover functions so that the guard adds it without a query';
 COMMENT ON COLUMN pgcredit.exposure.cover_from IS 'first day cover_counted holds (NULL: since ever)';
 COMMENT ON COLUMN pgcredit.exposure.cover_until IS 'last day cover_counted holds (NULL: for ever); on another day the guard makes the copy again first';
+COMMENT ON COLUMN pgcredit.exposure.currency IS 'the account''s currency, copied like credit_limit: receivables and open_orders are in it (NULL = the book''s base currency)';
 REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
@@ -285,16 +287,17 @@ BEGIN
                                  tolerance_pct = x.tolerance_pct, status = x.status,
                                  risk_tier = x.risk_tier, next_review = x.next_review,
                                  temporary_limit = x.temporary_limit, temporary_from = x.temporary_from,
-                                 temporary_until = x.temporary_until
+                                 temporary_until = x.temporary_until, currency = x.currency
   FROM (SELECT e2.customer, acc.customer IS NOT NULL AS has_account, acc.credit_limit,
                coalesce(acc.tolerance_pct, 0) AS tolerance_pct, coalesce(acc.status, 'ok') AS status,
-               acc.risk_tier, acc.next_review, acc.temporary_limit, acc.temporary_from, acc.temporary_until
+               acc.risk_tier, acc.next_review, acc.temporary_limit, acc.temporary_from, acc.temporary_until,
+               acc.currency
         FROM pgcredit.exposure e2 LEFT JOIN pgcredit.account acc ON acc.customer = e2.customer) x
   WHERE x.customer = e.customer
     AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status, e.risk_tier, e.next_review,
-         e.temporary_limit, e.temporary_from, e.temporary_until)
+         e.temporary_limit, e.temporary_from, e.temporary_until, e.currency)
         IS DISTINCT FROM (x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.risk_tier, x.next_review,
-                          x.temporary_limit, x.temporary_from, x.temporary_until);
+                          x.temporary_limit, x.temporary_from, x.temporary_until, x.currency);
   -- and the credit groups, from the customers' repaired exposure
   fixed := fixed + pgcredit._rebuild_group_exposure();
   -- and the copies of the customers' cover

@@ -13,7 +13,8 @@ CREATE TABLE pgcredit.credit_group (
   name           text,
   created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
   updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  CONSTRAINT group_not_own_parent CHECK (parent <> id)
+  CONSTRAINT group_not_own_parent CHECK (parent <> id),
+  currency       text CONSTRAINT currency_code CHECK (currency ~ '^[A-Z]{3}$')
 );
 COMMENT ON TABLE pgcredit.credit_group IS 'credit groups: the members of a group and of the groups under it share its limit; changed only through pgcredit''s functions, every change audited';
 COMMENT ON COLUMN pgcredit.credit_group.id IS 'group key';
@@ -23,6 +24,7 @@ COMMENT ON COLUMN pgcredit.credit_group.tolerance_pct IS 'percentage of the grou
 COMMENT ON COLUMN pgcredit.credit_group.name IS 'a name for people';
 COMMENT ON COLUMN pgcredit.credit_group.created_at IS 'when the group was created';
 COMMENT ON COLUMN pgcredit.credit_group.updated_at IS 'when the group last changed';
+COMMENT ON COLUMN pgcredit.credit_group.currency IS 'the currency of the group''s limit and exposure, which its members'' accounts and the groups under it share (ISO 4217 code); NULL = the book''s base currency (set with set_group_currency)';
 REVOKE ALL ON pgcredit.credit_group FROM PUBLIC;
 GRANT SELECT ON pgcredit.credit_group TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.credit_group', '');

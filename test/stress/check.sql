@@ -3,6 +3,7 @@
 \pset footer off
 SELECT (SELECT count(*) FROM stress_order) AS orders_accepted,
        (SELECT count(*) FROM stress_refusal) AS orders_refused,
+       (SELECT count(*) FROM stress_order WHERE currency <> 'EUR') AS orders_in_dollars,
        (SELECT count(*) FROM stress_order WHERE status = 'shipped') AS orders_shipped,
        (SELECT count(*) FROM stress_invoice WHERE open_amount = 0) AS invoices_paid,
        (SELECT count(*) FROM stress_move WHERE sqlstate IS NULL) AS group_moves,

@@ -1,5 +1,6 @@
 -- Stress ledger: customers with tight limits, invoices that get paid and
--- orders placed at random by many clients at once.  Meant for a new
+-- orders placed at random by many clients at once, a third of them in
+-- dollars, converted into the euros of the accounts by the guard.  Meant for a new
 -- database (test/stress/run.sh creates one): it only creates, and stops
 -- at the first table or account that exists already.
 
@@ -11,7 +12,9 @@ CREATE TABLE stress_invoice (
   id          serial PRIMARY KEY,
   customer    int NOT NULL,
   open_amount numeric(12,2) NOT NULL,
-  due         date NOT NULL
+  due         date NOT NULL,
+  currency    text NOT NULL DEFAULT 'EUR',
+  invoiced_on date NOT NULL DEFAULT current_date
 );
 CREATE INDEX ON stress_invoice (customer, due);
 CREATE TABLE stress_order (
@@ -19,7 +22,9 @@ CREATE TABLE stress_order (
   customer  int NOT NULL,
   amount    numeric(12,2) NOT NULL,
   status    text NOT NULL DEFAULT 'open',
-  placed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  placed_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  currency  text NOT NULL DEFAULT 'EUR',
+  placed_on date NOT NULL DEFAULT current_date
 );
 CREATE INDEX ON stress_order (customer) WHERE status = 'open';
 -- What each accepted order saw, computed from the tables alone: the
@@ -39,6 +44,11 @@ CREATE TABLE stress_log (
 );
 -- Every refusal with its SQLSTATE.
 CREATE TABLE stress_refusal (customer int, sqlstate text, message text);
+
+-- The book in euros; dollars at a rate that changed 10 days ago
+SELECT pgcredit.set_base_currency('EUR', 'stress') IS NOT NULL AS base_currency;
+INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate)
+VALUES ('USD', 'EUR', current_date - 400, 0.93), ('USD', 'EUR', current_date - 10, 0.91);
 
 -- Customers 1..:customers: limits 1000 to 5000, tolerance 0 or 5 %.
 SELECT count(*) AS accounts FROM (
@@ -61,21 +71,25 @@ SELECT count(*) AS members FROM (
   SELECT pgcredit.join_group(c::text, 'G' || (c % 10 + 1), 'stress') FROM generate_series(1, :customers) c
   WHERE c % 5 <> 0) s;
 
-SELECT pgcredit.attach_receivables('stress_invoice', 'customer', 'open_amount', 'due') IS NOT NULL AS attached;
-SELECT pgcredit.attach_orders('stress_order', 'customer', 'amount', 'status', '{open}') IS NOT NULL AS attached;
+SELECT pgcredit.attach_receivables('stress_invoice', 'customer', 'open_amount', 'due',
+                                   currency_column => 'currency', rate_date_column => 'invoiced_on') IS NOT NULL AS attached;
+SELECT pgcredit.attach_orders('stress_order', 'customer', 'amount', 'status', '{open}',
+                              currency_column => 'currency', rate_date_column => 'placed_on') IS NOT NULL AS attached;
 
 -- The application: place an order, catching the credit guard's refusal.
 -- After an accepted order, while this transaction holds the customer's
 -- exposure row, no other change of the customer can be in flight: the
 -- exposure computed here from the tables is the customer's true exposure
--- at this moment.
+-- at this moment (rows in dollars converted as documented).
 -- The same holds for the customer's groups: every change of a member's
 -- exposure goes through the guard, which holds the group chain's rows
 -- until the end of the transaction, and so does join_group; the members'
 -- exposure summed from the tables is the group's true exposure.
 CREATE FUNCTION data_exposure(c int) RETURNS numeric LANGUAGE sql STABLE AS $$
-  SELECT (SELECT coalesce(sum(amount), 0) FROM stress_order WHERE customer = c AND status = 'open')
-       + (SELECT coalesce(sum(open_amount), 0) FROM stress_invoice WHERE customer = c)
+  SELECT (SELECT coalesce(sum(pgcredit.fx_convert(amount, currency, 'EUR', placed_on)), 0)
+          FROM stress_order WHERE customer = c AND status = 'open')
+       + (SELECT coalesce(sum(pgcredit.fx_convert(open_amount, currency, 'EUR', invoiced_on)), 0)
+          FROM stress_invoice WHERE customer = c)
 $$;
 CREATE FUNCTION group_data_exposure(g text) RETURNS numeric LANGUAGE sql STABLE AS $$
   SELECT coalesce(sum(data_exposure(m.customer::int)), 0)
@@ -85,13 +99,13 @@ $$;
 CREATE FUNCTION group_allowed(g text) RETURNS numeric LANGUAGE sql STABLE AS $$
   SELECT credit_limit * (1 + tolerance_pct / 100) FROM pgcredit.credit_group WHERE id = g
 $$;
-CREATE FUNCTION place_order(c int, amt numeric) RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION place_order(c int, amt numeric, cur text DEFAULT 'EUR') RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   oid bigint;
   g text;
   t text;
 BEGIN
-  INSERT INTO stress_order (customer, amount) VALUES (c, amt) RETURNING id INTO oid;
+  INSERT INTO stress_order (customer, amount, currency) VALUES (c, amt, cur) RETURNING id INTO oid;
   SELECT m.group_id, k.parent INTO g, t
   FROM pgcredit.group_member m JOIN pgcredit.credit_group k ON k.id = m.group_id
   WHERE m.customer = c::text;
@@ -111,12 +125,13 @@ $$;
 CREATE FUNCTION ship(c int) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   amt numeric;
+  cur text;
 BEGIN
   UPDATE stress_order SET status = 'shipped'
   WHERE id = (SELECT id FROM stress_order WHERE customer = c AND status = 'open' ORDER BY id LIMIT 1)
-  RETURNING amount INTO amt;
+  RETURNING amount, currency INTO amt, cur;
   IF FOUND THEN
-    INSERT INTO stress_invoice (customer, open_amount, due) VALUES (c, amt, current_date + 30);
+    INSERT INTO stress_invoice (customer, open_amount, due, currency) VALUES (c, amt, current_date + 30, cur);
   END IF;
 END
 $$;
