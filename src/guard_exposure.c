@@ -50,6 +50,7 @@
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgroids.h"
@@ -166,6 +167,10 @@ typedef struct KnownChain
 
 static HTAB *chains = NULL;
 static bool chains_valid = false;
+
+/* whether any credit group exists, as last read (reset with the chains) */
+static bool groups_exist_valid = false;
+static bool groups_exist;
 static bool callback_registered = false;
 
 /*
@@ -196,7 +201,10 @@ StoreCacheCallback(Datum arg, Oid relid)
 		relid == cache.credit_group)
 		cache.valid = false;
 	if (relid == InvalidOid || relid == cache.credit_group)
+	{
 		chains_valid = false;
+		groups_exist_valid = false;
+	}
 	if (relid == InvalidOid || relid == cache.settings)
 		settings_copy.valid = false;
 }
@@ -784,6 +792,35 @@ AddToGroup(Datum *values, bool *nulls, void *arg)
 }
 
 /*
+ * Whether any credit group exists as last committed, kept while no change
+ * of pgcredit.credit_group has been seen (always true without the
+ * invalidating trigger: the caller then takes the group lock every time)
+ */
+static bool
+GroupsExist(void)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	Snapshot	snap;
+
+	if (!OidIsValid(cache.groups) || !OidIsValid(cache.credit_group))
+		return false;
+	if (!cache.groups_trigger)
+		return true;
+	if (groups_exist_valid)
+		return groups_exist;
+	groups_exist_valid = true;
+	rel = table_open(cache.credit_group, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan(rel, snap, 0, NULL);
+	groups_exist = heap_getnext(scan, ForwardScanDirection) != NULL;
+	table_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return groups_exist;
+}
+
+/*
  * A group's chain, top group first, into chain; returns its length.  From
  * the chains this backend keeps, else read from the copies of the
  * groups' parents on group_exposure (rel, locked by the caller) as last
@@ -978,10 +1015,12 @@ ChangeExposure(Datum *values, bool *nulls, void *arg)
 	/*
 	 * A member of a credit group: the change goes to its group chain first,
 	 * locked from the top group down, then to the customer's row.  When the
-	 * row's group is not the one the change went to (a join_group or
-	 * leave_group committed since it was read), the change is taken back out
-	 * of that chain (whose rows this transaction holds) and added to the new
-	 * one.  A customer without a group costs reading the column.
+	 * row's group is not the one the change went to (the customer joined a
+	 * group since it was read, before any group existed for this backend),
+	 * the change is taken back out of that chain and added to the new one;
+	 * while groups exist, the group lock taken before the read keeps the
+	 * group from changing (pgc_exposure_add).  A customer without a group
+	 * costs reading the column.
 	 */
 	if (cache.x_credit_group)
 	{
@@ -1071,6 +1110,21 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 		out->ngroups = 0;
 
 	rel = table_open(cache.exposure, RowExclusiveLock);
+
+	/*
+	 * While credit groups exist, the group lock comes first, before the
+	 * customer's row is read: join_group and leave_group take SHARE ROW
+	 * EXCLUSIVE on group_exposure, so that a customer's group cannot change
+	 * between the read of its row and the end of this transaction.  Else an
+	 * order that read the old group, and locked that chain, would have to
+	 * lock the new chain too, out of the fixed order, and could deadlock with
+	 * another move.  The lock is held until the end of the transaction; a
+	 * move waits for the orders in flight.
+	 */
+	AcceptInvalidationMessages();
+	LoadCache();
+	if (GroupsExist())
+		LockRelationOid(cache.groups, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	values = palloc(sizeof(Datum) * desc->natts);
 	nulls = palloc(sizeof(bool) * desc->natts);

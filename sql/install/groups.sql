@@ -312,8 +312,11 @@ BEGIN
   IF to_group IS NOT NULL THEN
     PERFORM pgcredit._group_exists(to_group);
   END IF;
-  -- no group moves meanwhile (set_group_parent locks the table)
-  LOCK TABLE pgcredit.group_exposure IN ROW EXCLUSIVE MODE;
+  -- no order in flight and no other move: an order takes ROW EXCLUSIVE
+  -- on group_exposure before it reads its customer's group, and keeps it
+  -- until it ends, so the group it read stays its group (a move under it
+  -- would make it lock a second chain out of order)
+  LOCK TABLE pgcredit.group_exposure IN SHARE ROW EXCLUSIVE MODE;
   LOOP
     SELECT m.group_id INTO from_group FROM pgcredit.group_member m WHERE m.customer = _move_customer_group.customer;
     -- the union of both chains in (depth, id) order, then the customer's row
