@@ -4,7 +4,8 @@
 # test/bench/guard_setup.sql, in the same run: no trigger ("plain"),
 # pgcredit's guard ("pgcredit"), with credit rules judged from the
 # exposure row ("rules"), with days_past_due and overdue_amount rules
-# ("pastdue"), for members of two-level credit groups ("group"), a
+# ("pastdue"), for members of two-level credit groups ("group"), the same
+# in dollars converted into the accounts' euros ("group_fx"), a
 # hand-written PL/pgSQL trigger keeping a
 # counter row per customer ("counter"), and on request the PL/pgSQL
 # trigger that sums the customer's items ("summing").  The runs take
@@ -26,7 +27,7 @@
 # for the disk and the figures measure the work of the order itself.
 #
 #   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit rules
-#                  pastdue group counter"); each NAME runs test/bench/guard_NAME.pgbench,
+#                  pastdue group group_fx counter"); each NAME runs test/bench/guard_NAME.pgbench,
 #                  and, when they exist, test/bench/guard_NAME.before.sql
 #                  before each of its runs and guard_NAME.after.sql after
 #                  (say, to insert and delete rules for a configuration of
@@ -43,7 +44,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group counter}
+configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group group_fx counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}

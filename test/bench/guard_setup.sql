@@ -13,7 +13,7 @@ SET client_min_messages = warning;
 -- (the tables of an earlier run are dropped without detaching them, which
 -- would read them all: their attachments go first, as a superuser may)
 DELETE FROM pgcredit.attachment;
-DROP TABLE IF EXISTS g_invoice, g_order_plain, g_order_pgcredit, g_order_counter,
+DROP TABLE IF EXISTS g_invoice, g_order_plain, g_order_pgcredit, g_order_counter, g_order_fx,
   g_order_summing, g_counter, g_limit CASCADE;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
