@@ -234,6 +234,26 @@ SELECT * FROM buckets;
 SELECT * FROM mismatch;
 SELECT relid FROM pgcredit.detach('hz_part');
 
+-- A member of a two-level credit group: its order beyond the horizon
+-- raises no group; the nightly move raises its groups with it, in the
+-- guard's lock order, and they agree with their members
+RESET pgcredit.horizon_today;
+SELECT id FROM pgcredit.create_group('HTOP', 10000, 0, NULL, 'horizon top');
+SELECT id FROM pgcredit.create_group('HGRP', 5000, 0, 'HTOP', 'horizon group');
+SELECT customer, credit_limit FROM pgcredit.open_account('HG1', 1000);
+SELECT pgcredit.join_group('HG1', 'HGRP', 'subsidiary') IS NOT NULL AS joined;
+INSERT INTO hz_order (id, customer, amount, deliver) VALUES (900, 'HG1', 70, current_date + 40);
+SELECT group_id, exposure FROM pgcredit.group_exposure WHERE group_id LIKE 'H%' ORDER BY 1;
+SELECT set_config('pgcredit.horizon_today', (current_date + 15)::text, false) IS NOT NULL AS moved_on;
+SELECT customer, moved, orders, exposure FROM pgcredit.advance_horizon() WHERE customer = 'HG1';
+SELECT group_id, exposure FROM pgcredit.group_exposure WHERE group_id LIKE 'H%' ORDER BY 1;
+SELECT count(*) AS group_mismatches FROM pgcredit.verify_group_exposure();
+SELECT * FROM mismatch;
+RESET pgcredit.horizon_today;
+DELETE FROM hz_order WHERE id = 900;
+SELECT pgcredit.leave_group('HG1', 'cleanup') IS NOT NULL AS left_group;
+SELECT pgcredit.drop_group(g, 'cleanup') IS NOT NULL AS dropped FROM unnest(ARRAY['HGRP', 'HTOP']) g;
+
 -- Bad input: nothing is attached
 SELECT relid FROM pgcredit.attach_orders('hz_more', 'customer', 'amount',
                                          delivery_column => 'deliver', horizon_days => -1);
@@ -258,4 +278,6 @@ DELETE FROM pgcredit.alert WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.exposure WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.account WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.audit_log WHERE customer LIKE 'H%'
-  OR action IN ('attach_orders', 'detach', 'rebuild_exposure', 'advance_horizon');
+  OR action IN ('attach_orders', 'detach', 'rebuild_exposure', 'advance_horizon')
+  OR (action IN ('create_group', 'drop_group') AND old_value->>'id' LIKE 'H%')
+  OR (action IN ('create_group', 'drop_group') AND new_value->>'id' LIKE 'H%');

@@ -14,6 +14,7 @@ AS $$
 DECLARE
   c record;
   grp text;
+  g text;
   pre numeric;
   got numeric;
   n integer;
@@ -29,6 +30,9 @@ BEGIN
       DETAIL = format('as_of is %s and today is %s.', as_of, pgcredit._horizon_today()),
       HINT = 'Orders beyond the horizon count from their day on, not before.';
   END IF;
+  -- the lock every order takes while groups exist: no customer changes
+  -- group under this function (join_group and leave_group wait for it)
+  LOCK TABLE pgcredit.group_exposure IN ROW EXCLUSIVE MODE;
   FOR c IN SELECT h.customer, sum(h.amount) AS amount FROM pgcredit.order_horizon h
            WHERE h.counts_from <= as_of GROUP BY h.customer ORDER BY h.customer LOOP
     -- the guard's lock order: the customer's groups from the top down,
@@ -36,7 +40,9 @@ BEGIN
     SELECT e.credit_group INTO grp FROM pgcredit.exposure e WHERE e.customer = c.customer;
     pre := c.amount;
     IF grp IS NOT NULL THEN
-      PERFORM pgcredit._group_add(grp, pre);
+      FOR g IN SELECT ch.group_id FROM pgcredit._group_chain(grp) ch ORDER BY ch.depth LOOP
+        UPDATE pgcredit.group_exposure ge SET exposure = ge.exposure + pre WHERE ge.group_id = g;
+      END LOOP;
     END IF;
     PERFORM FROM pgcredit.exposure e WHERE e.customer = c.customer FOR NO KEY UPDATE;
     WITH gone AS (DELETE FROM pgcredit.order_horizon h
@@ -44,7 +50,9 @@ BEGIN
                   RETURNING h.amount, h.items)
     SELECT coalesce(sum(g.amount), 0), coalesce(sum(g.items), 0) INTO got, n FROM gone g;
     IF grp IS NOT NULL AND got <> pre THEN
-      PERFORM pgcredit._group_add(grp, got - pre);
+      FOR g IN SELECT ch.group_id FROM pgcredit._group_chain(grp) ch ORDER BY ch.depth LOOP
+        UPDATE pgcredit.group_exposure ge SET exposure = ge.exposure + (got - pre) WHERE ge.group_id = g;
+      END LOOP;
     END IF;
     UPDATE pgcredit.exposure e SET open_orders = e.open_orders + got
     WHERE e.customer = c.customer RETURNING e.* INTO x;
