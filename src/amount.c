@@ -175,6 +175,13 @@ pgc_numeric_sign(Numeric n)
 	return pgc_numeric_cmp(n, int64_to_numeric(0));
 }
 
+/* A numeric as numeric_out prints it, for messages */
+char *
+pgc_numeric_text(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
+}
+
 /* Sign of an amount: -1, 0 or 1 */
 int
 pgc_amount_sign(const PgcAmount *a)

@@ -41,6 +41,7 @@ typedef struct PgcSum
 extern void pgc_amount_read(Datum d, PgcAmount *a, const char *what);
 extern int	pgc_numeric_cmp(Numeric a, Numeric b);
 extern int	pgc_numeric_sign(Numeric n);
+extern char *pgc_numeric_text(Numeric n);
 extern int	pgc_amount_sign(const PgcAmount *a);
 extern double pgc_amount_double(const PgcAmount *a);
 

@@ -44,6 +44,7 @@
 #include "utils/snapmgr.h"
 
 #include "pgcredit.h"
+#include "amount.h"
 #include "attach.h"
 #include "fx.h"
 #include "guard_category.h"
@@ -377,12 +378,6 @@ HasDueShare(GuardConfig *cfg, const Contribution *c)
 {
 	return !cfg->is_orders && cfg->due_att && c->counts && c->has_due &&
 		pgc_numeric_sign(c->amount) > 0;
-}
-
-static char *
-NumericText(Numeric n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 }
 
 /*
@@ -944,7 +939,7 @@ HeldDetail(const Verdict *v)
 static void
 Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 {
-	char	   *amt = NumericText(amount);
+	char	   *amt = pgc_numeric_text(amount);
 	char	   *rule = RuleSentence(v);
 
 	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED && v->cover != NULL)

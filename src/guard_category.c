@@ -54,12 +54,6 @@ static bool limits_valid = false;
 static Oid	limits_relid = InvalidOid;
 static List *limited = NIL;
 
-static char *
-NumText(Numeric n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-}
-
 /*
  * Add delta to a customer's exposure in a company category, creating the
  * row on first sight; with after given, the amount after the change.  The
@@ -263,15 +257,15 @@ pgc_category_judge(const char *category, const PgcCategoryStanding *s, Numeric d
 	v->kind = "category_limit";
 	v->category = category;
 	v->reason = psprintf("sub-limit of category %s exceeded", category);
-	v->category_exposure = NumText(s->amount);
-	v->category_limit = NumText(s->credit_limit);
-	v->category_allowed = NumText(allowed);
-	v->category_available = NumText(numeric_sub_opt_error(s->credit_limit,
-														  numeric_sub_opt_error(s->amount, delta, NULL),
-														  NULL));
-	v->exposure = NumText(x->exposure);
+	v->category_exposure = pgc_numeric_text(s->amount);
+	v->category_limit = pgc_numeric_text(s->credit_limit);
+	v->category_allowed = pgc_numeric_text(allowed);
+	v->category_available = pgc_numeric_text(numeric_sub_opt_error(s->credit_limit,
+																   numeric_sub_opt_error(s->amount, delta, NULL),
+																   NULL));
+	v->exposure = pgc_numeric_text(x->exposure);
 	limit = pgc_rules_limit_in_force(x, &tolerance, &cover);
-	v->limit = limit != NULL ? NumText(limit) : "none";
+	v->limit = limit != NULL ? pgc_numeric_text(limit) : "none";
 	v->allowed = v->limit;
-	v->available = limit != NULL ? NumText(pgc_rules_available(x, delta)) : "unlimited";
+	v->available = limit != NULL ? pgc_numeric_text(pgc_rules_available(x, delta)) : "unlimited";
 }

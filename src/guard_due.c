@@ -160,16 +160,18 @@ DueKeys(Relation idx, ScanKey keys, Datum customer, DateADT due, StrategyNumber 
 }
 
 /*
- * Add amount and items (+1 or -1, with the item's amount or its negation)
- * to the customer's bucket of one due date, creating it or deleting it
- * when its last item leaves.  The caller holds the lock of the customer's
- * exposure row.  A bucket missing when an item leaves (its row deleted by
- * hand) is left missing: verify_receivable_due() reports it and
- * rebuild_exposure() restores it; a receivables change is never refused
- * for it.
+ * Add amount and items to the customer's bucket of one day in a table
+ * laid out as pgcredit.receivable_due and pgcredit.order_horizon are:
+ * customer text, a date, then the amount and item count columns given,
+ * four columns in all, the primary key on the first two.  The bucket is
+ * created on first need and deleted when its last item leaves.  The
+ * caller holds the lock of the customer's exposure row, which every
+ * writer of the buckets takes.  Returns false, changing nothing, when
+ * items leave a bucket that is not there.
  */
-void
-pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
+bool
+pgc_bucket_change(Oid table, Oid pkey, AttrNumber amount_att, AttrNumber items_att,
+				  const char *customer, DateADT day, Numeric amount, int items)
 {
 	Relation	rel;
 	Relation	idx;
@@ -181,21 +183,19 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 	Datum		values[4];
 	bool		nulls[4];
 	bool		found;
+	bool		done = true;
 
-	LoadDueCache();
-	if (!due_cache.present)
-		return;
-	rel = table_open(due_cache.table, RowExclusiveLock);
-	idx = index_open(due_cache.pkey, RowExclusiveLock);
+	rel = table_open(table, RowExclusiveLock);
+	idx = index_open(pkey, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
 	if (desc->natts != 4)
-		elog(ERROR, "pgcredit: pgcredit.receivable_due must have four columns");
+		elog(ERROR, "pgcredit: pgcredit.%s must have four columns", RelationGetRelationName(rel));
 	slot = table_slot_create(rel, NULL);
 
 	/* this command's earlier changes of the bucket must be visible */
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	DueKeys(idx, keys, CStringGetTextDatum(customer), due, BTEqualStrategyNumber);
+	DueKeys(idx, keys, CStringGetTextDatum(customer), day, BTEqualStrategyNumber);
 	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
 	index_rescan(scan, keys, 2, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
@@ -210,7 +210,7 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 		TM_FailureData tmfd;
 
 		heap_deform_tuple(old, desc, values, nulls);
-		n = DatumGetInt32(values[due_cache.items - 1]) + items;
+		n = DatumGetInt32(values[items_att - 1]) + items;
 		if (n <= 0)
 			res = heap_delete(rel, &tid, GetCurrentCommandId(true), InvalidSnapshot,
 							  true, &tmfd, false);
@@ -220,9 +220,9 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 			LockTupleMode lockmode;
 			PgcIndexUpdate indexes;
 
-			values[due_cache.items - 1] = Int32GetDatum(n);
-			values[due_cache.amount - 1] =
-				NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(values[due_cache.amount - 1]),
+			values[items_att - 1] = Int32GetDatum(n);
+			values[amount_att - 1] =
+				NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(values[amount_att - 1]),
 													  amount, NULL));
 			tup = heap_form_tuple(desc, values, nulls);
 			res = pgc_heap_update(rel, &tid, tup, GetCurrentCommandId(true),
@@ -230,31 +230,52 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 			if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
 				pgc_insert_index_entries(rel, tup);
 			else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
-				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.receivable_due are not supported");
+				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.%s are not supported",
+					 RelationGetRelationName(rel));
 		}
 		/* every writer holds the customer's exposure row lock: cannot happen */
 		if (res != TM_Ok)
-			elog(ERROR, "pgcredit: bucket of customer \"%s\" changed concurrently (result %d)",
-				 customer, (int) res);
+			elog(ERROR, "pgcredit: bucket of customer \"%s\" in pgcredit.%s changed concurrently (result %d)",
+				 customer, RelationGetRelationName(rel), (int) res);
 	}
 	else if (items > 0)
 	{
 		HeapTuple	tup;
 
-		values[due_cache.customer - 1] = CStringGetTextDatum(customer);
-		values[due_cache.due - 1] = DateADTGetDatum(due);
-		values[due_cache.amount - 1] = NumericGetDatum(amount);
-		values[due_cache.items - 1] = Int32GetDatum(items);
+		values[0] = CStringGetTextDatum(customer);
+		values[1] = DateADTGetDatum(day);
+		values[amount_att - 1] = NumericGetDatum(amount);
+		values[items_att - 1] = Int32GetDatum(items);
 		memset(nulls, 0, sizeof(nulls));
 		tup = heap_form_tuple(desc, values, nulls);
 		heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
 		pgc_insert_index_entries(rel, tup);
 	}
+	else
+		done = false;
 
 	UnregisterSnapshot(snap);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, RowExclusiveLock);
 	table_close(rel, RowExclusiveLock);
+	return done;
+}
+
+/*
+ * Add amount and items (+1 or -1, with the item's amount or its negation)
+ * to the customer's bucket of one due date.  A bucket missing when an
+ * item leaves (its row deleted by hand) is left missing:
+ * verify_receivable_due() reports it and rebuild_exposure() restores it; a
+ * receivables change is never refused for it.
+ */
+void
+pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
+{
+	LoadDueCache();
+	if (!due_cache.present)
+		return;
+	(void) pgc_bucket_change(due_cache.table, due_cache.pkey, due_cache.amount, due_cache.items,
+							 customer, due, amount, items);
 }
 
 /*

@@ -9,11 +9,14 @@
 #ifndef PGCREDIT_GUARD_DUE_H
 #define PGCREDIT_GUARD_DUE_H
 
+#include "access/attnum.h"
 #include "utils/date.h"
 #include "utils/numeric.h"
 #include "utils/snapshot.h"
 
 extern bool pgc_due_available(void);
+extern bool pgc_bucket_change(Oid table, Oid pkey, AttrNumber amount_att, AttrNumber items_att,
+							  const char *customer, DateADT day, Numeric amount, int items);
 extern void pgc_due_change(const char *customer, DateADT due, Numeric amount, int items);
 extern void pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap,
 							bool *any, Numeric *sum);

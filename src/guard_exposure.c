@@ -230,6 +230,23 @@ OptionalColumn(Relation rel, const char *name)
 	return get_attnum(RelationGetRelid(rel), name);
 }
 
+/*
+ * Whether rel has an enabled trigger of that name: the statement triggers
+ * that invalidate what the backend keeps of a table (settings_changed,
+ * groups_changed); without it the table is read every time
+ */
+static bool
+HasEnabledTrigger(Relation rel, const char *name)
+{
+	if (rel->trigdesc == NULL)
+		return false;
+	for (int i = 0; i < rel->trigdesc->numtriggers; i++)
+		if (strcmp(rel->trigdesc->triggers[i].tgname, name) == 0 &&
+			rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
+			return true;
+	return false;
+}
+
 static void
 LoadCache(void)
 {
@@ -295,13 +312,7 @@ LoadCache(void)
 	if (OidIsValid(cache.credit_group))
 	{
 		rel = table_open(cache.credit_group, AccessShareLock);
-		if (rel->trigdesc != NULL)
-		{
-			for (int i = 0; i < rel->trigdesc->numtriggers; i++)
-				if (strcmp(rel->trigdesc->triggers[i].tgname, "groups_changed") == 0 &&
-					rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
-					cache.groups_trigger = true;
-		}
+		cache.groups_trigger = HasEnabledTrigger(rel, "groups_changed");
 		table_close(rel, AccessShareLock);
 	}
 
@@ -310,14 +321,7 @@ LoadCache(void)
 	cache.s_default_limit = Column(rel, "default_limit");
 	cache.s_default_tolerance = Column(rel, "default_tolerance_pct");
 	cache.s_max_days = Column(rel, "max_days_past_due");
-	cache.settings_trigger = false;
-	if (rel->trigdesc != NULL)
-	{
-		for (int i = 0; i < rel->trigdesc->numtriggers; i++)
-			if (strcmp(rel->trigdesc->triggers[i].tgname, "settings_changed") == 0 &&
-				rel->trigdesc->triggers[i].tgenabled != TRIGGER_DISABLED)
-				cache.settings_trigger = true;
-	}
+	cache.settings_trigger = HasEnabledTrigger(rel, "settings_changed");
 	table_close(rel, AccessShareLock);
 
 	exposure_rows.pkey = cache.exposure_pkey;

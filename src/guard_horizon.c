@@ -53,6 +53,7 @@
 
 #include "pgcredit.h"
 #include "compat.h"
+#include "guard_due.h"
 #include "guard_exposure.h"
 #include "guard_horizon.h"
 
@@ -180,92 +181,9 @@ pgc_horizon_today(PG_FUNCTION_ARGS)
 bool
 pgc_horizon_change(const char *customer, DateADT counts_from, Numeric amount, int items)
 {
-	Relation	rel;
-	Relation	idx;
-	TupleTableSlot *slot;
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	Snapshot	snap;
-	TupleDesc	desc;
-	Datum		values[4];
-	bool		nulls[4];
-	bool		found;
-	bool		done = true;
-
 	LoadHorizonCache();
 	if (!horizon_cache.present)
 		elog(ERROR, "pgcredit: table pgcredit.order_horizon is missing");
-	rel = table_open(horizon_cache.table, RowExclusiveLock);
-	idx = index_open(horizon_cache.pkey, RowExclusiveLock);
-	desc = RelationGetDescr(rel);
-	slot = table_slot_create(rel, NULL);
-
-	/* this command's earlier changes of the bucket must be visible */
-	CommandCounterIncrement();
-	snap = RegisterSnapshot(GetLatestSnapshot());
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(customer));
-	keys[0].sk_collation = idx->rd_indcollation[0];
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_DATE_EQ, DateADTGetDatum(counts_from));
-	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-
-	if (found)
-	{
-		HeapTuple	old = ExecCopySlotHeapTuple(slot);
-		ItemPointerData tid = slot->tts_tid;
-		int32		n;
-		TM_Result	res;
-		TM_FailureData tmfd;
-
-		heap_deform_tuple(old, desc, values, nulls);
-		n = DatumGetInt32(values[horizon_cache.items - 1]) + items;
-		if (n <= 0)
-			res = heap_delete(rel, &tid, GetCurrentCommandId(true), InvalidSnapshot,
-							  true, &tmfd, false);
-		else
-		{
-			HeapTuple	tup;
-			LockTupleMode lockmode;
-			PgcIndexUpdate indexes;
-
-			values[horizon_cache.items - 1] = Int32GetDatum(n);
-			values[horizon_cache.amount - 1] =
-				NumericGetDatum(numeric_add_opt_error(DatumGetNumeric(values[horizon_cache.amount - 1]),
-													  amount, NULL));
-			tup = heap_form_tuple(desc, values, nulls);
-			res = pgc_heap_update(rel, &tid, tup, GetCurrentCommandId(true),
-								  &tmfd, &lockmode, &indexes);
-			if (res == TM_Ok && indexes == PGC_INDEXES_ALL)
-				pgc_insert_index_entries(rel, tup);
-			else if (res == TM_Ok && indexes == PGC_INDEXES_SUMMARIZING)
-				elog(ERROR, "pgcredit: summarizing indexes on pgcredit.order_horizon are not supported");
-		}
-		/* every writer holds the customer's exposure row lock: cannot happen */
-		if (res != TM_Ok)
-			elog(ERROR, "pgcredit: orders beyond the horizon of customer \"%s\" changed concurrently (result %d)",
-				 customer, (int) res);
-	}
-	else if (items > 0)
-	{
-		HeapTuple	tup;
-
-		values[0] = CStringGetTextDatum(customer);
-		values[1] = DateADTGetDatum(counts_from);
-		values[horizon_cache.amount - 1] = NumericGetDatum(amount);
-		values[horizon_cache.items - 1] = Int32GetDatum(items);
-		memset(nulls, 0, sizeof(nulls));
-		tup = heap_form_tuple(desc, values, nulls);
-		heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
-		pgc_insert_index_entries(rel, tup);
-	}
-	else
-		done = false;
-
-	UnregisterSnapshot(snap);
-	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, RowExclusiveLock);
-	table_close(rel, RowExclusiveLock);
-	return done;
+	return pgc_bucket_change(horizon_cache.table, horizon_cache.pkey, horizon_cache.amount,
+							 horizon_cache.items, customer, counts_from, amount, items);
 }

@@ -389,12 +389,6 @@ Applies(const Rule *r, const char *customer, const char *tier, DateADT today)
 	return r->scope;
 }
 
-static char *
-NumText(Numeric n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-}
-
 /* n rounded to cents */
 static Numeric
 Cents(Numeric n)
@@ -406,7 +400,7 @@ Cents(Numeric n)
 static char *
 CentsText(Numeric n)
 {
-	return NumText(Cents(n));
+	return pgc_numeric_text(Cents(n));
 }
 
 /*
@@ -528,19 +522,19 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 				return false;
 			v->sqlstate = ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED;
 			v->reason = "customer over its credit limit";
-			v->limit = NumText(f->limit);
+			v->limit = pgc_numeric_text(f->limit);
 			if (f->cover != NULL)
 			{
 				/* the message names the own limit and the cover apart */
-				v->limit = NumText(numeric_sub_opt_error(f->limit, f->cover, NULL));
-				v->cover = NumText(f->cover);
+				v->limit = pgc_numeric_text(numeric_sub_opt_error(f->limit, f->cover, NULL));
+				v->cover = pgc_numeric_text(f->cover);
 			}
 			v->tolerant = pgc_numeric_cmp(f->allowed, f->limit) != 0;
-			v->allowed = NumText(f->allowed);
+			v->allowed = pgc_numeric_text(f->allowed);
 			v->threshold = v->allowed;
-			v->available = NumText(numeric_sub_opt_error(f->allowed,
-														 numeric_sub_opt_error(x->exposure, f->delta, NULL),
-														 NULL));
+			v->available = pgc_numeric_text(numeric_sub_opt_error(f->allowed,
+																  numeric_sub_opt_error(x->exposure, f->delta, NULL),
+																  NULL));
 			break;
 
 		case KIND_PAST_DUE:
@@ -575,7 +569,7 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 					return false;
 				v->sqlstate = ERRCODE_PGC_OVERDUE_AMOUNT;
 				v->reason = "customer with too much overdue";
-				v->figure = NumText(f->overdue);
+				v->figure = pgc_numeric_text(f->overdue);
 				v->threshold = CentsText(most);
 				v->limit = psprintf("%d", days);
 				break;
@@ -608,7 +602,7 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 					return false;
 				v->sqlstate = ERRCODE_PGC_LARGEST_ORDER;
 				v->reason = "order larger than the customer's rule allows";
-				v->figure = NumText(f->order_amount);
+				v->figure = pgc_numeric_text(f->order_amount);
 				v->threshold = CentsText(most);
 				break;
 			}
@@ -624,8 +618,8 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 					return false;
 				v->sqlstate = ERRCODE_PGC_UTILISATION;
 				v->reason = "customer using too much of its limit";
-				v->limit = NumText(f->limit);
-				v->figure = NumText(r->share);
+				v->limit = pgc_numeric_text(f->limit);
+				v->figure = pgc_numeric_text(r->share);
 				v->threshold = CentsText(part);
 				break;
 			}
@@ -653,7 +647,7 @@ Fires(const Rule *r, Facts *f, PgcVerdict *v)
 		default:
 			return false;
 	}
-	v->exposure = NumText(x->exposure);
+	v->exposure = pgc_numeric_text(x->exposure);
 	return true;
 }
 
@@ -711,7 +705,7 @@ pgc_rules_judge(const char *customer, const PgcExposureRow *x, Numeric delta,
 			v->sqlstate = ERRCODE_PGC_NO_CREDIT_ACCOUNT;
 			v->kind = "no_account_policy";
 			v->reason = "customer without a credit account";
-			v->exposure = NumText(x->exposure);
+			v->exposure = pgc_numeric_text(x->exposure);
 		}
 		if (v->refuse)
 			break;
@@ -814,17 +808,17 @@ pgc_groups_judge(const char *customer, const PgcExposureRow *x, Numeric delta, P
 		v->kind = "group_limit";
 		v->group = g->group_id;
 		v->reason = psprintf("credit limit of group %s exceeded", g->group_id);
-		v->group_exposure = NumText(g->exposure);
-		v->group_limit = NumText(g->credit_limit);
-		v->group_allowed = NumText(allowed);
-		v->group_available = NumText(numeric_sub_opt_error(g->credit_limit,
-														   numeric_sub_opt_error(g->exposure, delta, NULL),
-														   NULL));
-		v->exposure = NumText(x->exposure);
+		v->group_exposure = pgc_numeric_text(g->exposure);
+		v->group_limit = pgc_numeric_text(g->credit_limit);
+		v->group_allowed = pgc_numeric_text(allowed);
+		v->group_available = pgc_numeric_text(numeric_sub_opt_error(g->credit_limit,
+																	numeric_sub_opt_error(g->exposure, delta, NULL),
+																	NULL));
+		v->exposure = pgc_numeric_text(x->exposure);
 		limit = pgc_rules_limit_in_force(x, &tolerance, &cover);
-		v->limit = limit != NULL ? NumText(limit) : "none";
+		v->limit = limit != NULL ? pgc_numeric_text(limit) : "none";
 		v->allowed = v->limit;
-		v->available = limit != NULL ? NumText(pgc_rules_available(x, delta)) : "unlimited";
+		v->available = limit != NULL ? pgc_numeric_text(pgc_rules_available(x, delta)) : "unlimited";
 		return;
 	}
 }
