@@ -5,8 +5,9 @@
 # pgcredit's guard ("pgcredit"), with credit rules judged from the
 # exposure row ("rules"), with days_past_due and overdue_amount rules
 # ("pastdue"), for members of two-level credit groups ("group"), the same
-# in dollars converted into the accounts' euros ("group_fx"), a
-# hand-written PL/pgSQL trigger keeping a
+# in dollars converted into the accounts' euros ("group_fx"), measured
+# also against the same dollar insert into a table of its columns
+# without a trigger ("plain_fx"), a hand-written PL/pgSQL trigger keeping a
 # counter row per customer ("counter"), and on request the PL/pgSQL
 # trigger that sums the customer's items ("summing").  The runs take
 # turns (round after round, every client count, every configuration), and
@@ -26,12 +27,17 @@
 # synchronous_commit=off (test/bench/run.sh), so that commits do not wait
 # for the disk and the figures measure the work of the order itself.
 #
-#   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit rules
-#                  pastdue group group_fx counter"); each NAME runs test/bench/guard_NAME.pgbench,
-#                  and, when they exist, test/bench/guard_NAME.before.sql
-#                  before each of its runs and guard_NAME.after.sql after
-#                  (say, to insert and delete rules for a configuration of
-#                  the guard with rules)
+#   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit
+#                  rules pastdue group plain_fx group_fx counter"); each
+#                  NAME runs test/bench/guard_NAME.pgbench, and, when they
+#                  exist, test/bench/guard_NAME.before.sql before each of
+#                  its runs and guard_NAME.after.sql after (say, to insert
+#                  and delete rules for a configuration of the guard with
+#                  rules).  A configuration's file may name the insert it is
+#                  measured against with a line "-- baseline: NAME" (say,
+#                  the same table without pgcredit's triggers): its
+#                  ratio is then printed against that configuration as
+#                  well as against plain.
 #   GUARD_SETUP    extra SQL files run once after guard_setup.sql
 #   GUARD_CLIENTS  client counts (default "2 8")
 #   GUARD_SECONDS  length of one run (default 25)
@@ -44,7 +50,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group group_fx counter}
+configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group plain_fx group_fx counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
@@ -53,8 +59,16 @@ waits=${GUARD_WAITS:-0}
 cores=$(nproc)
 db=regress_bench_guard
 [ "${configs%% *}" = plain ] || { echo "GUARD_CONFIGS must start with plain" >&2; exit 1; }
+baselines=
 for c in $configs; do
 	[ -f "test/bench/guard_$c.pgbench" ] || { echo "no test/bench/guard_$c.pgbench" >&2; exit 1; }
+	b=$(sed -n 's/^-- baseline: *\([a-z_0-9]*\).*/\1/p' "test/bench/guard_$c.pgbench")
+	if [ -n "$b" ]; then
+		case " $configs " in
+		*" $b "*) baselines="$baselines $c=$b" ;;
+		*) echo "configuration $c is measured against $b: add $b to GUARD_CONFIGS" >&2; exit 1 ;;
+		esac
+	fi
 done
 
 scratch_db_create "$db"
@@ -159,23 +173,33 @@ psql -X -At -d "$db" -c "SELECT 'server: fsync=' || current_setting('fsync') ||
 	', full_page_writes=' || current_setting('full_page_writes') ||
 	', shared_buffers=' || current_setting('shared_buffers') || '; $cores cores'"
 # The median of each configuration and client count (a middle run's figures)
-sort -k1,1 -k2,2n -k3,3g "$out/results" | awk -v cores="$cores" -v configs="$configs" -v clients="$clients_list" '
+sort -k1,1 -k2,2n -k3,3g "$out/results" | awk -v cores="$cores" -v configs="$configs" -v clients="$clients_list" \
+	-v baselines="$baselines" '
 	{ n[$1 " " $2]++; run[$1 " " $2, n[$1 " " $2]] = $0 }
 	END {
 		nc = split(configs, cfg, " "); nk = split(clients, cl, " ")
+		nb = split(baselines, bl, " ")
+		for (b = 1; b <= nb; b++) { split(bl[b], kv, "="); against[kv[1]] = kv[2] }
 		for (k = 1; k <= nk; k++) {
 			printf "\n%s clients\n", cl[k]
-			printf "%-12s %8s %6s %9s %9s %7s   %s\n", "", "", "", "machine", "", "", "CPU us/order"
-			printf "%-12s %8s %6s %9s %9s %7s   %6s %7s\n", "configuration", "tps", "ratio",
-				"us/order", "+us", "spread", "server", "pgbench"
+			printf "%-12s %8s %6s %9s %9s %7s   %-14s   %s\n", "", "", "", "machine", "", "", "", "CPU us/order"
+			printf "%-12s %8s %6s %9s %9s %7s   %-14s   %6s %7s\n", "configuration", "tps", "ratio",
+				"us/order", "+us", "spread", "ratio to own", "server", "pgbench"
+			for (i = 1; i <= nc; i++) {
+				split(run[cfg[i] " " cl[k], int((n[cfg[i] " " cl[k]] + 1) / 2)], m, " ")
+				tps[cfg[i]] = m[3]
+			}
 			for (i = 1; i <= nc; i++) {
 				key = cfg[i] " " cl[k]
 				split(run[key, int((n[key] + 1) / 2)], m, " ")
 				split(run[key, 1], lo, " "); split(run[key, n[key]], hi, " ")
 				if (i == 1) base = m[3]
-				printf "%-12s %8.0f %6.2f %9.1f %9.1f %6.1f%%   %6s %7s\n", cfg[i], m[3], m[3] / base,
+				own = ""
+				if (cfg[i] in against)
+					own = sprintf("%.2f %s", m[3] / tps[against[cfg[i]]], against[cfg[i]])
+				printf "%-12s %8.0f %6.2f %9.1f %9.1f %6.1f%%   %-14s   %6s %7s\n", cfg[i], m[3], m[3] / base,
 					cores * 1e6 / m[3], cores * 1e6 / m[3] - cores * 1e6 / base,
-					100 * (hi[3] - lo[3]) / m[3], m[4], m[5]
+					100 * (hi[3] - lo[3]) / m[3], own, m[4], m[5]
 			}
 		}
 	}'

@@ -1,6 +1,9 @@
 -- Ledger for the guard benchmark (test/bench/guard.sh): :rows invoices
 -- of 1000 customers, and one empty order table per configuration:
 --   g_order_plain     no trigger
+--   g_order_plain_fx  no trigger, the columns of the dollar orders'
+--                     g_order_fx (guard_group_fx.before.sql): the
+--                     same insert as theirs without pgcredit's triggers
 --   g_order_pgcredit  pgcredit's guard (block mode, the default checks)
 --   g_order_counter   a hand-written PL/pgSQL trigger keeping one counter
 --                     row per customer: the honest alternative
@@ -14,7 +17,7 @@ SET client_min_messages = warning;
 -- would read them all: their attachments go first, as a superuser may)
 DELETE FROM pgcredit.attachment;
 DROP TABLE IF EXISTS g_invoice, g_order_plain, g_order_pgcredit, g_order_counter, g_order_fx,
-  g_order_summing, g_counter, g_limit CASCADE;
+  g_order_plain_fx, g_order_summing, g_counter, g_limit CASCADE;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
 
@@ -30,6 +33,9 @@ CREATE TABLE g_order_pgcredit (LIKE g_order_plain INCLUDING ALL);
 CREATE TABLE g_order_counter (LIKE g_order_plain INCLUDING ALL);
 CREATE TABLE g_order_summing (LIKE g_order_plain INCLUDING ALL);
 CREATE INDEX ON g_order_summing (customer);
+CREATE TABLE g_order_plain_fx (id bigserial PRIMARY KEY, customer int NOT NULL,
+                               amount numeric(12,2) NOT NULL, currency text NOT NULL,
+                               placed_on date NOT NULL DEFAULT current_date);
 
 -- Limits high enough that every order passes: the benchmark measures the
 -- cost of checking, not of refusing.
