@@ -19,6 +19,8 @@
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "lib/stringinfo.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
 #include "utils/datetime.h"
 
 /* A read-only StringInfo over existing bytes (initReadOnlyStringInfo in 17) */
@@ -112,5 +114,29 @@ pgc_heap_update(Relation rel, ItemPointer otid, HeapTuple tup, CommandId cid,
 #ifndef HAVE_INT128
 #error "pgcredit requires a compiler with 128-bit integers (gcc or clang on a 64-bit platform)"
 #endif
+
+/*
+ * Pin a block through the buffer that held it last, without the buffer
+ * mapping lookup, when that buffer holds it still (16 names the file by
+ * RelFileLocator)
+ */
+static inline bool
+pgc_read_recent_buffer(Relation rel, BlockNumber block, Buffer recent)
+{
+#if PG_VERSION_NUM >= 160000
+	return ReadRecentBuffer(rel->rd_locator, MAIN_FORKNUM, block, recent);
+#else
+	return ReadRecentBuffer(rel->rd_node, MAIN_FORKNUM, block, recent);
+#endif
+}
+
+/* The check of a page read under an old snapshot, gone in 17 */
+static inline void
+pgc_test_for_old_snapshot(Snapshot snap, Relation rel, Page page)
+{
+#if PG_VERSION_NUM < 170000
+	TestForOldSnapshot(snap, rel, page);
+#endif
+}
 
 #endif							/* PGCREDIT_COMPAT_H */

@@ -118,9 +118,13 @@ static bool base_valid = false;
 static bool base_set = false;
 static char base_currency[4];
 
-/* the rates used by the current statement */
-static MemoryContext pins_cxt = NULL;
+/*
+ * The rates used by the current statement: the table is emptied, not made
+ * again, for each statement (most pin one rate or none), and their copies
+ * go with pin_rates_cxt
+ */
 static HTAB *pins = NULL;
+static MemoryContext pin_rates_cxt = NULL;
 static LocalTransactionId pins_lxid = InvalidLocalTransactionId;
 static TimestampTz pins_statement = 0;
 
@@ -455,23 +459,37 @@ CheckCode(const char *code)
 static HTAB *
 Pins(void)
 {
-	if (pins == NULL || pins_lxid != MyProc->lxid ||
-		pins_statement != GetCurrentStatementStartTimestamp())
+	if (pins != NULL && pins_lxid == MyProc->lxid &&
+		pins_statement == GetCurrentStatementStartTimestamp())
+		return pins;
+	if (pins == NULL || hash_get_num_entries(pins) > 64)
 	{
 		HASHCTL		ctl;
 
-		if (pins_cxt == NULL)
-			pins_cxt = AllocSetContextCreate(TopMemoryContext, "pgcredit pinned rates",
-											 ALLOCSET_SMALL_SIZES);
-		MemoryContextReset(pins_cxt);
+		/* a statement that pinned many leaves no large table behind */
+		if (pins != NULL)
+			hash_destroy(pins);
 		ctl.keysize = offsetof(FxPin, rate);
 		ctl.entrysize = sizeof(FxPin);
-		ctl.hcxt = pins_cxt;
+		ctl.hcxt = TopMemoryContext;
 		pins = hash_create("pgcredit pinned rates", 64, &ctl,
 						   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		pins_lxid = MyProc->lxid;
-		pins_statement = GetCurrentStatementStartTimestamp();
 	}
+	else
+	{
+		HASH_SEQ_STATUS status;
+		FxPin	   *pin;
+
+		hash_seq_init(&status, pins);
+		while ((pin = hash_seq_search(&status)) != NULL)
+			(void) hash_search(pins, pin, HASH_REMOVE, NULL);
+	}
+	if (pin_rates_cxt == NULL)
+		pin_rates_cxt = AllocSetContextCreate(TopMemoryContext, "pgcredit pinned rates",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(pin_rates_cxt);
+	pins_lxid = MyProc->lxid;
+	pins_statement = GetCurrentStatementStartTimestamp();
 	return pins;
 }
 
@@ -504,7 +522,8 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 				 errdetail("An amount in %s is converted into %s with the rate of a day.", from, to)));
 	/* a rate this statement used already: the same again */
 	memset(&pin_key, 0, sizeof(pin_key));
-	snprintf(pin_key.pair, sizeof(pin_key.pair), "%s%s", from, to);
+	memcpy(pin_key.pair, from, 3);
+	memcpy(pin_key.pair + 3, to, 3);
 	pin_key.rate_date = rate_date;
 	pin = hash_search(Pins(), &pin_key, HASH_FIND, &pinned);
 	if (pinned)
@@ -539,7 +558,7 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 				 errdetail("pgcredit.fx_rate has no rate from %s to %s.", from, to),
 				 errhint("Load the rate into pgcredit.fx_rate; a missing rate is never taken as 0 or 1.")));
 	pin = hash_search(Pins(), &pin_key, HASH_ENTER, &pinned);
-	pin->rate = (Numeric) MemoryContextAlloc(pins_cxt, VARSIZE(p->rates[lo - 1].rate));
+	pin->rate = (Numeric) MemoryContextAlloc(pin_rates_cxt, VARSIZE(p->rates[lo - 1].rate));
 	memcpy(pin->rate, p->rates[lo - 1].rate, VARSIZE(p->rates[lo - 1].rate));
 	product = numeric_mul_opt_error(amount, p->rates[lo - 1].rate, NULL);
 	return DatumGetNumeric(DirectFunctionCall2(numeric_round, NumericGetDatum(product),

@@ -51,6 +51,7 @@
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/predicate.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgroids.h"
@@ -127,6 +128,7 @@ typedef struct KnownRow
 	char		key[NAMEDATALEN];	/* hash key: keys of up to 63 bytes */
 	ItemPointerData tid;		/* the version last found or written */
 	ItemPointerData root;		/* the root of its HOT chain */
+	Buffer		buffer;			/* the shared buffer that held their page */
 } KnownRow;
 
 /* then a table's places (about 1.5 MB) are emptied and filled again */
@@ -137,6 +139,7 @@ typedef struct RowStore
 {
 	const char *name;			/* of its places' hash table */
 	HTAB	   *known;			/* KnownRow by key */
+	uint64		known_resets;	/* times known was emptied */
 	Oid			pkey;			/* set by LoadCache */
 	AttrNumber	key;
 } RowStore;
@@ -349,6 +352,7 @@ Known(RowStore *s, const char *key, bool create)
 {
 	char		k[NAMEDATALEN];
 	bool		found;
+	KnownRow   *r;
 
 	/* a key too long to remember is always found through the index */
 	if (strlen(key) >= sizeof(k))
@@ -357,6 +361,7 @@ Known(RowStore *s, const char *key, bool create)
 	{
 		hash_destroy(s->known);
 		s->known = NULL;
+		s->known_resets++;
 	}
 	if (s->known == NULL)
 	{
@@ -371,7 +376,10 @@ Known(RowStore *s, const char *key, bool create)
 							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 	strlcpy(k, key, sizeof(k));
-	return (KnownRow *) hash_search(s->known, k, create ? HASH_ENTER : HASH_FIND, &found);
+	r = (KnownRow *) hash_search(s->known, k, create ? HASH_ENTER : HASH_FIND, &found);
+	if (r != NULL && !found)
+		r->buffer = InvalidBuffer;
+	return r;
 }
 
 /*
@@ -419,17 +427,46 @@ TakeIfKeys(RowStore *s, Relation rel, Buffer buf, HeapTuple found, const char *k
 }
 
 /*
- * The row of key visible to snap, found from the places this backend
- * remembers; false when they do not lead to it.  Sets *tid to the
- * version's place and *root to its chain's root.
+ * The version at tid on buf (pinned and share-locked) when snap sees it, as
+ * heap_fetch() finds it, with the same predicate locking; tuple->t_self is
+ * set
  */
 static bool
-FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, HeapTuple *tup,
-		   ItemPointer tid, ItemPointer root)
+FetchOnPage(Relation rel, Buffer buf, Snapshot snap, HeapTuple tuple)
 {
-	KnownRow   *k = Known(s, key, false);
+	Page		page = BufferGetPage(buf);
+	OffsetNumber off = ItemPointerGetOffsetNumber(&tuple->t_self);
+	ItemId		lp;
+	bool		valid;
+
+	pgc_test_for_old_snapshot(snap, rel, page);
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page))
+		return false;
+	lp = PageGetItemId(page, off);
+	if (!ItemIdIsNormal(lp))
+		return false;
+	tuple->t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tuple->t_len = ItemIdGetLength(lp);
+	tuple->t_tableOid = RelationGetRelid(rel);
+	valid = HeapTupleSatisfiesVisibility(tuple, snap, buf);
+	if (valid)
+		PredicateLockTID(rel, &tuple->t_self, snap, HeapTupleHeaderGetXmin(tuple->t_data));
+	HeapCheckForSerializableConflictOut(valid, rel, tuple, buf, snap);
+	return valid;
+}
+
+/*
+ * The row of key visible to snap, found from the places this backend
+ * remembers (*k, NULL when none); false when they do not lead to it.  Sets
+ * *tid to the version's place and *root to its chain's root.
+ */
+static bool
+FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, KnownRow *k,
+		   HeapTuple *tup, ItemPointer tid, ItemPointer root)
+{
 	HeapTupleData t;
 	ItemPointerData at;
+	BlockNumber block;
 	Buffer		buf;
 	bool		found;
 
@@ -437,27 +474,37 @@ FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, HeapTuple 
 		return false;
 
 	/*
-	 * The table may have been truncated (VACUUM) since.  The version and its
-	 * root are on one page: a HOT chain never leaves its page.
+	 * The version and its root are on one page (a HOT chain never leaves its
+	 * page), pinned through the buffer that held it last when it holds it
+	 * still: a block in a shared buffer exists (a truncation drops the
+	 * buffers of the blocks it cuts off, a new relfilenode has buffers of its
+	 * own).  Else the table may have been truncated (VACUUM) since.
 	 */
-	if (ItemPointerGetBlockNumber(&k->root) >= RelationGetNumberOfBlocks(rel))
-		return false;
+	block = ItemPointerGetBlockNumber(&k->root);
+	if (BufferIsValid(k->buffer) && pgc_read_recent_buffer(rel, block, k->buffer))
+		buf = k->buffer;
+	else
+	{
+		if (block >= RelationGetNumberOfBlocks(rel))
+			return false;
+		buf = ReadBuffer(rel, block);
+		k->buffer = buf;
+	}
 	*root = k->root;
 
 	/*
 	 * The version this backend last saw, unless another version took its
-	 * place since (pruning frees the places of dead versions)
+	 * place since (pruning frees the places of dead versions), else a newer
+	 * version on the same HOT chain
 	 */
-	t.t_self = k->tid;
-	if (heap_fetch(rel, snap, &t, &buf, false) &&
-		TakeIfKeys(s, rel, buf, &t, key, tup, tid))
-		return true;
-
-	/* a newer version on the same HOT chain */
-	buf = ReadBuffer(rel, ItemPointerGetBlockNumber(&k->root));
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	at = k->root;
-	found = heap_hot_search_buffer(&at, rel, buf, snap, &t, NULL, true);
+	t.t_self = k->tid;
+	found = FetchOnPage(rel, buf, snap, &t);
+	if (!found)
+	{
+		at = k->root;
+		found = heap_hot_search_buffer(&at, rel, buf, snap, &t, NULL, true);
+	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (!found)
 	{
@@ -499,13 +546,19 @@ FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *sl
 /*
  * The row of key visible to snap, from the remembered places or else
  * through the index (opened on first need into *idx and *slot, which the
- * caller closes); false when there is none
+ * caller closes); false when there is none.  With known given, the
+ * places remembered go there (NULL when none).
  */
 static bool
 FindVisible(RowStore *s, Relation rel, Relation *idx, TupleTableSlot **slot, Snapshot snap,
-			const char *key, HeapTuple *tup, ItemPointer tid, ItemPointer root)
+			const char *key, HeapTuple *tup, ItemPointer tid, ItemPointer root,
+			KnownRow **known)
 {
-	if (FetchKnown(s, rel, snap, key, tup, tid, root))
+	KnownRow   *k = Known(s, key, false);
+
+	if (known != NULL)
+		*known = k;
+	if (FetchKnown(s, rel, snap, key, k, tup, tid, root))
 		return true;
 	if (*idx == NULL)
 	{
@@ -745,12 +798,15 @@ ChangeRow(RowStore *s, Relation rel, const char *key, RowChange change, void *ar
 	ItemPointerData tid;
 	ItemPointerData root;
 	bool		found = true;
+	KnownRow   *k;
+	uint64		resets;
 
 	CommandCounterIncrement();
 	for (;;)
 	{
 		snap = RegisterSnapshot(GetLatestSnapshot());
-		if (!FindVisible(s, rel, &idx, &slot, snap, key, &old, &tid, &root))
+		resets = s->known_resets;
+		if (!FindVisible(s, rel, &idx, &slot, snap, key, &old, &tid, &root, &k))
 		{
 			UnregisterSnapshot(snap);
 			found = false;
@@ -761,17 +817,27 @@ ChangeRow(RowStore *s, Relation rel, const char *key, RowChange change, void *ar
 		tup = heap_form_tuple(desc, values, nulls);
 		if (UpdateRow(rel, &tid, tup) == TM_Ok)
 		{
-			KnownRow   *k = Known(s, key, true);
-
+			/*
+			 * The place found is kept unless the change (which may write
+			 * other rows) emptied the places since
+			 */
+			if (k == NULL || resets != s->known_resets)
+				k = Known(s, key, true);
 			if (k != NULL)
 			{
 				k->tid = tup->t_self;
 
 				/*
 				 * a version off the chain's page got an index entry of its
-				 * own
+				 * own, on a page whose buffer is not known
 				 */
-				k->root = HeapTupleIsHeapOnly(tup) ? root : tup->t_self;
+				if (HeapTupleIsHeapOnly(tup))
+					k->root = root;
+				else
+				{
+					k->root = tup->t_self;
+					k->buffer = InvalidBuffer;
+				}
 			}
 			*snapp = snap;
 			break;
@@ -890,7 +956,7 @@ GroupChain(Relation rel, const char *group, char **chain)
 		if (n == PGC_MAX_GROUP_DEPTH)
 			elog(ERROR, "pgcredit: credit group \"%s\" is nested more than %d deep",
 				 group, PGC_MAX_GROUP_DEPTH);
-		if (!FindVisible(&group_rows, rel, &idx, &slot, snap, g, &tup, &tid, &root))
+		if (!FindVisible(&group_rows, rel, &idx, &slot, snap, g, &tup, &tid, &root, NULL))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("credit group \"%s\" has no row in pgcredit.group_exposure", g),
