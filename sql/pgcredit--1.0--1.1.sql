@@ -4559,7 +4559,23 @@ AS $$
     credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, status = EXCLUDED.status,
     risk_tier = EXCLUDED.risk_tier, next_review = EXCLUDED.next_review,
     temporary_limit = EXCLUDED.temporary_limit, temporary_from = EXCLUDED.temporary_from,
-    temporary_until = EXCLUDED.temporary_until, currency = EXCLUDED.currency
+    temporary_until = EXCLUDED.temporary_until, currency = EXCLUDED.currency;
+  -- the account as committed once the row is locked: the statement above
+  -- read it before it waited for the row, and a change of the account that
+  -- committed meanwhile (which holds the row until it commits) would be
+  -- undone, a lowered limit raised again.  This statement reads it anew.
+  UPDATE pgcredit.exposure e
+  SET has_account = a.customer IS NOT NULL, credit_limit = a.credit_limit,
+      tolerance_pct = coalesce(a.tolerance_pct, 0), status = coalesce(a.status, 'ok'),
+      risk_tier = a.risk_tier, next_review = a.next_review, temporary_limit = a.temporary_limit,
+      temporary_from = a.temporary_from, temporary_until = a.temporary_until, currency = a.currency
+  FROM (SELECT) AS one LEFT JOIN pgcredit.account a ON a.customer = $1
+  WHERE e.customer = $1
+    AND (e.has_account, e.credit_limit, e.tolerance_pct, e.status, e.risk_tier, e.next_review,
+         e.temporary_limit, e.temporary_from, e.temporary_until, e.currency)
+        IS DISTINCT FROM (a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0),
+                          coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit,
+                          a.temporary_from, a.temporary_until, a.currency)
 $$;
 COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
   'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date, temporary limit and currency into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
