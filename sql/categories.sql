@@ -92,7 +92,6 @@ SELECT pgcredit.set_category_limit('deliveries', 'Infinity', 'r');
 SELECT pgcredit.set_category_limit('deliveries', '-Infinity', 'r');
 SELECT pgcredit.set_category_limit('deliveries', 100, 'r', tolerance_pct => -1);
 SELECT pgcredit.set_category_limit('deliveries', 100, 'r', tolerance_pct => 'NaN');
-SELECT pgcredit.set_category_limit('deliveries', 100, 'r', tolerance_pct => NULL);
 SELECT pgcredit.set_category_limit('deliveries', 100, NULL);
 SELECT pgcredit.set_category_limit('deliveries', 100, ' ');
 SELECT pgcredit.set_category_limit(NULL, 100, 'r');
@@ -106,7 +105,10 @@ SELECT count(*) AS sub_limits FROM pgcredit.category_limit;
 SELECT category, customer, credit_limit, tolerance_pct
 FROM pgcredit.set_category_limit('deliveries', 120, 'deliveries are unsecured');
 SELECT category, customer, credit_limit, tolerance_pct
-FROM pgcredit.set_category_limit('deliveries', 200, 'long-standing customer', 'cat-b', 10);
+FROM pgcredit.set_category_limit('deliveries', 190, 'long-standing customer', 'cat-b', 10);
+-- a tolerance not given stays as it is, as set_group_limit keeps a group's
+SELECT category, customer, credit_limit, tolerance_pct
+FROM pgcredit.set_category_limit('deliveries', 200, 'long-standing customer', 'cat-b');
 SELECT action, customer, old_value, new_value, reason FROM pgcredit.audit_log
 WHERE action = 'set_category_limit' ORDER BY id;
 SELECT customer, category, amount, sub_limit, tolerance_pct, headroom

@@ -4272,7 +4272,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.add_category(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.add_category(text, text, text) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.set_category_limit(category text, credit_limit numeric, reason text,
-                                            customer text DEFAULT NULL, tolerance_pct numeric DEFAULT 0)
+                                            customer text DEFAULT NULL, tolerance_pct numeric DEFAULT NULL)
 RETURNS pgcredit.category_limit LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -4289,9 +4289,7 @@ BEGIN
       HINT = 'Set sub-limits on categories of kind orders.';
   END IF;
   PERFORM pgcredit._check_amount('credit_limit', credit_limit);
-  IF tolerance_pct IS NULL THEN
-    RAISE EXCEPTION 'tolerance_pct must not be null' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
+  -- NULL: the tolerance stays as it is (0 for a new sub-limit)
   PERFORM pgcredit._check_amount('tolerance_pct', tolerance_pct);
   IF customer IS NOT NULL AND octet_length(customer) > 1000 THEN
     RAISE EXCEPTION 'customer key of % bytes is too long for pgcredit', octet_length(customer)
@@ -4311,9 +4309,10 @@ BEGIN
   ELSE
     INSERT INTO pgcredit.category_limit AS l (category, customer, credit_limit, tolerance_pct)
     VALUES (set_category_limit.category, set_category_limit.customer, set_category_limit.credit_limit,
-            set_category_limit.tolerance_pct)
+            coalesce(set_category_limit.tolerance_pct, 0))
     ON CONFLICT ON CONSTRAINT category_limit_once DO UPDATE
-      SET credit_limit = EXCLUDED.credit_limit, tolerance_pct = EXCLUDED.tolerance_pct, set_at = pg_catalog.now()
+      SET credit_limit = EXCLUDED.credit_limit,
+          tolerance_pct = coalesce(set_category_limit.tolerance_pct, l.tolerance_pct), set_at = pg_catalog.now()
     RETURNING * INTO after;
   END IF;
   PERFORM pgcredit._audit('set_category_limit', customer,
@@ -4326,7 +4325,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) IS
-  'set the sub-limit of a category of kind orders for one customer, or the default for every customer (customer NULL), with a tolerance and a reason, audited; credit_limit NULL removes it';
+  'set the sub-limit of a category of kind orders for one customer, or the default for every customer (customer NULL), with a reason and, when given, a tolerance (else the one it has, 0 for a new sub-limit), audited; credit_limit NULL removes it';
 REVOKE EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text, numeric) TO pgcredit_controller;
 
