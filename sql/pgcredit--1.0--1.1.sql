@@ -1430,6 +1430,11 @@ DECLARE
   fixed bigint;
   fixed_customers text[];
 BEGIN
+  -- no change of an account in flight, nor after: the copies of the
+  -- accounts made below read them once, and a change that committed while
+  -- the copy waited for its exposure row would be undone (a lowered limit
+  -- raised again)
+  LOCK TABLE pgcredit.account IN SHARE MODE;
   -- the attached tables are read under a SHARE lock, holding their
   -- writers while exposure is recomputed
   WITH actual AS (SELECT * FROM pgcredit._actual_exposure(true)),
