@@ -341,6 +341,26 @@ SELECT pgcredit.set_cover_policy('collateral', true, 100, 'a reader');
 RESET ROLE;
 SELECT count(*) AS covers_of_k4 FROM pgcredit.cover WHERE customer = 'K4';
 
+-- customer_risk's available credit is the headroom the guard leaves: the
+-- limit in force (a temporary one today) with its tolerance, plus the
+-- cover that counts.  Exactly that much more passes, a cent more does not.
+RESET TIME ZONE;
+SELECT customer, credit_limit FROM pgcredit.open_account('K6', 1000, 10);
+SELECT credit_limit, temporary_limit FROM pgcredit.set_temporary_limit('K6', 1500, current_date + 30, 'season');
+SELECT kind, amount FROM pgcredit.add_cover('K6', 'deposit', 'cash', 200, 'deposit received');
+INSERT INTO c_order (customer, amount) VALUES ('K6', 100);
+SELECT credit_limit, exposure, available_credit FROM pgcredit.customer_risk WHERE customer = 'K6';
+SELECT verdict, credit_available = (SELECT available_credit FROM pgcredit.customer_risk WHERE customer = 'K6')
+       AS same_as_check_order
+FROM pgcredit.check_order('K6', 1);
+INSERT INTO c_order (customer, amount)
+SELECT 'K6', available_credit + 0.01 FROM pgcredit.customer_risk WHERE customer = 'K6';
+INSERT INTO c_order (customer, amount)
+SELECT 'K6', available_credit FROM pgcredit.customer_risk WHERE customer = 'K6';
+SELECT exposure, available_credit FROM pgcredit.customer_risk WHERE customer = 'K6';
+-- on a day after the temporary limit, the permanent limit is in force
+SELECT available_credit FROM pgcredit.customer_risk_at(current_date + 31) WHERE customer = 'K6';
+
 -- Clean up
 REVOKE USAGE ON SCHEMA pgcredit FROM regress_cover_nobody, regress_cover_app;
 DROP ROLE regress_cover_nobody;
@@ -352,7 +372,7 @@ DROP TABLE c_order;
 DELETE FROM pgcredit.cover;
 DELETE FROM pgcredit.cover_policy;
 DELETE FROM pgcredit.audit_log
-WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'D1', 'I1', 'I2', 'I3') OR action IN ('set_cover_policy', 'rebuild_exposure');
-DELETE FROM pgcredit.exposure WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'D1', 'I1', 'I2', 'I3');
-DELETE FROM pgcredit.account WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'D1', 'I1', 'I2', 'I3');
+WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'D1', 'I1', 'I2', 'I3') OR action IN ('set_cover_policy', 'rebuild_exposure');
+DELETE FROM pgcredit.exposure WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'D1', 'I1', 'I2', 'I3');
+DELETE FROM pgcredit.account WHERE customer IN ('K1', 'K2', 'K3', 'K4', 'K5', 'K6', 'D1', 'I1', 'I2', 'I3');
 RESET TIME ZONE;

@@ -4958,6 +4958,65 @@ COMMENT ON FUNCTION pgcredit.revalue_exposure(text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.revalue_exposure(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.revalue_exposure(text) TO pgcredit_admin;
 
+-- customer_risk's available credit is what the guard leaves: the limit
+-- in force with a temporary limit, and the cover that counts
+CREATE OR REPLACE FUNCTION pgcredit.customer_risk_at(as_of date)
+RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
+               open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
+               behavioural_score numeric, external_score numeric, combined_score numeric,
+               risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
+               last_payment date, next_review date)
+LANGUAGE sql STABLE ROWS 10000
+-- a plan of a few joins over large inputs: compiling it would take longer than running it
+SET jit = off
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
+     x AS (SELECT * FROM pgcredit.external_score_now($1)),
+     -- the tiers of the latest scoring on or before the day
+     h AS (SELECT customer, tier FROM pgcredit.score_history
+           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
+     c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+           UNION SELECT customer FROM s),
+     -- the cover that counts towards each limit on the day
+     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1) v GROUP BY v.customer)
+SELECT c.customer,
+       a.credit_limit,
+       coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
+       coalesce(e.receivables, 0) AS receivables,
+       coalesce(e.open_orders, 0) AS open_orders,
+       -- the headroom the guard leaves: the limit in force on the day (a
+       -- temporary one in its days) with tolerance, plus the cover that counts
+       round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
+                                       a.temporary_until, $1) * (1 + coalesce(a.tolerance_pct, 0) / 100)
+             + coalesce(k.cover, 0)
+             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
+       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
+       coalesce(a.status, 'no account') AS status,
+       s.behavioural_score,
+       x.scaled_score AS external_score,
+       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
+                         cfg.weight_external, cfg.weight_utilisation) AS combined_score,
+       coalesce(h.tier, a.risk_tier) AS risk_tier,
+       coalesce(s.oldest_days_past_due, 0) AS days_past_due,
+       s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
+       s.days_61_90 AS aging_61_90, s.days_over_90 AS aging_over_90,
+       s.dso_90, s.last_payment, a.next_review
+FROM c
+LEFT JOIN pgcredit.account a USING (customer)
+LEFT JOIN pgcredit.exposure e USING (customer)
+LEFT JOIN s USING (customer)
+LEFT JOIN x USING (customer)
+LEFT JOIN h USING (customer)
+LEFT JOIN k USING (customer)
+-- the weights read once, not in a call of combined_score() per row
+CROSS JOIN pgcredit._settings_or_default() cfg
+CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u;
+$$;
+COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'what the guard leaves: the limit in force (a temporary limit in its days) with tolerance, plus the cover that counts, minus exposure; negative when over; NULL without a limit';
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

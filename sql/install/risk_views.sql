@@ -18,13 +18,19 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
      h AS (SELECT customer, tier FROM pgcredit.score_history
            WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
      c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
-           UNION SELECT customer FROM s)
+           UNION SELECT customer FROM s),
+     -- the cover that counts towards each limit on the day
+     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1) v GROUP BY v.customer)
 SELECT c.customer,
        a.credit_limit,
        coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
        coalesce(e.receivables, 0) AS receivables,
        coalesce(e.open_orders, 0) AS open_orders,
-       round(a.credit_limit * (1 + coalesce(a.tolerance_pct, 0) / 100)
+       -- the headroom the guard leaves: the limit in force on the day (a
+       -- temporary one in its days) with tolerance, plus the cover that counts
+       round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
+                                       a.temporary_until, $1) * (1 + coalesce(a.tolerance_pct, 0) / 100)
+             + coalesce(k.cover, 0)
              - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
        round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
        coalesce(a.status, 'no account') AS status,
@@ -43,6 +49,7 @@ LEFT JOIN pgcredit.exposure e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
 LEFT JOIN h USING (customer)
+LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
 CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
@@ -63,7 +70,7 @@ COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL wit
 COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders, live';
 COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables, live';
 COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders, live';
-COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'limit with tolerance minus exposure; negative when over; NULL without a limit';
+COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'what the guard leaves: the limit in force (a temporary limit in its days) with tolerance, plus the cover that counts, minus exposure; negative when over; NULL without a limit';
 COMMENT ON COLUMN pgcredit.customer_risk.utilisation_pct IS 'exposure as a percentage of the limit (without tolerance), 2 decimals';
 COMMENT ON COLUMN pgcredit.customer_risk.status IS 'account status (ok, watch, hold, blocked), or no account';
 COMMENT ON COLUMN pgcredit.customer_risk.behavioural_score IS 'credit_score() over the customer''s receivables today, 0-100 (100 best)';
