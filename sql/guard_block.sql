@@ -166,6 +166,22 @@ SELECT * FROM pgcredit.verify_exposure();
 SELECT pgcredit.rebuild_exposure() AS customers_fixed;
 SELECT * FROM pgcredit.verify_exposure();
 
+-- The copies of the accounts the guard judges by: none differs, a copy
+-- damaged by hand is listed field by field, and rebuild_exposure repairs
+-- it (a limit of 1000 is the same as 1000.00)
+SELECT * FROM pgcredit.verify_account_copy();
+UPDATE pgcredit.exposure SET credit_limit = credit_limit * 2, status = 'watch', currency = 'USD'
+WHERE customer = '1';
+UPDATE pgcredit.exposure SET credit_limit = credit_limit::numeric(20,2) WHERE customer = '3';
+SELECT credit_limit FROM pgcredit.exposure WHERE customer = '3';
+SELECT * FROM pgcredit.verify_account_copy();
+-- a reader may check them
+SET ROLE pgcredit_reader;
+SELECT customer, field FROM pgcredit.verify_account_copy();
+RESET ROLE;
+SELECT pgcredit.rebuild_exposure() AS customers_fixed;
+SELECT * FROM pgcredit.verify_account_copy();
+
 -- Detach takes the table out of exposure and its triggers off it.
 SELECT relid FROM pgcredit.detach('sales_order');
 INSERT INTO sales_order (customer, amount) VALUES (1, 1000000);

@@ -5017,6 +5017,43 @@ CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_o
 $$;
 COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'what the guard leaves: the limit in force (a temporary limit in its days) with tolerance, plus the cover that counts, minus exposure; negative when over; NULL without a limit';
 
+-- The copies of the accounts the guard judges by, checked
+CREATE FUNCTION pgcredit.verify_account_copy()
+RETURNS TABLE (customer text, field text, on_account text, on_exposure text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- what the guard judges by is the copy: a copy that differs from the
+  -- account is a limit, status or currency not enforced as set
+  SELECT e.customer, f.field, f.on_account, f.on_exposure
+  FROM pgcredit.exposure e
+  LEFT JOIN pgcredit.account a ON a.customer = e.customer
+  CROSS JOIN LATERAL (VALUES
+    ('has_account', (a.customer IS NOT NULL)::text, e.has_account::text,
+     (a.customer IS NOT NULL) = e.has_account),
+    ('credit_limit', a.credit_limit::text, e.credit_limit::text,
+     a.credit_limit IS NOT DISTINCT FROM e.credit_limit),
+    ('tolerance_pct', coalesce(a.tolerance_pct, 0)::text, e.tolerance_pct::text,
+     coalesce(a.tolerance_pct, 0) = e.tolerance_pct),
+    ('status', coalesce(a.status, 'ok'), e.status, coalesce(a.status, 'ok') = e.status),
+    ('risk_tier', a.risk_tier, e.risk_tier, a.risk_tier IS NOT DISTINCT FROM e.risk_tier),
+    ('next_review', a.next_review::text, e.next_review::text, a.next_review IS NOT DISTINCT FROM e.next_review),
+    ('temporary_limit', a.temporary_limit::text, e.temporary_limit::text,
+     a.temporary_limit IS NOT DISTINCT FROM e.temporary_limit),
+    ('temporary_from', a.temporary_from::text, e.temporary_from::text,
+     a.temporary_from IS NOT DISTINCT FROM e.temporary_from),
+    ('temporary_until', a.temporary_until::text, e.temporary_until::text,
+     a.temporary_until IS NOT DISTINCT FROM e.temporary_until),
+    ('currency', a.currency, e.currency, a.currency IS NOT DISTINCT FROM e.currency))
+    AS f(field, on_account, on_exposure, same)
+  WHERE NOT f.same
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_account_copy() IS
+  'list the fields of the accounts whose copy on the exposure row, which the guard judges orders by, differs from the account (none when all is well); rebuild_exposure() repairs them';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_account_copy() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_account_copy() TO pgcredit_reader;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

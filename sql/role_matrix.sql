@@ -88,6 +88,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.exposure_truncate_trigger()', 'public'),
   -- pgcredit_reader
   ('pgcredit.verify_exposure()', 'reader'),
+  ('pgcredit.verify_account_copy()', 'reader'),
   ('pgcredit.verify_receivable_due()', 'reader'),
   ('pgcredit.verify_order_horizon()', 'reader'),
   -- the horizon's today, which pgcredit.future_orders reads as its reader

@@ -82,6 +82,42 @@ COMMENT ON FUNCTION pgcredit._lock_exposure(text) IS
   'lock a customer''s exposure row and copy the account''s limit, tolerance, status, risk tier, review date, temporary limit and currency into it, so that the change serialises with the customer''s orders and the guard reads it under the row lock';
 REVOKE EXECUTE ON FUNCTION pgcredit._lock_exposure(text) FROM PUBLIC;
 
+CREATE FUNCTION pgcredit.verify_account_copy()
+RETURNS TABLE (customer text, field text, on_account text, on_exposure text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  -- what the guard judges by is the copy: a copy that differs from the
+  -- account is a limit, status or currency not enforced as set
+  SELECT e.customer, f.field, f.on_account, f.on_exposure
+  FROM pgcredit.exposure e
+  LEFT JOIN pgcredit.account a ON a.customer = e.customer
+  CROSS JOIN LATERAL (VALUES
+    ('has_account', (a.customer IS NOT NULL)::text, e.has_account::text,
+     (a.customer IS NOT NULL) = e.has_account),
+    ('credit_limit', a.credit_limit::text, e.credit_limit::text,
+     a.credit_limit IS NOT DISTINCT FROM e.credit_limit),
+    ('tolerance_pct', coalesce(a.tolerance_pct, 0)::text, e.tolerance_pct::text,
+     coalesce(a.tolerance_pct, 0) = e.tolerance_pct),
+    ('status', coalesce(a.status, 'ok'), e.status, coalesce(a.status, 'ok') = e.status),
+    ('risk_tier', a.risk_tier, e.risk_tier, a.risk_tier IS NOT DISTINCT FROM e.risk_tier),
+    ('next_review', a.next_review::text, e.next_review::text, a.next_review IS NOT DISTINCT FROM e.next_review),
+    ('temporary_limit', a.temporary_limit::text, e.temporary_limit::text,
+     a.temporary_limit IS NOT DISTINCT FROM e.temporary_limit),
+    ('temporary_from', a.temporary_from::text, e.temporary_from::text,
+     a.temporary_from IS NOT DISTINCT FROM e.temporary_from),
+    ('temporary_until', a.temporary_until::text, e.temporary_until::text,
+     a.temporary_until IS NOT DISTINCT FROM e.temporary_until),
+    ('currency', a.currency, e.currency, a.currency IS NOT DISTINCT FROM e.currency))
+    AS f(field, on_account, on_exposure, same)
+  WHERE NOT f.same
+  ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION pgcredit.verify_account_copy() IS
+  'list the fields of the accounts whose copy on the exposure row, which the guard judges orders by, differs from the account (none when all is well); rebuild_exposure() repairs them';
+REVOKE EXECUTE ON FUNCTION pgcredit.verify_account_copy() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.verify_account_copy() TO pgcredit_reader;
+
 CREATE FUNCTION pgcredit._change_account(customer text, changes jsonb, action text, reason text)
 RETURNS pgcredit.account LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
