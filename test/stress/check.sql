@@ -7,7 +7,8 @@ SELECT (SELECT count(*) FROM stress_order) AS orders_accepted,
        (SELECT count(*) FROM stress_order WHERE status = 'shipped') AS orders_shipped,
        (SELECT count(*) FROM stress_invoice WHERE open_amount = 0) AS invoices_paid,
        (SELECT count(*) FROM stress_move WHERE sqlstate IS NULL) AS group_moves,
-       (SELECT count(*) FROM stress_move WHERE sqlstate IS NOT NULL) AS group_moves_refused;
+       (SELECT count(*) FROM stress_move WHERE sqlstate IS NOT NULL) AS group_moves_refused,
+       (SELECT count(*) FROM stress_limit) AS limit_changes;
 SELECT sqlstate, count(*) FROM stress_refusal GROUP BY 1 ORDER BY 1;
 
 CREATE TEMP TABLE verdict AS
@@ -26,11 +27,14 @@ SELECT
   -- pgcredit's counters equal what the tables hold
   (SELECT count(*) FROM pgcredit.verify_exposure()) AS mismatches,
   (SELECT count(*) FROM pgcredit.verify_group_exposure()) AS group_mismatches,
+  -- the guard's copies of the accounts are the accounts
+  (SELECT count(*) FROM pgcredit.verify_account_copy()) AS copy_mismatches,
+  (SELECT count(*) FROM stress_limit) AS limit_changes,
   (SELECT count(*) FROM stress_refusal WHERE sqlstate = 'PC014') AS group_refusals;
 SELECT * FROM verdict;
 SELECT CASE WHEN over_limit = 0 AND group_over_limit = 0 AND top_over_limit = 0 AND group_orders > 0
                  AND group_refusals > 0 AND unlogged = 0 AND other_refusals = 0 AND mismatches = 0
-                 AND group_mismatches = 0
+                 AND group_mismatches = 0 AND copy_mismatches = 0 AND limit_changes > 0
             THEN 'stress check passed' ELSE 'stress check FAILED' END AS verdict
 FROM verdict \gset
 \echo :verdict

@@ -154,6 +154,18 @@ WHEN invalid_parameter_value THEN
 END
 $$;
 
+-- A controller changes a customer's limit, up or down, while its orders
+-- and moves run: every change copies the account onto the exposure row
+-- under that row's lock, and no order may pass on a copy older than the
+-- limit it is logged against.
+CREATE TABLE stress_limit (customer int, credit_limit numeric);
+CREATE FUNCTION relimit(c int, lim numeric) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pgcredit.set_credit_limit(c::text, lim, 'stress limit change');
+  INSERT INTO stress_limit VALUES (c, lim);
+END
+$$;
+
 -- A payment: the customer's oldest open invoice is paid.
 CREATE FUNCTION pay(c int) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
