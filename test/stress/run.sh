@@ -2,9 +2,9 @@
 # Stress the credit guard with pgbench against the server in PGHOST/PGPORT
 # (make stress starts a throwaway one): many clients place random orders
 # and payments for customers with tight limits, while others move
-# customers between credit groups and change their limits.  With CRASH=1 the server
-# is stopped with "immediate" mode halfway and restarted, and the run goes
-# on.  Then check.sql verifies from the data that no customer ever went
+# customers between credit groups and change their limits.  With CRASH=1
+# the server is stopped with "immediate" mode halfway and restarted, and
+# the run goes on.  Then check.sql verifies from the data that no customer ever went
 # past its limit, that every refusal had the documented SQLSTATE, and that
 # verify_exposure() and verify_account_copy() find no mismatch.
 #   STRESS_SECONDS (default 60), STRESS_CLIENTS (16), STRESS_CUSTOMERS (50),
