@@ -270,6 +270,45 @@ SELECT relid FROM pgcredit.attach_orders('hz_more', 'customer', 'amount',
                                          delivery_column => 'deliver', horizon_days => NULL);
 SELECT count(*) AS attached FROM pgcredit.attachment WHERE relid = 'hz_more'::regclass;
 
+-- The book's time zone: every session measures the horizon from the
+-- same day, whatever its TimeZone.  Etc/GMT-14 and Etc/GMT+12 lie 26
+-- hours apart, so their dates always differ.
+SET TIME ZONE 'Etc/GMT+12';
+SELECT pgcredit._horizon_today() = current_date AS follows_the_session;
+SELECT time_zone FROM pgcredit.set_time_zone('Etc/GMT-14', 'the book is kept in Kiritimati time');
+SELECT pgcredit._horizon_today() = (now() AT TIME ZONE 'Etc/GMT-14')::date AS the_book_day,
+       pgcredit._horizon_today() > current_date AS ahead_of_this_session;
+-- the guard judges by the book's day: delivered on its day + 30 counts
+-- now, on its day + 31 waits for a day that the session's date would
+-- have put one or two days later
+INSERT INTO hz_order (id, customer, amount, deliver) VALUES
+  (900, 'HZ', 1, pgcredit._horizon_today() + 30), (901, 'HZ', 2, pgcredit._horizon_today() + 31);
+SELECT open_orders FROM pgcredit.exposure WHERE customer = 'HZ';
+SELECT counts_from - pgcredit._horizon_today() AS counts_in_days, amount, items
+FROM pgcredit.order_horizon WHERE customer = 'HZ';
+SET TIME ZONE 'Etc/GMT-14';
+SELECT pgcredit._horizon_today() = current_date AS the_same_day_there;
+-- back to a zone whose date is earlier while orders wait: refused
+SELECT pgcredit.set_time_zone('Etc/GMT+12', 'r');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.set_time_zone('Mars/Olympus_Mons', 'r');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.set_time_zone(' ', 'r');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit.set_time_zone('UTC', NULL);
+\echo :LAST_ERROR_SQLSTATE
+-- admins only
+SET ROLE pgcredit_controller;
+SELECT pgcredit.set_time_zone('UTC', 'r');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT time_zone FROM pgcredit.settings;
+-- each session's own again (here the same day), audited
+SELECT time_zone IS NULL AS sessions_own FROM pgcredit.set_time_zone(NULL, 'back to each session''s zone');
+SELECT action, old_value, new_value, reason FROM pgcredit.audit_log WHERE action = 'set_time_zone' ORDER BY id;
+DELETE FROM hz_order WHERE id IN (900, 901);
+RESET TIME ZONE;
+
 -- Clean up for the files after this one
 SELECT relid FROM pgcredit.detach('hz_order');
 SELECT count(*) AS buckets_left FROM pgcredit.order_horizon WHERE customer LIKE 'H%';
@@ -278,6 +317,6 @@ DELETE FROM pgcredit.alert WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.exposure WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.account WHERE customer LIKE 'H%';
 DELETE FROM pgcredit.audit_log WHERE customer LIKE 'H%'
-  OR action IN ('attach_orders', 'detach', 'rebuild_exposure', 'advance_horizon')
+  OR action IN ('attach_orders', 'detach', 'rebuild_exposure', 'advance_horizon', 'set_time_zone')
   OR (action IN ('create_group', 'drop_group') AND old_value->>'id' LIKE 'H%')
   OR (action IN ('create_group', 'drop_group') AND new_value->>'id' LIKE 'H%');

@@ -5054,6 +5054,52 @@ COMMENT ON FUNCTION pgcredit.verify_account_copy() IS
 REVOKE EXECUTE ON FUNCTION pgcredit.verify_account_copy() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.verify_account_copy() TO pgcredit_reader;
 
+-- The book's time zone: the horizon's today the same in every session
+ALTER TABLE pgcredit.settings ADD COLUMN time_zone text;
+COMMENT ON COLUMN pgcredit.settings.time_zone IS 'the book''s time zone: the horizon''s today is the date in it, the same for every session whatever its TimeZone; NULL = each session''s own (set with set_time_zone)';
+CREATE FUNCTION pgcredit.set_time_zone(zone text, reason text)
+RETURNS pgcredit.settings LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.settings;
+  after pgcredit.settings;
+  old_today date;
+  new_today date;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF zone IS NOT NULL AND btrim(zone) = '' THEN
+    RAISE EXCEPTION 'time zone must not be empty' USING ERRCODE = 'invalid_parameter_value',
+      HINT = 'Name a time zone such as Europe/Berlin, or NULL for each session''s own.';
+  END IF;
+  SELECT * INTO before FROM pgcredit.settings FOR UPDATE;
+  old_today := pgcredit._horizon_today();
+  -- an unknown name raises 22023 here
+  new_today := CASE WHEN zone IS NULL THEN current_date
+                    ELSE (pg_catalog.now() AT TIME ZONE zone)::date END;
+  -- the orders waiting beyond the horizon are in buckets of days counted
+  -- from today: today must not go back under them (unless the tests'
+  -- pgcredit.horizon_today holds the day, which a zone does not move)
+  IF new_today < old_today AND coalesce(pg_catalog.current_setting('pgcredit.horizon_today', true), '') = ''
+     AND EXISTS (SELECT FROM pgcredit.order_horizon) THEN
+    RAISE EXCEPTION 'cannot move the horizon''s today back' USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('Today is %s in the book; in time zone %s it would be %s, and orders wait beyond the horizon.',
+                      old_today, coalesce(zone, 'of this session'), new_today),
+      HINT = 'Change the time zone when the new one''s date has caught up, or when no order waits beyond the horizon.';
+  END IF;
+  INSERT INTO pgcredit.settings AS s (time_zone) VALUES (zone)
+  ON CONFLICT (only_row) DO UPDATE SET time_zone = EXCLUDED.time_zone
+  RETURNING * INTO after;
+  PERFORM pgcredit._audit('set_time_zone', NULL, jsonb_build_object('time_zone', before.time_zone),
+                          jsonb_build_object('time_zone', after.time_zone), reason);
+  RETURN after;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_time_zone(text, text) IS
+  'set the book''s time zone, in which the horizon''s today is the same for every session (NULL = each session''s own); refused when it would move today back while orders wait beyond the horizon; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_time_zone(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_time_zone(text, text) TO pgcredit_admin;
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)

@@ -168,6 +168,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
   ('pgcredit.set_max_days_past_due(integer,text)', 'admin'),
+  ('pgcredit.set_time_zone(text,text)', 'admin'),
   -- the credit policy: rules
   ('pgcredit.add_rule(text,text,text,text,text,integer,numeric,numeric,numeric,integer,text[],date,date,text[],text,text)', 'admin'),
   ('pgcredit.set_rule_action(bigint,text,text)', 'admin'),

@@ -116,10 +116,89 @@ LoadHorizonCache(void)
 }
 
 /*
- * The day the horizon is measured from: current_date (the date of the
- * transaction's start in the session's time zone), worked out once per
- * transaction, or the superuser-only setting pgcredit.horizon_today when
- * set, which tests use to let days pass.
+ * The book's time zone, pgcredit.settings.time_zone, as last committed:
+ * kept until a change of the settings is seen (their statement trigger
+ * settings_changed invalidates the table's relcache entry in every
+ * backend); NULL when none is set, or in a database still at 1.0.
+ */
+static struct
+{
+	bool		valid;
+	Oid			settings;
+	pg_tz	   *zone;
+}			book_zone;
+
+static void
+BookZoneCallback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == book_zone.settings || !OidIsValid(book_zone.settings))
+		book_zone.valid = false;
+}
+
+static pg_tz *
+BookZone(void)
+{
+	static bool registered = false;
+	Relation	rel;
+	AttrNumber	att;
+
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(BookZoneCallback, (Datum) 0);
+		registered = true;
+	}
+	AcceptInvalidationMessages();
+	if (book_zone.valid)
+		return book_zone.zone;
+	book_zone.zone = NULL;
+	book_zone.settings = get_relname_relid("settings", get_namespace_oid("pgcredit", false));
+	if (!OidIsValid(book_zone.settings))
+	{
+		book_zone.valid = true;
+		return NULL;
+	}
+	/* valid from the table's lock on: a change committed later invalidates */
+	rel = table_open(book_zone.settings, AccessShareLock);
+	book_zone.valid = true;
+	att = get_attnum(book_zone.settings, "time_zone");
+	if (att != InvalidAttrNumber)
+	{
+		Snapshot	snap = RegisterSnapshot(GetLatestSnapshot());
+		SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+		HeapTuple	tup = systable_getnext(scan);
+		bool		isnull = true;
+		Datum		d = (Datum) 0;
+
+		if (HeapTupleIsValid(tup))
+			d = heap_getattr(tup, att, RelationGetDescr(rel), &isnull);
+		if (!isnull)
+		{
+			char	   *name = TextDatumGetCString(d);
+
+			book_zone.zone = pg_tzset(name);
+			if (book_zone.zone == NULL)
+			{
+				book_zone.valid = false;
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("time zone \"%s\" of pgcredit.settings is not recognized", name),
+						 errhint("Set the book's time zone again with pgcredit.set_time_zone().")));
+			}
+		}
+		systable_endscan(scan);
+		UnregisterSnapshot(snap);
+	}
+	table_close(rel, AccessShareLock);
+	return book_zone.zone;
+}
+
+/*
+ * The day the horizon is measured from: the date of the transaction's
+ * start in the book's time zone (pgcredit.settings.time_zone), else in
+ * the session's (current_date), worked out once per transaction, or the
+ * superuser-only setting pgcredit.horizon_today when set, which tests use
+ * to let days pass.  A book's time zone gives every session the same day,
+ * whatever its TimeZone: the buckets an order goes in depend on it.
  */
 DateADT
 pgc_horizon_day(void)
@@ -128,15 +207,27 @@ pgc_horizon_day(void)
 	static pg_tz *for_zone = NULL;
 	static DateADT today = 0;
 	TimestampTz start;
+	pg_tz	   *zone;
 
 	if (pgc_horizon_today_set)
 		return pgc_horizon_today_value;
+	zone = BookZone();
+	if (zone == NULL)
+		zone = session_timezone;
 	start = GetCurrentTransactionStartTimestamp();
-	if (start != for_start || session_timezone != for_zone || for_start == 0)
+	if (start != for_start || zone != for_zone || for_start == 0)
 	{
-		today = GetSQLCurrentDate();
+		struct pg_tm tm;
+		fsec_t		fsec;
+		int			tz;
+
+		if (timestamp2tm(start, &tz, &tm, &fsec, NULL, zone) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("timestamp out of range")));
+		today = date2j(tm.tm_year, tm.tm_mon, tm.tm_mday) - POSTGRES_EPOCH_JDATE;
 		for_start = start;
-		for_zone = session_timezone;
+		for_zone = zone;
 	}
 	return today;
 }
