@@ -92,7 +92,7 @@ RETURNS date
 AS 'MODULE_PATHNAME', 'pgc_horizon_today'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pgcredit._horizon_today() IS
-  'the day the guard measures the horizon from: current_date, or the superuser-only setting pgcredit.horizon_today when set (for tests)';
+  'the day the guard measures the horizon from: the date in the book''s time zone (settings.time_zone), else current_date; or the superuser-only setting pgcredit.horizon_today when set (for tests)';
 REVOKE EXECUTE ON FUNCTION pgcredit._horizon_today() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._horizon_today() TO pgcredit_reader;
 
