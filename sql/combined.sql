@@ -42,21 +42,36 @@ FROM pgcredit.attach_orders('cb_order', 'customer', 'amount', currency_column =>
                             rate_date_column => 'placed_on', category => 'cb_deliveries',
                             delivery_column => 'deliver', horizon_days => 30);
 
+-- check_order, given the table, the currency, the rate date and the
+-- delivery date, answers before each insert what the insert then does
 -- 1000 dollars are 900 euros: within CB1's limit of 1000 + 300 cover,
 -- its sub-limit and both groups'
+SELECT verdict, kind, exposure, credit_available
+FROM pgcredit.check_order('CB1', 1000, 'cb_order', currency => 'USD', rate_date => current_date);
 INSERT INTO cb_order (id, customer, amount, currency) VALUES (1, 'CB1', 1000, 'USD');
 SELECT * FROM standing;
 -- 400 euros more: 1300 is the limit with cover, but over the sub-limit
 -- of 1200 (PC018); nothing changed
+SELECT verdict, kind, sqlstate
+FROM pgcredit.check_order('CB1', 400, 'cb_order', currency => 'EUR', rate_date => current_date);
 \set VERBOSITY terse
 INSERT INTO cb_order (id, customer, amount, currency) VALUES (2, 'CB1', 400, 'EUR');
 \echo :LAST_ERROR_SQLSTATE
 -- CB2, far below its own limit, meets the group's 1500 (PC014)
+SELECT verdict, kind, sqlstate FROM pgcredit.check_order('CB2', 700, 'cb_order', currency => 'EUR');
 INSERT INTO cb_order (id, customer, amount, currency) VALUES (3, 'CB2', 700, 'EUR');
 \echo :LAST_ERROR_SQLSTATE
 \set VERBOSITY default
 SELECT * FROM standing;
 -- beyond the horizon: counted nowhere yet, waiting in euros, not checked
+SELECT verdict, kind, sqlstate, reason = 'delivered beyond the horizon: the order counts and is judged from '
+                                  || (current_date + 30)::text AS reason_names_the_day
+FROM pgcredit.check_order('CB2', 5000, 'cb_order', currency => 'USD', rate_date => current_date,
+                          delivery_date => current_date + 60);
+-- the same order delivered within the horizon would be refused
+SELECT verdict, kind, sqlstate
+FROM pgcredit.check_order('CB2', 5000, 'cb_order', currency => 'USD', rate_date => current_date,
+                          delivery_date => current_date + 10);
 INSERT INTO cb_order (id, customer, amount, currency, deliver) VALUES (4, 'CB2', 5000, 'USD', current_date + 60);
 SELECT * FROM standing;
 -- moved within the horizon it is checked like a new order: 4500 euros
@@ -73,6 +88,30 @@ SELECT * FROM problems;
 DELETE FROM cb_order WHERE id = 1;
 SELECT * FROM standing;
 SELECT * FROM problems;
+
+-- check_order refuses what the table could not do, with the guard's
+-- errors for what it would refuse
+\set VERBOSITY terse
+CREATE TABLE cb_plain (id int PRIMARY KEY, customer text, amount numeric);
+SELECT relid FROM pgcredit.attach_orders('cb_plain', 'customer', 'amount');
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_plain', currency => 'USD', rate_date => current_date);
+\echo :LAST_ERROR_SQLSTATE
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_plain', delivery_date => current_date + 60);
+\echo :LAST_ERROR_SQLSTATE
+SELECT verdict FROM pgcredit.check_order('CB1', 10, delivery_date => current_date + 60);
+\echo :LAST_ERROR_SQLSTATE
+-- a foreign amount needs a rate date, a rate that exists and a real code
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'USD');
+\echo :LAST_ERROR_SQLSTATE
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'USD', rate_date => current_date - 31);
+\echo :LAST_ERROR_SQLSTATE
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'usd', rate_date => current_date);
+\echo :LAST_ERROR_SQLSTATE
+-- without a table, a currency converts into the account's all the same
+SELECT verdict, exposure FROM pgcredit.check_order('CB1', 100, currency => 'USD', rate_date => current_date);
+\set VERBOSITY default
+SELECT relid FROM pgcredit.detach('cb_plain');
+DROP TABLE cb_plain;
 
 -- Clean up for the files after this one
 SELECT relid FROM pgcredit.detach('cb_order');

@@ -1944,7 +1944,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit._record_trial(bigint, text, text, oid, numer
 
 -- A verdict without writing, for quote screens and sales tools.
 CREATE FUNCTION pgcredit.check_order(customer text, amount numeric, order_table regclass DEFAULT NULL,
-                                     prepaid numeric DEFAULT 0,
+                                     prepaid numeric DEFAULT 0, currency text DEFAULT NULL,
+                                     rate_date date DEFAULT NULL, delivery_date date DEFAULT NULL,
                                      OUT verdict text, OUT rule_id bigint, OUT kind text,
                                      OUT sqlstate text, OUT reason text, OUT exposure numeric,
                                      OUT credit_available numeric)
@@ -1952,10 +1953,10 @@ RETURNS record
 AS 'MODULE_PATHNAME', 'pgc_check_order'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp;
-COMMENT ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) IS
-  'would an order of this amount for this customer pass, be held or be refused, by which rule, and how much credit is available before it; judged by the guard''s own rules, writing nothing (order_table: the table the order would go into, whose mode decides between hold and refuse; prepaid: the prepaid or secured part, which uses no credit, as the table''s prepaid column)';
-REVOKE EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric) TO pgcredit_reader, pgcredit_sales;
+COMMENT ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric, text, date, date) IS
+  'would an order of this amount for this customer pass, be held or be refused, by which rule, and how much credit is available before it; judged by the guard''s own rules, writing nothing (order_table: the table the order would go into, whose mode decides between hold and refuse; prepaid: the prepaid or secured part, which uses no credit, as the table''s prepaid column; currency and rate_date: the order''s currency and the day of its rate, converted into the account''s as the table''s currency column; delivery_date: with a table attached with a horizon, an order delivered beyond it passes unjudged, as the guard lets it wait)';
+REVOKE EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric, text, date, date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.check_order(text, numeric, regclass, numeric, text, date, date) TO pgcredit_reader, pgcredit_sales;
 
 -- a database that used the setting gets the rule the guard now reads
 INSERT INTO pgcredit.credit_rule (name, kind, action, days, note)

@@ -110,7 +110,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._covering_authority(text,text,numeric,numeric)', 'controller'),
   ('pgcredit._may_approve(text,text,numeric,numeric)', 'controller'),
   -- the verdict on an order without writing: sales applications too
-  ('pgcredit.check_order(text,numeric,regclass,numeric)', 'sales'),
+  ('pgcredit.check_order(text,numeric,regclass,numeric,text,date,date)', 'sales'),
   -- pgcredit_controller
   ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
   -- credit groups: controllers change them; readers verify

@@ -39,6 +39,8 @@
 #include "guard_category.h"
 #include "guard_cover.h"
 #include "guard_due.h"
+#include "guard_horizon.h"
+#include "fx.h"
 #include "guard_rules.h"
 
 PG_FUNCTION_INFO_V1(pgc_check_order);
@@ -171,6 +173,13 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	Oid			order_table = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
 	bool		prepaid_null = PG_ARGISNULL(3);
 	Numeric		prepaid = prepaid_null ? NULL : PG_GETARG_NUMERIC(3);
+	char	   *currency = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	bool		rate_date_null = PG_ARGISNULL(5);
+	DateADT		rate_date = rate_date_null ? 0 : PG_GETARG_DATEADT(5);
+	bool		delivery_null = PG_ARGISNULL(6);
+	DateADT		delivery = delivery_null ? 0 : PG_GETARG_DATEADT(6);
+	bool		beyond = false; /* delivered beyond the table's horizon */
+	DateADT		counts_from = 0;
 	bool		hold_mode = true;
 	const char *category = "orders";	/* the order's exposure category */
 	PgcCategoryStanding cs = {0};
@@ -212,8 +221,31 @@ pgc_check_order(PG_FUNCTION_ARGS)
 							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
 					 errdetail("An order inserted into it uses credit for its whole amount."),
 					 errhint("Attach the table with prepaid_column, or give no prepaid part.")));
+		/* nor would it convert a currency, or keep an order for later */
+		if (att.currency_column == NULL && currency != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("order table \"%s\" has no currency column",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
+					 errdetail("An order inserted into it counts in its account's currency."),
+					 errhint("Attach the table with currency_column, or give no currency.")));
+		if (att.delivery_column == NULL && !delivery_null)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("order table \"%s\" has no delivery column",
+							get_rel_name(order_table) ? get_rel_name(order_table) : "?"),
+					 errdetail("An order inserted into it counts now, whenever it is delivered."),
+					 errhint("Attach the table with delivery_column and horizon_days, or give no delivery date.")));
+		if (!delivery_null)
+			beyond = pgc_horizon_beyond(delivery, att.horizon_days, &counts_from);
 		customer = CanonicalKey(order_table, &att, customer);
 	}
+	else if (!delivery_null)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a delivery date needs the order table"),
+				 errdetail("The horizon is a property of the table an order goes into."),
+				 errhint("Name the order table, attached with delivery_column and horizon_days.")));
 	/* the guard's limit on keys (RowContribution), with its error */
 	if (strlen(customer) > PGC_MAX_CUSTOMER_KEY)
 		ereport(ERROR,
@@ -241,6 +273,23 @@ pgc_check_order(PG_FUNCTION_ARGS)
 	 */
 	amount = pgc_credit_part(amount, prepaid_null ? (Datum) 0 : NumericGetDatum(prepaid),
 							 prepaid_null, NUMERICOID);
+
+	/*
+	 * In another currency: converted into the account's as the guard converts
+	 * a row of a table with a currency column, with its errors (a missing
+	 * rate is PC015, never 0)
+	 */
+	if (currency != NULL)
+		amount = pgc_fx_row_amount(customer, amount, CStringGetTextDatum(currency), false, TEXTOID,
+								   DateADTGetDatum(rate_date), rate_date_null, false);
+
+	/*
+	 * Delivered beyond the horizon: the guard lets the order wait in its
+	 * bucket, unjudged and not in exposure, so it passes as an order of 0
+	 * would; the reason says from which day it counts
+	 */
+	if (beyond)
+		amount = int64_to_numeric(0);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");
@@ -392,6 +441,14 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		out[2] = CStringGetTextDatum(v.kind);
 		out[3] = CStringGetTextDatum(unpack_sql_state(v.sqlstate));
 		out[4] = CStringGetTextDatum(v.reason);
+	}
+	else if (beyond)
+	{
+		out[2] = CStringGetTextDatum("horizon");
+		nulls[3] = true;
+		out[4] = CStringGetTextDatum(psprintf("delivered beyond the horizon: the order counts and is judged from %s",
+											  DatumGetCString(DirectFunctionCall1(date_out,
+																				  DateADTGetDatum(counts_from)))));
 	}
 	else
 		nulls[2] = nulls[3] = nulls[4] = true;
