@@ -13,9 +13,9 @@
  * lock serialises every change of a customer's category rows, and the
  * fixed order (the customer's exposure row first, then its category
  * row) keeps concurrent orders from deadlocking.  The rows are written
- * with SQL for now (a kept UPDATE ... RETURNING, and an INSERT on first
- * sight); pgc_category_add() is the one entry point, so that its inside
- * can change to direct heap writes as guard_exposure.c does.
+ * directly, as guard_exposure.c writes the exposure row (the place of
+ * each row remembered, no SQL statement), and with one kept INSERT on
+ * first sight of a customer in a category.
  *
  * Which categories have sub-limits is kept in each backend: an order of
  * a category without one runs no statement for them.  Every statement
@@ -41,8 +41,8 @@
 #include "pgcredit.h"
 #include "amount.h"
 #include "guard_category.h"
+#include "guard_exposure.h"
 
-static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr limits_plan = NULL;
 static SPIPlanPtr limit_plan = NULL;
@@ -69,22 +69,18 @@ pgc_category_add(const char *customer, const char *category, Numeric delta, Nume
 	MemoryContext cxt = CurrentMemoryContext;
 	bool		isnull;
 
+	/* the row written directly, as the exposure row is */
+	if (pgc_category_row_add(customer, category, delta, after))
+		return;
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = CStringGetTextDatum(category);
 	values[2] = NumericGetDatum(delta);
-	pgc_guard_run(&update_plan,
-				  "UPDATE pgcredit.category_exposure c "
-				  "SET amount = c.amount OPERATOR(pg_catalog.+) $3 "
-				  "WHERE c.customer OPERATOR(pg_catalog.=) $1 "
-				  "AND c.category OPERATOR(pg_catalog.=) $2 RETURNING c.amount",
-				  3, types, values, false, SPI_OK_UPDATE_RETURNING);
-	if (SPI_processed == 0)
-		pgc_guard_run(&insert_plan,
-					  "INSERT INTO pgcredit.category_exposure AS c (customer, category, amount) "
-					  "VALUES ($1, $2, $3) ON CONFLICT ON CONSTRAINT category_exposure_pkey "
-					  "DO UPDATE SET amount = c.amount OPERATOR(pg_catalog.+) EXCLUDED.amount "
-					  "RETURNING c.amount",
-					  3, types, values, false, SPI_OK_INSERT_RETURNING);
+	pgc_guard_run(&insert_plan,
+				  "INSERT INTO pgcredit.category_exposure AS c (customer, category, amount) "
+				  "VALUES ($1, $2, $3) ON CONFLICT ON CONSTRAINT category_exposure_pkey "
+				  "DO UPDATE SET amount = c.amount OPERATOR(pg_catalog.+) EXCLUDED.amount "
+				  "RETURNING c.amount",
+				  3, types, values, false, SPI_OK_INSERT_RETURNING);
 	if (SPI_processed != 1)
 		elog(ERROR, "pgcredit: could not add to the exposure of customer \"%s\" in category \"%s\"",
 			 customer, category);

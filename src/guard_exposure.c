@@ -104,6 +104,11 @@ typedef struct StoreCache
 	AttrNumber	s_default_limit;
 	AttrNumber	s_default_tolerance;
 	AttrNumber	s_max_days;
+	Oid			categories;		/* category_exposure, InvalidOid at 1.0 */
+	Oid			categories_pkey;
+	AttrNumber	c_customer;
+	AttrNumber	c_category;
+	AttrNumber	c_amount;
 	bool		settings_trigger;	/* settings changes invalidate the kept
 									 * copy */
 } StoreCache;
@@ -142,10 +147,19 @@ typedef struct RowStore
 	uint64		known_resets;	/* times known was emptied */
 	Oid			pkey;			/* set by LoadCache */
 	AttrNumber	key;
+	AttrNumber	key2;			/* a second key column, or 0 */
 } RowStore;
 
 static RowStore exposure_rows = {"pgcredit exposure row places"};
 static RowStore group_rows = {"pgcredit group row places"};
+
+/*
+ * pgcredit.category_exposure is keyed by (customer, category): its rows'
+ * key is written as one string, the customer's length, a colon, the
+ * customer and the category (CategoryKey), which no other pair writes
+ * alike
+ */
+static RowStore category_rows = {"pgcredit category row places"};
 
 static StoreCache cache;
 
@@ -201,7 +215,8 @@ StoreCacheCallback(Datum arg, Oid relid)
 	if (relid == InvalidOid || relid == cache.exposure ||
 		relid == cache.exposure_pkey || relid == cache.settings ||
 		relid == cache.groups || relid == cache.groups_pkey ||
-		relid == cache.credit_group)
+		relid == cache.credit_group || relid == cache.categories ||
+		relid == cache.categories_pkey)
 		cache.valid = false;
 	if (relid == InvalidOid || relid == cache.credit_group)
 	{
@@ -327,10 +342,27 @@ LoadCache(void)
 	cache.settings_trigger = HasEnabledTrigger(rel, "settings_changed");
 	table_close(rel, AccessShareLock);
 
+	cache.categories = get_relname_relid("category_exposure", nsp);
+	if (OidIsValid(cache.categories))
+	{
+		rel = table_open(cache.categories, AccessShareLock);
+		cache.categories_pkey = RelationGetPrimaryKeyIndex(rel);
+		cache.c_customer = Column(rel, "customer");
+		cache.c_category = Column(rel, "category");
+		cache.c_amount = Column(rel, "amount");
+		if (!OidIsValid(cache.categories_pkey) || rel->rd_rel->relkind != RELKIND_RELATION ||
+			cache.c_customer != 1 || cache.c_category != 2)
+			elog(ERROR, "pgcredit: pgcredit.category_exposure must be a table (customer, category, ...) with a primary key");
+		table_close(rel, AccessShareLock);
+	}
+
 	exposure_rows.pkey = cache.exposure_pkey;
 	exposure_rows.key = cache.x_customer;
 	group_rows.pkey = cache.groups_pkey;
 	group_rows.key = cache.g_group_id;
+	category_rows.pkey = cache.categories_pkey;
+	category_rows.key = cache.c_customer;
+	category_rows.key2 = cache.c_category;
 	cache.valid = true;
 }
 
@@ -403,6 +435,33 @@ PruneIfFull(Relation rel, Buffer buf, Size tuple_len)
 		heap_page_prune_opt(rel, buf);
 }
 
+/* A two-column key as one string (see category_rows) */
+static char *
+CategoryKey(const char *customer, const char *category)
+{
+	return psprintf("%zu:%s%s", strlen(customer), customer, category);
+}
+
+/* The key's columns: key itself, or the two parts of a two-column key */
+static void
+SplitKey(RowStore *s, const char *key, char **first, char **second)
+{
+	char	   *colon;
+	unsigned long len;
+
+	if (s->key2 == 0)
+	{
+		*first = (char *) key;
+		*second = NULL;
+		return;
+	}
+	len = strtoul(key, &colon, 10);
+	if (*colon != ':' || len > strlen(colon + 1))
+		elog(ERROR, "pgcredit: malformed two-column row key");
+	*first = pnstrdup(colon + 1, len);
+	*second = colon + 1 + len;
+}
+
 /*
  * Keep a copy of a version found in buf (pinned, not locked) when it holds
  * key, and prune its page if need be; release buf.
@@ -414,10 +473,17 @@ TakeIfKeys(RowStore *s, Relation rel, Buffer buf, HeapTuple found, const char *k
 	bool		isnull;
 	bool		same;
 
+	char	   *first;
+	char	   *second;
+
 	*tup = heap_copytuple(found);
 	*tid = found->t_self;
+	SplitKey(s, key, &first, &second);
 	same = strcmp(TextDatumGetCString(heap_getattr(*tup, s->key, RelationGetDescr(rel), &isnull)),
-				  key) == 0;
+				  first) == 0;
+	if (same && second != NULL)
+		same = strcmp(TextDatumGetCString(heap_getattr(*tup, s->key2, RelationGetDescr(rel), &isnull)),
+					  second) == 0;
 	if (same)
 		PruneIfFull(rel, buf, found->t_len);
 	ReleaseBuffer(buf);
@@ -516,17 +582,23 @@ FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, KnownRow *
 
 /* Find the row of key visible to snap through the index; false when none */
 static bool
-FindRow(Relation rel, Relation idx, Snapshot snap, Datum key, TupleTableSlot *slot,
-		ItemPointer root)
+FindRow(RowStore *s, Relation rel, Relation idx, Snapshot snap, const char *key,
+		TupleTableSlot *slot, ItemPointer root)
 {
-	ScanKeyData skey;
+	ScanKeyData skey[2];
 	IndexScanDesc scan;
 	bool		found;
+	char	   *part[2];
+	int			nkeys = s->key2 == 0 ? 1 : 2;
 
-	ScanKeyInit(&skey, 1, BTEqualStrategyNumber, F_TEXTEQ, key);
-	skey.sk_collation = idx->rd_indcollation[0];
-	scan = pgc_index_beginscan(rel, idx, snap, 1, 0);
-	index_rescan(scan, &skey, 1, NULL, 0);
+	SplitKey(s, key, &part[0], &part[1]);
+	for (int i = 0; i < nkeys; i++)
+	{
+		ScanKeyInit(&skey[i], i + 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(part[i]));
+		skey[i].sk_collation = idx->rd_indcollation[i];
+	}
+	scan = pgc_index_beginscan(rel, idx, snap, nkeys, 0);
+	index_rescan(scan, skey, nkeys, NULL, 0);
 	found = false;
 
 	/*
@@ -565,7 +637,7 @@ FindVisible(RowStore *s, Relation rel, Relation *idx, TupleTableSlot **slot, Sna
 		*idx = index_open(s->pkey, RowExclusiveLock);
 		*slot = table_slot_create(rel, NULL);
 	}
-	if (!FindRow(rel, *idx, snap, CStringGetTextDatum(key), *slot, root))
+	if (!FindRow(s, rel, *idx, snap, key, *slot, root))
 		return false;
 	*tup = ExecCopySlotHeapTuple(*slot);
 	*tid = (*slot)->tts_tid;
@@ -1261,4 +1333,51 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	/* the table lock stays until the end of the transaction, as a statement's */
 	table_close(rel, NoLock);
 	return true;
+}
+
+/* Add *(Numeric *) arg to a customer's exposure in a company category */
+static void
+AddToCategory(Datum *values, bool *nulls, void *arg)
+{
+	Numeric		amount = NumericAttr(values, nulls, cache.c_amount);
+
+	if (amount == NULL)
+		elog(ERROR, "pgcredit: exposure in a category is null");
+	values[cache.c_amount - 1] =
+		NumericGetDatum(numeric_add_opt_error(amount, *(Numeric *) arg, NULL));
+}
+
+/*
+ * Add delta to a customer's exposure in a company category, written
+ * directly as the exposure row is; with after given, the amount after
+ * the change.  False when the customer has no row in the category yet
+ * (the caller creates it).  The caller holds the customer's exposure row
+ * lock, which serialises every change of its category rows.
+ */
+bool
+pgc_category_row_add(const char *customer, const char *category, Numeric delta, Numeric *after)
+{
+	Relation	rel;
+	Datum	   *values;
+	bool	   *nulls;
+	Snapshot	snap;
+	bool		found;
+
+	AcceptInvalidationMessages();
+	LoadCache();
+	if (!OidIsValid(cache.categories))
+		elog(ERROR, "pgcredit: table pgcredit.category_exposure is missing");
+	rel = table_open(cache.categories, RowExclusiveLock);
+	values = palloc(sizeof(Datum) * RelationGetDescr(rel)->natts);
+	nulls = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
+	found = ChangeRow(&category_rows, rel, CategoryKey(customer, category), AddToCategory, &delta,
+					  values, nulls, &snap);
+	if (found)
+	{
+		if (after != NULL)
+			*after = NumericAttr(values, nulls, cache.c_amount);
+		UnregisterSnapshot(snap);
+	}
+	table_close(rel, NoLock);
+	return found;
 }

@@ -67,6 +67,8 @@ typedef struct PgcExposureRow
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
 							 Numeric d_orders, int d_count, PgcExposureRow *out);
 extern bool pgc_exposure_rule_columns(void);
+extern bool pgc_category_row_add(const char *customer, const char *category, Numeric delta,
+								 Numeric *after);
 extern void pgc_insert_index_entries(Relation rel, HeapTuple tup);
 
 #endif
