@@ -21,19 +21,31 @@
  * a category without one runs no statement for them.  Every statement
  * that changes pgcredit.category_limit invalidates the table's relcache
  * entry in every backend (pgcredit._category_limits_changed), and a
- * relcache callback forgets what was kept.  For a category with
+ * relcache callback forgets what was kept.  For a company category with
  * sub-limits the guard reads the sub-limit in force for the customer
- * with one kept statement, under the same lock, and judges the order
- * here (PC018), as check_order() does with pgcredit._category_standing().
+ * through category_limit's unique index (the customer's own, else the
+ * default), for a built-in category with one kept statement that also
+ * sums the company categories of its kind, under the same lock, and
+ * judges the order here (PC018), as check_order() does with
+ * pgcredit._category_standing().
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/skey.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -45,7 +57,6 @@
 
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr limits_plan = NULL;
-static SPIPlanPtr limit_plan = NULL;
 static SPIPlanPtr builtin_limit_plan = NULL;
 
 /* The categories that have sub-limits, kept in limits_cxt */
@@ -53,6 +64,15 @@ static MemoryContext limits_cxt = NULL;
 static bool limits_valid = false;
 static Oid	limits_relid = InvalidOid;
 static List *limited = NIL;
+
+/* category_limit's unique index of (category, customer) and columns */
+static struct
+{
+	Oid			relid;
+	Oid			index;
+	AttrNumber	credit_limit;
+	AttrNumber	tolerance;
+}			limit_cols;
 
 /*
  * Add delta to a customer's exposure in a company category, creating the
@@ -96,7 +116,10 @@ LimitsCallback(Datum arg, Oid relid)
 {
 	/* without the table (version 1.0), watch for it to be created */
 	if (relid == InvalidOid || relid == limits_relid || !OidIsValid(limits_relid))
+	{
 		limits_valid = false;
+		limit_cols.relid = InvalidOid;
+	}
 }
 
 /* Read which categories have sub-limits, with the latest snapshot */
@@ -162,6 +185,81 @@ pgc_category_has_limits(const char *category)
 }
 
 /*
+ * One row of category_limit, the customer's (customer NULL: the
+ * category's default), through the index of (category, customer), as the
+ * latest snapshot sees it; false when there is none
+ */
+static bool
+ProbeSubLimit(Relation rel, Oid index, Snapshot snap, const char *category, const char *customer,
+			  PgcCategoryStanding *s)
+{
+	ScanKeyData key[2];
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&key[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(category));
+	if (customer != NULL)
+		ScanKeyInit(&key[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(customer));
+	else
+		ScanKeyEntryInitialize(&key[1], SK_ISNULL | SK_SEARCHNULL, 2, InvalidStrategy,
+							   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+	scan = systable_beginscan(rel, index, true, snap, 2, key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		TupleDesc	desc = RelationGetDescr(rel);
+		bool		isnull;
+		Datum		d;
+
+		d = heap_getattr(tup, limit_cols.credit_limit, desc, &isnull);
+		s->credit_limit = isnull ? NULL : DatumGetNumericCopy(d);
+		d = heap_getattr(tup, limit_cols.tolerance, desc, &isnull);
+		s->tolerance = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
+		found = true;
+	}
+	systable_endscan(scan);
+	return found;
+}
+
+/*
+ * The sub-limit in force for a customer in a company category: its own,
+ * else the category's default, read with the latest snapshot under the
+ * customer's exposure row lock (set_category_limit takes that row first
+ * for a customer's own)
+ */
+static bool
+ReadSubLimit(const char *customer, const char *category, PgcCategoryStanding *s)
+{
+	Relation	rel;
+	Snapshot	snap;
+	bool		found;
+
+	/* none in the category (this loads which categories have any) */
+	if (!pgc_category_has_limits(category) || !OidIsValid(limits_relid))
+		return false;
+	rel = table_open(limits_relid, AccessShareLock);
+	if (!OidIsValid(limit_cols.index) || limit_cols.relid != limits_relid)
+	{
+		Oid			once = get_relation_constraint_oid(limits_relid, "category_limit_once", false);
+
+		limit_cols.relid = limits_relid;
+		limit_cols.index = get_constraint_index(once);
+		limit_cols.credit_limit = get_attnum(limits_relid, "credit_limit");
+		limit_cols.tolerance = get_attnum(limits_relid, "tolerance_pct");
+		if (get_attnum(limits_relid, "category") != 1 || get_attnum(limits_relid, "customer") != 2 ||
+			limit_cols.credit_limit == InvalidAttrNumber || limit_cols.tolerance == InvalidAttrNumber)
+			elog(ERROR, "pgcredit: pgcredit.category_limit must be a table (category, customer, credit_limit, tolerance_pct, ...)");
+	}
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	found = ProbeSubLimit(rel, limit_cols.index, snap, category, customer, s) ||
+		ProbeSubLimit(rel, limit_cols.index, snap, category, NULL, s);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return found && s->credit_limit != NULL;
+}
+
+/*
  * The sub-limit in force for a customer in a category (its own, else the
  * category's default); false when there is none.  For a built-in
  * category (builtin_kind given: orders or receivables), also what the
@@ -181,16 +279,14 @@ pgc_category_sub_limit(const char *customer, const char *category, const char *b
 	HeapTuple	t;
 	TupleDesc	desc;
 
+	/* a company category: read without SQL, the customer's then the default */
+	if (builtin_kind == NULL)
+	{
+		s->others = int64_to_numeric(0);
+		return ReadSubLimit(customer, category, s);
+	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = CStringGetTextDatum(category);
-	if (builtin_kind == NULL)
-		pgc_guard_run(&limit_plan,
-					  "SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l "
-					  "WHERE l.category OPERATOR(pg_catalog.=) $2 "
-					  "AND (l.customer OPERATOR(pg_catalog.=) $1 OR l.customer IS NULL) "
-					  "ORDER BY l.customer NULLS LAST LIMIT 1",
-					  2, types, values, true, SPI_OK_SELECT);
-	else
 	{
 		values[2] = CStringGetTextDatum(builtin_kind);
 		pgc_guard_run(&builtin_limit_plan,
