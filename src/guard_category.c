@@ -287,21 +287,19 @@ pgc_category_sub_limit(const char *customer, const char *category, const char *b
 	}
 	values[0] = CStringGetTextDatum(customer);
 	values[1] = CStringGetTextDatum(category);
-	{
-		values[2] = CStringGetTextDatum(builtin_kind);
-		pgc_guard_run(&builtin_limit_plan,
-					  "SELECT l.credit_limit, l.tolerance_pct, "
-					  "(SELECT COALESCE(pg_catalog.sum(c.amount), 0) "
-					  "FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k "
-					  "ON k.name OPERATOR(pg_catalog.=) c.category "
-					  "WHERE c.customer OPERATOR(pg_catalog.=) $1 "
-					  "AND k.kind OPERATOR(pg_catalog.=) $3 AND NOT k.built_in) "
-					  "FROM pgcredit.category_limit l "
-					  "WHERE l.category OPERATOR(pg_catalog.=) $2 "
-					  "AND (l.customer OPERATOR(pg_catalog.=) $1 OR l.customer IS NULL) "
-					  "ORDER BY l.customer NULLS LAST LIMIT 1",
-					  3, types, values, true, SPI_OK_SELECT);
-	}
+	values[2] = CStringGetTextDatum(builtin_kind);
+	pgc_guard_run(&builtin_limit_plan,
+				  "SELECT l.credit_limit, l.tolerance_pct, "
+				  "(SELECT COALESCE(pg_catalog.sum(c.amount), 0) "
+				  "FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k "
+				  "ON k.name OPERATOR(pg_catalog.=) c.category "
+				  "WHERE c.customer OPERATOR(pg_catalog.=) $1 "
+				  "AND k.kind OPERATOR(pg_catalog.=) $3 AND NOT k.built_in) "
+				  "FROM pgcredit.category_limit l "
+				  "WHERE l.category OPERATOR(pg_catalog.=) $2 "
+				  "AND (l.customer OPERATOR(pg_catalog.=) $1 OR l.customer IS NULL) "
+				  "ORDER BY l.customer NULLS LAST LIMIT 1",
+				  3, types, values, true, SPI_OK_SELECT);
 	MemoryContextSwitchTo(cxt);
 	if (SPI_processed != 1)
 		return false;
@@ -311,13 +309,8 @@ pgc_category_sub_limit(const char *customer, const char *category, const char *b
 	s->credit_limit = isnull ? NULL : DatumGetNumericCopy(d);
 	d = SPI_getbinval(t, desc, 2, &isnull);
 	s->tolerance = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
-	s->others = int64_to_numeric(0);
-	if (builtin_kind != NULL)
-	{
-		d = SPI_getbinval(t, desc, 3, &isnull);
-		if (!isnull)
-			s->others = DatumGetNumericCopy(d);
-	}
+	d = SPI_getbinval(t, desc, 3, &isnull);
+	s->others = isnull ? int64_to_numeric(0) : DatumGetNumericCopy(d);
 	return s->credit_limit != NULL;
 }
 

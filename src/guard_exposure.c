@@ -921,16 +921,22 @@ ChangeRow(RowStore *s, Relation rel, const char *key, RowChange change, void *ar
 	return found;
 }
 
-/* Add *(Numeric *) arg to a credit group's exposure */
-static void
-AddToGroup(Datum *values, bool *nulls, void *arg)
+/* An amount added to one numeric column of a row, by ChangeRow */
+typedef struct ColumnAdd
 {
-	Numeric		exposure = NumericAttr(values, nulls, cache.g_exposure);
+	AttrNumber	att;
+	Numeric		delta;
+} ColumnAdd;
 
-	if (exposure == NULL)
-		elog(ERROR, "pgcredit: exposure of a credit group is null");
-	values[cache.g_exposure - 1] =
-		NumericGetDatum(numeric_add_opt_error(exposure, *(Numeric *) arg, NULL));
+static void
+AddToColumn(Datum *values, bool *nulls, void *arg)
+{
+	ColumnAdd  *add = (ColumnAdd *) arg;
+	Numeric		amount = NumericAttr(values, nulls, add->att);
+
+	if (amount == NULL)
+		elog(ERROR, "pgcredit: an amount pgcredit keeps is null");
+	values[add->att - 1] = NumericGetDatum(numeric_add_opt_error(amount, add->delta, NULL));
 }
 
 /*
@@ -1107,8 +1113,9 @@ GroupAdd(const char *group, Numeric delta, PgcExposureRow *out)
 	for (int i = 0; i < n; i++)
 	{
 		const char *id = chain[i];
+		ColumnAdd	add = {cache.g_exposure, delta};
 
-		if (!ChangeRow(&group_rows, rel, id, AddToGroup, &delta, values, nulls, &snap))
+		if (!ChangeRow(&group_rows, rel, id, AddToColumn, &add, values, nulls, &snap))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("credit group \"%s\" has no row in pgcredit.group_exposure", id),
@@ -1335,18 +1342,6 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	return true;
 }
 
-/* Add *(Numeric *) arg to a customer's exposure in a company category */
-static void
-AddToCategory(Datum *values, bool *nulls, void *arg)
-{
-	Numeric		amount = NumericAttr(values, nulls, cache.c_amount);
-
-	if (amount == NULL)
-		elog(ERROR, "pgcredit: exposure in a category is null");
-	values[cache.c_amount - 1] =
-		NumericGetDatum(numeric_add_opt_error(amount, *(Numeric *) arg, NULL));
-}
-
 /*
  * Add delta to a customer's exposure in a company category, written
  * directly as the exposure row is; with after given, the amount after
@@ -1362,6 +1357,7 @@ pgc_category_row_add(const char *customer, const char *category, Numeric delta, 
 	bool	   *nulls;
 	Snapshot	snap;
 	bool		found;
+	ColumnAdd	add;
 
 	AcceptInvalidationMessages();
 	LoadCache();
@@ -1370,7 +1366,9 @@ pgc_category_row_add(const char *customer, const char *category, Numeric delta, 
 	rel = table_open(cache.categories, RowExclusiveLock);
 	values = palloc(sizeof(Datum) * RelationGetDescr(rel)->natts);
 	nulls = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
-	found = ChangeRow(&category_rows, rel, CategoryKey(customer, category), AddToCategory, &delta,
+	add.att = cache.c_amount;
+	add.delta = delta;
+	found = ChangeRow(&category_rows, rel, CategoryKey(customer, category), AddToColumn, &add,
 					  values, nulls, &snap);
 	if (found)
 	{
