@@ -463,33 +463,31 @@ SplitKey(RowStore *s, const char *key, char **first, char **second)
 }
 
 /*
- * Keep a copy of a version found in buf (pinned, not locked) when it holds
- * key, and prune its page if need be; release buf.
+ * Whether the text in column att of t (on a locked page) is s; false for a
+ * value stored out of line, which is not read under the page's lock (the
+ * caller then finds the row through the index)
  */
 static bool
-TakeIfKeys(RowStore *s, Relation rel, Buffer buf, HeapTuple found, const char *key,
-		   HeapTuple *tup, ItemPointer tid)
+ColumnIs(Relation rel, HeapTuple t, AttrNumber att, const char *s)
 {
 	bool		isnull;
-	bool		same;
+	Datum		v = heap_getattr(t, att, RelationGetDescr(rel), &isnull);
 
+	if (isnull || VARATT_IS_EXTERNAL(DatumGetPointer(v)))
+		return false;
+	return strcmp(TextDatumGetCString(v), s) == 0;
+}
+
+/* Whether a version (on a locked page) holds key */
+static bool
+HoldsKey(RowStore *s, Relation rel, HeapTuple t, const char *key)
+{
 	char	   *first;
 	char	   *second;
 
-	*tup = heap_copytuple(found);
-	*tid = found->t_self;
 	SplitKey(s, key, &first, &second);
-	same = strcmp(TextDatumGetCString(heap_getattr(*tup, s->key, RelationGetDescr(rel), &isnull)),
-				  first) == 0;
-	if (same && second != NULL)
-		same = strcmp(TextDatumGetCString(heap_getattr(*tup, s->key2, RelationGetDescr(rel), &isnull)),
-					  second) == 0;
-	if (same)
-		PruneIfFull(rel, buf, found->t_len);
-	ReleaseBuffer(buf);
-	if (!same)
-		heap_freetuple(*tup);
-	return same;
+	return ColumnIs(rel, t, s->key, first) &&
+		(second == NULL || ColumnIs(rel, t, s->key2, second));
 }
 
 /*
@@ -565,11 +563,17 @@ FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, KnownRow *
 	 */
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
 	t.t_self = k->tid;
-	found = FetchOnPage(rel, buf, snap, &t);
+	found = FetchOnPage(rel, buf, snap, &t) && HoldsKey(s, rel, &t, key);
 	if (!found)
 	{
+		/*
+		 * A newer version, or the place was freed by pruning and now holds a
+		 * version of another row (the rows of a small table share their
+		 * pages, whose places are reused all the time)
+		 */
 		at = k->root;
-		found = heap_hot_search_buffer(&at, rel, buf, snap, &t, NULL, true);
+		found = heap_hot_search_buffer(&at, rel, buf, snap, &t, NULL, true) &&
+			HoldsKey(s, rel, &t, key);
 	}
 	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
 	if (!found)
@@ -577,7 +581,11 @@ FetchKnown(RowStore *s, Relation rel, Snapshot snap, const char *key, KnownRow *
 		ReleaseBuffer(buf);
 		return false;
 	}
-	return TakeIfKeys(s, rel, buf, &t, key, tup, tid);
+	*tup = heap_copytuple(&t);
+	*tid = t.t_self;
+	PruneIfFull(rel, buf, t.t_len);
+	ReleaseBuffer(buf);
+	return true;
 }
 
 /* Find the row of key visible to snap through the index; false when none */
