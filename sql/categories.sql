@@ -173,7 +173,7 @@ SELECT customer, amount, why FROM pgcredit.held_order WHERE released_at IS NULL 
 SELECT amount FROM pgcredit.category_exposure WHERE customer = 'cat-a' AND category = 'deliveries';
 -- once the sub-limit is raised, the order is released into the category
 SELECT category, customer, credit_limit FROM pgcredit.set_category_limit('deliveries', 125, 'r', 'cat-a');
-SELECT pgcredit.release_held_order(id, 'sub-limit raised') IS NOT NULL AS released
+SELECT (pgcredit.release_held_order(id, 'sub-limit raised')).released_at IS NOT NULL AS released
 FROM pgcredit.held_order WHERE released_at IS NULL;
 SELECT amount FROM pgcredit.category_exposure WHERE customer = 'cat-a' AND category = 'deliveries';
 -- removing a sub-limit lets A fall back to the default

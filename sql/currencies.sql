@@ -70,9 +70,6 @@ SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', currency_column 
 SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', currency_column => 'currency',
                               rate_date_column => 'status');
 SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', rate_date_column => 'ordered_on');
-SELECT pgcredit.attach_orders('fx_order', 'customer', 'amount', mode => 'hold', hold_column => 'held',
-                              currency_column => 'currency', rate_date_column => 'ordered_on');
-\echo :LAST_ERROR_SQLSTATE
 -- a row there before attaching without a rate refuses the attachment
 CREATE TABLE fx_old (customer text, amount numeric, currency text, day date);
 INSERT INTO fx_old VALUES ('FX-A', 10, 'SEK', '2026-01-01');

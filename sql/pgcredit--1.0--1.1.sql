@@ -526,6 +526,33 @@ GRANT EXECUTE ON FUNCTION pgcredit.clear_temporary_limit(text, text) TO pgcredit
 ALTER TABLE pgcredit.held_order ADD COLUMN rejected boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN pgcredit.held_order.rejected IS 'true when reject_held_order() closed the hold: the order is refused, its row stays marked held';
 
+-- Held orders in a currency of their own: the order as held, so that its
+-- release matches the row and converts it again
+ALTER TABLE pgcredit.held_order ADD COLUMN row_amount numeric, ADD COLUMN row_currency text,
+  ADD COLUMN rate_date date;
+COMMENT ON COLUMN pgcredit.held_order.amount IS 'order amount (the part that uses credit), in the account''s currency: converted at the rate of its rate date when it was held, for an order in another currency';
+COMMENT ON COLUMN pgcredit.held_order.row_amount IS 'for an order in a currency of its own (a table attached with a currency column): its amount in that currency, as held; NULL else';
+COMMENT ON COLUMN pgcredit.held_order.row_currency IS 'the currency of such an order (ISO 4217 code); NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_order.rate_date IS 'the rate date of such an order, whose rate converts it';
+DROP FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric);
+CREATE FUNCTION pgcredit._clear_hold_mark(tbl regclass, row_key jsonb, customer text, amount numeric,
+                                          currency text, rate_date date)
+RETURNS text
+AS 'MODULE_PATHNAME', 'pgc_clear_hold_mark'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric, text, date) IS
+  'clear the hold mark of a held row as the table''s owner if it still holds the customer, amount, currency (NULL: the account''s; amount is in it) and rate date that were held: released, gone or changed; NULL when tbl, row_key, customer or amount is NULL';
+REVOKE EXECUTE ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric, text, date) FROM PUBLIC;
+CREATE OR REPLACE VIEW pgcredit.held_orders AS
+SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
+       date_trunc('second', now() - h.held_at) AS held_for,
+       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date
+FROM pgcredit.held_order h WHERE h.released_at IS NULL;
+COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount, in the account''s currency (converted when it was held, for an order in a currency of its own)';
+COMMENT ON COLUMN pgcredit.held_orders.order_amount IS 'for an order in a currency of its own: its amount in that currency; NULL else';
+COMMENT ON COLUMN pgcredit.held_orders.order_currency IS 'the currency of such an order; NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_orders.rate_date IS 'the date whose exchange rate converts such an order';
+
 ----------------------------------------------------------------------
 -- Credit control: approvals
 --
@@ -1220,7 +1247,8 @@ BEGIN
       -- no override: clearing the mark is an order like any other, and
       -- the guard lets it in only if it fits (closing its hold record),
       -- else holds it again
-      done := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+      done := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, coalesce(h.row_amount, h.amount),
+                                        h.row_currency, h.rate_date);
       IF done = 'released' THEN
         done := CASE WHEN EXISTS (SELECT FROM pgcredit.held_order o WHERE o.id = h.id AND o.released_at IS NOT NULL)
                      THEN 'released' ELSE 'kept' END;
@@ -1557,13 +1585,14 @@ $$;
 COMMENT ON FUNCTION pgcredit.set_max_days_past_due(int, text) IS
   'refuse orders of customers with open receivables more than this many days past due (NULL = no check), audited; keeps the days_past_due rule named ''max days past due''';
 
-CREATE OR REPLACE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
+CREATE FUNCTION pgcredit._record_hold_fx(tbl oid, row_key jsonb, customer text, amount numeric, why text,
+                                        row_amount numeric, row_currency text, rate_date date)
 RETURNS void LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   WITH h AS (
-    INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why)
-    SELECT $1, $2, $3, $4, $5
+    INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why, row_amount, row_currency, rate_date)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8
     WHERE NOT EXISTS (SELECT FROM pgcredit.held_order o
                       WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL)
     RETURNING *)
@@ -1571,8 +1600,21 @@ AS $$
   SELECT CASE WHEN h.why LIKE 'customer over its credit limit%' THEN 'limit_breached' ELSE 'order_held' END,
          h.customer,
          jsonb_build_object('held_order', h.id, 'table', h.relid::text, 'amount', h.amount, 'why', h.why)
+         || CASE WHEN h.row_currency IS NULL THEN '{}'::jsonb
+                 ELSE jsonb_build_object('order_amount', h.row_amount, 'order_currency', h.row_currency) END
   FROM h
 $$;
+COMMENT ON FUNCTION pgcredit._record_hold_fx(oid, jsonb, text, numeric, text, numeric, text, date) IS
+  'the guard records a held order (amount in the account''s currency; for an order in a currency of its own, also its amount, currency and rate date as it is), unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
+REVOKE EXECUTE ON FUNCTION pgcredit._record_hold_fx(oid, jsonb, text, numeric, text, numeric, text, date) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._record_hold_fx($1, $2, $3, $4, $5, NULL, NULL, NULL)
+$$;
+COMMENT ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text) IS
+  'the guard records a held order in the account''s currency, unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
 
 CREATE TABLE pgcredit.credit_rule (
   id             bigint GENERATED BY DEFAULT AS IDENTITY (START WITH 100) PRIMARY KEY,
@@ -2372,6 +2414,7 @@ DECLARE
   outcome text;
   had_override boolean;
   exposure_before numeric;
+  released numeric;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
@@ -2411,9 +2454,19 @@ BEGIN
   WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   exposure_before := (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
                       WHERE e.customer = h.customer);
+  -- what the release counts: an order in a currency of its own is
+  -- converted again, at the rate of its rate date as it is now
+  released := h.amount;
+  IF h.row_currency IS NOT NULL THEN
+    SELECT CASE WHEN h.row_currency = pgcredit._effective_currency(e.currency) THEN h.row_amount
+                ELSE pgcredit.fx_convert(h.row_amount, h.row_currency, pgcredit._effective_currency(e.currency),
+                                         h.rate_date) END
+    INTO released FROM pgcredit.exposure e WHERE e.customer = h.customer;
+  END IF;
   PERFORM pgcredit._grant_override(h.customer, reason);
   -- the row, changed as the table's owner, only if it still is what was held
-  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, coalesce(h.row_amount, h.amount),
+                                       h.row_currency, h.rate_date);
   -- the override served this release only: later orders of the
   -- transaction are checked again
   IF NOT had_override THEN
@@ -2422,7 +2475,7 @@ BEGIN
     -- exposure than the order released went past the check with it
     IF outcome = 'released'
        AND (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
-            WHERE e.customer = h.customer) > exposure_before + h.amount THEN
+            WHERE e.customer = h.customer) > exposure_before + released THEN
       RAISE EXCEPTION 'other orders of customer "%" were written while held order % was released', h.customer, held_id
         USING ERRCODE = 'object_not_in_prerequisite_state',
         DETAIL = 'The release lets that order past the credit check, and no other: a trigger of the table wrote more for the customer.',
@@ -2435,8 +2488,8 @@ BEGIN
   ELSIF outcome = 'changed' THEN
     RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
       USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
-                      h.amount, h.customer, h.relid, h.row_key),
+      DETAIL = format('The hold was for %s%s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
+                      coalesce(h.row_amount, h.amount), coalesce(' ' || h.row_currency, ''), h.customer, h.relid, h.row_key),
       HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
   END IF;
   PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),
@@ -4909,11 +4962,6 @@ BEGIN
   IF rate_date_column IS NULL THEN
     RAISE EXCEPTION 'a currency column needs a rate date column' USING ERRCODE = 'invalid_parameter_value',
       HINT = 'Name the date column whose exchange rate converts a row, such as the order or invoice date.';
-  END IF;
-  IF mode = 'hold' THEN
-    RAISE EXCEPTION 'hold mode does not take a currency column' USING ERRCODE = 'feature_not_supported',
-      DETAIL = 'Held orders in a foreign currency are not supported yet.',
-      HINT = 'Attach the table in block mode.';
   END IF;
   PERFORM pgcredit._column_type(tbl, currency_column, 'currency');
   PERFORM pgcredit._check_attach_column(tbl, currency_column, 'currency');

@@ -1089,18 +1089,25 @@ RunAsOwner(Relation rel, const char *sql, int nargs, Oid *types, Datum *values,
 }
 
 /*
- * SQL: pgcredit._clear_hold_mark(tbl, row_key, customer, amount) clears
- * the hold mark of a held row, as the table's owner, if the row still is
- * what was held: the same customer and amount, still marked held.
- * Returns 'released', 'gone' (no row has the key) or 'changed'.
+ * SQL: pgcredit._clear_hold_mark(tbl, row_key, customer, amount, currency,
+ * rate_date) clears the hold mark of a held row, as the table's owner, if
+ * the row still is what was held: the same customer and amount, still
+ * marked held, and on a table with a currency column, the same currency
+ * (NULL: the account's) and, for a row in a currency, the same rate date;
+ * amount is then in the row's currency.  Returns 'released', 'gone' (no
+ * row has the key) or 'changed'; NULL when any of the first four is NULL.
+ * A database still at version 1.0 declares the first four only.
  */
 Datum
 pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	Jsonb	   *row_key = PG_GETARG_JSONB_P(1);
-	char	   *customer = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	Numeric		amount = PG_GETARG_NUMERIC(3);
+	Oid			relid;
+	Jsonb	   *row_key;
+	char	   *customer;
+	Numeric		amount;
+	char	   *currency = NULL;
+	bool		has_rate_date = false;
+	DateADT		rate_date = 0;
 	PgcAttachment att;
 	Relation	rel;
 	Bitmapset  *pk;
@@ -1118,6 +1125,22 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 				amount_type,
 				prepaid_type = InvalidOid;
 	const char *result;
+
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	relid = PG_GETARG_OID(0);
+	row_key = PG_GETARG_JSONB_P(1);
+	customer = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	amount = PG_GETARG_NUMERIC(3);
+	if (PG_NARGS() >= 6)
+	{
+		if (!PG_ARGISNULL(4))
+			currency = text_to_cstring(PG_GETARG_TEXT_PP(4));
+		has_rate_date = !PG_ARGISNULL(5);
+		if (has_rate_date)
+			rate_date = PG_GETARG_DATEADT(5);
+	}
 
 	if (!pgc_attachment_find(relid, &att) || !att.hold_mode)
 		ereport(ERROR,
@@ -1139,11 +1162,17 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 
 	/* the row by its primary key, compared with each key type's equality */
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s, %s%s FROM ONLY %s t, "
-					 "pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
+	appendStringInfo(&sql, "SELECT t.ctid, t.%s, t.%s, t.%s, %s%s, ",
 					 quote_identifier(att.customer_column), quote_identifier(att.amount_column),
 					 quote_identifier(att.hold_column), prepaid_att ? "t." : "",
-					 prepaid_att ? quote_identifier(att.prepaid_column) : "NULL",
+					 prepaid_att ? quote_identifier(att.prepaid_column) : "NULL");
+	/* the row's currency as text (char(n) loses its padding), its rate date */
+	if (att.currency_column)
+		appendStringInfo(&sql, "t.%s::pg_catalog.text, t.%s",
+						 quote_identifier(att.currency_column), quote_identifier(att.rate_date_column));
+	else
+		appendStringInfoString(&sql, "NULL::pg_catalog.text, NULL::pg_catalog.date");
+	appendStringInfo(&sql, " FROM ONLY %s t, pg_catalog.jsonb_populate_record(NULL::%s, $1) k WHERE ",
 					 name, name);
 	pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
 	if (pk == NULL)
@@ -1198,6 +1227,21 @@ pgc_clear_hold_mark(PG_FUNCTION_ARGS)
 			same = false;
 		v = SPI_getbinval(t, d, 4, &isnull);
 		same = same && !isnull && DatumGetBool(v);
+		/* in the currency it was held in, at the rate date it was held with */
+		if (same)
+		{
+			bool		cnull;
+			bool		dnull;
+			Datum		c = SPI_getbinval(t, d, 6, &cnull);
+			Datum		r = SPI_getbinval(t, d, 7, &dnull);
+
+			if (currency == NULL)
+				same = cnull;
+			else
+				same = !cnull && strcmp(TextDatumGetCString(c), currency) == 0 &&
+					dnull == !has_rate_date &&
+					(dnull || DatumGetDateADT(r) == rate_date);
+		}
 		if (!same)
 			result = "changed";
 		else

@@ -102,6 +102,9 @@ typedef struct Contribution
 	bool		held;			/* the row is marked held */
 	char	   *customer;
 	Numeric		amount;
+	Numeric		own_amount;		/* amount before its conversion into the
+								 * account's currency (a held row's amount is
+								 * not converted) */
 	bool		has_due;		/* receivables: the row has a due date */
 	DateADT		due;
 	bool		beyond;			/* an order beyond the horizon: it does not
@@ -118,6 +121,7 @@ static SPIPlanPtr new_row_plan_1_0 = NULL;
 static SPIPlanPtr override_plan = NULL;
 static SPIPlanPtr past_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
+static SPIPlanPtr hold_fx_plan = NULL;
 static SPIPlanPtr close_hold_plan = NULL;
 static SPIPlanPtr move_hold_plan = NULL;
 static SPIPlanPtr overdue_plan = NULL;
@@ -280,6 +284,19 @@ AmountValue(GuardConfig *cfg, Datum d)
 	return n;
 }
 
+/* A currency column's value as a code (char(n) without its padding) */
+static char *
+CurrencyCode(GuardConfig *cfg, Datum d)
+{
+	char	   *code = TextDatumGetCString(d);
+	int			len = strlen(code);
+
+	if (cfg->currency_type == BPCHAROID)
+		while (len > 0 && code[len - 1] == ' ')
+			code[--len] = '\0';
+	return code;
+}
+
 /* What a row contributes to its customer's exposure */
 static void
 RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
@@ -317,6 +334,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 			c->held = true;
 			d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 			c->amount = isnull ? NULL : CreditAmount(cfg, tup, desc, d);
+			c->own_amount = c->amount;
 			return;
 		}
 	}
@@ -333,6 +351,7 @@ RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
 	if (isnull)
 		return;
 	c->amount = CreditAmount(cfg, tup, desc, d);
+	c->own_amount = c->amount;
 	c->counts = true;
 
 	/* a row in a foreign currency counts converted into its account's */
@@ -403,6 +422,21 @@ NeedSpi(void)
 }
 
 /*
+ * The same, with arguments that may be NULL (nulls as SPI takes them: 'n'
+ * for NULL, ' ' else)
+ */
+static void
+RunKeptNulls(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
+			 const char *nulls, bool read_only, int expect)
+{
+	NeedSpi();
+	CommandCounterIncrement();
+	if (SPI_execute_snapshot(KeepPlan(slot, sql, nargs, types), values, nulls,
+							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != expect)
+		elog(ERROR, "pgcredit: guard statement failed: %s", sql);
+}
+
+/*
  * Run one of the guard's kept statements, connecting to SPI on first
  * need, and check that it ran as expect says.
  *
@@ -417,11 +451,7 @@ static void
 RunKeptExpecting(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,
 				 bool read_only, int expect)
 {
-	NeedSpi();
-	CommandCounterIncrement();
-	if (SPI_execute_snapshot(KeepPlan(slot, sql, nargs, types), values, NULL,
-							 GetLatestSnapshot(), InvalidSnapshot, read_only, true, 0) != expect)
-		elog(ERROR, "pgcredit: guard statement failed: %s", sql);
+	RunKeptNulls(slot, sql, nargs, types, values, NULL, read_only, expect);
 }
 
 /* The same, for the guard's other files (guard_category.h) */
@@ -1133,16 +1163,93 @@ static void
 RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 		   Numeric amount, const Verdict *v)
 {
-	Oid			types[5] = {OIDOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID};
-	Datum		values[5];
+	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID,
+	NUMERICOID, TEXTOID, DATEOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		cnull = true;
+	Datum		cur = (Datum) 0;
 
 	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
 	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
 	values[2] = CStringGetTextDatum(customer);
 	values[3] = NumericGetDatum(amount);
 	values[4] = CStringGetTextDatum(HoldReason(v));
-	RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
-			5, types, values, false);
+	if (cfg->currency_att)
+		cur = heap_getattr(tup, cfg->currency_att, desc, &cnull);
+	if (cnull)
+	{
+		/* in the account's currency (a database at 1.0 knows no other) */
+		RunKept(&hold_plan, "SELECT pgcredit._record_hold($1, $2::pg_catalog.jsonb, $3, $4, $5)",
+				5, types, values, false);
+		return;
+	}
+
+	/* the order as it is in its own currency, for its release to match */
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
+
+		values[5] = NumericGetDatum(CreditAmount(cfg, tup, desc, d));
+		values[6] = CStringGetTextDatum(CurrencyCode(cfg, cur));
+		values[7] = heap_getattr(tup, cfg->rate_date_att, desc, &isnull);
+		if (isnull)
+			nulls[7] = 'n';
+	}
+	RunKeptNulls(&hold_fx_plan,
+				 "SELECT pgcredit._record_hold_fx($1, $2::pg_catalog.jsonb, $3, $4, $5, $6, $7, $8)",
+				 8, types, values, nulls, false, SPI_OK_SELECT);
+}
+
+/*
+ * A held row's amount (in its own currency) in its account's currency,
+ * converted as the guard converts a row that counts
+ */
+static Numeric
+HeldInAccount(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer, Numeric amount)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		cnull;
+	bool		dnull = true;
+	Datum		cur;
+	Datum		rate_date = (Datum) 0;
+
+	if (!cfg->currency_att || amount == NULL)
+		return amount;
+	cur = heap_getattr(tup, cfg->currency_att, desc, &cnull);
+	if (cfg->rate_date_att)
+		rate_date = heap_getattr(tup, cfg->rate_date_att, desc, &dnull);
+	return pgc_fx_row_amount(customer, amount, cur, cnull, cfg->currency_type,
+							 rate_date, dnull, false);
+}
+
+/*
+ * Whether two versions of a row are in the same currency at the same rate
+ * date (always, on a table without a currency column)
+ */
+static bool
+SameCurrency(GuardConfig *cfg, Relation rel, HeapTuple a, HeapTuple b)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	AttrNumber	atts[2] = {cfg->currency_att, cfg->rate_date_att};
+
+	for (int i = 0; i < 2 && cfg->currency_att; i++)
+	{
+		bool		anull;
+		bool		bnull;
+		Datum		av = heap_getattr(a, atts[i], desc, &anull);
+		Datum		bv = heap_getattr(b, atts[i], desc, &bnull);
+
+		if (anull != bnull)
+			return false;
+		if (anull)
+			continue;
+		if (i == 0 ? strcmp(CurrencyCode(cfg, av), CurrencyCode(cfg, bv)) != 0 :
+			DatumGetDateADT(av) != DatumGetDateADT(bv))
+			return false;
+	}
+	return true;
 }
 
 /* Whether a row is marked held */
@@ -1476,9 +1583,10 @@ GuardInsert(GuardConfig *cfg, TriggerData *td, Contribution *newc)
 						1, &why);
 	trials = deferred_trials;
 	deferred_trials = NIL;
+	/* (a held row is known by its amount in its own currency, not counted) */
 	if (why != NULL)
 		pgc_pending_add(PGC_PENDING_HELD, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
-						newc->customer, newc->amount, why, trials);
+						newc->customer, newc->own_amount, why, trials);
 	else
 		pgc_pending_add(PGC_PENDING_APPLIED, RelationGetRelid(rel), cfg->owner, cfg->is_orders,
 						newc->customer, newc->amount, NULL, trials);
@@ -1521,8 +1629,13 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 		{
 			Verdict		v = {0};
 
+			/*
+			 * converted as its BEFORE trigger did (a statement keeps the
+			 * rates it used)
+			 */
+			p->amount = HeldInAccount(cfg, td->tg_relation, td->tg_trigtuple, c.customer, c.amount);
 			v.reason = p->why;
-			RecordHold(cfg, td->tg_relation, td->tg_trigtuple, c.customer, c.amount, &v);
+			RecordHold(cfg, td->tg_relation, td->tg_trigtuple, c.customer, p->amount, &v);
 			RecordTrials(cfg, p);
 		}
 	}
@@ -1629,6 +1742,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 				(oldc.amount != NULL && newc.amount != NULL &&
 				 pgc_numeric_cmp(oldc.amount, newc.amount) == 0);
 			if (strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
+				!SameCurrency(cfg, rel, td->tg_trigtuple, result) ||
 				strcmp(old_key, new_key) != 0)
 			{
 				Verdict		v = {0};
@@ -1637,7 +1751,8 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 				if (newc.amount != NULL)
 				{
 					v.reason = "order changed while held";
-					RecordHold(cfg, rel, result, newc.customer, newc.amount, &v);
+					RecordHold(cfg, rel, result, newc.customer,
+							   HeldInAccount(cfg, rel, result, newc.customer, newc.amount), &v);
 				}
 			}
 		}

@@ -61,13 +61,14 @@ CREATE TRIGGER alert_on_hold AFTER UPDATE OF status ON pgcredit.account
   FOR EACH ROW EXECUTE FUNCTION pgcredit._alert_on_hold();
 
 -- A held order is recorded once while it stays held, with its alert
-CREATE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
+CREATE FUNCTION pgcredit._record_hold_fx(tbl oid, row_key jsonb, customer text, amount numeric, why text,
+                                        row_amount numeric, row_currency text, rate_date date)
 RETURNS void LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   WITH h AS (
-    INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why)
-    SELECT $1, $2, $3, $4, $5
+    INSERT INTO pgcredit.held_order (relid, row_key, customer, amount, why, row_amount, row_currency, rate_date)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8
     WHERE NOT EXISTS (SELECT FROM pgcredit.held_order o
                       WHERE o.relid = $1 AND o.row_key = $2 AND o.released_at IS NULL)
     RETURNING *)
@@ -75,8 +76,19 @@ AS $$
   SELECT CASE WHEN h.why LIKE 'customer over its credit limit%' THEN 'limit_breached' ELSE 'order_held' END,
          h.customer,
          jsonb_build_object('held_order', h.id, 'table', h.relid::text, 'amount', h.amount, 'why', h.why)
+         || CASE WHEN h.row_currency IS NULL THEN '{}'::jsonb
+                 ELSE jsonb_build_object('order_amount', h.row_amount, 'order_currency', h.row_currency) END
   FROM h
 $$;
+COMMENT ON FUNCTION pgcredit._record_hold_fx(oid, jsonb, text, numeric, text, numeric, text, date) IS
+  'the guard records a held order (amount in the account''s currency; for an order in a currency of its own, also its amount, currency and rate date as it is), unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
+REVOKE EXECUTE ON FUNCTION pgcredit._record_hold_fx(oid, jsonb, text, numeric, text, numeric, text, date) FROM PUBLIC;
+CREATE FUNCTION pgcredit._record_hold(tbl oid, row_key jsonb, customer text, amount numeric, why text)
+RETURNS void LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._record_hold_fx($1, $2, $3, $4, $5, NULL, NULL, NULL)
+$$;
 COMMENT ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text) IS
-  'the guard records a held order, unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
+  'the guard records a held order in the account''s currency, unless the row has an open hold already, and raises its alert (limit_breached or order_held)';
 REVOKE EXECUTE ON FUNCTION pgcredit._record_hold(oid, jsonb, text, numeric, text) FROM PUBLIC;

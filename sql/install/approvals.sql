@@ -738,7 +738,8 @@ BEGIN
       -- no override: clearing the mark is an order like any other, and
       -- the guard lets it in only if it fits (closing its hold record),
       -- else holds it again
-      done := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+      done := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, coalesce(h.row_amount, h.amount),
+                                        h.row_currency, h.rate_date);
       IF done = 'released' THEN
         done := CASE WHEN EXISTS (SELECT FROM pgcredit.held_order o WHERE o.id = h.id AND o.released_at IS NOT NULL)
                      THEN 'released' ELSE 'kept' END;

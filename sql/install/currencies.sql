@@ -320,11 +320,6 @@ BEGIN
     RAISE EXCEPTION 'a currency column needs a rate date column' USING ERRCODE = 'invalid_parameter_value',
       HINT = 'Name the date column whose exchange rate converts a row, such as the order or invoice date.';
   END IF;
-  IF mode = 'hold' THEN
-    RAISE EXCEPTION 'hold mode does not take a currency column' USING ERRCODE = 'feature_not_supported',
-      DETAIL = 'Held orders in a foreign currency are not supported yet.',
-      HINT = 'Attach the table in block mode.';
-  END IF;
   PERFORM pgcredit._column_type(tbl, currency_column, 'currency');
   PERFORM pgcredit._check_attach_column(tbl, currency_column, 'currency');
   PERFORM pgcredit._column_type(tbl, rate_date_column, 'rate date');

@@ -15,19 +15,25 @@ CREATE TABLE pgcredit.held_order (
   released_at     timestamptz,
   released_by     name,
   release_reason  text,
-  rejected        boolean NOT NULL DEFAULT false
+  rejected        boolean NOT NULL DEFAULT false,
+  row_amount      numeric,
+  row_currency    text,
+  rate_date       date
 );
 COMMENT ON TABLE pgcredit.held_order IS 'orders let in on credit hold, and their release';
 COMMENT ON COLUMN pgcredit.held_order.id IS 'hold number, for release_held_order()';
 COMMENT ON COLUMN pgcredit.held_order.relid IS 'the order table';
 COMMENT ON COLUMN pgcredit.held_order.row_key IS 'primary key of the held row, as JSON';
 COMMENT ON COLUMN pgcredit.held_order.customer IS 'customer key';
-COMMENT ON COLUMN pgcredit.held_order.amount IS 'order amount';
+COMMENT ON COLUMN pgcredit.held_order.amount IS 'order amount (the part that uses credit), in the account''s currency: converted at the rate of its rate date when it was held, for an order in another currency';
 COMMENT ON COLUMN pgcredit.held_order.why IS 'why the order was held';
 COMMENT ON COLUMN pgcredit.held_order.held_at IS 'when it was held';
 COMMENT ON COLUMN pgcredit.held_order.released_at IS 'when it was released; NULL while held';
 COMMENT ON COLUMN pgcredit.held_order.released_by IS 'who released it';
 COMMENT ON COLUMN pgcredit.held_order.release_reason IS 'why it was released';
+COMMENT ON COLUMN pgcredit.held_order.row_amount IS 'for an order in a currency of its own (a table attached with a currency column): its amount in that currency, as held; NULL else';
+COMMENT ON COLUMN pgcredit.held_order.row_currency IS 'the currency of such an order (ISO 4217 code); NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_order.rate_date IS 'the rate date of such an order, whose rate converts it';
 COMMENT ON COLUMN pgcredit.held_order.rejected IS 'true when reject_held_order() closed the hold: the order is refused, its row stays marked held';
 REVOKE ALL ON pgcredit.held_order FROM PUBLIC;
 GRANT SELECT ON pgcredit.held_order TO pgcredit_reader;
@@ -53,13 +59,14 @@ REVOKE ALL ON pgcredit.override FROM PUBLIC;
 GRANT SELECT ON pgcredit.override TO pgcredit_reader;
 
 
-CREATE FUNCTION pgcredit._clear_hold_mark(tbl regclass, row_key jsonb, customer text, amount numeric)
+CREATE FUNCTION pgcredit._clear_hold_mark(tbl regclass, row_key jsonb, customer text, amount numeric,
+                                          currency text, rate_date date)
 RETURNS text
 AS 'MODULE_PATHNAME', 'pgc_clear_hold_mark'
-LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) IS
-  'clear the hold mark of a held row as the table''s owner if it still holds the customer and amount that were held: released, gone or changed';
-REVOKE EXECUTE ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric) FROM PUBLIC;
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric, text, date) IS
+  'clear the hold mark of a held row as the table''s owner if it still holds the customer, amount, currency (NULL: the account''s; amount is in it) and rate date that were held: released, gone or changed; NULL when tbl, row_key, customer or amount is NULL';
+REVOKE EXECUTE ON FUNCTION pgcredit._clear_hold_mark(regclass, jsonb, text, numeric, text, date) FROM PUBLIC;
 
 
 CREATE FUNCTION pgcredit._grant_override(customer text, reason text)
@@ -111,6 +118,7 @@ DECLARE
   outcome text;
   had_override boolean;
   exposure_before numeric;
+  released numeric;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   SELECT * INTO h FROM pgcredit.held_order o WHERE o.id = held_id FOR UPDATE;
@@ -150,9 +158,19 @@ BEGIN
   WHERE o.relid = h.relid AND o.row_key = h.row_key AND o.released_at IS NULL;
   exposure_before := (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
                       WHERE e.customer = h.customer);
+  -- what the release counts: an order in a currency of its own is
+  -- converted again, at the rate of its rate date as it is now
+  released := h.amount;
+  IF h.row_currency IS NOT NULL THEN
+    SELECT CASE WHEN h.row_currency = pgcredit._effective_currency(e.currency) THEN h.row_amount
+                ELSE pgcredit.fx_convert(h.row_amount, h.row_currency, pgcredit._effective_currency(e.currency),
+                                         h.rate_date) END
+    INTO released FROM pgcredit.exposure e WHERE e.customer = h.customer;
+  END IF;
   PERFORM pgcredit._grant_override(h.customer, reason);
   -- the row, changed as the table's owner, only if it still is what was held
-  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, h.amount);
+  outcome := pgcredit._clear_hold_mark(h.relid, h.row_key, h.customer, coalesce(h.row_amount, h.amount),
+                                       h.row_currency, h.rate_date);
   -- the override served this release only: later orders of the
   -- transaction are checked again
   IF NOT had_override THEN
@@ -161,7 +179,7 @@ BEGIN
     -- exposure than the order released went past the check with it
     IF outcome = 'released'
        AND (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
-            WHERE e.customer = h.customer) > exposure_before + h.amount THEN
+            WHERE e.customer = h.customer) > exposure_before + released THEN
       RAISE EXCEPTION 'other orders of customer "%" were written while held order % was released', h.customer, held_id
         USING ERRCODE = 'object_not_in_prerequisite_state',
         DETAIL = 'The release lets that order past the credit check, and no other: a trigger of the table wrote more for the customer.',
@@ -174,8 +192,8 @@ BEGIN
   ELSIF outcome = 'changed' THEN
     RAISE EXCEPTION 'the row of held order % changed since it was held', held_id
       USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = format('The hold was for %s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
-                      h.amount, h.customer, h.relid, h.row_key),
+      DETAIL = format('The hold was for %s%s of customer %s, and the row of %s with the key %s no longer holds that order marked held.',
+                      coalesce(h.row_amount, h.amount), coalesce(' ' || h.row_currency, ''), h.customer, h.relid, h.row_key),
       HINT = 'Look at the order again in pgcredit.held_orders, and release the hold it has now.';
   END IF;
   PERFORM pgcredit._audit('release_held_order', h.customer, jsonb_build_object('held_order', held_id),

@@ -180,17 +180,21 @@ GRANT SELECT ON pgcredit.portfolio TO pgcredit_reader;
 
 CREATE VIEW pgcredit.held_orders AS
 SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
-       date_trunc('second', now() - h.held_at) AS held_for
+       date_trunc('second', now() - h.held_at) AS held_for,
+       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date
 FROM pgcredit.held_order h WHERE h.released_at IS NULL;
 COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
 COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
 COMMENT ON COLUMN pgcredit.held_orders.order_table IS 'the table the order is in';
 COMMENT ON COLUMN pgcredit.held_orders.row_key IS 'the order''s primary key, as JSON';
 COMMENT ON COLUMN pgcredit.held_orders.customer IS 'customer key';
-COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount';
 COMMENT ON COLUMN pgcredit.held_orders.why IS 'why it was held';
 COMMENT ON COLUMN pgcredit.held_orders.held_at IS 'when it was held';
 COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, to the second';
+COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount, in the account''s currency (converted when it was held, for an order in a currency of its own)';
+COMMENT ON COLUMN pgcredit.held_orders.order_amount IS 'for an order in a currency of its own: its amount in that currency; NULL else';
+COMMENT ON COLUMN pgcredit.held_orders.order_currency IS 'the currency of such an order; NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_orders.rate_date IS 'the date whose exchange rate converts such an order';
 REVOKE ALL ON pgcredit.held_orders FROM PUBLIC;
 GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
 
