@@ -18,6 +18,10 @@ SELECT relid FROM pgcredit.attach_orders('hfx_order', 'customer', 'amount', mode
                                          currency_column => 'currency', rate_date_column => 'ordered_on');
 SELECT customer, credit_limit FROM pgcredit.open_account('HFX-1', 1000);
 SELECT customer, credit_limit FROM pgcredit.open_account('HFX-2', 500);
+-- check_order says what an insert would do: 600 USD is 540 EUR, held;
+-- 500 USD is 450 EUR, passes
+SELECT verdict, kind FROM pgcredit.check_order('HFX-2', 600, 'hfx_order', currency => 'USD', rate_date => '2026-01-15');
+SELECT verdict, kind FROM pgcredit.check_order('HFX-2', 500, 'hfx_order', currency => 'USD', rate_date => '2026-01-15');
 SET client_min_messages = notice;
 
 -- 1000 USD on 2026-01-15 is 900 EUR: it fits
@@ -105,6 +109,29 @@ WHERE customer = 'HFX-2' ORDER BY id;
 DELETE FROM hfx_order WHERE id = 8;
 SELECT count(*) AS open_holds FROM pgcredit.held_orders WHERE customer = 'HFX-2';
 SELECT * FROM pgcredit.verify_exposure();
+
+-- Attacks, as the application's role (it writes orders, nothing else)
+CREATE ROLE regress_hfx_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON hfx_order TO regress_hfx_app;
+SET ROLE regress_hfx_app;
+-- clearing the mark of an order that does not fit: held again, not counted
+UPDATE hfx_order SET held = false WHERE id = 7;
+SELECT id, held FROM hfx_order WHERE id = 7;
+-- nor in a currency of a better rate: 10 GBP is 11.50 EUR
+UPDATE hfx_order SET held = false, currency = 'GBP' WHERE id = 7;
+SELECT id, held FROM hfx_order WHERE id = 7;
+-- pgcredit's own functions for holds are not the application's
+SELECT pgcredit._clear_hold_mark('hfx_order', '{"id": "7"}', 'HFX-2', 10, 'USD', '2026-02-10');
+\echo :LAST_ERROR_SQLSTATE
+SELECT pgcredit._record_hold_fx('hfx_order'::regclass, '{"id": "1"}', 'HFX-1', 0, 'x', 0, 'USD', NULL);
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT customer, open_orders FROM pgcredit.exposure WHERE customer = 'HFX-2';
+SELECT customer, amount, order_amount, order_currency FROM pgcredit.held_orders
+WHERE customer = 'HFX-2' ORDER BY id;
+SELECT * FROM pgcredit.verify_exposure();
+REVOKE ALL ON hfx_order FROM regress_hfx_app;
+DROP ROLE regress_hfx_app;
 
 SELECT relid FROM pgcredit.detach('hfx_order');
 DROP TABLE hfx_order;

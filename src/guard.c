@@ -1727,32 +1727,35 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 					  "hold mark cleared; the order fit the customer's credit");
 
 		/*
-		 * A held order changed while held: its hold record no longer
-		 * describes it.  The record is closed and a new one opened for the
-		 * order as it is now, so that a controller releases only what the
-		 * record they look at says.
+		 * A held order changed while held, or held again as it was changed:
+		 * its hold record no longer describes it.  The record is closed and a
+		 * new one opened for the order as it is now, so that a controller
+		 * releases only what the record they look at says.
 		 */
-		else if (oldc.held && newc.held && cfg->hold_mode)
+		else if (oldc.held && cfg->hold_mode)
 		{
 			char	   *old_key = RowKeyJson(cfg, rel, td->tg_trigtuple);
 			char	   *new_key = RowKeyJson(cfg, rel, result);
+
+			/* the new amount in the row's own currency */
+			Numeric		amount = newc.held ? newc.amount : newc.own_amount;
 			bool		same_amount;
 
-			same_amount = (oldc.amount == NULL && newc.amount == NULL) ||
-				(oldc.amount != NULL && newc.amount != NULL &&
-				 pgc_numeric_cmp(oldc.amount, newc.amount) == 0);
-			if (strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
+			same_amount = (oldc.amount == NULL && amount == NULL) ||
+				(oldc.amount != NULL && amount != NULL &&
+				 pgc_numeric_cmp(oldc.amount, amount) == 0);
+			if (newc.customer == NULL || strcmp(oldc.customer, newc.customer) != 0 || !same_amount ||
 				!SameCurrency(cfg, rel, td->tg_trigtuple, result) ||
 				strcmp(old_key, new_key) != 0)
 			{
 				Verdict		v = {0};
 
 				CloseHold(RelationGetRelid(rel), old_key, "order changed while held");
-				if (newc.amount != NULL)
+				if (amount != NULL && newc.customer != NULL)
 				{
 					v.reason = "order changed while held";
 					RecordHold(cfg, rel, result, newc.customer,
-							   HeldInAccount(cfg, rel, result, newc.customer, newc.amount), &v);
+							   HeldInAccount(cfg, rel, result, newc.customer, amount), &v);
 				}
 			}
 		}
