@@ -726,7 +726,7 @@ pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_ty
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("prepaid part of an order must not be negative"),
 				 errdetail("The prepaid part is %s.",
-						   DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(p))))));
+						   pgc_numeric_text(p))));
 	if (pgc_numeric_cmp(p, amount) >= 0)
 		return int64_to_numeric(0);
 	part = numeric_sub_opt_error(amount, p, NULL);

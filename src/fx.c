@@ -566,6 +566,22 @@ pgc_fx_convert_amount(Numeric amount, const char *from, const char *to, DateADT 
 }
 
 /*
+ * A currency column's value (text, varchar or char(n)) as a code: char(n)
+ * pads with spaces, which its comparisons ignore
+ */
+char *
+pgc_fx_currency_code(Datum currency, Oid currency_type)
+{
+	char	   *code = TextDatumGetCString(currency);
+	int			len = strlen(code);
+
+	if (currency_type == BPCHAROID)
+		while (len > 0 && code[len - 1] == ' ')
+			code[--len] = '\0';
+	return code;
+}
+
+/*
  * A row's amount in its customer's account currency.  The row's currency
  * is read from its currency column (NULL: the account's currency); a row
  * in a foreign currency needs a rate date.  With remember, the guard
@@ -579,16 +595,10 @@ pgc_fx_row_amount(const char *customer, Numeric amount,
 {
 	char	   *code;
 	char	   *target;
-	int			len;
 
 	if (currency_null)
 		return amount;
-	code = TextDatumGetCString(currency);
-	/* char(n) pads with spaces, which its comparisons ignore */
-	len = strlen(code);
-	if (currency_type == BPCHAROID)
-		while (len > 0 && code[len - 1] == ' ')
-			code[--len] = '\0';
+	code = pgc_fx_currency_code(currency, currency_type);
 	target = pgc_fx_account_currency(customer);
 	if (target == NULL)
 		ereport(ERROR,

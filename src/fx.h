@@ -16,6 +16,7 @@
 extern Numeric pgc_fx_convert_amount(Numeric amount, const char *from, const char *to,
 									 DateADT rate_date);
 extern char *pgc_fx_account_currency(const char *customer);
+extern char *pgc_fx_currency_code(Datum currency, Oid currency_type);
 extern Numeric pgc_fx_row_amount(const char *customer, Numeric amount,
 								 Datum currency, bool currency_null, Oid currency_type,
 								 Datum rate_date, bool rate_date_null, bool remember);

@@ -284,19 +284,6 @@ AmountValue(GuardConfig *cfg, Datum d)
 	return n;
 }
 
-/* A currency column's value as a code (char(n) without its padding) */
-static char *
-CurrencyCode(GuardConfig *cfg, Datum d)
-{
-	char	   *code = TextDatumGetCString(d);
-	int			len = strlen(code);
-
-	if (cfg->currency_type == BPCHAROID)
-		while (len > 0 && code[len - 1] == ' ')
-			code[--len] = '\0';
-	return code;
-}
-
 /* What a row contributes to its customer's exposure */
 static void
 RowContribution(GuardConfig *cfg, Relation rel, HeapTuple tup, Contribution *c)
@@ -1192,7 +1179,7 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 		Datum		d = heap_getattr(tup, cfg->amount_att, desc, &isnull);
 
 		values[5] = NumericGetDatum(CreditAmount(cfg, tup, desc, d));
-		values[6] = CStringGetTextDatum(CurrencyCode(cfg, cur));
+		values[6] = CStringGetTextDatum(pgc_fx_currency_code(cur, cfg->currency_type));
 		values[7] = heap_getattr(tup, cfg->rate_date_att, desc, &isnull);
 		if (isnull)
 			nulls[7] = 'n';
@@ -1245,7 +1232,8 @@ SameCurrency(GuardConfig *cfg, Relation rel, HeapTuple a, HeapTuple b)
 			return false;
 		if (anull)
 			continue;
-		if (i == 0 ? strcmp(CurrencyCode(cfg, av), CurrencyCode(cfg, bv)) != 0 :
+		if (i == 0 ? strcmp(pgc_fx_currency_code(av, cfg->currency_type),
+							pgc_fx_currency_code(bv, cfg->currency_type)) != 0 :
 			DatumGetDateADT(av) != DatumGetDateADT(bv))
 			return false;
 	}
