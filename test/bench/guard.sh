@@ -134,8 +134,10 @@ run() {
 	fi
 	cpu0=$(cpu_ticks "$me")
 	# shellcheck disable=SC2086
-	"$PG_BINDIR/pgbench" -n -d "$db" -c "$clients" -j $((clients < cores ? clients : cores)) \
-		-T "$seconds" ${GUARD_PGBENCH:-} -f "test/bench/guard_$config.pgbench" >"$out/pgbench" 2>&1 ||
+	# (the database is pgbench's last argument: its -d is --debug, which
+	# would write four lines a transaction)
+	"$PG_BINDIR/pgbench" -n -c "$clients" -j $((clients < cores ? clients : cores)) \
+		-T "$seconds" ${GUARD_PGBENCH:-} -f "test/bench/guard_$config.pgbench" "$db" >"$out/pgbench" 2>&1 ||
 		{ cat "$out/pgbench" >&2; exit 1; }
 	[ -z "$sampler" ] || wait "$sampler"
 	sleep 0.2	# the backends exit

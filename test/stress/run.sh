@@ -27,8 +27,9 @@ scratch_db_create "$db"
 psql -X -q -d "$db" -v customers="$customers" -f test/stress/setup.sql >/dev/null
 
 run_pgbench() {
-	"$PG_BINDIR/pgbench" -n -d "$db" -c "$clients" -j 2 -T "$1" -D customers="$customers" \
-		-f test/stress/workload.pgbench "${@:2}"
+	# (the database is pgbench's last argument: its -d is --debug)
+	"$PG_BINDIR/pgbench" -n -c "$clients" -j 2 -T "$1" -D customers="$customers" \
+		-f test/stress/workload.pgbench "${@:2}" "$db"
 }
 
 if [ "$crash" = 1 ]; then
