@@ -107,6 +107,7 @@ INSERT INTO decided_function VALUES
   -- helpers that pending_requests calls as its reader (a controller)
   ('pgcredit._person()', 'controller'),
   ('pgcredit._request_size(text,text,numeric,bigint)', 'controller'),
+  ('pgcredit._in_book_currency(text,numeric)', 'controller'),
   ('pgcredit._covering_authority(text,text,numeric,numeric)', 'controller'),
   ('pgcredit._may_approve(text,text,numeric,numeric)', 'controller'),
   -- the verdict on an order without writing: sales applications too

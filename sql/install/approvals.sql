@@ -51,7 +51,7 @@ CREATE TABLE pgcredit.approval_policy (
   override_approval_above numeric CHECK (override_approval_above >= 0 AND override_approval_above < 'Infinity'),
   unblock_approval_above  numeric CHECK (unblock_approval_above >= 0 AND unblock_approval_above < 'Infinity')
 );
-COMMENT ON TABLE pgcredit.approval_policy IS 'when a change needs four eyes: at most one row; no row, or a NULL threshold, means no approval is needed (the functions work as in 1.0)';
+COMMENT ON TABLE pgcredit.approval_policy IS 'when a change needs four eyes: at most one row; no row, or a NULL threshold, means no approval is needed (the functions work as in 1.0); in a book with a base currency the thresholds are amounts in it, the account''s amounts converted at today''s rate';
 COMMENT ON COLUMN pgcredit.approval_policy.only_row IS 'always true: the table holds one row at most';
 COMMENT ON COLUMN pgcredit.approval_policy.request_ttl IS 'how long a request waits for a decision before it expires';
 COMMENT ON COLUMN pgcredit.approval_policy.limit_approval_above IS 'set_credit_limit and set_temporary_limit refuse to raise a limit by more than this without an approved request (removing a limit raises it without bound); NULL = never';
@@ -79,8 +79,8 @@ COMMENT ON COLUMN pgcredit.approval_authority.id IS 'row number';
 COMMENT ON COLUMN pgcredit.approval_authority.kind IS 'limit (a new or temporary limit), release (a held order), override (override_block), unblock (leaving blocked)';
 COMMENT ON COLUMN pgcredit.approval_authority.risk_tier IS 'the customer''s account.risk_tier this row covers; NULL = every tier, also an account without one';
 COMMENT ON COLUMN pgcredit.approval_authority.approver IS 'the role whose members (directly or through other roles, also after SET ROLE) may approve; NULL for an auto_approve row';
-COMMENT ON COLUMN pgcredit.approval_authority.max_increase IS 'the largest increase covered: for limit, the new limit minus the permanent limit now (no limit counts as 0); for the others, the amount; NULL = no bound';
-COMMENT ON COLUMN pgcredit.approval_authority.max_amount IS 'the largest amount covered: the new limit, the held order''s amount, or the customer''s exposure (override, unblock); NULL = no bound';
+COMMENT ON COLUMN pgcredit.approval_authority.max_increase IS 'the largest increase covered: for limit, the new limit minus the permanent limit now (no limit counts as 0); for the others, the amount; in the book''s base currency when it has one; NULL = no bound';
+COMMENT ON COLUMN pgcredit.approval_authority.max_amount IS 'the largest amount covered: the new limit, the held order''s amount, or the customer''s exposure (override, unblock); in the book''s base currency when it has one; NULL = no bound';
 COMMENT ON COLUMN pgcredit.approval_authority.auto_approve IS 'true: a request this row covers is approved as it is made, audited as auto-approved';
 REVOKE ALL ON pgcredit.approval_authority FROM PUBLIC;
 GRANT SELECT ON pgcredit.approval_authority TO pgcredit_reader;
@@ -216,6 +216,30 @@ CREATE TRIGGER obsolete_release_requests_deleted AFTER DELETE ON pgcredit.held_o
 -- The size of a request, and who may approve it
 ----------------------------------------------------------------------
 
+-- In a book with a base currency, thresholds and authority are amounts
+-- in it: an amount in the customer's account currency is converted at
+-- today's rate, as fx_convert converts (a missing rate is PC015).
+-- PL/pgSQL, so that its body is read when it runs: the upgrade script
+-- creates it before the currency columns.
+CREATE FUNCTION pgcredit._in_book_currency(customer text, amount numeric)
+RETURNS numeric LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  base text := (SELECT s.base_currency FROM pgcredit.settings s);
+  own text := (SELECT a.currency FROM pgcredit.account a WHERE a.customer = _in_book_currency.customer);
+BEGIN
+  IF amount IS NULL OR base IS NULL OR own IS NULL OR own = base THEN
+    RETURN amount;
+  END IF;
+  RETURN pgcredit.fx_convert(amount, own, base, current_date);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._in_book_currency(text, numeric) IS
+  'an amount in the customer''s account currency, in the book''s base currency at today''s rate (the amount itself in a single-currency book or an account in the base currency); a missing rate is an error (PC015)';
+REVOKE EXECUTE ON FUNCTION pgcredit._in_book_currency(text, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._in_book_currency(text, numeric) TO pgcredit_controller;
+
 -- The figures authority is judged on, as the account stands now
 CREATE FUNCTION pgcredit._request_size(kind text, customer text, new_limit numeric, held_order bigint,
                                        OUT risk_tier text, OUT increase numeric, OUT amount numeric)
@@ -223,19 +247,19 @@ RETURNS record LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT a.risk_tier,
-         CASE $1 WHEN 'limit' THEN $3 - coalesce(a.credit_limit, 0)
-                 WHEN 'release' THEN h.amount
-                 ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END,
-         CASE $1 WHEN 'limit' THEN $3
-                 WHEN 'release' THEN h.amount
-                 ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END
+         pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3 - coalesce(a.credit_limit, 0)
+                                                WHEN 'release' THEN h.amount
+                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END),
+         pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3
+                                                WHEN 'release' THEN h.amount
+                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END)
   FROM (SELECT) AS one
   LEFT JOIN pgcredit.account a ON a.customer = $2
   LEFT JOIN pgcredit.exposure e ON e.customer = $2
   LEFT JOIN pgcredit.held_order h ON h.id = $4
 $$;
 COMMENT ON FUNCTION pgcredit._request_size(text, text, numeric, bigint) IS
-  'the customer''s risk tier, and the increase and amount of a request as the account stands now';
+  'the customer''s risk tier, and the increase and amount of a request as the account stands now, in the book''s base currency when it has one';
 REVOKE EXECUTE ON FUNCTION pgcredit._request_size(text, text, numeric, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._request_size(text, text, numeric, bigint) TO pgcredit_controller;
 
@@ -281,14 +305,25 @@ DECLARE
   p pgcredit.approval_policy;
   threshold numeric;
   ticket bigint;
+  judged numeric;
+  shown text;
 BEGIN
   SELECT * INTO p FROM pgcredit.approval_policy;
   threshold := CASE kind WHEN 'limit' THEN p.limit_approval_above WHEN 'release' THEN p.release_approval_above
                          WHEN 'override' THEN p.override_approval_above ELSE p.unblock_approval_above END;
-  -- a NULL amount is a limit removed: an increase without bound
-  IF threshold IS NULL OR amount <= threshold THEN
+  IF threshold IS NULL THEN
     RETURN;
   END IF;
+  -- a NULL amount is a limit removed: an increase without bound; the
+  -- threshold is in the book's base currency
+  judged := pgcredit._in_book_currency(customer, amount);
+  IF judged <= threshold THEN
+    RETURN;
+  END IF;
+  shown := CASE WHEN judged IS DISTINCT FROM amount
+                THEN format('%s (%s in %s at today''s rate)', amount, judged,
+                            (SELECT s.base_currency FROM pgcredit.settings s))
+                ELSE amount::text END;
   IF EXISTS (SELECT FROM pgcredit.approval_request r
              WHERE r.status = 'applying' AND r.kind = _check_approval.kind
                AND r.customer = _check_approval.customer
@@ -318,11 +353,11 @@ BEGIN
     USING ERRCODE = 'PC012',
     DETAIL = CASE kind
       WHEN 'limit' THEN format('The limit would rise by %s, more than the %s that pgcredit.approval_policy lets a controller change alone.',
-                               coalesce(amount::text, 'an unbounded amount (no limit)'), threshold)
+                               coalesce(shown, 'an unbounded amount (no limit)'), threshold)
       WHEN 'release' THEN format('The order is for %s, more than the %s that pgcredit.approval_policy lets a controller release alone.',
-                                 amount, threshold)
+                                 shown, threshold)
       ELSE format('The customer''s exposure is %s, more than the %s that pgcredit.approval_policy lets a controller %s alone.',
-                  amount, threshold, CASE kind WHEN 'override' THEN 'override' ELSE 'unblock' END) END,
+                  shown, threshold, CASE kind WHEN 'override' THEN 'override' ELSE 'unblock' END) END,
     HINT = CASE kind
       WHEN 'limit' THEN 'Ask for it with pgcredit.request_limit(); another person with the authority approves it with pgcredit.approve_request().'
       WHEN 'release' THEN 'Ask for it with pgcredit.request_release(), or let pgcredit.reevaluate_held_orders() release it once it fits.'
@@ -695,8 +730,8 @@ COMMENT ON COLUMN pgcredit.pending_requests.new_limit IS 'limit: the limit asked
 COMMENT ON COLUMN pgcredit.pending_requests.valid_from IS 'limit: first day of a temporary limit';
 COMMENT ON COLUMN pgcredit.pending_requests.valid_until IS 'limit: last day of a temporary limit; NULL = permanent';
 COMMENT ON COLUMN pgcredit.pending_requests.held_order IS 'release: the held order';
-COMMENT ON COLUMN pgcredit.pending_requests.increase IS 'what authority is judged on: the limit''s increase over the permanent limit now, else the amount';
-COMMENT ON COLUMN pgcredit.pending_requests.amount IS 'the new limit, the held order''s amount, or the customer''s exposure now (override, unblock)';
+COMMENT ON COLUMN pgcredit.pending_requests.increase IS 'what authority is judged on: the limit''s increase over the permanent limit now, else the amount; in the book''s base currency when it has one (converted at today''s rate)';
+COMMENT ON COLUMN pgcredit.pending_requests.amount IS 'the new limit, the held order''s amount, or the customer''s exposure now (override, unblock); in the book''s base currency when it has one (converted at today''s rate)';
 COMMENT ON COLUMN pgcredit.pending_requests.requester IS 'the person who asked';
 COMMENT ON COLUMN pgcredit.pending_requests.requested_by IS 'the role that asked';
 COMMENT ON COLUMN pgcredit.pending_requests.requested_at IS 'when';
