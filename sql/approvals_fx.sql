@@ -64,6 +64,14 @@ INSERT INTO pgcredit.fx_rate (currency_from, currency_to, valid_from, rate) VALU
 SELECT customer, currency FROM pgcredit.set_account_currency('APFX-EUR', 'KWD', 'now in dinars');
 \echo :LAST_ERROR_SQLSTATE
 SELECT currency, credit_limit FROM pgcredit.account WHERE customer = 'APFX-EUR';
+-- cover keeps its figure too: a limit of 0 yen and a deposit of 100,000
+-- yen (620 euros, added without approval) would become 100,000 euros
+SELECT customer, credit_limit FROM pgcredit.open_account('APFX-COV', 0);
+SELECT customer, currency FROM pgcredit.set_account_currency('APFX-COV', 'JPY', 'invoiced in yen');
+SELECT kind, amount FROM pgcredit.add_cover('APFX-COV', 'deposit', 'cash', 100000, 'deposit in yen');
+SELECT customer, currency FROM pgcredit.set_account_currency('APFX-COV', NULL, 'to euros');
+\echo :LAST_ERROR_SQLSTATE
+SELECT currency FROM pgcredit.account WHERE customer = 'APFX-COV';
 
 -- The authority matrix is in euros too: managers approve raises of up to
 -- 2,500 euros.  Rita asks, Mark approves.
@@ -100,6 +108,7 @@ DELETE FROM pgcredit.approval_request;
 ALTER TABLE pgcredit.approval_request ALTER COLUMN id RESTART;
 ALTER TABLE pgcredit.approval_authority ALTER COLUMN id RESTART;
 DELETE FROM pgcredit.fx_rate;
+DELETE FROM pgcredit.cover WHERE customer LIKE 'APFX-%';
 DELETE FROM pgcredit.exposure WHERE customer LIKE 'APFX-%';
 DELETE FROM pgcredit.account WHERE customer LIKE 'APFX-%';
 SELECT base_currency FROM pgcredit.set_base_currency(NULL, 'single-currency book again');

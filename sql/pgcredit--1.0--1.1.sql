@@ -4843,6 +4843,8 @@ DECLARE
   x pgcredit.exposure;
   grp pgcredit.credit_group;
   threshold numeric;
+  covered numeric;
+  headroom numeric;
   worth numeric;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
@@ -4883,24 +4885,32 @@ BEGIN
                       coalesce(pgcredit._effective_currency(after.currency), 'no currency')),
       HINT = 'Take the customer out of the group first with pgcredit.leave_group().';
   END IF;
-  -- the limits keep their figures: in another currency they are worth
-  -- another amount, judged by the approval policy as limits opened anew
+  -- the limits and the cover keep their figures: in another currency
+  -- they are worth another amount, judged by the approval policy as a
+  -- limit opened anew (every cover that counts, whatever its days)
   threshold := (SELECT p.limit_approval_above FROM pgcredit.approval_policy p);
-  IF threshold IS NOT NULL
-     AND pgcredit._effective_currency(before.currency) IS DISTINCT FROM pgcredit._effective_currency(after.currency)
-     AND (after.credit_limit IS NOT NULL OR after.temporary_limit IS NOT NULL) THEN
-    worth := pgcredit._in_book_currency(customer, greatest(after.credit_limit, after.temporary_limit));
+  IF threshold IS NOT NULL AND after.credit_limit IS NOT NULL
+     AND pgcredit._effective_currency(before.currency) IS DISTINCT FROM pgcredit._effective_currency(after.currency) THEN
+    covered := coalesce((SELECT sum(round(pgcredit._cover_value(c.amount, c.share_pct, c.deductible) * p.counted_pct / 100, 2))
+                         FROM pgcredit.cover c JOIN pgcredit.cover_policy_in_force p ON p.kind = c.kind
+                         WHERE c.customer = set_account_currency.customer AND p.counts
+                           AND c.decision IN ('granted', 'reduced') AND c.ended_at IS NULL), 0);
+    headroom := greatest(after.credit_limit, after.temporary_limit) + covered;
+    worth := pgcredit._in_book_currency(customer, headroom);
     IF worth > threshold THEN
       RAISE EXCEPTION 'changing the currency of customer "%" needs approval', customer
         USING ERRCODE = 'PC012',
-        DETAIL = format('Its limit of %s %s would become %s %s%s, more than the %s that pgcredit.approval_policy lets a controller change alone.',
-                        greatest(after.credit_limit, after.temporary_limit), pgcredit._effective_currency(before.currency),
-                        greatest(after.credit_limit, after.temporary_limit), pgcredit._effective_currency(after.currency),
-                        CASE WHEN worth IS DISTINCT FROM greatest(after.credit_limit, after.temporary_limit)
+        DETAIL = format('Its limit%s, %s %s, would become %s %s%s, more than the %s that pgcredit.approval_policy lets a controller change alone.',
+                        CASE WHEN covered > 0 THEN ' and the cover that counts' ELSE '' END,
+                        headroom, pgcredit._effective_currency(before.currency),
+                        headroom, pgcredit._effective_currency(after.currency),
+                        CASE WHEN worth IS DISTINCT FROM headroom
                              THEN format(' (%s %s at today''s rate)', worth, (SELECT s.base_currency FROM pgcredit.settings s))
                              ELSE '' END,
                         threshold),
-        HINT = 'Lower the limit to 0 first (a cut needs no approval), change the currency, then ask for the limit in the new currency with pgcredit.request_limit().';
+        HINT = CASE WHEN covered > 0
+                    THEN 'Lower the limit to 0 (a cut needs no approval) and end the cover first, change the currency, then ask for the limit in the new currency with pgcredit.request_limit() and add the cover again.'
+                    ELSE 'Lower the limit to 0 first (a cut needs no approval), change the currency, then ask for the limit in the new currency with pgcredit.request_limit().' END;
     END IF;
   END IF;
   PERFORM pgcredit._audit('set_account_currency', customer, jsonb_build_object('currency', before.currency),
@@ -4909,7 +4919,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.set_account_currency(text, text, text) IS
-  'set the currency an account''s limit and exposure are kept in (NULL = the base currency); refused while the customer has exposure, (PC016) when its credit group is kept in another currency, or (PC012) when the approval policy has a limit threshold and the limits, worth another amount in the new currency, are worth more than it; audited';
+  'set the currency an account''s limit and exposure are kept in (NULL = the base currency); refused while the customer has exposure, (PC016) when its credit group is kept in another currency, or (PC012) when the approval policy has a limit threshold and the limit with the cover that counts, worth another amount in the new currency, is worth more than it; audited';
 REVOKE EXECUTE ON FUNCTION pgcredit.set_account_currency(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_account_currency(text, text, text) TO pgcredit_controller;
 
