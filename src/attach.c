@@ -52,6 +52,7 @@
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -69,6 +70,7 @@
 
 PG_FUNCTION_INFO_V1(pgc_attached_items);
 PG_FUNCTION_INFO_V1(pgc_attached_items_v2);
+PG_FUNCTION_INFO_V1(pgc_attached_items_v3);
 PG_FUNCTION_INFO_V1(pgc_clear_hold_mark);
 PG_FUNCTION_INFO_V1(pgc_table_triggers);
 PG_FUNCTION_INFO_V1(pgc_check_attach_column);
@@ -740,12 +742,18 @@ pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null, Oid prepaid_ty
  * currency, rate date.  0 for a column not given.
  */
 #define ITEM_COLUMNS 12
+#define ITEM_KEY_COLUMNS 8
 
 typedef struct ItemColumns
 {
 	AttrNumber	att[ITEM_COLUMNS];
 	Oid			type[ITEM_COLUMNS];
 	FmgrInfo	open_out;		/* output function of the open-state column */
+	/* with item keys asked for: the table's primary key, if it has one */
+	int			nkeys;
+	AttrNumber	key_att[ITEM_KEY_COLUMNS];
+	const char *key_name[ITEM_KEY_COLUMNS];
+	FmgrInfo	key_out[ITEM_KEY_COLUMNS];
 } ItemColumns;
 
 /* Where the attachment's columns are in rel, checked, with their types */
@@ -777,6 +785,58 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 		getTypeOutputInfo(c->type[2], &out, &varlena);
 		fmgr_info(out, &c->open_out);
 	}
+	c->nkeys = 0;
+}
+
+/*
+ * The primary key of rel, to name each item by it (a partition has its
+ * partitioned table's key columns).  A table without one names no item.
+ */
+static void
+FindItemKey(Relation rel, ItemColumns *c)
+{
+	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	int			x = -1;
+
+	c->nkeys = 0;
+	if (bms_num_members(pk) > ITEM_KEY_COLUMNS)
+		return;
+	while ((x = bms_next_member(pk, x)) >= 0)
+	{
+		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
+		Oid			out;
+		bool		varlena;
+
+		c->key_att[c->nkeys] = a;
+		c->key_name[c->nkeys] = pstrdup(NameStr(f->attname));
+		getTypeOutputInfo(f->atttypid, &out, &varlena);
+		fmgr_info(out, &c->key_out[c->nkeys]);
+		c->nkeys++;
+	}
+}
+
+/* An item's primary key as a JSON object, as held_order.row_key has it */
+static Datum
+ItemKeyJsonb(ItemColumns *c, Datum *keys, bool *nulls)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < c->nkeys; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, c->key_name[i]);
+		appendStringInfoString(&buf, ": ");
+		if (nulls[i])
+			appendStringInfoString(&buf, "null");
+		else
+			escape_json(&buf, OutputFunctionCall(&c->key_out[i], keys[i]));
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }
 
 /*
@@ -788,10 +848,10 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
  */
 static void
 StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char *key,
-		  Tuplestorestate *store, TupleDesc outdesc)
+		  Datum *keys, bool *key_nulls, Tuplestorestate *store, TupleDesc outdesc)
 {
-	Datum		v[11];
-	bool		n[11];
+	Datum		v[12];
+	bool		n[12];
 	char	   *customer;
 	bool		open;
 	bool		held;
@@ -855,6 +915,13 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 			n[10] = false;
 		}
 	}
+	/* _attached_items_keyed(): the item's primary key, when it has one */
+	if (outdesc->natts > 11)
+	{
+		n[11] = c->nkeys == 0;
+		if (!n[11])
+			v[11] = ItemKeyJsonb(c, keys, key_nulls);
+	}
 	tuplestore_putvalues(store, outdesc, v, n);
 }
 
@@ -876,6 +943,8 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 	MemoryContext outer = CurrentMemoryContext;
 
 	FindItemColumns(att, rel, &c);
+	if (outdesc->natts > 11)
+		FindItemKey(rel, &c);
 	if (!KeyValue(key, c.type[0], &keyval))
 	{
 		table_close(rel, NoLock);
@@ -889,6 +958,8 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 						 c.att[i] ? quote_identifier(NameStr(TupleDescAttr(RelationGetDescr(rel),
 																		   c.att[i] - 1)->attname))
 						 : "NULL");
+	for (int i = 0; i < c.nkeys; i++)
+		appendStringInfo(&sql, ", %s", quote_identifier(c.key_name[i]));
 	/* a partitioned table is read with its partitions; a plain one alone */
 	appendStringInfo(&sql, " FROM %s%s WHERE %s OPERATOR(pg_catalog.=) $1",
 					 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
@@ -907,13 +978,14 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 				break;
 			for (uint64 i = 0; i < SPI_processed; i++)
 			{
-				Datum		raw[ITEM_COLUMNS];
-				bool		null[ITEM_COLUMNS];
+				Datum		raw[ITEM_COLUMNS + ITEM_KEY_COLUMNS];
+				bool		null[ITEM_COLUMNS + ITEM_KEY_COLUMNS];
 				MemoryContext spi = MemoryContextSwitchTo(outer);
 
-				for (int j = 0; j < ITEM_COLUMNS; j++)
+				for (int j = 0; j < ITEM_COLUMNS + c.nkeys; j++)
 					raw[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &null[j]);
-				StoreItem(att, &c, raw, null, key, store, outdesc);
+				StoreItem(att, &c, raw, null, key, raw + ITEM_COLUMNS, null + ITEM_COLUMNS,
+						  store, outdesc);
 				MemoryContextSwitchTo(spi);
 			}
 			SPI_freetuptable(SPI_tuptable);
@@ -948,11 +1020,15 @@ ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc
 	MemoryContext old;
 
 	FindItemColumns(att, rel, &c);
+	if (outdesc->natts > 11)
+		FindItemKey(rel, &c);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		Datum		raw[ITEM_COLUMNS];
 		bool		null[ITEM_COLUMNS];
+		Datum		keys[ITEM_KEY_COLUMNS];
+		bool		key_nulls[ITEM_KEY_COLUMNS];
 
 		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j < ITEM_COLUMNS; j++)
@@ -962,8 +1038,10 @@ ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc
 			if (c.att[j])
 				raw[j] = slot_getattr(slot, c.att[j], &null[j]);
 		}
+		for (int j = 0; j < c.nkeys; j++)
+			keys[j] = slot_getattr(slot, c.key_att[j], &key_nulls[j]);
 		old = MemoryContextSwitchTo(rowcxt);
-		StoreItem(att, &c, raw, null, NULL, store, outdesc);
+		StoreItem(att, &c, raw, null, NULL, keys, key_nulls, store, outdesc);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
@@ -1053,6 +1131,18 @@ pgc_attached_items(PG_FUNCTION_ARGS)
  */
 Datum
 pgc_attached_items_v2(PG_FUNCTION_ARGS)
+{
+	return pgc_attached_items(fcinfo);
+}
+
+/*
+ * SQL: pgcredit._attached_items_keyed(), from version 1.1 on: the same
+ * rows with a twelfth column, item_key, the row's primary key as a JSON
+ * object (NULL for a table without one), for collections, which follow
+ * each item.  The other callers do not pay for building the keys.
+ */
+Datum
+pgc_attached_items_v3(PG_FUNCTION_ARGS)
 {
 	return pgc_attached_items(fcinfo);
 }
