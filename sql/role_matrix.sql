@@ -258,7 +258,27 @@ INSERT INTO decided_function VALUES
   ('pgcredit._fx_rate_changed()', 'owner'),
   ('pgcredit._account_changed()', 'owner'),
   ('pgcredit._audit_fx_rate()', 'owner'),
-  ('pgcredit._stamp_fx_rate()', 'owner');
+  ('pgcredit._stamp_fx_rate()', 'owner'),
+  -- collections: admins set the dunning policies, controllers give a
+  -- customer its own (or none) and run the day; readers preview the
+  -- day's actions and read where each customer stands
+  ('pgcredit.create_dunning_policy(text,text,numeric,integer,text)', 'admin'),
+  ('pgcredit.alter_dunning_policy(text,text,numeric,integer,text)', 'admin'),
+  ('pgcredit.drop_dunning_policy(text,text)', 'admin'),
+  ('pgcredit.set_dunning_level(text,integer,integer,text,text,text,text)', 'admin'),
+  ('pgcredit.drop_dunning_level(text,integer,text)', 'admin'),
+  ('pgcredit.set_tier_dunning_policy(text,text,text)', 'admin'),
+  ('pgcredit.set_customer_dunning_policy(text,text,text)', 'controller'),
+  ('pgcredit.exempt_from_dunning(text,text)', 'controller'),
+  ('pgcredit.run_collections(date)', 'controller'),
+  ('pgcredit.due_collection_actions(date)', 'reader'),
+  ('pgcredit.collection_status_at(date)', 'reader'),
+  ('pgcredit._attached_items_keyed(text,text,regclass,boolean)', 'owner'),
+  ('pgcredit._check_name(text,text)', 'owner'),
+  ('pgcredit._dunning_policies(date,text[])', 'owner'),
+  ('pgcredit._dunning_policy_row(text)', 'owner'),
+  ('pgcredit._open_items_at(date)', 'owner'),
+  ('pgcredit._set_dunning_exception(text,text,boolean,text)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -331,7 +351,17 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.held_orders',          'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.limit_history',        'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.watchlist',            'view',  'reader', 'owner', 'owner', 'owner'),
-  ('pgcredit.tier_churn',           'view',  'reader', 'owner', 'owner', 'owner');
+  ('pgcredit.tier_churn',           'view',  'reader', 'owner', 'owner', 'owner'),
+  -- collections: read by readers, written through the functions only
+  ('pgcredit.dunning_policy',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.dunning_level',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.dunning_assignment',   'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.dunning_exception',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.dunning_status',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_state',     'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_action',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_action_item', 'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner');
 -- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
 -- belong to the owner alone.
 
@@ -354,7 +384,8 @@ INSERT INTO decided_sequence VALUES
   -- table, needing no right on the sequence
   ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.credit_rule_id_seq',   'owner', 'owner', 'owner'),
-  ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner');
+  ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner'),
+  ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()
