@@ -278,6 +278,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._dunning_policies(date,text[])', 'owner'),
   ('pgcredit._dunning_policy_row(text)', 'owner'),
   ('pgcredit._open_items_at(date)', 'owner'),
+  ('pgcredit._dunning_items(date)', 'owner'),
   ('pgcredit._set_dunning_exception(text,text,boolean,text)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are

@@ -564,6 +564,20 @@ COMMENT ON FUNCTION pgcredit._open_items_at(date) IS
   'the receivable items open on a day (paid after it: the whole invoice; with no payment date: open if open now) with their keys, due dates and open amounts';
 REVOKE EXECUTE ON FUNCTION pgcredit._open_items_at(date) FROM PUBLIC;
 
+-- The items dunning follows on a day: every open item, but those that
+-- leave dunning for a while (disputes, promises, plans add their rules
+-- here, and only here)
+CREATE FUNCTION pgcredit._dunning_items(as_of date)
+RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT i.customer, i.relid, i.item_key, i.due, i.amount FROM pgcredit._open_items_at($1) i
+$$;
+COMMENT ON FUNCTION pgcredit._dunning_items(date) IS
+  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while';
+REVOKE EXECUTE ON FUNCTION pgcredit._dunning_items(date) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._horizon_today())
 RETURNS TABLE (customer text, policy text, level int, days int, channel text, template text,
                amount numeric, items int, overdue numeric, account_status text, item_list jsonb)
@@ -574,7 +588,7 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   RETURN QUERY
   WITH items AS MATERIALIZED (
-    SELECT * FROM pgcredit._open_items_at(as_of)),
+    SELECT * FROM pgcredit._dunning_items(as_of)),
   pol AS MATERIALIZED (
     SELECT p.customer, p.policy, d.min_amount, d.quiet_days
     FROM pgcredit._dunning_policies(as_of, ARRAY(SELECT DISTINCT i.customer FROM items i)) p
@@ -767,7 +781,7 @@ BEGIN
   PERFORM pgcredit._check_day(collection_status_at.as_of);
   RETURN QUERY
   WITH items AS MATERIALIZED (
-    SELECT * FROM pgcredit._open_items_at(collection_status_at.as_of)),
+    SELECT * FROM pgcredit._dunning_items(collection_status_at.as_of)),
   reached AS (
     SELECT ci.relid, ci.item_key, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
