@@ -566,16 +566,30 @@ REVOKE EXECUTE ON FUNCTION pgcredit._open_items_at(date) FROM PUBLIC;
 
 -- The items dunning follows on a day: every open item, but those that
 -- leave dunning for a while (disputes, promises, plans add their rules
--- here, and only here)
+-- here, and only here).  In PL/pgSQL: the rules read objects created
+-- after this file.
 CREATE FUNCTION pgcredit._dunning_items(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
-LANGUAGE sql VOLATILE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT i.customer, i.relid, i.item_key, i.due, i.amount FROM pgcredit._open_items_at($1) i
+BEGIN
+  RETURN QUERY
+  SELECT i.customer, i.relid, i.item_key, i.due, i.amount
+  -- Payment plans and promises to pay (collections_promises.sql): the
+  -- open items come with the plan that holds each on the day, and the
+  -- unpaid instalments of those plans; a planned item leaves dunning
+  -- and its plan's instalments are dunned in its place.  A customer's
+  -- promise to pay pauses all of its dunning on the days it covers.
+  FROM pgcredit._items_with_plans_at(_dunning_items.as_of) i
+  WHERE (i.plan_id IS NULL OR i.instalment)
+    AND NOT EXISTS (SELECT FROM pgcredit.promise_to_pay p
+                    WHERE p.customer = i.customer
+                      AND _dunning_items.as_of BETWEEN p.pauses_from AND p.pauses_until);
+END
 $$;
 COMMENT ON FUNCTION pgcredit._dunning_items(date) IS
-  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while';
+  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while (held by a payment plan: its unpaid instalments come instead; of a customer whose promise to pay covers the day)';
 REVOKE EXECUTE ON FUNCTION pgcredit._dunning_items(date) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._horizon_today())
@@ -683,6 +697,11 @@ BEGIN
   END IF;
   UPDATE pgcredit.collection_state s SET last_as_of = run_collections.as_of,
     latest_as_of = greatest(s.latest_as_of, run_collections.as_of);
+  -- promises to pay whose day is over and payment plans an unpaid
+  -- instalment broke are decided first: the day is dunned as they stand
+  -- (collections_promises.sql)
+  PERFORM pgcredit._decide_promises(as_of);
+  PERFORM pgcredit._decide_plans(as_of);
 
   FOR a IN SELECT * FROM pgcredit.due_collection_actions(as_of) LOOP
     INSERT INTO pgcredit.collection_action (as_of, customer, policy, level, days, channel, template,
@@ -739,7 +758,8 @@ BEGIN
       WHERE ac.status = s.status
         AND ac.hold_reason LIKE 'dunning: %'
         AND NOT EXISTS (
-          SELECT FROM pgcredit._open_items_at(run_collections.as_of) i
+          -- (an unpaid instalment of a payment plan is such an item too)
+          SELECT FROM pgcredit._items_with_plans_at(run_collections.as_of) i
           JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
           JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
           JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
