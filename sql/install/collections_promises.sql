@@ -67,7 +67,7 @@ COMMENT ON SEQUENCE pgcredit.promise_to_pay_id_seq IS 'numbers of promises to pa
 
 CREATE TABLE pgcredit.promise_item (
   promise_id  bigint NOT NULL REFERENCES pgcredit.promise_to_pay ON DELETE CASCADE,
-  relid       oid NOT NULL,
+  relid       regclass NOT NULL,
   item_key    jsonb NOT NULL,
   due         date NOT NULL,
   amount      numeric NOT NULL CHECK (amount > 0),
@@ -75,7 +75,7 @@ CREATE TABLE pgcredit.promise_item (
 );
 COMMENT ON TABLE pgcredit.promise_item IS 'the items a promise to pay covers: the customer''s items open the day before it was made, with their open amounts then';
 COMMENT ON COLUMN pgcredit.promise_item.promise_id IS 'the promise';
-COMMENT ON COLUMN pgcredit.promise_item.relid IS 'the attached receivables table (its oid; relid::regclass names it)';
+COMMENT ON COLUMN pgcredit.promise_item.relid IS 'the attached receivables table (a regclass, so that a dump and restore keeps naming it)';
 COMMENT ON COLUMN pgcredit.promise_item.item_key IS 'the item''s primary key as a JSON object, as collection_action_item names it';
 COMMENT ON COLUMN pgcredit.promise_item.due IS 'its due date';
 COMMENT ON COLUMN pgcredit.promise_item.amount IS 'its open amount when the promise was made, in the account''s currency';
@@ -122,7 +122,7 @@ COMMENT ON SEQUENCE pgcredit.payment_plan_id_seq IS 'numbers of payment plans (p
 
 CREATE TABLE pgcredit.payment_plan_item (
   plan_id   bigint NOT NULL REFERENCES pgcredit.payment_plan ON DELETE CASCADE,
-  relid     oid NOT NULL,
+  relid     regclass NOT NULL,
   item_key  jsonb NOT NULL,
   due       date NOT NULL,
   amount    numeric NOT NULL CHECK (amount > 0),
@@ -130,7 +130,7 @@ CREATE TABLE pgcredit.payment_plan_item (
 );
 COMMENT ON TABLE pgcredit.payment_plan_item IS 'the items each payment plan reschedules, with their open amounts on the day it was agreed';
 COMMENT ON COLUMN pgcredit.payment_plan_item.plan_id IS 'the plan';
-COMMENT ON COLUMN pgcredit.payment_plan_item.relid IS 'the attached receivables table (its oid; relid::regclass names it)';
+COMMENT ON COLUMN pgcredit.payment_plan_item.relid IS 'the attached receivables table (a regclass, so that a dump and restore keeps naming it)';
 COMMENT ON COLUMN pgcredit.payment_plan_item.item_key IS 'the item''s primary key as a JSON object, as collection_action_item names it';
 COMMENT ON COLUMN pgcredit.payment_plan_item.due IS 'its own due date, which dunning follows again if the plan breaks';
 COMMENT ON COLUMN pgcredit.payment_plan_item.amount IS 'its open amount on the day the plan was agreed, in the account''s currency';
