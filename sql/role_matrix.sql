@@ -25,23 +25,27 @@ CREATE ROLE regress_m_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_m_controller IN ROLE pgcredit_controller;
 CREATE ROLE regress_m_admin IN ROLE pgcredit_admin;
 CREATE ROLE regress_m_sales IN ROLE pgcredit_sales;
+CREATE ROLE regress_m_collector IN ROLE pgcredit_collector;
 
 -- rank: the tier each role holds (0 PUBLIC only, 1 reader, 2 controller, 3 admin);
--- pgcredit_sales stands apart, a member of none of them (rank 0)
+-- pgcredit_sales and pgcredit_collector stand apart, members of none of
+-- them (rank 0)
 CREATE TEMP TABLE m_role (role name PRIMARY KEY, label text NOT NULL, rank int NOT NULL, n int NOT NULL);
 INSERT INTO m_role VALUES
   ('regress_m_nobody', 'nobody', 0, 1), ('regress_m_app', 'app', 0, 2),
   ('regress_m_reader', 'reader', 1, 3), ('regress_m_controller', 'controller', 2, 4),
-  ('regress_m_admin', 'admin', 3, 5), ('regress_m_sales', 'sales', 0, 6);
+  ('regress_m_admin', 'admin', 3, 5), ('regress_m_sales', 'sales', 0, 6),
+  ('regress_m_collector', 'collector', 0, 7);
 
 -- A decision names the lowest tier that holds a privilege; pgcredit's
 -- roles are nested (reader < controller < admin), so every higher tier
 -- holds it too.  "owner": nobody but pgcredit_owner (and superusers).
 -- "sales": pgcredit_sales, and reader and every tier above it;
--- "controller+sales": pgcredit_sales, and controller and admin.
+-- "controller+sales": pgcredit_sales, and controller and admin;
+-- "collector": pgcredit_collector, and reader and every tier above it.
 CREATE TEMP TABLE m_tier (tier text PRIMARY KEY, rank int NOT NULL);
 INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4),
-  ('sales', 1), ('controller+sales', 2);
+  ('sales', 1), ('controller+sales', 2), ('collector', 1);
 
 ----------------------------------------------------------------------
 -- Decisions: functions (EXECUTE), by signature
@@ -279,7 +283,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit._dunning_policy_row(text)', 'owner'),
   ('pgcredit._open_items_at(date)', 'owner'),
   ('pgcredit._dunning_items(date)', 'owner'),
-  ('pgcredit._set_dunning_exception(text,text,boolean,text)', 'owner');
+  ('pgcredit._set_dunning_exception(text,text,boolean,text)', 'owner'),
+  -- the worklist: collectors and readers read it; controllers assign
+  -- collectors, admins decide whether collectors see only their own
+  ('pgcredit.collection_worklist_at(date)', 'collector'),
+  ('pgcredit.assign_collector(text,name,text)', 'controller'),
+  ('pgcredit.set_worklist_by_assignment(boolean,text)', 'admin'),
+  ('pgcredit._tier_weight(text)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -362,7 +372,9 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.collection_state',     'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_action',    'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_item', 'table', 'reader', 'owner', 'owner', 'owner'),
-  ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner');
+  ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collector_assignment', 'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_worklist',  'view',  'collector', 'owner', 'owner', 'owner');
 -- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
 -- belong to the owner alone.
 
@@ -477,7 +489,8 @@ FROM m_actual a
 JOIN m_decided d USING (class, object, privilege)
 JOIN m_tier t ON t.tier = d.tier
 GROUP BY a.class, a.object, a.privilege, d.tier
-HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier IN ('sales', 'controller+sales') AND a.label = 'sales')))
+HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier IN ('sales', 'controller+sales') AND a.label = 'sales')
+                                           OR (t.tier = 'collector' AND a.label = 'collector')))
 ORDER BY 1, 2;
 
 ----------------------------------------------------------------------
@@ -563,7 +576,8 @@ SELECT a.object AS function,
        max(CASE WHEN a.label = 'reader' AND a.allowed THEN 'x' ELSE '' END) AS reader,
        max(CASE WHEN a.label = 'controller' AND a.allowed THEN 'x' ELSE '' END) AS controller,
        max(CASE WHEN a.label = 'admin' AND a.allowed THEN 'x' ELSE '' END) AS admin,
-       max(CASE WHEN a.label = 'sales' AND a.allowed THEN 'x' ELSE '' END) AS sales
+       max(CASE WHEN a.label = 'sales' AND a.allowed THEN 'x' ELSE '' END) AS sales,
+       max(CASE WHEN a.label = 'collector' AND a.allowed THEN 'x' ELSE '' END) AS collector
 FROM m_actual a JOIN m_object o USING (class, object)
 WHERE a.class = 'function' AND NOT has_function_privilege('public', o.oid, 'EXECUTE')
 GROUP BY a.object
@@ -580,7 +594,8 @@ SELECT a.object AS relation,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'reader' AND a.allowed), '-') AS reader,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'controller' AND a.allowed), '-') AS controller,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'admin' AND a.allowed), '-') AS admin,
-       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'sales' AND a.allowed), '-') AS sales
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'sales' AND a.allowed), '-') AS sales,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'collector' AND a.allowed), '-') AS collector
 FROM m_actual a
 JOIN (VALUES (1, 'SELECT', 'r'), (2, 'INSERT', 'a'), (3, 'UPDATE', 'w'), (4, 'DELETE', 'd'),
              (5, 'TRUNCATE', 'D'), (6, 'REFERENCES', 'x'), (7, 'TRIGGER', 't'),
@@ -767,4 +782,5 @@ DROP DATABASE regress_matrix;
 -- the roles own nothing and were granted nothing outside the dropped
 -- database; DROP OWNED makes sure of it in this one
 DROP OWNED BY regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
-DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin, regress_m_sales;
+DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin, regress_m_sales,
+  regress_m_collector;

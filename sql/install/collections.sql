@@ -771,7 +771,8 @@ GRANT EXECUTE ON FUNCTION pgcredit.run_collections(date) TO pgcredit_controller;
 ----------------------------------------------------------------------
 
 CREATE FUNCTION pgcredit.collection_status_at(as_of date)
-RETURNS TABLE (day date, customer text, policy text, open_items int, overdue numeric, level int,
+RETURNS TABLE (day date, customer text, policy text, open_items int, overdue numeric,
+               oldest_days_past_due int, level int,
                last_action_id bigint, last_action_on date, last_level int, next_level int,
                next_action_on date, dunning_status text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 10000
@@ -821,6 +822,8 @@ BEGIN
   per_customer AS (
     SELECT pi.customer, count(*)::int AS open_items,
            coalesce(sum(pi.amount) FILTER (WHERE pi.due < collection_status_at.as_of), 0) AS overdue,
+           max(collection_status_at.as_of - pi.due) FILTER (WHERE pi.due < collection_status_at.as_of)
+             AS oldest_days_past_due,
            max(pi.level) AS level,
            (array_agg(pi.next_level ORDER BY pi.next_on, pi.next_level) FILTER (WHERE pi.next_level IS NOT NULL))[1]
              AS next_level,
@@ -831,7 +834,7 @@ BEGIN
     UNION SELECT la.customer FROM last_action la
     UNION SELECT s.customer FROM pgcredit.dunning_status s)
   SELECT collection_status_at.as_of, w.customer, pol.policy, coalesce(pc.open_items, 0),
-         coalesce(pc.overdue, 0), coalesce(pc.level, 0),
+         coalesce(pc.overdue, 0), pc.oldest_days_past_due, coalesce(pc.level, 0),
          la.id, la.as_of, la.level, pc.next_level,
          -- the next action comes when an item reaches its next level, not
          -- within the quiet days after the last one, and not before the day
@@ -862,6 +865,7 @@ COMMENT ON COLUMN pgcredit.collection_status.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.collection_status.policy IS 'its dunning policy; NULL = not dunned';
 COMMENT ON COLUMN pgcredit.collection_status.open_items IS 'receivable items open on the day';
 COMMENT ON COLUMN pgcredit.collection_status.overdue IS 'their amount past due';
+COMMENT ON COLUMN pgcredit.collection_status.oldest_days_past_due IS 'days past due of the oldest of them; NULL = none past due';
 COMMENT ON COLUMN pgcredit.collection_status.level IS 'the highest level an open item reached; 0 = none';
 COMMENT ON COLUMN pgcredit.collection_status.last_action_id IS 'its last collection action on or before the day';
 COMMENT ON COLUMN pgcredit.collection_status.last_action_on IS 'the day of that action';
