@@ -26,6 +26,7 @@ INSTALL_SOURCES = schema roles \
 	audit exposure accounts groups categories cover settings currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_worklist \
+	collections_terms \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 

@@ -289,7 +289,39 @@ INSERT INTO decided_function VALUES
   ('pgcredit.collection_worklist_at(date)', 'collector'),
   ('pgcredit.assign_collector(text,name,text)', 'controller'),
   ('pgcredit.set_worklist_by_assignment(boolean,text)', 'admin'),
-  ('pgcredit._tier_weight(text)', 'owner');
+  ('pgcredit._tier_weight(text)', 'owner'),
+  -- early-payment terms: admins define the terms, the default and the
+  -- cost of capital, controllers give a customer its own; readers read
+  -- the opportunities, the discounts taken and their economics
+  ('pgcredit.create_payment_terms(text,numeric,integer,integer,text,text)', 'admin'),
+  ('pgcredit.drop_payment_terms(text,text)', 'admin'),
+  ('pgcredit.set_default_payment_terms(text,text,date)', 'admin'),
+  ('pgcredit.set_cost_of_capital(numeric,text)', 'admin'),
+  ('pgcredit.set_customer_payment_terms(text,text,text,date)', 'controller'),
+  ('pgcredit.discount_opportunities_at(date)', 'reader'),
+  ('pgcredit.discounts_taken_at(date,integer)', 'reader'),
+  ('pgcredit.discount_economics_at(date,integer)', 'reader'),
+  ('pgcredit._check_known_customer(text)', 'owner'),
+  ('pgcredit._check_valid_from(date)', 'owner'),
+  ('pgcredit._payment_terms_row(text)', 'owner'),
+  ('pgcredit._items_with_terms()', 'owner'),
+  ('pgcredit._period_start(date,integer)', 'owner'),
+  -- late fees: admins set the policies and the tiers' policies,
+  -- controllers give a customer its own (or none) and record what was
+  -- posted or waived; readers read the proposals
+  ('pgcredit.create_late_fee_policy(text,numeric,text,integer,numeric,numeric,numeric,text)', 'admin'),
+  ('pgcredit.drop_late_fee_policy(text,text)', 'admin'),
+  ('pgcredit.set_tier_late_fee_policy(text,text,text)', 'admin'),
+  ('pgcredit.set_customer_late_fee_policy(text,text,text)', 'controller'),
+  ('pgcredit.exempt_from_late_fees(text,text)', 'controller'),
+  ('pgcredit.post_late_fee(regclass,jsonb,numeric,date,text)', 'controller'),
+  ('pgcredit.waive_late_fee(regclass,jsonb,date,text)', 'controller'),
+  ('pgcredit.late_fee_proposals_at(date)', 'reader'),
+  ('pgcredit._late_fee_policy_row(text)', 'owner'),
+  ('pgcredit._set_late_fee_exception(text,text,boolean,text)', 'owner'),
+  ('pgcredit._late_fee_policies(date,text[])', 'owner'),
+  ('pgcredit._late_fees_at(date)', 'owner'),
+  ('pgcredit._settle_late_fee(regclass,jsonb,numeric,date,text,text)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -374,7 +406,21 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.collection_action_item', 'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collector_assignment', 'table', 'reader', 'owner', 'owner', 'owner'),
-  ('pgcredit.collection_worklist',  'view',  'collector', 'owner', 'owner', 'owner');
+  ('pgcredit.collection_worklist',  'view',  'collector', 'owner', 'owner', 'owner'),
+  -- early-payment terms and late fees: read by readers, written through
+  -- the functions only
+  ('pgcredit.payment_terms',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.default_terms',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.customer_terms',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_settings',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_opportunities', 'view', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discounts_taken',      'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_economics',   'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_policy',      'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_assignment',  'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_exception',   'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_proposals',   'view',  'reader', 'owner', 'owner', 'owner');
 -- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
 -- belong to the owner alone.
 
@@ -398,7 +444,8 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.credit_rule_id_seq',   'owner', 'owner', 'owner'),
   ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner'),
-  ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner');
+  ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_id_seq',      'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()
