@@ -94,7 +94,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard stress fuzz fuzz-sql indent typedefs
+.PHONY: demo test deps bench bench-guard bench-collections stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -107,6 +107,9 @@ bench:
 
 bench-guard:
 	@bash test/bench/run.sh guard
+
+bench-collections:
+	@bash test/bench/run.sh collections
 
 stress:
 	@bash test/stress/make_stress.sh

@@ -5253,15 +5253,16 @@ COMMENT ON COLUMN pgcredit.settings.worklist_by_assignment IS 'whether a collect
 
 -- The rows of the attached tables with each row's primary key
 CREATE FUNCTION pgcredit._attached_items_keyed(kind text DEFAULT NULL, customer text DEFAULT NULL,
-                                               relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
+                                               relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false,
+                                               open_on date DEFAULT NULL)
 RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
                due date, invoice_amount numeric, invoiced_on date, paid_on date, counts_from date,
                item_key jsonb)
 AS 'MODULE_PATHNAME', 'pgc_attached_items_v3'
 LANGUAGE C VOLATILE ROWS 100000;
-COMMENT ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean) IS
-  'the rows of _attached_items() with item_key, each row''s primary key as a JSON object (NULL for a table without a primary key)';
-REVOKE EXECUTE ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean, date) IS
+  'the rows of _attached_items() with item_key, each row''s primary key as a JSON object (NULL for a table without a primary key); with open_on, only the items open on that day (a due date, invoiced by then, paid after it or not paid and open now)';
+REVOKE EXECUTE ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean, date) FROM PUBLIC;
 
 
 CREATE TABLE pgcredit.dunning_policy (
@@ -5757,7 +5758,7 @@ GRANT EXECUTE ON FUNCTION pgcredit.exempt_from_dunning(text, text) TO pgcredit_c
 -- its account's), else the default's
 CREATE FUNCTION pgcredit._dunning_policies(as_of date, customers text[])
 RETURNS TABLE (customer text, policy text)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT c.customer,
@@ -5781,12 +5782,12 @@ REVOKE EXECUTE ON FUNCTION pgcredit._dunning_policies(date, text[]) FROM PUBLIC;
 -- owes on one due date are one item
 CREATE FUNCTION pgcredit._open_items_at(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE ROWS 100000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.customer, i.relid, coalesce(i.item_key, jsonb_build_object('(due)', i.due)), i.due,
          sum(CASE WHEN i.paid_on > $1 THEN i.invoice_amount ELSE i.amount END)
-  FROM pgcredit._attached_items_keyed('receivables') i
+  FROM pgcredit._attached_items_keyed('receivables', open_on => $1) i
   WHERE i.due IS NOT NULL
     AND (i.invoiced_on IS NULL OR i.invoiced_on <= $1)
     AND (i.paid_on > $1 OR i.paid_on IS NULL AND i.counts)
@@ -5802,7 +5803,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._open_items_at(date) FROM PUBLIC;
 -- here, and only here)
 CREATE FUNCTION pgcredit._dunning_items(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE ROWS 100000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.customer, i.relid, i.item_key, i.due, i.amount FROM pgcredit._open_items_at($1) i
@@ -5815,6 +5816,8 @@ CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._hor
 RETURNS TABLE (customer text, policy text, level int, days int, channel text, template text,
                amount numeric, items int, overdue numeric, account_status text, item_list jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -5826,6 +5829,9 @@ BEGIN
     SELECT p.customer, p.policy, d.min_amount, d.quiet_days
     FROM pgcredit._dunning_policies(as_of, ARRAY(SELECT DISTINCT i.customer FROM items i)) p
     JOIN pgcredit.dunning_policy d ON d.name = p.policy),
+  owed AS MATERIALIZED (
+    SELECT i.customer, sum(i.amount) AS overdue FROM items i
+    WHERE i.due < due_collection_actions.as_of GROUP BY i.customer),
   -- what each item reached before the day
   reached AS (
     SELECT ci.relid, ci.item_key, max(ci.level) AS level
@@ -5865,12 +5871,12 @@ BEGIN
                      ORDER BY c.due, c.relid, c.item_key) AS item_list
     FROM climb c GROUP BY c.customer)
   SELECT p.customer, p.policy, p.level, l.days, l.channel, l.template, p.amount, p.items,
-         (SELECT coalesce(sum(i.amount), 0) FROM items i
-          WHERE i.customer = p.customer AND i.due < due_collection_actions.as_of),
+         coalesce(o.overdue, 0),
          CASE p.severity WHEN 2 THEN 'blocked' WHEN 1 THEN 'hold' END,
          p.item_list
   FROM per_customer p
   JOIN pgcredit.dunning_level l ON l.policy = p.policy AND l.level = p.level
+  LEFT JOIN owed o ON o.customer = p.customer
   WHERE p.amount >= p.min_amount
   ORDER BY p.customer COLLATE "C";
 END
@@ -5884,6 +5890,8 @@ CREATE FUNCTION pgcredit.run_collections(as_of date DEFAULT pgcredit._horizon_to
 RETURNS TABLE (action_id bigint, customer text, level int, channel text, template text, amount numeric,
                account_status text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
@@ -5964,19 +5972,23 @@ BEGIN
   -- item that reached a level setting a status is open any more.  The
   -- account gets back the status it had before (a person's hold stays a
   -- hold).  A status a person changed since is theirs and stays.
-  IF as_of = today THEN
+  IF as_of = today AND EXISTS (SELECT FROM pgcredit.dunning_status) THEN
     FOR d IN
+      -- the customers with an item still open that reached such a level,
+      -- read once
+      WITH still AS MATERIALIZED (
+        SELECT DISTINCT i.customer FROM pgcredit._open_items_at(run_collections.as_of) i
+        JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
+        JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
+        JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
+        WHERE l.account_status IS NOT NULL
+          AND i.customer IN (SELECT s0.customer FROM pgcredit.dunning_status s0))
       SELECT s.customer, s.status, s.action_id, s.previous_status, s.previous_hold_reason
       FROM pgcredit.dunning_status s
       JOIN pgcredit.account ac ON ac.customer = s.customer
       WHERE ac.status = s.status
         AND ac.hold_reason LIKE 'dunning: %'
-        AND NOT EXISTS (
-          SELECT FROM pgcredit._open_items_at(run_collections.as_of) i
-          JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
-          JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
-          JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
-          WHERE i.customer = s.customer AND l.account_status IS NOT NULL)
+        AND s.customer NOT IN (SELECT st.customer FROM still st)
       ORDER BY s.customer COLLATE "C"
     LOOP
       PERFORM FROM pgcredit.account ac WHERE ac.customer = d.customer FOR UPDATE;
@@ -6009,6 +6021,8 @@ RETURNS TABLE (day date, customer text, policy text, open_items int, overdue num
                last_action_id bigint, last_action_on date, last_level int, next_level int,
                next_action_on date, dunning_status text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 10000
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -6224,6 +6238,7 @@ RETURNS TABLE (day date, customer text, collector name, priority numeric, overdu
                age_weight numeric, account_status text, level int, action_today text,
                channel_today text, last_action_on date, next_level int, next_action_on date)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE

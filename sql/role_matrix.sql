@@ -277,7 +277,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.run_collections(date)', 'controller'),
   ('pgcredit.due_collection_actions(date)', 'reader'),
   ('pgcredit.collection_status_at(date)', 'reader'),
-  ('pgcredit._attached_items_keyed(text,text,regclass,boolean)', 'owner'),
+  ('pgcredit._attached_items_keyed(text,text,regclass,boolean,date)', 'owner'),
   ('pgcredit._check_name(text,text)', 'owner'),
   ('pgcredit._dunning_policies(date,text[])', 'owner'),
   ('pgcredit._dunning_policy_row(text)', 'owner'),

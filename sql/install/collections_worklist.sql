@@ -111,6 +111,7 @@ RETURNS TABLE (day date, customer text, collector name, priority numeric, overdu
                age_weight numeric, account_status text, level int, action_today text,
                channel_today text, last_action_on date, next_level int, next_action_on date)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
