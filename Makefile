@@ -25,7 +25,8 @@ INSTALL_SOURCES = schema roles \
 	analytics_concentration \
 	audit exposure accounts groups categories cover settings currencies rules attach guard holds approvals \
 	csv \
-	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises \
+	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
+	collections_terms \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 
@@ -93,7 +94,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard stress fuzz fuzz-sql indent typedefs
+.PHONY: demo test deps bench bench-guard bench-collections stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -106,6 +107,9 @@ bench:
 
 bench-guard:
 	@bash test/bench/run.sh guard
+
+bench-collections:
+	@bash test/bench/run.sh collections
 
 stress:
 	@bash test/stress/make_stress.sh

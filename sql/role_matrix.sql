@@ -25,23 +25,27 @@ CREATE ROLE regress_m_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_m_controller IN ROLE pgcredit_controller;
 CREATE ROLE regress_m_admin IN ROLE pgcredit_admin;
 CREATE ROLE regress_m_sales IN ROLE pgcredit_sales;
+CREATE ROLE regress_m_collector IN ROLE pgcredit_collector;
 
 -- rank: the tier each role holds (0 PUBLIC only, 1 reader, 2 controller, 3 admin);
--- pgcredit_sales stands apart, a member of none of them (rank 0)
+-- pgcredit_sales and pgcredit_collector stand apart, members of none of
+-- them (rank 0)
 CREATE TEMP TABLE m_role (role name PRIMARY KEY, label text NOT NULL, rank int NOT NULL, n int NOT NULL);
 INSERT INTO m_role VALUES
   ('regress_m_nobody', 'nobody', 0, 1), ('regress_m_app', 'app', 0, 2),
   ('regress_m_reader', 'reader', 1, 3), ('regress_m_controller', 'controller', 2, 4),
-  ('regress_m_admin', 'admin', 3, 5), ('regress_m_sales', 'sales', 0, 6);
+  ('regress_m_admin', 'admin', 3, 5), ('regress_m_sales', 'sales', 0, 6),
+  ('regress_m_collector', 'collector', 0, 7);
 
 -- A decision names the lowest tier that holds a privilege; pgcredit's
 -- roles are nested (reader < controller < admin), so every higher tier
 -- holds it too.  "owner": nobody but pgcredit_owner (and superusers).
 -- "sales": pgcredit_sales, and reader and every tier above it;
--- "controller+sales": pgcredit_sales, and controller and admin.
+-- "controller+sales": pgcredit_sales, and controller and admin;
+-- "collector": pgcredit_collector, and reader and every tier above it.
 CREATE TEMP TABLE m_tier (tier text PRIMARY KEY, rank int NOT NULL);
 INSERT INTO m_tier VALUES ('public', 0), ('reader', 1), ('controller', 2), ('admin', 3), ('owner', 4),
-  ('sales', 1), ('controller+sales', 2);
+  ('sales', 1), ('controller+sales', 2), ('collector', 1);
 
 ----------------------------------------------------------------------
 -- Decisions: functions (EXECUTE), by signature
@@ -273,13 +277,51 @@ INSERT INTO decided_function VALUES
   ('pgcredit.run_collections(date)', 'controller'),
   ('pgcredit.due_collection_actions(date)', 'reader'),
   ('pgcredit.collection_status_at(date)', 'reader'),
-  ('pgcredit._attached_items_keyed(text,text,regclass,boolean)', 'owner'),
+  ('pgcredit._attached_items_keyed(text,text,regclass,boolean,date)', 'owner'),
   ('pgcredit._check_name(text,text)', 'owner'),
   ('pgcredit._dunning_policies(date,text[])', 'owner'),
   ('pgcredit._dunning_policy_row(text)', 'owner'),
   ('pgcredit._open_items_at(date)', 'owner'),
   ('pgcredit._dunning_items(date)', 'owner'),
   ('pgcredit._set_dunning_exception(text,text,boolean,text)', 'owner'),
+  -- the worklist: collectors and readers read it; controllers assign
+  -- collectors, admins decide whether collectors see only their own
+  ('pgcredit.collection_worklist_at(date)', 'collector'),
+  ('pgcredit.assign_collector(text,name,text)', 'controller'),
+  ('pgcredit.set_worklist_by_assignment(boolean,text)', 'admin'),
+  ('pgcredit._tier_weight(text)', 'owner'),
+  -- early-payment terms: admins define the terms, the default and the
+  -- cost of capital, controllers give a customer its own; readers read
+  -- the opportunities, the discounts taken and their economics
+  ('pgcredit.create_payment_terms(text,numeric,integer,integer,text,text)', 'admin'),
+  ('pgcredit.drop_payment_terms(text,text)', 'admin'),
+  ('pgcredit.set_default_payment_terms(text,text,date)', 'admin'),
+  ('pgcredit.set_cost_of_capital(numeric,text)', 'admin'),
+  ('pgcredit.set_customer_payment_terms(text,text,text,date)', 'controller'),
+  ('pgcredit.discount_opportunities_at(date)', 'reader'),
+  ('pgcredit.discounts_taken_at(date,integer)', 'reader'),
+  ('pgcredit.discount_economics_at(date,integer)', 'reader'),
+  ('pgcredit._check_known_customer(text)', 'owner'),
+  ('pgcredit._check_valid_from(date)', 'owner'),
+  ('pgcredit._payment_terms_row(text)', 'owner'),
+  ('pgcredit._items_with_terms()', 'owner'),
+  ('pgcredit._period_start(date,integer)', 'owner'),
+  -- late fees: admins set the policies and the tiers' policies,
+  -- controllers give a customer its own (or none) and record what was
+  -- posted or waived; readers read the proposals
+  ('pgcredit.create_late_fee_policy(text,numeric,text,integer,numeric,numeric,numeric,text)', 'admin'),
+  ('pgcredit.drop_late_fee_policy(text,text)', 'admin'),
+  ('pgcredit.set_tier_late_fee_policy(text,text,text)', 'admin'),
+  ('pgcredit.set_customer_late_fee_policy(text,text,text)', 'controller'),
+  ('pgcredit.exempt_from_late_fees(text,text)', 'controller'),
+  ('pgcredit.post_late_fee(regclass,jsonb,numeric,date,text)', 'controller'),
+  ('pgcredit.waive_late_fee(regclass,jsonb,date,text)', 'controller'),
+  ('pgcredit.late_fee_proposals_at(date)', 'reader'),
+  ('pgcredit._late_fee_policy_row(text)', 'owner'),
+  ('pgcredit._set_late_fee_exception(text,text,boolean,text)', 'owner'),
+  ('pgcredit._late_fee_policies(date,text[])', 'owner'),
+  ('pgcredit._late_fees_at(date)', 'owner'),
+  ('pgcredit._settle_late_fee(regclass,jsonb,numeric,date,text,text)', 'owner'),
   -- promises to pay and payment plans: controllers record and cancel
   -- them, run_collections() decides them; readers read their record and
   -- the instalments
@@ -381,6 +423,24 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.collection_action',    'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_item', 'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collector_assignment', 'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_worklist',  'view',  'collector', 'owner', 'owner', 'owner'),
+  -- early-payment terms and late fees: read by readers, written through
+  -- the functions only
+  ('pgcredit.payment_terms',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.default_terms',        'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.customer_terms',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_settings',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_opportunities', 'view', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discounts_taken',      'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.discount_economics',   'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_policy',      'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_assignment',  'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_exception',   'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_proposals',   'view',  'reader', 'owner', 'owner', 'owner'),
+  -- promises to pay and payment plans: read by readers, written through
+  -- the functions only
   ('pgcredit.promise_to_pay',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.promise_item',         'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.payment_plan',         'table', 'reader', 'owner', 'owner', 'owner'),
@@ -411,6 +471,7 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.credit_rule_id_seq',   'owner', 'owner', 'owner'),
   ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.late_fee_id_seq',      'owner', 'owner', 'owner'),
   ('pgcredit.promise_to_pay_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.payment_plan_id_seq',  'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
@@ -503,7 +564,8 @@ FROM m_actual a
 JOIN m_decided d USING (class, object, privilege)
 JOIN m_tier t ON t.tier = d.tier
 GROUP BY a.class, a.object, a.privilege, d.tier
-HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier IN ('sales', 'controller+sales') AND a.label = 'sales')))
+HAVING bool_or(a.allowed IS DISTINCT FROM (a.rank >= t.rank OR (t.tier IN ('sales', 'controller+sales') AND a.label = 'sales')
+                                           OR (t.tier = 'collector' AND a.label = 'collector')))
 ORDER BY 1, 2;
 
 ----------------------------------------------------------------------
@@ -589,7 +651,8 @@ SELECT a.object AS function,
        max(CASE WHEN a.label = 'reader' AND a.allowed THEN 'x' ELSE '' END) AS reader,
        max(CASE WHEN a.label = 'controller' AND a.allowed THEN 'x' ELSE '' END) AS controller,
        max(CASE WHEN a.label = 'admin' AND a.allowed THEN 'x' ELSE '' END) AS admin,
-       max(CASE WHEN a.label = 'sales' AND a.allowed THEN 'x' ELSE '' END) AS sales
+       max(CASE WHEN a.label = 'sales' AND a.allowed THEN 'x' ELSE '' END) AS sales,
+       max(CASE WHEN a.label = 'collector' AND a.allowed THEN 'x' ELSE '' END) AS collector
 FROM m_actual a JOIN m_object o USING (class, object)
 WHERE a.class = 'function' AND NOT has_function_privilege('public', o.oid, 'EXECUTE')
 GROUP BY a.object
@@ -606,7 +669,8 @@ SELECT a.object AS relation,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'reader' AND a.allowed), '-') AS reader,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'controller' AND a.allowed), '-') AS controller,
        coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'admin' AND a.allowed), '-') AS admin,
-       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'sales' AND a.allowed), '-') AS sales
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'sales' AND a.allowed), '-') AS sales,
+       coalesce(string_agg(l.letter, '' ORDER BY l.n) FILTER (WHERE a.label = 'collector' AND a.allowed), '-') AS collector
 FROM m_actual a
 JOIN (VALUES (1, 'SELECT', 'r'), (2, 'INSERT', 'a'), (3, 'UPDATE', 'w'), (4, 'DELETE', 'd'),
              (5, 'TRUNCATE', 'D'), (6, 'REFERENCES', 'x'), (7, 'TRIGGER', 't'),
@@ -793,4 +857,5 @@ DROP DATABASE regress_matrix;
 -- the roles own nothing and were granted nothing outside the dropped
 -- database; DROP OWNED makes sure of it in this one
 DROP OWNED BY regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin;
-DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin, regress_m_sales;
+DROP ROLE regress_m_nobody, regress_m_app, regress_m_reader, regress_m_controller, regress_m_admin, regress_m_sales,
+  regress_m_collector;

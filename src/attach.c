@@ -756,6 +756,18 @@ typedef struct ItemColumns
 	FmgrInfo	key_out[ITEM_KEY_COLUMNS];
 } ItemColumns;
 
+/*
+ * Rows wanted by _attached_items_keyed(..., open_on): only the items open
+ * on that day (a due date, invoiced by then, and paid after it, or not
+ * paid and open now), so that the rows never open on it are neither
+ * keyed nor stored
+ */
+typedef struct ItemFilter
+{
+	bool		open_on_set;
+	DateADT		open_on;
+} ItemFilter;
+
 /* Where the attachment's columns are in rel, checked, with their types */
 static void
 FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
@@ -848,7 +860,8 @@ ItemKeyJsonb(ItemColumns *c, Datum *keys, bool *nulls)
  */
 static void
 StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char *key,
-		  Datum *keys, bool *key_nulls, Tuplestorestate *store, TupleDesc outdesc)
+		  Datum *keys, bool *key_nulls, const ItemFilter *filter,
+		  Tuplestorestate *store, TupleDesc outdesc)
 {
 	Datum		v[12];
 	bool		n[12];
@@ -915,6 +928,15 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 			n[10] = false;
 		}
 	}
+	if (filter->open_on_set)
+	{
+		bool		paid_after = !null[7] && DatumGetDateADT(raw[7]) > filter->open_on;
+
+		if (null[4] ||
+			(!null[6] && DatumGetDateADT(raw[6]) > filter->open_on) ||
+			!(paid_after || (null[7] && DatumGetBool(v[4]))))
+			return;
+	}
 	/* _attached_items_keyed(): the item's primary key, when it has one */
 	if (outdesc->natts > 11)
 	{
@@ -932,7 +954,7 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
  */
 static void
 ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
-				  Tuplestorestate *store, TupleDesc outdesc)
+				  const ItemFilter *filter, Tuplestorestate *store, TupleDesc outdesc)
 {
 	Relation	rel = table_open(att->relid, lockmode);
 	ItemColumns c;
@@ -985,7 +1007,7 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 				for (int j = 0; j < ITEM_COLUMNS + c.nkeys; j++)
 					raw[j] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, j + 1, &null[j]);
 				StoreItem(att, &c, raw, null, key, raw + ITEM_COLUMNS, null + ITEM_COLUMNS,
-						  store, outdesc);
+						  filter, store, outdesc);
 				MemoryContextSwitchTo(spi);
 			}
 			SPI_freetuptable(SPI_tuptable);
@@ -1010,7 +1032,8 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
  * the built-in types' own functions, on the columns pgcredit accepts.
  */
 static void
-ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc outdesc)
+ScanOneTable(PgcAttachment *att, Relation rel, const ItemFilter *filter,
+			 Tuplestorestate *store, TupleDesc outdesc)
 {
 	ItemColumns c;
 	TableScanDesc scan;
@@ -1041,7 +1064,7 @@ ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc
 		for (int j = 0; j < c.nkeys; j++)
 			keys[j] = slot_getattr(slot, c.key_att[j], &key_nulls[j]);
 		old = MemoryContextSwitchTo(rowcxt);
-		StoreItem(att, &c, raw, null, NULL, keys, key_nulls, store, outdesc);
+		StoreItem(att, &c, raw, null, NULL, keys, key_nulls, filter, store, outdesc);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(rowcxt);
 	}
@@ -1055,8 +1078,8 @@ ScanOneTable(PgcAttachment *att, Relation rel, Tuplestorestate *store, TupleDesc
  * partition of a partitioned one (locked as the table is).
  */
 static void
-ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, Tuplestorestate *store,
-				  TupleDesc outdesc)
+ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, const ItemFilter *filter,
+				  Tuplestorestate *store, TupleDesc outdesc)
 {
 	Relation	rel = table_open(att->relid, lockmode);
 
@@ -1074,12 +1097,12 @@ ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, Tuplestorestate *store,
 			if (get_rel_relkind(lfirst_oid(lc)) != RELKIND_RELATION)
 				continue;
 			part = table_open(lfirst_oid(lc), NoLock);
-			ScanOneTable(att, part, store, outdesc);
+			ScanOneTable(att, part, filter, store, outdesc);
 			table_close(part, NoLock);
 		}
 	}
 	else
-		ScanOneTable(att, rel, store, outdesc);
+		ScanOneTable(att, rel, filter, store, outdesc);
 	table_close(rel, NoLock);
 }
 
@@ -1099,9 +1122,13 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 	char	   *key = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	Oid			only = PG_ARGISNULL(2) ? InvalidOid : PG_GETARG_OID(2);
 	bool		lock = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
+	ItemFilter	filter;
 	List	   *atts;
 	ListCell   *lc;
 
+	/* _attached_items_keyed() only: the day the items must be open on */
+	filter.open_on_set = PG_NARGS() > 4 && !PG_ARGISNULL(4);
+	filter.open_on = filter.open_on_set ? PG_GETARG_DATEADT(4) : 0;
 	InitMaterializedSRF(fcinfo, 0);
 	atts = ListAttachments(kind, only);
 
@@ -1113,11 +1140,11 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 	{
 		if (key != NULL)
 			ReadAttachedTable((PgcAttachment *) lfirst(lc), key,
-							  lock ? ShareLock : AccessShareLock,
+							  lock ? ShareLock : AccessShareLock, &filter,
 							  rsinfo->setResult, rsinfo->setDesc);
 		else
 			ScanAttachedTable((PgcAttachment *) lfirst(lc),
-							  lock ? ShareLock : AccessShareLock,
+							  lock ? ShareLock : AccessShareLock, &filter,
 							  rsinfo->setResult, rsinfo->setDesc);
 	}
 	return (Datum) 0;
@@ -1139,7 +1166,8 @@ pgc_attached_items_v2(PG_FUNCTION_ARGS)
  * SQL: pgcredit._attached_items_keyed(), from version 1.1 on: the same
  * rows with a twelfth column, item_key, the row's primary key as a JSON
  * object (NULL for a table without one), for collections, which follow
- * each item.  The other callers do not pay for building the keys.
+ * each item; with a fifth argument, open_on, only the items open on that
+ * day.  The other callers do not pay for building the keys.
  */
 Datum
 pgc_attached_items_v3(PG_FUNCTION_ARGS)

@@ -20,15 +20,16 @@
 
 -- The rows of the attached tables with each row's primary key
 CREATE FUNCTION pgcredit._attached_items_keyed(kind text DEFAULT NULL, customer text DEFAULT NULL,
-                                               relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false)
+                                               relid regclass DEFAULT NULL, lock_tables boolean DEFAULT false,
+                                               open_on date DEFAULT NULL)
 RETURNS TABLE (relid oid, kind text, customer text, amount numeric, counts boolean, held boolean,
                due date, invoice_amount numeric, invoiced_on date, paid_on date, counts_from date,
                item_key jsonb)
 AS 'MODULE_PATHNAME', 'pgc_attached_items_v3'
 LANGUAGE C VOLATILE ROWS 100000;
-COMMENT ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean) IS
-  'the rows of _attached_items() with item_key, each row''s primary key as a JSON object (NULL for a table without a primary key)';
-REVOKE EXECUTE ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean, date) IS
+  'the rows of _attached_items() with item_key, each row''s primary key as a JSON object (NULL for a table without a primary key); with open_on, only the items open on that day (a due date, invoiced by then, paid after it or not paid and open now)';
+REVOKE EXECUTE ON FUNCTION pgcredit._attached_items_keyed(text, text, regclass, boolean, date) FROM PUBLIC;
 
 
 CREATE TABLE pgcredit.dunning_policy (
@@ -524,7 +525,7 @@ GRANT EXECUTE ON FUNCTION pgcredit.exempt_from_dunning(text, text) TO pgcredit_c
 -- its account's), else the default's
 CREATE FUNCTION pgcredit._dunning_policies(as_of date, customers text[])
 RETURNS TABLE (customer text, policy text)
-LANGUAGE sql STABLE
+LANGUAGE sql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT c.customer,
@@ -548,12 +549,12 @@ REVOKE EXECUTE ON FUNCTION pgcredit._dunning_policies(date, text[]) FROM PUBLIC;
 -- owes on one due date are one item
 CREATE FUNCTION pgcredit._open_items_at(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE ROWS 100000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.customer, i.relid, coalesce(i.item_key, jsonb_build_object('(due)', i.due)), i.due,
          sum(CASE WHEN i.paid_on > $1 THEN i.invoice_amount ELSE i.amount END)
-  FROM pgcredit._attached_items_keyed('receivables') i
+  FROM pgcredit._attached_items_keyed('receivables', open_on => $1) i
   WHERE i.due IS NOT NULL
     AND (i.invoiced_on IS NULL OR i.invoiced_on <= $1)
     AND (i.paid_on > $1 OR i.paid_on IS NULL AND i.counts)
@@ -570,7 +571,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._open_items_at(date) FROM PUBLIC;
 -- after this file.
 CREATE FUNCTION pgcredit._dunning_items(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
-LANGUAGE plpgsql VOLATILE
+LANGUAGE plpgsql VOLATILE ROWS 100000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -596,6 +597,8 @@ CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._hor
 RETURNS TABLE (customer text, policy text, level int, days int, channel text, template text,
                amount numeric, items int, overdue numeric, account_status text, item_list jsonb)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -607,6 +610,9 @@ BEGIN
     SELECT p.customer, p.policy, d.min_amount, d.quiet_days
     FROM pgcredit._dunning_policies(as_of, ARRAY(SELECT DISTINCT i.customer FROM items i)) p
     JOIN pgcredit.dunning_policy d ON d.name = p.policy),
+  owed AS MATERIALIZED (
+    SELECT i.customer, sum(i.amount) AS overdue FROM items i
+    WHERE i.due < due_collection_actions.as_of GROUP BY i.customer),
   -- what each item reached before the day
   reached AS (
     SELECT ci.relid, ci.item_key, max(ci.level) AS level
@@ -646,12 +652,12 @@ BEGIN
                      ORDER BY c.due, c.relid, c.item_key) AS item_list
     FROM climb c GROUP BY c.customer)
   SELECT p.customer, p.policy, p.level, l.days, l.channel, l.template, p.amount, p.items,
-         (SELECT coalesce(sum(i.amount), 0) FROM items i
-          WHERE i.customer = p.customer AND i.due < due_collection_actions.as_of),
+         coalesce(o.overdue, 0),
          CASE p.severity WHEN 2 THEN 'blocked' WHEN 1 THEN 'hold' END,
          p.item_list
   FROM per_customer p
   JOIN pgcredit.dunning_level l ON l.policy = p.policy AND l.level = p.level
+  LEFT JOIN owed o ON o.customer = p.customer
   WHERE p.amount >= p.min_amount
   ORDER BY p.customer COLLATE "C";
 END
@@ -665,6 +671,8 @@ CREATE FUNCTION pgcredit.run_collections(as_of date DEFAULT pgcredit._horizon_to
 RETURNS TABLE (action_id bigint, customer text, level int, channel text, template text, amount numeric,
                account_status text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
@@ -750,20 +758,24 @@ BEGIN
   -- item that reached a level setting a status is open any more.  The
   -- account gets back the status it had before (a person's hold stays a
   -- hold).  A status a person changed since is theirs and stays.
-  IF as_of = today THEN
+  IF as_of = today AND EXISTS (SELECT FROM pgcredit.dunning_status) THEN
     FOR d IN
+      -- the customers with an item still open that reached such a level,
+      -- read once (an unpaid instalment of a payment plan is such an item
+      -- too: collections_promises.sql)
+      WITH still AS MATERIALIZED (
+        SELECT DISTINCT i.customer FROM pgcredit._items_with_plans_at(run_collections.as_of) i
+        JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
+        JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
+        JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
+        WHERE l.account_status IS NOT NULL
+          AND i.customer IN (SELECT s0.customer FROM pgcredit.dunning_status s0))
       SELECT s.customer, s.status, s.action_id, s.previous_status, s.previous_hold_reason
       FROM pgcredit.dunning_status s
       JOIN pgcredit.account ac ON ac.customer = s.customer
       WHERE ac.status = s.status
         AND ac.hold_reason LIKE 'dunning: %'
-        AND NOT EXISTS (
-          -- (an unpaid instalment of a payment plan is such an item too)
-          SELECT FROM pgcredit._items_with_plans_at(run_collections.as_of) i
-          JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
-          JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
-          JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
-          WHERE i.customer = s.customer AND l.account_status IS NOT NULL)
+        AND s.customer NOT IN (SELECT st.customer FROM still st)
       ORDER BY s.customer COLLATE "C"
     LOOP
       PERFORM FROM pgcredit.account ac WHERE ac.customer = d.customer FOR UPDATE;
@@ -791,10 +803,13 @@ GRANT EXECUTE ON FUNCTION pgcredit.run_collections(date) TO pgcredit_controller;
 ----------------------------------------------------------------------
 
 CREATE FUNCTION pgcredit.collection_status_at(as_of date)
-RETURNS TABLE (day date, customer text, policy text, open_items int, overdue numeric, level int,
+RETURNS TABLE (day date, customer text, policy text, open_items int, overdue numeric,
+               oldest_days_past_due int, level int,
                last_action_id bigint, last_action_on date, last_level int, next_level int,
                next_action_on date, dunning_status text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 10000
+-- plans of a few joins over large inputs: compiling them takes longer than running them
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -841,6 +856,8 @@ BEGIN
   per_customer AS (
     SELECT pi.customer, count(*)::int AS open_items,
            coalesce(sum(pi.amount) FILTER (WHERE pi.due < collection_status_at.as_of), 0) AS overdue,
+           max(collection_status_at.as_of - pi.due) FILTER (WHERE pi.due < collection_status_at.as_of)
+             AS oldest_days_past_due,
            max(pi.level) AS level,
            (array_agg(pi.next_level ORDER BY pi.next_on, pi.next_level) FILTER (WHERE pi.next_level IS NOT NULL))[1]
              AS next_level,
@@ -851,7 +868,7 @@ BEGIN
     UNION SELECT la.customer FROM last_action la
     UNION SELECT s.customer FROM pgcredit.dunning_status s)
   SELECT collection_status_at.as_of, w.customer, pol.policy, coalesce(pc.open_items, 0),
-         coalesce(pc.overdue, 0), coalesce(pc.level, 0),
+         coalesce(pc.overdue, 0), pc.oldest_days_past_due, coalesce(pc.level, 0),
          la.id, la.as_of, la.level, pc.next_level,
          -- the next action comes when an item reaches its next level, not
          -- within the quiet days after the last one, and not before the day
@@ -882,6 +899,7 @@ COMMENT ON COLUMN pgcredit.collection_status.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.collection_status.policy IS 'its dunning policy; NULL = not dunned';
 COMMENT ON COLUMN pgcredit.collection_status.open_items IS 'receivable items open on the day';
 COMMENT ON COLUMN pgcredit.collection_status.overdue IS 'their amount past due';
+COMMENT ON COLUMN pgcredit.collection_status.oldest_days_past_due IS 'days past due of the oldest of them; NULL = none past due';
 COMMENT ON COLUMN pgcredit.collection_status.level IS 'the highest level an open item reached; 0 = none';
 COMMENT ON COLUMN pgcredit.collection_status.last_action_id IS 'its last collection action on or before the day';
 COMMENT ON COLUMN pgcredit.collection_status.last_action_on IS 'the day of that action';

@@ -13,6 +13,9 @@
 --   pgcredit_sales       apart from the others, a member of none: may call
 --                          check_order() for any customer and ask for a
 --                          limit with request_limit(), reads nothing
+--   pgcredit_collector   apart from the others, a member of none: reads
+--                          the collectors' worklist, only its own
+--                          customers when the company wants it
 ----------------------------------------------------------------------
 
 DO $roles$
@@ -28,6 +31,9 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_sales') THEN
     CREATE ROLE pgcredit_sales NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'pgcredit_collector') THEN
+    CREATE ROLE pgcredit_collector NOLOGIN;
   END IF;
 END
 $roles$;

@@ -240,3 +240,47 @@ ORDER BY a.credit_limit - e.receivables - e.open_orders DESC, e.customer LIMIT 1
 -- The nightly scoring run of the January close: scores, tiers and the
 -- alerts of what changed since December.
 SELECT customers AS scored FROM pgcredit.refresh_scores(:'as_of') \gset
+
+-- Collections: a patient ladder for the best tiers, a firmer one for
+-- the rest, and two collectors who share the customers.  January's
+-- nights are run one by one, as the nightly job would have run them:
+-- each sees the invoices open on its day and the letters sent before.
+SELECT count(*) AS policies FROM (
+  SELECT pgcredit.create_dunning_policy('patient', 'tiers A and B pay; a nudge is enough',
+                                        min_amount => 50, quiet_days => 7)
+  UNION ALL
+  SELECT pgcredit.create_dunning_policy('firm', 'everyone else', min_amount => 25, quiet_days => 5)) p \gset
+SELECT count(*) AS levels
+FROM (VALUES ('patient', 1, 7, 'email', 'friendly_reminder'), ('patient', 2, 30, 'email', 'second_reminder'),
+             ('patient', 3, 60, 'phone', 'call'),
+             ('firm', 1, -3, 'email', 'due_soon'), ('firm', 2, 5, 'email', 'first_notice'),
+             ('firm', 3, 20, 'phone', 'call'), ('firm', 4, 45, 'letter', 'final_notice'),
+             ('firm', 5, 90, 'agency', 'hand_over')) v(policy, level, days, channel, template),
+     LATERAL pgcredit.set_dunning_level(v.policy, v.level, v.days, v.channel, v.template,
+                                        'the collections policy') l \gset
+SELECT count(*) AS tiers
+FROM (VALUES ('A', 'patient'), ('B', 'patient'), ('default', 'firm')) v(tier, policy),
+     LATERAL pgcredit.set_tier_dunning_policy(v.tier, v.policy, 'the collections policy') t \gset
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'demo_collector_north') THEN
+    CREATE ROLE demo_collector_north NOLOGIN IN ROLE pgcredit_collector;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'demo_collector_south') THEN
+    CREATE ROLE demo_collector_south NOLOGIN IN ROLE pgcredit_collector;
+  END IF;
+END
+$$;
+SELECT count(*) AS assigned
+FROM (SELECT customer, ntile(2) OVER (ORDER BY customer) AS half FROM pgcredit.account) c,
+     LATERAL pgcredit.assign_collector(c.customer,
+                                       CASE c.half WHEN 1 THEN 'demo_collector_north' ELSE 'demo_collector_south' END,
+                                       'territories') a \gset
+DO $$
+BEGIN
+  FOR d IN 1 .. 31 LOOP
+    PERFORM pgcredit.run_collections(make_date(2013, 1, d));
+  END LOOP;
+END
+$$;
+

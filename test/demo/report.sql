@@ -87,6 +87,17 @@ JOIN pgcredit.customer_risk r USING (customer)
 ORDER BY w.ordered_on, h.id;
 \echo 'To let an order through: SELECT * FROM pgcredit.release_held_order(<hold no>, ''<your reason>'');'
 
+SELECT count(*) AS acts, count(*) FILTER (WHERE channel = 'phone') AS calls,
+       count(*) FILTER (WHERE channel = 'email') AS emails,
+       count(*) FILTER (WHERE channel IN ('letter', 'agency')) AS letters
+FROM pgcredit.collection_action WHERE as_of = :'as_of' \gset
+\echo 'The collectors'' worklist, the 10 customers that matter most today;' :acts 'dunning actions went out today,' :calls 'calls,' :emails 'emails and' :letters 'letters'
+SELECT w.customer, w.collector, w.priority, w.overdue, w.oldest_days_past_due AS "days overdue",
+       w.risk_tier AS tier, w.level, coalesce(w.channel_today || ': ' || w.action_today, '') AS today,
+       w.next_action_on AS "next action"
+FROM pgcredit.collection_worklist w
+LIMIT 10;
+
 -- The customer the second part follows: the one most at risk.
 SELECT customer AS risky FROM pgcredit.customer_risk
 ORDER BY combined_score, customer LIMIT 1 \gset

@@ -96,7 +96,8 @@ for my $section (
 	'the morning report of 31 January 2013', 'Your book',
 	'Receivables by age', 'Customers by risk tier',
 	'The watchlist', 'The customers most at risk',
-	'Orders waiting for your decision', 'How this was produced',
+	'Orders waiting for your decision', 'The collectors\' worklist',
+	'How this was produced',
 	'1. The ledger', '2. Aging', '3. Scores', '4. The guard')
 {
 	like($report, qr/\Q$section\E/, "the report has the section \"$section\"");
@@ -263,6 +264,41 @@ SELECT count(*) FILTER (WHERE on_hold), count(*) FILTER (WHERE NOT on_hold),
        count(*) FILTER (WHERE on_hold <> (x.status = 'hold' OR x.exposure + w.amount > x.allowed))
 FROM ledger.web_order w JOIN x ON x.customer = w.customer_id}),
 	'2|1|0', 'the guard held the two web orders over the line and let the third pass');
+
+# The worklist: the 10 customers with the highest priority, recomputed
+# from the file (what was past due at the close, and the oldest item's
+# days), the tier of the January scoring and the collectors' territories
+# (the first half of the customers north, the rest south); the columns
+# from dunning (level, today's action, the next) are checked against the
+# run of the day.
+my $worklist = table_under(qr/^The collectors' worklist/);
+shift @$worklist;
+is( figures(join("\n", map { join('|', @{$_}[ 0 .. 5 ]) } @$worklist)),
+	figures(query(q{
+WITH terr AS (SELECT customer, CASE ntile(2) OVER (ORDER BY customer) WHEN 1 THEN 'demo_collector_north'
+                                                                      ELSE 'demo_collector_south' END AS collector
+              FROM pgcredit.account),
+p AS (
+SELECT o.customer, t.collector, o.amount AS overdue, d.days, n.tier,
+       round(o.amount * CASE n.tier WHEN 'A' THEN 1 WHEN 'B' THEN 1.25 WHEN 'C' THEN 1.5 WHEN 'D' THEN 2
+                                    WHEN 'E' THEN 3 ELSE 1.5 END
+                      * round(1 + least(d.days, 180) / 30.0, 4), 2) AS priority
+FROM overdue_at o
+JOIN oldest d ON d.customer = o.customer AND d.as_of = o.as_of
+JOIN terr t ON t.customer = o.customer
+LEFT JOIN h n ON n.customer = o.customer AND n.as_of = '2013-01-31'
+WHERE o.as_of = '2013-01-31' AND o.amount > 0)
+SELECT customer, collector, priority, overdue, days, tier FROM p
+ORDER BY priority DESC, customer COLLATE "C" LIMIT 10})),
+	'the worklist: the 10 customers with the highest overdue x tier weight x age weight');
+is( join(',', map { $_->[7] } grep { $_->[7] ne '' } @$worklist),
+	query(q{
+SELECT coalesce(string_agg(a.channel || ': ' || a.template, ',' ORDER BY w.priority DESC, w.customer COLLATE "C"), '')
+FROM (SELECT * FROM pgcredit.collection_worklist_at('2013-01-31') LIMIT 10) w
+JOIN pgcredit.collection_action a ON a.customer = w.customer AND a.as_of = '2013-01-31'}),
+	'the worklist shows the action of the day where there is one');
+like($report, qr/worklist, the 10 customers that matter most today; \d+ dunning actions went out today/,
+	'the worklist says how many dunning actions went out today');
 
 # The second part shows the refusal an application gets, and leaves
 # nothing behind: the report only reads.
