@@ -6352,7 +6352,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.relid, coalesce(i.item_key, jsonb_build_object('(due)', i.due)), i.due,
          sum(pgcredit._open_on(i.amount, i.counts, i.invoice_amount, i.invoiced_on, i.paid_on, $2))
-  FROM pgcredit._attached_items_keyed('receivables', $1) i
+  FROM pgcredit._attached_items_keyed('receivables', $1, open_on => $2) i
   WHERE i.due IS NOT NULL
   GROUP BY 1, 2, 3
   HAVING sum(pgcredit._open_on(i.amount, i.counts, i.invoice_amount, i.invoiced_on, i.paid_on, $2)) > 0
@@ -6608,12 +6608,18 @@ AS $$
 DECLARE
   rec record;
   decided int := 0;
+  first_day date;
 BEGIN
   PERFORM FROM pgcredit.promise_to_pay p WHERE p.status = 'open' AND p.promised_for < _decide_promises.as_of
   ORDER BY p.id FOR UPDATE;
   IF NOT FOUND THEN
     RETURN 0;
   END IF;
+  -- an item open on a later day of those looked at was open on the first
+  -- (the items of a promise were invoiced before it): the reader keeps
+  -- only the items open on the first
+  SELECT min(p.promised_for) INTO first_day FROM pgcredit.promise_to_pay p
+  WHERE p.status = 'open' AND p.promised_for < _decide_promises.as_of;
   FOR rec IN
     WITH due AS MATERIALIZED (
       SELECT p.* FROM pgcredit.promise_to_pay p
@@ -6622,7 +6628,7 @@ BEGIN
     rows AS MATERIALIZED (
       SELECT i.customer, i.relid, coalesce(i.item_key, jsonb_build_object('(due)', i.due)) AS item_key,
              i.amount, i.counts, i.invoice_amount, i.invoiced_on, i.paid_on
-      FROM pgcredit._attached_items_keyed('receivables') i
+      FROM pgcredit._attached_items_keyed('receivables', open_on => first_day) i
       WHERE i.due IS NOT NULL AND i.customer IN (SELECT due.customer FROM due)),
     -- what is open of each item the day promised
     per_item AS (
@@ -6905,6 +6911,7 @@ AS $$
 DECLARE
   rec record;
   decided int := 0;
+  first_day date;
 BEGIN
   PERFORM FROM pgcredit.payment_plan p
   WHERE p.status = 'active' AND p.pauses_from <= _decide_plans.as_of
@@ -6915,6 +6922,12 @@ BEGIN
   IF NOT FOUND THEN
     RETURN 0;
   END IF;
+  -- the first day looked at (see below): an item of a plan open on a
+  -- later day was open on it, and the reader keeps only those
+  SELECT least(_decide_plans.as_of - 1, min(i.due + p.grace_days)) INTO first_day
+  FROM pgcredit.payment_plan p JOIN pgcredit.plan_instalment i ON i.plan_id = p.id
+  WHERE p.status = 'active' AND p.pauses_from <= _decide_plans.as_of
+    AND i.due + p.grace_days > p.checked_through AND i.due + p.grace_days < _decide_plans.as_of;
   FOR rec IN
     WITH cand AS MATERIALIZED (
       SELECT p.* FROM pgcredit.payment_plan p
@@ -6933,7 +6946,7 @@ BEGIN
     rows AS MATERIALIZED (
       SELECT i.customer, i.relid, coalesce(i.item_key, jsonb_build_object('(due)', i.due)) AS item_key,
              i.amount, i.counts, i.invoice_amount, i.invoiced_on, i.paid_on
-      FROM pgcredit._attached_items_keyed('receivables') i
+      FROM pgcredit._attached_items_keyed('receivables', open_on => first_day) i
       WHERE i.due IS NOT NULL AND i.customer IN (SELECT c.customer FROM cand c)),
     per_item AS (
       SELECT d.id, d.t, pi.amount,
