@@ -472,10 +472,12 @@ BEGIN
       FROM due
       JOIN pgcredit.promise_item pi ON pi.promise_id = due.id
       LEFT JOIN rows r ON r.customer = due.customer AND r.relid = pi.relid AND r.item_key = pi.item_key
-      GROUP BY due.id, pi.relid, pi.item_key, pi.amount)
-    SELECT due.*, coalesce((SELECT sum(greatest(0, x.amount - x.open)) FROM per_item x WHERE x.id = due.id), 0)
-             AS arrived
-    FROM due ORDER BY due.id
+      GROUP BY due.id, pi.relid, pi.item_key, pi.amount),
+    arrived AS (
+      SELECT x.id, sum(greatest(0, x.amount - x.open)) AS arrived FROM per_item x GROUP BY x.id)
+    SELECT due.*, coalesce(a.arrived, 0) AS arrived
+    FROM due LEFT JOIN arrived a ON a.id = due.id
+    ORDER BY due.id
   LOOP
     UPDATE pgcredit.promise_to_pay p
     SET status = CASE WHEN rec.arrived >= rec.amount THEN 'kept' WHEN rec.arrived > 0 THEN 'partly_kept' ELSE 'broken' END,
@@ -804,9 +806,10 @@ BEGIN
       FROM inst x JOIN paid p ON p.id = x.id AND p.t = x.last_day
       WHERE x.last_day > x.checked_through AND x.last_day < _decide_plans.as_of AND p.paid < x.cum
       ORDER BY x.id, x.n)
-    SELECT c.id, c.customer, c.amount AS plan_amount, m.n, m.due, m.amount, m.unpaid,
-           (SELECT p.paid FROM paid p WHERE p.id = c.id AND p.t = _decide_plans.as_of - 1) AS paid
-    FROM cand c LEFT JOIN missed m ON m.id = c.id
+    SELECT c.id, c.customer, c.amount AS plan_amount, m.n, m.due, m.amount, m.unpaid, p.paid
+    FROM cand c
+    LEFT JOIN missed m ON m.id = c.id
+    LEFT JOIN paid p ON p.id = c.id AND p.t = _decide_plans.as_of - 1
     ORDER BY c.id
   LOOP
     IF rec.n IS NOT NULL THEN
