@@ -7,8 +7,10 @@
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
 SELECT setval('pgcredit.collection_dispute_id_seq', 1, false);
-SELECT setval('pgcredit.credit_rule_id_seq', 400, false);
 SELECT coalesce(max(id), 0) AS ds_audit_start FROM pgcredit.audit_log \gset
+-- the rules' numbers, given back at the end for the files after this one
+SELECT last_value AS ds_rule_last, is_called AS ds_rule_called FROM pgcredit.credit_rule_id_seq \gset
+SELECT setval('pgcredit.credit_rule_id_seq', 400, false);
 
 ----------------------------------------------------------------------
 -- 1. Dunning skips a disputed item
@@ -334,6 +336,13 @@ SELECT pgcredit.open_dispute('ds_nokey', '{"id": "1"}', 'r');
 SELECT kind FROM pgcredit.attach_receivables('ds_nokey', 'customer', 'amount', 'due');
 INSERT INTO ds_nokey VALUES ('DS6', 10, '2024-01-01');
 SELECT pgcredit.open_dispute('ds_nokey', '{"customer": "DS6"}', 'r');
+-- a key whose text depends on the session (a date on DateStyle)
+CREATE TABLE ds_dated (day date, no int, customer text NOT NULL, amount numeric, due date, PRIMARY KEY (day, no));
+SELECT kind FROM pgcredit.attach_receivables('ds_dated', 'customer', 'amount', 'due');
+INSERT INTO ds_dated VALUES ('2024-01-01', 1, 'DS6', 10, '2024-01-31');
+SELECT pgcredit.open_dispute('ds_dated', '{"day": "01-01-2024", "no": 1}', 'r');
+SELECT relid FROM pgcredit.detach('ds_dated');
+DROP TABLE ds_dated;
 SELECT pgcredit.open_dispute('ds_order', '{"id": "1"}', 'r');
 SELECT pgcredit.open_dispute('pg_class', '{"oid": "1"}', 'r');
 -- closing: no such dispute (PC021), closed already (PC022), a day before
@@ -481,5 +490,7 @@ DELETE FROM pgcredit.exposure WHERE customer LIKE 'DS%';
 REVOKE CREATE ON SCHEMA public FROM regress_ds_owner;
 DROP OWNED BY regress_ds_owner;
 DROP ROLE regress_ds_nobody, regress_ds_app, regress_ds_reader, regress_ds_controller, regress_ds_owner;
+DELETE FROM pgcredit.audit_log WHERE id > :ds_audit_start;
+SELECT setval('pgcredit.credit_rule_id_seq', :ds_rule_last, :'ds_rule_called') IS NOT NULL AS rule_numbers_back;
 SELECT (SELECT count(*) FROM pgcredit.dispute_due) AS dispute_buckets,
        (SELECT count(*) FROM pgcredit.receivable_due WHERE customer LIKE 'DS%') AS buckets_left;

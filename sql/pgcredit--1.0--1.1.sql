@@ -108,10 +108,14 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- an item whose dispute is open on the day leaves the behavioural score
   -- when the settings say so (collections_disputes.sql); every other
-  -- figure counts it, for it is owed
-  IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
-    items := pgcredit._receivable_items_disputed_sql();
-    score := score || ' FILTER (WHERE NOT disputed)';
+  -- figure counts it, for it is owed.  Without such a dispute nothing
+  -- more is read.
+  IF EXISTS (SELECT FROM pgcredit.collection_dispute d
+             WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
+    IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
+      items := pgcredit._receivable_items_disputed_sql();
+      score := score || ' FILTER (WHERE NOT disputed)';
+    END IF;
   END IF;
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
@@ -6508,6 +6512,8 @@ DECLARE
   item record;
   other pgcredit.collection_dispute;
   d pgcredit.collection_dispute;
+  badcol name;
+  badtype text;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
   IF tbl IS NULL THEN
@@ -6534,6 +6540,24 @@ BEGIN
       USING ERRCODE = 'object_not_in_prerequisite_state',
       DETAIL = 'A dispute names its item by the primary key of its table (of at most eight columns).',
       HINT = 'Give the table a primary key, detach it and attach it again.';
+  END IF;
+  -- the guard finds the item by the text of its key, in every session:
+  -- a key column whose text depends on the session's settings (a date
+  -- on DateStyle, a timestamp on TimeZone) would not be found again
+  SELECT a.attname, a.atttypid::regtype::text INTO badcol, badtype
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+  WHERE i.indrelid = tbl AND i.indisprimary
+    AND a.atttypid NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'numeric'::regtype,
+                           'text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'uuid'::regtype,
+                           'bool'::regtype)
+  ORDER BY a.attnum LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'the primary key of table "%" cannot name a disputed item', tbl
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+      DETAIL = format('Its column %I is of type %s, whose text depends on the session''s settings (DateStyle, TimeZone).',
+                      badcol, badtype),
+      HINT = 'Disputes name the items of tables whose primary key columns are integers, numerics, text, uuids or booleans.';
   END IF;
 
   SELECT * INTO seen FROM pgcredit._dispute_item(tbl, key);

@@ -97,10 +97,14 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- an item whose dispute is open on the day leaves the behavioural score
   -- when the settings say so (collections_disputes.sql); every other
-  -- figure counts it, for it is owed
-  IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
-    items := pgcredit._receivable_items_disputed_sql();
-    score := score || ' FILTER (WHERE NOT disputed)';
+  -- figure counts it, for it is owed.  Without such a dispute nothing
+  -- more is read.
+  IF EXISTS (SELECT FROM pgcredit.collection_dispute d
+             WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
+    IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
+      items := pgcredit._receivable_items_disputed_sql();
+      score := score || ' FILTER (WHERE NOT disputed)';
+    END IF;
   END IF;
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
