@@ -6631,8 +6631,11 @@ BEGIN
       DETAIL = format('Dispute %s opened on %s; closed_on is %s.', id, d.opened_on, closed_on);
   END IF;
   -- the item now (none when it is gone or its table detached), under the
-  -- locks of its customer and of the dispute's: an item inserted again
-  -- under its key waits with the dispute's customer
+  -- locks of its customer and of the dispute's: an item being inserted
+  -- again under its key for the dispute's customer is waited for.  (One
+  -- being inserted for another customer, unseen, is not: should its
+  -- transaction commit after this one, verify_dispute_due() shows its
+  -- share left in dispute_due and rebuild_exposure() repairs it.)
   SELECT * INTO seen FROM pgcredit._dispute_item(d.relid, d.item_key);
   SELECT * INTO item FROM pgcredit._dispute_lock(d.relid, d.item_key, ARRAY[d.customer, seen.customer]);
   -- its share comes back to the past-due rules
