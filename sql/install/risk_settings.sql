@@ -49,6 +49,7 @@ CREATE TABLE pgcredit.risk_settings (
   auto_watch_signals        text[] NOT NULL DEFAULT '{new_overdue_item,score_drop,receivables_up_orders_down}'
                             CHECK (auto_watch_signals <@ '{new_overdue_item,score_drop,receivables_up_orders_down,review_overdue}'),
   auto_watch_calm_days      int NOT NULL DEFAULT 14 CHECK (auto_watch_calm_days >= 0),
+  disputed_in_score         boolean NOT NULL DEFAULT true,
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
   CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
 );
@@ -71,6 +72,7 @@ COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_utilisation_pct IS 'automati
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_release_margin IS 'automatic watch: the utilisation reason is gone only once utilisation is at or below auto_watch_utilisation_pct minus this many points';
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_signals IS 'automatic watch: the watchlist rules that are a reason (new_overdue_item, score_drop, receivables_up_orders_down, review_overdue)';
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_calm_days IS 'automatic watch: a signal reason is gone only once no listed signal fired at a scoring of the last this many days';
+COMMENT ON COLUMN pgcredit.risk_settings.disputed_in_score IS 'whether an item whose dispute is open on the scoring day counts in the behavioural score (false: it is left out of it; aging, overdue and DSO count it either way)';
 REVOKE ALL ON pgcredit.risk_settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.risk_settings TO pgcredit_reader;
 GRANT INSERT, UPDATE, DELETE ON pgcredit.risk_settings TO pgcredit_admin;
