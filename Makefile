@@ -9,7 +9,7 @@ MODULE_big = pgcredit
 # By area: the module, the guard trigger, the CSV loader, the analytics
 OBJS       = src/pgcredit.o src/amount.o src/attach.o \
              src/guard.o src/guard_rules.o src/check_order.o src/guard_exposure.o src/guard_move.o src/guard_pending.o \
-             src/guard_due.o src/guard_horizon.o src/guard_cover.o src/guard_category.o src/fx.o \
+             src/guard_due.o src/guard_dispute.o src/guard_horizon.o src/guard_cover.o src/guard_category.o src/fx.o \
              src/csv_load.o src/csv_reader.o src/csv_field.o \
              src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
              src/dso.o src/score.o src/over_limit.o
@@ -26,7 +26,7 @@ INSTALL_SOURCES = schema roles \
 	audit exposure accounts groups categories cover settings currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
-	collections_terms \
+	collections_terms collections_disputes \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 

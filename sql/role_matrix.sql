@@ -322,6 +322,26 @@ INSERT INTO decided_function VALUES
   ('pgcredit._late_fee_policies(date,text[])', 'owner'),
   ('pgcredit._late_fees_at(date)', 'owner'),
   ('pgcredit._settle_late_fee(regclass,jsonb,numeric,date,text,text)', 'owner'),
+  -- disputes: controllers open and close them; readers read them and
+  -- verify the disputed buckets (the view disputes reads the items as
+  -- its reader)
+  ('pgcredit.open_dispute(regclass,jsonb,text,date)', 'controller'),
+  ('pgcredit.resolve_dispute(bigint,text,date)', 'controller'),
+  ('pgcredit.write_off_dispute(bigint,text,date)', 'controller'),
+  ('pgcredit.verify_dispute_due()', 'reader'),
+  ('pgcredit._dispute_items()', 'reader'),
+  ('pgcredit._disputes_changed()', 'owner'),
+  ('pgcredit._dispute_key(jsonb)', 'owner'),
+  ('pgcredit._dispute_item(regclass,jsonb)', 'owner'),
+  ('pgcredit._dispute_share(text,date,numeric,integer)', 'owner'),
+  ('pgcredit._actual_dispute_due(regclass)', 'owner'),
+  ('pgcredit._dispute_shares(regclass,integer)', 'owner'),
+  ('pgcredit._rebuild_dispute_due()', 'owner'),
+  ('pgcredit._check_dispute_day(text,date)', 'owner'),
+  ('pgcredit._dispute_lock(regclass,jsonb,text[])', 'owner'),
+  ('pgcredit._close_dispute(bigint,text,text,date)', 'owner'),
+  ('pgcredit._disputed_items_at(date)', 'owner'),
+  ('pgcredit._receivable_items_disputed_sql()', 'owner'),
   -- promises to pay and payment plans: controllers record and cancel
   -- them, run_collections() decides them; readers read their record and
   -- the instalments
@@ -439,6 +459,10 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.late_fee_exception',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.late_fee',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.late_fee_proposals',   'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_dispute',   'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.dispute_due',          'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.receivables_by_dispute', 'view', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.disputes',             'view',  'reader', 'owner', 'owner', 'owner'),
   -- promises to pay and payment plans: read by readers, written through
   -- the functions only
   ('pgcredit.promise_to_pay',       'table', 'reader', 'owner', 'owner', 'owner'),
@@ -472,6 +496,7 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.late_fee_id_seq',      'owner', 'owner', 'owner'),
+  ('pgcredit.collection_dispute_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.promise_to_pay_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.payment_plan_id_seq',  'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);

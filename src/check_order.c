@@ -47,8 +47,8 @@ PG_FUNCTION_INFO_V1(pgc_check_order);
 
 /*
  * The facts the guard reads from the customer's buckets by due date
- * (guard_due.c), read here with the snapshot of the calling statement, as
- * the account and exposure are read.  A database still at version 1.0
+ * (guard_due.c), less the disputed items, read here with the snapshot of
+ * the calling statement, as the account and exposure are read.  A database still at version 1.0
  * has no buckets: its tables are read with SQL, as 1.0 did.
  */
 static bool
@@ -63,7 +63,7 @@ CheckPastDue(const char *customer, int32 days)
 	{
 		bool		any;
 
-		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, NULL);
+		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), true, &any, NULL);
 		return any;
 	}
 	values[0] = CStringGetTextDatum(customer);
@@ -88,7 +88,7 @@ CheckOverdue(const char *customer, int32 days)
 		bool		any;
 		Numeric		sum;
 
-		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), &any, &sum);
+		pgc_due_overdue(customer, pgc_due_cutoff(days), GetActiveSnapshot(), true, &any, &sum);
 		return sum;
 	}
 	values[0] = CStringGetTextDatum(customer);

@@ -34,6 +34,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
@@ -49,6 +50,7 @@
 #include "fx.h"
 #include "guard_category.h"
 #include "guard_cover.h"
+#include "guard_dispute.h"
 #include "guard_due.h"
 #include "guard_exposure.h"
 #include "guard_horizon.h"
@@ -87,7 +89,12 @@ typedef struct GuardConfig
 	int			currency_att;	/* 0: every row in its account's currency */
 	Oid			currency_type;
 	int			rate_date_att;
-	int			nkeys;			/* primary key, to find a held row again */
+	Oid			attached;		/* the attached table: relid or a partition
+								 * tree's root */
+	bool		keys_loaded;	/* the primary key below, loaded on first need */
+	bool		keys_usable;	/* it has one, of at most MAX_KEY_COLUMNS */
+	int			nkeys;			/* primary key, to find a held row again and a
+								 * disputed item */
 	int			key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
 	FmgrInfo	key_out[MAX_KEY_COLUMNS];
@@ -145,6 +152,38 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * The relation's primary key columns and their output functions, into
+ * cfg's memory: a held order's row and a disputed item are named by them.
+ * A key of more than MAX_KEY_COLUMNS columns names no disputed item (as
+ * _attached_items_keyed() gives it no key).
+ */
+static void
+LoadKeys(GuardConfig *cfg, Relation rel)
+{
+	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	MemoryContext old = MemoryContextSwitchTo(cfg->mcxt);
+	int			x = -1;
+
+	cfg->nkeys = 0;
+	while ((x = bms_next_member(pk, x)) >= 0 && cfg->nkeys < MAX_KEY_COLUMNS)
+	{
+		int			a = x + FirstLowInvalidHeapAttributeNumber;
+		Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
+		Oid			typoutput;
+		bool		varlena;
+
+		cfg->key_atts[cfg->nkeys] = a;
+		cfg->key_names[cfg->nkeys] = pstrdup(NameStr(f->attname));
+		getTypeOutputInfo(f->atttypid, &typoutput, &varlena);
+		fmgr_info_cxt(typoutput, &cfg->key_out[cfg->nkeys], cfg->mcxt);
+		cfg->nkeys++;
+	}
+	cfg->keys_usable = cfg->nkeys > 0 && bms_num_members(pk) <= MAX_KEY_COLUMNS;
+	cfg->keys_loaded = true;
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * The configuration for the trigger's relation, built on first use in
  * fn_extra from the relation's record in pgcredit.attachment: attribute
  * numbers and output functions are looked up once per relation and
@@ -180,6 +219,7 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 
 	cfg = palloc0(sizeof(GuardConfig));
 	cfg->relid = RelationGetRelid(rel);
+	cfg->attached = att.relid;
 	cfg->mcxt = mcxt;
 	cfg->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
 	cfg->is_orders = att.is_orders;
@@ -224,24 +264,9 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 		cfg->prepaid_type = TupleDescAttr(RelationGetDescr(rel), cfg->prepaid_att - 1)->atttypid;
 	}
 
-	if (cfg->hold_mode)
-	{
-		Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-		int			x = -1;
-
-		while ((x = bms_next_member(pk, x)) >= 0 && cfg->nkeys < MAX_KEY_COLUMNS)
-		{
-			int			a = x + FirstLowInvalidHeapAttributeNumber;
-			Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
-
-			cfg->key_atts[cfg->nkeys] = a;
-			cfg->key_names[cfg->nkeys] = pstrdup(NameStr(f->attname));
-			getTypeOutputInfo(f->atttypid, &typoutput, &varlena);
-			fmgr_info_cxt(typoutput, &cfg->key_out[cfg->nkeys], mcxt);
-			cfg->nkeys++;
-		}
-	}
 	MemoryContextSwitchTo(old);
+	if (cfg->hold_mode)
+		LoadKeys(cfg, rel);
 
 	fcinfo->flinfo->fn_extra = cfg;
 	return cfg;
@@ -626,7 +651,8 @@ Overridden(const char *customer)
  * SQL statement (guard_due.c), as the latest snapshot shows them: the
  * guard asks after locking the customer's exposure row, which every
  * change of the buckets locks first, so nothing of the customer's is in
- * flight.
+ * flight.  The disputed items are left out (their buckets are read only
+ * while a dispute is open).
  */
 static void
 DueBefore(const char *customer, int32 days, bool *any, Numeric *sum)
@@ -636,7 +662,7 @@ DueBefore(const char *customer, int32 days, bool *any, Numeric *sum)
 
 	CommandCounterIncrement();
 	snap = RegisterSnapshot(GetLatestSnapshot());
-	pgc_due_overdue(customer, cutoff, snap, any, sum);
+	pgc_due_overdue(customer, cutoff, snap, pgc_disputes_open(), any, sum);
 	UnregisterSnapshot(snap);
 }
 
@@ -1386,16 +1412,66 @@ GuardChange(GuardConfig *cfg, TriggerData *td, Contribution *oldc_p, Contributio
 	return result;
 }
 
-/* Put a receivables row's share in its customer's bucket, or take it out */
-static void
-DueShare(GuardConfig *cfg, const Contribution *c, bool in)
+/*
+ * Whether a receivables row is an item with an open dispute
+ * (guard_dispute.c).  Asked under the lock of the customer's exposure row;
+ * while no dispute is open, or none in this table, the row's key is not
+ * even built.
+ */
+static bool
+RowDisputed(GuardConfig *cfg, Relation rel, HeapTuple tup)
 {
+	if (!pgc_disputes_open() || !pgc_disputes_in(cfg->attached))
+		return false;
+	if (!cfg->keys_loaded)
+		LoadKeys(cfg, rel);
+	if (!cfg->keys_usable)
+		return false;
+	return pgc_disputed(cfg->attached, RowKeyJson(cfg, rel, tup));
+}
+
+/*
+ * Put a receivables row's share in its customer's bucket, or take it
+ * out; a disputed item's share goes in (or out of) its bucket of the
+ * disputed items too.  The caller holds the customer's exposure row lock.
+ */
+static void
+DueShare(GuardConfig *cfg, Relation rel, HeapTuple tup, const Contribution *c, bool in)
+{
+	Numeric		amount;
+
 	if (!HasDueShare(cfg, c))
 		return;
-	if (in)
-		pgc_due_change(c->customer, c->due, c->amount, 1);
-	else
-		pgc_due_change(c->customer, c->due, pgc_numeric_negate(c->amount), -1);
+	amount = in ? c->amount : pgc_numeric_negate(c->amount);
+	pgc_due_change(c->customer, c->due, amount, in ? 1 : -1);
+	if (RowDisputed(cfg, rel, tup))
+		pgc_dispute_due_change(c->customer, c->due, amount, in ? 1 : -1);
+}
+
+/*
+ * Whether an update changed the row's primary key (its key columns'
+ * values, compared as stored): an item under another key may be
+ * disputed where the old one was not, or the other way round
+ */
+static bool
+KeyChanged(GuardConfig *cfg, Relation rel, HeapTuple oldtup, HeapTuple newtup)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (!cfg->keys_loaded)
+		LoadKeys(cfg, rel);
+	for (int i = 0; i < cfg->nkeys; i++)
+	{
+		Form_pg_attribute f = TupleDescAttr(desc, cfg->key_atts[i] - 1);
+		bool		n1;
+		bool		n2;
+		Datum		d1 = heap_getattr(oldtup, cfg->key_atts[i], desc, &n1);
+		Datum		d2 = heap_getattr(newtup, cfg->key_atts[i], desc, &n2);
+
+		if (n1 != n2 || (!n1 && !datumIsEqual(d1, d2, f->attbyval, f->attlen)))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -1403,12 +1479,13 @@ DueShare(GuardConfig *cfg, const Contribution *c, bool in)
  * GuardChange changed exposure.  The buckets of a customer change only
  * under the lock of its exposure row: GuardChange took it wherever the
  * row's contribution to exposure changed; when it did not (the same
- * amount of the same customer, with another due date, or none now), it
- * is taken here by a change of 0.
+ * amount of the same customer, with another due date, or none now, or
+ * under another primary key), it is taken here by a change of 0.
  */
 static void
-DueUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
+DueUpdate(GuardConfig *cfg, TriggerData *td, const Contribution *oldc, const Contribution *newc)
 {
+	Relation	rel = td->tg_relation;
 	bool		o = HasDueShare(cfg, oldc);
 	bool		n = HasDueShare(cfg, newc);
 	bool		same_exposure;
@@ -1418,12 +1495,14 @@ DueUpdate(GuardConfig *cfg, const Contribution *oldc, const Contribution *newc)
 	same_exposure = oldc->counts && newc->counts &&
 		strcmp(oldc->customer, newc->customer) == 0 &&
 		pgc_numeric_cmp(oldc->amount, newc->amount) == 0;
-	if (o && n && same_exposure && oldc->due == newc->due)
+	/* the same share under the same key: nothing moves */
+	if (o && n && same_exposure && oldc->due == newc->due &&
+		!KeyChanged(cfg, rel, td->tg_trigtuple, td->tg_newtuple))
 		return;
 	if (same_exposure)
 		AddExposure(cfg, newc->customer, int64_to_numeric(0));
-	DueShare(cfg, oldc, false);
-	DueShare(cfg, newc, true);
+	DueShare(cfg, rel, td->tg_trigtuple, oldc, false);
+	DueShare(cfg, rel, td->tg_newtuple, newc, true);
 }
 
 /*
@@ -1533,7 +1612,7 @@ GuardMovedIn(GuardConfig *cfg, TriggerData *td, PgcMovedRow *moved, Contribution
 			AddExposure(cfg, newc->customer, newc->amount);
 	}
 	/* its bucket share, under the exposure lock just taken */
-	DueShare(cfg, newc, true);
+	DueShare(cfg, rel, result, newc, true);
 
 	if (moved->held_key && cfg->hold_mode && !IsHeld(cfg, rel, result))
 		CloseHold(RelationGetRelid(rel), RowKeyJson(cfg, rel, result),
@@ -1639,7 +1718,7 @@ GuardConfirm(GuardConfig *cfg, TriggerData *td)
 			 * under the exposure row lock its BEFORE trigger took: a row
 			 * never stored leaves the buckets as they were.
 			 */
-			DueShare(cfg, &c, true);
+			DueShare(cfg, td->tg_relation, td->tg_trigtuple, &c, true);
 		}
 	}
 	else if (c.counts && pgc_numeric_sign(c.amount) < 0)
@@ -1707,7 +1786,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		RowContribution(cfg, rel, td->tg_newtuple, &newc);
 		HorizonLockBoth(cfg, &oldc, &newc);
 		result = GuardChange(cfg, td, &oldc, &newc);
-		DueUpdate(cfg, &oldc, &newc);
+		DueUpdate(cfg, td, &oldc, &newc);
 		HorizonUpdate(cfg, &oldc, &newc);
 		/* the application cleared the hold mark and the order fit */
 		if (oldc.held && cfg->hold_mode && !IsHeld(cfg, rel, result))
@@ -1760,7 +1839,7 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 			AddExposure(cfg, oldc.customer, pgc_numeric_negate(oldc.amount));
 		else if (oldc.counts)
 			LeaveExposure(cfg, oldc.customer, oldc.amount);
-		DueShare(cfg, &oldc, false);
+		DueShare(cfg, rel, td->tg_trigtuple, &oldc, false);
 		HorizonShare(cfg, &oldc, false, false);
 		if (moving)
 			(void) pgc_move_deleted(rel, &td->tg_trigtuple->t_self);

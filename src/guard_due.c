@@ -25,6 +25,12 @@
  * the customer's exposure row, so it sees every committed change of that
  * customer; check_order() with its statement's snapshot.
  *
+ * The disputed items (pgcredit.collection_dispute, guard_dispute.c) are
+ * kept in the same way in pgcredit.dispute_due as well: a disputed item's
+ * share is in both tables, and the rules count receivable_due less
+ * dispute_due.  receivable_due keeps its meaning (every open item), so
+ * attach, detach and its verification need not know of disputes.
+ *
  * A database still at version 1.0 has no such table; pgc_due_available()
  * says so and the guard reads the attached tables with SQL as 1.0 did.
  *
@@ -54,11 +60,12 @@
 #include "guard_due.h"
 #include "guard_exposure.h"
 
-/* Where the table is, looked up once and forgotten when it changes */
+/* Where a table of buckets is, looked up once and forgotten when it changes */
 typedef struct DueCache
 {
 	bool		valid;
-	bool		present;		/* false in a database still at 1.0 */
+	bool		present;		/* false in a database without it */
+	const char *name;
 	Oid			table;
 	Oid			pkey;
 	AttrNumber	customer;
@@ -67,19 +74,24 @@ typedef struct DueCache
 	AttrNumber	items;
 } DueCache;
 
-static DueCache due_cache;
+/* pgcredit.receivable_due and pgcredit.dispute_due (both version 1.1 on) */
+static DueCache due_cache = {.name = "receivable_due"};
+static DueCache dispute_cache = {.name = "dispute_due"};
 static bool due_callback = false;
 
 /*
- * While the table is missing, any relation created may be it (ALTER
+ * While a table is missing, any relation created may be it (ALTER
  * EXTENSION UPDATE in another session): look again after every change.
  */
 static void
 DueCacheCallback(Datum arg, Oid relid)
 {
-	if (!due_cache.present || relid == InvalidOid ||
-		relid == due_cache.table || relid == due_cache.pkey)
-		due_cache.valid = false;
+	DueCache   *caches[2] = {&due_cache, &dispute_cache};
+
+	for (int i = 0; i < 2; i++)
+		if (!caches[i]->present || relid == InvalidOid ||
+			relid == caches[i]->table || relid == caches[i]->pkey)
+			caches[i]->valid = false;
 }
 
 static AttrNumber
@@ -94,44 +106,46 @@ DueColumn(Relation rel, const char *name)
 }
 
 static void
-LoadDueCache(void)
+LoadDueCache(DueCache *c)
 {
 	Oid			nsp;
 	Relation	rel;
+	const char *name = c->name;
 
-	if (due_cache.valid)
+	if (c->valid)
 		return;
 	if (!due_callback)
 	{
 		CacheRegisterRelcacheCallback(DueCacheCallback, (Datum) 0);
 		due_callback = true;
 	}
-	memset(&due_cache, 0, sizeof(due_cache));
+	memset(c, 0, sizeof(*c));
+	c->name = name;
 	nsp = get_namespace_oid("pgcredit", false);
-	due_cache.table = get_relname_relid("receivable_due", nsp);
-	if (OidIsValid(due_cache.table))
+	c->table = get_relname_relid(name, nsp);
+	if (OidIsValid(c->table))
 	{
-		rel = table_open(due_cache.table, AccessShareLock);
-		due_cache.pkey = RelationGetPrimaryKeyIndex(rel);
-		if (!OidIsValid(due_cache.pkey) || rel->rd_rel->relkind != RELKIND_RELATION)
-			elog(ERROR, "pgcredit: pgcredit.receivable_due must be a table with a primary key");
-		due_cache.customer = DueColumn(rel, "customer");
-		due_cache.due = DueColumn(rel, "due");
-		due_cache.amount = DueColumn(rel, "amount");
-		due_cache.items = DueColumn(rel, "items");
-		if (due_cache.customer != 1 || due_cache.due != 2)
-			elog(ERROR, "pgcredit: pgcredit.receivable_due must begin with customer and due");
+		rel = table_open(c->table, AccessShareLock);
+		c->pkey = RelationGetPrimaryKeyIndex(rel);
+		if (!OidIsValid(c->pkey) || rel->rd_rel->relkind != RELKIND_RELATION)
+			elog(ERROR, "pgcredit: pgcredit.%s must be a table with a primary key", name);
+		c->customer = DueColumn(rel, "customer");
+		c->due = DueColumn(rel, "due");
+		c->amount = DueColumn(rel, "amount");
+		c->items = DueColumn(rel, "items");
+		if (c->customer != 1 || c->due != 2)
+			elog(ERROR, "pgcredit: pgcredit.%s must begin with customer and due", name);
 		table_close(rel, AccessShareLock);
-		due_cache.present = true;
+		c->present = true;
 	}
-	due_cache.valid = true;
+	c->valid = true;
 }
 
 /* Whether the database has pgcredit.receivable_due (version 1.1 on) */
 bool
 pgc_due_available(void)
 {
-	LoadDueCache();
+	LoadDueCache(&due_cache);
 	return due_cache.present;
 }
 
@@ -271,7 +285,7 @@ pgc_bucket_change(Oid table, Oid pkey, AttrNumber amount_att, AttrNumber items_a
 void
 pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 {
-	LoadDueCache();
+	LoadDueCache(&due_cache);
 	if (!due_cache.present)
 		return;
 	(void) pgc_bucket_change(due_cache.table, due_cache.pkey, due_cache.amount, due_cache.items,
@@ -279,26 +293,50 @@ pgc_due_change(const char *customer, DateADT due, Numeric amount, int items)
 }
 
 /*
- * Whether the customer has a bucket due before cutoff (*any), and the sum
- * of those buckets (*sum, 0 when none), as snap sees them.  With sum
- * NULL, the scan stops at the first such bucket.
+ * The same for the buckets of the disputed items (pgcredit.dispute_due),
+ * which are also in pgcredit.receivable_due: the guard adds a disputed
+ * item's share to both, under the same lock.  A missing bucket is left
+ * to verify_dispute_due() and rebuild_exposure() likewise.
  */
 void
-pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool *any, Numeric *sum)
+pgc_dispute_due_change(const char *customer, DateADT due, Numeric amount, int items)
+{
+	LoadDueCache(&dispute_cache);
+	if (!dispute_cache.present)
+		return;
+	(void) pgc_bucket_change(dispute_cache.table, dispute_cache.pkey, dispute_cache.amount,
+							 dispute_cache.items, customer, due, amount, items);
+}
+
+/* One bucket read back: its day, items and amount */
+typedef struct DueBucket
+{
+	DateADT		due;
+	int32		items;
+	Numeric		amount;
+} DueBucket;
+
+/*
+ * The customer's buckets of one table due before cutoff, as snap sees
+ * them, in the order of their days (the primary key's); with stop_at_one,
+ * only the first bucket that holds an item.  Returns how many, in *out
+ * (palloc'd).
+ */
+static int
+ReadBuckets(DueCache *c, const char *customer, DateADT cutoff, Snapshot snap, bool stop_at_one,
+			DueBucket **out)
 {
 	Relation	rel;
 	Relation	idx;
 	TupleTableSlot *slot;
 	ScanKeyData keys[2];
 	IndexScanDesc scan;
-	Numeric		total = int64_to_numeric(0);
+	int			n = 0;
+	int			room = 8;
+	DueBucket  *b = palloc(sizeof(DueBucket) * room);
 
-	*any = false;
-	LoadDueCache();
-	if (!due_cache.present)
-		elog(ERROR, "pgcredit: table pgcredit.receivable_due is missing");
-	rel = table_open(due_cache.table, AccessShareLock);
-	idx = index_open(due_cache.pkey, AccessShareLock);
+	rel = table_open(c->table, AccessShareLock);
+	idx = index_open(c->pkey, AccessShareLock);
 	slot = table_slot_create(rel, NULL);
 	DueKeys(idx, keys, CStringGetTextDatum(customer), cutoff, BTLessStrategyNumber);
 	scan = pgc_index_beginscan(rel, idx, snap, 2, 0);
@@ -306,23 +344,84 @@ pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool *any, 
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
-		Datum		n = slot_getattr(slot, due_cache.items, &isnull);
+		Datum		items = slot_getattr(slot, c->items, &isnull);
 		Datum		a;
 
-		if (isnull || DatumGetInt32(n) <= 0)
+		if (isnull || DatumGetInt32(items) <= 0)
 			continue;
-		a = slot_getattr(slot, due_cache.amount, &isnull);
+		a = slot_getattr(slot, c->amount, &isnull);
 		if (isnull)
 			continue;
-		*any = true;
-		if (sum == NULL)
+		if (n == room)
+		{
+			room *= 2;
+			b = repalloc(b, sizeof(DueBucket) * room);
+		}
+		b[n].due = DatumGetDateADT(slot_getattr(slot, c->due, &isnull));
+		b[n].items = DatumGetInt32(items);
+		b[n].amount = DatumGetNumericCopy(a);
+		n++;
+		if (stop_at_one)
 			break;
-		total = numeric_add_opt_error(total, DatumGetNumeric(a), NULL);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+	*out = b;
+	return n;
+}
+
+/*
+ * Whether the customer has an undisputed item due before cutoff (*any),
+ * and the sum of those items (*sum, 0 when none), as snap sees the
+ * buckets: pgcredit.receivable_due less pgcredit.dispute_due, day by day.
+ * With disputes false (no dispute is open), dispute_due is not read, and
+ * with sum NULL the scan stops at the first bucket with an item: what an
+ * order costs without disputes is what it cost before them.
+ */
+void
+pgc_due_overdue(const char *customer, DateADT cutoff, Snapshot snap, bool disputes,
+				bool *any, Numeric *sum)
+{
+	DueBucket  *due;
+	DueBucket  *held = NULL;
+	int			ndue;
+	int			nheld = 0;
+	int			j = 0;
+	Numeric		total = int64_to_numeric(0);
+
+	*any = false;
+	LoadDueCache(&due_cache);
+	if (!due_cache.present)
+		elog(ERROR, "pgcredit: table pgcredit.receivable_due is missing");
+	if (disputes)
+	{
+		LoadDueCache(&dispute_cache);
+		if (dispute_cache.present)
+			nheld = ReadBuckets(&dispute_cache, customer, cutoff, snap, false, &held);
+	}
+	ndue = ReadBuckets(&due_cache, customer, cutoff, snap, sum == NULL && nheld == 0, &due);
+	for (int i = 0; i < ndue; i++)
+	{
+		int32		items = due[i].items;
+		Numeric		amount = due[i].amount;
+
+		/* the disputed part of the same day (both lists go by day) */
+		while (j < nheld && held[j].due < due[i].due)
+			j++;
+		if (j < nheld && held[j].due == due[i].due)
+		{
+			items -= held[j].items;
+			amount = numeric_sub_opt_error(amount, held[j].amount, NULL);
+		}
+		if (items <= 0)
+			continue;
+		*any = true;
+		if (sum == NULL)
+			break;
+		total = numeric_add_opt_error(total, amount, NULL);
+	}
 	if (sum != NULL)
 		*sum = total;
 }

@@ -253,6 +253,11 @@ BEGIN
       HINT = format('Name a category of kind %s.', kind);
   END IF;
 
+  -- disputes of the table's items (from an earlier attachment) take turns
+  -- with this: none is opened or closed until it commits (see open_dispute)
+  IF kind = 'receivables' THEN
+    LOCK TABLE pgcredit.collection_dispute IN SHARE MODE;
+  END IF;
   INSERT INTO pgcredit.attachment (relid, kind, customer_column, amount_column, due_column,
                                    open_column, open_values, mode, hold_column,
                                    invoice_amount_column, invoiced_column, paid_column, prepaid_column,
@@ -300,6 +305,8 @@ BEGIN
     GROUP BY i.customer, i.due
     ON CONFLICT (customer, due) DO UPDATE SET amount = d.amount + EXCLUDED.amount,
                                               items = d.items + EXCLUDED.items;
+    -- and the items with a dispute still open among them
+    PERFORM pgcredit._dispute_shares(tbl, 1);
   END IF;
   -- and its orders beyond the horizon, under the same locks (every
   -- customer of the table has its exposure row now)
@@ -402,6 +409,9 @@ DECLARE
   att pgcredit.attachment;
   c record;
 BEGIN
+  -- no dispute is opened or closed until this commits (see open_dispute);
+  -- its open disputes stay, and count again once the table is attached
+  LOCK TABLE pgcredit.collection_dispute IN SHARE MODE;
   SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
@@ -424,6 +434,8 @@ BEGIN
   END LOOP;
   -- and its receivables by due date, under the exposure row locks just taken
   IF att.kind = 'receivables' AND att.due_column IS NOT NULL THEN
+    -- the disputed ones first, while the table is attached
+    PERFORM pgcredit._dispute_shares(tbl, -1);
     UPDATE pgcredit.receivable_due d SET amount = d.amount - x.amount, items = d.items - x.items
     FROM (SELECT i.customer, i.due, sum(i.amount) AS amount, count(*) AS items
           FROM pgcredit._attached_items(NULL, NULL, tbl) i

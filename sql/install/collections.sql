@@ -146,7 +146,7 @@ COMMENT ON COLUMN pgcredit.collection_action.channel IS 'the level''s channel';
 COMMENT ON COLUMN pgcredit.collection_action.template IS 'the level''s template key';
 COMMENT ON COLUMN pgcredit.collection_action.amount IS 'the open amount of the items it names (collection_action_item), in the account''s currency';
 COMMENT ON COLUMN pgcredit.collection_action.items IS 'how many items it names';
-COMMENT ON COLUMN pgcredit.collection_action.overdue IS 'the customer''s open receivables past due on the day';
+COMMENT ON COLUMN pgcredit.collection_action.overdue IS 'the customer''s open receivables past due on the day, of the items dunning follows (not the disputed ones)';
 COMMENT ON COLUMN pgcredit.collection_action.account_status IS 'hold or blocked when one of the levels its items reached sets that status; NULL = none';
 COMMENT ON COLUMN pgcredit.collection_action.status_set IS 'whether the run changed the account''s status for it (false when the account had that status or a stricter one, or the customer has no account)';
 COMMENT ON COLUMN pgcredit.collection_action.created_at IS 'when it was written';
@@ -567,8 +567,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit._open_items_at(date) FROM PUBLIC;
 
 -- The items dunning follows on a day: every open item, but those that
 -- leave dunning for a while (disputes, promises, plans add their rules
--- here, and only here).  In PL/pgSQL: the rules read objects created
--- after this file.
+-- here, and only here).  PL/pgSQL, for the tables of those rules come
+-- later in the script.
 CREATE FUNCTION pgcredit._dunning_items(as_of date)
 RETURNS TABLE (customer text, relid oid, item_key jsonb, due date, amount numeric)
 LANGUAGE plpgsql VOLATILE ROWS 100000
@@ -586,11 +586,17 @@ BEGIN
   WHERE (i.plan_id IS NULL OR i.instalment)
     AND NOT EXISTS (SELECT FROM pgcredit.promise_to_pay p
                     WHERE p.customer = i.customer
-                      AND _dunning_items.as_of BETWEEN p.pauses_from AND p.pauses_until);
+                      AND _dunning_items.as_of BETWEEN p.pauses_from AND p.pauses_until)
+    -- an item whose dispute is open on the day: opened on or before it,
+    -- not closed by then (collections_disputes.sql)
+    AND NOT EXISTS (SELECT FROM pgcredit.collection_dispute d
+                    WHERE d.relid::oid = i.relid AND d.item_key = i.item_key
+                      AND d.opened_on <= _dunning_items.as_of
+                      AND (d.closed_on IS NULL OR d.closed_on > _dunning_items.as_of));
 END
 $$;
 COMMENT ON FUNCTION pgcredit._dunning_items(date) IS
-  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while (held by a payment plan: its unpaid instalments come instead; of a customer whose promise to pay covers the day)';
+  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while: held by a payment plan (its unpaid instalments come instead), of a customer whose promise to pay covers the day, or whose dispute is open on the day';
 REVOKE EXECUTE ON FUNCTION pgcredit._dunning_items(date) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._horizon_today())
@@ -806,7 +812,7 @@ CREATE FUNCTION pgcredit.collection_status_at(as_of date)
 RETURNS TABLE (day date, customer text, policy text, open_items int, overdue numeric,
                oldest_days_past_due int, level int,
                last_action_id bigint, last_action_on date, last_level int, next_level int,
-               next_action_on date, dunning_status text)
+               next_action_on date, dunning_status text, disputed_items int, disputed numeric)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 10000
 -- plans of a few joins over large inputs: compiling them takes longer than running them
 SET jit = off
@@ -817,6 +823,10 @@ BEGIN
   RETURN QUERY
   WITH items AS MATERIALIZED (
     SELECT * FROM pgcredit._dunning_items(collection_status_at.as_of)),
+  -- the items out of dunning for their dispute (collections_disputes.sql)
+  disputed AS (
+    SELECT x.customer, count(*)::int AS n, sum(x.amount) AS amount
+    FROM pgcredit._disputed_items_at(collection_status_at.as_of) x GROUP BY x.customer),
   reached AS (
     SELECT ci.relid, ci.item_key, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
@@ -830,7 +840,8 @@ BEGIN
     SELECT p.customer, p.policy, d.quiet_days
     FROM pgcredit._dunning_policies(collection_status_at.as_of,
            ARRAY(SELECT i.customer FROM items i UNION SELECT la.customer FROM last_action la
-                 UNION SELECT s.customer FROM pgcredit.dunning_status s)) p
+                 UNION SELECT s.customer FROM pgcredit.dunning_status s
+                 UNION SELECT x.customer FROM disputed x)) p
     LEFT JOIN pgcredit.dunning_policy d ON d.name = p.policy),
   -- an item's next level: the one it reached and was not sent (a reminder
   -- before the due date only before it), today; else the first above
@@ -866,7 +877,8 @@ BEGIN
   who AS (
     SELECT pc.customer FROM per_customer pc
     UNION SELECT la.customer FROM last_action la
-    UNION SELECT s.customer FROM pgcredit.dunning_status s)
+    UNION SELECT s.customer FROM pgcredit.dunning_status s
+    UNION SELECT x.customer FROM disputed x)
   SELECT collection_status_at.as_of, w.customer, pol.policy, coalesce(pc.open_items, 0),
          coalesce(pc.overdue, 0), pc.oldest_days_past_due, coalesce(pc.level, 0),
          la.id, la.as_of, la.level, pc.next_level,
@@ -876,12 +888,13 @@ BEGIN
            greatest(pc.next_on, la.as_of + greatest(pol.quiet_days, 1),
                     collection_status_at.as_of + CASE WHEN la.as_of = collection_status_at.as_of THEN 1 ELSE 0 END)
          END,
-         s.status
+         s.status, coalesce(x.n, 0), coalesce(x.amount, 0)
   FROM who w
   LEFT JOIN per_customer pc ON pc.customer = w.customer
   LEFT JOIN last_action la ON la.customer = w.customer
   LEFT JOIN pol ON pol.customer = w.customer
   LEFT JOIN pgcredit.dunning_status s ON s.customer = w.customer
+  LEFT JOIN disputed x ON x.customer = w.customer
   ORDER BY w.customer COLLATE "C";
 END
 $$;
@@ -893,11 +906,11 @@ GRANT EXECUTE ON FUNCTION pgcredit.collection_status_at(date) TO pgcredit_reader
 CREATE VIEW pgcredit.collection_status AS
   SELECT * FROM pgcredit.collection_status_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.collection_status IS
-  'each customer with open receivables, dunning actions or a status set by dunning, on the day pgcredit.as_of(): its dunning policy, open items, overdue, its level (the highest any open item reached), its last action, and its next: the level and the day an item reaches it (after the policy''s quiet days; it is written then if the items come to the minimum amount)';
+  'each customer with open receivables, dunning actions, a status set by dunning or disputed items, on the day pgcredit.as_of(): its dunning policy, open items dunning follows, overdue, its level (the highest any open item reached), its last action, and its next: the level and the day an item reaches it (after the policy''s quiet days; it is written then if the items come to the minimum amount); and its items out of dunning for a dispute';
 COMMENT ON COLUMN pgcredit.collection_status.day IS 'the day described';
 COMMENT ON COLUMN pgcredit.collection_status.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.collection_status.policy IS 'its dunning policy; NULL = not dunned';
-COMMENT ON COLUMN pgcredit.collection_status.open_items IS 'receivable items open on the day';
+COMMENT ON COLUMN pgcredit.collection_status.open_items IS 'receivable items open on the day that dunning follows (a disputed item is not among them)';
 COMMENT ON COLUMN pgcredit.collection_status.overdue IS 'their amount past due';
 COMMENT ON COLUMN pgcredit.collection_status.oldest_days_past_due IS 'days past due of the oldest of them; NULL = none past due';
 COMMENT ON COLUMN pgcredit.collection_status.level IS 'the highest level an open item reached; 0 = none';
@@ -907,5 +920,7 @@ COMMENT ON COLUMN pgcredit.collection_status.last_level IS 'the level of that ac
 COMMENT ON COLUMN pgcredit.collection_status.next_level IS 'the next level an open item will reach; NULL = none left';
 COMMENT ON COLUMN pgcredit.collection_status.next_action_on IS 'the day it is due';
 COMMENT ON COLUMN pgcredit.collection_status.dunning_status IS 'hold or blocked when dunning set the account''s status and has not lifted it';
+COMMENT ON COLUMN pgcredit.collection_status.disputed_items IS 'items open on the day whose dispute is open on it: out of dunning';
+COMMENT ON COLUMN pgcredit.collection_status.disputed IS 'their open amount';
 REVOKE ALL ON pgcredit.collection_status FROM PUBLIC;
 GRANT SELECT ON pgcredit.collection_status TO pgcredit_reader;

@@ -234,6 +234,9 @@ BEGIN
   -- the copy waited for its exposure row would be undone (a lowered limit
   -- raised again)
   LOCK TABLE pgcredit.account IN SHARE MODE;
+  -- no dispute opened or closed meanwhile (they take turns with this, see
+  -- open_dispute), before any exposure row is locked
+  LOCK TABLE pgcredit.collection_dispute IN SHARE MODE;
   -- the attached tables are read under a SHARE lock, holding their
   -- writers while exposure is recomputed
   WITH actual AS (SELECT * FROM pgcredit._actual_exposure(true)),
@@ -265,6 +268,8 @@ BEGIN
     RETURNING d.customer)
   SELECT fixed_customers || array_agg(f.customer) INTO fixed_customers
   FROM (SELECT g.customer FROM gone g UNION ALL SELECT p.customer FROM put p) f;
+  -- and the disputed ones among them (collections_disputes.sql)
+  fixed_customers := fixed_customers || pgcredit._rebuild_dispute_due();
   -- and the orders beyond the horizon: the days to come as the tables
   -- hold them; a day that has come is in exposure now
   WITH actual AS (SELECT * FROM pgcredit._actual_order_horizon()),
@@ -314,7 +319,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.rebuild_exposure() IS
-  'recompute exposure, the company categories'' exposure, the receivables by due date and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
+  'recompute exposure, the company categories'' exposure, the receivables by due date (and the disputed ones among them) and the orders beyond the horizon from the attached tables and repair them, and the credit groups'' exposure; returns the number of customers and groups corrected';
 REVOKE EXECUTE ON FUNCTION pgcredit.rebuild_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.rebuild_exposure() TO pgcredit_admin;
 

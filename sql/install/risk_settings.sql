@@ -49,6 +49,7 @@ CREATE TABLE pgcredit.risk_settings (
   auto_watch_signals        text[] NOT NULL DEFAULT '{new_overdue_item,score_drop,receivables_up_orders_down}'
                             CHECK (auto_watch_signals <@ '{new_overdue_item,score_drop,receivables_up_orders_down,review_overdue}'),
   auto_watch_calm_days      int NOT NULL DEFAULT 14 CHECK (auto_watch_calm_days >= 0),
+  disputed_in_score         boolean NOT NULL DEFAULT true,
   broken_promise_penalty    numeric NOT NULL DEFAULT 0
                             CHECK (broken_promise_penalty >= 0 AND broken_promise_penalty < 'Infinity'),
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
@@ -73,6 +74,7 @@ COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_utilisation_pct IS 'automati
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_release_margin IS 'automatic watch: the utilisation reason is gone only once utilisation is at or below auto_watch_utilisation_pct minus this many points';
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_signals IS 'automatic watch: the watchlist rules that are a reason (new_overdue_item, score_drop, receivables_up_orders_down, review_overdue)';
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_calm_days IS 'automatic watch: a signal reason is gone only once no listed signal fired at a scoring of the last this many days';
+COMMENT ON COLUMN pgcredit.risk_settings.disputed_in_score IS 'whether an item whose dispute is open on the scoring day counts in the behavioural score (false: it is left out of it; aging, overdue and DSO count it either way)';
 COMMENT ON COLUMN pgcredit.risk_settings.broken_promise_penalty IS 'points refresh_scores() takes off the combined score (not below 0) for each promise to pay the customer broke whose day fell in the 365 days before the day scored (0: none)';
 REVOKE ALL ON pgcredit.risk_settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.risk_settings TO pgcredit_reader;

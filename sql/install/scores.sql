@@ -90,8 +90,22 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  items text := pgcredit._receivable_items_sql();
+  score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
 BEGIN
   PERFORM pgcredit._check_day(as_of);
+  -- an item whose dispute is open on the day leaves the behavioural score
+  -- when the settings say so (collections_disputes.sql); every other
+  -- figure counts it, for it is owed.  Without such a dispute nothing
+  -- more is read.
+  IF EXISTS (SELECT FROM pgcredit.collection_dispute d
+             WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
+    IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
+      items := pgcredit._receivable_items_disputed_sql();
+      score := score || ' FILTER (WHERE NOT disputed)';
+    END IF;
+  END IF;
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
   -- than with a parameter), and customers are grouped bytewise
@@ -103,15 +117,15 @@ BEGIN
                   max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
                   pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
                   max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
-                  pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
+                  %s AS score,
                   sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
            FROM (%s) items
            GROUP BY 1) s',
-    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
+    score, items), '$1', quote_literal(as_of::text) || '::date');
 END
 $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
-  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score, invoicing of the last 12 months';
+  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
 REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date) TO pgcredit_reader;
 
@@ -139,7 +153,7 @@ RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10, 5, false, 90, 10,
-                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, 0)::pgcredit.risk_settings)
+                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0)::pgcredit.risk_settings)
 $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 REVOKE EXECUTE ON FUNCTION pgcredit._settings_or_default() FROM PUBLIC;
