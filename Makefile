@@ -25,7 +25,7 @@ INSTALL_SOURCES = schema roles \
 	analytics_concentration \
 	audit exposure accounts groups categories cover settings currencies rules attach guard holds approvals \
 	csv \
-	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_worklist \
+	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
 	collections_terms collections_disputes \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql

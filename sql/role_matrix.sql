@@ -341,7 +341,25 @@ INSERT INTO decided_function VALUES
   ('pgcredit._dispute_lock(regclass,jsonb,text[])', 'owner'),
   ('pgcredit._close_dispute(bigint,text,text,date)', 'owner'),
   ('pgcredit._disputed_items_at(date)', 'owner'),
-  ('pgcredit._receivable_items_disputed_sql()', 'owner');
+  ('pgcredit._receivable_items_disputed_sql()', 'owner'),
+  -- promises to pay and payment plans: controllers record and cancel
+  -- them, run_collections() decides them; readers read their record and
+  -- the instalments
+  ('pgcredit.record_promise(text,numeric,date,text,date)', 'controller'),
+  ('pgcredit.cancel_promise(bigint,text)', 'controller'),
+  ('pgcredit.create_payment_plan(text,jsonb,text,jsonb,date,integer)', 'controller'),
+  ('pgcredit.cancel_payment_plan(bigint,text)', 'controller'),
+  ('pgcredit.broken_promises_at(date)', 'reader'),
+  ('pgcredit.promise_record_at(date)', 'reader'),
+  ('pgcredit.plan_instalments_at(date)', 'reader'),
+  ('pgcredit._check_arrangement(text,text,date)', 'owner'),
+  ('pgcredit._decide_plans(date)', 'owner'),
+  ('pgcredit._decide_promises(date)', 'owner'),
+  ('pgcredit._items_with_plans_at(date)', 'owner'),
+  ('pgcredit._latest_collection_day()', 'owner'),
+  ('pgcredit._open_items_of(text,date)', 'owner'),
+  ('pgcredit._open_on(numeric,boolean,numeric,date,date,date)', 'owner'),
+  ('pgcredit._plan_instalments(bigint,numeric)', 'owner');
 -- By rule, not listed: the support functions of pgcredit's aggregates
 -- that take an argument of type internal (no SQL call can pass one) are
 -- executable by every role, like their aggregates.
@@ -444,7 +462,15 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.collection_dispute',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.dispute_due',          'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.receivables_by_dispute', 'view', 'reader', 'owner', 'owner', 'owner'),
-  ('pgcredit.disputes',             'view',  'reader', 'owner', 'owner', 'owner');
+  ('pgcredit.disputes',             'view',  'reader', 'owner', 'owner', 'owner'),
+  -- promises to pay and payment plans: read by readers, written through
+  -- the functions only
+  ('pgcredit.promise_to_pay',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.promise_item',         'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.payment_plan',         'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.payment_plan_item',    'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.plan_instalment',      'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.promise_record',       'view',  'reader', 'owner', 'owner', 'owner');
 -- By rule, not listed: TRUNCATE, REFERENCES and TRIGGER on any of them
 -- belong to the owner alone.
 
@@ -470,7 +496,9 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.rule_trial_id_seq',    'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.late_fee_id_seq',      'owner', 'owner', 'owner'),
-  ('pgcredit.collection_dispute_id_seq', 'owner', 'owner', 'owner');
+  ('pgcredit.collection_dispute_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.promise_to_pay_id_seq', 'owner', 'owner', 'owner'),
+  ('pgcredit.payment_plan_id_seq',  'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()

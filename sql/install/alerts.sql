@@ -6,14 +6,15 @@ CREATE TABLE pgcredit.alert (
   kind        text NOT NULL CHECK (kind IN ('score_downgrade', 'tier_change', 'account_hold', 'order_held',
                                             'limit_breached', 'overdue_30', 'overdue_60', 'overdue_90',
                                             'review_overdue', 'horizon_over_limit', 'cover_expiring',
-                                            'exposure_uninsured')),
+                                            'exposure_uninsured', 'promise_broken', 'promise_partly_kept',
+                                            'plan_broken')),
   customer    text,
   details     jsonb NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE pgcredit.alert IS 'early-warning events; each is also announced with NOTIFY pgcredit_alerts and a JSON payload of its id and kind';
 COMMENT ON COLUMN pgcredit.alert.id IS 'alert number';
 COMMENT ON COLUMN pgcredit.alert.raised_at IS 'when it was raised';
-COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_hold (account put on hold or blocked), order_held, limit_breached (an order held because it would pass the limit), overdue_30/60/90 (the oldest open item crossed that many days past due), review_overdue, horizon_over_limit (orders that came within the horizon took the customer over its limit), cover_expiring (a cover ends within its kind''s notice), exposure_uninsured (exposure above the insured limit)';
+COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_hold (account put on hold or blocked), order_held, limit_breached (an order held because it would pass the limit), overdue_30/60/90 (the oldest open item crossed that many days past due), review_overdue, horizon_over_limit (orders that came within the horizon took the customer over its limit), cover_expiring (a cover ends within its kind''s notice), exposure_uninsured (exposure above the insured limit), promise_broken and promise_partly_kept (nothing, or less than promised, was paid by the day of a promise to pay), plan_broken (an instalment of a payment plan unpaid past its grace days)';
 COMMENT ON COLUMN pgcredit.alert.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.alert.details IS 'the figures behind it, as JSON';
 REVOKE ALL ON pgcredit.alert FROM PUBLIC;

@@ -576,17 +576,27 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   RETURN QUERY
-  SELECT i.customer, i.relid, i.item_key, i.due, i.amount FROM pgcredit._open_items_at(_dunning_items.as_of) i
-  -- an item whose dispute is open on the day: opened on or before it,
-  -- not closed by then (collections_disputes.sql)
-  WHERE NOT EXISTS (SELECT FROM pgcredit.collection_dispute d
+  SELECT i.customer, i.relid, i.item_key, i.due, i.amount
+  -- Payment plans and promises to pay (collections_promises.sql): the
+  -- open items come with the plan that holds each on the day, and the
+  -- unpaid instalments of those plans; a planned item leaves dunning
+  -- and its plan's instalments are dunned in its place.  A customer's
+  -- promise to pay pauses all of its dunning on the days it covers.
+  FROM pgcredit._items_with_plans_at(_dunning_items.as_of) i
+  WHERE (i.plan_id IS NULL OR i.instalment)
+    AND NOT EXISTS (SELECT FROM pgcredit.promise_to_pay p
+                    WHERE p.customer = i.customer
+                      AND _dunning_items.as_of BETWEEN p.pauses_from AND p.pauses_until)
+    -- an item whose dispute is open on the day: opened on or before it,
+    -- not closed by then (collections_disputes.sql)
+    AND NOT EXISTS (SELECT FROM pgcredit.collection_dispute d
                     WHERE d.relid::oid = i.relid AND d.item_key = i.item_key
                       AND d.opened_on <= _dunning_items.as_of
                       AND (d.closed_on IS NULL OR d.closed_on > _dunning_items.as_of));
 END
 $$;
 COMMENT ON FUNCTION pgcredit._dunning_items(date) IS
-  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while: an item whose dispute is open on the day';
+  'the receivable items dunning follows on a day: the open items (_open_items_at), less those that leave dunning for a while: held by a payment plan (its unpaid instalments come instead), of a customer whose promise to pay covers the day, or whose dispute is open on the day';
 REVOKE EXECUTE ON FUNCTION pgcredit._dunning_items(date) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.due_collection_actions(as_of date DEFAULT pgcredit._horizon_today())
@@ -701,6 +711,11 @@ BEGIN
   END IF;
   UPDATE pgcredit.collection_state s SET last_as_of = run_collections.as_of,
     latest_as_of = greatest(s.latest_as_of, run_collections.as_of);
+  -- promises to pay whose day is over and payment plans an unpaid
+  -- instalment broke are decided first: the day is dunned as they stand
+  -- (collections_promises.sql)
+  PERFORM pgcredit._decide_promises(as_of);
+  PERFORM pgcredit._decide_plans(as_of);
 
   FOR a IN SELECT * FROM pgcredit.due_collection_actions(as_of) LOOP
     INSERT INTO pgcredit.collection_action (as_of, customer, policy, level, days, channel, template,
@@ -752,9 +767,10 @@ BEGIN
   IF as_of = today AND EXISTS (SELECT FROM pgcredit.dunning_status) THEN
     FOR d IN
       -- the customers with an item still open that reached such a level,
-      -- read once
+      -- read once (an unpaid instalment of a payment plan is such an item
+      -- too: collections_promises.sql)
       WITH still AS MATERIALIZED (
-        SELECT DISTINCT i.customer FROM pgcredit._open_items_at(run_collections.as_of) i
+        SELECT DISTINCT i.customer FROM pgcredit._items_with_plans_at(run_collections.as_of) i
         JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
         JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
         JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level

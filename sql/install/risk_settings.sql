@@ -50,10 +50,12 @@ CREATE TABLE pgcredit.risk_settings (
                             CHECK (auto_watch_signals <@ '{new_overdue_item,score_drop,receivables_up_orders_down,review_overdue}'),
   auto_watch_calm_days      int NOT NULL DEFAULT 14 CHECK (auto_watch_calm_days >= 0),
   disputed_in_score         boolean NOT NULL DEFAULT true,
+  broken_promise_penalty    numeric NOT NULL DEFAULT 0
+                            CHECK (broken_promise_penalty >= 0 AND broken_promise_penalty < 'Infinity'),
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
   CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
 );
-COMMENT ON TABLE pgcredit.risk_settings IS 'weights of the combined score, tier thresholds and their margin, watchlist thresholds and the automatic watch: one row at most; no row means every default';
+COMMENT ON TABLE pgcredit.risk_settings IS 'weights of the combined score, tier thresholds and their margin, watchlist thresholds, the automatic watch and the cost of broken promises: one row at most; no row means every default';
 COMMENT ON COLUMN pgcredit.risk_settings.only_row IS 'always true: the table holds one row at most';
 COMMENT ON COLUMN pgcredit.risk_settings.weight_behaviour IS 'weight of the behavioural score (payment history) in the combined score';
 COMMENT ON COLUMN pgcredit.risk_settings.weight_external IS 'weight of the latest external score, brought to 0-100';
@@ -73,6 +75,7 @@ COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_release_margin IS 'automatic
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_signals IS 'automatic watch: the watchlist rules that are a reason (new_overdue_item, score_drop, receivables_up_orders_down, review_overdue)';
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_calm_days IS 'automatic watch: a signal reason is gone only once no listed signal fired at a scoring of the last this many days';
 COMMENT ON COLUMN pgcredit.risk_settings.disputed_in_score IS 'whether an item whose dispute is open on the scoring day counts in the behavioural score (false: it is left out of it; aging, overdue and DSO count it either way)';
+COMMENT ON COLUMN pgcredit.risk_settings.broken_promise_penalty IS 'points refresh_scores() takes off the combined score (not below 0) for each promise to pay the customer broke whose day fell in the 365 days before the day scored (0: none)';
 REVOKE ALL ON pgcredit.risk_settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.risk_settings TO pgcredit_reader;
 GRANT INSERT, UPDATE, DELETE ON pgcredit.risk_settings TO pgcredit_admin;

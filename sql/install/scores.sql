@@ -49,7 +49,7 @@ COMMENT ON COLUMN pgcredit.score_history.as_of IS 'the day scored';
 COMMENT ON COLUMN pgcredit.score_history.behavioural_score IS 'credit_score() over the customer''s attached receivables, 0-100; NULL without payment evidence';
 COMMENT ON COLUMN pgcredit.score_history.external_score IS 'the latest external score on or before as_of, brought to 0-100 by external_score_scale';
 COMMENT ON COLUMN pgcredit.score_history.utilisation_pct IS 'exposure as a percentage of the credit limit; NULL without a limit';
-COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights';
+COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights; less risk_settings.broken_promise_penalty for each promise to pay broken in the 365 days before (not below 0)';
 COMMENT ON COLUMN pgcredit.score_history.tier IS 'risk tier, A best to E worst: the tier of the customer''s previous scoring while the combined score stays within risk_settings.tier_margin points of its band, else the tier of the score (risk_tier(combined_score, previous tier))';
 COMMENT ON COLUMN pgcredit.score_history.receivables IS 'open receivables when scored';
 COMMENT ON COLUMN pgcredit.score_history.open_orders IS 'open orders when scored';
@@ -153,7 +153,7 @@ RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10, 5, false, 90, 10,
-                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true)::pgcredit.risk_settings)
+                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0)::pgcredit.risk_settings)
 $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 REVOKE EXECUTE ON FUNCTION pgcredit._settings_or_default() FROM PUBLIC;
@@ -282,21 +282,29 @@ BEGIN
        x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
        c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
              UNION SELECT customer FROM s),
+       -- promises to pay broken in the 365 days before the day, when
+       -- they cost points (collections_promises.sql)
+       bp AS (SELECT b.customer, b.broken FROM pgcredit.broken_promises_at(refresh_scores.as_of) b
+              WHERE cfg.broken_promise_penalty > 0 AND b.broken > 0),
        f AS (SELECT c.customer, s.behavioural_score, x.scaled_score,
                     round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                           / nullif(a.credit_limit, 0), 2) AS utilisation,
                     coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
-                    s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue
+                    s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue,
+                    bp.broken
              FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
-             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer)),
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN bp USING (customer)),
        -- the settings read once, above, not once a customer: the score
        -- and the tiers are inlined expressions over columns (materialized,
-       -- so that each customer's score is computed once)
+       -- so that each customer's score is computed once); broken promises
+       -- take their points off, down to 0
        g AS MATERIALIZED (
-             SELECT f.*, pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation,
-                                           cfg.weight_behaviour, cfg.weight_external,
-                                           cfg.weight_utilisation) AS combined
-             FROM f)
+             SELECT f.*, CASE WHEN f.broken IS NULL OR k.combined IS NULL THEN k.combined
+                              ELSE greatest(0, k.combined - cfg.broken_promise_penalty * f.broken) END AS combined
+             FROM f CROSS JOIN LATERAL (
+               SELECT pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation,
+                                        cfg.weight_behaviour, cfg.weight_external,
+                                        cfg.weight_utilisation) AS combined) k)
   INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
                                       combined_score, tier, receivables, open_orders, oldest_days_past_due,
                                       score_tier, overdue)
@@ -363,6 +371,6 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_scores(date) IS
-  'score every customer for a day: behavioural, external, combined score and tier (with the margin of risk_settings.tier_margin) into score_history (replacing that day''s rows), alerts for downgrades, tier changes, items passing 30/60/90 days past due, overdue reviews, covers about to end and exposure above the insured limit, and, when risk_settings.auto_watch is on, accounts put on watch and back';
+  'score every customer for a day: behavioural, external, combined score (less risk_settings.broken_promise_penalty for each promise broken in the 365 days before) and tier (with the margin of risk_settings.tier_margin) into score_history (replacing that day''s rows), alerts for downgrades, tier changes, items passing 30/60/90 days past due, overdue reviews, covers about to end and exposure above the insured limit, and, when risk_settings.auto_watch is on, accounts put on watch and back';
 REVOKE EXECUTE ON FUNCTION pgcredit.refresh_scores(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_scores(date) TO pgcredit_controller;
