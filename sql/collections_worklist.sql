@@ -26,17 +26,23 @@ INSERT INTO wl_invoice VALUES
   (5, 'W5', 100, '2024-05-27'), (6, 'W5', 200, '2024-04-02');  -- 5 and 60 days
 
 SET pgcredit.horizon_today = '2024-06-01';
+-- W2 promised on 05-10 to pay 100 by 05-20, and paid nothing: the run
+-- of 06-01 finds the promise broken
+SELECT customer, amount, promised_for, status
+FROM pgcredit.record_promise('W2', 100, '2024-05-20', 'will pay part', made_on => '2024-05-10');
 SELECT customer, level, template FROM pgcredit.run_collections('2024-06-01') ORDER BY customer;
+SELECT customer, status, paid FROM pgcredit.promise_to_pay WHERE customer LIKE 'W%';
 
 -- On 2024-06-01, priority = overdue x tier weight x (1 + days of the
--- oldest item, at most 180, / 30):
+-- oldest item, at most 180, / 30) x (1 + 0.5 a broken promise):
 --   W3  500 x 1.5 (no tier) x (1 + 180/30 = 7)        = 5250.00
---   W2  300 x 3 (E)         x (1 + 45/30 = 2.5)       = 2250.00
+--   W2  300 x 3 (E)         x (1 + 45/30 = 2.5) x 1.5 = 3375.00
 --   W5  300 x 2 (D, scored 05-01) x (1 + 60/30 = 3)   = 1800.00
 --   W1  1000 x 1 (A)        x (1 + 10/30 = 1.3333)    = 1333.30
 -- W4 has nothing past due: not listed.
 SELECT customer, priority, overdue, oldest_days_past_due, risk_tier, combined_score, tier_weight,
-       age_weight, account_status, level, action_today, channel_today, next_level, next_action_on
+       age_weight, broken_promises, promise_weight, account_status, level, action_today, channel_today,
+       next_level, next_action_on
 FROM pgcredit.collection_worklist_at('2024-06-01');
 
 -- The view reads the day from pgcredit.as_of
@@ -121,6 +127,8 @@ SELECT pgcredit.set_worklist_by_assignment(false, 'worklist test done');
 SELECT relid FROM pgcredit.detach('wl_invoice');
 DROP TABLE wl_invoice;
 DELETE FROM pgcredit.collector_assignment;
+DELETE FROM pgcredit.promise_to_pay WHERE customer LIKE 'W%';
+DELETE FROM pgcredit.alert WHERE customer LIKE 'W%';
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'W%';
 DELETE FROM pgcredit.collection_state;
 DELETE FROM pgcredit.dunning_assignment;

@@ -7817,7 +7817,8 @@ GRANT SELECT ON pgcredit.disputes TO pgcredit_reader;
 ----------------------------------------------------------------------
 -- The worklist a collector opens in the morning: the customers with
 -- something past due, most important first (overdue weighted by risk
--- and age), with what dunning did and will do, and who works them.
+-- and age, and by the promises to pay the customer broke), with what
+-- dunning did and will do, and who works them.
 -- pgcredit_collector reads it and nothing else; when the company wants
 -- it (settings.worklist_by_assignment), a collector sees only the
 -- customers assigned to a role it is a member of.
@@ -7922,7 +7923,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit._tier_weight(text) FROM PUBLIC;
 CREATE FUNCTION pgcredit.collection_worklist_at(as_of date)
 RETURNS TABLE (day date, customer text, collector name, priority numeric, overdue numeric,
                oldest_days_past_due int, risk_tier text, combined_score numeric, tier_weight numeric,
-               age_weight numeric, account_status text, level int, action_today text,
+               age_weight numeric, broken_promises int, partly_kept_promises int, promise_weight numeric,
+               account_status text, level int, action_today text,
                channel_today text, last_action_on date, next_level int, next_action_on date)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
 SET jit = off
@@ -7945,23 +7947,26 @@ BEGIN
            coalesce(sh.tier, ac.risk_tier) AS tier, sh.combined_score,
            pgcredit._tier_weight(coalesce(sh.tier, ac.risk_tier)) AS tw,
            round(1 + least(st.oldest_days_past_due, 180) / 30.0, 4) AS aw,
+           coalesce(bp.broken, 0) AS broken, coalesce(bp.partly_kept, 0) AS partly,
+           1 + 0.5 * coalesce(bp.broken, 0) + 0.25 * coalesce(bp.partly_kept, 0) AS pw,
            ac.status, st.level, act.template, act.channel, st.last_action_on, st.next_level, st.next_action_on
     FROM st
     LEFT JOIN pgcredit.collector_assignment ca ON ca.customer = st.customer
     LEFT JOIN pgcredit.account ac ON ac.customer = st.customer
     LEFT JOIN pgcredit.collection_action act ON act.customer = st.customer
                                             AND act.as_of = collection_worklist_at.as_of
+    LEFT JOIN pgcredit.broken_promises_at(collection_worklist_at.as_of) bp ON bp.customer = st.customer
     LEFT JOIN LATERAL (
       SELECT h.tier, h.combined_score FROM pgcredit.score_history h
       WHERE h.customer = st.customer AND h.as_of <= collection_worklist_at.as_of
       ORDER BY h.as_of DESC LIMIT 1) sh ON true
     WHERE NOT mine_only
        OR ca.collector IS NOT NULL AND pg_catalog.pg_has_role(me, ca.collector, 'MEMBER'))
-  SELECT collection_worklist_at.as_of, w.customer, w.collector, round(w.overdue * w.tw * w.aw, 2),
-         w.overdue, w.oldest_days_past_due, w.tier, w.combined_score, w.tw, w.aw, w.status, w.level,
-         w.template, w.channel, w.last_action_on, w.next_level, w.next_action_on
+  SELECT collection_worklist_at.as_of, w.customer, w.collector, round(w.overdue * w.tw * w.aw * w.pw, 2),
+         w.overdue, w.oldest_days_past_due, w.tier, w.combined_score, w.tw, w.aw, w.broken, w.partly,
+         w.pw, w.status, w.level, w.template, w.channel, w.last_action_on, w.next_level, w.next_action_on
   FROM w
-  ORDER BY round(w.overdue * w.tw * w.aw, 2) DESC, w.customer COLLATE "C";
+  ORDER BY round(w.overdue * w.tw * w.aw * w.pw, 2) DESC, w.customer COLLATE "C";
 END
 $$;
 COMMENT ON FUNCTION pgcredit.collection_worklist_at(date) IS
@@ -7972,17 +7977,20 @@ GRANT EXECUTE ON FUNCTION pgcredit.collection_worklist_at(date) TO pgcredit_read
 CREATE VIEW pgcredit.collection_worklist AS
   SELECT * FROM pgcredit.collection_worklist_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.collection_worklist IS
-  'the collectors'' worklist on the day pgcredit.as_of(): every customer with receivables past due that dunning follows, most important first: priority = overdue x tier weight x age weight, with the figures behind it, today''s action, the next, and the collector; a collector sees only its own customers when settings.worklist_by_assignment is on';
+  'the collectors'' worklist on the day pgcredit.as_of(): every customer with receivables past due that dunning follows, most important first: priority = overdue x tier weight x age weight x promise weight, with the figures behind it, today''s action, the next, and the collector; a collector sees only its own customers when settings.worklist_by_assignment is on';
 COMMENT ON COLUMN pgcredit.collection_worklist.day IS 'the day described';
 COMMENT ON COLUMN pgcredit.collection_worklist.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.collection_worklist.collector IS 'the role that works the customer (collector_assignment); NULL = none';
-COMMENT ON COLUMN pgcredit.collection_worklist.priority IS 'overdue x tier_weight x age_weight, rounded to cents: the order of the list, highest first';
+COMMENT ON COLUMN pgcredit.collection_worklist.priority IS 'overdue x tier_weight x age_weight x promise_weight, rounded to cents: the order of the list, highest first';
 COMMENT ON COLUMN pgcredit.collection_worklist.overdue IS 'receivables past due that dunning follows';
 COMMENT ON COLUMN pgcredit.collection_worklist.oldest_days_past_due IS 'days past due of the oldest of them';
 COMMENT ON COLUMN pgcredit.collection_worklist.risk_tier IS 'the tier of the latest scoring on or before the day, else the account''s';
 COMMENT ON COLUMN pgcredit.collection_worklist.combined_score IS 'the combined score of that scoring';
 COMMENT ON COLUMN pgcredit.collection_worklist.tier_weight IS 'A 1, B 1.25, C 1.5, D 2, E 3, no tier 1.5';
 COMMENT ON COLUMN pgcredit.collection_worklist.age_weight IS '1 + days past due of the oldest item / 30, the days counted up to 180 (at most 7)';
+COMMENT ON COLUMN pgcredit.collection_worklist.broken_promises IS 'promises to pay broken whose day fell in the 365 days before the day';
+COMMENT ON COLUMN pgcredit.collection_worklist.partly_kept_promises IS 'promises to pay partly kept in those days';
+COMMENT ON COLUMN pgcredit.collection_worklist.promise_weight IS '1 + 0.5 for each broken promise + 0.25 for each partly kept one';
 COMMENT ON COLUMN pgcredit.collection_worklist.account_status IS 'the account''s status now; NULL = no account';
 COMMENT ON COLUMN pgcredit.collection_worklist.level IS 'the highest dunning level an open item has been sent';
 COMMENT ON COLUMN pgcredit.collection_worklist.action_today IS 'the template of the dunning action written for the day, if any';
