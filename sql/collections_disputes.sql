@@ -130,7 +130,7 @@ CREATE TEMP TABLE ds_first AS
   FROM pgcredit.collection_action a JOIN pgcredit.collection_action_item i ON i.action_id = a.id
   WHERE a.customer LIKE 'DS%';
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DS%';
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 SELECT pg_temp.ds_run('2024-02-25', '2024-05-31');
 SELECT count(*) AS differences FROM (
   (SELECT a.as_of, a.customer, a.level, a.amount, a.items, a.overdue, a.account_status,
@@ -479,7 +479,7 @@ SELECT relid FROM pgcredit.detach('ds_owned');
 DROP TABLE ds_invoice, ds_ledger, ds_order, ds_score, ds_nokey;
 DELETE FROM pgcredit.collection_dispute;
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DS%';
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_status WHERE customer LIKE 'DS%';
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;

@@ -120,12 +120,17 @@ SELECT count(*) AS dunning_statuses FROM pgcredit.dunning_status WHERE customer 
 SELECT kind, customer, details ->> 'status' AS status FROM pgcredit.alert
 WHERE customer = 'DN1' AND kind = 'account_hold' ORDER BY id;
 
--- Running the latest day again adds nothing; an earlier day is refused:
--- it would not count the actions of the days after it
+-- Running a day again adds nothing, the latest or an earlier one; an
+-- earlier day never run is refused: it would not count the actions of
+-- the days after it
 SELECT count(*) FROM pgcredit.run_collections('2024-04-30');
 SELECT count(*) FROM pgcredit.run_collections('2024-03-16');
+SELECT count(*) FROM pgcredit.run_collections('2024-01-20');
 \echo :LAST_ERROR_SQLSTATE
 SELECT runs, last_as_of, latest_as_of FROM pgcredit.collection_state;
+SELECT as_of, runs, actions FROM pgcredit.collection_run
+WHERE as_of IN ('2024-01-25', '2024-01-28', '2024-03-16', '2024-03-31', '2024-04-30') ORDER BY as_of;
+SELECT count(*) AS days_run, sum(actions) AS actions FROM pgcredit.collection_run;
 SELECT count(*) AS actions FROM pgcredit.collection_action WHERE customer LIKE 'DN%';
 -- the preview of a day that was run shows nothing left to do
 SELECT count(*) AS due_again FROM pgcredit.due_collection_actions('2024-03-16');
@@ -142,6 +147,7 @@ CREATE TEMP TABLE dn_first_items AS
 -- (from nothing: the superuser empties the actions and the runs' state)
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DN%';
 DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_run;
 DO $$
 BEGIN
   FOR d IN 0 .. ('2024-04-30'::date - '2024-01-25'::date) LOOP
@@ -186,6 +192,7 @@ RESET pgcredit.as_of;
 -- after dunning blocked it is not lifted by dunning
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DN%';
 DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_run;
 UPDATE dn_invoice SET open_amount = invoice_amount, paid_on = NULL WHERE id = 1;
 SET pgcredit.horizon_today = '2024-03-31';
 SELECT customer, level, account_status FROM pgcredit.run_collections('2024-03-31') WHERE customer = 'DN1';
@@ -284,6 +291,7 @@ SELECT relid FROM pgcredit.detach('dn_nokey');
 DROP TABLE dn_invoice, dn_nokey;
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DN%';
 DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_exception WHERE customer LIKE 'DN%';
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;

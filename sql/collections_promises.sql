@@ -187,7 +187,7 @@ CREATE TEMP TABLE pp_first AS
   FROM pgcredit.collection_action a JOIN pgcredit.collection_action_item i ON i.action_id = a.id
   WHERE a.customer IN ('PK', 'PP', 'PB', 'PL1', 'PL2');
 DELETE FROM pgcredit.collection_action WHERE customer IN ('PK', 'PP', 'PB', 'PL1', 'PL2');
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 SELECT pg_temp.pp_run('2024-02-10', '2024-05-31');
 SELECT count(*) AS differences FROM (
   (SELECT a.as_of, a.customer, a.level, a.amount, a.items, a.overdue, a.account_status, a.status_set,
@@ -477,7 +477,7 @@ DROP FUNCTION pp_spy();
 DELETE FROM pgcredit.promise_to_pay;
 DELETE FROM pgcredit.payment_plan;
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'P%';
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_status WHERE customer LIKE 'P%';
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;

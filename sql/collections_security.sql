@@ -145,7 +145,7 @@ SELECT relid FROM pgcredit.detach('cs_order');
 DROP TABLE cs_invoice, cs_order, cs_spy_log;
 DROP FUNCTION cs_spy();
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'CS%';
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_status WHERE customer LIKE 'CS%';
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;

@@ -130,7 +130,7 @@ DELETE FROM pgcredit.collector_assignment;
 DELETE FROM pgcredit.promise_to_pay WHERE customer LIKE 'W%';
 DELETE FROM pgcredit.alert WHERE customer LIKE 'W%';
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'W%';
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;
 DELETE FROM pgcredit.score_history WHERE customer LIKE 'W%';

@@ -5437,6 +5437,23 @@ REVOKE ALL ON pgcredit.collection_state FROM PUBLIC;
 GRANT SELECT ON pgcredit.collection_state TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.collection_state', '');
 
+CREATE TABLE pgcredit.collection_run (
+  as_of         date PRIMARY KEY,
+  runs          int NOT NULL,
+  actions       int NOT NULL,
+  first_run_at  timestamptz NOT NULL,
+  last_run_at   timestamptz NOT NULL
+);
+COMMENT ON TABLE pgcredit.collection_run IS 'the days run_collections() has run, one row a day';
+COMMENT ON COLUMN pgcredit.collection_run.as_of IS 'the day';
+COMMENT ON COLUMN pgcredit.collection_run.runs IS 'how many runs of the day committed';
+COMMENT ON COLUMN pgcredit.collection_run.actions IS 'the actions they wrote';
+COMMENT ON COLUMN pgcredit.collection_run.first_run_at IS 'when the day was first run';
+COMMENT ON COLUMN pgcredit.collection_run.last_run_at IS 'when it was last run';
+REVOKE ALL ON pgcredit.collection_run FROM PUBLIC;
+GRANT SELECT ON pgcredit.collection_run TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.collection_run', '');
+
 CREATE TABLE pgcredit.collection_action (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   as_of           date NOT NULL,
@@ -6007,6 +6024,7 @@ DECLARE
   acct pgcredit.account;
   today date := pgcredit._horizon_today();
   lifted int := 0;
+  written int := 0;
   latest date;
   d record;
 BEGIN
@@ -6022,13 +6040,19 @@ BEGIN
   VALUES (true, 1, run_collections.as_of, now(), run_collections.as_of)
   ON CONFLICT ON CONSTRAINT collection_state_pkey DO UPDATE SET runs = s.runs + 1, last_run_at = now()
   RETURNING s.latest_as_of INTO latest;
-  -- the days go forward: a day before the latest run would not count the
-  -- actions of the later days, and send their letters again
+  -- the days go forward: a day run before adds nothing when run again;
+  -- a day never run, before the latest run, would not count the actions
+  -- of the later days, and send their letters again
   IF as_of < latest THEN
+    IF EXISTS (SELECT FROM pgcredit.collection_run r WHERE r.as_of = run_collections.as_of) THEN
+      UPDATE pgcredit.collection_run r SET runs = r.runs + 1, last_run_at = now()
+      WHERE r.as_of = run_collections.as_of;
+      RETURN;
+    END IF;
     RAISE EXCEPTION 'cannot run collections for % after a run for %', as_of, latest
       USING ERRCODE = 'object_not_in_prerequisite_state',
-      DETAIL = 'The actions written for the later days would be written again.',
-      HINT = 'Run the days in order; a day may be run again while it is the latest. pgcredit.due_collection_actions() shows what a day would bring.';
+      DETAIL = format('%s was never run; the actions written for the later days would be written again.', as_of),
+      HINT = 'Run the days in order; a day already run may be run again, and adds nothing. pgcredit.due_collection_actions() shows what a day would bring.';
   END IF;
   UPDATE pgcredit.collection_state s SET last_as_of = run_collections.as_of,
     latest_as_of = greatest(s.latest_as_of, run_collections.as_of);
@@ -6078,8 +6102,13 @@ BEGIN
     template := a.template;
     amount := a.amount;
     account_status := a.account_status;
+    written := written + 1;
     RETURN NEXT;
   END LOOP;
+  INSERT INTO pgcredit.collection_run AS r (as_of, runs, actions, first_run_at, last_run_at)
+  VALUES (run_collections.as_of, 1, written, now(), now())
+  ON CONFLICT ON CONSTRAINT collection_run_pkey DO UPDATE SET runs = r.runs + 1,
+    actions = r.actions + EXCLUDED.actions, last_run_at = now();
 
   -- Today's run lifts the statuses dunning set whose items are paid: no
   -- item that reached a level setting a status is open any more.  The

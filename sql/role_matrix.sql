@@ -440,6 +440,7 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.dunning_exception',    'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.dunning_status',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_state',     'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.collection_run',       'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_action',    'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_action_item', 'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_status',    'view',  'reader', 'owner', 'owner', 'owner'),

@@ -16,7 +16,7 @@ DELETE FROM pgcredit.attachment;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
 DELETE FROM pgcredit.collection_action;
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;
 CREATE TABLE bench_coll_invoice (
@@ -132,7 +132,7 @@ FROM r ORDER BY n;
 SELECT count(*) > 0 AS detached FROM pgcredit.detach('bench_coll_invoice') \gset
 DROP TABLE bench_coll_invoice;
 DELETE FROM pgcredit.collection_action;
-DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;
 DELETE FROM pgcredit.dunning_assignment;
 DELETE FROM pgcredit.dunning_policy;
 DELETE FROM pgcredit.exposure;
