@@ -175,7 +175,7 @@ COMMENT ON SEQUENCE pgcredit.collection_action_id_seq IS 'numbers of collection 
 
 CREATE TABLE pgcredit.collection_action_item (
   action_id  bigint NOT NULL REFERENCES pgcredit.collection_action ON DELETE CASCADE,
-  relid      oid NOT NULL,
+  relid      regclass NOT NULL,
   item_key   jsonb NOT NULL,
   due        date NOT NULL,
   amount     numeric NOT NULL,
@@ -186,7 +186,7 @@ CREATE INDEX collection_action_item_item ON pgcredit.collection_action_item (rel
 COMMENT ON INDEX pgcredit.collection_action_item_item IS 'the actions that named an item';
 COMMENT ON TABLE pgcredit.collection_action_item IS 'the items each collection action names, with the level each reached';
 COMMENT ON COLUMN pgcredit.collection_action_item.action_id IS 'the action';
-COMMENT ON COLUMN pgcredit.collection_action_item.relid IS 'the attached receivables table (its oid; relid::regclass names it)';
+COMMENT ON COLUMN pgcredit.collection_action_item.relid IS 'the attached receivables table (a regclass, so that a dump and restore keeps the link by name)';
 COMMENT ON COLUMN pgcredit.collection_action_item.item_key IS 'the item''s primary key as a JSON object; for a table without a primary key, {"(due)": date}: the customer''s items of that table falling due that day, dunned as one';
 COMMENT ON COLUMN pgcredit.collection_action_item.due IS 'its due date';
 COMMENT ON COLUMN pgcredit.collection_action_item.amount IS 'its open amount on the day, in the account''s currency';
@@ -638,7 +638,7 @@ BEGIN
     WHERE i.due < due_collection_actions.as_of GROUP BY i.customer),
   -- what each item reached before the day
   reached AS (
-    SELECT ci.relid, ci.item_key, max(ci.level) AS level
+    SELECT ci.relid::oid AS relid, ci.item_key, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
     WHERE ca.as_of < due_collection_actions.as_of
     GROUP BY 1, 2),
@@ -752,7 +752,7 @@ BEGIN
     -- restore of the table announces nothing again.)
     PERFORM pg_notify('pgcredit_collections', json_build_object('id', action_id)::text);
     INSERT INTO pgcredit.collection_action_item (action_id, relid, item_key, due, amount, level)
-    SELECT run_collections.action_id, (x ->> 'relid')::oid, x -> 'key', (x ->> 'due')::date,
+    SELECT run_collections.action_id, (x ->> 'relid')::oid::regclass, x -> 'key', (x ->> 'due')::date,
            (x ->> 'amount')::numeric, (x ->> 'level')::int
     FROM jsonb_array_elements(a.item_list) x;
 
@@ -800,7 +800,7 @@ BEGIN
       -- too: collections_promises.sql)
       WITH still AS MATERIALIZED (
         SELECT DISTINCT i.customer FROM pgcredit._items_with_plans_at(run_collections.as_of) i
-        JOIN pgcredit.collection_action_item ci ON ci.relid = i.relid AND ci.item_key = i.item_key
+        JOIN pgcredit.collection_action_item ci ON ci.relid::oid = i.relid AND ci.item_key = i.item_key
         JOIN pgcredit.collection_action ca ON ca.id = ci.action_id AND ca.customer = i.customer
         JOIN pgcredit.dunning_level l ON l.policy = ca.policy AND l.level = ci.level
         WHERE l.account_status IS NOT NULL
@@ -857,7 +857,7 @@ BEGIN
     SELECT x.customer, count(*)::int AS n, sum(x.amount) AS amount
     FROM pgcredit._disputed_items_at(collection_status_at.as_of) x GROUP BY x.customer),
   reached AS (
-    SELECT ci.relid, ci.item_key, max(ci.level) AS level
+    SELECT ci.relid::oid AS relid, ci.item_key, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
     WHERE ca.as_of <= collection_status_at.as_of
     GROUP BY 1, 2),

@@ -39,6 +39,12 @@ CREATE TABLE delivery (id serial PRIMARY KEY, customer text NOT NULL, amount num
 SELECT pgcredit.attach_orders('delivery', 'customer', 'amount', category => 'deliveries');
 SELECT pgcredit.set_category_limit('deliveries', 100, 'unsecured');
 INSERT INTO delivery (customer, amount) VALUES ('C', 50);
+SELECT pgcredit.create_dunning_policy('std', 'dump test');
+SELECT pgcredit.set_dunning_level('std', 1, 7, 'email', 'first', 'dump test');
+SELECT pgcredit.set_dunning_level('std', 2, 30, 'letter', 'second', 'dump test');
+SELECT pgcredit.set_dunning_level('std', 3, 90, 'agency', 'third', 'dump test');
+SELECT pgcredit.set_tier_dunning_policy('default', 'std', 'dump test');
+SELECT count(*) FROM pgcredit.run_collections(current_date);
 });
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/pgcredit.dump';
@@ -68,6 +74,10 @@ my @same = (
 	[ 'category exposure' => 'SELECT * FROM pgcredit.category_exposure ORDER BY customer, category' ],
 	[ 'category sub-limits' => 'SELECT * FROM pgcredit.category_limit ORDER BY category, customer' ],
 	[ 'attachment categories' => 'SELECT relid::text, category FROM pgcredit.attachment ORDER BY 1' ],
+	[ 'dunning levels'   => 'SELECT * FROM pgcredit.dunning_level ORDER BY policy, level' ],
+	[ 'collection actions' => 'SELECT * FROM pgcredit.collection_action ORDER BY id' ],
+	[ 'collection items' => 'SELECT action_id, relid::text, item_key, due, amount, level FROM pgcredit.collection_action_item ORDER BY 1, 2, 3' ],
+	[ 'collection runs'  => 'SELECT as_of, runs, actions FROM pgcredit.collection_run ORDER BY as_of' ],
 	[ 'guard triggers'   => "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2" ]);
 for my $c (@same)
 {
@@ -83,6 +93,15 @@ sub copy { return PgCreditTest::sql($node, $dst, "SET client_min_messages = warn
 
 is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
 	'exposure matches the tables after restore');
+# the items keep the levels they reached: nothing is dunned again, the
+# day already run adds nothing, and the collection action numbers go on
+is(copy('SELECT count(*) FROM pgcredit.due_collection_actions(current_date + 1)'), '0',
+	'after restore, no item is dunned again for a level it was sent');
+is(copy('SELECT count(*) FROM pgcredit.run_collections(current_date)'), '0',
+	'after restore, running the day already run adds nothing');
+is(copy(q{INSERT INTO invoice (customer, open_amount, due) VALUES ('A', 20, current_date - 8);
+SELECT customer || ' ' || level || ' ' || items FROM pgcredit.due_collection_actions(current_date + 1)}),
+	'A 1 1', 'after restore, a new item of A is due at level 1, alone');
 is(copy('SELECT count(*) FROM pgcredit.verify_receivable_due()'), '0',
 	'the receivables by due date match the tables after restore');
 is(copy('SELECT count(*) FROM pgcredit.verify_category_exposure()'), '0',
