@@ -225,6 +225,16 @@ SELECT kind FROM pgcredit.attach_receivables('dn_nokey', 'customer', 'amount', '
 INSERT INTO dn_nokey VALUES ('DN9', 30, '2024-02-01'), ('DN9', 20, '2024-02-01'), ('DN9', 5, '2024-02-10');
 SELECT customer, level, amount, items, jsonb_path_query_array(item_list, '$[*].key') AS keys
 FROM pgcredit.due_collection_actions('2024-02-20') WHERE customer = 'DN9';
+-- ... and by customer: DN10's item falling due the same day has its own
+-- levels (run from nothing again: the superuser empties the runs' state)
+DELETE FROM pgcredit.collection_state;
+DELETE FROM pgcredit.collection_run;
+SET pgcredit.horizon_today = '2024-03-31';
+SELECT customer, level, amount FROM pgcredit.run_collections('2024-02-20') WHERE customer LIKE 'DN9%';
+INSERT INTO dn_nokey VALUES ('DN10', 40, '2024-02-01');
+SELECT customer, level, amount, items FROM pgcredit.due_collection_actions('2024-02-21')
+WHERE customer IN ('DN9', 'DN10');
+RESET pgcredit.horizon_today;
 
 -- Bad input changes nothing
 SELECT pgcredit.create_dunning_policy(NULL, 'r');

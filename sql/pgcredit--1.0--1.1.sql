@@ -5959,10 +5959,12 @@ BEGIN
     WHERE i.due < due_collection_actions.as_of GROUP BY i.customer),
   -- what each item reached before the day
   reached AS (
-    SELECT ci.relid::oid AS relid, ci.item_key, max(ci.level) AS level
+    -- (by customer too: the items of a table without a primary key are
+    -- named by their due date, which two customers may share)
+    SELECT ci.relid::oid AS relid, ci.item_key, ca.customer, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
     WHERE ca.as_of < due_collection_actions.as_of
-    GROUP BY 1, 2),
+    GROUP BY 1, 2, 3),
   last_action AS (
     SELECT ca.customer, max(ca.as_of) AS as_of FROM pgcredit.collection_action ca
     WHERE ca.as_of <= due_collection_actions.as_of
@@ -5980,7 +5982,7 @@ BEGIN
       SELECT l.level, l.days FROM pgcredit.dunning_level l
       WHERE l.policy = pol.policy AND l.days <= due_collection_actions.as_of - i.due
       ORDER BY l.level DESC LIMIT 1) t
-    LEFT JOIN reached r ON r.relid = i.relid AND r.item_key = i.item_key
+    LEFT JOIN reached r ON r.relid = i.relid AND r.item_key = i.item_key AND r.customer = i.customer
     LEFT JOIN last_action la ON la.customer = i.customer
     WHERE t.level > coalesce(r.level, 0)
       -- a reminder before the due date is not sent once the day has come
@@ -6178,10 +6180,10 @@ BEGIN
     SELECT x.customer, count(*)::int AS n, sum(x.amount) AS amount
     FROM pgcredit._disputed_items_at(collection_status_at.as_of) x GROUP BY x.customer),
   reached AS (
-    SELECT ci.relid::oid AS relid, ci.item_key, max(ci.level) AS level
+    SELECT ci.relid::oid AS relid, ci.item_key, ca.customer, max(ci.level) AS level
     FROM pgcredit.collection_action_item ci JOIN pgcredit.collection_action ca ON ca.id = ci.action_id
     WHERE ca.as_of <= collection_status_at.as_of
-    GROUP BY 1, 2),
+    GROUP BY 1, 2, 3),
   last_action AS (
     SELECT DISTINCT ON (ca.customer) ca.customer, ca.id, ca.as_of, ca.level
     FROM pgcredit.collection_action ca WHERE ca.as_of <= collection_status_at.as_of
@@ -6202,7 +6204,7 @@ BEGIN
            CASE WHEN nd.now_due THEN collection_status_at.as_of ELSE i.due + nx.days END AS next_on
     FROM items i
     LEFT JOIN pol ON pol.customer = i.customer
-    LEFT JOIN reached r ON r.relid = i.relid AND r.item_key = i.item_key
+    LEFT JOIN reached r ON r.relid = i.relid AND r.item_key = i.item_key AND r.customer = i.customer
     LEFT JOIN LATERAL (
       SELECT l.level, l.days FROM pgcredit.dunning_level l
       WHERE l.policy = pol.policy AND l.days <= collection_status_at.as_of - i.due
