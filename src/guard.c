@@ -91,6 +91,9 @@ typedef struct GuardConfig
 	int			rate_date_att;
 	Oid			attached;		/* the attached table: relid or a partition
 								 * tree's root */
+	char	   *error_schema;	/* the attached table's schema, name and */
+	char	   *error_table;	/* amount column, for the fields of the */
+	char	   *error_column;	/* guard's errors */
 	bool		keys_loaded;	/* the primary key below, loaded on first need */
 	bool		keys_usable;	/* it has one, of at most MAX_KEY_COLUMNS */
 	int			nkeys;			/* primary key, to find a held row again and a
@@ -221,6 +224,9 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	cfg->relid = RelationGetRelid(rel);
 	cfg->attached = att.relid;
 	cfg->mcxt = mcxt;
+	cfg->error_schema = get_namespace_name(get_rel_namespace(att.relid));
+	cfg->error_table = get_rel_name(att.relid);
+	cfg->error_column = pstrdup(att.amount_column);
 	cfg->owner = pgc_function_owner(fcinfo->flinfo->fn_oid);
 	cfg->is_orders = att.is_orders;
 	cfg->hold_mode = att.hold_mode;
@@ -975,19 +981,42 @@ HeldDetail(const Verdict *v)
 }
 
 /*
+ * The fields of a refusal that an application reads without parsing its
+ * text: the attached table (schema, table) and its amount column, and as
+ * the constraint the rule that decided, "pgcredit_rule_<id>", or for a
+ * limit that is no rule of pgcredit.credit_rule, "pgcredit_<kind>"
+ * (group_limit, category_limit).  Called inside ereport(), as errtable().
+ */
+static int
+ErrorFields(const GuardConfig *cfg, const Verdict *v)
+{
+	if (cfg->error_schema)
+		err_generic_string(PG_DIAG_SCHEMA_NAME, cfg->error_schema);
+	if (cfg->error_table)
+		err_generic_string(PG_DIAG_TABLE_NAME, cfg->error_table);
+	err_generic_string(PG_DIAG_COLUMN_NAME, cfg->error_column);
+	if (v->rule_id != 0)
+		err_generic_string(PG_DIAG_CONSTRAINT_NAME,
+						   psprintf("pgcredit_rule_%lld", (long long) v->rule_id));
+	else if (v->kind != NULL)
+		err_generic_string(PG_DIAG_CONSTRAINT_NAME, psprintf("pgcredit_%s", v->kind));
+	return 0;
+}
+
+/*
  * Refuse an order: the error an application catches.  amount is the
  * order's amount; with removal, the change takes a credit (a negative
  * order) out of the customer's exposure, raising it by amount.
  */
 static void
-Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
+Refuse(const GuardConfig *cfg, const char *customer, Numeric amount, const Verdict *v, bool removal)
 {
 	char	   *amt = pgc_numeric_text(amount);
 	char	   *rule = RuleSentence(v);
 
 	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED && v->cover != NULL)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("change of an order for customer \"%s\" exceeds its credit limit", customer),
 				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s + cover %s (%s in all%s).%s",
 						   amt, v->exposure, v->limit, v->cover, v->allowed,
@@ -995,7 +1024,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errhint("Leave the credit in place, or ask a credit controller to raise the limit or override the block.")));
 	if (removal && v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("change of an order for customer \"%s\" exceeds its credit limit", customer),
 				 strcmp(v->limit, v->allowed) == 0 ?
 				 errdetail("It takes a credit of %s out of the customer's exposure, which would then be %s against a credit limit of %s.%s",
@@ -1005,14 +1034,14 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errhint("Leave the credit in place, or ask a credit controller to raise the limit or override the block.")));
 	if (removal)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("change of an order for customer \"%s\" is refused", customer),
 				 RemovalDetail(v, amt),
 				 errhint("Leave the credit in place, or ask a credit controller to override the block.")));
 
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED && v->cover != NULL)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
 				 errdetail("Exposure with this order would be %s against a credit limit of %s + cover %s "
 						   "(%s in all%s); the order amount is %s and the credit available before it was %s.%s",
@@ -1022,7 +1051,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "to raise the limit or override the block.")));
 	if (v->sqlstate == ERRCODE_PGC_CREDIT_LIMIT_EXCEEDED)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" exceeds its credit limit", customer),
 				 strcmp(v->limit, v->allowed) == 0 ?
 				 errdetail("Exposure with this order would be %s against a credit limit of %s; "
@@ -1036,7 +1065,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "to raise the limit or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_GROUP_LIMIT_EXCEEDED)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" exceeds the credit limit of group \"%s\"",
 						customer, v->group),
 				 errdetail("The group's exposure with this order would be %s against a credit limit of %s%s; "
@@ -1050,7 +1079,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "to raise the group's limit or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_CATEGORY_LIMIT_EXCEEDED)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" exceeds its sub-limit for category \"%s\"",
 						customer, v->category),
 				 errdetail("The customer's exposure in the category with this order would be %s against a sub-limit of %s%s; "
@@ -1063,7 +1092,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "with pgcredit.set_category_limit() or override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_ACCOUNT_ON_HOLD)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 v->blocked ?
 				 errmsg("credit account of customer \"%s\" is blocked", customer) :
 				 strcmp(v->status, "hold") == 0 ?
@@ -1079,14 +1108,14 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errhint("A credit controller can change the status with pgcredit.set_status().")));
 	else if (v->sqlstate == ERRCODE_PGC_NO_CREDIT_ACCOUNT)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("customer \"%s\" has no credit account", customer),
 				 errdetail("The settings deny credit to customers without an account; the "
 						   "order amount is %s.", amt),
 				 errhint("Open an account with pgcredit.open_account().")));
 	else if (v->sqlstate == ERRCODE_PGC_ITEMS_PAST_DUE)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("customer \"%s\" has items more than %s days past due", customer, v->limit),
 				 errdetail("The credit rules refuse orders from customers with open items more than "
 						   "%s days past due; the order amount is %s.%s", v->limit, amt, rule),
@@ -1094,7 +1123,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_OVERDUE_AMOUNT)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("customer \"%s\" has too much overdue", customer),
 				 strcmp(v->limit, "0") == 0 ?
 				 errdetail("Receivables past due amount to %s against at most %s; "
@@ -1105,7 +1134,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_LARGEST_ORDER)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" is larger than its credit rules allow", customer),
 				 v->usual != NULL ?
 				 errdetail("The order amount is %s against at most %s, a multiple of the customer's "
@@ -1114,7 +1143,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 				 errhint("Split or reduce the order, or ask a credit controller to override the block.")));
 	else if (v->sqlstate == ERRCODE_PGC_UTILISATION)
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("order for customer \"%s\" would use too much of its credit limit", customer),
 				 errdetail("Exposure with this order would be %s, above %s (a share of %s of the "
 						   "credit limit of %s); the order amount is %s.%s",
@@ -1123,7 +1152,7 @@ Refuse(const char *customer, Numeric amount, const Verdict *v, bool removal)
 						 "override the block.")));
 	else
 		ereport(ERROR,
-				(errcode(v->sqlstate),
+				(errcode(v->sqlstate), ErrorFields(cfg, v),
 				 errmsg("credit limit of customer \"%s\" has expired", customer),
 				 errdetail("The account's review is %s days overdue, with %s days of grace; the "
 						   "order amount is %s.%s", v->figure, v->limit, amt, rule),
@@ -1142,7 +1171,7 @@ CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric cred
 
 	RaiseAndCheck(cfg, customer, raise, NULL, 0, &v);
 	if (v.sqlstate != 0 && !Overridden(customer))
-		Refuse(customer, credit, &v, true);
+		Refuse(cfg, customer, credit, &v, true);
 }
 
 /* The row's primary key as a JSON object, to find a held row again */
@@ -1335,9 +1364,9 @@ GuardRaise(GuardConfig *cfg, TriggerData *td, HeapTuple tup, const char *custome
 	 * the change is refused in hold mode too.
 	 */
 	if (pgc_numeric_cmp(delta, amount) > 0)
-		Refuse(customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
+		Refuse(cfg, customer, numeric_sub_opt_error(delta, amount, NULL), &v, true);
 	if (!cfg->hold_mode || v.refuse)
-		Refuse(customer, amount, &v, false);
+		Refuse(cfg, customer, amount, &v, false);
 
 	/* hold: the row goes in marked held, and its whole amount leaves exposure */
 	{
