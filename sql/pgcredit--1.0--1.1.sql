@@ -5305,6 +5305,17 @@ REVOKE EXECUTE ON FUNCTION pgcredit.set_time_zone(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.set_time_zone(text, text) TO pgcredit_admin;
 
 ----------------------------------------------------------------------
+-- What an application learns of the hold its write caused
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit.last_held_order_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgc_last_held_order_id'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION pgcredit.last_held_order_id() IS
+  'the id (held_order.id) of the held order this session''s writes recorded last, as lastval() for sequences; NULL when none did';
+
+----------------------------------------------------------------------
 -- Collections: the collectors' role, and the worklist's setting
 ----------------------------------------------------------------------
 

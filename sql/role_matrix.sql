@@ -78,6 +78,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.concentration_top_share(numeric,integer)', 'public'),
   -- risk functions open to every role ("Who may see and do what")
   ('pgcredit.as_of()', 'public'),
+  -- an application learns the id of the hold its own write caused
+  ('pgcredit.last_held_order_id()', 'public'),
   ('pgcredit.combined_score(numeric,numeric,numeric)', 'public'),
   ('pgcredit.risk_tier(numeric)', 'public'),
   ('pgcredit.risk_tier(numeric,text)', 'public'),

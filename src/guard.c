@@ -59,6 +59,12 @@
 #include "guard_rules.h"
 
 PG_FUNCTION_INFO_V1(exposure_trigger);
+PG_FUNCTION_INFO_V1(pgc_last_held_order_id);
+
+/* The id of the held order this session's writes recorded last, if any */
+static bool have_last_held = false;
+static int64 last_held_id = 0;
+static SPIPlanPtr last_held_plan = NULL;
 
 #define MAX_KEY_COLUMNS	8
 
@@ -1202,8 +1208,8 @@ RowKeyJson(GuardConfig *cfg, Relation rel, HeapTuple tup)
 
 /* Record a held order, once while it stays held */
 static void
-RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
-		   Numeric amount, const Verdict *v)
+StoreHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
+		  Numeric amount, const Verdict *v)
 {
 	Oid			types[8] = {OIDOID, TEXTOID, TEXTOID, NUMERICOID, TEXTOID,
 	NUMERICOID, TEXTOID, DATEOID};
@@ -1242,6 +1248,38 @@ RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
 	RunKeptNulls(&hold_fx_plan,
 				 "SELECT pgcredit._record_hold_fx($1, $2::pg_catalog.jsonb, $3, $4, $5, $6, $7, $8)",
 				 8, types, values, nulls, false, SPI_OK_SELECT);
+}
+
+/*
+ * Record a held order and remember its id for last_held_order_id(): the
+ * application that wrote the row learns which hold to name to a credit
+ * controller, without rights on pgcredit.held_order
+ */
+static void
+RecordHold(GuardConfig *cfg, Relation rel, HeapTuple tup, const char *customer,
+		   Numeric amount, const Verdict *v)
+{
+	Oid			types[2] = {OIDOID, TEXTOID};
+	Datum		values[2];
+
+	StoreHold(cfg, rel, tup, customer, amount, v);
+	values[0] = ObjectIdGetDatum(RelationGetRelid(rel));
+	values[1] = CStringGetTextDatum(RowKeyJson(cfg, rel, tup));
+	RunKept(&last_held_plan,
+			"SELECT o.id FROM pgcredit.held_order o WHERE o.relid OPERATOR(pg_catalog.=) $1 "
+			"AND o.row_key OPERATOR(pg_catalog.=) $2::pg_catalog.jsonb AND o.released_at IS NULL",
+			2, types, values, true);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			last_held_id = DatumGetInt64(d);
+			have_last_held = true;
+		}
+	}
 }
 
 /*
@@ -2025,4 +2063,17 @@ exposure_trigger(PG_FUNCTION_ARGS)
 		SPI_finish();
 	}
 	return PointerGetDatum(result);
+}
+
+/*
+ * SQL: pgcredit.last_held_order_id(): the id of the held order that this
+ * session's writes recorded last (as lastval() does for sequences), NULL
+ * when none did.  Only the session's own: any role may call it.
+ */
+Datum
+pgc_last_held_order_id(PG_FUNCTION_ARGS)
+{
+	if (!have_last_held)
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(last_held_id);
 }

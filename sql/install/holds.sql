@@ -233,3 +233,12 @@ $$;
 COMMENT ON FUNCTION pgcredit._move_held_order(oid, jsonb, oid, jsonb) IS
   'follow a held row that an update moved to another partition';
 REVOKE EXECUTE ON FUNCTION pgcredit._move_held_order(oid, jsonb, oid, jsonb) FROM PUBLIC;
+
+-- What an application learns of the hold its write caused
+CREATE FUNCTION pgcredit.last_held_order_id()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgc_last_held_order_id'
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION pgcredit.last_held_order_id() IS
+  'the id (held_order.id) of the held order this session''s writes recorded last, as lastval() for sequences; NULL when none did';
+-- EXECUTE: PUBLIC (the default): a session learns only of its own holds
