@@ -752,7 +752,7 @@ typedef struct ItemColumns
 	/* with item keys asked for: the table's primary key, if it has one */
 	int			nkeys;
 	AttrNumber	key_att[ITEM_KEY_COLUMNS];
-	const char *key_name[ITEM_KEY_COLUMNS];
+	char	   *key_name[ITEM_KEY_COLUMNS];
 	FmgrInfo	key_out[ITEM_KEY_COLUMNS];
 } ItemColumns;
 
@@ -801,54 +801,80 @@ FindItemColumns(PgcAttachment *att, Relation rel, ItemColumns *c)
 }
 
 /*
- * The primary key of rel, to name each item by it (a partition has its
- * partitioned table's key columns).  A table without one names no item.
+ * The primary key columns of rel (a partition has its partitioned table's
+ * key columns), at most max of them, with their output functions in cxt:
+ * held orders and receivable items are named by them.  Returns how many
+ * columns the key has, which may be more than max, or 0 without a key.
  */
-static void
-FindItemKey(Relation rel, ItemColumns *c)
+int
+pgc_row_key_load(Relation rel, int max, AttrNumber *atts, char **names, FmgrInfo *outs,
+				 MemoryContext cxt)
 {
 	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 	int			x = -1;
+	int			n = 0;
 
-	c->nkeys = 0;
-	if (bms_num_members(pk) > ITEM_KEY_COLUMNS)
-		return;
-	while ((x = bms_next_member(pk, x)) >= 0)
+	while ((x = bms_next_member(pk, x)) >= 0 && n < max)
 	{
 		AttrNumber	a = x + FirstLowInvalidHeapAttributeNumber;
 		Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
 		Oid			out;
 		bool		varlena;
 
-		c->key_att[c->nkeys] = a;
-		c->key_name[c->nkeys] = pstrdup(NameStr(f->attname));
+		atts[n] = a;
+		names[n] = pstrdup(NameStr(f->attname));
 		getTypeOutputInfo(f->atttypid, &out, &varlena);
-		fmgr_info(out, &c->key_out[c->nkeys]);
-		c->nkeys++;
+		fmgr_info_cxt(out, &outs[n], cxt);
+		n++;
 	}
+	MemoryContextSwitchTo(old);
+	return bms_num_members(pk);
 }
 
-/* An item's primary key as a JSON object, as held_order.row_key has it */
-static Datum
-ItemKeyJsonb(ItemColumns *c, Datum *keys, bool *nulls)
+/*
+ * A row's primary key as a JSON object of text values, as
+ * held_order.row_key and collection_action_item.item_key have it
+ */
+char *
+pgc_row_key_json(int nkeys, char **names, FmgrInfo *outs, const Datum *values, const bool *nulls)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	for (int i = 0; i < c->nkeys; i++)
+	for (int i = 0; i < nkeys; i++)
 	{
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, c->key_name[i]);
+		escape_json(&buf, names[i]);
 		appendStringInfoString(&buf, ": ");
 		if (nulls[i])
 			appendStringInfoString(&buf, "null");
 		else
-			escape_json(&buf, OutputFunctionCall(&c->key_out[i], keys[i]));
+			escape_json(&buf, OutputFunctionCall(&outs[i], values[i]));
 	}
 	appendStringInfoChar(&buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	return buf.data;
+}
+
+/* The items of a table are named by its primary key: none beyond its limit */
+static void
+FindItemKey(Relation rel, ItemColumns *c)
+{
+	c->nkeys = pgc_row_key_load(rel, ITEM_KEY_COLUMNS, c->key_att, c->key_name, c->key_out,
+								CurrentMemoryContext);
+	if (c->nkeys > ITEM_KEY_COLUMNS)
+		c->nkeys = 0;
+}
+
+/* An item's primary key as a JSON object */
+static Datum
+ItemKeyJsonb(ItemColumns *c, Datum *keys, bool *nulls)
+{
+	return DirectFunctionCall1(jsonb_in,
+							   CStringGetDatum(pgc_row_key_json(c->nkeys, c->key_name, c->key_out,
+																keys, nulls)));
 }
 
 /*

@@ -58,6 +58,10 @@ extern AttrNumber pgc_attached_column(Relation rel, const char *name, PgcColumnR
 extern AttrNumber pgc_check_column(Relation rel, const char *name, PgcColumnRole role,
 								   bool attaching);
 extern char *pgc_customer_key(Datum value, Oid typid);
+extern int	pgc_row_key_load(Relation rel, int max, AttrNumber *atts, char **names,
+							 FmgrInfo *outs, MemoryContext cxt);
+extern char *pgc_row_key_json(int nkeys, char **names, FmgrInfo *outs, const Datum *values,
+							  const bool *nulls);
 extern Datum pgc_amount_numeric(Datum value, Oid typid);
 extern Numeric pgc_credit_part(Numeric amount, Datum prepaid, bool prepaid_null,
 							   Oid prepaid_type);

@@ -104,7 +104,7 @@ typedef struct GuardConfig
 	bool		keys_usable;	/* it has one, of at most MAX_KEY_COLUMNS */
 	int			nkeys;			/* primary key, to find a held row again and a
 								 * disputed item */
-	int			key_atts[MAX_KEY_COLUMNS];
+	AttrNumber	key_atts[MAX_KEY_COLUMNS];
 	char	   *key_names[MAX_KEY_COLUMNS];
 	FmgrInfo	key_out[MAX_KEY_COLUMNS];
 	MemoryContext mcxt;			/* where this lives: the trigger's fn_mcxt */
@@ -169,27 +169,12 @@ KeepPlan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 static void
 LoadKeys(GuardConfig *cfg, Relation rel)
 {
-	Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
-	MemoryContext old = MemoryContextSwitchTo(cfg->mcxt);
-	int			x = -1;
+	int			n = pgc_row_key_load(rel, MAX_KEY_COLUMNS, cfg->key_atts, cfg->key_names,
+									 cfg->key_out, cfg->mcxt);
 
-	cfg->nkeys = 0;
-	while ((x = bms_next_member(pk, x)) >= 0 && cfg->nkeys < MAX_KEY_COLUMNS)
-	{
-		int			a = x + FirstLowInvalidHeapAttributeNumber;
-		Form_pg_attribute f = TupleDescAttr(RelationGetDescr(rel), a - 1);
-		Oid			typoutput;
-		bool		varlena;
-
-		cfg->key_atts[cfg->nkeys] = a;
-		cfg->key_names[cfg->nkeys] = pstrdup(NameStr(f->attname));
-		getTypeOutputInfo(f->atttypid, &typoutput, &varlena);
-		fmgr_info_cxt(typoutput, &cfg->key_out[cfg->nkeys], cfg->mcxt);
-		cfg->nkeys++;
-	}
-	cfg->keys_usable = cfg->nkeys > 0 && bms_num_members(pk) <= MAX_KEY_COLUMNS;
+	cfg->nkeys = Min(n, MAX_KEY_COLUMNS);
+	cfg->keys_usable = n > 0 && n <= MAX_KEY_COLUMNS;
 	cfg->keys_loaded = true;
-	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -1184,26 +1169,12 @@ CheckedRaise(GuardConfig *cfg, const char *customer, Numeric raise, Numeric cred
 static char *
 RowKeyJson(GuardConfig *cfg, Relation rel, HeapTuple tup)
 {
-	StringInfoData buf;
+	Datum		values[MAX_KEY_COLUMNS];
+	bool		nulls[MAX_KEY_COLUMNS];
 
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
 	for (int i = 0; i < cfg->nkeys; i++)
-	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, cfg->key_atts[i], RelationGetDescr(rel), &isnull);
-
-		if (i > 0)
-			appendStringInfoString(&buf, ", ");
-		escape_json(&buf, cfg->key_names[i]);
-		appendStringInfoString(&buf, ": ");
-		if (isnull)
-			appendStringInfoString(&buf, "null");
-		else
-			escape_json(&buf, OutputFunctionCall(&cfg->key_out[i], d));
-	}
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
+		values[i] = heap_getattr(tup, cfg->key_atts[i], RelationGetDescr(rel), &nulls[i]);
+	return pgc_row_key_json(cfg->nkeys, cfg->key_names, cfg->key_out, values, nulls);
 }
 
 /* Record a held order, once while it stays held */
