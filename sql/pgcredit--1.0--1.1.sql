@@ -99,18 +99,55 @@ AS $$
                                                           '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0)::pgcredit.risk_settings)
 $$;
 
--- the behavioural score may leave out the disputed items (collections:
--- disputes, risk_settings.disputed_in_score)
-CREATE OR REPLACE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+----------------------------------------------------------------------
+-- Per-customer reads: a filter on one customer reaches the per-customer
+-- functions (src/customer_filter.c), which read that customer only
+-- through the tables' customer indexes.  Each takes the customer as one
+-- more argument; the forms without it are the same with NULL.
+----------------------------------------------------------------------
+
+-- The planner support of the per-customer functions (src/customer_filter.c):
+-- a filter on one customer reaches them
+CREATE FUNCTION pgcredit._customer_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgc_customer_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION pgcredit._customer_support(internal) IS
+  'planner support of the per-customer functions: loads the hook that passes a filter on one customer to them, and estimates one customer''s rows';
+REVOKE EXECUTE ON FUNCTION pgcredit._customer_support(internal) FROM PUBLIC;
+
+DROP FUNCTION pgcredit._receivable_items_sql();
+CREATE FUNCTION pgcredit._receivable_items_sql(one_customer boolean DEFAULT false)
+RETURNS text LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT 'SELECT i.customer, '
+         -- paid by the day: not open; paid after it: the whole invoice was
+         -- open on it; otherwise the open amount as it stands, when open
+         'CASE WHEN i.paid_on <= $1 THEN NULL WHEN i.paid_on > $1 THEN i.invoice_amount '
+         '     WHEN i.counts THEN i.amount END AS open_amount, '
+         'i.due, i.invoice_amount, i.invoiced_on, i.paid_on '
+         -- one customer's items, the customer $2, are read through the
+         -- tables' customer indexes; every customer's with a plain scan
+         'FROM pgcredit._attached_items(''receivables''' || CASE WHEN $1 THEN ', $2' ELSE '' END || ') i '
+         -- invoices of later days are left out
+         'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
+$$;
+COMMENT ON FUNCTION pgcredit._receivable_items_sql(boolean) IS
+  'the query listing every item of the attached receivables tables (with one_customer, of the customer $2 only) as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(boolean) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.receivable_stats(as_of date, for_customer text)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
                behavioural_score numeric, invoiced_12m numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
+SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  items text := pgcredit._receivable_items_sql();
+  items text := pgcredit._receivable_items_sql(for_customer IS NOT NULL);
   score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
 BEGIN
   PERFORM pgcredit._check_day(as_of);
@@ -121,7 +158,7 @@ BEGIN
   IF EXISTS (SELECT FROM pgcredit.collection_dispute d
              WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
     IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
-      items := pgcredit._receivable_items_disputed_sql();
+      items := pgcredit._receivable_items_disputed_sql(for_customer IS NOT NULL);
       score := score || ' FILTER (WHERE NOT disputed)';
     END IF;
   END IF;
@@ -140,13 +177,66 @@ BEGIN
                   sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
            FROM (%s) items
            GROUP BY 1) s',
-    score, items), '$1', quote_literal(as_of::text) || '::date');
+    score, items), '$1', quote_literal(as_of::text) || '::date')
+  -- the customer goes in as the parameter $2, never into the text
+  USING as_of, for_customer;
 END
 $$;
+COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
+  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) TO pgcredit_reader;
+
+CREATE OR REPLACE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.receivable_stats($1, NULL) $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
-  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+  'per customer over every attached receivables table, at as_of: receivable_stats(as_of, NULL); a filter on one customer reads that customer only';
 REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.external_score_now(as_of date, for_customer text)
+RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
+LANGUAGE plpgsql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- planned at each call with its values: one customer's scores are
+  -- found through the primary key, every customer's with a scan
+  RETURN QUERY EXECUTE
+    'SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
+            round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
+                                               ELSE (e.score - x.worst) / (x.best - x.worst) * 100 END)), 2),
+            e.rating, e.as_of
+     FROM pgcredit.external_score e
+     LEFT JOIN pgcredit.external_score_scale x ON x.source = e.source
+     WHERE e.as_of <= $1 AND ($2 IS NULL OR e.customer = $2)
+     ORDER BY e.customer, e.as_of DESC, e.loaded_at DESC, e.source'
+  USING as_of, for_customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.external_score_now(date, text) IS
+  'each customer''s (one customer''s; every customer''s when NULL) latest external score on or before as_of, also brought to 0-100 by external_score_scale';
+REVOKE EXECUTE ON FUNCTION pgcredit.external_score_now(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.external_score_now(date, text) TO pgcredit_reader;
+
+CREATE OR REPLACE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
+LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.external_score_now($1, NULL) $$;
+COMMENT ON FUNCTION pgcredit.external_score_now(date) IS
+  'each customer''s latest external score on or before as_of, also brought to 0-100 by external_score_scale: external_score_now(as_of, NULL)';
+REVOKE EXECUTE ON FUNCTION pgcredit.external_score_now(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.external_score_now(date) TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.risk_tier(combined numeric, previous_tier text)
 RETURNS text LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -2124,6 +2214,77 @@ COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or 
 
 -- the signatures change: the old functions go, the new ones come
 DROP FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name);
+-- attaching a table without an index on its customer column says so
+-- One customer's rows are read through an index on the customer column
+-- (customer_risk and the other per-customer reads filtered by customer,
+-- recommend_limit): attaching a table without one says so
+CREATE FUNCTION pgcredit._has_customer_index(tbl regclass, customer_column name)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (
+    SELECT FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+    JOIN pg_catalog.pg_am m ON m.oid = c.relam
+    WHERE i.indrelid = $1 AND a.attname = $2 AND i.indpred IS NULL AND m.amname IN ('btree', 'hash'))
+$$;
+COMMENT ON FUNCTION pgcredit._has_customer_index(regclass, name) IS
+  'whether the table has a B-tree or hash index, not partial, whose first column is its customer column';
+REVOKE EXECUTE ON FUNCTION pgcredit._has_customer_index(regclass, name) FROM PUBLIC;
+-- create_customer_index() runs as its caller, an administrator
+GRANT EXECUTE ON FUNCTION pgcredit._has_customer_index(regclass, name) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit._note_customer_index(tbl regclass, customer_column name)
+RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._has_customer_index(tbl, customer_column) THEN
+    RAISE NOTICE 'table "%" has no index on its customer column "%"', tbl, customer_column
+      USING DETAIL = 'pgcredit reads one customer''s rows (customer_risk and the other per-customer views filtered by customer, recommend_limit) through such an index; without one, each such read scans the whole table.',
+            HINT = format('Create one: CREATE INDEX CONCURRENTLY ON %s (%I); or SELECT pgcredit.create_customer_index(%L);',
+                          tbl, customer_column, tbl::text);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._note_customer_index(regclass, name) IS
+  'for the attach functions: a notice, with the statement that creates one, when the table has no index on its customer column';
+REVOKE EXECUTE ON FUNCTION pgcredit._note_customer_index(regclass, name) FROM PUBLIC;
+
+-- Run as the caller, who must own the table: it gives no right
+CREATE FUNCTION pgcredit.create_customer_index(tbl regclass)
+RETURNS regclass LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  col name;
+  idx text;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT a.customer_column INTO col FROM pgcredit.attachment a WHERE a.relid = tbl;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  IF pgcredit._has_customer_index(tbl, col) THEN
+    RAISE EXCEPTION 'table "%" has an index on its customer column "%" already', tbl, col
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  -- named after the table, in its schema; PostgreSQL shortens a long name
+  idx := left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = tbl), 40) || '_pgcredit_customer';
+  EXECUTE format('CREATE INDEX %I ON %s (%I)', idx, tbl, col);
+  RETURN (SELECT i.indexrelid::regclass FROM pg_catalog.pg_index i
+          JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = tbl AND c.relname = idx);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.create_customer_index(regclass) IS
+  'create a B-tree index on an attached table''s customer column, as the caller (who must own the table), and return it; CREATE INDEX CONCURRENTLY does the same without locking out writers, outside a transaction';
+REVOKE EXECUTE ON FUNCTION pgcredit.create_customer_index(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.create_customer_index(regclass) TO pgcredit_admin;
+
 DROP FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name);
 CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
                                  due_column name, open_column name, open_values text[],
@@ -2343,6 +2504,7 @@ BEGIN
 
   PERFORM pgcredit._rebuild_group_exposure();
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+  PERFORM pgcredit._note_customer_index(tbl, customer_column);
   RETURN att;
 END
 $$;
@@ -4112,14 +4274,18 @@ COMMENT ON COLUMN pgcredit.alert.kind IS 'score_downgrade, tier_change, account_
 -- (by id): the first takes the exposure up to its amount, the next the
 -- exposure above that up to its own, and so on.  Of the exposure a cover
 -- takes, it pays its share less its deductible (never below 0).
-CREATE FUNCTION pgcredit.cover_at(day date)
+CREATE FUNCTION pgcredit.cover_at(day date, for_customer text)
 RETURNS TABLE (cover bigint, customer text, kind text, issuer text, amount numeric, share_pct numeric,
                deductible numeric, valid_from date, valid_until date, decision text,
                counted numeric, insured_limit numeric, insured_exposure numeric)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
+SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT c.id, c.customer, c.kind, c.issuer, c.amount, c.share_pct, c.deductible, c.valid_from, c.valid_until,
+BEGIN
+  -- planned at each call with its values: one customer's covers are
+  -- found through the customer index, every customer's with a scan
+  RETURN QUERY EXECUTE 'SELECT c.id, c.customer, c.kind, c.issuer, c.amount, c.share_pct, c.deductible, c.valid_from, c.valid_until,
          c.decision,
          CASE WHEN p.counts THEN pg_catalog.trim_scale(round(pgcredit._cover_value(c.amount, c.share_pct, c.deductible) * p.counted_pct / 100, 2))
               ELSE 0 END,
@@ -4135,12 +4301,28 @@ AS $$
   FROM pgcredit.cover c
   JOIN pgcredit.cover_policy_in_force p ON p.kind = c.kind
   LEFT JOIN pgcredit.exposure e ON e.customer = c.customer
-  WHERE c.decision IN ('granted', 'reduced') AND c.ended_at IS NULL
+  WHERE c.decision IN (''granted'', ''reduced'') AND c.ended_at IS NULL
     AND c.valid_from <= $1 AND (c.valid_until IS NULL OR c.valid_until >= $1)
-  ORDER BY c.customer, c.id
+    AND ($2 IS NULL OR c.customer = $2)
+  ORDER BY c.customer, c.id'
+  USING day, for_customer;
+END
 $$;
+COMMENT ON FUNCTION pgcredit.cover_at(date, text) IS
+  'the covers (of one customer; every customer''s when NULL) in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures';
+REVOKE EXECUTE ON FUNCTION pgcredit.cover_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.cover_at(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.cover_at(day date)
+RETURNS TABLE (cover bigint, customer text, kind text, issuer text, amount numeric, share_pct numeric,
+               deductible numeric, valid_from date, valid_until date, decision text,
+               counted numeric, insured_limit numeric, insured_exposure numeric)
+LANGUAGE sql STABLE
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.cover_at($1, NULL) $$;
 COMMENT ON FUNCTION pgcredit.cover_at(date) IS
-  'the covers in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures';
+  'the covers in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures: cover_at(day, NULL)';
 REVOKE EXECUTE ON FUNCTION pgcredit.cover_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.cover_at(date) TO pgcredit_reader;
 
@@ -5164,27 +5346,33 @@ GRANT EXECUTE ON FUNCTION pgcredit.revalue_exposure(text) TO pgcredit_admin;
 
 -- customer_risk's available credit is what the guard leaves: the limit
 -- in force with a temporary limit, and the cover that counts
-CREATE OR REPLACE FUNCTION pgcredit.customer_risk_at(as_of date)
+CREATE FUNCTION pgcredit.customer_risk_at(as_of date, for_customer text)
 RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
                open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
                behavioural_score numeric, external_score numeric, combined_score numeric,
                risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
                aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
                last_payment date, next_review date)
-LANGUAGE sql STABLE ROWS 10000
+LANGUAGE plpgsql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
 -- a plan of a few joins over large inputs: compiling it would take longer than running it
 SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
-     x AS (SELECT * FROM pgcredit.external_score_now($1)),
+BEGIN
+  -- planned at each call with its values, so that one customer's row
+  -- is read through the indexes and every customer's with scans
+  RETURN QUERY EXECUTE '
+WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
+     x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
      h AS (SELECT customer, tier FROM pgcredit.score_history
-           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
+           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
+             AND ($2 IS NULL OR customer = $2)),
      c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
            UNION SELECT customer FROM s),
      -- the cover that counts towards each limit on the day
-     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1) v GROUP BY v.customer)
+     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1, $2) v GROUP BY v.customer)
 SELECT c.customer,
        a.credit_limit,
        coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
@@ -5197,7 +5385,7 @@ SELECT c.customer,
              + coalesce(k.cover, 0)
              - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
        round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
-       coalesce(a.status, 'no account') AS status,
+       coalesce(a.status, ''no account'') AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
        pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
@@ -5217,8 +5405,28 @@ LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
 CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
-                                 / nullif(a.credit_limit, 0), 2) AS pct) u;
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u
+-- one customer, or every one: the customer then reaches each table''s index
+WHERE $2 IS NULL OR c.customer = $2'
+  USING as_of, for_customer;
+END
 $$;
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date, text) IS 'the row of customer_risk of one customer (every customer''s when NULL) as of any day, read through the indexes';
+REVOKE EXECUTE ON FUNCTION pgcredit.customer_risk_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.customer_risk_at(date, text) TO pgcredit_reader;
+
+CREATE OR REPLACE FUNCTION pgcredit.customer_risk_at(as_of date)
+RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
+               open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
+               behavioural_score numeric, external_score numeric, combined_score numeric,
+               risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
+               last_payment date, next_review date)
+LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.customer_risk_at($1, NULL) $$;
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day; a filter on one customer reads that customer only';
 COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'what the guard leaves: the limit in force (a temporary limit in its days) with tolerance, plus the cover that counts, minus exposure; negative when over; NULL without a limit';
 
 -- The copies of the accounts the guard judges by, checked
@@ -7749,7 +7957,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._disputed_items_at(date) FROM PUBLIC;
 -- The query of _receivable_items_sql() with one more column, disputed:
 -- whether the item's dispute is open on the day $1.  receivable_stats()
 -- reads it when risk_settings.disputed_in_score is false.
-CREATE FUNCTION pgcredit._receivable_items_disputed_sql()
+CREATE FUNCTION pgcredit._receivable_items_disputed_sql(one_customer boolean DEFAULT false)
 RETURNS text LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -7760,12 +7968,12 @@ AS $$
          '(i.relid, i.item_key) IN (SELECT d.relid::oid, d.item_key FROM pgcredit.collection_dispute d '
          '                          WHERE d.opened_on <= $1 AND (d.closed_on IS NULL OR d.closed_on > $1)) '
          '  AS disputed '
-         'FROM pgcredit._attached_items_keyed(''receivables'') i '
+         'FROM pgcredit._attached_items_keyed(''receivables''' || CASE WHEN $1 THEN ', $2' ELSE '' END || ') i '
          'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
 $$;
-COMMENT ON FUNCTION pgcredit._receivable_items_disputed_sql() IS
-  'the query of _receivable_items_sql() with a column disputed: whether the item''s dispute is open on the day $1';
-REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql() FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) IS
+  'the query of _receivable_items_sql(one_customer) with a column disputed: whether the item''s dispute is open on the day $1';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) FROM PUBLIC;
 
 
 ----------------------------------------------------------------------

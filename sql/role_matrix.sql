@@ -100,9 +100,12 @@ INSERT INTO decided_function VALUES
   -- the horizon's today, which pgcredit.future_orders reads as its reader
   ('pgcredit._horizon_today()', 'reader'),
   ('pgcredit.receivable_stats(date)', 'reader'),
+  ('pgcredit.receivable_stats(date,text)', 'reader'),
   ('pgcredit.portfolio_stats(date)', 'reader'),
   ('pgcredit.external_score_now(date)', 'reader'),
+  ('pgcredit.external_score_now(date,text)', 'reader'),
   ('pgcredit.customer_risk_at(date)', 'reader'),
+  ('pgcredit.customer_risk_at(date,text)', 'reader'),
   ('pgcredit.watchlist_at(date)', 'reader'),
   ('pgcredit.recommend_limit(text,date)', 'reader'),
   -- helpers that the risk views call as their reader
@@ -137,6 +140,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.set_cover_policy(text,boolean,numeric,text,boolean,integer)', 'admin'),
   ('pgcredit.verify_cover()', 'reader'),
   ('pgcredit.cover_at(date)', 'reader'),
+  ('pgcredit.cover_at(date,text)', 'reader'),
   ('pgcredit.customer_cover_at(date)', 'reader'),
   ('pgcredit._cover_value(numeric,numeric,numeric)', 'reader'),
   -- exposure categories: admins add categories (as they attach tables),
@@ -171,6 +175,9 @@ INSERT INTO decided_function VALUES
   -- pgcredit_admin
   ('pgcredit.advance_horizon(date)', 'admin'),
   ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,name,name,text,name,integer)', 'admin'),
+  -- run as the caller, who must own the table
+  ('pgcredit.create_customer_index(regclass)', 'admin'),
+  ('pgcredit._has_customer_index(regclass,name)', 'admin'),
   ('pgcredit.attach_receivables(regclass,name,name,name,name,text[],name,name,name,name,name,text)', 'admin'),
   ('pgcredit.detach(regclass)', 'admin'),
   ('pgcredit.set_no_account_policy(text,numeric,numeric,text)', 'admin'),
@@ -230,7 +237,10 @@ INSERT INTO decided_function VALUES
   ('pgcredit._record_hold_fx(oid,jsonb,text,numeric,text,numeric,text,date)', 'owner'),
   ('pgcredit.items_past_due(text,integer)', 'owner'),
   ('pgcredit._check_day(date)', 'owner'),
-  ('pgcredit._receivable_items_sql()', 'owner'),
+  ('pgcredit._receivable_items_sql(boolean)', 'owner'),
+  ('pgcredit._note_customer_index(regclass,name)', 'owner'),
+  -- the planner support of the per-customer functions: the planner calls it
+  ('pgcredit._customer_support(internal)', 'owner'),
   ('pgcredit._notify_alert()', 'owner'),
   ('pgcredit._alert_on_hold()', 'owner'),
   ('pgcredit._account_import_row()', 'owner'),
@@ -343,7 +353,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._dispute_lock(regclass,jsonb,text[])', 'owner'),
   ('pgcredit._close_dispute(bigint,text,text,date)', 'owner'),
   ('pgcredit._disputed_items_at(date)', 'owner'),
-  ('pgcredit._receivable_items_disputed_sql()', 'owner'),
+  ('pgcredit._receivable_items_disputed_sql(boolean)', 'owner'),
   -- promises to pay and payment plans: controllers record and cancel
   -- them, run_collections() decides them; readers read their record and
   -- the instalments

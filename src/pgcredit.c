@@ -197,7 +197,16 @@ _PG_init(void)
 							   PGC_SUSET,
 							   GUC_NOT_IN_SAMPLE,
 							   CheckHorizonToday, AssignHorizonToday, NULL);
+	DefineCustomBoolVariable("pgcredit.customer_filter_pushdown",
+							 "Whether a filter on one customer makes pgcredit's per-customer functions read that customer only.",
+							 "Off: every customer is computed and the filter applied afterwards, as before 1.1.",
+							 &pgc_customer_filter_pushdown,
+							 true,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("pgcredit");
+	pgc_customer_filter_init();
 }
 
 /*

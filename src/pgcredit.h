@@ -71,6 +71,11 @@ typedef struct PgcActAs
 
 /* pgcredit.c */
 extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
+
+/* customer_filter.c: customer filters reach per-customer functions */
+extern bool pgc_customer_filter_pushdown;
+extern void pgc_customer_filter_init(void);
+
 extern Oid	pgc_function_owner(Oid fn_oid);
 extern void pgc_act_as(PgcActAs *save, Oid role, bool restricted);
 extern void pgc_act_as_lazily(PgcActAs *save, Oid role, bool restricted);

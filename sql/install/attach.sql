@@ -110,6 +110,76 @@ COMMENT ON FUNCTION pgcredit._in_inheritance(regclass) IS
   'whether a table is an inheritance parent or child (partitions aside)';
 REVOKE EXECUTE ON FUNCTION pgcredit._in_inheritance(regclass) FROM PUBLIC;
 
+-- One customer's rows are read through an index on the customer column
+-- (customer_risk and the other per-customer reads filtered by customer,
+-- recommend_limit): attaching a table without one says so
+CREATE FUNCTION pgcredit._has_customer_index(tbl regclass, customer_column name)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (
+    SELECT FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+    JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+    JOIN pg_catalog.pg_am m ON m.oid = c.relam
+    WHERE i.indrelid = $1 AND a.attname = $2 AND i.indpred IS NULL AND m.amname IN ('btree', 'hash'))
+$$;
+COMMENT ON FUNCTION pgcredit._has_customer_index(regclass, name) IS
+  'whether the table has a B-tree or hash index, not partial, whose first column is its customer column';
+REVOKE EXECUTE ON FUNCTION pgcredit._has_customer_index(regclass, name) FROM PUBLIC;
+-- create_customer_index() runs as its caller, an administrator
+GRANT EXECUTE ON FUNCTION pgcredit._has_customer_index(regclass, name) TO pgcredit_admin;
+
+CREATE FUNCTION pgcredit._note_customer_index(tbl regclass, customer_column name)
+RETURNS void LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._has_customer_index(tbl, customer_column) THEN
+    RAISE NOTICE 'table "%" has no index on its customer column "%"', tbl, customer_column
+      USING DETAIL = 'pgcredit reads one customer''s rows (customer_risk and the other per-customer views filtered by customer, recommend_limit) through such an index; without one, each such read scans the whole table.',
+            HINT = format('Create one: CREATE INDEX CONCURRENTLY ON %s (%I); or SELECT pgcredit.create_customer_index(%L);',
+                          tbl, customer_column, tbl::text);
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._note_customer_index(regclass, name) IS
+  'for the attach functions: a notice, with the statement that creates one, when the table has no index on its customer column';
+REVOKE EXECUTE ON FUNCTION pgcredit._note_customer_index(regclass, name) FROM PUBLIC;
+
+-- Run as the caller, who must own the table: it gives no right
+CREATE FUNCTION pgcredit.create_customer_index(tbl regclass)
+RETURNS regclass LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  col name;
+  idx text;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT a.customer_column INTO col FROM pgcredit.attachment a WHERE a.relid = tbl;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  IF pgcredit._has_customer_index(tbl, col) THEN
+    RAISE EXCEPTION 'table "%" has an index on its customer column "%" already', tbl, col
+      USING ERRCODE = 'duplicate_object';
+  END IF;
+  -- named after the table, in its schema; PostgreSQL shortens a long name
+  idx := left((SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = tbl), 40) || '_pgcredit_customer';
+  EXECUTE format('CREATE INDEX %I ON %s (%I)', idx, tbl, col);
+  RETURN (SELECT i.indexrelid::regclass FROM pg_catalog.pg_index i
+          JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+          WHERE i.indrelid = tbl AND c.relname = idx);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.create_customer_index(regclass) IS
+  'create a B-tree index on an attached table''s customer column, as the caller (who must own the table), and return it; CREATE INDEX CONCURRENTLY does the same without locking out writers, outside a transaction';
+REVOKE EXECUTE ON FUNCTION pgcredit.create_customer_index(regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.create_customer_index(regclass) TO pgcredit_admin;
+
 CREATE FUNCTION pgcredit._attach(tbl regclass, kind text, customer_column name, amount_column name,
                                  due_column name, open_column name, open_values text[],
                                  mode text, hold_column name,
@@ -328,6 +398,7 @@ BEGIN
 
   PERFORM pgcredit._rebuild_group_exposure();
   PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+  PERFORM pgcredit._note_customer_index(tbl, customer_column);
   RETURN att;
 END
 $$;

@@ -523,7 +523,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._disputed_items_at(date) FROM PUBLIC;
 -- The query of _receivable_items_sql() with one more column, disputed:
 -- whether the item's dispute is open on the day $1.  receivable_stats()
 -- reads it when risk_settings.disputed_in_score is false.
-CREATE FUNCTION pgcredit._receivable_items_disputed_sql()
+CREATE FUNCTION pgcredit._receivable_items_disputed_sql(one_customer boolean DEFAULT false)
 RETURNS text LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -534,12 +534,12 @@ AS $$
          '(i.relid, i.item_key) IN (SELECT d.relid::oid, d.item_key FROM pgcredit.collection_dispute d '
          '                          WHERE d.opened_on <= $1 AND (d.closed_on IS NULL OR d.closed_on > $1)) '
          '  AS disputed '
-         'FROM pgcredit._attached_items_keyed(''receivables'') i '
+         'FROM pgcredit._attached_items_keyed(''receivables''' || CASE WHEN $1 THEN ', $2' ELSE '' END || ') i '
          'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
 $$;
-COMMENT ON FUNCTION pgcredit._receivable_items_disputed_sql() IS
-  'the query of _receivable_items_sql() with a column disputed: whether the item''s dispute is open on the day $1';
-REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql() FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) IS
+  'the query of _receivable_items_sql(one_customer) with a column disputed: whether the item''s dispute is open on the day $1';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) FROM PUBLIC;
 
 
 ----------------------------------------------------------------------

@@ -8,14 +8,18 @@
 -- (by id): the first takes the exposure up to its amount, the next the
 -- exposure above that up to its own, and so on.  Of the exposure a cover
 -- takes, it pays its share less its deductible (never below 0).
-CREATE FUNCTION pgcredit.cover_at(day date)
+CREATE FUNCTION pgcredit.cover_at(day date, for_customer text)
 RETURNS TABLE (cover bigint, customer text, kind text, issuer text, amount numeric, share_pct numeric,
                deductible numeric, valid_from date, valid_until date, decision text,
                counted numeric, insured_limit numeric, insured_exposure numeric)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
+SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-  SELECT c.id, c.customer, c.kind, c.issuer, c.amount, c.share_pct, c.deductible, c.valid_from, c.valid_until,
+BEGIN
+  -- planned at each call with its values: one customer's covers are
+  -- found through the customer index, every customer's with a scan
+  RETURN QUERY EXECUTE 'SELECT c.id, c.customer, c.kind, c.issuer, c.amount, c.share_pct, c.deductible, c.valid_from, c.valid_until,
          c.decision,
          CASE WHEN p.counts THEN pg_catalog.trim_scale(round(pgcredit._cover_value(c.amount, c.share_pct, c.deductible) * p.counted_pct / 100, 2))
               ELSE 0 END,
@@ -31,12 +35,28 @@ AS $$
   FROM pgcredit.cover c
   JOIN pgcredit.cover_policy_in_force p ON p.kind = c.kind
   LEFT JOIN pgcredit.exposure e ON e.customer = c.customer
-  WHERE c.decision IN ('granted', 'reduced') AND c.ended_at IS NULL
+  WHERE c.decision IN (''granted'', ''reduced'') AND c.ended_at IS NULL
     AND c.valid_from <= $1 AND (c.valid_until IS NULL OR c.valid_until >= $1)
-  ORDER BY c.customer, c.id
+    AND ($2 IS NULL OR c.customer = $2)
+  ORDER BY c.customer, c.id'
+  USING day, for_customer;
+END
 $$;
+COMMENT ON FUNCTION pgcredit.cover_at(date, text) IS
+  'the covers (of one customer; every customer''s when NULL) in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures';
+REVOKE EXECUTE ON FUNCTION pgcredit.cover_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.cover_at(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.cover_at(day date)
+RETURNS TABLE (cover bigint, customer text, kind text, issuer text, amount numeric, share_pct numeric,
+               deductible numeric, valid_from date, valid_until date, decision text,
+               counted numeric, insured_limit numeric, insured_exposure numeric)
+LANGUAGE sql STABLE
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.cover_at($1, NULL) $$;
 COMMENT ON FUNCTION pgcredit.cover_at(date) IS
-  'the covers in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures';
+  'the covers in force on a day (granted or reduced, valid, not ended), each with what it adds to the limit (counted), its insured limit and the part of the customer''s current exposure it insures: cover_at(day, NULL)';
 REVOKE EXECUTE ON FUNCTION pgcredit.cover_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.cover_at(date) TO pgcredit_reader;
 

@@ -1,26 +1,32 @@
 -- Risk: the views BI tools read (customer_risk, portfolio, watchlist...)
 
-CREATE FUNCTION pgcredit.customer_risk_at(as_of date)
+CREATE FUNCTION pgcredit.customer_risk_at(as_of date, for_customer text)
 RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
                open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
                behavioural_score numeric, external_score numeric, combined_score numeric,
                risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
                aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
                last_payment date, next_review date)
-LANGUAGE sql STABLE ROWS 10000
+LANGUAGE plpgsql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
 -- a plan of a few joins over large inputs: compiling it would take longer than running it
 SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-WITH s AS (SELECT * FROM pgcredit.receivable_stats($1)),
-     x AS (SELECT * FROM pgcredit.external_score_now($1)),
+BEGIN
+  -- planned at each call with its values, so that one customer's row
+  -- is read through the indexes and every customer's with scans
+  RETURN QUERY EXECUTE '
+WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
+     x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
      h AS (SELECT customer, tier FROM pgcredit.score_history
-           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)),
+           WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
+             AND ($2 IS NULL OR customer = $2)),
      c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
            UNION SELECT customer FROM s),
      -- the cover that counts towards each limit on the day
-     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1) v GROUP BY v.customer)
+     k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1, $2) v GROUP BY v.customer)
 SELECT c.customer,
        a.credit_limit,
        coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
@@ -33,7 +39,7 @@ SELECT c.customer,
              + coalesce(k.cover, 0)
              - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
        round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
-       coalesce(a.status, 'no account') AS status,
+       coalesce(a.status, ''no account'') AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
        pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
@@ -53,9 +59,28 @@ LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
 CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
-                                 / nullif(a.credit_limit, 0), 2) AS pct) u;
+                                 / nullif(a.credit_limit, 0), 2) AS pct) u
+-- one customer, or every one: the customer then reaches each table''s index
+WHERE $2 IS NULL OR c.customer = $2'
+  USING as_of, for_customer;
+END
 $$;
-COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day';
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date, text) IS 'the row of customer_risk of one customer (every customer''s when NULL) as of any day, read through the indexes';
+REVOKE EXECUTE ON FUNCTION pgcredit.customer_risk_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.customer_risk_at(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.customer_risk_at(as_of date)
+RETURNS TABLE (customer text, credit_limit numeric, exposure numeric, receivables numeric,
+               open_orders numeric, available_credit numeric, utilisation_pct numeric, status text,
+               behavioural_score numeric, external_score numeric, combined_score numeric,
+               risk_tier text, days_past_due int, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, dso_90 numeric,
+               last_payment date, next_review date)
+LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.customer_risk_at($1, NULL) $$;
+COMMENT ON FUNCTION pgcredit.customer_risk_at(date) IS 'the rows of customer_risk as of any day; a filter on one customer reads that customer only';
 -- The views call customer_risk_at(), _newly_overdue(), _settings_or_default()
 -- and _combine() as their reader (a view checks the functions it calls
 -- against the caller), so readers execute these helpers too.

@@ -61,3 +61,13 @@ COMMENT ON SCHEMA pgcredit IS
 
 
 GRANT USAGE ON SCHEMA pgcredit TO PUBLIC;
+
+-- The planner support of the per-customer functions (src/customer_filter.c):
+-- a filter on one customer reaches them
+CREATE FUNCTION pgcredit._customer_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pgc_customer_support'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION pgcredit._customer_support(internal) IS
+  'planner support of the per-customer functions: loads the hook that passes a filter on one customer to them, and estimates one customer''s rows';
+REVOKE EXECUTE ON FUNCTION pgcredit._customer_support(internal) FROM PUBLIC;

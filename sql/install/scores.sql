@@ -64,7 +64,7 @@ SELECT pg_catalog.pg_extension_config_dump('pgcredit.score_history', '');
 
 
 -- The attached receivables, as one query over all of them
-CREATE FUNCTION pgcredit._receivable_items_sql()
+CREATE FUNCTION pgcredit._receivable_items_sql(one_customer boolean DEFAULT false)
 RETURNS text LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -74,24 +74,27 @@ AS $$
          'CASE WHEN i.paid_on <= $1 THEN NULL WHEN i.paid_on > $1 THEN i.invoice_amount '
          '     WHEN i.counts THEN i.amount END AS open_amount, '
          'i.due, i.invoice_amount, i.invoiced_on, i.paid_on '
-         'FROM pgcredit._attached_items(''receivables'') i '
+         -- one customer's items, the customer $2, are read through the
+         -- tables' customer indexes; every customer's with a plain scan
+         'FROM pgcredit._attached_items(''receivables''' || CASE WHEN $1 THEN ', $2' ELSE '' END || ') i '
          -- invoices of later days are left out
          'WHERE i.invoiced_on IS NULL OR i.invoiced_on <= $1'
 $$;
-COMMENT ON FUNCTION pgcredit._receivable_items_sql() IS
-  'the query listing every item of the attached receivables tables as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
-REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql() FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._receivable_items_sql(boolean) IS
+  'the query listing every item of the attached receivables tables (with one_customer, of the customer $2 only) as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(boolean) FROM PUBLIC;
 
-CREATE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+CREATE FUNCTION pgcredit.receivable_stats(as_of date, for_customer text)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
                behavioural_score numeric, invoiced_12m numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
+SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  items text := pgcredit._receivable_items_sql();
+  items text := pgcredit._receivable_items_sql(for_customer IS NOT NULL);
   score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
 BEGIN
   PERFORM pgcredit._check_day(as_of);
@@ -102,7 +105,7 @@ BEGIN
   IF EXISTS (SELECT FROM pgcredit.collection_dispute d
              WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
     IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
-      items := pgcredit._receivable_items_disputed_sql();
+      items := pgcredit._receivable_items_disputed_sql(for_customer IS NOT NULL);
       score := score || ' FILTER (WHERE NOT disputed)';
     END IF;
   END IF;
@@ -121,30 +124,64 @@ BEGIN
                   sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
            FROM (%s) items
            GROUP BY 1) s',
-    score, items), '$1', quote_literal(as_of::text) || '::date');
+    score, items), '$1', quote_literal(as_of::text) || '::date')
+  -- the customer goes in as the parameter $2, never into the text
+  USING as_of, for_customer;
 END
 $$;
+COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
+  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.receivable_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT * FROM pgcredit.receivable_stats($1, NULL) $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date) IS
-  'per customer over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+  'per customer over every attached receivables table, at as_of: receivable_stats(as_of, NULL); a filter on one customer reads that customer only';
 REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.external_score_now(as_of date, for_customer text)
+RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
+LANGUAGE plpgsql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- planned at each call with its values: one customer's scores are
+  -- found through the primary key, every customer's with a scan
+  RETURN QUERY EXECUTE
+    'SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
+            round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
+                                               ELSE (e.score - x.worst) / (x.best - x.worst) * 100 END)), 2),
+            e.rating, e.as_of
+     FROM pgcredit.external_score e
+     LEFT JOIN pgcredit.external_score_scale x ON x.source = e.source
+     WHERE e.as_of <= $1 AND ($2 IS NULL OR e.customer = $2)
+     ORDER BY e.customer, e.as_of DESC, e.loaded_at DESC, e.source'
+  USING as_of, for_customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.external_score_now(date, text) IS
+  'each customer''s (one customer''s; every customer''s when NULL) latest external score on or before as_of, also brought to 0-100 by external_score_scale';
+REVOKE EXECUTE ON FUNCTION pgcredit.external_score_now(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.external_score_now(date, text) TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.external_score_now(as_of date DEFAULT current_date)
 RETURNS TABLE (customer text, source text, score numeric, scaled_score numeric, rating text, scored_on date)
 LANGUAGE sql STABLE ROWS 10000
+SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-  SELECT DISTINCT ON (e.customer) e.customer, e.source, e.score,
-         round(greatest(0, least(100, CASE WHEN x.source IS NULL THEN e.score
-                                            ELSE (e.score - x.worst) / (x.best - x.worst) * 100 END)), 2),
-         e.rating, e.as_of
-  FROM pgcredit.external_score e
-  LEFT JOIN pgcredit.external_score_scale x ON x.source = e.source
-  WHERE e.as_of <= $1
-  ORDER BY e.customer, e.as_of DESC, e.loaded_at DESC, e.source
-$$;
+AS $$ SELECT * FROM pgcredit.external_score_now($1, NULL) $$;
 COMMENT ON FUNCTION pgcredit.external_score_now(date) IS
-  'each customer''s latest external score on or before as_of, also brought to 0-100 by external_score_scale';
+  'each customer''s latest external score on or before as_of, also brought to 0-100 by external_score_scale: external_score_now(as_of, NULL)';
 REVOKE EXECUTE ON FUNCTION pgcredit.external_score_now(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.external_score_now(date) TO pgcredit_reader;
 

@@ -147,6 +147,11 @@ CREATE TABLE web_order (
 	on_hold      boolean NOT NULL DEFAULT false
 );
 
+-- The company reads one customer at a time: an index on each customer column
+CREATE INDEX invoice_customer ON invoice (customer_id);
+CREATE INDEX sales_order_customer ON sales_order (customer_id);
+CREATE INDEX web_order_customer ON web_order (customer_id);
+
 CREATE EXTENSION IF NOT EXISTS pgcredit;
 
 -- Credit control on the company's own tables: open invoices and open

@@ -315,12 +315,18 @@ for my $f (glob("$repo/sql/pgcredit--*.sql"), glob("$repo/sql/install/*.sql"))
 }
 is("@bare", '', 'every C function names its C symbol');
 # An upgrade script defines each function once, as its version has it: a
-# second definition further down would make the first dead text
+# second definition further down would make the first dead text.  A
+# function is its name and its argument list (overloads are several).
 for my $f (glob "$repo/sql/pgcredit--*--*.sql")
 {
 	my %seen;
 	my $text = slurp_file($f);
-	$seen{$1}++ while $text =~ /^CREATE (?:OR REPLACE )?FUNCTION (pgcredit\.\w+)\(/mg;
+	while ($text =~ /^CREATE (?:OR REPLACE )?FUNCTION (pgcredit\.\w+)(\((?:[^()]++|(?2))*\))/mg)
+	{
+		my ($name, $args) = ($1, $2);
+		$args =~ s/\s+/ /g;
+		$seen{"$name$args"}++;
+	}
 	my @twice = grep { $seen{$_} > 1 } sort keys %seen;
 	is("@twice", '', basename($f) . ' defines each function once');
 }
