@@ -94,7 +94,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard bench-collections stress fuzz fuzz-sql indent typedefs
+.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs
 
 deps:
 	@bash test/setup.sh
@@ -110,6 +110,9 @@ bench-guard:
 
 bench-collections:
 	@bash test/bench/run.sh collections
+
+bench-reads:
+	@bash test/bench/run.sh reads
 
 stress:
 	@bash test/stress/make_stress.sh

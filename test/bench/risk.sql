@@ -35,6 +35,8 @@ FROM (SELECT g, (g * 104729 % 100000) / 100.0 + 1 AS a,
       FROM generate_series(1::bigint, :risk_rows) g) s;
 INSERT INTO pgcredit.account (customer, credit_limit)
 SELECT 'C' || c, 1000 + (c * 31 % 50) * 1000 FROM generate_series(0, :risk_customers - 1) c;
+-- one customer is read through this index, as a company's table would have it
+CREATE INDEX bench_risk_invoice_customer ON bench_risk_invoice (customer);
 VACUUM ANALYZE bench_risk_invoice;
 SELECT count(*) > 0 AS attached FROM pgcredit.attach_receivables('bench_risk_invoice', 'customer', 'open_amount', 'due',
   invoice_amount_column => 'amount', invoiced_column => 'invoiced_on', paid_column => 'paid_on') \gset
@@ -64,6 +66,50 @@ WITH r AS (
 SELECT what, ms, round(ms / (SELECT ms FROM r WHERE what = 'plain SQL aging by customer'), 2) AS vs_plain_aging
 FROM r;
 SELECT customers, tier_a, tier_b, tier_c, tier_d, tier_e FROM pgcredit.portfolio;
+
+-- One customer at a time, as an order screen or a BI drill-down reads it:
+-- the mean over 200 different customers (each read once, so no customer's
+-- pages are warmer than another's), against the plain indexed query for
+-- the same figures (the aging bands, the oldest item, the last payment,
+-- the invoicing of 90 days and of 12 months, the limit and the exposure)
+SET bench.customers = :risk_customers;
+CREATE FUNCTION pg_temp.mean_ms(q text, n int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+  t0 timestamptz;
+  total numeric := 0;
+BEGIN
+  FOR i IN 1..n LOOP
+    t0 := clock_timestamp();
+    EXECUTE q USING 'C' || ((i * 7907) % current_setting('bench.customers')::int);
+    total := total + extract(epoch FROM clock_timestamp() - t0) * 1000;
+  END LOOP;
+  RETURN round(total / n, 3);
+END $$;
+\echo 'one customer of' :risk_customers 'at' :risk_rows 'invoices (mean of 200 customers)'
+WITH r AS (
+  SELECT 'plain SQL, one customer (indexed)' AS what, pg_temp.mean_ms($q$
+    SELECT a.customer, a.credit_limit, e.receivables + e.open_orders, s.*
+    FROM pgcredit.account a LEFT JOIN pgcredit.exposure e USING (customer)
+    CROSS JOIN LATERAL (
+      SELECT sum(open_amount) FILTER (WHERE due >= date '2024-06-30') AS cur,
+             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 1 AND 30) AS b1,
+             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 31 AND 60) AS b2,
+             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 61 AND 90) AS b3,
+             sum(open_amount) FILTER (WHERE date '2024-06-30' - due > 90) AS b4,
+             max(date '2024-06-30' - due) FILTER (WHERE open_amount > 0 AND due < date '2024-06-30') AS oldest,
+             max(paid_on) AS last_paid,
+             sum(amount) FILTER (WHERE invoiced_on > date '2024-06-30' - 90) AS sales_90,
+             sum(amount) FILTER (WHERE invoiced_on > date '2024-06-30' - 365) AS sales_365
+      FROM bench_risk_invoice i WHERE i.customer = a.customer) s
+    WHERE a.customer = $1$q$, 200) AS ms
+  UNION ALL
+  SELECT 'customer_risk WHERE customer = $1', pg_temp.mean_ms($q$SELECT * FROM pgcredit.customer_risk WHERE customer = $1$q$, 200)
+  UNION ALL
+  SELECT 'recommend_limit($1)', pg_temp.mean_ms($q$SELECT * FROM pgcredit.recommend_limit($1)$q$, 200)
+)
+SELECT what, ms, round(ms / (SELECT ms FROM r WHERE what = 'plain SQL, one customer (indexed)'), 2) AS vs_plain
+FROM r;
+
 
 SELECT count(*) > 0 AS detached FROM pgcredit.detach('bench_risk_invoice') \gset
 DROP TABLE bench_risk_invoice;
