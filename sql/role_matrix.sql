@@ -121,6 +121,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._may_approve(text,text,numeric,numeric)', 'controller'),
   -- the verdict on an order without writing: sales applications too
   ('pgcredit.check_order(text,numeric,regclass,numeric,text,date,date)', 'sales'),
+  -- one customer's credit status, for the same applications
+  ('pgcredit.credit_status(text)', 'sales'),
   -- pgcredit_controller
   ('pgcredit.open_account(text,numeric,numeric,integer,text,date,text)', 'controller'),
   -- credit groups: controllers change them; readers verify

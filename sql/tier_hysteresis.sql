@@ -104,7 +104,8 @@ SELECT count(*) AS tier_is_score_tier FROM pgcredit.score_history WHERE tier = s
 BEGIN;
 SET LOCAL track_functions = 'all';
 SELECT customers FROM pgcredit.refresh_scores('2024-04-30');
-SELECT funcid::regprocedure AS function, calls FROM pg_stat_xact_user_functions WHERE schemaname = 'pgcredit' ORDER BY 1::text;
+SELECT funcid::regprocedure AS function, calls FROM pg_stat_xact_user_functions WHERE schemaname = 'pgcredit'
+ORDER BY funcid::regprocedure::text COLLATE "C";
 ROLLBACK;
 -- Its tiers are risk_tier()'s: every row scored above, with the previous
 -- row's tier, and a grid of scores (every 0.05 from 20 to 100, NULL

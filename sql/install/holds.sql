@@ -242,3 +242,56 @@ LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION pgcredit.last_held_order_id() IS
   'the id (held_order.id) of the held order this session''s writes recorded last, as lastval() for sequences; NULL when none did';
 -- EXECUTE: PUBLIC (the default): a session learns only of its own holds
+
+-- What an order screen needs of one customer, for a role that may read
+-- no account: pgcredit_sales, which may already ask check_order()
+CREATE FUNCTION pgcredit.credit_status(for_customer text)
+RETURNS TABLE (customer text, status text, credit_limit numeric, available_credit numeric,
+               limited_by text, exposure numeric, receivables numeric, open_orders numeric,
+               held_orders bigint, held_amount numeric, currency text, as_of date)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  key text := for_customer;
+  a pgcredit.account;
+  e pgcredit.exposure;
+  c record;
+  gh record;
+BEGIN
+  IF key IS NULL THEN
+    RAISE EXCEPTION 'customer must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- the guard's own answer for an order of 0: what the customer's limit
+  -- leaves before an order (with tolerance and cover), and its refusal of
+  -- a key too long (54000)
+  SELECT * INTO c FROM pgcredit.check_order(key, 0);
+  SELECT * INTO a FROM pgcredit.account x WHERE x.customer = key;
+  SELECT * INTO e FROM pgcredit.exposure x WHERE x.customer = key;
+  credit_status.customer := key;
+  status := coalesce(a.status, 'no account');
+  credit_limit := pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
+                                            a.temporary_until, current_date);
+  available_credit := c.credit_available;
+  limited_by := CASE WHEN c.credit_available IS NOT NULL THEN 'customer' END;
+  -- a member of a credit group: the least headroom over its own limit and
+  -- every group limit of its chain, as the guard checks them all
+  SELECT g.limit_headroom, g.limited_by INTO gh FROM pgcredit.group_member_risk g WHERE g.customer = key;
+  IF FOUND THEN
+    available_credit := gh.limit_headroom;
+    limited_by := gh.limited_by;
+  END IF;
+  receivables := coalesce(e.receivables, 0);
+  open_orders := coalesce(e.open_orders, 0);
+  exposure := receivables + open_orders;
+  SELECT count(*), coalesce(sum(h.amount), 0) INTO held_orders, held_amount
+  FROM pgcredit.held_order h WHERE h.customer = key AND h.released_at IS NULL;
+  currency := coalesce(a.currency, (SELECT s.base_currency FROM pgcredit.settings s));
+  as_of := current_date;
+  RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.credit_status(text) IS
+  'one customer''s credit now, for application code that may read no account: status (no account without one), the limit in force today, the credit available before an order as the guard judges it (the least headroom over the customer''s limit and its credit groups'', with tolerance and cover; NULL without a limit) and which limit binds (customer or group), exposure, receivables and open orders, the orders on hold and their amount, the account''s currency (NULL in a single-currency book), the day';
+REVOKE EXECUTE ON FUNCTION pgcredit.credit_status(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.credit_status(text) TO pgcredit_reader, pgcredit_sales;
