@@ -77,12 +77,14 @@ INSERT INTO cat_contract (customer, amount) VALUES ('cat-a', 30), ('cat-b', 70);
 SELECT customer, receivables, open_orders FROM pgcredit.exposure WHERE customer LIKE 'cat-%' ORDER BY customer;
 SELECT customer, category, amount FROM pgcredit.category_exposure ORDER BY 1, 2;
 -- what the exposure is made of: the amounts of a customer add up to it
-SELECT * FROM pgcredit.exposure_breakdown WHERE customer LIKE 'cat-%' ORDER BY customer, kind, category;
+SELECT customer, category, kind, amount, sub_limit, tolerance_pct, headroom, day = current_date AS today
+FROM pgcredit.exposure_breakdown WHERE customer LIKE 'cat-%' ORDER BY customer, kind, category;
 SELECT b.customer, sum(b.amount) AS breakdown, e.receivables + e.open_orders AS exposure
 FROM pgcredit.exposure_breakdown b JOIN pgcredit.exposure e USING (customer)
 WHERE customer LIKE 'cat-%'
 GROUP BY b.customer, e.receivables, e.open_orders ORDER BY 1;
-SELECT * FROM pgcredit.category_totals ORDER BY kind, category;
+SELECT category, kind, built_in, amount, customers, customers_over_sub_limit, day = current_date AS today
+FROM pgcredit.category_totals ORDER BY kind, category;
 
 -- Sub-limits: bad input refused, nothing changed
 \set VERBOSITY terse
@@ -222,7 +224,8 @@ SELECT relid, category FROM pgcredit.attach_orders('cat_delivery', 'customer', '
                                                    category => 'deliveries');
 SELECT * FROM pgcredit.verify_exposure();
 SELECT * FROM pgcredit.verify_category_exposure();
-SELECT * FROM pgcredit.category_totals ORDER BY kind, category;
+SELECT category, kind, built_in, amount, customers, customers_over_sub_limit, day = current_date AS today
+FROM pgcredit.category_totals ORDER BY kind, category;
 
 -- A partitioned table of a company category: rows moving between
 -- partitions (and customers) and TRUNCATE keep its rows right

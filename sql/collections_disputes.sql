@@ -200,7 +200,9 @@ SELECT * FROM ds_buckets;
 SELECT customer, receivables, open_orders FROM pgcredit.exposure WHERE customer = 'DS3';
 -- clean: items 2 and 3, 70, of which 50 past due; disputed: item 1, 80,
 -- past due
-SELECT * FROM pgcredit.receivables_by_dispute WHERE customer IN ('DS3', 'DS4');
+SELECT customer, clean_items, clean, clean_past_due, disputed_items, disputed, disputed_past_due,
+       day = pgcredit._horizon_today() AS today
+FROM pgcredit.receivables_by_dispute WHERE customer IN ('DS3', 'DS4');
 -- A payment on the disputed item (80 to 30) and a new due date follow it
 -- into both; still no rule counts it
 UPDATE ds_ledger SET open_amount = 30 WHERE id = 1;

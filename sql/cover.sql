@@ -218,11 +218,15 @@ SELECT customer, credit_limit FROM pgcredit.open_account('I1', 20000);
 SELECT id FROM pgcredit.add_cover('I1', 'credit_insurance', 'Insurer A', 10000, 'policy 7', share_pct => 90, deductible => 500);
 INSERT INTO c_order (customer, amount) VALUES ('I1', 12000);
 -- min(12,000, 10,000) * 90% - 500 = 8,500 insured; 3,500 not; 2,000 above the insured limit
-SELECT * FROM pgcredit.customer_cover WHERE customer = 'I1';
+SELECT customer, exposure, credit_limit, cover_counted, effective_limit, insured_limit, insured_exposure,
+       uninsured_exposure, above_insured_limit, day = pgcredit.as_of() AS on_as_of
+FROM pgcredit.customer_cover WHERE customer = 'I1';
 -- a second policy stacks above the first: it takes the 2,000 above 10,000, at 50%
 SELECT id FROM pgcredit.add_cover('I1', 'credit_insurance', 'Insurer B', 5000, 'top-up policy', share_pct => 50);
 SELECT cover, issuer, insured_limit, insured_exposure FROM pgcredit.cover_at(current_date) WHERE customer = 'I1' ORDER BY cover;
-SELECT * FROM pgcredit.customer_cover WHERE customer = 'I1';
+SELECT customer, exposure, credit_limit, cover_counted, effective_limit, insured_limit, insured_exposure,
+       uninsured_exposure, above_insured_limit, day = pgcredit.as_of() AS on_as_of
+FROM pgcredit.customer_cover WHERE customer = 'I1';
 -- a small exposure: the deductible takes it all, never below 0
 SELECT customer, credit_limit FROM pgcredit.open_account('I2', 1000);
 SELECT id FROM pgcredit.add_cover('I2', 'credit_insurance', 'Insurer A', 1000, 'policy 8', share_pct => 90, deductible => 500);
@@ -240,7 +244,8 @@ SELECT customer, exposure, insured_limit, insured_exposure, uninsured_exposure, 
 FROM pgcredit.customer_cover WHERE customer = 'I3';
 
 -- the book, by kind and issuer
-SELECT * FROM pgcredit.cover_book;
+SELECT kind, issuer, covers, customers, amount, counted, insured_exposure, day = pgcredit.as_of() AS on_as_of
+FROM pgcredit.cover_book;
 -- another day for the views: the LC of K2 that ended is gone
 SET pgcredit.as_of = '2999-01-01';
 SELECT kind, issuer, covers FROM pgcredit.cover_book WHERE kind = 'letter_of_credit';

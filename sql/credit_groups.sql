@@ -143,8 +143,12 @@ SELECT count(*) FROM pgcredit.group_exposure WHERE group_id = 'US';
 
 -- The views: the groups, and each member beside its group, with the
 -- limit that binds it (its own, or a group's of its chain)
-SELECT * FROM pgcredit.group_risk ORDER BY depth, credit_group;
-SELECT * FROM pgcredit.group_member_risk ORDER BY customer;
+SELECT credit_group, parent, depth, credit_limit, tolerance_pct, exposure, available, members, utilisation,
+       day = current_date AS today
+FROM pgcredit.group_risk ORDER BY depth, credit_group;
+SELECT customer, credit_group, top_group, exposure, credit_limit, available, group_exposure, group_limit,
+       group_available, limit_headroom, limited_by, limiting_group, day = current_date AS today
+FROM pgcredit.group_member_risk ORDER BY customer;
 -- a temporary limit in force counts, as in the guard; a customer whose
 -- own limit leaves less headroom than its groups is limited by it
 SELECT customer, credit_limit FROM pgcredit.set_temporary_limit('D', 100, current_date + 1, 'season');

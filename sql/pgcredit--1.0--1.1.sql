@@ -116,6 +116,23 @@ COMMENT ON FUNCTION pgcredit._customer_support(internal) IS
   'planner support of the per-customer functions: loads the hook that passes a filter on one customer to them, and estimates one customer''s rows';
 REVOKE EXECUTE ON FUNCTION pgcredit._customer_support(internal) FROM PUBLIC;
 
+-- A table's name, always with its schema: the flat form of a regclass
+-- column, which prints without the schema when the reader's search_path
+-- finds the table
+CREATE FUNCTION pgcredit._qualified_name(tbl oid)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.oid = $1
+$$;
+COMMENT ON FUNCTION pgcredit._qualified_name(oid) IS
+  'schema.table of a table, quoted where needed; NULL when there is no such table';
+-- the views call it as their reader
+REVOKE EXECUTE ON FUNCTION pgcredit._qualified_name(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._qualified_name(oid) TO pgcredit_reader;
+
 DROP FUNCTION pgcredit._receivable_items_sql();
 CREATE FUNCTION pgcredit._receivable_items_sql(one_customer boolean DEFAULT false)
 RETURNS text LANGUAGE sql IMMUTABLE
@@ -1379,10 +1396,11 @@ GRANT EXECUTE ON FUNCTION pgcredit.expire_requests() TO pgcredit_controller;
 
 CREATE VIEW pgcredit.pending_requests AS
 SELECT r.id, r.kind, r.customer, s.risk_tier, r.new_limit, r.valid_from, r.valid_until, r.held_order,
-       s.increase, s.amount, r.requester, r.requested_by, r.requested_at, r.expires_at, r.reason,
+       s.increase, s.amount, r.requester, r.requested_by::text AS requested_by, r.requested_at, r.expires_at, r.reason,
        (SELECT string_agg(DISTINCT m.approver::text, ', ' ORDER BY m.approver::text)
         FROM pgcredit._covering_authority(r.kind, s.risk_tier, s.increase, s.amount) m
-        WHERE NOT m.auto_approve AND EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.oid = m.approver)) AS approvers
+        WHERE NOT m.auto_approve AND EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.oid = m.approver)) AS approvers,
+       current_date AS day
 FROM pgcredit.approval_request r
 CROSS JOIN LATERAL pgcredit._request_size(r.kind, r.customer, r.new_limit, r.held_order) s
 WHERE r.status = 'pending' AND r.expires_at > now()
@@ -1405,6 +1423,7 @@ COMMENT ON COLUMN pgcredit.pending_requests.requested_at IS 'when';
 COMMENT ON COLUMN pgcredit.pending_requests.expires_at IS 'when it expires';
 COMMENT ON COLUMN pgcredit.pending_requests.reason IS 'why it is asked for';
 COMMENT ON COLUMN pgcredit.pending_requests.approvers IS 'the roles whose members may approve it (the reader is a member of one)';
+COMMENT ON COLUMN pgcredit.pending_requests.day IS 'the day the view is read: the requests pending now';
 REVOKE ALL ON pgcredit.pending_requests FROM PUBLIC;
 GRANT SELECT ON pgcredit.pending_requests TO pgcredit_controller;
 
@@ -3469,7 +3488,8 @@ CREATE VIEW pgcredit.group_risk AS
   SELECT x.group_id AS credit_group, x.parent, x.depth, x.credit_limit, x.tolerance_pct, x.exposure,
          x.credit_limit - x.exposure AS available,
          (SELECT count(*) FROM pgcredit.group_member m WHERE m.group_id = x.group_id) AS members,
-         CASE WHEN x.credit_limit > 0 THEN round(x.exposure / x.credit_limit, 4) END AS utilisation
+         CASE WHEN x.credit_limit > 0 THEN round(x.exposure / x.credit_limit, 4) END AS utilisation,
+         current_date AS day
   FROM pgcredit.group_exposure x;
 COMMENT ON VIEW pgcredit.group_risk IS 'each credit group with its limit, exposure (its members'' and its groups''), headroom, direct members and utilisation';
 COMMENT ON COLUMN pgcredit.group_risk.credit_group IS 'group key';
@@ -3481,6 +3501,7 @@ COMMENT ON COLUMN pgcredit.group_risk.exposure IS 'receivables + open orders of 
 COMMENT ON COLUMN pgcredit.group_risk.available IS 'limit less exposure (negative when over); NULL without a limit';
 COMMENT ON COLUMN pgcredit.group_risk.members IS 'customers directly in the group';
 COMMENT ON COLUMN pgcredit.group_risk.utilisation IS 'exposure / limit, 4 decimals; NULL without a positive limit';
+COMMENT ON COLUMN pgcredit.group_risk.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.group_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_risk TO pgcredit_reader;
 
@@ -3702,7 +3723,8 @@ GRANT EXECUTE ON FUNCTION pgcredit.advance_horizon(date) TO pgcredit_admin;
 
 CREATE VIEW pgcredit.future_orders AS
   SELECT h.customer, h.counts_from, h.amount, h.items,
-         h.counts_from <= pgcredit._horizon_today() AS due_to_move
+         h.counts_from <= pgcredit._horizon_today() AS due_to_move,
+         pgcredit._horizon_today() AS day
   FROM pgcredit.order_horizon h;
 COMMENT ON VIEW pgcredit.future_orders IS
   'open orders beyond the horizon per customer and the day they start to count; due_to_move marks days that have come, which count already and which advance_horizon() moves into exposure';
@@ -3711,6 +3733,7 @@ COMMENT ON COLUMN pgcredit.future_orders.counts_from IS 'the first day these ord
 COMMENT ON COLUMN pgcredit.future_orders.amount IS 'sum of their amounts that use credit';
 COMMENT ON COLUMN pgcredit.future_orders.items IS 'number of orders';
 COMMENT ON COLUMN pgcredit.future_orders.due_to_move IS 'whether their day has come (advance_horizon() has not moved them yet)';
+COMMENT ON COLUMN pgcredit.future_orders.day IS 'the book''s today (pgcredit._horizon_today()), which due_to_move compares with';
 REVOKE ALL ON pgcredit.future_orders FROM PUBLIC;
 GRANT SELECT ON pgcredit.future_orders TO pgcredit_reader;
 
@@ -4360,7 +4383,7 @@ GRANT EXECUTE ON FUNCTION pgcredit.customer_cover_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.customer_cover AS
   SELECT x.customer, x.exposure, x.credit_limit, x.cover_counted, x.effective_limit, x.insured_limit,
-         x.insured_exposure, x.uninsured_exposure, x.above_insured_limit
+         x.insured_exposure, x.uninsured_exposure, x.above_insured_limit, pgcredit.as_of() AS day
   FROM pgcredit.customer_cover_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.customer_cover IS
   'per customer, on pgcredit.as_of(): exposure, limit, cover counted and effective limit; insured limit, insured and uninsured exposure (see doc/accounts.md, "Cover")';
@@ -4373,15 +4396,28 @@ COMMENT ON COLUMN pgcredit.customer_cover.insured_limit IS 'the sum of the insur
 COMMENT ON COLUMN pgcredit.customer_cover.insured_exposure IS 'what the insurers would pay on the exposure: of each layer up to its limit, its share less its deductible';
 COMMENT ON COLUMN pgcredit.customer_cover.uninsured_exposure IS 'exposure - insured_exposure';
 COMMENT ON COLUMN pgcredit.customer_cover.above_insured_limit IS 'the exposure above the insured limit, which no insurer covers; NULL for a customer without insurance';
+COMMENT ON COLUMN pgcredit.customer_cover.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.customer_cover FROM PUBLIC;
 GRANT SELECT ON pgcredit.customer_cover TO pgcredit_reader;
 
-CREATE VIEW pgcredit.cover_book AS
-  SELECT x.kind, x.issuer, count(*) AS covers, count(DISTINCT x.customer) AS customers,
-         sum(x.amount) AS amount, sum(x.counted) AS counted, sum(x.insured_exposure) AS insured_exposure
-  FROM pgcredit.cover_at(pgcredit.as_of()) x
+-- the book's covers on any day; plain SQL, so that it is planned inline
+CREATE FUNCTION pgcredit.cover_book_at(as_of date)
+RETURNS TABLE (kind text, issuer text, covers bigint, customers bigint, amount numeric, counted numeric,
+               insured_exposure numeric, day date)
+LANGUAGE sql STABLE
+AS $$
+  SELECT x.kind, x.issuer, count(*), count(DISTINCT x.customer), sum(x.amount), sum(x.counted),
+         sum(x.insured_exposure), $1
+  FROM pgcredit.cover_at($1) x
   GROUP BY x.kind, x.issuer
-  ORDER BY x.kind, x.issuer;
+  ORDER BY x.kind, x.issuer
+$$;
+COMMENT ON FUNCTION pgcredit.cover_book_at(date) IS 'the rows of cover_book on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.cover_book_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.cover_book_at(date) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.cover_book AS
+  SELECT * FROM pgcredit.cover_book_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.cover_book IS 'the covers in force on pgcredit.as_of(), by kind and issuer: how many, for how many customers, their amounts, what counts towards limits and the exposure insured';
 COMMENT ON COLUMN pgcredit.cover_book.kind IS 'kind of cover';
 COMMENT ON COLUMN pgcredit.cover_book.issuer IS 'insurer, bank or holder';
@@ -4390,6 +4426,7 @@ COMMENT ON COLUMN pgcredit.cover_book.customers IS 'customers they cover';
 COMMENT ON COLUMN pgcredit.cover_book.amount IS 'sum of their amounts (insured limits for credit insurance)';
 COMMENT ON COLUMN pgcredit.cover_book.counted IS 'sum of what they add to the customers'' limits';
 COMMENT ON COLUMN pgcredit.cover_book.insured_exposure IS 'sum of the exposure they insure (share less deductible)';
+COMMENT ON COLUMN pgcredit.cover_book.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.cover_book FROM PUBLIC;
 GRANT SELECT ON pgcredit.cover_book TO pgcredit_reader;
 
@@ -4446,7 +4483,7 @@ CREATE VIEW pgcredit.group_member_risk AS
          g.exposure AS group_exposure, g.credit_limit AS group_limit,
          g.credit_limit - g.exposure AS group_available,
          h.headroom AS limit_headroom,
-         h.limited_by, h.limiting_group
+         h.limited_by, h.limiting_group, current_date AS day
   FROM pgcredit.group_member m
   JOIN pgcredit.group_exposure g ON g.group_id = m.group_id
   LEFT JOIN pgcredit.exposure e ON e.customer = m.customer
@@ -4493,6 +4530,7 @@ COMMENT ON COLUMN pgcredit.group_member_risk.group_available IS 'its group''s li
 COMMENT ON COLUMN pgcredit.group_member_risk.limit_headroom IS 'the largest raise of its exposure that the limits let through now: the smallest of limit with tolerance less exposure, over the customer''s own limit and every group limit of its chain; NULL when none applies (credit rules and account status are not counted)';
 COMMENT ON COLUMN pgcredit.group_member_risk.limited_by IS 'customer when its own limit leaves the least headroom, group when a group''s does; NULL when no limit applies';
 COMMENT ON COLUMN pgcredit.group_member_risk.limiting_group IS 'the group whose limit leaves the least headroom (the one nearest the customer on a tie); NULL when limited_by is not group';
+COMMENT ON COLUMN pgcredit.group_member_risk.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.group_member_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_member_risk TO pgcredit_reader;
 -- Exposure categories (issue #13): every attachment feeds a category
@@ -4740,7 +4778,7 @@ CREATE VIEW pgcredit.exposure_breakdown AS
     SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c)
   SELECT p.customer, p.category, k.kind, p.amount,
          l.credit_limit AS sub_limit, l.tolerance_pct,
-         l.credit_limit - p.amount AS headroom
+         l.credit_limit - p.amount AS headroom, current_date AS day
   FROM parts p
   JOIN pgcredit.exposure_category k ON k.name = p.category
   LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
@@ -4754,6 +4792,7 @@ COMMENT ON COLUMN pgcredit.exposure_breakdown.amount IS 'the customer''s exposur
 COMMENT ON COLUMN pgcredit.exposure_breakdown.sub_limit IS 'the sub-limit in force (the customer''s own, else the category''s default); NULL = none';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.tolerance_pct IS 'the tolerance of that sub-limit';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.headroom IS 'sub_limit - amount (negative when over it); NULL without a sub-limit';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.exposure_breakdown FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure_breakdown TO pgcredit_reader;
 
@@ -4761,7 +4800,8 @@ CREATE VIEW pgcredit.category_totals AS
   SELECT k.name AS category, k.kind, k.built_in,
          coalesce(sum(b.amount), 0) AS amount,
          count(b.customer) FILTER (WHERE b.amount <> 0) AS customers,
-         count(b.customer) FILTER (WHERE b.amount > b.sub_limit) AS customers_over_sub_limit
+         count(b.customer) FILTER (WHERE b.amount > b.sub_limit) AS customers_over_sub_limit,
+         current_date AS day
   FROM pgcredit.exposure_category k
   LEFT JOIN pgcredit.exposure_breakdown b ON b.category = k.name
   GROUP BY k.name, k.kind, k.built_in;
@@ -4772,6 +4812,7 @@ COMMENT ON COLUMN pgcredit.category_totals.built_in IS 'whether it is a built-in
 COMMENT ON COLUMN pgcredit.category_totals.amount IS 'exposure of every customer in the category';
 COMMENT ON COLUMN pgcredit.category_totals.customers IS 'customers with exposure in the category';
 COMMENT ON COLUMN pgcredit.category_totals.customers_over_sub_limit IS 'customers whose exposure in the category is above its sub-limit (tolerance aside)';
+COMMENT ON COLUMN pgcredit.category_totals.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.category_totals FROM PUBLIC;
 GRANT SELECT ON pgcredit.category_totals TO pgcredit_reader;
 
@@ -5590,6 +5631,112 @@ END
 $roles$;
 ALTER TABLE pgcredit.settings ADD COLUMN worklist_by_assignment boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN pgcredit.settings.worklist_by_assignment IS 'whether a collector (pgcredit_collector, not pgcredit_reader) sees in the worklist only the customers assigned to a role it is a member of (set with set_worklist_by_assignment)';
+
+----------------------------------------------------------------------
+-- Every view says its day, and has flat columns for BI tools: the views
+-- of 1.0 keep their columns and gain new ones at the end (a day column,
+-- text forms of regclass, jsonb and name columns, an interval in
+-- seconds); aging_by_customer and portfolio gain function forms
+----------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW pgcredit.customer_risk AS
+SELECT r.*, pgcredit.as_of() AS day FROM pgcredit.customer_risk_at(pgcredit.as_of()) r;
+COMMENT ON COLUMN pgcredit.customer_risk.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
+
+-- plain SQL, so that it is planned inline and a filter on one customer
+-- reaches receivable_stats()
+CREATE FUNCTION pgcredit.aging_by_customer_at(as_of date)
+RETURNS TABLE (customer text, current numeric, days_1_30 numeric, days_31_60 numeric, days_61_90 numeric,
+               days_over_90 numeric, total numeric, oldest_days_past_due int, day date)
+LANGUAGE sql STABLE ROWS 10000
+AS $$
+  SELECT s.customer, s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90,
+         s.receivables, s.oldest_days_past_due, $1
+  FROM pgcredit.receivable_stats($1) s
+$$;
+COMMENT ON FUNCTION pgcredit.aging_by_customer_at(date) IS 'the rows of aging_by_customer on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.aging_by_customer_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.aging_by_customer_at(date) TO pgcredit_reader;
+
+CREATE OR REPLACE VIEW pgcredit.aging_by_customer AS
+SELECT * FROM pgcredit.aging_by_customer_at(pgcredit.as_of());
+COMMENT ON COLUMN pgcredit.aging_by_customer.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
+
+-- the portfolio on any day; plain SQL, planned inline
+CREATE FUNCTION pgcredit.portfolio_at(as_of date)
+RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric, exposure_hhi numeric,
+               top_10_share numeric, customers bigint, tier_a bigint, tier_b bigint, tier_c bigint,
+               tier_d bigint, tier_e bigint, status_ok bigint, status_watch bigint, status_hold bigint,
+               status_blocked bigint, customers_over_limit bigint, exposure_over_limit numeric, day date)
+LANGUAGE sql STABLE ROWS 1
+AS $$
+  WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
+  SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
+         p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
+         p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+         p.dso, p.best_possible_dso, p.average_days_delinquent,
+         (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
+         (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
+         (SELECT count(*) FROM r) AS customers,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
+         (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
+         (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
+         (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
+         (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
+         (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
+         (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit,
+         $1 AS day
+  FROM pgcredit.portfolio_stats($1) p
+$$;
+COMMENT ON FUNCTION pgcredit.portfolio_at(date) IS 'the row of portfolio on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.portfolio_at(date) TO pgcredit_reader;
+
+CREATE OR REPLACE VIEW pgcredit.portfolio AS
+SELECT * FROM pgcredit.portfolio_at(pgcredit.as_of());
+COMMENT ON COLUMN pgcredit.portfolio.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
+
+CREATE OR REPLACE VIEW pgcredit.held_orders AS
+SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
+       date_trunc('second', now() - h.held_at) AS held_for,
+       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date,
+       current_date AS day, pgcredit._qualified_name(h.relid) AS order_table_text,
+       h.row_key::text AS row_key_text,
+       extract(epoch FROM date_trunc('second', now() - h.held_at))::bigint AS held_for_seconds
+FROM pgcredit.held_order h WHERE h.released_at IS NULL;
+COMMENT ON COLUMN pgcredit.held_orders.day IS 'the day the view is read: the orders held now';
+COMMENT ON COLUMN pgcredit.held_orders.order_table_text IS 'order_table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.held_orders.row_key_text IS 'row_key as text';
+COMMENT ON COLUMN pgcredit.held_orders.held_for_seconds IS 'held_for in seconds';
+
+CREATE OR REPLACE VIEW pgcredit.watchlist AS
+SELECT w.*, pgcredit.as_of() AS day FROM pgcredit.watchlist_at(pgcredit.as_of()) w;
+COMMENT ON COLUMN pgcredit.watchlist.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
+
+CREATE OR REPLACE VIEW pgcredit.limit_history AS
+SELECT l.customer, l.at AS changed_at,
+       CASE WHEN l.action = 'open_account' THEN NULL
+            WHEN l.action = 'set_credit_limit' THEN (l.old_value ->> 'credit_limit')::numeric
+            ELSE (l.old_value ->> 'temporary_limit')::numeric END AS old_limit,
+       CASE WHEN l.action IN ('open_account', 'set_credit_limit') THEN (l.new_value ->> 'credit_limit')::numeric
+            ELSE (l.new_value ->> 'temporary_limit')::numeric END AS new_limit,
+       l.role_name AS changed_by, l.reason,
+       CASE WHEN l.action IN ('open_account', 'set_credit_limit') THEN 'permanent' ELSE 'temporary' END AS kind,
+       (l.new_value ->> 'temporary_from')::date AS valid_from,
+       (l.new_value ->> 'temporary_until')::date AS valid_until,
+       r.id AS request, r.requester AS requested_by,
+       CASE WHEN r.auto_approved THEN '(policy)' ELSE r.approver END AS approved_by,
+       l.role_name::text AS changed_by_text
+FROM pgcredit.audit_log l
+LEFT JOIN pgcredit.approval_request r ON r.audit_id = l.id
+WHERE l.action IN ('open_account', 'set_credit_limit', 'set_temporary_limit', 'clear_temporary_limit');
+COMMENT ON COLUMN pgcredit.limit_history.changed_by_text IS 'changed_by as text';
 
 -- >>> collections: as in sql/install/collections.sql
 -- Collections: dunning policies by tier, the daily run, each customer's level
@@ -7439,7 +7586,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.promise_record_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.promise_record_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.promise_record AS
-  SELECT * FROM pgcredit.promise_record_at(pgcredit.as_of());
+  SELECT p.*, pgcredit.as_of() AS day FROM pgcredit.promise_record_at(pgcredit.as_of()) p;
 COMMENT ON VIEW pgcredit.promise_record IS
   'each customer''s promises to pay made by the day pgcredit.as_of() whose day fell in the 365 days before it or after it: how many, kept, partly kept, broken, cancelled and still open (as decided so far), and what the decided ones promised and paid';
 COMMENT ON COLUMN pgcredit.promise_record.customer IS 'customer key';
@@ -7451,6 +7598,7 @@ COMMENT ON COLUMN pgcredit.promise_record.cancelled IS 'cancelled';
 COMMENT ON COLUMN pgcredit.promise_record.open IS 'not decided yet';
 COMMENT ON COLUMN pgcredit.promise_record.promised IS 'what the kept, partly kept and broken ones promised';
 COMMENT ON COLUMN pgcredit.promise_record.paid IS 'what was paid of them';
+COMMENT ON COLUMN pgcredit.promise_record.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.promise_record FROM PUBLIC;
 GRANT SELECT ON pgcredit.promise_record TO pgcredit_reader;
 
@@ -8050,8 +8198,10 @@ CREATE VIEW pgcredit.receivables_by_dispute AS
          coalesce(c.past_due, 0) - coalesce(d.past_due, 0) AS clean_past_due,
          coalesce(d.items, 0) AS disputed_items,
          coalesce(d.amount, 0) AS disputed,
-         coalesce(d.past_due, 0) AS disputed_past_due
-  FROM clean c FULL JOIN disputed d ON d.customer = c.customer;
+         coalesce(d.past_due, 0) AS disputed_past_due,
+         t.day
+  FROM clean c FULL JOIN disputed d ON d.customer = c.customer
+  CROSS JOIN today t;
 COMMENT ON VIEW pgcredit.receivables_by_dispute IS
   'per customer, its open receivables with a due date (pgcredit.receivable_due, as the credit rules read them) apart: the clean ones and what of them is past due today, and the disputed ones (pgcredit.dispute_due)';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.customer IS 'customer key';
@@ -8061,6 +8211,7 @@ COMMENT ON COLUMN pgcredit.receivables_by_dispute.clean_past_due IS 'of it, due 
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed_items IS 'open items with an open dispute';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed IS 'their open amount';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed_past_due IS 'of it, due before today';
+COMMENT ON COLUMN pgcredit.receivables_by_dispute.day IS 'the book''s today (pgcredit._horizon_today()), which past due is measured from';
 REVOKE ALL ON pgcredit.receivables_by_dispute FROM PUBLIC;
 GRANT SELECT ON pgcredit.receivables_by_dispute TO pgcredit_reader;
 
@@ -8085,8 +8236,10 @@ GRANT EXECUTE ON FUNCTION pgcredit._dispute_items() TO pgcredit_reader;
 CREATE VIEW pgcredit.disputes AS
   SELECT d.id, d.relid, d.item_key, d.customer, d.due, d.amount, i.open_amount, d.status,
          coalesce(d.closed_on, pgcredit._horizon_today()) - d.opened_on AS days_open,
-         d.reason, d.opened_on, d.opened_by, d.closed_on, d.closed_by, d.closed_amount, d.note,
-         i.customer AS customer_now, i.due AS due_now, d.opened_at, d.closed_at
+         d.reason, d.opened_on, d.opened_by::text AS opened_by, d.closed_on, d.closed_by::text AS closed_by,
+         d.closed_amount, d.note, i.customer AS customer_now, i.due AS due_now, d.opened_at, d.closed_at,
+         pgcredit._horizon_today() AS day, pgcredit._qualified_name(d.relid) AS relid_text,
+         d.item_key::text AS item_key_text
   FROM pgcredit.collection_dispute d
   LEFT JOIN pgcredit._dispute_items() i ON i.id = d.id;
 COMMENT ON VIEW pgcredit.disputes IS
@@ -8111,6 +8264,9 @@ COMMENT ON COLUMN pgcredit.disputes.customer_now IS 'the item''s customer now';
 COMMENT ON COLUMN pgcredit.disputes.due_now IS 'its due date now';
 COMMENT ON COLUMN pgcredit.disputes.opened_at IS 'when it was recorded';
 COMMENT ON COLUMN pgcredit.disputes.closed_at IS 'when it was closed';
+COMMENT ON COLUMN pgcredit.disputes.day IS 'the book''s today (pgcredit._horizon_today()), which days_open counts to for an open dispute';
+COMMENT ON COLUMN pgcredit.disputes.relid_text IS 'relid as text, always schema.table';
+COMMENT ON COLUMN pgcredit.disputes.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.disputes FROM PUBLIC;
 GRANT SELECT ON pgcredit.disputes TO pgcredit_reader;
 -- <<< collections_disputes
@@ -8225,7 +8381,7 @@ COMMENT ON FUNCTION pgcredit._tier_weight(text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._tier_weight(text) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.collection_worklist_at(as_of date)
-RETURNS TABLE (day date, customer text, collector name, priority numeric, overdue numeric,
+RETURNS TABLE (day date, customer text, collector text, priority numeric, overdue numeric,
                oldest_days_past_due int, risk_tier text, combined_score numeric, tier_weight numeric,
                age_weight numeric, broken_promises int, partly_kept_promises int, promise_weight numeric,
                account_status text, level int, action_today text,
@@ -8266,7 +8422,7 @@ BEGIN
       ORDER BY h.as_of DESC LIMIT 1) sh ON true
     WHERE NOT mine_only
        OR ca.collector IS NOT NULL AND pg_catalog.pg_has_role(me, ca.collector, 'MEMBER'))
-  SELECT collection_worklist_at.as_of, w.customer, w.collector, round(w.overdue * w.tw * w.aw * w.pw, 2),
+  SELECT collection_worklist_at.as_of, w.customer, w.collector::text, round(w.overdue * w.tw * w.aw * w.pw, 2),
          w.overdue, w.oldest_days_past_due, w.tier, w.combined_score, w.tw, w.aw, w.broken, w.partly,
          w.pw, w.status, w.level, w.template, w.channel, w.last_action_on, w.next_level, w.next_action_on
   FROM w
@@ -8700,7 +8856,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discount_opportunities AS
-  SELECT * FROM pgcredit.discount_opportunities_at(pgcredit.as_of());
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.discount_opportunities_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.discount_opportunities IS
   'the open invoices that may still take their early-payment discount on the day pgcredit.as_of(), the last day first';
 COMMENT ON COLUMN pgcredit.discount_opportunities.day IS 'the day described';
@@ -8714,6 +8871,8 @@ COMMENT ON COLUMN pgcredit.discount_opportunities.discount IS 'the discount: inv
 COMMENT ON COLUMN pgcredit.discount_opportunities.last_day IS 'the last day it may be paid with the discount: invoice date + discount_days';
 COMMENT ON COLUMN pgcredit.discount_opportunities.days_left IS 'days from the day to the last day (0: the last day is the day)';
 COMMENT ON COLUMN pgcredit.discount_opportunities.net_due IS 'the net due date: invoice date + net_days';
+COMMENT ON COLUMN pgcredit.discount_opportunities.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.discount_opportunities.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.discount_opportunities FROM PUBLIC;
 GRANT SELECT ON pgcredit.discount_opportunities TO pgcredit_reader;
 
@@ -8745,7 +8904,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discounts_taken AS
-  SELECT * FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12);
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12) x;
 COMMENT ON VIEW pgcredit.discounts_taken IS
   'the invoices dated in the 12 months ending at pgcredit.as_of() that were paid within their discount window by that day';
 COMMENT ON COLUMN pgcredit.discounts_taken.day IS 'the last day of the period: invoices dated in it and paid by it';
@@ -8760,6 +8920,8 @@ COMMENT ON COLUMN pgcredit.discounts_taken.net_due IS 'its net due date: invoice
 COMMENT ON COLUMN pgcredit.discounts_taken.invoice_amount IS 'its invoice amount, as the table holds it';
 COMMENT ON COLUMN pgcredit.discounts_taken.discount IS 'the discount its terms gave, rounded to cents half away from zero';
 COMMENT ON COLUMN pgcredit.discounts_taken.days_saved IS 'days paid before the net due date: the days of DSO the discount bought, on the assumption that the customer would have paid on the net due date';
+COMMENT ON COLUMN pgcredit.discounts_taken.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.discounts_taken.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.discounts_taken FROM PUBLIC;
 GRANT SELECT ON pgcredit.discounts_taken TO pgcredit_reader;
 
@@ -9236,7 +9398,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.late_fee_proposals AS
-  SELECT * FROM pgcredit.late_fee_proposals_at(pgcredit.as_of());
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.late_fee_proposals_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.late_fee_proposals IS
   'the late fees proposed on the day pgcredit.as_of(), for the application to post (post_late_fee) or a controller to waive (waive_late_fee)';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.day IS 'the day described';
@@ -9252,6 +9415,8 @@ COMMENT ON COLUMN pgcredit.late_fee_proposals.fee IS 'the fee up to the day: int
 COMMENT ON COLUMN pgcredit.late_fee_proposals.settled IS 'the fees posted or waived for the item up to the day';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.settled_until IS 'the day of the last of them; NULL = none';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.proposed IS 'the fee proposed: fee - settled';
+COMMENT ON COLUMN pgcredit.late_fee_proposals.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.late_fee_proposals.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.late_fee_proposals FROM PUBLIC;
 GRANT SELECT ON pgcredit.late_fee_proposals TO pgcredit_reader;
 

@@ -106,6 +106,11 @@ INSERT INTO decided_function VALUES
   ('pgcredit.external_score_now(date,text)', 'reader'),
   ('pgcredit.customer_risk_at(date)', 'reader'),
   ('pgcredit.customer_risk_at(date,text)', 'reader'),
+  -- the function forms of views, and the flat name of a table the views show
+  ('pgcredit.aging_by_customer_at(date)', 'reader'),
+  ('pgcredit.portfolio_at(date)', 'reader'),
+  ('pgcredit.cover_book_at(date)', 'reader'),
+  ('pgcredit._qualified_name(oid)', 'reader'),
   ('pgcredit.watchlist_at(date)', 'reader'),
   ('pgcredit.recommend_limit(text,date)', 'reader'),
   -- helpers that the risk views call as their reader

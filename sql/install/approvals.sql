@@ -712,10 +712,11 @@ GRANT EXECUTE ON FUNCTION pgcredit.expire_requests() TO pgcredit_controller;
 
 CREATE VIEW pgcredit.pending_requests AS
 SELECT r.id, r.kind, r.customer, s.risk_tier, r.new_limit, r.valid_from, r.valid_until, r.held_order,
-       s.increase, s.amount, r.requester, r.requested_by, r.requested_at, r.expires_at, r.reason,
+       s.increase, s.amount, r.requester, r.requested_by::text AS requested_by, r.requested_at, r.expires_at, r.reason,
        (SELECT string_agg(DISTINCT m.approver::text, ', ' ORDER BY m.approver::text)
         FROM pgcredit._covering_authority(r.kind, s.risk_tier, s.increase, s.amount) m
-        WHERE NOT m.auto_approve AND EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.oid = m.approver)) AS approvers
+        WHERE NOT m.auto_approve AND EXISTS (SELECT FROM pg_catalog.pg_roles o WHERE o.oid = m.approver)) AS approvers,
+       current_date AS day
 FROM pgcredit.approval_request r
 CROSS JOIN LATERAL pgcredit._request_size(r.kind, r.customer, r.new_limit, r.held_order) s
 WHERE r.status = 'pending' AND r.expires_at > now()
@@ -738,6 +739,7 @@ COMMENT ON COLUMN pgcredit.pending_requests.requested_at IS 'when';
 COMMENT ON COLUMN pgcredit.pending_requests.expires_at IS 'when it expires';
 COMMENT ON COLUMN pgcredit.pending_requests.reason IS 'why it is asked for';
 COMMENT ON COLUMN pgcredit.pending_requests.approvers IS 'the roles whose members may approve it (the reader is a member of one)';
+COMMENT ON COLUMN pgcredit.pending_requests.day IS 'the day the view is read: the requests pending now';
 REVOKE ALL ON pgcredit.pending_requests FROM PUBLIC;
 GRANT SELECT ON pgcredit.pending_requests TO pgcredit_controller;
 

@@ -241,7 +241,7 @@ CREATE VIEW pgcredit.exposure_breakdown AS
     SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c)
   SELECT p.customer, p.category, k.kind, p.amount,
          l.credit_limit AS sub_limit, l.tolerance_pct,
-         l.credit_limit - p.amount AS headroom
+         l.credit_limit - p.amount AS headroom, current_date AS day
   FROM parts p
   JOIN pgcredit.exposure_category k ON k.name = p.category
   LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
@@ -255,6 +255,7 @@ COMMENT ON COLUMN pgcredit.exposure_breakdown.amount IS 'the customer''s exposur
 COMMENT ON COLUMN pgcredit.exposure_breakdown.sub_limit IS 'the sub-limit in force (the customer''s own, else the category''s default); NULL = none';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.tolerance_pct IS 'the tolerance of that sub-limit';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.headroom IS 'sub_limit - amount (negative when over it); NULL without a sub-limit';
+COMMENT ON COLUMN pgcredit.exposure_breakdown.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.exposure_breakdown FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure_breakdown TO pgcredit_reader;
 
@@ -262,7 +263,8 @@ CREATE VIEW pgcredit.category_totals AS
   SELECT k.name AS category, k.kind, k.built_in,
          coalesce(sum(b.amount), 0) AS amount,
          count(b.customer) FILTER (WHERE b.amount <> 0) AS customers,
-         count(b.customer) FILTER (WHERE b.amount > b.sub_limit) AS customers_over_sub_limit
+         count(b.customer) FILTER (WHERE b.amount > b.sub_limit) AS customers_over_sub_limit,
+         current_date AS day
   FROM pgcredit.exposure_category k
   LEFT JOIN pgcredit.exposure_breakdown b ON b.category = k.name
   GROUP BY k.name, k.kind, k.built_in;
@@ -273,6 +275,7 @@ COMMENT ON COLUMN pgcredit.category_totals.built_in IS 'whether it is a built-in
 COMMENT ON COLUMN pgcredit.category_totals.amount IS 'exposure of every customer in the category';
 COMMENT ON COLUMN pgcredit.category_totals.customers IS 'customers with exposure in the category';
 COMMENT ON COLUMN pgcredit.category_totals.customers_over_sub_limit IS 'customers whose exposure in the category is above its sub-limit (tolerance aside)';
+COMMENT ON COLUMN pgcredit.category_totals.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.category_totals FROM PUBLIC;
 GRANT SELECT ON pgcredit.category_totals TO pgcredit_reader;
 

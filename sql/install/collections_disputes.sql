@@ -562,8 +562,10 @@ CREATE VIEW pgcredit.receivables_by_dispute AS
          coalesce(c.past_due, 0) - coalesce(d.past_due, 0) AS clean_past_due,
          coalesce(d.items, 0) AS disputed_items,
          coalesce(d.amount, 0) AS disputed,
-         coalesce(d.past_due, 0) AS disputed_past_due
-  FROM clean c FULL JOIN disputed d ON d.customer = c.customer;
+         coalesce(d.past_due, 0) AS disputed_past_due,
+         t.day
+  FROM clean c FULL JOIN disputed d ON d.customer = c.customer
+  CROSS JOIN today t;
 COMMENT ON VIEW pgcredit.receivables_by_dispute IS
   'per customer, its open receivables with a due date (pgcredit.receivable_due, as the credit rules read them) apart: the clean ones and what of them is past due today, and the disputed ones (pgcredit.dispute_due)';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.customer IS 'customer key';
@@ -573,6 +575,7 @@ COMMENT ON COLUMN pgcredit.receivables_by_dispute.clean_past_due IS 'of it, due 
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed_items IS 'open items with an open dispute';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed IS 'their open amount';
 COMMENT ON COLUMN pgcredit.receivables_by_dispute.disputed_past_due IS 'of it, due before today';
+COMMENT ON COLUMN pgcredit.receivables_by_dispute.day IS 'the book''s today (pgcredit._horizon_today()), which past due is measured from';
 REVOKE ALL ON pgcredit.receivables_by_dispute FROM PUBLIC;
 GRANT SELECT ON pgcredit.receivables_by_dispute TO pgcredit_reader;
 
@@ -597,8 +600,10 @@ GRANT EXECUTE ON FUNCTION pgcredit._dispute_items() TO pgcredit_reader;
 CREATE VIEW pgcredit.disputes AS
   SELECT d.id, d.relid, d.item_key, d.customer, d.due, d.amount, i.open_amount, d.status,
          coalesce(d.closed_on, pgcredit._horizon_today()) - d.opened_on AS days_open,
-         d.reason, d.opened_on, d.opened_by, d.closed_on, d.closed_by, d.closed_amount, d.note,
-         i.customer AS customer_now, i.due AS due_now, d.opened_at, d.closed_at
+         d.reason, d.opened_on, d.opened_by::text AS opened_by, d.closed_on, d.closed_by::text AS closed_by,
+         d.closed_amount, d.note, i.customer AS customer_now, i.due AS due_now, d.opened_at, d.closed_at,
+         pgcredit._horizon_today() AS day, pgcredit._qualified_name(d.relid) AS relid_text,
+         d.item_key::text AS item_key_text
   FROM pgcredit.collection_dispute d
   LEFT JOIN pgcredit._dispute_items() i ON i.id = d.id;
 COMMENT ON VIEW pgcredit.disputes IS
@@ -623,5 +628,8 @@ COMMENT ON COLUMN pgcredit.disputes.customer_now IS 'the item''s customer now';
 COMMENT ON COLUMN pgcredit.disputes.due_now IS 'its due date now';
 COMMENT ON COLUMN pgcredit.disputes.opened_at IS 'when it was recorded';
 COMMENT ON COLUMN pgcredit.disputes.closed_at IS 'when it was closed';
+COMMENT ON COLUMN pgcredit.disputes.day IS 'the book''s today (pgcredit._horizon_today()), which days_open counts to for an open dispute';
+COMMENT ON COLUMN pgcredit.disputes.relid_text IS 'relid as text, always schema.table';
+COMMENT ON COLUMN pgcredit.disputes.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.disputes FROM PUBLIC;
 GRANT SELECT ON pgcredit.disputes TO pgcredit_reader;

@@ -885,7 +885,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.promise_record_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.promise_record_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.promise_record AS
-  SELECT * FROM pgcredit.promise_record_at(pgcredit.as_of());
+  SELECT p.*, pgcredit.as_of() AS day FROM pgcredit.promise_record_at(pgcredit.as_of()) p;
 COMMENT ON VIEW pgcredit.promise_record IS
   'each customer''s promises to pay made by the day pgcredit.as_of() whose day fell in the 365 days before it or after it: how many, kept, partly kept, broken, cancelled and still open (as decided so far), and what the decided ones promised and paid';
 COMMENT ON COLUMN pgcredit.promise_record.customer IS 'customer key';
@@ -897,6 +897,7 @@ COMMENT ON COLUMN pgcredit.promise_record.cancelled IS 'cancelled';
 COMMENT ON COLUMN pgcredit.promise_record.open IS 'not decided yet';
 COMMENT ON COLUMN pgcredit.promise_record.promised IS 'what the kept, partly kept and broken ones promised';
 COMMENT ON COLUMN pgcredit.promise_record.paid IS 'what was paid of them';
+COMMENT ON COLUMN pgcredit.promise_record.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.promise_record FROM PUBLIC;
 GRANT SELECT ON pgcredit.promise_record TO pgcredit_reader;
 

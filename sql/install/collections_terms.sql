@@ -391,7 +391,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discount_opportunities AS
-  SELECT * FROM pgcredit.discount_opportunities_at(pgcredit.as_of());
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.discount_opportunities_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.discount_opportunities IS
   'the open invoices that may still take their early-payment discount on the day pgcredit.as_of(), the last day first';
 COMMENT ON COLUMN pgcredit.discount_opportunities.day IS 'the day described';
@@ -405,6 +406,8 @@ COMMENT ON COLUMN pgcredit.discount_opportunities.discount IS 'the discount: inv
 COMMENT ON COLUMN pgcredit.discount_opportunities.last_day IS 'the last day it may be paid with the discount: invoice date + discount_days';
 COMMENT ON COLUMN pgcredit.discount_opportunities.days_left IS 'days from the day to the last day (0: the last day is the day)';
 COMMENT ON COLUMN pgcredit.discount_opportunities.net_due IS 'the net due date: invoice date + net_days';
+COMMENT ON COLUMN pgcredit.discount_opportunities.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.discount_opportunities.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.discount_opportunities FROM PUBLIC;
 GRANT SELECT ON pgcredit.discount_opportunities TO pgcredit_reader;
 
@@ -436,7 +439,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discounts_taken AS
-  SELECT * FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12);
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12) x;
 COMMENT ON VIEW pgcredit.discounts_taken IS
   'the invoices dated in the 12 months ending at pgcredit.as_of() that were paid within their discount window by that day';
 COMMENT ON COLUMN pgcredit.discounts_taken.day IS 'the last day of the period: invoices dated in it and paid by it';
@@ -451,6 +455,8 @@ COMMENT ON COLUMN pgcredit.discounts_taken.net_due IS 'its net due date: invoice
 COMMENT ON COLUMN pgcredit.discounts_taken.invoice_amount IS 'its invoice amount, as the table holds it';
 COMMENT ON COLUMN pgcredit.discounts_taken.discount IS 'the discount its terms gave, rounded to cents half away from zero';
 COMMENT ON COLUMN pgcredit.discounts_taken.days_saved IS 'days paid before the net due date: the days of DSO the discount bought, on the assumption that the customer would have paid on the net due date';
+COMMENT ON COLUMN pgcredit.discounts_taken.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.discounts_taken.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.discounts_taken FROM PUBLIC;
 GRANT SELECT ON pgcredit.discounts_taken TO pgcredit_reader;
 
@@ -927,7 +933,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.late_fee_proposals AS
-  SELECT * FROM pgcredit.late_fee_proposals_at(pgcredit.as_of());
+  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
+  FROM pgcredit.late_fee_proposals_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.late_fee_proposals IS
   'the late fees proposed on the day pgcredit.as_of(), for the application to post (post_late_fee) or a controller to waive (waive_late_fee)';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.day IS 'the day described';
@@ -943,6 +950,8 @@ COMMENT ON COLUMN pgcredit.late_fee_proposals.fee IS 'the fee up to the day: int
 COMMENT ON COLUMN pgcredit.late_fee_proposals.settled IS 'the fees posted or waived for the item up to the day';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.settled_until IS 'the day of the last of them; NULL = none';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.proposed IS 'the fee proposed: fee - settled';
+COMMENT ON COLUMN pgcredit.late_fee_proposals.table_text IS 'table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.late_fee_proposals.item_key_text IS 'item_key as text';
 REVOKE ALL ON pgcredit.late_fee_proposals FROM PUBLIC;
 GRANT SELECT ON pgcredit.late_fee_proposals TO pgcredit_reader;
 

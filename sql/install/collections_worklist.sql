@@ -107,7 +107,7 @@ COMMENT ON FUNCTION pgcredit._tier_weight(text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._tier_weight(text) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.collection_worklist_at(as_of date)
-RETURNS TABLE (day date, customer text, collector name, priority numeric, overdue numeric,
+RETURNS TABLE (day date, customer text, collector text, priority numeric, overdue numeric,
                oldest_days_past_due int, risk_tier text, combined_score numeric, tier_weight numeric,
                age_weight numeric, broken_promises int, partly_kept_promises int, promise_weight numeric,
                account_status text, level int, action_today text,
@@ -148,7 +148,7 @@ BEGIN
       ORDER BY h.as_of DESC LIMIT 1) sh ON true
     WHERE NOT mine_only
        OR ca.collector IS NOT NULL AND pg_catalog.pg_has_role(me, ca.collector, 'MEMBER'))
-  SELECT collection_worklist_at.as_of, w.customer, w.collector, round(w.overdue * w.tw * w.aw * w.pw, 2),
+  SELECT collection_worklist_at.as_of, w.customer, w.collector::text, round(w.overdue * w.tw * w.aw * w.pw, 2),
          w.overdue, w.oldest_days_past_due, w.tier, w.combined_score, w.tw, w.aw, w.broken, w.partly,
          w.pw, w.status, w.level, w.template, w.channel, w.last_action_on, w.next_level, w.next_action_on
   FROM w

@@ -94,7 +94,7 @@ GRANT EXECUTE ON FUNCTION pgcredit.customer_cover_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.customer_cover AS
   SELECT x.customer, x.exposure, x.credit_limit, x.cover_counted, x.effective_limit, x.insured_limit,
-         x.insured_exposure, x.uninsured_exposure, x.above_insured_limit
+         x.insured_exposure, x.uninsured_exposure, x.above_insured_limit, pgcredit.as_of() AS day
   FROM pgcredit.customer_cover_at(pgcredit.as_of()) x;
 COMMENT ON VIEW pgcredit.customer_cover IS
   'per customer, on pgcredit.as_of(): exposure, limit, cover counted and effective limit; insured limit, insured and uninsured exposure (see doc/accounts.md, "Cover")';
@@ -107,15 +107,28 @@ COMMENT ON COLUMN pgcredit.customer_cover.insured_limit IS 'the sum of the insur
 COMMENT ON COLUMN pgcredit.customer_cover.insured_exposure IS 'what the insurers would pay on the exposure: of each layer up to its limit, its share less its deductible';
 COMMENT ON COLUMN pgcredit.customer_cover.uninsured_exposure IS 'exposure - insured_exposure';
 COMMENT ON COLUMN pgcredit.customer_cover.above_insured_limit IS 'the exposure above the insured limit, which no insurer covers; NULL for a customer without insurance';
+COMMENT ON COLUMN pgcredit.customer_cover.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.customer_cover FROM PUBLIC;
 GRANT SELECT ON pgcredit.customer_cover TO pgcredit_reader;
 
-CREATE VIEW pgcredit.cover_book AS
-  SELECT x.kind, x.issuer, count(*) AS covers, count(DISTINCT x.customer) AS customers,
-         sum(x.amount) AS amount, sum(x.counted) AS counted, sum(x.insured_exposure) AS insured_exposure
-  FROM pgcredit.cover_at(pgcredit.as_of()) x
+-- the book's covers on any day; plain SQL, so that it is planned inline
+CREATE FUNCTION pgcredit.cover_book_at(as_of date)
+RETURNS TABLE (kind text, issuer text, covers bigint, customers bigint, amount numeric, counted numeric,
+               insured_exposure numeric, day date)
+LANGUAGE sql STABLE
+AS $$
+  SELECT x.kind, x.issuer, count(*), count(DISTINCT x.customer), sum(x.amount), sum(x.counted),
+         sum(x.insured_exposure), $1
+  FROM pgcredit.cover_at($1) x
   GROUP BY x.kind, x.issuer
-  ORDER BY x.kind, x.issuer;
+  ORDER BY x.kind, x.issuer
+$$;
+COMMENT ON FUNCTION pgcredit.cover_book_at(date) IS 'the rows of cover_book on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.cover_book_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.cover_book_at(date) TO pgcredit_reader;
+
+CREATE VIEW pgcredit.cover_book AS
+  SELECT * FROM pgcredit.cover_book_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.cover_book IS 'the covers in force on pgcredit.as_of(), by kind and issuer: how many, for how many customers, their amounts, what counts towards limits and the exposure insured';
 COMMENT ON COLUMN pgcredit.cover_book.kind IS 'kind of cover';
 COMMENT ON COLUMN pgcredit.cover_book.issuer IS 'insurer, bank or holder';
@@ -124,6 +137,7 @@ COMMENT ON COLUMN pgcredit.cover_book.customers IS 'customers they cover';
 COMMENT ON COLUMN pgcredit.cover_book.amount IS 'sum of their amounts (insured limits for credit insurance)';
 COMMENT ON COLUMN pgcredit.cover_book.counted IS 'sum of what they add to the customers'' limits';
 COMMENT ON COLUMN pgcredit.cover_book.insured_exposure IS 'sum of the exposure they insure (share less deductible)';
+COMMENT ON COLUMN pgcredit.cover_book.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.cover_book FROM PUBLIC;
 GRANT SELECT ON pgcredit.cover_book TO pgcredit_reader;
 

@@ -9,7 +9,7 @@ CREATE VIEW pgcredit.group_member_risk AS
          g.exposure AS group_exposure, g.credit_limit AS group_limit,
          g.credit_limit - g.exposure AS group_available,
          h.headroom AS limit_headroom,
-         h.limited_by, h.limiting_group
+         h.limited_by, h.limiting_group, current_date AS day
   FROM pgcredit.group_member m
   JOIN pgcredit.group_exposure g ON g.group_id = m.group_id
   LEFT JOIN pgcredit.exposure e ON e.customer = m.customer
@@ -56,5 +56,6 @@ COMMENT ON COLUMN pgcredit.group_member_risk.group_available IS 'its group''s li
 COMMENT ON COLUMN pgcredit.group_member_risk.limit_headroom IS 'the largest raise of its exposure that the limits let through now: the smallest of limit with tolerance less exposure, over the customer''s own limit and every group limit of its chain; NULL when none applies (credit rules and account status are not counted)';
 COMMENT ON COLUMN pgcredit.group_member_risk.limited_by IS 'customer when its own limit leaves the least headroom, group when a group''s does; NULL when no limit applies';
 COMMENT ON COLUMN pgcredit.group_member_risk.limiting_group IS 'the group whose limit leaves the least headroom (the one nearest the customer on a tie); NULL when limited_by is not group';
+COMMENT ON COLUMN pgcredit.group_member_risk.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.group_member_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_member_risk TO pgcredit_reader;

@@ -488,7 +488,8 @@ CREATE VIEW pgcredit.group_risk AS
   SELECT x.group_id AS credit_group, x.parent, x.depth, x.credit_limit, x.tolerance_pct, x.exposure,
          x.credit_limit - x.exposure AS available,
          (SELECT count(*) FROM pgcredit.group_member m WHERE m.group_id = x.group_id) AS members,
-         CASE WHEN x.credit_limit > 0 THEN round(x.exposure / x.credit_limit, 4) END AS utilisation
+         CASE WHEN x.credit_limit > 0 THEN round(x.exposure / x.credit_limit, 4) END AS utilisation,
+         current_date AS day
   FROM pgcredit.group_exposure x;
 COMMENT ON VIEW pgcredit.group_risk IS 'each credit group with its limit, exposure (its members'' and its groups''), headroom, direct members and utilisation';
 COMMENT ON COLUMN pgcredit.group_risk.credit_group IS 'group key';
@@ -500,6 +501,7 @@ COMMENT ON COLUMN pgcredit.group_risk.exposure IS 'receivables + open orders of 
 COMMENT ON COLUMN pgcredit.group_risk.available IS 'limit less exposure (negative when over); NULL without a limit';
 COMMENT ON COLUMN pgcredit.group_risk.members IS 'customers directly in the group';
 COMMENT ON COLUMN pgcredit.group_risk.utilisation IS 'exposure / limit, 4 decimals; NULL without a positive limit';
+COMMENT ON COLUMN pgcredit.group_risk.day IS 'the day the view is read: the figures are today''s';
 REVOKE ALL ON pgcredit.group_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.group_risk TO pgcredit_reader;
 

@@ -144,7 +144,8 @@ GRANT EXECUTE ON FUNCTION pgcredit.advance_horizon(date) TO pgcredit_admin;
 
 CREATE VIEW pgcredit.future_orders AS
   SELECT h.customer, h.counts_from, h.amount, h.items,
-         h.counts_from <= pgcredit._horizon_today() AS due_to_move
+         h.counts_from <= pgcredit._horizon_today() AS due_to_move,
+         pgcredit._horizon_today() AS day
   FROM pgcredit.order_horizon h;
 COMMENT ON VIEW pgcredit.future_orders IS
   'open orders beyond the horizon per customer and the day they start to count; due_to_move marks days that have come, which count already and which advance_horizon() moves into exposure';
@@ -153,5 +154,6 @@ COMMENT ON COLUMN pgcredit.future_orders.counts_from IS 'the first day these ord
 COMMENT ON COLUMN pgcredit.future_orders.amount IS 'sum of their amounts that use credit';
 COMMENT ON COLUMN pgcredit.future_orders.items IS 'number of orders';
 COMMENT ON COLUMN pgcredit.future_orders.due_to_move IS 'whether their day has come (advance_horizon() has not moved them yet)';
+COMMENT ON COLUMN pgcredit.future_orders.day IS 'the book''s today (pgcredit._horizon_today()), which due_to_move compares with';
 REVOKE ALL ON pgcredit.future_orders FROM PUBLIC;
 GRANT SELECT ON pgcredit.future_orders TO pgcredit_reader;

@@ -88,7 +88,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.customer_risk_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.customer_risk_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.customer_risk AS
-SELECT * FROM pgcredit.customer_risk_at(pgcredit.as_of());
+SELECT r.*, pgcredit.as_of() AS day FROM pgcredit.customer_risk_at(pgcredit.as_of()) r;
 COMMENT ON VIEW pgcredit.customer_risk IS 'one row per customer (with an account, an exposure or receivables): limit, exposure, available credit, scores, tier, aging and payment figures, as of pgcredit.as_of() (today unless set)';
 COMMENT ON COLUMN pgcredit.customer_risk.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL without an account or a limit';
@@ -111,13 +111,27 @@ COMMENT ON COLUMN pgcredit.customer_risk.aging_over_90 IS 'open receivables more
 COMMENT ON COLUMN pgcredit.customer_risk.dso_90 IS 'days sales outstanding over the last 90 days';
 COMMENT ON COLUMN pgcredit.customer_risk.last_payment IS 'date of the latest payment';
 COMMENT ON COLUMN pgcredit.customer_risk.next_review IS 'the account''s next review date';
+COMMENT ON COLUMN pgcredit.customer_risk.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.customer_risk FROM PUBLIC;
 GRANT SELECT ON pgcredit.customer_risk TO pgcredit_reader;
 
+-- plain SQL, so that it is planned inline and a filter on one customer
+-- reaches receivable_stats()
+CREATE FUNCTION pgcredit.aging_by_customer_at(as_of date)
+RETURNS TABLE (customer text, current numeric, days_1_30 numeric, days_31_60 numeric, days_61_90 numeric,
+               days_over_90 numeric, total numeric, oldest_days_past_due int, day date)
+LANGUAGE sql STABLE ROWS 10000
+AS $$
+  SELECT s.customer, s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90,
+         s.receivables, s.oldest_days_past_due, $1
+  FROM pgcredit.receivable_stats($1) s
+$$;
+COMMENT ON FUNCTION pgcredit.aging_by_customer_at(date) IS 'the rows of aging_by_customer on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.aging_by_customer_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.aging_by_customer_at(date) TO pgcredit_reader;
+
 CREATE VIEW pgcredit.aging_by_customer AS
-SELECT customer, current, days_1_30, days_31_60, days_61_90, days_over_90,
-       receivables AS total, oldest_days_past_due
-FROM pgcredit.receivable_stats(pgcredit.as_of());
+SELECT * FROM pgcredit.aging_by_customer_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.aging_by_customer IS 'open receivables of each customer by aging band, today';
 COMMENT ON COLUMN pgcredit.aging_by_customer.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.aging_by_customer.current IS 'not yet due';
@@ -126,6 +140,7 @@ COMMENT ON COLUMN pgcredit.aging_by_customer.days_31_60 IS '31 to 60 days past d
 COMMENT ON COLUMN pgcredit.aging_by_customer.days_61_90 IS '61 to 90 days past due';
 COMMENT ON COLUMN pgcredit.aging_by_customer.days_over_90 IS 'more than 90 days past due';
 COMMENT ON COLUMN pgcredit.aging_by_customer.total IS 'all open receivables';
+COMMENT ON COLUMN pgcredit.aging_by_customer.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 COMMENT ON COLUMN pgcredit.aging_by_customer.oldest_days_past_due IS 'days past due of the oldest open item; NULL when none is overdue';
 REVOKE ALL ON pgcredit.aging_by_customer FROM PUBLIC;
 GRANT SELECT ON pgcredit.aging_by_customer TO pgcredit_reader;
@@ -153,27 +168,44 @@ COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) TO pgcredit_reader;
 
+-- the portfolio on any day; plain SQL, planned inline
+CREATE FUNCTION pgcredit.portfolio_at(as_of date)
+RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeric, aging_1_30 numeric,
+               aging_31_60 numeric, aging_61_90 numeric, aging_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric, exposure_hhi numeric,
+               top_10_share numeric, customers bigint, tier_a bigint, tier_b bigint, tier_c bigint,
+               tier_d bigint, tier_e bigint, status_ok bigint, status_watch bigint, status_hold bigint,
+               status_blocked bigint, customers_over_limit bigint, exposure_over_limit numeric, day date)
+LANGUAGE sql STABLE ROWS 1
+AS $$
+  WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
+  SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
+         p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
+         p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+         p.dso, p.best_possible_dso, p.average_days_delinquent,
+         (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
+         (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
+         (SELECT count(*) FROM r) AS customers,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
+         (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
+         (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
+         (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
+         (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
+         (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
+         (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
+         (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit,
+         $1 AS day
+  FROM pgcredit.portfolio_stats($1) p
+$$;
+COMMENT ON FUNCTION pgcredit.portfolio_at(date) IS 'the row of portfolio on any day';
+REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.portfolio_at(date) TO pgcredit_reader;
+
 CREATE VIEW pgcredit.portfolio AS
-WITH r AS (SELECT * FROM pgcredit.customer_risk)
-SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
-       p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
-       p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
-       p.dso, p.best_possible_dso, p.average_days_delinquent,
-       (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
-       (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
-       (SELECT count(*) FROM r) AS customers,
-       (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
-       (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
-       (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
-       (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
-       (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
-       (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
-       (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
-       (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
-       (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
-       (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
-       (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit
-FROM pgcredit.portfolio_stats(pgcredit.as_of()) p;
+SELECT * FROM pgcredit.portfolio_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.portfolio IS 'the whole portfolio in one row, today: exposure, aging, DSO, concentration, customers by tier and status, exposure over limit';
 COMMENT ON COLUMN pgcredit.portfolio.total_exposure IS 'sum of every customer''s exposure (receivables plus open orders)';
 COMMENT ON COLUMN pgcredit.portfolio.receivables IS 'open receivables';
@@ -199,6 +231,7 @@ COMMENT ON COLUMN pgcredit.portfolio.status_watch IS 'accounts with status watch
 COMMENT ON COLUMN pgcredit.portfolio.status_hold IS 'accounts on hold';
 COMMENT ON COLUMN pgcredit.portfolio.status_blocked IS 'accounts blocked';
 COMMENT ON COLUMN pgcredit.portfolio.customers_over_limit IS 'customers whose exposure is above limit plus tolerance';
+COMMENT ON COLUMN pgcredit.portfolio.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 COMMENT ON COLUMN pgcredit.portfolio.exposure_over_limit IS 'sum of exposure above limit plus tolerance';
 REVOKE ALL ON pgcredit.portfolio FROM PUBLIC;
 GRANT SELECT ON pgcredit.portfolio TO pgcredit_reader;
@@ -206,7 +239,10 @@ GRANT SELECT ON pgcredit.portfolio TO pgcredit_reader;
 CREATE VIEW pgcredit.held_orders AS
 SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
        date_trunc('second', now() - h.held_at) AS held_for,
-       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date
+       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date,
+       current_date AS day, pgcredit._qualified_name(h.relid) AS order_table_text,
+       h.row_key::text AS row_key_text,
+       extract(epoch FROM date_trunc('second', now() - h.held_at))::bigint AS held_for_seconds
 FROM pgcredit.held_order h WHERE h.released_at IS NULL;
 COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
 COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
@@ -219,6 +255,10 @@ COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, t
 COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount, in the account''s currency (converted when it was held, for an order in a currency of its own)';
 COMMENT ON COLUMN pgcredit.held_orders.order_amount IS 'for an order in a currency of its own: its amount in that currency; NULL else';
 COMMENT ON COLUMN pgcredit.held_orders.order_currency IS 'the currency of such an order; NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_orders.day IS 'the day the view is read: the orders held now';
+COMMENT ON COLUMN pgcredit.held_orders.order_table_text IS 'order_table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.held_orders.row_key_text IS 'row_key as text';
+COMMENT ON COLUMN pgcredit.held_orders.held_for_seconds IS 'held_for in seconds';
 COMMENT ON COLUMN pgcredit.held_orders.rate_date IS 'the date whose exchange rate converts such an order';
 REVOKE ALL ON pgcredit.held_orders FROM PUBLIC;
 GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
@@ -235,7 +275,8 @@ SELECT l.customer, l.at AS changed_at,
        (l.new_value ->> 'temporary_from')::date AS valid_from,
        (l.new_value ->> 'temporary_until')::date AS valid_until,
        r.id AS request, r.requester AS requested_by,
-       CASE WHEN r.auto_approved THEN '(policy)' ELSE r.approver END AS approved_by
+       CASE WHEN r.auto_approved THEN '(policy)' ELSE r.approver END AS approved_by,
+       l.role_name::text AS changed_by_text
 FROM pgcredit.audit_log l
 LEFT JOIN pgcredit.approval_request r ON r.audit_id = l.id
 WHERE l.action IN ('open_account', 'set_credit_limit', 'set_temporary_limit', 'clear_temporary_limit');
@@ -251,6 +292,7 @@ COMMENT ON COLUMN pgcredit.limit_history.valid_from IS 'temporary: first day (NU
 COMMENT ON COLUMN pgcredit.limit_history.valid_until IS 'temporary: last day';
 COMMENT ON COLUMN pgcredit.limit_history.request IS 'the approval request that made the change; NULL for a direct change';
 COMMENT ON COLUMN pgcredit.limit_history.requested_by IS 'the person who requested it';
+COMMENT ON COLUMN pgcredit.limit_history.changed_by_text IS 'changed_by as text';
 COMMENT ON COLUMN pgcredit.limit_history.approved_by IS 'the person who approved it, or (policy) when auto-approved';
 REVOKE ALL ON pgcredit.limit_history FROM PUBLIC;
 GRANT SELECT ON pgcredit.limit_history TO pgcredit_reader;
@@ -333,13 +375,14 @@ REVOKE EXECUTE ON FUNCTION pgcredit.watchlist_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.watchlist_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.watchlist AS
-SELECT * FROM pgcredit.watchlist_at(pgcredit.as_of());
+SELECT w.*, pgcredit.as_of() AS day FROM pgcredit.watchlist_at(pgcredit.as_of()) w;
 COMMENT ON VIEW pgcredit.watchlist IS 'customers showing early warning signs, one row per sign, with the rule that fired; thresholds in risk_settings';
 COMMENT ON COLUMN pgcredit.watchlist.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.watchlist.rule IS 'utilisation, new_overdue_item, score_drop (between the last two days scored), receivables_up_orders_down (between the last two days scored), review_overdue';
 COMMENT ON COLUMN pgcredit.watchlist.detail IS 'what was seen, in words';
 COMMENT ON COLUMN pgcredit.watchlist.value IS 'the figure that fired the rule (utilisation %, days past due, points dropped, rise of receivables beyond the fall of open orders, days since the review date)';
 COMMENT ON COLUMN pgcredit.watchlist.threshold IS 'the threshold it passed';
+COMMENT ON COLUMN pgcredit.watchlist.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 REVOKE ALL ON pgcredit.watchlist FROM PUBLIC;
 GRANT SELECT ON pgcredit.watchlist TO pgcredit_reader;
 

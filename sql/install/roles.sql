@@ -39,3 +39,20 @@ END
 $roles$;
 GRANT pgcredit_reader TO pgcredit_controller;
 GRANT pgcredit_controller TO pgcredit_admin;
+
+-- A table's name, always with its schema: the flat form of a regclass
+-- column, which prints without the schema when the reader's search_path
+-- finds the table
+CREATE FUNCTION pgcredit._qualified_name(tbl oid)
+RETURNS text LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.oid = $1
+$$;
+COMMENT ON FUNCTION pgcredit._qualified_name(oid) IS
+  'schema.table of a table, quoted where needed; NULL when there is no such table';
+-- the views call it as their reader
+REVOKE EXECUTE ON FUNCTION pgcredit._qualified_name(oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._qualified_name(oid) TO pgcredit_reader;
