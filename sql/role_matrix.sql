@@ -205,7 +205,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_reason(text)', 'owner'),
   ('pgcredit._check_amount(text,numeric)', 'owner'),
   ('pgcredit._lock_exposure(text)', 'owner'),
-  ('pgcredit._group_chain(text)', 'owner'),
+  -- group_member_risk calls it as its reader
+  ('pgcredit._group_chain(text)', 'reader'),
   ('pgcredit._groups_changed()', 'owner'),
   ('pgcredit._group_exists(text)', 'owner'),
   ('pgcredit._group_check(text,numeric,text)', 'owner'),

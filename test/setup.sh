@@ -25,6 +25,11 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
+# node and npm for the client test (test/t/node_client.pl), from Debian
+# when the machine has no Node.js of its own
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "pgcredit: installing missing packages: ${missing[*]}"

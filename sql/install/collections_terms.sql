@@ -365,7 +365,8 @@ REVOKE EXECUTE ON FUNCTION pgcredit._period_start(date, int) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.discount_opportunities_at(as_of date)
 RETURNS TABLE (day date, customer text, "table" regclass, item_key jsonb, terms text, invoiced_on date,
-               invoice_amount numeric, discount numeric, last_day date, days_left int, net_due date)
+               invoice_amount numeric, discount numeric, last_day date, days_left int, net_due date,
+               table_text text, item_key_text text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -375,7 +376,7 @@ BEGIN
   SELECT discount_opportunities_at.as_of, i.customer, i.relid::regclass, i.item_key, i.terms, i.invoiced_on,
          i.invoice_amount, round(i.invoice_amount * i.discount_pct / 100, 2),
          i.invoiced_on + i.discount_days, i.invoiced_on + i.discount_days - discount_opportunities_at.as_of,
-         i.invoiced_on + i.net_days
+         i.invoiced_on + i.net_days, pgcredit._qualified_name(i.relid), i.item_key::text
   FROM pgcredit._items_with_terms() i
   WHERE i.discount_pct > 0 AND i.invoice_amount > 0
     AND i.invoiced_on <= discount_opportunities_at.as_of
@@ -391,8 +392,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discount_opportunities_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discount_opportunities AS
-  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
-  FROM pgcredit.discount_opportunities_at(pgcredit.as_of()) x;
+  SELECT * FROM pgcredit.discount_opportunities_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.discount_opportunities IS
   'the open invoices that may still take their early-payment discount on the day pgcredit.as_of(), the last day first';
 COMMENT ON COLUMN pgcredit.discount_opportunities.day IS 'the day described';
@@ -413,7 +413,8 @@ GRANT SELECT ON pgcredit.discount_opportunities TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.discounts_taken_at(as_of date, months int DEFAULT 12)
 RETURNS TABLE (day date, customer text, "table" regclass, item_key jsonb, terms text, invoiced_on date,
-               paid_on date, last_day date, net_due date, invoice_amount numeric, discount numeric, days_saved int)
+               paid_on date, last_day date, net_due date, invoice_amount numeric, discount numeric, days_saved int,
+               table_text text, item_key_text text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -424,7 +425,7 @@ BEGIN
   SELECT discounts_taken_at.as_of, i.customer, i.relid::regclass, i.item_key, i.terms, i.invoiced_on, i.paid_on,
          i.invoiced_on + i.discount_days, i.invoiced_on + i.net_days,
          i.invoice_amount, round(i.invoice_amount * i.discount_pct / 100, 2),
-         i.invoiced_on + i.net_days - i.paid_on
+         i.invoiced_on + i.net_days - i.paid_on, pgcredit._qualified_name(i.relid), i.item_key::text
   FROM pgcredit._items_with_terms() i
   WHERE i.discount_pct > 0 AND i.invoice_amount > 0
     AND i.invoiced_on > since AND i.invoiced_on <= discounts_taken_at.as_of
@@ -439,8 +440,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.discounts_taken_at(date, int) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.discounts_taken AS
-  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
-  FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12) x;
+  SELECT * FROM pgcredit.discounts_taken_at(pgcredit.as_of(), 12);
 COMMENT ON VIEW pgcredit.discounts_taken IS
   'the invoices dated in the 12 months ending at pgcredit.as_of() that were paid within their discount window by that day';
 COMMENT ON COLUMN pgcredit.discounts_taken.day IS 'the last day of the period: invoices dated in it and paid by it';
@@ -913,7 +913,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._late_fees_at(date) FROM PUBLIC;
 CREATE FUNCTION pgcredit.late_fee_proposals_at(as_of date)
 RETURNS TABLE (day date, customer text, "table" regclass, item_key jsonb, due date, amount numeric,
                days_late int, policy text, interest numeric, fee numeric, settled numeric, settled_until date,
-               proposed numeric)
+               proposed numeric, table_text text, item_key_text text)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER ROWS 1000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -921,7 +921,8 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   RETURN QUERY
   SELECT late_fee_proposals_at.as_of, f.customer, f.relid::regclass, f.item_key, f.due, f.amount, f.days_late,
-         f.policy, f.interest, f.fee, f.settled, f.settled_until, f.proposed
+         f.policy, f.interest, f.fee, f.settled, f.settled_until, f.proposed,
+         pgcredit._qualified_name(f.relid), f.item_key::text
   FROM pgcredit._late_fees_at(as_of) f
   WHERE f.days_late > f.grace_days AND f.proposed > 0
   ORDER BY f.customer COLLATE "C", f.due, f.relid, f.item_key::text COLLATE "C";
@@ -933,8 +934,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.late_fee_proposals_at(date) TO pgcredit_reader;
 
 CREATE VIEW pgcredit.late_fee_proposals AS
-  SELECT x.*, pgcredit._qualified_name(x."table") AS table_text, x.item_key::text AS item_key_text
-  FROM pgcredit.late_fee_proposals_at(pgcredit.as_of()) x;
+  SELECT * FROM pgcredit.late_fee_proposals_at(pgcredit.as_of());
 COMMENT ON VIEW pgcredit.late_fee_proposals IS
   'the late fees proposed on the day pgcredit.as_of(), for the application to post (post_late_fee) or a controller to waive (waive_late_fee)';
 COMMENT ON COLUMN pgcredit.late_fee_proposals.day IS 'the day described';

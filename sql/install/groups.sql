@@ -90,6 +90,8 @@ AS $$
 $$;
 COMMENT ON FUNCTION pgcredit._group_chain(text) IS 'a group and the groups above it, top group first, with their depth';
 REVOKE EXECUTE ON FUNCTION pgcredit._group_chain(text) FROM PUBLIC;
+-- group_member_risk calls it as its reader
+GRANT EXECUTE ON FUNCTION pgcredit._group_chain(text) TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit._group_exists(group_id text)
 RETURNS void LANGUAGE plpgsql STABLE
