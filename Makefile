@@ -23,7 +23,7 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
 INSTALL_SOURCES = schema roles \
 	analytics_amount_sum analytics_aging analytics_dso analytics_credit_score \
 	analytics_concentration \
-	audit exposure accounts groups categories cover settings currencies rules attach guard holds approvals \
+	audit exposure accounts groups categories cover settings exposure_history currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
 	collections_terms collections_disputes \

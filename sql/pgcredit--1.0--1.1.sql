@@ -5634,6 +5634,10 @@ $roles$;
 ALTER TABLE pgcredit.settings ADD COLUMN worklist_by_assignment boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN pgcredit.settings.worklist_by_assignment IS 'whether a collector (pgcredit_collector, not pgcredit_reader) sees in the worklist only the customers assigned to a role it is a member of (set with set_worklist_by_assignment)';
 
+-- exposure history (sql/install/exposure_history.sql): on unless turned off
+ALTER TABLE pgcredit.settings ADD COLUMN exposure_history boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN pgcredit.settings.exposure_history IS 'whether every change of a customer''s exposure row is recorded in exposure_history, for exposure_at() (set with set_exposure_history)';
+
 ----------------------------------------------------------------------
 -- Every view says its day, and has flat columns for BI tools: the views
 -- of 1.0 keep their columns and gain new ones at the end (a day column,
@@ -9538,6 +9542,216 @@ COMMENT ON FUNCTION pgcredit.waive_late_fee(regclass, jsonb, date, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.waive_late_fee(regclass, jsonb, date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.waive_late_fee(regclass, jsonb, date, text) TO pgcredit_controller;
 -- <<< collections_terms
+
+-- >>> exposure_history: as in sql/install/exposure_history.sql
+-- Exposure history: every change of what the guard judges a customer by
+
+----------------------------------------------------------------------
+-- Exposure history
+--
+-- pgcredit.exposure holds, per customer, what the guard judges an order
+-- by: receivables, open orders and the copies of the account's limit,
+-- tolerance, status, temporary limit and cover.  Each change of any of
+-- them adds a row here with the new values and the time of the change:
+-- the guard writes it beside its own update of the exposure row (C, in
+-- src/guard_exposure.c), and a trigger on pgcredit.exposure writes it for
+-- every other change (attaching, limits, holds, covers, rebuilds).  Per
+-- customer the changes are in the order of the exposure row's lock, so
+-- the latest row at or before a time is what the guard judged by then.
+-- settings.exposure_history turns it off.
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.exposure_history (
+  customer         text NOT NULL,
+  changed_at       timestamptz NOT NULL,
+  receivables      numeric NOT NULL,
+  open_orders      numeric NOT NULL,
+  has_account      boolean NOT NULL,
+  credit_limit     numeric,
+  tolerance_pct    numeric NOT NULL,
+  status           text NOT NULL,
+  temporary_limit  numeric,
+  temporary_from   date,
+  temporary_until  date,
+  cover_counted    numeric,
+  cover_from       date,
+  cover_until      date,
+  xact_id          bigint NOT NULL
+);
+CREATE INDEX exposure_history_customer ON pgcredit.exposure_history (customer, changed_at);
+COMMENT ON TABLE pgcredit.exposure_history IS 'every change of a customer''s exposure row: the receivables, open orders and the copies of the account and cover the guard judges by, after the change, and when; written by the guard and by a trigger on pgcredit.exposure while settings.exposure_history is on';
+COMMENT ON INDEX pgcredit.exposure_history_customer IS 'a customer''s changes in time order, for exposure_at()';
+COMMENT ON COLUMN pgcredit.exposure_history.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.exposure_history.changed_at IS 'when the change was made (the clock when the customer''s exposure row was written, under its lock)';
+COMMENT ON COLUMN pgcredit.exposure_history.receivables IS 'open receivables after the change';
+COMMENT ON COLUMN pgcredit.exposure_history.open_orders IS 'open orders after the change';
+COMMENT ON COLUMN pgcredit.exposure_history.has_account IS 'whether the customer had an account';
+COMMENT ON COLUMN pgcredit.exposure_history.credit_limit IS 'the account''s credit limit (NULL: none)';
+COMMENT ON COLUMN pgcredit.exposure_history.tolerance_pct IS 'the account''s tolerance, %';
+COMMENT ON COLUMN pgcredit.exposure_history.status IS 'the account''s status';
+COMMENT ON COLUMN pgcredit.exposure_history.temporary_limit IS 'the account''s temporary limit (NULL: none)';
+COMMENT ON COLUMN pgcredit.exposure_history.temporary_from IS 'its first day (NULL: from when it was set)';
+COMMENT ON COLUMN pgcredit.exposure_history.temporary_until IS 'its last day';
+COMMENT ON COLUMN pgcredit.exposure_history.cover_counted IS 'the cover that counted towards the limit (NULL: none)';
+COMMENT ON COLUMN pgcredit.exposure_history.cover_from IS 'the first day that cover counted (NULL: any day before cover_until)';
+COMMENT ON COLUMN pgcredit.exposure_history.cover_until IS 'the last day it counted (NULL: any day after cover_from)';
+COMMENT ON COLUMN pgcredit.exposure_history.xact_id IS 'the transaction that made the change (pg_current_xact_id()): its changes of one customer follow one another, and its last one is what it committed';
+REVOKE ALL ON pgcredit.exposure_history FROM PUBLIC;
+GRANT SELECT ON pgcredit.exposure_history TO pgcredit_reader;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure_history', '');
+
+-- The changes made with SQL (the guard's own are written by the guard,
+-- which changes the row without firing triggers)
+CREATE FUNCTION pgcredit._exposure_history_row()
+RETURNS trigger LANGUAGE plpgsql
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT coalesce((SELECT s.exposure_history FROM pgcredit.settings s), true) THEN
+    RETURN NULL;
+  END IF;
+  IF TG_OP = 'DELETE' THEN
+    INSERT INTO pgcredit.exposure_history (customer, changed_at, receivables, open_orders, has_account,
+                                           tolerance_pct, status, xact_id)
+    VALUES (OLD.customer, pg_catalog.clock_timestamp(), 0, 0, false, 0, 'ok',
+            pg_catalog.pg_current_xact_id()::text::bigint);
+  ELSIF TG_OP = 'INSERT'
+        OR (NEW.receivables, NEW.open_orders, NEW.has_account, NEW.credit_limit, NEW.tolerance_pct,
+            NEW.status, NEW.temporary_limit, NEW.temporary_from, NEW.temporary_until,
+            NEW.cover_counted, NEW.cover_from, NEW.cover_until)
+           IS DISTINCT FROM
+           (OLD.receivables, OLD.open_orders, OLD.has_account, OLD.credit_limit, OLD.tolerance_pct,
+            OLD.status, OLD.temporary_limit, OLD.temporary_from, OLD.temporary_until,
+            OLD.cover_counted, OLD.cover_from, OLD.cover_until) THEN
+    INSERT INTO pgcredit.exposure_history
+    VALUES (NEW.customer, pg_catalog.clock_timestamp(), NEW.receivables, NEW.open_orders, NEW.has_account,
+            NEW.credit_limit, NEW.tolerance_pct, NEW.status, NEW.temporary_limit, NEW.temporary_from,
+            NEW.temporary_until, NEW.cover_counted, NEW.cover_from, NEW.cover_until,
+            pg_catalog.pg_current_xact_id()::text::bigint);
+  END IF;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_history_row() IS
+  'row trigger on pgcredit.exposure: records a change of what the guard judges by in exposure_history, when settings.exposure_history is on';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_history_row() FROM PUBLIC;
+CREATE TRIGGER exposure_history AFTER INSERT OR UPDATE OR DELETE ON pgcredit.exposure
+  FOR EACH ROW EXECUTE FUNCTION pgcredit._exposure_history_row();
+
+-- What the guard judged a customer by at a time
+CREATE FUNCTION pgcredit.exposure_at(for_customer text, at_time timestamptz)
+RETURNS TABLE (customer text, at timestamptz, changed_at timestamptz, receivables numeric,
+               open_orders numeric, exposure numeric, has_account boolean, credit_limit numeric,
+               limit_in_force numeric, tolerance_pct numeric, cover_counted numeric,
+               available_credit numeric, status text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  key text := for_customer;
+  h pgcredit.exposure_history;
+  n pgcredit.exposure_history;
+  day date;
+BEGIN
+  IF key IS NULL OR at_time IS NULL THEN
+    RAISE EXCEPTION 'customer and time must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF NOT isfinite(at_time) THEN
+    RAISE EXCEPTION 'time must be finite' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT * INTO h FROM pgcredit.exposure_history x
+  WHERE x.customer = key AND x.changed_at <= at_time
+  ORDER BY x.changed_at DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN;       -- nothing recorded for the customer by then
+  END IF;
+  -- what that transaction committed: its last change of the customer
+  -- (its changes follow one another, under the exposure row's lock; a
+  -- held order, added and taken out again, never was the exposure)
+  FOR n IN SELECT * FROM pgcredit.exposure_history x
+           WHERE x.customer = key AND x.changed_at > h.changed_at
+           ORDER BY x.changed_at LOOP
+    EXIT WHEN n.xact_id <> h.xact_id;
+    h := n;
+  END LOOP;
+  -- the day of the time, in the session's time zone, as the guard's today
+  day := at_time::date;
+  customer := key;
+  at := at_time;
+  changed_at := h.changed_at;
+  receivables := h.receivables;
+  open_orders := h.open_orders;
+  exposure := h.receivables + h.open_orders;
+  has_account := h.has_account;
+  credit_limit := h.credit_limit;
+  limit_in_force := CASE WHEN h.has_account THEN
+    pgcredit._effective_limit(h.credit_limit, h.temporary_limit, h.temporary_from, h.temporary_until, day) END;
+  tolerance_pct := h.tolerance_pct;
+  cover_counted := CASE WHEN (h.cover_from IS NULL OR day >= h.cover_from)
+                             AND (h.cover_until IS NULL OR day <= h.cover_until)
+                        THEN coalesce(h.cover_counted, 0) ELSE 0 END;
+  available_credit := round(limit_in_force * (1 + h.tolerance_pct / 100) + cover_counted - exposure, 2);
+  status := CASE WHEN h.has_account THEN h.status ELSE 'no account' END;
+  RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.exposure_at(text, timestamptz) IS
+  'what the guard judged a customer by at a time, from exposure_history (the last change of the latest transaction that had changed it by then): receivables, open orders, exposure, the limit and the limit in force on that day, tolerance, the cover that counted, the credit available and the status; no row when nothing was recorded for the customer by then';
+REVOKE EXECUTE ON FUNCTION pgcredit.exposure_at(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.exposure_at(text, timestamptz) TO pgcredit_reader;
+
+-- Every customer's exposure row as it stands, as one change now: where the
+-- history starts when it is turned on, and when pgcredit is updated to 1.1
+CREATE FUNCTION pgcredit._exposure_history_seed()
+RETURNS bigint LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  WITH n AS (
+    INSERT INTO pgcredit.exposure_history
+    SELECT e.customer, pg_catalog.clock_timestamp(), e.receivables, e.open_orders, e.has_account,
+           e.credit_limit, e.tolerance_pct, e.status, e.temporary_limit, e.temporary_from,
+           e.temporary_until, e.cover_counted, e.cover_from, e.cover_until,
+           pg_catalog.pg_current_xact_id()::text::bigint
+    FROM pgcredit.exposure e
+    RETURNING 1)
+  SELECT count(*) FROM n
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_history_seed() IS
+  'record every customer''s exposure row as it stands in exposure_history; returns how many';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_history_seed() FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.set_exposure_history(enabled boolean, reason text)
+RETURNS void LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before boolean;
+BEGIN
+  PERFORM pgcredit._check_reason(reason);
+  IF enabled IS NULL THEN
+    RAISE EXCEPTION 'enabled must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT s.exposure_history INTO before FROM pgcredit.settings s FOR UPDATE;
+  INSERT INTO pgcredit.settings AS s (exposure_history) VALUES (enabled)
+  ON CONFLICT (only_row) DO UPDATE SET exposure_history = EXCLUDED.exposure_history;
+  -- turned on again: the history goes on from every customer's exposure
+  -- as it stands (what changed while it was off is not known)
+  IF enabled AND NOT coalesce(before, true) THEN
+    PERFORM pgcredit._exposure_history_seed();
+  END IF;
+  PERFORM pgcredit._audit('set_exposure_history', NULL,
+    jsonb_build_object('exposure_history', coalesce(before, true)),
+    jsonb_build_object('exposure_history', enabled), reason);
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_exposure_history(boolean, text) IS
+  'whether every change of a customer''s exposure row is recorded in exposure_history (on by default); audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_exposure_history(boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_exposure_history(boolean, text) TO pgcredit_admin;
+-- <<< exposure_history
+
+-- A database updated from 1.0 starts its history with what it holds
+SELECT pgcredit._exposure_history_seed();
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

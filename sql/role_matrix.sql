@@ -309,6 +309,12 @@ INSERT INTO decided_function VALUES
   ('pgcredit.collection_worklist_at(date)', 'collector'),
   ('pgcredit.assign_collector(text,name,text)', 'controller'),
   ('pgcredit.set_worklist_by_assignment(boolean,text)', 'admin'),
+  -- the exposure history: readers ask what the guard judged by at a time,
+  -- administrators turn the history off and on
+  ('pgcredit.exposure_at(text,timestamp with time zone)', 'reader'),
+  ('pgcredit.set_exposure_history(boolean,text)', 'admin'),
+  ('pgcredit._exposure_history_row()', 'owner'),
+  ('pgcredit._exposure_history_seed()', 'owner'),
   ('pgcredit._tier_weight(text)', 'owner'),
   -- early-payment terms: admins define the terms, the default and the
   -- cost of capital, controllers give a customer its own; readers read
@@ -482,6 +488,8 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.late_fee_proposals',   'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.collection_dispute',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.dispute_due',          'table', 'reader', 'owner', 'owner', 'owner'),
+  -- the exposure history: written by the guard and the trigger only
+  ('pgcredit.exposure_history',     'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.receivables_by_dispute', 'view', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.disputes',             'view',  'reader', 'owner', 'owner', 'owner'),
   -- promises to pay and payment plans: read by readers, written through

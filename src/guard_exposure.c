@@ -66,6 +66,17 @@
 #include "amount.h"
 #include "guard_exposure.h"
 
+/*
+ * The columns of pgcredit.exposure_history after customer and changed_at:
+ * the exposure row's columns of the same names, as written
+ */
+#define PGC_HISTORY_COLUMNS 12
+static const char *const history_columns[PGC_HISTORY_COLUMNS] = {
+	"receivables", "open_orders", "has_account", "credit_limit", "tolerance_pct", "status",
+	"temporary_limit", "temporary_from", "temporary_until",
+	"cover_counted", "cover_from", "cover_until"
+};
+
 /* Where pgcredit's tables are, looked up once and forgotten when they change */
 typedef struct StoreCache
 {
@@ -111,6 +122,11 @@ typedef struct StoreCache
 	AttrNumber	c_amount;
 	bool		settings_trigger;	/* settings changes invalidate the kept
 									 * copy */
+	AttrNumber	s_history;		/* settings.exposure_history, 0 before 1.1 */
+	Oid			history;		/* exposure_history, InvalidOid before 1.1 */
+	AttrNumber	h_att[PGC_HISTORY_COLUMNS]; /* its columns */
+	AttrNumber	x_history_att[PGC_HISTORY_COLUMNS]; /* theirs on exposure */
+	AttrNumber	h_xact;			/* the transaction's number */
 } StoreCache;
 
 /*
@@ -205,6 +221,7 @@ typedef struct SettingsCopy
 	Numeric		default_tolerance;
 	bool		max_days_set;
 	int32		max_days;
+	bool		history;
 } SettingsCopy;
 
 static SettingsCopy settings_copy;
@@ -339,8 +356,29 @@ LoadCache(void)
 	cache.s_default_limit = Column(rel, "default_limit");
 	cache.s_default_tolerance = Column(rel, "default_tolerance_pct");
 	cache.s_max_days = Column(rel, "max_days_past_due");
+	cache.s_history = OptionalColumn(rel, "exposure_history");
 	cache.settings_trigger = HasEnabledTrigger(rel, "settings_changed");
 	table_close(rel, AccessShareLock);
+
+	/* the exposure history (version 1.1 on), with each column's place */
+	cache.history = get_relname_relid("exposure_history", nsp);
+	if (OidIsValid(cache.history))
+	{
+		Relation	x = table_open(cache.exposure, AccessShareLock);
+
+		rel = table_open(cache.history, AccessShareLock);
+		if (rel->rd_rel->relkind != RELKIND_RELATION || Column(rel, "customer") != 1 ||
+			Column(rel, "changed_at") != 2)
+			elog(ERROR, "pgcredit: pgcredit.exposure_history must be a table (customer, changed_at, ...)");
+		cache.h_xact = Column(rel, "xact_id");
+		for (int i = 0; i < PGC_HISTORY_COLUMNS; i++)
+		{
+			cache.h_att[i] = Column(rel, history_columns[i]);
+			cache.x_history_att[i] = Column(x, history_columns[i]);
+		}
+		table_close(rel, AccessShareLock);
+		table_close(x, AccessShareLock);
+	}
 
 	cache.categories = get_relname_relid("category_exposure", nsp);
 	if (OidIsValid(cache.categories))
@@ -747,6 +785,7 @@ ScanSettings(Relation rel, Snapshot snap, PgcExposureRow *out)
 	out->default_tolerance = int64_to_numeric(0);
 	out->max_days_set = false;
 	out->max_days = 0;
+	out->history = OidIsValid(cache.history);
 	if (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		bool		isnull;
@@ -766,6 +805,11 @@ ScanSettings(Relation rel, Snapshot snap, PgcExposureRow *out)
 		{
 			out->max_days_set = true;
 			out->max_days = DatumGetInt32(d);
+		}
+		if (cache.s_history)
+		{
+			d = slot_getattr(slot, cache.s_history, &isnull);
+			out->history = OidIsValid(cache.history) && (isnull || DatumGetBool(d));
 		}
 	}
 	table_endscan(scan);
@@ -809,6 +853,7 @@ ReadSettings(Snapshot snap, PgcExposureRow *out)
 		out->default_tolerance = settings_copy.default_tolerance;
 		out->max_days_set = settings_copy.max_days_set;
 		out->max_days = settings_copy.max_days;
+		out->history = settings_copy.history;
 		return;
 	}
 
@@ -835,6 +880,7 @@ ReadSettings(Snapshot snap, PgcExposureRow *out)
 		settings_copy.default_tolerance = CopyNumeric(settings_copy.cxt, out->default_tolerance);
 		settings_copy.max_days_set = out->max_days_set;
 		settings_copy.max_days = out->max_days;
+		settings_copy.history = out->history;
 	}
 	PG_CATCH();
 	{
@@ -1232,6 +1278,44 @@ ChangeExposure(Datum *values, bool *nulls, void *arg)
 }
 
 /*
+ * Record the exposure row just written (values, nulls) in
+ * pgcredit.exposure_history, with the time of the change: the row is
+ * still locked, so a customer's changes are recorded in the order they
+ * took its lock.  Written directly, as the exposure row is: the table is
+ * pgcredit's own, with no trigger, rule or policy.
+ */
+static void
+WriteHistory(Datum *values, bool *nulls)
+{
+	Relation	rel = table_open(cache.history, RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Datum	   *hv = palloc0(sizeof(Datum) * desc->natts);
+	bool	   *hn = palloc(sizeof(bool) * desc->natts);
+	HeapTuple	tup;
+
+	memset(hn, true, sizeof(bool) * desc->natts);
+	hv[0] = values[cache.x_customer - 1];
+	hn[0] = false;
+	hv[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	hn[1] = false;
+	/* as pg_current_xact_id() gives it: the top transaction's full number */
+	hv[cache.h_xact - 1] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	hn[cache.h_xact - 1] = false;
+	for (int i = 0; i < PGC_HISTORY_COLUMNS; i++)
+	{
+		hv[cache.h_att[i] - 1] = values[cache.x_history_att[i] - 1];
+		hn[cache.h_att[i] - 1] = nulls[cache.x_history_att[i] - 1];
+	}
+	tup = heap_form_tuple(desc, hv, hn);
+	heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
+	pgc_insert_index_entries(rel, tup);
+	heap_freetuple(tup);
+	pfree(hv);
+	pfree(hn);
+	table_close(rel, NoLock);
+}
+
+/*
  * Add to a customer's receivables and open orders, and with d_count
  * (+1 or -1) count an order in or out of the customer's order count and
  * sum (which d_orders then changes); a member of a credit group adds the
@@ -1289,6 +1373,16 @@ pgc_exposure_add(const char *customer, Numeric d_receivables, Numeric d_orders,
 	{
 		table_close(rel, NoLock);
 		return false;
+	}
+
+	/* the exposure history, while it is on (the settings' default) */
+	if (OidIsValid(cache.history))
+	{
+		PgcExposureRow settings;
+
+		ReadSettings(snap, &settings);
+		if (settings.history)
+			WriteHistory(values, nulls);
 	}
 
 	if (out != NULL)

@@ -49,6 +49,7 @@ typedef struct PgcExposureRow
 	Numeric		default_tolerance;
 	bool		max_days_set;
 	int32		max_days;
+	bool		history;		/* settings: exposure_history */
 
 	/*
 	 * the cover copy (guard_cover.c): cover_counted from cover_from to

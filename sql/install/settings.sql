@@ -15,6 +15,7 @@ CREATE TABLE pgcredit.settings (
   base_currency          text CONSTRAINT base_currency_code CHECK (base_currency ~ '^[A-Z]{3}$'),
   time_zone              text,
   worklist_by_assignment boolean NOT NULL DEFAULT false,
+  exposure_history       boolean NOT NULL DEFAULT true,
   CHECK (no_account_policy <> 'default_limit' OR default_limit IS NOT NULL)
 );
 COMMENT ON TABLE pgcredit.settings IS 'credit control settings: at most one row; no row means every default';
@@ -25,6 +26,7 @@ COMMENT ON COLUMN pgcredit.settings.default_tolerance_pct IS 'tolerance for cust
 COMMENT ON COLUMN pgcredit.settings.base_currency IS 'the book''s currency (ISO 4217 code): accounts and credit groups without a currency of their own are kept in it; NULL = a single-currency book, where nothing is converted (set with set_base_currency)';
 COMMENT ON COLUMN pgcredit.settings.time_zone IS 'the book''s time zone: the horizon''s today is the date in it, the same for every session whatever its TimeZone; NULL = each session''s own (set with set_time_zone)';
 COMMENT ON COLUMN pgcredit.settings.worklist_by_assignment IS 'whether a collector (pgcredit_collector, not pgcredit_reader) sees in the worklist only the customers assigned to a role it is a member of (set with set_worklist_by_assignment)';
+COMMENT ON COLUMN pgcredit.settings.exposure_history IS 'whether every change of a customer''s exposure row is recorded in exposure_history, for exposure_at() (set with set_exposure_history)';
 COMMENT ON COLUMN pgcredit.settings.max_days_past_due IS 'the days of the rule named ''max days past due'' that set_max_days_past_due() keeps (the guard reads the rule); NULL = no such rule';
 REVOKE ALL ON pgcredit.settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.settings TO pgcredit_reader;
