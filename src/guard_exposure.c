@@ -71,6 +71,7 @@
  * the exposure row's columns of the same names, as written
  */
 #define PGC_HISTORY_COLUMNS 12
+#define PGC_HISTORY_INDEXES 4
 static const char *const history_columns[PGC_HISTORY_COLUMNS] = {
 	"receivables", "open_orders", "has_account", "credit_limit", "tolerance_pct", "status",
 	"temporary_limit", "temporary_from", "temporary_until",
@@ -127,6 +128,9 @@ typedef struct StoreCache
 	AttrNumber	h_att[PGC_HISTORY_COLUMNS]; /* its columns */
 	AttrNumber	x_history_att[PGC_HISTORY_COLUMNS]; /* theirs on exposure */
 	AttrNumber	h_xact;			/* the transaction's number */
+	int			h_nindexes;		/* the history's indexes, plain columns only */
+	Oid			h_index[PGC_HISTORY_INDEXES];
+	IndexInfo  *h_info[PGC_HISTORY_INDEXES];	/* in CacheMemoryContext */
 } StoreCache;
 
 /*
@@ -233,7 +237,7 @@ StoreCacheCallback(Datum arg, Oid relid)
 		relid == cache.exposure_pkey || relid == cache.settings ||
 		relid == cache.groups || relid == cache.groups_pkey ||
 		relid == cache.credit_group || relid == cache.categories ||
-		relid == cache.categories_pkey)
+		relid == cache.categories_pkey || relid == cache.history)
 		cache.valid = false;
 	if (relid == InvalidOid || relid == cache.credit_group)
 	{
@@ -371,6 +375,37 @@ LoadCache(void)
 			Column(rel, "changed_at") != 2)
 			elog(ERROR, "pgcredit: pgcredit.exposure_history must be a table (customer, changed_at, ...)");
 		cache.h_xact = Column(rel, "xact_id");
+
+		/*
+		 * its indexes, described once: a row is added to them without an
+		 * executor state (their keys are plain columns of the row)
+		 */
+		{
+			List	   *indexes = RelationGetIndexList(rel);
+			ListCell   *lc;
+			MemoryContext old;
+
+			if (list_length(indexes) > PGC_HISTORY_INDEXES)
+				elog(ERROR, "pgcredit: pgcredit.exposure_history has too many indexes");
+			/* the descriptions of the last load, if any, are not needed */
+			for (int i = 0; i < cache.h_nindexes; i++)
+				pfree(cache.h_info[i]);
+			cache.h_nindexes = 0;
+			foreach(lc, indexes)
+			{
+				Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+
+				old = MemoryContextSwitchTo(CacheMemoryContext);
+				cache.h_info[cache.h_nindexes] = BuildIndexInfo(index);
+				MemoryContextSwitchTo(old);
+				if (cache.h_info[cache.h_nindexes]->ii_Expressions != NIL ||
+					cache.h_info[cache.h_nindexes]->ii_Predicate != NIL)
+					elog(ERROR, "pgcredit: the indexes of pgcredit.exposure_history must be on plain columns");
+				cache.h_index[cache.h_nindexes++] = lfirst_oid(lc);
+				index_close(index, AccessShareLock);
+			}
+			list_free(indexes);
+		}
 		for (int i = 0; i < PGC_HISTORY_COLUMNS; i++)
 		{
 			cache.h_att[i] = Column(rel, history_columns[i]);
@@ -1308,7 +1343,22 @@ WriteHistory(Datum *values, bool *nulls)
 	}
 	tup = heap_form_tuple(desc, hv, hn);
 	heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
-	pgc_insert_index_entries(rel, tup);
+	for (int i = 0; i < cache.h_nindexes; i++)
+	{
+		IndexInfo  *info = cache.h_info[i];
+		Relation	index = index_open(cache.h_index[i], RowExclusiveLock);
+		Datum		keys[INDEX_MAX_KEYS];
+		bool		key_nulls[INDEX_MAX_KEYS];
+
+		for (int k = 0; k < info->ii_NumIndexAttrs; k++)
+		{
+			keys[k] = hv[info->ii_IndexAttrNumbers[k] - 1];
+			key_nulls[k] = hn[info->ii_IndexAttrNumbers[k] - 1];
+		}
+		index_insert(index, keys, key_nulls, &tup->t_self, rel,
+					 info->ii_Unique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+		index_close(index, RowExclusiveLock);
+	}
 	heap_freetuple(tup);
 	pfree(hv);
 	pfree(hn);

@@ -2,7 +2,8 @@
 # Single-order transactions with pgbench, at several client counts, on an
 # order table of 1000 customers in each configuration of
 # test/bench/guard_setup.sql, in the same run: no trigger ("plain"),
-# pgcredit's guard ("pgcredit"), with credit rules judged from the
+# pgcredit's guard ("pgcredit"), the same with its exposure history off
+# ("nohistory"), with credit rules judged from the
 # exposure row ("rules"), with days_past_due and overdue_amount rules
 # ("pastdue"), for members of two-level credit groups ("group"), the same
 # in dollars converted into the accounts' euros ("group_fx"), measured
@@ -28,7 +29,7 @@
 # for the disk and the figures measure the work of the order itself.
 #
 #   GUARD_CONFIGS  configurations, "plain" first (default "plain pgcredit
-#                  rules pastdue group plain_fx group_fx counter"); each
+#                  nohistory rules pastdue group plain_fx group_fx counter"); each
 #                  NAME runs test/bench/guard_NAME.pgbench, and, when they
 #                  exist, test/bench/guard_NAME.before.sql before each of
 #                  its runs and guard_NAME.after.sql after (say, to insert
@@ -50,7 +51,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
 . test/scratch_db.sh
-configs=${GUARD_CONFIGS:-plain pgcredit rules pastdue group plain_fx group_fx counter}
+configs=${GUARD_CONFIGS:-plain pgcredit nohistory rules pastdue group plain_fx group_fx counter}
 clients_list=${GUARD_CLIENTS:-2 8}
 seconds=${GUARD_SECONDS:-25}
 rounds=${GUARD_ROUNDS:-3}
