@@ -84,7 +84,10 @@ SELECT customer, credit_limit, exposure, available_credit, external_score, days_
 FROM pgcredit.customer_risk WHERE customer = 'CF1';
 SELECT customer, receivables, aging_over_90 FROM pgcredit.customer_risk WHERE customer = 'O''$1';
 SELECT customer, status, receivables, last_payment FROM pgcredit.customer_risk WHERE customer = 'CF4';
+-- CF5's account was opened today, after the day seen: not listed then,
+-- listed today
 SELECT customer, status, exposure FROM pgcredit.customer_risk WHERE customer = 'CF5';
+SELECT customer, status, exposure FROM pgcredit.customer_risk_at(current_date) WHERE customer = 'CF5';
 SELECT count(*) AS nobody FROM pgcredit.customer_risk WHERE customer = 'nobody';
 
 -- The plan calls the function with the customer

@@ -5412,23 +5412,43 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      h AS (SELECT customer, tier FROM pgcredit.score_history
            WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
              AND ($2 IS NULL OR customer = $2)),
-     c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
-           UNION SELECT customer FROM s),
-     -- the cover that counts towards each limit on the day
+     -- exposure, limits, status and cover as the guard had them at the
+     -- end of the day: from the exposure history for a past day, the
+     -- exposure row itself from today on.  A customer with receivables
+     -- on a past day but no change recorded by its end (a day before the
+     -- history began) has its receivables of the ledger on that day,
+     -- which its aging adds up to, and the rest as it stands now.
+     h0 AS (SELECT * FROM pgcredit._exposure_state_at($1, $2)),
+     e AS (SELECT * FROM h0
+           UNION ALL
+           SELECT s.customer, s.receivables, coalesce(l.open_orders, 0), coalesce(l.has_account, false),
+                  l.credit_limit, coalesce(l.tolerance_pct, 0), coalesce(l.status, ''ok''),
+                  l.temporary_limit, l.temporary_from, l.temporary_until, l.cover_counted, l.cover_from,
+                  l.cover_until
+           FROM s LEFT JOIN pgcredit.exposure l USING (customer)
+           WHERE $1 < current_date AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),
+     c AS (SELECT customer FROM e UNION SELECT customer FROM s),
+     -- the cover that counts towards each limit on the day: the copy the
+     -- guard judges by, in the days it holds; else from the covers
      k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1, $2) v GROUP BY v.customer)
 SELECT c.customer,
-       a.credit_limit,
+       CASE WHEN e.has_account THEN e.credit_limit END AS credit_limit,
        coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
        coalesce(e.receivables, 0) AS receivables,
        coalesce(e.open_orders, 0) AS open_orders,
        -- the headroom the guard leaves: the limit in force on the day (a
        -- temporary one in its days) with tolerance, plus the cover that counts
-       round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
-                                       a.temporary_until, $1) * (1 + coalesce(a.tolerance_pct, 0) / 100)
-             + coalesce(k.cover, 0)
-             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
-       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
-       coalesce(a.status, ''no account'') AS status,
+       CASE WHEN e.has_account THEN
+       round(pgcredit._effective_limit(e.credit_limit, e.temporary_limit, e.temporary_from,
+                                       e.temporary_until, $1) * (1 + coalesce(e.tolerance_pct, 0) / 100)
+             + CASE WHEN e.cover_counted IS NOT NULL AND (e.cover_from IS NULL OR $1 >= e.cover_from)
+                         AND (e.cover_until IS NULL OR $1 <= e.cover_until)
+                    THEN e.cover_counted ELSE coalesce(k.cover, 0) END
+             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) END AS available_credit,
+       CASE WHEN e.has_account THEN
+       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(e.credit_limit, 0), 2)
+       END AS utilisation_pct,
+       CASE WHEN e.has_account THEN e.status ELSE ''no account'' END AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
        pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
@@ -5440,15 +5460,16 @@ SELECT c.customer,
        s.dso_90, s.last_payment, a.next_review
 FROM c
 LEFT JOIN pgcredit.account a USING (customer)
-LEFT JOIN pgcredit.exposure e USING (customer)
+LEFT JOIN e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
 LEFT JOIN h USING (customer)
 LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
-CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
-                                 / nullif(a.credit_limit, 0), 2) AS pct) u
+CROSS JOIN LATERAL (SELECT CASE WHEN e.has_account THEN
+                           round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                                 / nullif(e.credit_limit, 0), 2) END AS pct) u
 -- one customer, or every one: the customer then reaches each table''s index
 WHERE $2 IS NULL OR c.customer = $2'
   USING as_of, for_customer;
@@ -5648,6 +5669,9 @@ COMMENT ON COLUMN pgcredit.settings.exposure_history IS 'whether every change of
 CREATE OR REPLACE VIEW pgcredit.customer_risk AS
 SELECT r.*, pgcredit.as_of() AS day FROM pgcredit.customer_risk_at(pgcredit.as_of()) r;
 COMMENT ON COLUMN pgcredit.customer_risk.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
+COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders: as they stand for today, at the end of the day (from exposure_history) for a past day';
+COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables: as they stand for today, at the end of the day for a past day';
+COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders: as they stand for today, at the end of the day for a past day';
 
 -- plain SQL, so that it is planned inline and a filter on one customer
 -- reaches receivable_stats()
@@ -9637,6 +9661,50 @@ COMMENT ON FUNCTION pgcredit._exposure_history_row() IS
 REVOKE EXECUTE ON FUNCTION pgcredit._exposure_history_row() FROM PUBLIC;
 CREATE TRIGGER exposure_history AFTER INSERT OR UPDATE OR DELETE ON pgcredit.exposure
   FOR EACH ROW EXECUTE FUNCTION pgcredit._exposure_history_row();
+
+-- Each customer's exposure row as it stood at the end of a day: from the
+-- history for a day before today, the row itself from today on
+CREATE FUNCTION pgcredit._exposure_state_at(day date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric, has_account boolean,
+               credit_limit numeric, tolerance_pct numeric, status text, temporary_limit numeric,
+               temporary_from date, temporary_until date, cover_counted numeric, cover_from date,
+               cover_until date)
+LANGUAGE plpgsql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF day >= current_date THEN
+    RETURN QUERY EXECUTE
+      'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,
+              e.status, e.temporary_limit, e.temporary_from, e.temporary_until, e.cover_counted,
+              e.cover_from, e.cover_until
+       FROM pgcredit.exposure e WHERE $1 IS NULL OR e.customer = $1'
+    USING for_customer;
+  ELSE
+    -- the latest change before the next day began, each customer's found
+    -- through the history's index (customers are those with an exposure
+    -- row now: a row is never deleted but by detaching or rebuilding)
+    RETURN QUERY EXECUTE
+      'SELECT h.customer, h.receivables, h.open_orders, h.has_account, h.credit_limit, h.tolerance_pct,
+              h.status, h.temporary_limit, h.temporary_from, h.temporary_until, h.cover_counted,
+              h.cover_from, h.cover_until
+       FROM pgcredit.exposure e
+       CROSS JOIN LATERAL (SELECT * FROM pgcredit.exposure_history x
+                           WHERE x.customer = e.customer AND x.changed_at < $2
+                           ORDER BY x.changed_at DESC LIMIT 1) h
+       WHERE $1 IS NULL OR e.customer = $1'
+    USING for_customer, (day + 1)::timestamptz;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_state_at(date, text) IS
+  'each customer''s (one customer''s, unless NULL) exposure row at the end of a day: from exposure_history before today (the latest change before the next day began; no row for a customer without one), the row itself from today on';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) FROM PUBLIC;
+-- customer_risk_at() calls it as its reader
+GRANT EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) TO pgcredit_reader;
 
 -- What the guard judged a customer by at a time
 CREATE FUNCTION pgcredit.exposure_at(for_customer text, at_time timestamptz)

@@ -315,6 +315,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.set_exposure_history(boolean,text)', 'admin'),
   ('pgcredit._exposure_history_row()', 'owner'),
   ('pgcredit._exposure_history_seed()', 'owner'),
+  -- customer_risk_at calls it as its reader
+  ('pgcredit._exposure_state_at(date,text)', 'reader'),
   ('pgcredit._tier_weight(text)', 'owner'),
   -- early-payment terms: admins define the terms, the default and the
   -- cost of capital, controllers give a customer its own; readers read

@@ -92,6 +92,50 @@ REVOKE EXECUTE ON FUNCTION pgcredit._exposure_history_row() FROM PUBLIC;
 CREATE TRIGGER exposure_history AFTER INSERT OR UPDATE OR DELETE ON pgcredit.exposure
   FOR EACH ROW EXECUTE FUNCTION pgcredit._exposure_history_row();
 
+-- Each customer's exposure row as it stood at the end of a day: from the
+-- history for a day before today, the row itself from today on
+CREATE FUNCTION pgcredit._exposure_state_at(day date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric, has_account boolean,
+               credit_limit numeric, tolerance_pct numeric, status text, temporary_limit numeric,
+               temporary_from date, temporary_until date, cover_counted numeric, cover_from date,
+               cover_until date)
+LANGUAGE plpgsql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF day >= current_date THEN
+    RETURN QUERY EXECUTE
+      'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,
+              e.status, e.temporary_limit, e.temporary_from, e.temporary_until, e.cover_counted,
+              e.cover_from, e.cover_until
+       FROM pgcredit.exposure e WHERE $1 IS NULL OR e.customer = $1'
+    USING for_customer;
+  ELSE
+    -- the latest change before the next day began, each customer's found
+    -- through the history's index (customers are those with an exposure
+    -- row now: a row is never deleted but by detaching or rebuilding)
+    RETURN QUERY EXECUTE
+      'SELECT h.customer, h.receivables, h.open_orders, h.has_account, h.credit_limit, h.tolerance_pct,
+              h.status, h.temporary_limit, h.temporary_from, h.temporary_until, h.cover_counted,
+              h.cover_from, h.cover_until
+       FROM pgcredit.exposure e
+       CROSS JOIN LATERAL (SELECT * FROM pgcredit.exposure_history x
+                           WHERE x.customer = e.customer AND x.changed_at < $2
+                           ORDER BY x.changed_at DESC LIMIT 1) h
+       WHERE $1 IS NULL OR e.customer = $1'
+    USING for_customer, (day + 1)::timestamptz;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_state_at(date, text) IS
+  'each customer''s (one customer''s, unless NULL) exposure row at the end of a day: from exposure_history before today (the latest change before the next day began; no row for a customer without one), the row itself from today on';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) FROM PUBLIC;
+-- customer_risk_at() calls it as its reader
+GRANT EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) TO pgcredit_reader;
+
 -- What the guard judged a customer by at a time
 CREATE FUNCTION pgcredit.exposure_at(for_customer text, at_time timestamptz)
 RETURNS TABLE (customer text, at timestamptz, changed_at timestamptz, receivables numeric,

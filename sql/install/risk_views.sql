@@ -23,23 +23,43 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      h AS (SELECT customer, tier FROM pgcredit.score_history
            WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
              AND ($2 IS NULL OR customer = $2)),
-     c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
-           UNION SELECT customer FROM s),
-     -- the cover that counts towards each limit on the day
+     -- exposure, limits, status and cover as the guard had them at the
+     -- end of the day: from the exposure history for a past day, the
+     -- exposure row itself from today on.  A customer with receivables
+     -- on a past day but no change recorded by its end (a day before the
+     -- history began) has its receivables of the ledger on that day,
+     -- which its aging adds up to, and the rest as it stands now.
+     h0 AS (SELECT * FROM pgcredit._exposure_state_at($1, $2)),
+     e AS (SELECT * FROM h0
+           UNION ALL
+           SELECT s.customer, s.receivables, coalesce(l.open_orders, 0), coalesce(l.has_account, false),
+                  l.credit_limit, coalesce(l.tolerance_pct, 0), coalesce(l.status, ''ok''),
+                  l.temporary_limit, l.temporary_from, l.temporary_until, l.cover_counted, l.cover_from,
+                  l.cover_until
+           FROM s LEFT JOIN pgcredit.exposure l USING (customer)
+           WHERE $1 < current_date AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),
+     c AS (SELECT customer FROM e UNION SELECT customer FROM s),
+     -- the cover that counts towards each limit on the day: the copy the
+     -- guard judges by, in the days it holds; else from the covers
      k AS (SELECT v.customer, sum(v.counted) AS cover FROM pgcredit.cover_at($1, $2) v GROUP BY v.customer)
 SELECT c.customer,
-       a.credit_limit,
+       CASE WHEN e.has_account THEN e.credit_limit END AS credit_limit,
        coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) AS exposure,
        coalesce(e.receivables, 0) AS receivables,
        coalesce(e.open_orders, 0) AS open_orders,
        -- the headroom the guard leaves: the limit in force on the day (a
        -- temporary one in its days) with tolerance, plus the cover that counts
-       round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
-                                       a.temporary_until, $1) * (1 + coalesce(a.tolerance_pct, 0) / 100)
-             + coalesce(k.cover, 0)
-             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) AS available_credit,
-       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(a.credit_limit, 0), 2) AS utilisation_pct,
-       coalesce(a.status, ''no account'') AS status,
+       CASE WHEN e.has_account THEN
+       round(pgcredit._effective_limit(e.credit_limit, e.temporary_limit, e.temporary_from,
+                                       e.temporary_until, $1) * (1 + coalesce(e.tolerance_pct, 0) / 100)
+             + CASE WHEN e.cover_counted IS NOT NULL AND (e.cover_from IS NULL OR $1 >= e.cover_from)
+                         AND (e.cover_until IS NULL OR $1 <= e.cover_until)
+                    THEN e.cover_counted ELSE coalesce(k.cover, 0) END
+             - coalesce(e.receivables, 0) - coalesce(e.open_orders, 0), 2) END AS available_credit,
+       CASE WHEN e.has_account THEN
+       round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100 / nullif(e.credit_limit, 0), 2)
+       END AS utilisation_pct,
+       CASE WHEN e.has_account THEN e.status ELSE ''no account'' END AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
        pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
@@ -51,15 +71,16 @@ SELECT c.customer,
        s.dso_90, s.last_payment, a.next_review
 FROM c
 LEFT JOIN pgcredit.account a USING (customer)
-LEFT JOIN pgcredit.exposure e USING (customer)
+LEFT JOIN e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
 LEFT JOIN h USING (customer)
 LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
 CROSS JOIN pgcredit._settings_or_default() cfg
-CROSS JOIN LATERAL (SELECT round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
-                                 / nullif(a.credit_limit, 0), 2) AS pct) u
+CROSS JOIN LATERAL (SELECT CASE WHEN e.has_account THEN
+                           round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
+                                 / nullif(e.credit_limit, 0), 2) END AS pct) u
 -- one customer, or every one: the customer then reaches each table''s index
 WHERE $2 IS NULL OR c.customer = $2'
   USING as_of, for_customer;
@@ -92,9 +113,9 @@ SELECT r.*, pgcredit.as_of() AS day FROM pgcredit.customer_risk_at(pgcredit.as_o
 COMMENT ON VIEW pgcredit.customer_risk IS 'one row per customer (with an account, an exposure or receivables): limit, exposure, available credit, scores, tier, aging and payment figures, as of pgcredit.as_of() (today unless set)';
 COMMENT ON COLUMN pgcredit.customer_risk.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.customer_risk.credit_limit IS 'credit limit; NULL without an account or a limit';
-COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders, live';
-COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables, live';
-COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders, live';
+COMMENT ON COLUMN pgcredit.customer_risk.exposure IS 'open receivables plus open orders: as they stand for today, at the end of the day (from exposure_history) for a past day';
+COMMENT ON COLUMN pgcredit.customer_risk.receivables IS 'open receivables: as they stand for today, at the end of the day for a past day';
+COMMENT ON COLUMN pgcredit.customer_risk.open_orders IS 'open orders: as they stand for today, at the end of the day for a past day';
 COMMENT ON COLUMN pgcredit.customer_risk.available_credit IS 'what the guard leaves: the limit in force (a temporary limit in its days) with tolerance, plus the cover that counts, minus exposure; negative when over; NULL without a limit';
 COMMENT ON COLUMN pgcredit.customer_risk.utilisation_pct IS 'exposure as a percentage of the limit (without tolerance), 2 decimals';
 COMMENT ON COLUMN pgcredit.customer_risk.status IS 'account status (ok, watch, hold, blocked), or no account';
