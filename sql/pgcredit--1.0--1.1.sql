@@ -5406,6 +5406,13 @@ BEGIN
   -- planned at each call with its values, so that one customer's row
   -- is read through the indexes and every customer's with scans
   RETURN QUERY EXECUTE '
+-- money to the cent, in every row alike
+SELECT q.customer, round(q.credit_limit, 2), round(q.exposure, 2), round(q.receivables, 2),
+       round(q.open_orders, 2), q.available_credit, q.utilisation_pct, q.status, q.behavioural_score,
+       q.external_score, q.combined_score, q.risk_tier, q.days_past_due, round(q.aging_current, 2),
+       round(q.aging_1_30, 2), round(q.aging_31_60, 2), round(q.aging_61_90, 2), round(q.aging_over_90, 2),
+       q.dso_90, q.last_payment, q.next_review
+FROM (
 WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
@@ -5471,7 +5478,7 @@ CROSS JOIN LATERAL (SELECT CASE WHEN e.has_account THEN
                            round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                                  / nullif(e.credit_limit, 0), 2) END AS pct) u
 -- one customer, or every one: the customer then reaches each table''s index
-WHERE $2 IS NULL OR c.customer = $2'
+WHERE $2 IS NULL OR c.customer = $2) q'
   USING as_of, for_customer;
 END
 $$;
@@ -5615,21 +5622,22 @@ BEGIN
   SELECT * INTO e FROM pgcredit.exposure x WHERE x.customer = key;
   credit_status.customer := key;
   status := coalesce(a.status, 'no account');
-  credit_limit := pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
-                                            a.temporary_until, current_date);
-  available_credit := c.credit_available;
+  credit_limit := round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
+                                                  a.temporary_until, current_date), 2);
+  available_credit := round(c.credit_available, 2);
   limited_by := CASE WHEN c.credit_available IS NOT NULL THEN 'customer' END;
   -- a member of a credit group: the least headroom over its own limit and
   -- every group limit of its chain, as the guard checks them all
   SELECT g.limit_headroom, g.limited_by INTO gh FROM pgcredit.group_member_risk g WHERE g.customer = key;
   IF FOUND THEN
-    available_credit := gh.limit_headroom;
+    available_credit := round(gh.limit_headroom, 2);
     limited_by := gh.limited_by;
   END IF;
-  receivables := coalesce(e.receivables, 0);
-  open_orders := coalesce(e.open_orders, 0);
+  -- money to the cent, whatever the tables' scales
+  receivables := round(coalesce(e.receivables, 0), 2);
+  open_orders := round(coalesce(e.open_orders, 0), 2);
   exposure := receivables + open_orders;
-  SELECT count(*), coalesce(sum(h.amount), 0) INTO held_orders, held_amount
+  SELECT count(*), round(coalesce(sum(h.amount), 0), 2) INTO held_orders, held_amount
   FROM pgcredit.held_order h WHERE h.customer = key AND h.released_at IS NULL;
   currency := coalesce(a.currency, (SELECT s.base_currency FROM pgcredit.settings s));
   as_of := current_date;
@@ -5680,8 +5688,9 @@ RETURNS TABLE (customer text, current numeric, days_1_30 numeric, days_31_60 num
                days_over_90 numeric, total numeric, oldest_days_past_due int, day date)
 LANGUAGE sql STABLE ROWS 10000
 AS $$
-  SELECT s.customer, s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90,
-         s.receivables, s.oldest_days_past_due, $1
+  SELECT s.customer, round(s.current, 2), round(s.days_1_30, 2), round(s.days_31_60, 2),
+         round(s.days_61_90, 2), round(s.days_over_90, 2), round(s.receivables, 2),
+         s.oldest_days_past_due, $1
   FROM pgcredit.receivable_stats($1) s
 $$;
 COMMENT ON FUNCTION pgcredit.aging_by_customer_at(date) IS 'the rows of aging_by_customer on any day';
@@ -5703,9 +5712,10 @@ RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeri
 LANGUAGE sql STABLE ROWS 1
 AS $$
   WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
-  SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
-         p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
-         p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+  SELECT round((SELECT sum(exposure) FROM r), 2) AS total_exposure,
+         round(p.receivables, 2), round(p.current, 2) AS aging_current, round(p.days_1_30, 2) AS aging_1_30,
+         round(p.days_31_60, 2) AS aging_31_60, round(p.days_61_90, 2) AS aging_61_90,
+         round(p.days_over_90, 2) AS aging_over_90, p.overdue_pct,
          p.dso, p.best_possible_dso, p.average_days_delinquent,
          (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
          (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
@@ -5720,7 +5730,7 @@ AS $$
          (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
          (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
          (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
-         (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit,
+         round((SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r), 2) AS exposure_over_limit,
          $1 AS day
   FROM pgcredit.portfolio_stats($1) p
 $$;
@@ -9747,18 +9757,20 @@ BEGIN
   customer := key;
   at := at_time;
   changed_at := h.changed_at;
-  receivables := h.receivables;
-  open_orders := h.open_orders;
-  exposure := h.receivables + h.open_orders;
+  -- money to the cent, whatever the tables' scales
+  receivables := round(h.receivables, 2);
+  open_orders := round(h.open_orders, 2);
+  exposure := round(h.receivables + h.open_orders, 2);
   has_account := h.has_account;
-  credit_limit := h.credit_limit;
-  limit_in_force := CASE WHEN h.has_account THEN
-    pgcredit._effective_limit(h.credit_limit, h.temporary_limit, h.temporary_from, h.temporary_until, day) END;
+  credit_limit := round(h.credit_limit, 2);
+  limit_in_force := round(CASE WHEN h.has_account THEN
+    pgcredit._effective_limit(h.credit_limit, h.temporary_limit, h.temporary_from, h.temporary_until, day) END, 2);
   tolerance_pct := h.tolerance_pct;
-  cover_counted := CASE WHEN (h.cover_from IS NULL OR day >= h.cover_from)
-                             AND (h.cover_until IS NULL OR day <= h.cover_until)
-                        THEN coalesce(h.cover_counted, 0) ELSE 0 END;
-  available_credit := round(limit_in_force * (1 + h.tolerance_pct / 100) + cover_counted - exposure, 2);
+  cover_counted := round(CASE WHEN (h.cover_from IS NULL OR day >= h.cover_from)
+                                   AND (h.cover_until IS NULL OR day <= h.cover_until)
+                              THEN coalesce(h.cover_counted, 0) ELSE 0 END, 2);
+  available_credit := round(limit_in_force * (1 + h.tolerance_pct / 100) + cover_counted
+                            - (h.receivables + h.open_orders), 2);
   status := CASE WHEN h.has_account THEN h.status ELSE 'no account' END;
   RETURN NEXT;
 END

@@ -94,6 +94,21 @@ WHERE customer LIKE 'VT%' ORDER BY 1;
 SELECT customer, total, oldest_days_past_due, day FROM pgcredit.aging_by_customer_at('2025-03-01')
 WHERE customer LIKE 'VT%' ORDER BY 1;
 SELECT kind, issuer, amount, day FROM pgcredit.cover_book WHERE issuer = 'cash';
+-- money to the cent in every row: no 0 beside 0.00 in one column
+SELECT v.col, count(*) FILTER (WHERE v.val IS NOT NULL AND scale(v.val) <> 2) AS not_to_the_cent,
+       count(v.val) AS values
+FROM pgcredit.customer_risk r,
+     LATERAL (VALUES ('credit_limit', r.credit_limit), ('exposure', r.exposure), ('receivables', r.receivables),
+                     ('open_orders', r.open_orders), ('available_credit', r.available_credit),
+                     ('aging_current', r.aging_current), ('aging_1_30', r.aging_1_30),
+                     ('aging_31_60', r.aging_31_60), ('aging_61_90', r.aging_61_90),
+                     ('aging_over_90', r.aging_over_90)) v(col, val)
+WHERE r.customer LIKE 'VT%'
+GROUP BY v.col ORDER BY v.col;
+SELECT count(*) FILTER (WHERE scale(x) <> 2) AS not_to_the_cent, count(x) AS values
+FROM pgcredit.portfolio p,
+     LATERAL unnest(ARRAY[p.total_exposure, p.receivables, p.aging_current, p.aging_1_30, p.aging_31_60,
+                          p.aging_61_90, p.aging_over_90, p.exposure_over_limit]) x;
 -- another day through the function form, no setting needed
 RESET pgcredit.as_of;
 SELECT customer, total, oldest_days_past_due, day FROM pgcredit.aging_by_customer_at('2025-02-15')

@@ -177,18 +177,20 @@ BEGIN
   customer := key;
   at := at_time;
   changed_at := h.changed_at;
-  receivables := h.receivables;
-  open_orders := h.open_orders;
-  exposure := h.receivables + h.open_orders;
+  -- money to the cent, whatever the tables' scales
+  receivables := round(h.receivables, 2);
+  open_orders := round(h.open_orders, 2);
+  exposure := round(h.receivables + h.open_orders, 2);
   has_account := h.has_account;
-  credit_limit := h.credit_limit;
-  limit_in_force := CASE WHEN h.has_account THEN
-    pgcredit._effective_limit(h.credit_limit, h.temporary_limit, h.temporary_from, h.temporary_until, day) END;
+  credit_limit := round(h.credit_limit, 2);
+  limit_in_force := round(CASE WHEN h.has_account THEN
+    pgcredit._effective_limit(h.credit_limit, h.temporary_limit, h.temporary_from, h.temporary_until, day) END, 2);
   tolerance_pct := h.tolerance_pct;
-  cover_counted := CASE WHEN (h.cover_from IS NULL OR day >= h.cover_from)
-                             AND (h.cover_until IS NULL OR day <= h.cover_until)
-                        THEN coalesce(h.cover_counted, 0) ELSE 0 END;
-  available_credit := round(limit_in_force * (1 + h.tolerance_pct / 100) + cover_counted - exposure, 2);
+  cover_counted := round(CASE WHEN (h.cover_from IS NULL OR day >= h.cover_from)
+                                   AND (h.cover_until IS NULL OR day <= h.cover_until)
+                              THEN coalesce(h.cover_counted, 0) ELSE 0 END, 2);
+  available_credit := round(limit_in_force * (1 + h.tolerance_pct / 100) + cover_counted
+                            - (h.receivables + h.open_orders), 2);
   status := CASE WHEN h.has_account THEN h.status ELSE 'no account' END;
   RETURN NEXT;
 END

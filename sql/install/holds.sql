@@ -270,21 +270,22 @@ BEGIN
   SELECT * INTO e FROM pgcredit.exposure x WHERE x.customer = key;
   credit_status.customer := key;
   status := coalesce(a.status, 'no account');
-  credit_limit := pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
-                                            a.temporary_until, current_date);
-  available_credit := c.credit_available;
+  credit_limit := round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
+                                                  a.temporary_until, current_date), 2);
+  available_credit := round(c.credit_available, 2);
   limited_by := CASE WHEN c.credit_available IS NOT NULL THEN 'customer' END;
   -- a member of a credit group: the least headroom over its own limit and
   -- every group limit of its chain, as the guard checks them all
   SELECT g.limit_headroom, g.limited_by INTO gh FROM pgcredit.group_member_risk g WHERE g.customer = key;
   IF FOUND THEN
-    available_credit := gh.limit_headroom;
+    available_credit := round(gh.limit_headroom, 2);
     limited_by := gh.limited_by;
   END IF;
-  receivables := coalesce(e.receivables, 0);
-  open_orders := coalesce(e.open_orders, 0);
+  -- money to the cent, whatever the tables' scales
+  receivables := round(coalesce(e.receivables, 0), 2);
+  open_orders := round(coalesce(e.open_orders, 0), 2);
   exposure := receivables + open_orders;
-  SELECT count(*), coalesce(sum(h.amount), 0) INTO held_orders, held_amount
+  SELECT count(*), round(coalesce(sum(h.amount), 0), 2) INTO held_orders, held_amount
   FROM pgcredit.held_order h WHERE h.customer = key AND h.released_at IS NULL;
   currency := coalesce(a.currency, (SELECT s.base_currency FROM pgcredit.settings s));
   as_of := current_date;

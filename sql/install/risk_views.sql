@@ -17,6 +17,13 @@ BEGIN
   -- planned at each call with its values, so that one customer's row
   -- is read through the indexes and every customer's with scans
   RETURN QUERY EXECUTE '
+-- money to the cent, in every row alike
+SELECT q.customer, round(q.credit_limit, 2), round(q.exposure, 2), round(q.receivables, 2),
+       round(q.open_orders, 2), q.available_credit, q.utilisation_pct, q.status, q.behavioural_score,
+       q.external_score, q.combined_score, q.risk_tier, q.days_past_due, round(q.aging_current, 2),
+       round(q.aging_1_30, 2), round(q.aging_31_60, 2), round(q.aging_61_90, 2), round(q.aging_over_90, 2),
+       q.dso_90, q.last_payment, q.next_review
+FROM (
 WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
@@ -82,7 +89,7 @@ CROSS JOIN LATERAL (SELECT CASE WHEN e.has_account THEN
                            round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                                  / nullif(e.credit_limit, 0), 2) END AS pct) u
 -- one customer, or every one: the customer then reaches each table''s index
-WHERE $2 IS NULL OR c.customer = $2'
+WHERE $2 IS NULL OR c.customer = $2) q'
   USING as_of, for_customer;
 END
 $$;
@@ -143,8 +150,9 @@ RETURNS TABLE (customer text, current numeric, days_1_30 numeric, days_31_60 num
                days_over_90 numeric, total numeric, oldest_days_past_due int, day date)
 LANGUAGE sql STABLE ROWS 10000
 AS $$
-  SELECT s.customer, s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90,
-         s.receivables, s.oldest_days_past_due, $1
+  SELECT s.customer, round(s.current, 2), round(s.days_1_30, 2), round(s.days_31_60, 2),
+         round(s.days_61_90, 2), round(s.days_over_90, 2), round(s.receivables, 2),
+         s.oldest_days_past_due, $1
   FROM pgcredit.receivable_stats($1) s
 $$;
 COMMENT ON FUNCTION pgcredit.aging_by_customer_at(date) IS 'the rows of aging_by_customer on any day';
@@ -200,9 +208,10 @@ RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeri
 LANGUAGE sql STABLE ROWS 1
 AS $$
   WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
-  SELECT (SELECT sum(exposure) FROM r) AS total_exposure,
-         p.receivables, p.current AS aging_current, p.days_1_30 AS aging_1_30, p.days_31_60 AS aging_31_60,
-         p.days_61_90 AS aging_61_90, p.days_over_90 AS aging_over_90, p.overdue_pct,
+  SELECT round((SELECT sum(exposure) FROM r), 2) AS total_exposure,
+         round(p.receivables, 2), round(p.current, 2) AS aging_current, round(p.days_1_30, 2) AS aging_1_30,
+         round(p.days_31_60, 2) AS aging_31_60, round(p.days_61_90, 2) AS aging_61_90,
+         round(p.days_over_90, 2) AS aging_over_90, p.overdue_pct,
          p.dso, p.best_possible_dso, p.average_days_delinquent,
          (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
          (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
@@ -217,7 +226,7 @@ AS $$
          (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
          (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
          (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
-         (SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r) AS exposure_over_limit,
+         round((SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r), 2) AS exposure_over_limit,
          $1 AS day
   FROM pgcredit.portfolio_stats($1) p
 $$;

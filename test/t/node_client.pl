@@ -63,9 +63,9 @@ CREATE ROLE regress_bi LOGIN IN ROLE pgcredit_reader;
 });
 
 my %expected = (
-	'2025-02-15' => { aging_1_30 => '350.00', aging_31_60 => '0', aging_61_90 => '0',
+	'2025-02-15' => { aging_1_30 => '350.00', aging_31_60 => '0.00', aging_61_90 => '0.00',
 		days_past_due => 27, total => '350.00', day => '2025-02-15' },
-	'2025-03-01' => { aging_1_30 => '100.00', aging_31_60 => '200.00', aging_61_90 => '0',
+	'2025-03-01' => { aging_1_30 => '100.00', aging_31_60 => '200.00', aging_61_90 => '0.00',
 		days_past_due => 41, total => '300.00', day => '2025-03-01' });
 # the approvers' list of requests is for controllers only, the import
 # view for load_csv
