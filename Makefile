@@ -12,7 +12,7 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
              src/guard_due.o src/guard_dispute.o src/guard_horizon.o src/guard_cover.o src/guard_category.o src/fx.o \
              src/csv_load.o src/csv_reader.o src/csv_field.o \
              src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
-             src/dso.o src/score.o src/over_limit.o src/customer_filter.o
+             src/dso.o src/score.o src/over_limit.o src/customer_filter.o src/receivable_book.o
 
 # The install script of the newest version is generated from the per-area
 # sources in sql/install/, concatenated in this order.  The order matters:

@@ -246,6 +246,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.items_past_due(text,integer)', 'owner'),
   ('pgcredit._check_day(date)', 'owner'),
   ('pgcredit._receivable_items_sql(boolean)', 'owner'),
+  ('pgcredit._receivable_book(date)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
   -- the planner support of the per-customer functions: the planner calls it
   ('pgcredit._customer_support(internal)', 'owner'),

@@ -297,6 +297,19 @@ ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 							  pgc_sum_numeric(&finite), 2) : NULL;
 }
 
+/*
+ * For receivable_book.c, which runs aging_trans() itself: the amounts of
+ * a state's bands (as many as its bounds make) and its total
+ */
+void
+pgc_aging_state_amounts(Datum state, Numeric *bands, Numeric *total)
+{
+	AgingTotals t;
+
+	ComputeTotals((const AgingState *) DatumGetPointer(state), bands, &t);
+	*total = t.total;
+}
+
 /* An empty state, for aggregates over no rows */
 static AgingState *
 EmptyState(void)

@@ -766,6 +766,9 @@ typedef struct ItemFilter
 {
 	bool		open_on_set;
 	DateADT		open_on;
+	/* with a sink, the rows go to it (without keys), not to the tuplestore */
+	PgcItemSink sink;
+	void	   *sink_arg;
 } ItemFilter;
 
 /* Where the attachment's columns are in rel, checked, with their types */
@@ -963,6 +966,11 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 			!(paid_after || (null[7] && DatumGetBool(v[4]))))
 			return;
 	}
+	if (filter->sink)
+	{
+		filter->sink(filter->sink_arg, v, n);
+		return;
+	}
 	/* _attached_items_keyed(): the item's primary key, when it has one */
 	if (outdesc->natts > 11)
 	{
@@ -1069,7 +1077,7 @@ ScanOneTable(PgcAttachment *att, Relation rel, const ItemFilter *filter,
 	MemoryContext old;
 
 	FindItemColumns(att, rel, &c);
-	if (outdesc->natts > 11)
+	if (outdesc != NULL && outdesc->natts > 11)
 		FindItemKey(rel, &c);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
@@ -1155,6 +1163,8 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 	/* _attached_items_keyed() only: the day the items must be open on */
 	filter.open_on_set = PG_NARGS() > 4 && !PG_ARGISNULL(4);
 	filter.open_on = filter.open_on_set ? PG_GETARG_DATEADT(4) : 0;
+	filter.sink = NULL;
+	filter.sink_arg = NULL;
 	InitMaterializedSRF(fcinfo, 0);
 	atts = ListAttachments(kind, only);
 
@@ -1174,6 +1184,29 @@ pgc_attached_items(PG_FUNCTION_ARGS)
 							  rsinfo->setResult, rsinfo->setDesc);
 	}
 	return (Datum) 0;
+}
+
+/*
+ * Every row of the attached tables of one kind ("orders", "receivables"),
+ * as _attached_items() returns it (its first eleven columns), handed to
+ * sink instead of a tuplestore: for C code that aggregates the rows as
+ * they are read (receivable_book.c).  The tables are read as
+ * _attached_items() reads them for every customer, with plain heap
+ * scans that run no code of their owners'.
+ */
+void
+pgc_scan_attached_items(const char *kind, PgcItemSink sink, void *arg)
+{
+	ItemFilter	filter;
+	List	   *atts = ListAttachments(kind, InvalidOid);
+	ListCell   *lc;
+
+	filter.open_on_set = false;
+	filter.open_on = 0;
+	filter.sink = sink;
+	filter.sink_arg = arg;
+	foreach(lc, atts)
+		ScanAttachedTable((PgcAttachment *) lfirst(lc), AccessShareLock, &filter, NULL, NULL);
 }
 
 /*

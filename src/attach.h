@@ -54,6 +54,14 @@ typedef enum PgcColumnRole
 } PgcColumnRole;
 
 extern bool pgc_attachment_find(Oid relid, PgcAttachment *att);
+
+/*
+ * Called with each row of pgc_scan_attached_items(): the first eleven
+ * columns of _attached_items() (relid, kind, customer, amount, counts,
+ * held, due, invoice amount, invoiced on, paid on, counts from)
+ */
+typedef void (*PgcItemSink) (void *arg, const Datum *values, const bool *nulls);
+extern void pgc_scan_attached_items(const char *kind, PgcItemSink sink, void *arg);
 extern AttrNumber pgc_attached_column(Relation rel, const char *name, PgcColumnRole role);
 extern AttrNumber pgc_check_column(Relation rel, const char *name, PgcColumnRole role,
 								   bool attaching);

@@ -15,6 +15,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "nodes/extensible.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
@@ -44,16 +45,35 @@ typedef struct PgcAgingBounds
 	char		labels[PGC_MAX_AGING_BANDS][PGC_MAX_LABEL_LEN];
 } PgcAgingBounds;
 
+/*
+ * The context pgcredit's own C code passes when it runs the transition
+ * functions of its aggregates itself, outside an Agg node
+ * (receivable_book.c): the memory context the states live in.  SQL
+ * cannot pass it, as no SQL value is such a node.
+ */
+#define PGC_AGG_CALL_NAME	"pgcredit agg call"
+typedef struct PgcAggCall
+{
+	ExtensibleNode node;		/* extnodename PGC_AGG_CALL_NAME */
+	MemoryContext cxt;
+} PgcAggCall;
+
 /* The aggregate memory context, or an error when not called as an aggregate */
 static inline MemoryContext
 pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 {
 	MemoryContext aggcxt;
 
+	if (fcinfo->context && IsA(fcinfo->context, ExtensibleNode) &&
+		strcmp(((ExtensibleNode *) fcinfo->context)->extnodename, PGC_AGG_CALL_NAME) == 0)
+		return ((PgcAggCall *) fcinfo->context)->cxt;
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "%s called in non-aggregate context", fname);
 	return aggcxt;
 }
+
+/* aging_agg.c: a state's amount per default band and its total */
+extern void pgc_aging_state_amounts(Datum state, Numeric *bands, Numeric *total);
 
 /*
  * The identity pgcredit code acts as around statements of its own or on a

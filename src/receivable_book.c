@@ -1,0 +1,348 @@
+/*-------------------------------------------------------------------------
+ *
+ * receivable_book.c
+ *	  Every customer's receivable figures in one pass over the ledger.
+ *
+ * receivable_stats(as_of) gives, per customer, the aging bands, the
+ * oldest item past due, DSO over 90 days, the last payment, the
+ * behavioural score and the invoicing of twelve months.  Written as SQL
+ * it aggregates the rows of _attached_items(), and that set-returning
+ * function first copies every row of the attached tables into a
+ * tuplestore, which spills to disk on a large ledger: most of the time
+ * of the whole book went into making and reading that copy.
+ *
+ * pgcredit._receivable_book(as_of) reads the same rows, with the same
+ * plain heap scans (attach.c, pgc_scan_attached_items: no code of the
+ * tables' owners runs), and hands each one straight to the transition
+ * functions of the aggregates the SQL uses (aging, dso, credit_score),
+ * grouped by customer in a hash table, so nothing is copied.  The figures
+ * are those of the SQL by construction: the same item rows, the same
+ * transition and final functions, the same expressions for the other
+ * columns (sql/receivable_book.sql checks them against the SQL on every
+ * kind of attachment).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "common/hashfn.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+#include "pgcredit.h"
+#include "attach.h"
+
+PG_FUNCTION_INFO_V1(pgc_receivable_book);
+
+/* the transitions and finals this file runs (aging_agg.c, dso.c, score.c) */
+extern Datum aging_trans(PG_FUNCTION_ARGS);
+extern Datum dso_trans(PG_FUNCTION_ARGS);
+extern Datum dso_final(PG_FUNCTION_ARGS);
+extern Datum credit_score_trans(PG_FUNCTION_ARGS);
+extern Datum credit_score_final(PG_FUNCTION_ARGS);
+
+/* Days of DSO's period and of the invoicing sum, as receivable_stats has them */
+#define BOOK_DSO_DAYS		90
+#define BOOK_INVOICED_DAYS	365
+
+/* A customer key: its bytes (not terminated while looked up) and length */
+typedef struct BookKey
+{
+	const char *data;
+	int			len;
+} BookKey;
+
+/* One customer's figures while the rows are read */
+typedef struct BookEntry
+{
+	BookKey		customer;		/* hash key: a copy in the book's context */
+	Datum		aging;			/* the aggregates' states (NULL before a row) */
+	Datum		dso;
+	Datum		score;
+	bool		has_aging;
+	bool		has_dso;
+	bool		has_score;
+	bool		has_oldest;
+	int32		oldest;			/* the largest days past due of an open item */
+	bool		has_paid;
+	DateADT		last_paid;
+	int64		invoiced_rows;
+	PgcSum		invoiced;
+} BookEntry;
+
+typedef struct Book
+{
+	DateADT		as_of;
+	HTAB	   *customers;
+	MemoryContext cxt;			/* states, keys and sums */
+	MemoryContext rowcxt;		/* reset after each row */
+	Datum		zero;			/* numeric 0 */
+	PgcAggCall	call;			/* the context the transitions are run in */
+} Book;
+
+static uint32
+KeyHash(const void *key, Size keysize)
+{
+	const BookKey *k = (const BookKey *) key;
+
+	return hash_bytes((const unsigned char *) k->data, k->len);
+}
+
+static int
+KeyMatch(const void *a, const void *b, Size keysize)
+{
+	const BookKey *x = (const BookKey *) a;
+	const BookKey *y = (const BookKey *) b;
+
+	return x->len == y->len ? memcmp(x->data, y->data, x->len) : 1;
+}
+
+/*
+ * Run a transition function as its aggregate would: state first, then
+ * the arguments; the state lives in the book's context
+ */
+static Datum
+Transition(Book *book, PGFunction fn, Datum state, bool has_state, int nargs,
+		   const Datum *args, const bool *nulls)
+{
+	LOCAL_FCINFO(fc, 6);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fc, NULL, nargs + 1, InvalidOid, (Node *) &book->call, NULL);
+	fc->args[0].value = state;
+	fc->args[0].isnull = !has_state;
+	for (int i = 0; i < nargs; i++)
+	{
+		fc->args[i + 1].value = args[i];
+		fc->args[i + 1].isnull = nulls[i];
+	}
+	result = fn(fc);
+	Assert(!fc->isnull);
+	return result;
+}
+
+/* A final function over a state, NULL when it returns NULL */
+static Datum
+Final(PGFunction fn, Datum state, bool has_state, bool *isnull)
+{
+	LOCAL_FCINFO(fc, 1);
+	Datum		result;
+
+	InitFunctionCallInfoData(*fc, NULL, 1, InvalidOid, NULL, NULL);
+	fc->args[0].value = state;
+	fc->args[0].isnull = !has_state;
+	result = fn(fc);
+	*isnull = fc->isnull;
+	return result;
+}
+
+/*
+ * One row of _attached_items('receivables'), as receivable_stats'
+ * query takes it (scores.sql, _receivable_items_sql): an item invoiced
+ * after the day is left out; its open amount on the day is NULL when
+ * paid by then, the invoice amount when paid after it, else the open
+ * amount as it stands when it counts.
+ */
+static void
+BookRow(void *arg, const Datum *v, const bool *n)
+{
+	Book	   *book = (Book *) arg;
+	DateADT		as_of = book->as_of;
+	Datum		day = DateADTGetDatum(as_of);
+	BookKey		customer;
+	text	   *t;
+	BookEntry  *e;
+	bool		found;
+	Datum		open;
+	bool		open_null;
+	MemoryContext old;
+
+	/* customer, amount, counts, due, invoice amount, invoiced, paid */
+	if (n[2])
+		return;
+	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+		return;
+
+	old = MemoryContextSwitchTo(book->rowcxt);
+	t = DatumGetTextPP(v[2]);
+	customer.data = VARDATA_ANY(t);
+	customer.len = VARSIZE_ANY_EXHDR(t);
+	e = (BookEntry *) hash_search(book->customers, &customer, HASH_ENTER, &found);
+	if (!found)
+	{
+		char	   *copy = MemoryContextAlloc(book->cxt, customer.len + 1);
+
+		memcpy(copy, customer.data, customer.len);
+		copy[customer.len] = '\0';
+		memset(((char *) e) + sizeof(BookKey), 0, sizeof(BookEntry) - sizeof(BookKey));
+		e->customer.data = copy;
+	}
+
+	if (!n[9] && DatumGetDateADT(v[9]) <= as_of)
+	{
+		open = (Datum) 0;
+		open_null = true;
+	}
+	else if (!n[9])
+	{
+		open = v[7];
+		open_null = n[7];
+	}
+	else if (DatumGetBool(v[4]))
+	{
+		open = v[3];
+		open_null = n[3];
+	}
+	else
+	{
+		open = (Datum) 0;
+		open_null = true;
+	}
+
+	/* aging(open_amount, due, as_of) */
+	{
+		Datum		a[3] = {open, v[6], day};
+		bool		an[3] = {open_null, n[6], false};
+
+		e->aging = Transition(book, aging_trans, e->aging, e->has_aging, 3, a, an);
+		e->has_aging = true;
+	}
+	/* max(CASE WHEN open_amount > 0 AND due < as_of THEN as_of - due END) */
+	if (!open_null && !n[6] &&
+		DatumGetBool(DirectFunctionCall2(numeric_gt, open, book->zero)) &&
+		DatumGetDateADT(v[6]) < as_of)
+	{
+		int32		days = DatumGetInt32(DirectFunctionCall2(date_mi, day, v[6]));
+
+		if (!e->has_oldest || days > e->oldest)
+			e->oldest = days;
+		e->has_oldest = true;
+	}
+	/* dso(invoice_amount, invoiced_on, paid_on, as_of, 90) */
+	{
+		Datum		a[5] = {v[7], v[8], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
+		bool		an[5] = {n[7], n[8], n[9], false, false};
+
+		e->dso = Transition(book, dso_trans, e->dso, e->has_dso, 5, a, an);
+		e->has_dso = true;
+	}
+	/* max(paid_on) FILTER (WHERE paid_on <= as_of) */
+	if (!n[9] && DatumGetDateADT(v[9]) <= as_of &&
+		(!e->has_paid || DatumGetDateADT(v[9]) > e->last_paid))
+	{
+		e->last_paid = DatumGetDateADT(v[9]);
+		e->has_paid = true;
+	}
+	/* credit_score(invoice_amount, due, paid_on, as_of) */
+	{
+		Datum		a[4] = {v[7], v[6], v[9], day};
+		bool		an[4] = {n[7], n[6], n[9], false};
+
+		e->score = Transition(book, credit_score_trans, e->score, e->has_score, 4, a, an);
+		e->has_score = true;
+	}
+
+	/*
+	 * sum(invoice_amount) FILTER (WHERE invoiced_on > as_of - 365 AND
+	 * invoiced_on <= as_of); the day less 365 as date_mii computes it
+	 */
+	if (!n[8] && !n[7] &&
+		DatumGetDateADT(v[8]) > DatumGetDateADT(DirectFunctionCall2(date_mii, day,
+																	Int32GetDatum(BOOK_INVOICED_DAYS))) &&
+		DatumGetDateADT(v[8]) <= as_of)
+	{
+		PgcAmount	a;
+
+		pgc_amount_read(v[7], &a, "sum");
+		pgc_sum_add(&e->invoiced, &a, 1, book->cxt);
+		e->invoiced_rows++;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(book->rowcxt);
+}
+
+/*
+ * SQL: pgcredit._receivable_book(as_of date) returns, per customer with a
+ * receivable item invoiced by the day, the columns of receivable_stats():
+ * customer, receivables, current, days_1_30, days_31_60, days_61_90,
+ * days_over_90, oldest_days_past_due, dso_90, last_payment,
+ * behavioural_score, invoiced_12m.  Items under dispute count as every
+ * other: receivable_stats() calls it only when no dispute leaves the score.
+ */
+Datum
+pgc_receivable_book(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Book		book;
+	HASHCTL		ctl;
+	HASH_SEQ_STATUS seq;
+	BookEntry  *e;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of date must not be null")));
+	book.as_of = PG_GETARG_DATEADT(0);
+	if (DATE_NOT_FINITE(book.as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("as_of date must be finite")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	book.cxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book",
+									 ALLOCSET_DEFAULT_SIZES);
+	book.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book row",
+										ALLOCSET_SMALL_SIZES);
+	book.zero = NumericGetDatum(int64_to_numeric(0));
+	memset(&book.call, 0, sizeof(book.call));
+	book.call.node.type = T_ExtensibleNode;
+	book.call.node.extnodename = PGC_AGG_CALL_NAME;
+	book.call.cxt = book.cxt;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(BookKey);
+	ctl.entrysize = sizeof(BookEntry);
+	ctl.hash = KeyHash;
+	ctl.match = KeyMatch;
+	ctl.hcxt = book.cxt;
+	book.customers = hash_create("pgcredit receivable book", 1024, &ctl,
+								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+								 HASH_CONTEXT);
+
+	pgc_scan_attached_items("receivables", BookRow, &book);
+
+	hash_seq_init(&seq, book.customers);
+	while ((e = (BookEntry *) hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[12];
+		bool		nulls[12] = {0};
+		Numeric		bands[PGC_MAX_AGING_BANDS];
+		Numeric		total;
+
+		CHECK_FOR_INTERRUPTS();
+		values[0] = PointerGetDatum(cstring_to_text_with_len(e->customer.data, e->customer.len));
+		pgc_aging_state_amounts(e->aging, bands, &total);
+		values[1] = NumericGetDatum(total);
+		for (int i = 0; i < 5; i++)
+			values[2 + i] = NumericGetDatum(bands[i]);
+		values[7] = Int32GetDatum(e->oldest);
+		nulls[7] = !e->has_oldest;
+		values[8] = Final(dso_final, e->dso, e->has_dso, &nulls[8]);
+		values[9] = DateADTGetDatum(e->last_paid);
+		nulls[9] = !e->has_paid;
+		values[10] = Final(credit_score_final, e->score, e->has_score, &nulls[10]);
+		values[11] = NumericGetDatum(pgc_sum_numeric(&e->invoiced));
+		nulls[11] = e->invoiced_rows == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	hash_destroy(book.customers);
+	MemoryContextDelete(book.rowcxt);
+	MemoryContextDelete(book.cxt);
+	return (Datum) 0;
+}
