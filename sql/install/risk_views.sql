@@ -44,7 +44,9 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
                   l.temporary_limit, l.temporary_from, l.temporary_until, l.cover_counted, l.cover_from,
                   l.cover_until
            FROM s LEFT JOIN pgcredit.exposure l USING (customer)
-           WHERE $1 < current_date AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),
+           -- (one customer: its exposure row through the index)
+           WHERE $1 < current_date AND ($2 IS NULL OR s.customer = $2)
+             AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),
      c AS (SELECT customer FROM e UNION SELECT customer FROM s),
      -- the cover that counts towards each limit on the day: the copy the
      -- guard judges by, in the days it holds; else from the covers
