@@ -154,6 +154,34 @@ COMMENT ON FUNCTION pgcredit._receivable_items_sql(boolean) IS
   'the query listing every item of the attached receivables tables (with one_customer, of the customer $2 only) as of the day $1: customer, open amount on that day (NULL when not open; with a payment date column, an item paid after the day counts whole), due, invoice amount, invoice date, payment date; items invoiced after the day are left out';
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_sql(boolean) FROM PUBLIC;
 
+-- The whole ledger's aging and DSO in one pass over the attached
+-- receivables, aggregated as the rows are read (receivable_book.c)
+CREATE FUNCTION pgcredit._receivable_portfolio(as_of date)
+RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
+               days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
+AS 'MODULE_PATHNAME', 'pgc_receivable_portfolio'
+LANGUAGE C STABLE ROWS 1;
+COMMENT ON FUNCTION pgcredit._receivable_portfolio(date) IS
+  'the row of portfolio_stats(as_of), computed as the attached tables are scanned instead of through _attached_items()';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_portfolio(date) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgcredit.portfolio_stats(as_of date DEFAULT current_date)
+RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
+               days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_day(as_of);
+  -- aging(open_amount, due, as_of) and dso_report(invoice_amount,
+  -- invoiced_on, due, paid_on, as_of, 90) over the items of the day
+  -- (_receivable_items_sql()), aggregated as the tables are read
+  RETURN QUERY SELECT * FROM pgcredit._receivable_portfolio(as_of);
+END
+$$;
+
 -- Every customer's figures of receivable_stats() in one pass over the
 -- attached receivables, aggregated as the rows are read (receivable_book.c)
 CREATE FUNCTION pgcredit._receivable_book(as_of date)

@@ -106,6 +106,30 @@ SELECT day, (SELECT count(*) FROM pgcredit._receivable_book(day)) AS customers,
                               FROM pg_temp.by_sql(day)) x) AS printed_otherwise
 FROM unnest('{2022-06-30,2022-12-31,2023-08-15,2024-06-30,2024-12-31,2025-09-30,2030-01-01}'::date[]) day;
 
+-- The whole ledger's aging and DSO (portfolio_stats) in one pass, against
+-- the same aggregates by SQL, on the same days
+SELECT day, p.receivables > 0 AS has_receivables,
+       p.receivables = (SELECT sum(b.receivables) FROM pgcredit._receivable_book(day) b) AS sum_of_the_book,
+       (p.receivables, p.current, p.days_1_30, p.days_31_60, p.days_61_90, p.days_over_90, p.overdue_pct,
+        p.dso, p.best_possible_dso, p.average_days_delinquent)::text
+       IS NOT DISTINCT FROM
+       ((s.g).total, (s.g).current, (s.g).days_1_30, (s.g).days_31_60, (s.g).days_61_90, (s.g).days_over_90, (s.g).overdue_pct,
+        (s.d).dso, (s.d).best_possible_dso, (s.d).average_days_delinquent)::text AS same_as_sql
+FROM unnest('{2022-06-30,2022-12-31,2023-08-15,2024-06-30,2024-12-31,2025-09-30,2030-01-01}'::date[]) day,
+     pgcredit.portfolio_stats(day) p,
+     LATERAL (SELECT pgcredit.aging(open_amount, due, day) AS g,
+                     pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, day, 90) AS d
+              FROM (SELECT CASE WHEN i.paid_on <= day THEN NULL WHEN i.paid_on > day THEN i.invoice_amount
+                                WHEN i.counts THEN i.amount END AS open_amount,
+                           i.due, i.invoice_amount, i.invoiced_on, i.paid_on
+                    FROM pgcredit._attached_items('receivables') i
+                    WHERE i.invoiced_on IS NULL OR i.invoiced_on <= day) items) s;
+-- the figures of one day, as a credit manager reads them
+SELECT * FROM pgcredit.portfolio_stats('2024-06-30');
+-- before the ledger: no sales, no DSO; only the items without an invoice
+-- date (open whatever the day) are open
+SELECT * FROM pgcredit.portfolio_stats('2000-01-01');
+
 -- receivable_stats() for every customer is the book
 SELECT count(*) AS differing FROM (
   SELECT * FROM pgcredit.receivable_stats('2024-06-30')
@@ -146,9 +170,11 @@ WHERE s.behavioural_score IS DISTINCT FROM b.behavioural_score OR s.customer = '
 -- bad days, and no right to it without pgcredit's
 SELECT * FROM pgcredit._receivable_book(NULL);
 SELECT * FROM pgcredit._receivable_book('infinity');
+SELECT * FROM pgcredit._receivable_portfolio(NULL);
 CREATE ROLE regress_rb_nobody;
 SET ROLE regress_rb_nobody;
 SELECT count(*) FROM pgcredit._receivable_book('2024-06-30');
+SELECT count(*) FROM pgcredit._receivable_portfolio('2024-06-30');
 RESET ROLE;
 DROP ROLE regress_rb_nobody;
 

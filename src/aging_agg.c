@@ -297,19 +297,6 @@ ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 							  pgc_sum_numeric(&finite), 2) : NULL;
 }
 
-/*
- * For receivable_book.c, which runs aging_trans() itself: the amounts of
- * a state's bands (as many as its bounds make) and its total
- */
-void
-pgc_aging_state_amounts(Datum state, Numeric *bands, Numeric *total)
-{
-	AgingTotals t;
-
-	ComputeTotals((const AgingState *) DatumGetPointer(state), bands, &t);
-	*total = t.total;
-}
-
 /* An empty state, for aggregates over no rows */
 static AgingState *
 EmptyState(void)
@@ -318,6 +305,25 @@ EmptyState(void)
 
 	pgc_default_aging_bounds(&st->bounds);
 	return st;
+}
+
+/*
+ * For receivable_book.c, which runs aging_trans() itself: the amounts of
+ * a state's bands (as many as its bounds make), its total and, unless
+ * overdue_pct is NULL, its overdue percentage (NULL when the total is not
+ * positive), as aging_final() has them; without a state, of no rows
+ */
+void
+pgc_aging_state_figures(Datum state, bool has_state, Numeric *bands, Numeric *total,
+						Numeric *overdue_pct)
+{
+	AgingTotals t;
+
+	ComputeTotals(has_state ? (const AgingState *) DatumGetPointer(state) : EmptyState(),
+				  bands, &t);
+	*total = t.total;
+	if (overdue_pct)
+		*overdue_pct = t.overdue_pct;
 }
 
 /* Form the result tuple of a final function */

@@ -72,8 +72,9 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcxt;
 }
 
-/* aging_agg.c: a state's amount per default band and its total */
-extern void pgc_aging_state_amounts(Datum state, Numeric *bands, Numeric *total);
+/* aging_agg.c: a state's amount per band, its total and overdue percentage */
+extern void pgc_aging_state_figures(Datum state, bool has_state, Numeric *bands, Numeric *total,
+									Numeric *overdue_pct);
 
 /*
  * The identity pgcredit code acts as around statements of its own or on a

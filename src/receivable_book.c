@@ -31,7 +31,6 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/fmgrprotos.h"
-#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
@@ -39,6 +38,7 @@
 #include "attach.h"
 
 PG_FUNCTION_INFO_V1(pgc_receivable_book);
+PG_FUNCTION_INFO_V1(pgc_receivable_portfolio);
 
 /* the transitions and finals this file runs (aging_agg.c, dso.c, score.c) */
 extern Datum aging_trans(PG_FUNCTION_ARGS);
@@ -46,6 +46,9 @@ extern Datum dso_trans(PG_FUNCTION_ARGS);
 extern Datum dso_final(PG_FUNCTION_ARGS);
 extern Datum credit_score_trans(PG_FUNCTION_ARGS);
 extern Datum credit_score_final(PG_FUNCTION_ARGS);
+extern Datum dso_report_trans(PG_FUNCTION_ARGS);
+extern Datum best_possible_dso_final(PG_FUNCTION_ARGS);
+extern Datum average_days_delinquent_final(PG_FUNCTION_ARGS);
 
 /* Days of DSO's period and of the invoicing sum, as receivable_stats has them */
 #define BOOK_DSO_DAYS		90
@@ -61,7 +64,7 @@ typedef struct BookKey
 /* One customer's figures while the rows are read */
 typedef struct BookEntry
 {
-	BookKey		customer;		/* hash key: a copy in the book's context */
+	BookKey		customer;		/* a copy in the book's context */
 	Datum		aging;			/* the aggregates' states (NULL before a row) */
 	Datum		dso;
 	Datum		score;
@@ -76,32 +79,41 @@ typedef struct BookEntry
 	PgcSum		invoiced;
 } BookEntry;
 
+/*
+ * The customers' entries, by key: an open-addressing table (simplehash)
+ * holding each key's hash and a pointer to its entry, so that finding a
+ * customer's states touches little memory besides the states
+ */
+typedef struct BookSlot
+{
+	BookKey		key;			/* the entry's copy of the key */
+	uint32		hash;
+	char		status;
+	BookEntry  *entry;
+} BookSlot;
+
+#define SH_PREFIX			bookhash
+#define SH_ELEMENT_TYPE		BookSlot
+#define SH_KEY_TYPE			BookKey
+#define SH_KEY				key
+#define SH_HASH_KEY(tb, k)	hash_bytes((const unsigned char *) (k).data, (k).len)
+#define SH_EQUAL(tb, a, b)	((a).len == (b).len && memcmp((a).data, (b).data, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a)	((a)->hash)
+#define SH_SCOPE			static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
 typedef struct Book
 {
 	DateADT		as_of;
-	HTAB	   *customers;
+	bookhash_hash *customers;
 	MemoryContext cxt;			/* states, keys and sums */
 	MemoryContext rowcxt;		/* reset after each row */
 	Datum		zero;			/* numeric 0 */
 	PgcAggCall	call;			/* the context the transitions are run in */
 } Book;
-
-static uint32
-KeyHash(const void *key, Size keysize)
-{
-	const BookKey *k = (const BookKey *) key;
-
-	return hash_bytes((const unsigned char *) k->data, k->len);
-}
-
-static int
-KeyMatch(const void *a, const void *b, Size keysize)
-{
-	const BookKey *x = (const BookKey *) a;
-	const BookKey *y = (const BookKey *) b;
-
-	return x->len == y->len ? memcmp(x->data, y->data, x->len) : 1;
-}
 
 /*
  * Run a transition function as its aggregate would: state first, then
@@ -143,6 +155,30 @@ Final(PGFunction fn, Datum state, bool has_state, bool *isnull)
 }
 
 /*
+ * An item's open amount on the day, as _receivable_items_sql() has it:
+ * NULL when paid by then, the invoice amount when paid after it, else the
+ * open amount as it stands when it counts
+ */
+static Datum
+OpenOnDay(DateADT as_of, const Datum *v, const bool *n, bool *isnull)
+{
+	*isnull = true;
+	if (!n[9] && DatumGetDateADT(v[9]) <= as_of)
+		return (Datum) 0;
+	if (!n[9])
+	{
+		*isnull = n[7];
+		return v[7];
+	}
+	if (DatumGetBool(v[4]))
+	{
+		*isnull = n[3];
+		return v[3];
+	}
+	return (Datum) 0;
+}
+
+/*
  * One row of _attached_items('receivables'), as receivable_stats'
  * query takes it (scores.sql, _receivable_items_sql): an item invoiced
  * after the day is left out; its open amount on the day is NULL when
@@ -158,6 +194,7 @@ BookRow(void *arg, const Datum *v, const bool *n)
 	BookKey		customer;
 	text	   *t;
 	BookEntry  *e;
+	BookSlot   *slot;
 	bool		found;
 	Datum		open;
 	bool		open_null;
@@ -173,37 +210,21 @@ BookRow(void *arg, const Datum *v, const bool *n)
 	t = DatumGetTextPP(v[2]);
 	customer.data = VARDATA_ANY(t);
 	customer.len = VARSIZE_ANY_EXHDR(t);
-	e = (BookEntry *) hash_search(book->customers, &customer, HASH_ENTER, &found);
+	slot = bookhash_insert(book->customers, customer, &found);
 	if (!found)
 	{
 		char	   *copy = MemoryContextAlloc(book->cxt, customer.len + 1);
 
 		memcpy(copy, customer.data, customer.len);
 		copy[customer.len] = '\0';
-		memset(((char *) e) + sizeof(BookKey), 0, sizeof(BookEntry) - sizeof(BookKey));
-		e->customer.data = copy;
+		slot->entry = MemoryContextAllocZero(book->cxt, sizeof(BookEntry));
+		slot->entry->customer.data = copy;
+		slot->entry->customer.len = customer.len;
+		slot->key = slot->entry->customer;
 	}
+	e = slot->entry;
 
-	if (!n[9] && DatumGetDateADT(v[9]) <= as_of)
-	{
-		open = (Datum) 0;
-		open_null = true;
-	}
-	else if (!n[9])
-	{
-		open = v[7];
-		open_null = n[7];
-	}
-	else if (DatumGetBool(v[4]))
-	{
-		open = v[3];
-		open_null = n[3];
-	}
-	else
-	{
-		open = (Datum) 0;
-		open_null = true;
-	}
+	open = OpenOnDay(as_of, v, n, &open_null);
 
 	/* aging(open_amount, due, as_of) */
 	{
@@ -267,6 +288,33 @@ BookRow(void *arg, const Datum *v, const bool *n)
 	MemoryContextReset(book->rowcxt);
 }
 
+/* The day, checked, the result set and the contexts of a pass */
+static void
+BookStart(FunctionCallInfo fcinfo, Book *book)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("as_of date must not be null")));
+	book->as_of = PG_GETARG_DATEADT(0);
+	if (DATE_NOT_FINITE(book->as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("as_of date must be finite")));
+	InitMaterializedSRF(fcinfo, 0);
+
+	book->cxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book",
+									  ALLOCSET_DEFAULT_SIZES);
+	book->rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book row",
+										 ALLOCSET_SMALL_SIZES);
+	book->zero = NumericGetDatum(int64_to_numeric(0));
+	memset(&book->call, 0, sizeof(book->call));
+	book->call.node.type = T_ExtensibleNode;
+	book->call.node.extnodename = PGC_AGG_CALL_NAME;
+	book->call.cxt = book->cxt;
+	book->customers = NULL;
+}
+
 /*
  * SQL: pgcredit._receivable_book(as_of date) returns, per customer with a
  * receivable item invoiced by the day, the columns of receivable_stats():
@@ -280,46 +328,20 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Book		book;
-	HASHCTL		ctl;
-	HASH_SEQ_STATUS seq;
-	BookEntry  *e;
+	bookhash_iterator iter;
+	BookSlot   *slot;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("as_of date must not be null")));
-	book.as_of = PG_GETARG_DATEADT(0);
-	if (DATE_NOT_FINITE(book.as_of))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("as_of date must be finite")));
-	InitMaterializedSRF(fcinfo, 0);
+	BookStart(fcinfo, &book);
 
-	book.cxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book",
-									 ALLOCSET_DEFAULT_SIZES);
-	book.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "pgcredit receivable book row",
-										ALLOCSET_SMALL_SIZES);
-	book.zero = NumericGetDatum(int64_to_numeric(0));
-	memset(&book.call, 0, sizeof(book.call));
-	book.call.node.type = T_ExtensibleNode;
-	book.call.node.extnodename = PGC_AGG_CALL_NAME;
-	book.call.cxt = book.cxt;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(BookKey);
-	ctl.entrysize = sizeof(BookEntry);
-	ctl.hash = KeyHash;
-	ctl.match = KeyMatch;
-	ctl.hcxt = book.cxt;
-	book.customers = hash_create("pgcredit receivable book", 1024, &ctl,
-								 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
-								 HASH_CONTEXT);
+	book.customers = bookhash_create(book.cxt, 1024, NULL);
 
 	pgc_scan_attached_items("receivables", BookRow, &book);
 
-	hash_seq_init(&seq, book.customers);
-	while ((e = (BookEntry *) hash_seq_search(&seq)) != NULL)
+	bookhash_start_iterate(book.customers, &iter);
+	while ((slot = bookhash_iterate(book.customers, &iter)) != NULL)
 	{
+		BookEntry  *e = slot->entry;
+
 		Datum		values[12];
 		bool		nulls[12] = {0};
 		Numeric		bands[PGC_MAX_AGING_BANDS];
@@ -327,7 +349,7 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = PointerGetDatum(cstring_to_text_with_len(e->customer.data, e->customer.len));
-		pgc_aging_state_amounts(e->aging, bands, &total);
+		pgc_aging_state_figures(e->aging, e->has_aging, bands, &total, NULL);
 		values[1] = NumericGetDatum(total);
 		for (int i = 0; i < 5; i++)
 			values[2 + i] = NumericGetDatum(bands[i]);
@@ -341,8 +363,93 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 		nulls[11] = e->invoiced_rows == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	hash_destroy(book.customers);
 	MemoryContextDelete(book.rowcxt);
 	MemoryContextDelete(book.cxt);
+	return (Datum) 0;
+}
+
+/* The whole ledger's states, for portfolio_stats() */
+typedef struct Portfolio
+{
+	Book		book;			/* the day, the contexts, the call node */
+	Datum		aging;
+	Datum		dso;
+	bool		has_aging;
+	bool		has_dso;
+} Portfolio;
+
+/*
+ * One row for the whole ledger, as portfolio_stats()' query takes it:
+ * aging(open_amount, due, as_of) and dso_report(invoice_amount,
+ * invoiced_on, due, paid_on, as_of, 90) over the items invoiced by the day
+ */
+static void
+PortfolioRow(void *arg, const Datum *v, const bool *n)
+{
+	Portfolio  *p = (Portfolio *) arg;
+	Book	   *book = &p->book;
+	DateADT		as_of = book->as_of;
+	Datum		day = DateADTGetDatum(as_of);
+	bool		open_null;
+	Datum		open;
+	MemoryContext old;
+
+	if (n[2])
+		return;
+	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+		return;
+	old = MemoryContextSwitchTo(book->rowcxt);
+	open = OpenOnDay(as_of, v, n, &open_null);
+	{
+		Datum		a[3] = {open, v[6], day};
+		bool		an[3] = {open_null, n[6], false};
+
+		p->aging = Transition(book, aging_trans, p->aging, p->has_aging, 3, a, an);
+		p->has_aging = true;
+	}
+	{
+		Datum		a[6] = {v[7], v[8], v[6], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
+		bool		an[6] = {n[7], n[8], n[6], n[9], false, false};
+
+		p->dso = Transition(book, dso_report_trans, p->dso, p->has_dso, 6, a, an);
+		p->has_dso = true;
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(book->rowcxt);
+}
+
+/*
+ * SQL: pgcredit._receivable_portfolio(as_of date) returns the one row of
+ * portfolio_stats(as_of): receivables, current, days_1_30, days_31_60,
+ * days_61_90, days_over_90, overdue_pct, dso, best_possible_dso,
+ * average_days_delinquent, in one pass over the attached receivables
+ */
+Datum
+pgc_receivable_portfolio(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Portfolio	p;
+	Datum		values[10];
+	bool		nulls[10] = {0};
+	Numeric		bands[PGC_MAX_AGING_BANDS];
+	Numeric		total;
+	Numeric		overdue_pct;
+
+	memset(&p, 0, sizeof(p));
+	BookStart(fcinfo, &p.book);
+	pgc_scan_attached_items("receivables", PortfolioRow, &p);
+
+	pgc_aging_state_figures(p.aging, p.has_aging, bands, &total, &overdue_pct);
+	values[0] = NumericGetDatum(total);
+	for (int i = 0; i < 5; i++)
+		values[1 + i] = NumericGetDatum(bands[i]);
+	values[6] = NumericGetDatum(overdue_pct);
+	nulls[6] = overdue_pct == NULL;
+	values[7] = Final(dso_final, p.dso, p.has_dso, &nulls[7]);
+	values[8] = Final(best_possible_dso_final, p.dso, p.has_dso, &nulls[8]);
+	values[9] = Final(average_days_delinquent_final, p.dso, p.has_dso, &nulls[9]);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextDelete(p.book.rowcxt);
+	MemoryContextDelete(p.book.cxt);
 	return (Datum) 0;
 }

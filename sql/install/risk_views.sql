@@ -176,6 +176,18 @@ COMMENT ON COLUMN pgcredit.aging_by_customer.oldest_days_past_due IS 'days past 
 REVOKE ALL ON pgcredit.aging_by_customer FROM PUBLIC;
 GRANT SELECT ON pgcredit.aging_by_customer TO pgcredit_reader;
 
+-- The whole ledger's aging and DSO in one pass over the attached
+-- receivables, aggregated as the rows are read (receivable_book.c)
+CREATE FUNCTION pgcredit._receivable_portfolio(as_of date)
+RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
+               days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
+               dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
+AS 'MODULE_PATHNAME', 'pgc_receivable_portfolio'
+LANGUAGE C STABLE ROWS 1;
+COMMENT ON FUNCTION pgcredit._receivable_portfolio(date) IS
+  'the row of portfolio_stats(as_of), computed as the attached tables are scanned instead of through _attached_items()';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_portfolio(date) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.portfolio_stats(as_of date DEFAULT current_date)
 RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_60 numeric,
                days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
@@ -185,13 +197,10 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_day(as_of);
-  RETURN QUERY EXECUTE replace(format(
-    'SELECT (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90, (g).days_over_90,
-            (g).overdue_pct, (d).dso, (d).best_possible_dso, (d).average_days_delinquent
-     FROM (SELECT pgcredit.aging(open_amount, due, $1) AS g,
-                  pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d
-           FROM (%s) items) s',
-    pgcredit._receivable_items_sql()), '$1', quote_literal(as_of::text) || '::date');
+  -- aging(open_amount, due, as_of) and dso_report(invoice_amount,
+  -- invoiced_on, due, paid_on, as_of, 90) over the items of the day
+  -- (_receivable_items_sql()), aggregated as the tables are read
+  RETURN QUERY SELECT * FROM pgcredit._receivable_portfolio(as_of);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
