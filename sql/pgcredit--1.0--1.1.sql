@@ -182,6 +182,29 @@ BEGIN
 END
 $$;
 
+-- _newly_overdue()'s items in one pass over the attached receivables
+-- (receivable_book.c)
+CREATE FUNCTION pgcredit._receivable_newly_overdue(as_of date, days int, window_days int)
+RETURNS TABLE (customer text, due date, n bigint)
+AS 'MODULE_PATHNAME', 'pgc_receivable_newly_overdue'
+LANGUAGE C STABLE ROWS 100;
+COMMENT ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) IS
+  'the rows of _newly_overdue(as_of, days, window_days), computed as the attached tables are scanned instead of through _attached_items()';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
+RETURNS TABLE (customer text, due date, n bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  -- the items of the day (_receivable_items_sql()) open above zero and
+  -- due in [as_of - days - window_days, as_of - days), per customer,
+  -- found as the tables are read
+  RETURN QUERY SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days);
+END
+$$;
+
 -- Every customer's figures of receivable_stats() in one pass over the
 -- attached receivables, aggregated as the rows are read (receivable_book.c)
 CREATE FUNCTION pgcredit._receivable_book(as_of date)

@@ -130,6 +130,33 @@ SELECT * FROM pgcredit.portfolio_stats('2024-06-30');
 -- date (open whatever the day) are open
 SELECT * FROM pgcredit.portfolio_stats('2000-01-01');
 
+-- The watchlist's newly overdue items (open above zero, due in a window
+-- of days before the day less a number of days) in one pass, against SQL
+SELECT day, days, window_days,
+       (SELECT count(*) FROM pgcredit._newly_overdue(day, days, window_days)) AS customers,
+       (SELECT count(*) FROM (
+          (SELECT * FROM pgcredit._newly_overdue(day, days, window_days)
+           EXCEPT SELECT customer, min(due), count(*)
+                  FROM (SELECT i.customer, i.due,
+                               CASE WHEN i.paid_on <= day THEN NULL WHEN i.paid_on > day THEN i.invoice_amount
+                                    WHEN i.counts THEN i.amount END AS open_amount
+                        FROM pgcredit._attached_items('receivables') i
+                        WHERE i.invoiced_on IS NULL OR i.invoiced_on <= day) items
+                  WHERE open_amount > 0 AND due < day - days AND due >= day - days - window_days
+                  GROUP BY customer)
+          UNION ALL
+          (SELECT customer, min(due), count(*)
+           FROM (SELECT i.customer, i.due,
+                        CASE WHEN i.paid_on <= day THEN NULL WHEN i.paid_on > day THEN i.invoice_amount
+                             WHEN i.counts THEN i.amount END AS open_amount
+                 FROM pgcredit._attached_items('receivables') i
+                 WHERE i.invoiced_on IS NULL OR i.invoiced_on <= day) items
+           WHERE open_amount > 0 AND due < day - days AND due >= day - days - window_days
+           GROUP BY customer
+           EXCEPT SELECT * FROM pgcredit._newly_overdue(day, days, window_days))) x) AS differing
+FROM (VALUES (date '2024-06-30', 90, 10), (date '2024-06-30', 30, 60), (date '2023-08-15', 0, 400),
+             (date '2030-01-01', 90, 10), (date '2024-06-30', NULL, 10)) v(day, days, window_days);
+
 -- receivable_stats() for every customer is the book
 SELECT count(*) AS differing FROM (
   SELECT * FROM pgcredit.receivable_stats('2024-06-30')

@@ -248,6 +248,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._receivable_items_sql(boolean)', 'owner'),
   ('pgcredit._receivable_book(date)', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
+  ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
   -- the planner support of the per-customer functions: the planner calls it
   ('pgcredit._customer_support(internal)', 'owner'),

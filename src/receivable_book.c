@@ -39,6 +39,7 @@
 
 PG_FUNCTION_INFO_V1(pgc_receivable_book);
 PG_FUNCTION_INFO_V1(pgc_receivable_portfolio);
+PG_FUNCTION_INFO_V1(pgc_receivable_newly_overdue);
 
 /* the transitions and finals this file runs (aging_agg.c, dso.c, score.c) */
 extern Datum aging_trans(PG_FUNCTION_ARGS);
@@ -77,6 +78,8 @@ typedef struct BookEntry
 	DateADT		last_paid;
 	int64		invoiced_rows;
 	PgcSum		invoiced;
+	int64		late_items;		/* _newly_overdue(): the items in the window */
+	DateADT		late_first_due;
 } BookEntry;
 
 /*
@@ -112,6 +115,8 @@ typedef struct Book
 	MemoryContext cxt;			/* states, keys and sums */
 	MemoryContext rowcxt;		/* reset after each row */
 	Datum		zero;			/* numeric 0 */
+	DateADT		window_from;	/* _newly_overdue(): due on or after this */
+	DateADT		window_before;	/* and before this */
 	PgcAggCall	call;			/* the context the transitions are run in */
 } Book;
 
@@ -178,36 +183,15 @@ OpenOnDay(DateADT as_of, const Datum *v, const bool *n, bool *isnull)
 	return (Datum) 0;
 }
 
-/*
- * One row of _attached_items('receivables'), as receivable_stats'
- * query takes it (scores.sql, _receivable_items_sql): an item invoiced
- * after the day is left out; its open amount on the day is NULL when
- * paid by then, the invoice amount when paid after it, else the open
- * amount as it stands when it counts.
- */
-static void
-BookRow(void *arg, const Datum *v, const bool *n)
+/* The entry of a customer, made on its first row */
+static BookEntry *
+BookFind(Book *book, Datum customer_text)
 {
-	Book	   *book = (Book *) arg;
-	DateADT		as_of = book->as_of;
-	Datum		day = DateADTGetDatum(as_of);
+	text	   *t = DatumGetTextPP(customer_text);
 	BookKey		customer;
-	text	   *t;
-	BookEntry  *e;
 	BookSlot   *slot;
 	bool		found;
-	Datum		open;
-	bool		open_null;
-	MemoryContext old;
 
-	/* customer, amount, counts, due, invoice amount, invoiced, paid */
-	if (n[2])
-		return;
-	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
-		return;
-
-	old = MemoryContextSwitchTo(book->rowcxt);
-	t = DatumGetTextPP(v[2]);
 	customer.data = VARDATA_ANY(t);
 	customer.len = VARSIZE_ANY_EXHDR(t);
 	slot = bookhash_insert(book->customers, customer, &found);
@@ -222,7 +206,35 @@ BookRow(void *arg, const Datum *v, const bool *n)
 		slot->entry->customer.len = customer.len;
 		slot->key = slot->entry->customer;
 	}
-	e = slot->entry;
+	return slot->entry;
+}
+
+/*
+ * One row of _attached_items('receivables'), as receivable_stats'
+ * query takes it (scores.sql, _receivable_items_sql): an item invoiced
+ * after the day is left out; its open amount on the day is NULL when
+ * paid by then, the invoice amount when paid after it, else the open
+ * amount as it stands when it counts.
+ */
+static void
+BookRow(void *arg, const Datum *v, const bool *n)
+{
+	Book	   *book = (Book *) arg;
+	DateADT		as_of = book->as_of;
+	Datum		day = DateADTGetDatum(as_of);
+	BookEntry  *e;
+	Datum		open;
+	bool		open_null;
+	MemoryContext old;
+
+	/* customer, amount, counts, due, invoice amount, invoiced, paid */
+	if (n[2])
+		return;
+	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+		return;
+
+	old = MemoryContextSwitchTo(book->rowcxt);
+	e = BookFind(book, v[2]);
 
 	open = OpenOnDay(as_of, v, n, &open_null);
 
@@ -451,5 +463,82 @@ pgc_receivable_portfolio(PG_FUNCTION_ARGS)
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	MemoryContextDelete(p.book.rowcxt);
 	MemoryContextDelete(p.book.cxt);
+	return (Datum) 0;
+}
+
+/*
+ * One row for _newly_overdue(): an item open on the day (by the rule of
+ * _receivable_items_sql()) with an amount above zero, due in the window
+ */
+static void
+NewlyOverdueRow(void *arg, const Datum *v, const bool *n)
+{
+	Book	   *book = (Book *) arg;
+	DateADT		as_of = book->as_of;
+	DateADT		due;
+	bool		open_null;
+	Datum		open;
+	BookEntry  *e;
+	MemoryContext old;
+
+	if (n[2] || n[6])
+		return;
+	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+		return;
+	due = DatumGetDateADT(v[6]);
+	if (due >= book->window_before || due < book->window_from)
+		return;
+	open = OpenOnDay(as_of, v, n, &open_null);
+	if (open_null || !DatumGetBool(DirectFunctionCall2(numeric_gt, open, book->zero)))
+		return;
+	old = MemoryContextSwitchTo(book->rowcxt);
+	e = BookFind(book, v[2]);
+	if (e->late_items == 0 || due < e->late_first_due)
+		e->late_first_due = due;
+	e->late_items++;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(book->rowcxt);
+}
+
+/*
+ * SQL: pgcredit._receivable_newly_overdue(as_of date, days int,
+ * window_days int) returns the rows of _newly_overdue(): per customer
+ * with an open item due before as_of - days and on or after as_of - days
+ * - window_days, the first such due date and how many there are
+ */
+Datum
+pgc_receivable_newly_overdue(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Book		book;
+	bookhash_iterator iter;
+	BookSlot   *slot;
+
+	BookStart(fcinfo, &book);
+	/* a NULL number of days matches no item, as in SQL */
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	/* the bounds as date - integer computes them, with its errors */
+	book.window_before = DatumGetDateADT(DirectFunctionCall2(date_mii, DateADTGetDatum(book.as_of),
+															 PG_GETARG_DATUM(1)));
+	book.window_from = DatumGetDateADT(DirectFunctionCall2(date_mii, DateADTGetDatum(book.window_before),
+														   PG_GETARG_DATUM(2)));
+	book.customers = bookhash_create(book.cxt, 256, NULL);
+	pgc_scan_attached_items("receivables", NewlyOverdueRow, &book);
+
+	bookhash_start_iterate(book.customers, &iter);
+	while ((slot = bookhash_iterate(book.customers, &iter)) != NULL)
+	{
+		BookEntry  *e = slot->entry;
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = PointerGetDatum(cstring_to_text_with_len(e->customer.data, e->customer.len));
+		values[1] = DateADTGetDatum(e->late_first_due);
+		values[2] = Int64GetDatum(e->late_items);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(book.rowcxt);
+	MemoryContextDelete(book.cxt);
 	return (Datum) 0;
 }

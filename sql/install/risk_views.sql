@@ -338,17 +338,26 @@ COMMENT ON COLUMN pgcredit.limit_history.approved_by IS 'the person who approved
 REVOKE ALL ON pgcredit.limit_history FROM PUBLIC;
 GRANT SELECT ON pgcredit.limit_history TO pgcredit_reader;
 
+-- _newly_overdue()'s items in one pass over the attached receivables
+-- (receivable_book.c)
+CREATE FUNCTION pgcredit._receivable_newly_overdue(as_of date, days int, window_days int)
+RETURNS TABLE (customer text, due date, n bigint)
+AS 'MODULE_PATHNAME', 'pgc_receivable_newly_overdue'
+LANGUAGE C STABLE ROWS 100;
+COMMENT ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) IS
+  'the rows of _newly_overdue(as_of, days, window_days), computed as the attached tables are scanned instead of through _attached_items()';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
 RETURNS TABLE (customer text, due date, n bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  RETURN QUERY EXECUTE format(
-    'SELECT customer, min(due), count(*) FROM (%s) items
-     WHERE open_amount > 0 AND due < $1 - $2 AND due >= $1 - $2 - $3 GROUP BY customer',
-    pgcredit._receivable_items_sql())
-  USING as_of, days, window_days;
+  -- the items of the day (_receivable_items_sql()) open above zero and
+  -- due in [as_of - days - window_days, as_of - days), per customer,
+  -- found as the tables are read
+  RETURN QUERY SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS
