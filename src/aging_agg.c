@@ -35,13 +35,14 @@ PG_FUNCTION_INFO_V1(days_past_due);
 
 typedef struct AgingState
 {
-	PgcAgingBounds bounds;
+	/* what each row updates first, close together */
 	DateADT		as_of;			/* the day every row of the group is aged at */
 	int64		items;
+	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
-	PgcSum		overdue_days;	/* sum of amount * days past due, finite dates */
 	PgcSum		overdue_inf;	/* sum of amounts overdue, infinite dates */
+	PgcAgingBounds bounds;
 
 	/* bytes of the bounds array last checked (this process only; 0: none) */
 	int			rawlen;
