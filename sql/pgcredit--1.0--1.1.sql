@@ -205,6 +205,30 @@ BEGIN
 END
 $$;
 
+-- held_orders on any day: the orders on hold at the end of the day (held
+-- before the next day began, not released by then), how long each had
+-- waited by then; today's are the view's rows
+CREATE FUNCTION pgcredit.held_orders_at(day date)
+RETURNS TABLE (id bigint, order_table regclass, row_key jsonb, customer text, amount numeric, why text,
+               held_at timestamptz, held_for interval, order_amount numeric, order_currency text,
+               rate_date date, day date, order_table_text text, row_key_text text,
+               held_for_seconds bigint)
+LANGUAGE sql STABLE ROWS 100
+AS $$
+  SELECT h.id, h.relid, h.row_key, h.customer, h.amount, h.why, h.held_at,
+         date_trunc('second', least(now(), ($1 + 1)::timestamptz) - h.held_at),
+         h.row_amount, h.row_currency, h.rate_date, $1, pgcredit._qualified_name(h.relid),
+         h.row_key::text,
+         extract(epoch FROM date_trunc('second', least(now(), ($1 + 1)::timestamptz) - h.held_at))::bigint
+  FROM pgcredit.held_order h
+  WHERE h.held_at < ($1 + 1)::timestamptz
+    AND (h.released_at IS NULL OR h.released_at >= ($1 + 1)::timestamptz)
+$$;
+COMMENT ON FUNCTION pgcredit.held_orders_at(date) IS
+  'the rows of held_orders on any day: the orders on hold at its end (held before the next day began and not released by then), with how long they had waited by then (by now, for today)';
+REVOKE EXECUTE ON FUNCTION pgcredit.held_orders_at(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.held_orders_at(date) TO pgcredit_reader;
+
 -- Every customer's figures of receivable_stats() in one pass over the
 -- attached receivables, aggregated as the rows are read (receivable_book.c)
 CREATE FUNCTION pgcredit._receivable_book(as_of date)

@@ -108,6 +108,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.customer_risk_at(date,text)', 'reader'),
   -- the function forms of views, and the flat name of a table the views show
   ('pgcredit.aging_by_customer_at(date)', 'reader'),
+  ('pgcredit.held_orders_at(date)', 'reader'),
   ('pgcredit.portfolio_at(date)', 'reader'),
   ('pgcredit.cover_book_at(date)', 'reader'),
   ('pgcredit._qualified_name(oid)', 'reader'),

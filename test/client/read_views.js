@@ -77,7 +77,8 @@ async function main() {
   const views = (await pool.query(
     `SELECT c.relname,
             EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'day') AS has_day,
-            pg_get_viewdef(c.oid) LIKE '%as_of()%' AS for_a_day
+            EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = c.relnamespace
+                      AND p.proname = c.relname || '_at' AND p.proargtypes[0] = 'date'::regtype) AS for_a_day
      FROM pg_class c WHERE c.relnamespace = 'pgcredit'::regnamespace AND c.relkind = 'v'
        AND has_table_privilege(c.oid, 'SELECT')
      ORDER BY 1`)).rows;
@@ -95,7 +96,7 @@ async function main() {
     checkResult(`view ${v.relname}`, res, v.has_day ? today : undefined);
   }));
 
-  // every function form of a view computed for a day, for two days at once
+  // every function form of a view (<view>_at(date)), for two days at once
   const forms = views.filter((v) => v.for_a_day);
   const asked = [];
   for (const v of forms) {
