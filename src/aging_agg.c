@@ -42,7 +42,8 @@ typedef struct AgingState
 	int64		counts[PGC_MAX_AGING_BANDS];
 	PgcSum		sums[PGC_MAX_AGING_BANDS];
 	PgcSum		overdue_inf;	/* sum of amounts overdue, infinite dates */
-	PgcAgingBounds bounds;
+	/* the bands: the process's default ones, or a copy in the state's context */
+	const PgcAgingBounds *bounds;
 
 	/* bytes of the bounds array last checked (this process only; 0: none) */
 	int			rawlen;
@@ -75,6 +76,38 @@ CheckSameAsOf(DateADT a, DateADT b)
 				 errhint("Pass it as a constant, or group by it.")));
 }
 
+/* The default bands, made once per process */
+static const PgcAgingBounds *
+DefaultBounds(void)
+{
+	static PgcAgingBounds defaults;
+	static bool made = false;
+
+	if (!made)
+	{
+		pgc_default_aging_bounds(&defaults);
+		made = true;
+	}
+	return &defaults;
+}
+
+/*
+ * Bounds a state may keep: the defaults themselves, or a copy in cxt.
+ * A state keeps a pointer, so that the states of many groups hold no
+ * copy of the default bands and their labels.
+ */
+static const PgcAgingBounds *
+KeepBounds(const PgcAgingBounds *b, MemoryContext cxt)
+{
+	PgcAgingBounds *copy;
+
+	if (b == DefaultBounds() || pgc_aging_bounds_equal(b, DefaultBounds()))
+		return DefaultBounds();
+	copy = MemoryContextAlloc(cxt, sizeof(PgcAgingBounds));
+	*copy = *b;
+	return copy;
+}
+
 /*
  * Take the first row's bounds as the group's, and check every later row's
  * against them.  The array's bytes are compared with the last ones
@@ -83,7 +116,7 @@ CheckSameAsOf(DateADT a, DateADT b)
  * refused unless they describe the same bands.
  */
 static void
-CheckRowBounds(AgingState *st, Datum arg)
+CheckRowBounds(AgingState *st, Datum arg, MemoryContext aggcxt)
 {
 	struct varlena *packed = PG_DETOAST_DATUM_PACKED(arg);
 	Size		len = VARSIZE_ANY_EXHDR(packed);
@@ -93,10 +126,10 @@ CheckRowBounds(AgingState *st, Datum arg)
 		memcmp(VARDATA_ANY(packed), st->raw, len) == 0)
 		return;
 	pgc_parse_aging_bounds(DatumGetArrayTypeP(arg), &b);
-	if (st->bounds.nbounds == 0)
-		st->bounds = b;			/* the group's first row */
+	if (st->bounds == NULL)
+		st->bounds = KeepBounds(&b, aggcxt);	/* the group's first row */
 	else
-		CheckSameBounds(&st->bounds, &b);
+		CheckSameBounds(st->bounds, &b);
 	if (len <= BOUNDS_RAW_MAX)
 	{
 		memcpy(st->raw, VARDATA_ANY(packed), len);
@@ -136,12 +169,12 @@ aging_trans(PG_FUNCTION_ARGS)
 		st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
 		st->as_of = PG_GETARG_DATEADT(3);
 		if (!custom)
-			pgc_default_aging_bounds(&st->bounds);
+			st->bounds = DefaultBounds();
 	}
 	else
 		CheckSameAsOf(st->as_of, PG_GETARG_DATEADT(3));
 	if (custom)
-		CheckRowBounds(st, PG_GETARG_DATUM(4));
+		CheckRowBounds(st, PG_GETARG_DATUM(4), aggcxt);
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(st);
@@ -149,7 +182,7 @@ aging_trans(PG_FUNCTION_ARGS)
 	pgc_amount_read(PG_GETARG_DATUM(1), &a, "aging");
 	due = PG_GETARG_DATEADT(2);
 	as_of = PG_GETARG_DATEADT(3);
-	band = pgc_aging_band(&st->bounds, due, as_of);
+	band = pgc_aging_band(st->bounds, due, as_of);
 
 	st->items++;
 	st->counts[band]++;
@@ -170,7 +203,8 @@ EmptyLike(const AgingState *src, MemoryContext aggcxt)
 {
 	AgingState *st = MemoryContextAllocZero(aggcxt, sizeof(AgingState));
 
-	st->bounds = src->bounds;
+	/* src may be a deserialised state of shorter life: its bounds are copied */
+	st->bounds = KeepBounds(src->bounds, aggcxt);
 	st->as_of = src->as_of;
 	return st;
 }
@@ -190,7 +224,7 @@ aging_combine(PG_FUNCTION_ARGS)
 	else
 	{
 		CheckSameAsOf(s1->as_of, s2->as_of);
-		CheckSameBounds(&s1->bounds, &s2->bounds);
+		CheckSameBounds(s1->bounds, s2->bounds);
 	}
 
 	s1->items += s2->items;
@@ -210,14 +244,14 @@ aging_serialize(PG_FUNCTION_ARGS)
 {
 	AgingState *st = (AgingState *) PG_GETARG_POINTER(0);
 	StringInfoData buf;
-	int			nbands = st->bounds.nbounds + 2;
+	int			nbands = st->bounds->nbounds + 2;
 
 	pgc_agg_context(fcinfo, "aging_serialize");
 	pq_begintypsend(&buf);
 	pq_sendint32(&buf, st->as_of);
-	pq_sendint32(&buf, st->bounds.nbounds);
-	for (int i = 0; i < st->bounds.nbounds; i++)
-		pq_sendint32(&buf, st->bounds.bounds[i]);
+	pq_sendint32(&buf, st->bounds->nbounds);
+	for (int i = 0; i < st->bounds->nbounds; i++)
+		pq_sendint32(&buf, st->bounds->bounds[i]);
 	pq_sendint64(&buf, st->items);
 	for (int i = 0; i < nbands; i++)
 	{
@@ -242,13 +276,18 @@ aging_deserialize(PG_FUNCTION_ARGS)
 	pgc_init_read_buffer(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
 	st = palloc0(sizeof(AgingState));
 	st->as_of = pq_getmsgint(&buf, 4);
-	st->bounds.nbounds = pq_getmsgint(&buf, 4);
-	if (st->bounds.nbounds < 1 || st->bounds.nbounds > PGC_MAX_AGING_BOUNDS)
-		elog(ERROR, "invalid aging state: %d bounds", st->bounds.nbounds);
-	for (int i = 0; i < st->bounds.nbounds; i++)
-		st->bounds.bounds[i] = pq_getmsgint(&buf, 4);
-	pgc_aging_build_labels(&st->bounds);
-	nbands = st->bounds.nbounds + 2;
+	{
+		PgcAgingBounds b;
+
+		b.nbounds = pq_getmsgint(&buf, 4);
+		if (b.nbounds < 1 || b.nbounds > PGC_MAX_AGING_BOUNDS)
+			elog(ERROR, "invalid aging state: %d bounds", b.nbounds);
+		for (int i = 0; i < b.nbounds; i++)
+			b.bounds[i] = pq_getmsgint(&buf, 4);
+		pgc_aging_build_labels(&b);
+		st->bounds = KeepBounds(&b, CurrentMemoryContext);
+	}
+	nbands = st->bounds->nbounds + 2;
 	st->items = pq_getmsgint64(&buf);
 	for (int i = 0; i < nbands; i++)
 	{
@@ -273,7 +312,7 @@ typedef struct AgingTotals
 static void
 ComputeTotals(const AgingState *st, Numeric *band_amounts, AgingTotals *t)
 {
-	int			nbands = st->bounds.nbounds + 2;
+	int			nbands = st->bounds->nbounds + 2;
 	PgcSum		total = {0};
 	PgcSum		overdue = {0};
 	PgcSum		finite = {0};	/* overdue amount with finite dates */
@@ -304,7 +343,7 @@ EmptyState(void)
 {
 	AgingState *st = palloc0(sizeof(AgingState));
 
-	pgc_default_aging_bounds(&st->bounds);
+	st->bounds = DefaultBounds();
 	return st;
 }
 
@@ -348,7 +387,7 @@ aging_final(PG_FUNCTION_ARGS)
 	bool		nulls[15] = {0};
 	int			k = 0;
 
-	Assert(st->bounds.nbounds == 3);
+	Assert(st->bounds->nbounds == 3);
 	ComputeTotals(st, amounts, &t);
 	for (int i = 0; i < 5; i++)
 		values[k++] = NumericGetDatum(amounts[i]);
@@ -388,12 +427,12 @@ aging_bands_final(PG_FUNCTION_ARGS)
 		nbands = 0;
 	}
 	else
-		nbands = st->bounds.nbounds + 2;
+		nbands = st->bounds->nbounds + 2;
 
 	ComputeTotals(st, amounts, &t);
 	for (int i = 0; i < nbands; i++)
 	{
-		labels[i] = CStringGetTextDatum(st->bounds.labels[i]);
+		labels[i] = CStringGetTextDatum(st->bounds->labels[i]);
 		counts[i] = Int64GetDatum(st->counts[i]);
 	}
 
