@@ -19,7 +19,13 @@
  * are those of the SQL by construction: the same item rows, the same
  * transition and final functions, the same expressions for the other
  * columns (sql/receivable_book.sql checks them against the SQL on every
- * kind of attachment).
+ * kind of attachment).  _receivable_portfolio() does the same for the
+ * whole ledger's aging and DSO (portfolio_stats), and
+ * _receivable_newly_overdue() for the watchlist's items newly past due.
+ *
+ * The states stay in memory until the pass ends, about 1.2 kB a customer
+ * (120 MB for 100,000 customers): unlike a hash aggregate, the pass does
+ * not spill to disk beyond work_mem.
  *
  *-------------------------------------------------------------------------
  */
