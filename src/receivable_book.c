@@ -23,8 +23,8 @@
  * whole ledger's aging and DSO (portfolio_stats), and
  * _receivable_newly_overdue() for the watchlist's items newly past due.
  *
- * The states stay in memory until the pass ends, about 1.2 kB a customer
- * (120 MB for 100,000 customers): unlike a hash aggregate, the pass does
+ * The states stay in memory until the pass ends, about 1.5 kB a customer
+ * (150 MB for 100,000 customers): unlike a hash aggregate, the pass does
  * not spill to disk beyond work_mem.
  *
  *-------------------------------------------------------------------------
