@@ -272,8 +272,14 @@ BEGIN
   -- every customer, no dispute out of the score: the figures are
   -- aggregated as the tables are read, with nothing copied
   IF for_customer IS NULL AND NOT disputed_out THEN
-    RETURN QUERY SELECT * FROM pgcredit._receivable_book(as_of);
-    RETURN;
+    BEGIN
+      RETURN QUERY SELECT * FROM pgcredit._receivable_book(as_of);
+      RETURN;
+    EXCEPTION WHEN program_limit_exceeded THEN
+      -- more customers than a hash aggregate's memory holds (the book
+      -- stops before it returns a row): the SQL below, which spills
+      NULL;
+    END;
   END IF;
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster

@@ -24,8 +24,10 @@
  * _receivable_newly_overdue() for the watchlist's items newly past due.
  *
  * The states stay in memory until the pass ends, about 1.5 kB a customer
- * (150 MB for 100,000 customers): unlike a hash aggregate, the pass does
- * not spill to disk beyond work_mem.
+ * (150 MB for 100,000 customers).  The pass cannot spill to disk as a
+ * hash aggregate does: _receivable_book() stops with
+ * program_limit_exceeded when its states outgrow the memory a hash
+ * aggregate may take, and receivable_stats() then aggregates by SQL.
  *
  *-------------------------------------------------------------------------
  */
@@ -121,6 +123,8 @@ typedef struct Book
 	MemoryContext cxt;			/* states, keys and sums */
 	MemoryContext rowcxt;		/* reset after each row */
 	Datum		zero;			/* numeric 0 */
+	size_t		mem_limit;		/* bytes the states may take; 0: no limit */
+	int64		entries;		/* customers so far */
 	DateADT		window_from;	/* _newly_overdue(): due on or after this */
 	DateADT		window_before;	/* and before this */
 	PgcAggCall	call;			/* the context the transitions are run in */
@@ -211,6 +215,21 @@ BookFind(Book *book, Datum customer_text)
 		slot->entry->customer.data = copy;
 		slot->entry->customer.len = customer.len;
 		slot->key = slot->entry->customer;
+
+		/*
+		 * Within the memory a hash aggregate may take (work_mem times
+		 * hash_mem_multiplier), looked at every 64 new customers: beyond it
+		 * receivable_stats() aggregates by SQL, which spills to disk
+		 */
+		if (book->mem_limit > 0 && (++book->entries & 63) == 0 &&
+			MemoryContextMemAllocated(book->cxt, true) > book->mem_limit)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the receivable book needs more memory than a hash aggregate may take"),
+					 errdetail("%zu bytes for %lld customers; the limit is %zu bytes.",
+							   MemoryContextMemAllocated(book->cxt, true),
+							   (long long) book->entries, book->mem_limit),
+					 errhint("Raise work_mem or hash_mem_multiplier.")));
 	}
 	return slot->entry;
 }
@@ -331,6 +350,8 @@ BookStart(FunctionCallInfo fcinfo, Book *book)
 	book->call.node.extnodename = PGC_AGG_CALL_NAME;
 	book->call.cxt = book->cxt;
 	book->customers = NULL;
+	book->mem_limit = 0;
+	book->entries = 0;
 }
 
 /*
@@ -352,6 +373,7 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 	BookStart(fcinfo, &book);
 
 	book.customers = bookhash_create(book.cxt, 1024, NULL);
+	book.mem_limit = get_hash_memory_limit();
 
 	pgc_scan_attached_items("receivables", BookRow, &book);
 
