@@ -252,7 +252,7 @@ SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  items text := pgcredit._receivable_items_sql(for_customer IS NOT NULL);
+  items text;
   score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
   disputed_out boolean := false;
 BEGIN
@@ -281,6 +281,7 @@ BEGIN
       NULL;
     END;
   END IF;
+  items := coalesce(items, pgcredit._receivable_items_sql(for_customer IS NOT NULL));
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
   -- than with a parameter), and customers are grouped bytewise
@@ -5846,14 +5847,9 @@ CREATE OR REPLACE VIEW pgcredit.portfolio AS
 SELECT * FROM pgcredit.portfolio_at(pgcredit.as_of());
 COMMENT ON COLUMN pgcredit.portfolio.day IS 'the day the row describes: pgcredit.as_of(), today unless set';
 
+-- today's rows of held_orders_at(): the orders on hold now
 CREATE OR REPLACE VIEW pgcredit.held_orders AS
-SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
-       date_trunc('second', now() - h.held_at) AS held_for,
-       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date,
-       current_date AS day, pgcredit._qualified_name(h.relid) AS order_table_text,
-       h.row_key::text AS row_key_text,
-       extract(epoch FROM date_trunc('second', now() - h.held_at))::bigint AS held_for_seconds
-FROM pgcredit.held_order h WHERE h.released_at IS NULL;
+SELECT * FROM pgcredit.held_orders_at(current_date);
 COMMENT ON COLUMN pgcredit.held_orders.day IS 'the day the view is read: the orders held now';
 COMMENT ON COLUMN pgcredit.held_orders.order_table_text IS 'order_table as text, always schema.table';
 COMMENT ON COLUMN pgcredit.held_orders.row_key_text IS 'row_key as text';

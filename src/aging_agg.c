@@ -351,15 +351,14 @@ EmptyState(void)
  * For receivable_book.c, which runs aging_trans() itself: the amounts of
  * a state's bands (as many as its bounds make), its total and, unless
  * overdue_pct is NULL, its overdue percentage (NULL when the total is not
- * positive), as aging_final() has them; without a state, of no rows
+ * positive), as aging_final() has them; without a state (0), of no rows
  */
 void
-pgc_aging_state_figures(Datum state, bool has_state, Numeric *bands, Numeric *total,
-						Numeric *overdue_pct)
+pgc_aging_state_figures(Datum state, Numeric *bands, Numeric *total, Numeric *overdue_pct)
 {
 	AgingTotals t;
 
-	ComputeTotals(has_state ? (const AgingState *) DatumGetPointer(state) : EmptyState(),
+	ComputeTotals(state != (Datum) 0 ? (const AgingState *) DatumGetPointer(state) : EmptyState(),
 				  bands, &t);
 	*total = t.total;
 	if (overdue_pct)

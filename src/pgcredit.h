@@ -73,7 +73,7 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /* aging_agg.c: a state's amount per band, its total and overdue percentage */
-extern void pgc_aging_state_figures(Datum state, bool has_state, Numeric *bands, Numeric *total,
+extern void pgc_aging_state_figures(Datum state, Numeric *bands, Numeric *total,
 									Numeric *overdue_pct);
 
 /*

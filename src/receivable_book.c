@@ -59,6 +59,9 @@ extern Datum dso_report_trans(PG_FUNCTION_ARGS);
 extern Datum best_possible_dso_final(PG_FUNCTION_ARGS);
 extern Datum average_days_delinquent_final(PG_FUNCTION_ARGS);
 
+/* The most arguments a transition run here takes, besides its state */
+#define BOOK_MAX_ARGS		6
+
 /* Days of DSO's period and of the invoicing sum, as receivable_stats has them */
 #define BOOK_DSO_DAYS		90
 #define BOOK_INVOICED_DAYS	365
@@ -74,12 +77,9 @@ typedef struct BookKey
 typedef struct BookEntry
 {
 	BookKey		customer;		/* a copy in the book's context */
-	Datum		aging;			/* the aggregates' states (NULL before a row) */
+	Datum		aging;			/* the aggregates' states (0 before a row) */
 	Datum		dso;
 	Datum		score;
-	bool		has_aging;
-	bool		has_dso;
-	bool		has_score;
 	bool		has_oldest;
 	int32		oldest;			/* the largest days past due of an open item */
 	bool		has_paid;
@@ -125,6 +125,8 @@ typedef struct Book
 	Datum		zero;			/* numeric 0 */
 	size_t		mem_limit;		/* bytes the states may take; 0: no limit */
 	int64		entries;		/* customers so far */
+	DateADT		year_before;	/* as_of - 365, once a row needs it */
+	bool		has_year_before;
 	DateADT		window_from;	/* _newly_overdue(): due on or after this */
 	DateADT		window_before;	/* and before this */
 	PgcAggCall	call;			/* the context the transitions are run in */
@@ -135,15 +137,16 @@ typedef struct Book
  * the arguments; the state lives in the book's context
  */
 static Datum
-Transition(Book *book, PGFunction fn, Datum state, bool has_state, int nargs,
-		   const Datum *args, const bool *nulls)
+Transition(Book *book, PGFunction fn, Datum state, int nargs, const Datum *args,
+		   const bool *nulls)
 {
-	LOCAL_FCINFO(fc, 6);
+	LOCAL_FCINFO(fc, BOOK_MAX_ARGS + 1);
 	Datum		result;
 
+	Assert(nargs <= BOOK_MAX_ARGS);
 	InitFunctionCallInfoData(*fc, NULL, nargs + 1, InvalidOid, (Node *) &book->call, NULL);
 	fc->args[0].value = state;
-	fc->args[0].isnull = !has_state;
+	fc->args[0].isnull = state == (Datum) 0;
 	for (int i = 0; i < nargs; i++)
 	{
 		fc->args[i + 1].value = args[i];
@@ -154,19 +157,30 @@ Transition(Book *book, PGFunction fn, Datum state, bool has_state, int nargs,
 	return result;
 }
 
-/* A final function over a state, NULL when it returns NULL */
+/* A final function over a state (0: none), NULL when it returns NULL */
 static Datum
-Final(PGFunction fn, Datum state, bool has_state, bool *isnull)
+Final(PGFunction fn, Datum state, bool *isnull)
 {
 	LOCAL_FCINFO(fc, 1);
 	Datum		result;
 
 	InitFunctionCallInfoData(*fc, NULL, 1, InvalidOid, NULL, NULL);
 	fc->args[0].value = state;
-	fc->args[0].isnull = !has_state;
+	fc->args[0].isnull = state == (Datum) 0;
 	result = fn(fc);
 	*isnull = fc->isnull;
 	return result;
+}
+
+/*
+ * Whether a row of _attached_items('receivables') is an item of the day,
+ * as _receivable_items_sql() has them: one with a customer (its column 2),
+ * not invoiced (column 8) after the day
+ */
+static inline bool
+ItemOfDay(DateADT as_of, const Datum *v, const bool *n)
+{
+	return !n[2] && (n[8] || DatumGetDateADT(v[8]) <= as_of);
 }
 
 /*
@@ -253,9 +267,7 @@ BookRow(void *arg, const Datum *v, const bool *n)
 	MemoryContext old;
 
 	/* customer, amount, counts, due, invoice amount, invoiced, paid */
-	if (n[2])
-		return;
-	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+	if (!ItemOfDay(as_of, v, n))
 		return;
 
 	old = MemoryContextSwitchTo(book->rowcxt);
@@ -268,8 +280,7 @@ BookRow(void *arg, const Datum *v, const bool *n)
 		Datum		a[3] = {open, v[6], day};
 		bool		an[3] = {open_null, n[6], false};
 
-		e->aging = Transition(book, aging_trans, e->aging, e->has_aging, 3, a, an);
-		e->has_aging = true;
+		e->aging = Transition(book, aging_trans, e->aging, 3, a, an);
 	}
 	/* max(CASE WHEN open_amount > 0 AND due < as_of THEN as_of - due END) */
 	if (!open_null && !n[6] &&
@@ -287,8 +298,7 @@ BookRow(void *arg, const Datum *v, const bool *n)
 		Datum		a[5] = {v[7], v[8], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
 		bool		an[5] = {n[7], n[8], n[9], false, false};
 
-		e->dso = Transition(book, dso_trans, e->dso, e->has_dso, 5, a, an);
-		e->has_dso = true;
+		e->dso = Transition(book, dso_trans, e->dso, 5, a, an);
 	}
 	/* max(paid_on) FILTER (WHERE paid_on <= as_of) */
 	if (!n[9] && DatumGetDateADT(v[9]) <= as_of &&
@@ -302,17 +312,20 @@ BookRow(void *arg, const Datum *v, const bool *n)
 		Datum		a[4] = {v[7], v[6], v[9], day};
 		bool		an[4] = {n[7], n[6], n[9], false};
 
-		e->score = Transition(book, credit_score_trans, e->score, e->has_score, 4, a, an);
-		e->has_score = true;
+		e->score = Transition(book, credit_score_trans, e->score, 4, a, an);
 	}
 
 	/*
 	 * sum(invoice_amount) FILTER (WHERE invoiced_on > as_of - 365 AND
 	 * invoiced_on <= as_of); the day less 365 as date_mii computes it
 	 */
-	if (!n[8] && !n[7] &&
-		DatumGetDateADT(v[8]) > DatumGetDateADT(DirectFunctionCall2(date_mii, day,
-																	Int32GetDatum(BOOK_INVOICED_DAYS))) &&
+	if (!n[8] && !n[7] && !book->has_year_before)
+	{
+		book->year_before = DatumGetDateADT(DirectFunctionCall2(date_mii, day,
+																Int32GetDatum(BOOK_INVOICED_DAYS)));
+		book->has_year_before = true;
+	}
+	if (!n[8] && !n[7] && DatumGetDateADT(v[8]) > book->year_before &&
 		DatumGetDateADT(v[8]) <= as_of)
 	{
 		PgcAmount	a;
@@ -352,6 +365,7 @@ BookStart(FunctionCallInfo fcinfo, Book *book)
 	book->customers = NULL;
 	book->mem_limit = 0;
 	book->entries = 0;
+	book->has_year_before = false;
 }
 
 /*
@@ -389,16 +403,16 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 
 		CHECK_FOR_INTERRUPTS();
 		values[0] = PointerGetDatum(cstring_to_text_with_len(e->customer.data, e->customer.len));
-		pgc_aging_state_figures(e->aging, e->has_aging, bands, &total, NULL);
+		pgc_aging_state_figures(e->aging, bands, &total, NULL);
 		values[1] = NumericGetDatum(total);
 		for (int i = 0; i < 5; i++)
 			values[2 + i] = NumericGetDatum(bands[i]);
 		values[7] = Int32GetDatum(e->oldest);
 		nulls[7] = !e->has_oldest;
-		values[8] = Final(dso_final, e->dso, e->has_dso, &nulls[8]);
+		values[8] = Final(dso_final, e->dso, &nulls[8]);
 		values[9] = DateADTGetDatum(e->last_paid);
 		nulls[9] = !e->has_paid;
-		values[10] = Final(credit_score_final, e->score, e->has_score, &nulls[10]);
+		values[10] = Final(credit_score_final, e->score, &nulls[10]);
 		values[11] = NumericGetDatum(pgc_sum_numeric(&e->invoiced));
 		nulls[11] = e->invoiced_rows == 0;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -412,10 +426,8 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 typedef struct Portfolio
 {
 	Book		book;			/* the day, the contexts, the call node */
-	Datum		aging;
+	Datum		aging;			/* the states (0 before a row) */
 	Datum		dso;
-	bool		has_aging;
-	bool		has_dso;
 } Portfolio;
 
 /*
@@ -434,9 +446,7 @@ PortfolioRow(void *arg, const Datum *v, const bool *n)
 	Datum		open;
 	MemoryContext old;
 
-	if (n[2])
-		return;
-	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+	if (!ItemOfDay(as_of, v, n))
 		return;
 	old = MemoryContextSwitchTo(book->rowcxt);
 	open = OpenOnDay(as_of, v, n, &open_null);
@@ -444,15 +454,13 @@ PortfolioRow(void *arg, const Datum *v, const bool *n)
 		Datum		a[3] = {open, v[6], day};
 		bool		an[3] = {open_null, n[6], false};
 
-		p->aging = Transition(book, aging_trans, p->aging, p->has_aging, 3, a, an);
-		p->has_aging = true;
+		p->aging = Transition(book, aging_trans, p->aging, 3, a, an);
 	}
 	{
 		Datum		a[6] = {v[7], v[8], v[6], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
 		bool		an[6] = {n[7], n[8], n[6], n[9], false, false};
 
-		p->dso = Transition(book, dso_report_trans, p->dso, p->has_dso, 6, a, an);
-		p->has_dso = true;
+		p->dso = Transition(book, dso_report_trans, p->dso, 6, a, an);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(book->rowcxt);
@@ -479,15 +487,15 @@ pgc_receivable_portfolio(PG_FUNCTION_ARGS)
 	BookStart(fcinfo, &p.book);
 	pgc_scan_attached_items("receivables", PortfolioRow, &p);
 
-	pgc_aging_state_figures(p.aging, p.has_aging, bands, &total, &overdue_pct);
+	pgc_aging_state_figures(p.aging, bands, &total, &overdue_pct);
 	values[0] = NumericGetDatum(total);
 	for (int i = 0; i < 5; i++)
 		values[1 + i] = NumericGetDatum(bands[i]);
 	values[6] = NumericGetDatum(overdue_pct);
 	nulls[6] = overdue_pct == NULL;
-	values[7] = Final(dso_final, p.dso, p.has_dso, &nulls[7]);
-	values[8] = Final(best_possible_dso_final, p.dso, p.has_dso, &nulls[8]);
-	values[9] = Final(average_days_delinquent_final, p.dso, p.has_dso, &nulls[9]);
+	values[7] = Final(dso_final, p.dso, &nulls[7]);
+	values[8] = Final(best_possible_dso_final, p.dso, &nulls[8]);
+	values[9] = Final(average_days_delinquent_final, p.dso, &nulls[9]);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	MemoryContextDelete(p.book.rowcxt);
 	MemoryContextDelete(p.book.cxt);
@@ -509,9 +517,7 @@ NewlyOverdueRow(void *arg, const Datum *v, const bool *n)
 	BookEntry  *e;
 	MemoryContext old;
 
-	if (n[2] || n[6])
-		return;
-	if (!n[8] && DatumGetDateADT(v[8]) > as_of)
+	if (!ItemOfDay(as_of, v, n) || n[6])
 		return;
 	due = DatumGetDateADT(v[6]);
 	if (due >= book->window_before || due < book->window_from)

@@ -277,33 +277,6 @@ COMMENT ON COLUMN pgcredit.portfolio.exposure_over_limit IS 'sum of exposure abo
 REVOKE ALL ON pgcredit.portfolio FROM PUBLIC;
 GRANT SELECT ON pgcredit.portfolio TO pgcredit_reader;
 
-CREATE VIEW pgcredit.held_orders AS
-SELECT h.id, h.relid AS order_table, h.row_key, h.customer, h.amount, h.why, h.held_at,
-       date_trunc('second', now() - h.held_at) AS held_for,
-       h.row_amount AS order_amount, h.row_currency AS order_currency, h.rate_date,
-       current_date AS day, pgcredit._qualified_name(h.relid) AS order_table_text,
-       h.row_key::text AS row_key_text,
-       extract(epoch FROM date_trunc('second', now() - h.held_at))::bigint AS held_for_seconds
-FROM pgcredit.held_order h WHERE h.released_at IS NULL;
-COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
-COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
-COMMENT ON COLUMN pgcredit.held_orders.order_table IS 'the table the order is in';
-COMMENT ON COLUMN pgcredit.held_orders.row_key IS 'the order''s primary key, as JSON';
-COMMENT ON COLUMN pgcredit.held_orders.customer IS 'customer key';
-COMMENT ON COLUMN pgcredit.held_orders.why IS 'why it was held';
-COMMENT ON COLUMN pgcredit.held_orders.held_at IS 'when it was held';
-COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, to the second';
-COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount, in the account''s currency (converted when it was held, for an order in a currency of its own)';
-COMMENT ON COLUMN pgcredit.held_orders.order_amount IS 'for an order in a currency of its own: its amount in that currency; NULL else';
-COMMENT ON COLUMN pgcredit.held_orders.order_currency IS 'the currency of such an order; NULL: the account''s';
-COMMENT ON COLUMN pgcredit.held_orders.day IS 'the day the view is read: the orders held now';
-COMMENT ON COLUMN pgcredit.held_orders.order_table_text IS 'order_table as text, always schema.table';
-COMMENT ON COLUMN pgcredit.held_orders.row_key_text IS 'row_key as text';
-COMMENT ON COLUMN pgcredit.held_orders.held_for_seconds IS 'held_for in seconds';
-COMMENT ON COLUMN pgcredit.held_orders.rate_date IS 'the date whose exchange rate converts such an order';
-REVOKE ALL ON pgcredit.held_orders FROM PUBLIC;
-GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
-
 -- held_orders on any day: the orders on hold at the end of the day (held
 -- before the next day began, not released by then), how long each had
 -- waited by then; today's are the view's rows
@@ -327,6 +300,28 @@ COMMENT ON FUNCTION pgcredit.held_orders_at(date) IS
   'the rows of held_orders on any day: the orders on hold at its end (held before the next day began and not released by then), with how long they had waited by then (by now, for today)';
 REVOKE EXECUTE ON FUNCTION pgcredit.held_orders_at(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.held_orders_at(date) TO pgcredit_reader;
+
+-- today's rows of held_orders_at(): the orders on hold now
+CREATE VIEW pgcredit.held_orders AS
+SELECT * FROM pgcredit.held_orders_at(current_date);
+COMMENT ON VIEW pgcredit.held_orders IS 'orders on credit hold now, with how long they have waited';
+COMMENT ON COLUMN pgcredit.held_orders.id IS 'hold number, for release_held_order()';
+COMMENT ON COLUMN pgcredit.held_orders.order_table IS 'the table the order is in';
+COMMENT ON COLUMN pgcredit.held_orders.row_key IS 'the order''s primary key, as JSON';
+COMMENT ON COLUMN pgcredit.held_orders.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.held_orders.why IS 'why it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_at IS 'when it was held';
+COMMENT ON COLUMN pgcredit.held_orders.held_for IS 'how long it has been held, to the second';
+COMMENT ON COLUMN pgcredit.held_orders.amount IS 'order amount, in the account''s currency (converted when it was held, for an order in a currency of its own)';
+COMMENT ON COLUMN pgcredit.held_orders.order_amount IS 'for an order in a currency of its own: its amount in that currency; NULL else';
+COMMENT ON COLUMN pgcredit.held_orders.order_currency IS 'the currency of such an order; NULL: the account''s';
+COMMENT ON COLUMN pgcredit.held_orders.day IS 'the day the view is read: the orders held now';
+COMMENT ON COLUMN pgcredit.held_orders.order_table_text IS 'order_table as text, always schema.table';
+COMMENT ON COLUMN pgcredit.held_orders.row_key_text IS 'row_key as text';
+COMMENT ON COLUMN pgcredit.held_orders.held_for_seconds IS 'held_for in seconds';
+COMMENT ON COLUMN pgcredit.held_orders.rate_date IS 'the date whose exchange rate converts such an order';
+REVOKE ALL ON pgcredit.held_orders FROM PUBLIC;
+GRANT SELECT ON pgcredit.held_orders TO pgcredit_reader;
 
 CREATE VIEW pgcredit.limit_history AS
 SELECT l.customer, l.at AS changed_at,

@@ -107,7 +107,7 @@ SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  items text := pgcredit._receivable_items_sql(for_customer IS NOT NULL);
+  items text;
   score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
   disputed_out boolean := false;
 BEGIN
@@ -136,6 +136,7 @@ BEGIN
       NULL;
     END;
   END IF;
+  items := coalesce(items, pgcredit._receivable_items_sql(for_customer IS NOT NULL));
   -- one pass over every attached receivables table, every figure at once;
   -- the day goes in as a constant (the aggregates run several times faster
   -- than with a parameter), and customers are grouped bytewise
