@@ -1,6 +1,13 @@
 -- The credit guard in block mode: exposure kept current on the company's
 -- own tables, and an order the customer's credit cannot carry refused.
 \set SHOW_CONTEXT never
+-- the exposure rows, with whether the guard gave each a book version
+-- rather than its number (a sequence's, which the tests before move on)
+CREATE TEMP VIEW exposure_row AS
+SELECT customer, receivables, open_orders, has_account, credit_limit, tolerance_pct, status, risk_tier,
+       next_review, temporary_limit, temporary_from, temporary_until, order_count, order_sum, credit_group,
+       cover_counted, cover_from, cover_until, currency, book_version IS NOT NULL AS book_versioned
+FROM pgcredit.exposure;
 
 CREATE TABLE sales_order (
   order_no   serial PRIMARY KEY,
@@ -50,7 +57,7 @@ SELECT relid, kind, mode, open_values FROM pgcredit.attach_receivables('invoice'
 SELECT relid, kind, mode, open_values FROM pgcredit.attach_orders('sales_order', 'customer', 'amount', 'status', '{open,confirmed}');
 SELECT pgcredit.attach_orders('sales_order', 'customer', 'amount');
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM pgcredit.exposure ORDER BY customer;
+SELECT * FROM exposure_row ORDER BY customer;
 
 -- Customer 1: limit 1000 with 10 % tolerance, so 1100 in all.  Exposure
 -- is 250 receivables + 100 orders = 350: 750 more fits, 751 does not.
@@ -58,7 +65,7 @@ SELECT customer FROM pgcredit.open_account('1', 1000, 10);
 INSERT INTO sales_order (customer, amount) VALUES (1, 750.00);
 INSERT INTO sales_order (customer, amount) VALUES (1, 0.01);
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM pgcredit.exposure WHERE customer = '1';
+SELECT * FROM exposure_row WHERE customer = '1';
 
 -- A multi-row INSERT, INSERT ... SELECT and COPY are checked row by row:
 -- with 2200 allowed and 1100 used, the row that goes past it refuses the
@@ -74,9 +81,9 @@ COPY sales_order (customer, amount) FROM stdin;
 1	400
 \.
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM pgcredit.exposure WHERE customer = '1';
+SELECT * FROM exposure_row WHERE customer = '1';
 INSERT INTO sales_order (customer, amount) VALUES (1, 300), (1, 300), (1, 300);
-SELECT * FROM pgcredit.exposure WHERE customer = '1';
+SELECT * FROM exposure_row WHERE customer = '1';
 
 -- Lowering exposure always passes, even over the limit: shipping an
 -- order, cutting an amount, deleting an order.
@@ -84,7 +91,7 @@ SELECT credit_limit FROM pgcredit.set_credit_limit('1', 100, 'cut');
 UPDATE sales_order SET status = 'shipped' WHERE order_no = 4;
 UPDATE sales_order SET amount = amount - 50 WHERE order_no = 1;
 DELETE FROM sales_order WHERE order_no = (SELECT max(order_no) FROM sales_order WHERE customer = 1);
-SELECT * FROM pgcredit.exposure WHERE customer = '1';
+SELECT * FROM exposure_row WHERE customer = '1';
 -- Raising it does not: a larger amount, or reopening a shipped order.
 UPDATE sales_order SET amount = amount + 1 WHERE order_no = 1;
 \echo :LAST_ERROR_SQLSTATE
@@ -98,13 +105,13 @@ SELECT customer FROM pgcredit.open_account('3', 100);
 UPDATE sales_order SET customer = 3 WHERE order_no = 1;
 UPDATE sales_order SET customer = 1 WHERE order_no = 3;
 \echo :LAST_ERROR_SQLSTATE
-SELECT * FROM pgcredit.exposure WHERE customer IN ('1', '3') ORDER BY customer;
+SELECT * FROM exposure_row WHERE customer IN ('1', '3') ORDER BY customer;
 
 -- Receivables keep exposure current but are never refused: a payment
 -- lowers it, a new invoice raises it even over the limit.
 UPDATE invoice SET open_amount = 0 WHERE invoice_no = 1;
 INSERT INTO invoice (customer, open_amount, due) VALUES (3, 5000, current_date + 30);
-SELECT * FROM pgcredit.exposure WHERE customer IN ('1', '3') ORDER BY customer;
+SELECT * FROM exposure_row WHERE customer IN ('1', '3') ORDER BY customer;
 
 -- Accounts on hold or blocked refuse any raise, however small.
 SELECT credit_limit FROM pgcredit.set_credit_limit('1', 100000, 'new security');

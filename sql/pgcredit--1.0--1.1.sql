@@ -251,59 +251,47 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  items text;
-  score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
-  disputed_out boolean := false;
 BEGIN
   PERFORM pgcredit._check_day(as_of);
-  -- an item whose dispute is open on the day leaves the behavioural score
-  -- when the settings say so (collections_disputes.sql); every other
-  -- figure counts it, for it is owed.  Without such a dispute nothing
-  -- more is read.
-  IF EXISTS (SELECT FROM pgcredit.collection_dispute d
-             WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
-    IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
-      items := pgcredit._receivable_items_disputed_sql(for_customer IS NOT NULL);
-      score := score || ' FILTER (WHERE NOT disputed)';
-      disputed_out := true;
-    END IF;
+  -- one customer, or a day whose disputed items leave the score: computed
+  IF for_customer IS NOT NULL OR pgcredit._disputes_out_of_score(as_of) THEN
+    RETURN QUERY SELECT * FROM pgcredit._receivable_stats_computed(as_of, for_customer);
+    RETURN;
   END IF;
-  -- every customer, no dispute out of the score: the figures are
-  -- aggregated as the tables are read, with nothing copied
-  IF for_customer IS NULL AND NOT disputed_out THEN
-    BEGIN
-      RETURN QUERY SELECT * FROM pgcredit._receivable_book(as_of);
-      RETURN;
-    EXCEPTION WHEN program_limit_exceeded THEN
-      -- more customers than a hash aggregate's memory holds (the book
-      -- stops before it returns a row): the SQL below, which spills
-      NULL;
-    END;
-  END IF;
-  items := coalesce(items, pgcredit._receivable_items_sql(for_customer IS NOT NULL));
-  -- one pass over every attached receivables table, every figure at once;
-  -- the day goes in as a constant (the aggregates run several times faster
-  -- than with a parameter), and customers are grouped bytewise
-  RETURN QUERY EXECUTE replace(format(
-    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
-            (g).days_over_90, oldest, dso, last_payment, score, invoiced
-     FROM (SELECT customer COLLATE "C" AS customer,
-                  pgcredit.aging(open_amount, due, $1) AS g,
-                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
-                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
-                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
-                  %s AS score,
-                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
-           FROM (%s) items
-           GROUP BY 1) s',
-    score, items), '$1', quote_literal(as_of::text) || '::date')
-  -- the customer goes in as the parameter $2, never into the text
-  USING as_of, for_customer;
+  -- every customer: the kept book of the day (book_cache.sql), when it
+  -- holds, with the customers whose rows changed since computed again
+  -- one by one; else the whole book computed.  One statement, so that
+  -- the kept rows, the versions and the ledger are read as of one
+  -- snapshot; the branch not taken is not run.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       -- a customer whose version is not the one kept (new, changed,
+       -- or whose exposure row is gone)
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
+         c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
+  FROM pgcredit.book_cache c
+  WHERE (SELECT kept FROM ok) AND c.in_book
+    AND NOT EXISTS (SELECT FROM changed x WHERE x.customer = c.customer)
+  UNION ALL
+  SELECT r.*
+  FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
+  WHERE (SELECT kept FROM ok)
+  UNION ALL
+  SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
+  WHERE NOT (SELECT kept FROM ok);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
-  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL, from the kept book when it holds: refresh_book()) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
 REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) TO pgcredit_reader;
 
@@ -430,6 +418,11 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- one run at a time: two at once would both replace the same day
   PERFORM pg_advisory_xact_lock(hashtext('pgcredit.refresh_scores'));
+  -- today's book kept (book_cache.sql): the figures below read it, and
+  -- so do the risk views after this run
+  IF refresh_scores.as_of = current_date THEN
+    PERFORM pgcredit.refresh_book(refresh_scores.as_of);
+  END IF;
   -- one day, one set of scores: a second run of the day replaces the first
   DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
@@ -1856,6 +1849,9 @@ BEGIN
   fixed := fixed + pgcredit._rebuild_group_exposure();
   -- and the copies of the customers' cover
   fixed := fixed + pgcredit._rebuild_cover();
+  -- the kept book (book_cache.sql) no longer holds: the rows may have
+  -- changed without the guard
+  UPDATE pgcredit.book_state SET generation = generation + 1;
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;
@@ -9932,6 +9928,287 @@ GRANT EXECUTE ON FUNCTION pgcredit.set_exposure_history(boolean, text) TO pgcred
 
 -- A database updated from 1.0 starts its history with what it holds
 SELECT pgcredit._exposure_history_seed();
+
+-- >>> the kept book (book_cache.sql): exposure.book_version, set by the
+-- guard at every change of a receivables row, and the book of a day kept
+ALTER TABLE pgcredit.exposure ADD COLUMN book_version bigint;
+COMMENT ON COLUMN pgcredit.exposure.book_version IS 'set from book_version_seq by the guard at every change of a row of the customer''s in an attached receivables table (NULL: none since the row was made): the kept book (book_cache) holds a customer''s figures while it has the same';
+CREATE SEQUENCE pgcredit.book_version_seq;
+-- owned as the exposure table is, so that it may be tied to its column
+ALTER SEQUENCE pgcredit.book_version_seq OWNER TO pgcredit_owner;
+ALTER SEQUENCE pgcredit.book_version_seq OWNED BY pgcredit.exposure.book_version;
+COMMENT ON SEQUENCE pgcredit.book_version_seq IS 'the versions the guard gives exposure.book_version';
+REVOKE ALL ON SEQUENCE pgcredit.book_version_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.book_version_seq', '');
+
+CREATE FUNCTION pgcredit._receivable_stats_computed(as_of date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE plpgsql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  items text;
+  score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
+  disputed_out boolean := false;
+BEGIN
+  -- an item whose dispute is open on the day leaves the behavioural score
+  -- when the settings say so (collections_disputes.sql); every other
+  -- figure counts it, for it is owed.  Without such a dispute nothing
+  -- more is read.
+  IF EXISTS (SELECT FROM pgcredit.collection_dispute d
+             WHERE d.opened_on <= as_of AND (d.closed_on IS NULL OR d.closed_on > as_of)) THEN
+    IF NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r) THEN
+      items := pgcredit._receivable_items_disputed_sql(for_customer IS NOT NULL);
+      score := score || ' FILTER (WHERE NOT disputed)';
+      disputed_out := true;
+    END IF;
+  END IF;
+  -- every customer, no dispute out of the score: the figures are
+  -- aggregated as the tables are read, with nothing copied
+  IF for_customer IS NULL AND NOT disputed_out THEN
+    BEGIN
+      RETURN QUERY SELECT * FROM pgcredit._receivable_book(as_of);
+      RETURN;
+    EXCEPTION WHEN program_limit_exceeded THEN
+      -- more customers than a hash aggregate's memory holds (the book
+      -- stops before it returns a row): the SQL below, which spills
+      NULL;
+    END;
+  END IF;
+  items := coalesce(items, pgcredit._receivable_items_sql(for_customer IS NOT NULL));
+  -- one pass over every attached receivables table, every figure at once;
+  -- the day goes in as a constant (the aggregates run several times faster
+  -- than with a parameter), and customers are grouped bytewise
+  RETURN QUERY EXECUTE replace(format(
+    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
+            (g).days_over_90, oldest, dso, last_payment, score, invoiced
+     FROM (SELECT customer COLLATE "C" AS customer,
+                  pgcredit.aging(open_amount, due, $1) AS g,
+                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
+                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
+                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
+                  %s AS score,
+                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced
+           FROM (%s) items
+           GROUP BY 1) s',
+    score, items), '$1', quote_literal(as_of::text) || '::date')
+  -- the customer goes in as the parameter $2, never into the text
+  USING as_of, for_customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._receivable_stats_computed(date, text) IS
+  'the rows of receivable_stats(as_of, for_customer) computed from the attached tables, without the kept book';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_stats_computed(date, text) FROM PUBLIC;
+
+-- Risk: the book of a day kept, so that the whole book is read rather
+-- than recomputed (doc/risk.md, "The kept book")
+
+----------------------------------------------------------------------
+-- What receivable_stats() gives for every customer on one day, kept
+-- with each customer's book version (exposure.book_version) as it was
+-- when computed.  A customer whose version has changed since, through a
+-- change of a row of its in an attached receivables table, is computed
+-- again when read; a change of anything else the figures depend on (the
+-- attachments, the rates, the base currency, an account's currency, a
+-- rebuild of exposure) or a new day makes the whole book be computed
+-- again, until refresh_book() keeps it anew.
+----------------------------------------------------------------------
+
+CREATE TABLE pgcredit.book_state (
+  one              boolean PRIMARY KEY DEFAULT true CONSTRAINT book_state_one CHECK (one),
+  generation       bigint NOT NULL DEFAULT 0,
+  day              date,
+  built_on         date,
+  built_generation bigint,
+  built_at         timestamptz,
+  customers        bigint
+);
+COMMENT ON TABLE pgcredit.book_state IS 'one row: which day the kept book (book_cache) describes, and whether it still holds';
+COMMENT ON COLUMN pgcredit.book_state.one IS 'true: the table has one row';
+COMMENT ON COLUMN pgcredit.book_state.generation IS 'raised by every change the figures depend on beyond the customers'' rows: attachments, rates, settings, accounts'' currencies, rebuild_exposure()';
+COMMENT ON COLUMN pgcredit.book_state.day IS 'the day the kept book describes (NULL: none is kept)';
+COMMENT ON COLUMN pgcredit.book_state.built_on IS 'the day it was computed on: on another day it is computed again';
+COMMENT ON COLUMN pgcredit.book_state.built_generation IS 'generation when it was computed: it holds while generation is the same';
+COMMENT ON COLUMN pgcredit.book_state.built_at IS 'when it was computed last, in whole or in part';
+COMMENT ON COLUMN pgcredit.book_state.customers IS 'rows of book_cache when it was computed whole';
+INSERT INTO pgcredit.book_state DEFAULT VALUES;
+REVOKE ALL ON pgcredit.book_state FROM PUBLIC;
+GRANT SELECT ON pgcredit.book_state TO pgcredit_reader;
+
+CREATE TABLE pgcredit.book_cache (
+  customer            text PRIMARY KEY,
+  version             bigint,
+  in_book             boolean NOT NULL,
+  receivables         numeric,
+  current             numeric,
+  days_1_30           numeric,
+  days_31_60          numeric,
+  days_61_90          numeric,
+  days_over_90        numeric,
+  oldest_days_past_due int,
+  dso_90              numeric,
+  last_payment        date,
+  behavioural_score   numeric,
+  invoiced_12m        numeric
+);
+COMMENT ON TABLE pgcredit.book_cache IS 'the rows of receivable_stats() for the day of book_state, kept by refresh_book(); read by receivable_stats() for the customers whose book version is the same';
+COMMENT ON COLUMN pgcredit.book_cache.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.book_cache.version IS 'the customer''s exposure.book_version the row was computed at (NULL: it had none, or no exposure row)';
+COMMENT ON COLUMN pgcredit.book_cache.in_book IS 'whether receivable_stats() has a row for the customer (false: a customer with an exposure row and no item on the day)';
+COMMENT ON COLUMN pgcredit.book_cache.receivables IS 'as receivable_stats().receivables';
+COMMENT ON COLUMN pgcredit.book_cache.current IS 'as receivable_stats().current';
+COMMENT ON COLUMN pgcredit.book_cache.days_1_30 IS 'as receivable_stats().days_1_30';
+COMMENT ON COLUMN pgcredit.book_cache.days_31_60 IS 'as receivable_stats().days_31_60';
+COMMENT ON COLUMN pgcredit.book_cache.days_61_90 IS 'as receivable_stats().days_61_90';
+COMMENT ON COLUMN pgcredit.book_cache.days_over_90 IS 'as receivable_stats().days_over_90';
+COMMENT ON COLUMN pgcredit.book_cache.oldest_days_past_due IS 'as receivable_stats().oldest_days_past_due';
+COMMENT ON COLUMN pgcredit.book_cache.dso_90 IS 'as receivable_stats().dso_90';
+COMMENT ON COLUMN pgcredit.book_cache.last_payment IS 'as receivable_stats().last_payment';
+COMMENT ON COLUMN pgcredit.book_cache.behavioural_score IS 'as receivable_stats().behavioural_score';
+COMMENT ON COLUMN pgcredit.book_cache.invoiced_12m IS 'as receivable_stats().invoiced_12m';
+REVOKE ALL ON pgcredit.book_cache FROM PUBLIC;
+GRANT SELECT ON pgcredit.book_cache TO pgcredit_reader;
+
+-- Whatever else the figures depend on changed: the kept book no longer
+-- holds for anyone
+CREATE FUNCTION pgcredit._book_changed()
+RETURNS trigger LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  UPDATE pgcredit.book_state SET generation = generation + 1;
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._book_changed() IS
+  'trigger on the tables the kept book depends on beyond the customers'' rows (attachment, fx_rate, settings, an account''s currency): the kept book no longer holds';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_changed() FROM PUBLIC;
+
+CREATE TRIGGER book_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.attachment
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._book_changed();
+CREATE TRIGGER book_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.fx_rate
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._book_changed();
+CREATE TRIGGER book_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pgcredit.settings
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._book_changed();
+-- an account's currency is what its customer's items are converted into;
+-- its other columns (limits, status) are not in the kept figures
+CREATE TRIGGER book_currency_added AFTER INSERT ON pgcredit.account
+  FOR EACH ROW WHEN (NEW.currency IS NOT NULL) EXECUTE FUNCTION pgcredit._book_changed();
+CREATE TRIGGER book_currency_changed AFTER UPDATE OF currency ON pgcredit.account
+  FOR EACH ROW WHEN (OLD.currency IS DISTINCT FROM NEW.currency) EXECUTE FUNCTION pgcredit._book_changed();
+CREATE TRIGGER book_currency_removed AFTER DELETE ON pgcredit.account
+  FOR EACH ROW WHEN (OLD.currency IS NOT NULL) EXECUTE FUNCTION pgcredit._book_changed();
+CREATE TRIGGER book_changed AFTER TRUNCATE ON pgcredit.account
+  FOR EACH STATEMENT EXECUTE FUNCTION pgcredit._book_changed();
+
+-- Whether items disputed on the day leave the behavioural score: the
+-- book of such a day is computed, never kept
+CREATE FUNCTION pgcredit._disputes_out_of_score(as_of date)
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT EXISTS (SELECT FROM pgcredit.collection_dispute d
+                 WHERE d.opened_on <= $1 AND (d.closed_on IS NULL OR d.closed_on > $1))
+         AND NOT (SELECT r.disputed_in_score FROM pgcredit._settings_or_default() r)
+$$;
+COMMENT ON FUNCTION pgcredit._disputes_out_of_score(date) IS
+  'whether an item is disputed on the day and risk_settings.disputed_in_score takes disputed items out of the behavioural score';
+REVOKE EXECUTE ON FUNCTION pgcredit._disputes_out_of_score(date) FROM PUBLIC;
+
+-- How many customers changed since the book was kept may be computed
+-- again one by one, when it is read, rather than the whole book: 2 % of
+-- the customers (measured in doc/performance.md, "The kept book"), at
+-- least 100
+CREATE FUNCTION pgcredit._book_patch_limit(customers bigint)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT greatest(100, coalesce($1, 0) / 50) $$;
+COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
+  'how many customers changed since the kept book was computed are computed again one by one when it is read; beyond, the whole book is computed';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.refresh_book(day date DEFAULT pgcredit.as_of())
+RETURNS TABLE (customers bigint, computed bigint, whole boolean)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET jit = off
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  st pgcredit.book_state;
+  changed text[];
+  n bigint;
+BEGIN
+  PERFORM pgcredit._check_day(refresh_book.day);
+  -- one at a time; readers go on reading
+  LOCK TABLE pgcredit.book_cache IN EXCLUSIVE MODE;
+  -- an item disputed on the day out of the score: receivable_stats()
+  -- computes that day itself, and nothing is kept
+  IF pgcredit._disputes_out_of_score(refresh_book.day) THEN
+    DELETE FROM pgcredit.book_cache;
+    UPDATE pgcredit.book_state SET day = NULL, built_on = NULL, built_generation = NULL,
+                                   built_at = pg_catalog.now(), customers = 0;
+    RETURN QUERY SELECT 0::bigint, 0::bigint, true;
+    RETURN;
+  END IF;
+  SELECT * INTO st FROM pgcredit.book_state;
+  IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation THEN
+    -- the customers whose rows changed since: taken out, then computed
+    -- again with their versions read in the same statement, so that a
+    -- version kept is always that of the figures beside it
+    WITH gone AS (
+      DELETE FROM pgcredit.book_cache c
+      WHERE c.customer IN (SELECT c2.customer FROM pgcredit.book_cache c2
+                           LEFT JOIN pgcredit.exposure e ON e.customer = c2.customer
+                           WHERE c2.version IS DISTINCT FROM e.book_version)
+      RETURNING c.customer)
+    SELECT array_agg(x.customer) INTO changed
+    FROM (SELECT g.customer FROM gone g
+          UNION
+          SELECT e.customer FROM pgcredit.exposure e
+          WHERE e.book_version IS NOT NULL
+            AND NOT EXISTS (SELECT FROM pgcredit.book_cache c WHERE c.customer = e.customer)) x;
+    IF coalesce(cardinality(changed), 0) <= pgcredit._book_patch_limit(st.customers) THEN
+      INSERT INTO pgcredit.book_cache
+      SELECT x.customer, e.book_version, r.customer IS NOT NULL, r.receivables, r.current, r.days_1_30,
+             r.days_31_60, r.days_61_90, r.days_over_90, r.oldest_days_past_due, r.dso_90,
+             r.last_payment, r.behavioural_score, r.invoiced_12m
+      FROM unnest(changed) AS x(customer)
+      LEFT JOIN pgcredit.exposure e ON e.customer = x.customer
+      LEFT JOIN LATERAL pgcredit._receivable_stats_computed(refresh_book.day, x.customer) r ON true;
+      UPDATE pgcredit.book_state SET built_at = pg_catalog.now();
+      RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache WHERE in_book),
+                          coalesce(cardinality(changed), 0)::bigint, false;
+      RETURN;
+    END IF;
+  END IF;
+  -- the whole book, in one statement: the figures, each customer's
+  -- version and the generation all as of one snapshot
+  DELETE FROM pgcredit.book_cache;
+  WITH g AS (SELECT b.generation FROM pgcredit.book_state b),
+       s AS (SELECT * FROM pgcredit._receivable_stats_computed(refresh_book.day, NULL)),
+       ins AS (
+         INSERT INTO pgcredit.book_cache
+         SELECT coalesce(s.customer, e.customer), e.book_version, s.customer IS NOT NULL, s.receivables,
+                s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90, s.oldest_days_past_due,
+                s.dso_90, s.last_payment, s.behavioural_score, s.invoiced_12m
+         FROM s FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0
+                           WHERE e0.book_version IS NOT NULL) e ON e.customer = s.customer
+         RETURNING book_cache.in_book)
+  UPDATE pgcredit.book_state b
+  SET day = refresh_book.day, built_on = current_date, built_generation = g.generation,
+      built_at = pg_catalog.now(), customers = (SELECT count(*) FROM ins)
+  FROM g;
+  SELECT count(*) INTO n FROM pgcredit.book_cache c WHERE c.in_book;
+  RETURN QUERY SELECT n, n, true;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.refresh_book(date) IS
+  'keep the book of a day (every customer''s receivable_stats()) in book_cache, so that customer_risk, portfolio, watchlist and refresh_scores() read it rather than compute it: the customers changed since, when the book of that day is kept and few changed, else the whole book; returns the customers kept, those computed, and whether the whole book was';
+REVOKE EXECUTE ON FUNCTION pgcredit.refresh_book(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.refresh_book(date) TO pgcredit_controller;
+-- <<< the kept book
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects

@@ -168,6 +168,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.override_block(text,text)', 'controller'),
   ('pgcredit.release_held_order(bigint,text)', 'controller'),
   ('pgcredit.refresh_scores(date)', 'controller'),
+  ('pgcredit.refresh_book(date)', 'controller'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
   -- a sales user may ask for a limit too, never approve one
@@ -248,6 +249,10 @@ INSERT INTO decided_function VALUES
   ('pgcredit._check_day(date)', 'owner'),
   ('pgcredit._receivable_items_sql(boolean)', 'owner'),
   ('pgcredit._receivable_book(date)', 'owner'),
+  ('pgcredit._receivable_stats_computed(date,text)', 'owner'),
+  ('pgcredit._disputes_out_of_score(date)', 'owner'),
+  ('pgcredit._book_patch_limit(bigint)', 'owner'),
+  ('pgcredit._book_changed()', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
@@ -436,6 +441,9 @@ INSERT INTO decided_relation VALUES
   -- risk: written by pgcredit's functions and triggers alone
   ('pgcredit.score_history',        'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.alert',                'table', 'reader', 'owner', 'owner', 'owner'),
+  -- the kept book: written by refresh_book() and the triggers alone
+  ('pgcredit.book_state',           'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.book_cache',           'table', 'reader', 'owner', 'owner', 'owner'),
   -- the settings of the risk scores, edited by admins with SQL
   ('pgcredit.risk_settings',        'table', 'reader', 'admin', 'admin', 'admin'),
   ('pgcredit.external_score_scale', 'table', 'reader', 'admin', 'admin', 'admin'),
@@ -524,6 +532,8 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.alert_id_seq',         'owner', 'owner', 'owner'),
   ('pgcredit.approval_request_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.cover_id_seq',         'owner', 'owner', 'owner'),
+  -- the guard's book versions (the guard draws them as pgcredit's owner)
+  ('pgcredit.book_version_seq',     'owner', 'owner', 'owner'),
   -- identity columns: an admin's INSERT draws the number through the
   -- table, needing no right on the sequence
   ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner'),

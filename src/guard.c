@@ -1791,7 +1791,7 @@ UndoPending(PgcPending *p)
 
 /* The guard's work on one row; returns the tuple to store */
 static HeapTuple
-GuardRow(GuardConfig *cfg, TriggerData *td)
+GuardRowWork(GuardConfig *cfg, TriggerData *td)
 {
 	Relation	rel = td->tg_relation;
 	Contribution oldc = {0};
@@ -1887,6 +1887,49 @@ GuardRow(GuardConfig *cfg, TriggerData *td)
 		return td->tg_trigtuple;
 	}
 	return GuardChange(cfg, td, &oldc, &newc);
+}
+
+/*
+ * A row of a receivables table's version: the book kept of its customer
+ * (book_cache.sql) no longer holds, whatever the change, also of a row
+ * that counts nowhere (a paid invoice).  The customer gets an exposure
+ * row for it if it has none.
+ */
+static void
+TouchBook(GuardConfig *cfg, Relation rel, HeapTuple tup)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tup, cfg->cust_att, RelationGetDescr(rel), &isnull);
+	char	   *customer;
+
+	if (isnull)
+		return;
+	customer = pgc_customer_key(d, cfg->cust_type);
+	if (strlen(customer) > PGC_MAX_CUSTOMER_KEY || pgc_exposure_touch_book(customer))
+		return;
+	CreateExposureRow(customer);
+	if (!pgc_exposure_touch_book(customer))
+		elog(ERROR, "pgcredit: could not create the exposure of customer \"%s\"", customer);
+}
+
+/*
+ * The guard's work on one row, and for a receivables table a new book
+ * version for the customers of the row before and after, unless that work
+ * gave them one already
+ */
+static HeapTuple
+GuardRow(GuardConfig *cfg, TriggerData *td)
+{
+	HeapTuple	result;
+
+	if (cfg->is_orders)
+		return GuardRowWork(cfg, td);
+	pgc_book_bumps_reset();
+	result = GuardRowWork(cfg, td);
+	TouchBook(cfg, td->tg_relation, td->tg_trigtuple);
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		TouchBook(cfg, td->tg_relation, td->tg_newtuple);
+	return result;
 }
 
 /*

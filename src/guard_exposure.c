@@ -45,6 +45,7 @@
 #include "access/xact.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -131,6 +132,8 @@ typedef struct StoreCache
 	int			h_nindexes;		/* the history's indexes, plain columns only */
 	Oid			h_index[PGC_HISTORY_INDEXES];
 	IndexInfo  *h_info[PGC_HISTORY_INDEXES];	/* in CacheMemoryContext */
+	AttrNumber	x_book_version; /* exposure.book_version, 0 before 1.1 */
+	Oid			book_seq;		/* book_version_seq, InvalidOid before 1.1 */
 } StoreCache;
 
 /*
@@ -328,7 +331,11 @@ LoadCache(void)
 	cache.x_cover_counted = OptionalColumn(rel, "cover_counted");
 	cache.x_cover_from = OptionalColumn(rel, "cover_from");
 	cache.x_cover_until = OptionalColumn(rel, "cover_until");
+	cache.x_book_version = OptionalColumn(rel, "book_version");
 	table_close(rel, AccessShareLock);
+	cache.book_seq = get_relname_relid("book_version_seq", nsp);
+	if (!OidIsValid(cache.book_seq))
+		cache.x_book_version = 0;
 
 	/* credit groups (version 1.1 on) */
 	cache.groups = get_relname_relid("group_exposure", nsp);
@@ -1228,6 +1235,77 @@ GroupAdd(const char *group, Numeric delta, PgcExposureRow *out)
 	table_close(rel, NoLock);
 }
 
+/*
+ * The kept book (book_cache.sql) holds each customer's figures with the
+ * version of its exposure row they were computed at.  Every change of a
+ * row of an attached receivables table gives its customers' rows a new
+ * version, from a sequence, so that no two states of a customer's ledger
+ * share one: a version the kept book holds is the state it describes.
+ * The customers given one while the guard works on a row are noted, so
+ * that the guard does not write their rows a second time for it
+ * (pgc_exposure_touch_book).
+ */
+#define BOOK_BUMPS 4
+static char book_bumped[BOOK_BUMPS][PGC_MAX_CUSTOMER_KEY + 1];
+static int	n_book_bumped = 0;
+
+static void
+SetBookVersion(Datum *values, bool *nulls, void *arg)
+{
+	const char *customer = (const char *) arg;
+
+	if (cache.x_book_version == 0)
+		return;
+	values[cache.x_book_version - 1] = Int64GetDatum(nextval_internal(cache.book_seq, false));
+	nulls[cache.x_book_version - 1] = false;
+	if (n_book_bumped < BOOK_BUMPS && strlen(customer) <= PGC_MAX_CUSTOMER_KEY)
+		strlcpy(book_bumped[n_book_bumped++], customer, PGC_MAX_CUSTOMER_KEY + 1);
+}
+
+/* Forget the customers noted: the guard starts on a new row */
+void
+pgc_book_bumps_reset(void)
+{
+	n_book_bumped = 0;
+}
+
+/*
+ * Give a customer's exposure row a new book version, unless the guard's
+ * work on the current row gave it one.  Returns false, having changed
+ * nothing, when the customer has no exposure row yet.
+ */
+bool
+pgc_exposure_touch_book(const char *customer)
+{
+	Relation	rel;
+	Datum	   *values;
+	bool	   *nulls;
+	Snapshot	snap;
+	bool		found;
+
+	for (int i = 0; i < n_book_bumped; i++)
+		if (strcmp(book_bumped[i], customer) == 0)
+			return true;
+	AcceptInvalidationMessages();
+	LoadCache();
+	if (cache.x_book_version == 0)
+		return true;			/* a database still at version 1.0 */
+	rel = table_open(cache.exposure, RowExclusiveLock);
+	/* the group lock first, as for every other change of the row */
+	if (GroupsExist())
+		LockRelationOid(cache.groups, RowExclusiveLock);
+	values = palloc(sizeof(Datum) * RelationGetDescr(rel)->natts);
+	nulls = palloc(sizeof(bool) * RelationGetDescr(rel)->natts);
+	found = ChangeRow(&exposure_rows, rel, customer, SetBookVersion, (void *) customer,
+					  values, nulls, &snap);
+	if (found)
+		UnregisterSnapshot(snap);
+	pfree(values);
+	pfree(nulls);
+	table_close(rel, NoLock);
+	return found;
+}
+
 /* One change of a customer's exposure row, applied by ChangeRow */
 typedef struct ExposureChange
 {
@@ -1286,6 +1364,8 @@ ChangeExposure(Datum *values, bool *nulls, void *arg)
 	{
 		c->receivables = numeric_add_opt_error(c->receivables, c->d_receivables, NULL);
 		values[cache.x_receivables - 1] = NumericGetDatum(c->receivables);
+		/* the customer's kept book is out of date */
+		SetBookVersion(values, nulls, (void *) c->customer);
 	}
 	if (c->d_orders != NULL)
 	{

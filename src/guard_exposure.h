@@ -68,6 +68,8 @@ typedef struct PgcExposureRow
 extern bool pgc_exposure_add(const char *customer, Numeric d_receivables,
 							 Numeric d_orders, int d_count, PgcExposureRow *out);
 extern bool pgc_exposure_rule_columns(void);
+extern bool pgc_exposure_touch_book(const char *customer);
+extern void pgc_book_bumps_reset(void);
 extern bool pgc_category_row_add(const char *customer, const char *category, Numeric delta,
 								 Numeric *after);
 extern void pgc_insert_index_entries(Relation rel, HeapTuple tup);

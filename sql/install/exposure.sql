@@ -24,7 +24,8 @@ CREATE TABLE pgcredit.exposure (
   cover_counted  numeric,
   cover_from     date,
   cover_until    date,
-  currency       text
+  currency       text,
+  book_version   bigint
 ) WITH (fillfactor = 50);   -- room for the frequent updates to stay on their page
 COMMENT ON TABLE pgcredit.exposure IS 'live exposure per customer, kept current by pgcredit''s triggers on the attached tables';
 COMMENT ON COLUMN pgcredit.exposure.customer IS 'customer key as text';
@@ -46,9 +47,18 @@ COMMENT ON COLUMN pgcredit.exposure.cover_counted IS 'the cover that counts towa
 COMMENT ON COLUMN pgcredit.exposure.cover_from IS 'first day cover_counted holds (NULL: since ever)';
 COMMENT ON COLUMN pgcredit.exposure.cover_until IS 'last day cover_counted holds (NULL: for ever); on another day the guard makes the copy again first';
 COMMENT ON COLUMN pgcredit.exposure.currency IS 'the account''s currency, copied like credit_limit: receivables and open_orders are in it (NULL = the book''s base currency)';
+COMMENT ON COLUMN pgcredit.exposure.book_version IS 'set from book_version_seq by the guard at every change of a row of the customer''s in an attached receivables table (NULL: none since the row was made): the kept book (book_cache) holds a customer''s figures while it has the same';
 REVOKE ALL ON pgcredit.exposure FROM PUBLIC;
 GRANT SELECT ON pgcredit.exposure TO pgcredit_reader;
 SELECT pg_catalog.pg_extension_config_dump('pgcredit.exposure', '');
+
+-- A customer's ledger versions, never given twice: dumped with the
+-- exposure rows, so that a restored database goes on from the versions
+-- they hold
+CREATE SEQUENCE pgcredit.book_version_seq OWNED BY pgcredit.exposure.book_version;
+COMMENT ON SEQUENCE pgcredit.book_version_seq IS 'the versions the guard gives exposure.book_version';
+REVOKE ALL ON SEQUENCE pgcredit.book_version_seq FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('pgcredit.book_version_seq', '');
 
 CREATE TABLE pgcredit.receivable_due (
   customer       text NOT NULL
@@ -312,6 +322,9 @@ BEGIN
   fixed := fixed + pgcredit._rebuild_group_exposure();
   -- and the copies of the customers' cover
   fixed := fixed + pgcredit._rebuild_cover();
+  -- the kept book (book_cache.sql) no longer holds: the rows may have
+  -- changed without the guard
+  UPDATE pgcredit.book_state SET generation = generation + 1;
   IF fixed > 0 THEN
     PERFORM pgcredit._audit('rebuild_exposure', NULL, NULL, jsonb_build_object('customers_fixed', fixed), NULL);
   END IF;

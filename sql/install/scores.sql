@@ -97,13 +97,12 @@ COMMENT ON FUNCTION pgcredit._receivable_book(date) IS
   'the rows of receivable_stats(as_of) for every customer, counting disputed items as any other, computed as the attached tables are scanned instead of through _attached_items()';
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_book(date) FROM PUBLIC;
 
-CREATE FUNCTION pgcredit.receivable_stats(as_of date, for_customer text)
+CREATE FUNCTION pgcredit._receivable_stats_computed(as_of date, for_customer text)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
                behavioural_score numeric, invoiced_12m numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
-SUPPORT pgcredit._customer_support
+LANGUAGE plpgsql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
@@ -111,7 +110,6 @@ DECLARE
   score text := 'pgcredit.credit_score(invoice_amount, due, paid_on, $1)';
   disputed_out boolean := false;
 BEGIN
-  PERFORM pgcredit._check_day(as_of);
   -- an item whose dispute is open on the day leaves the behavioural score
   -- when the settings say so (collections_disputes.sql); every other
   -- figure counts it, for it is owed.  Without such a dispute nothing
@@ -157,8 +155,60 @@ BEGIN
   USING as_of, for_customer;
 END
 $$;
+COMMENT ON FUNCTION pgcredit._receivable_stats_computed(date, text) IS
+  'the rows of receivable_stats(as_of, for_customer) computed from the attached tables, without the kept book';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_stats_computed(date, text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit.receivable_stats(as_of date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
+SUPPORT pgcredit._customer_support
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  PERFORM pgcredit._check_day(as_of);
+  -- one customer, or a day whose disputed items leave the score: computed
+  IF for_customer IS NOT NULL OR pgcredit._disputes_out_of_score(as_of) THEN
+    RETURN QUERY SELECT * FROM pgcredit._receivable_stats_computed(as_of, for_customer);
+    RETURN;
+  END IF;
+  -- every customer: the kept book of the day (book_cache.sql), when it
+  -- holds, with the customers whose rows changed since computed again
+  -- one by one; else the whole book computed.  One statement, so that
+  -- the kept rows, the versions and the ledger are read as of one
+  -- snapshot; the branch not taken is not run.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       -- a customer whose version is not the one kept (new, changed,
+       -- or whose exposure row is gone)
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
+         c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
+  FROM pgcredit.book_cache c
+  WHERE (SELECT kept FROM ok) AND c.in_book
+    AND NOT EXISTS (SELECT FROM changed x WHERE x.customer = c.customer)
+  UNION ALL
+  SELECT r.*
+  FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
+  WHERE (SELECT kept FROM ok)
+  UNION ALL
+  SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
+  WHERE NOT (SELECT kept FROM ok);
+END
+$$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
-  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
+  'per customer (one customer, read through the tables'' customer indexes; every customer when NULL, from the kept book when it holds: refresh_book()) over every attached receivables table, at as_of: open receivables by aging band, days past due of the oldest open item, DSO over 90 days, last payment, behavioural score (without the items disputed on the day when risk_settings.disputed_in_score is false), invoicing of the last 12 months';
 REVOKE EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.receivable_stats(date, text) TO pgcredit_reader;
 
@@ -341,6 +391,11 @@ BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- one run at a time: two at once would both replace the same day
   PERFORM pg_advisory_xact_lock(hashtext('pgcredit.refresh_scores'));
+  -- today's book kept (book_cache.sql): the figures below read it, and
+  -- so do the risk views after this run
+  IF refresh_scores.as_of = current_date THEN
+    PERFORM pgcredit.refresh_book(refresh_scores.as_of);
+  END IF;
   -- one day, one set of scores: a second run of the day replaces the first
   DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
