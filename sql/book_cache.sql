@@ -34,12 +34,24 @@ SELECT (a).kind FROM (SELECT pgcredit.attach_receivables('bc_invoice', 'customer
   invoice_amount_column => 'amount', invoiced_column => 'invoiced_on', paid_column => 'paid_on',
   currency_column => 'currency', rate_date_column => 'invoiced_on') a) x;
 
--- The figures read against those computed, both ways: 0 rows differ
+-- The figures read against those computed, both ways: 0 rows differ,
+-- for receivable_stats(), portfolio_stats() and the watchlist's newly
+-- overdue items (_newly_overdue() with the settings' days)
 CREATE FUNCTION bc_diff(d date) RETURNS bigint LANGUAGE sql AS $$
-  SELECT count(*) FROM (
+  SELECT (SELECT count(*) FROM (
     (SELECT * FROM pgcredit.receivable_stats(d) EXCEPT ALL SELECT * FROM pgcredit._receivable_stats_computed(d, NULL))
     UNION ALL
-    (SELECT * FROM pgcredit._receivable_stats_computed(d, NULL) EXCEPT ALL SELECT * FROM pgcredit.receivable_stats(d))) x
+    (SELECT * FROM pgcredit._receivable_stats_computed(d, NULL) EXCEPT ALL SELECT * FROM pgcredit.receivable_stats(d))) x)
+  + (SELECT count(*) FROM (
+    (SELECT * FROM pgcredit.portfolio_stats(d) EXCEPT ALL SELECT * FROM pgcredit._receivable_portfolio(d))
+    UNION ALL
+    (SELECT * FROM pgcredit._receivable_portfolio(d) EXCEPT ALL SELECT * FROM pgcredit.portfolio_stats(d))) x)
+  + (SELECT count(*) FROM pgcredit._settings_or_default() cfg, LATERAL (
+    (SELECT * FROM pgcredit._newly_overdue(d, cfg.watch_overdue_days, cfg.watch_new_overdue_window)
+     EXCEPT ALL SELECT * FROM pgcredit._receivable_newly_overdue(d, cfg.watch_overdue_days, cfg.watch_new_overdue_window))
+    UNION ALL
+    (SELECT * FROM pgcredit._receivable_newly_overdue(d, cfg.watch_overdue_days, cfg.watch_new_overdue_window)
+     EXCEPT ALL SELECT * FROM pgcredit._newly_overdue(d, cfg.watch_overdue_days, cfg.watch_new_overdue_window))) x)
 $$;
 -- whether the kept book holds for a day, as receivable_stats() judges
 CREATE FUNCTION bc_kept(d date) RETURNS boolean LANGUAGE sql AS $$
@@ -71,6 +83,25 @@ SELECT bc_mark('C1'), bc_mark('C2');
 SELECT bc_marked('2025-06-30', 'C1') AS c1_read_kept, bc_marked('2025-06-30', 'C2') AS c2_read_kept;
 -- another day is computed
 SELECT bc_marked('2025-06-29', 'C1') AS other_day_read_kept, bc_diff('2025-06-29') AS differ;
+-- the portfolio and the newly overdue items are read from the kept
+-- shares too: altered by hand, they show (and are set back)
+SELECT count(*) > 0 AS some_newly_overdue, sum(late_items) AS late_items
+FROM pgcredit.book_cache WHERE late_items > 0;
+SELECT dso, days_1_30 FROM pgcredit.portfolio_stats('2025-06-30') \gset p_
+UPDATE pgcredit.book_cache SET days_1_30 = days_1_30 + 1000, dso_sales = 2 * dso_sales WHERE customer = 'C7';
+SELECT days_1_30 = :p_days_1_30 + 1000 AS bands_read_kept, dso < :p_dso AS dso_read_kept
+FROM pgcredit.portfolio_stats('2025-06-30');
+UPDATE pgcredit.book_cache SET days_1_30 = days_1_30 - 1000, dso_sales = dso_sales / 2 WHERE customer = 'C7';
+SELECT customer, late_items AS kept_late_items FROM pgcredit.book_cache WHERE late_items > 0 ORDER BY customer LIMIT 1 \gset
+UPDATE pgcredit.book_cache SET late_items = late_items + 10 WHERE customer = :'customer';
+SELECT n = :kept_late_items + 10 AS newly_overdue_read_kept
+FROM pgcredit._settings_or_default() cfg,
+     pgcredit._newly_overdue('2025-06-30', cfg.watch_overdue_days, cfg.watch_new_overdue_window) o
+WHERE o.customer = :'customer';
+UPDATE pgcredit.book_cache SET late_items = late_items - 10 WHERE customer = :'customer';
+-- with other days than the kept ones: computed
+SELECT count(*) = (SELECT count(*) FROM pgcredit._receivable_newly_overdue('2025-06-30', 20, 10)) AS other_days_computed
+FROM pgcredit._newly_overdue('2025-06-30', 20, 10);
 
 -- A new open invoice of C1: C1 computed again, C2 still read from the kept book
 INSERT INTO bc_invoice VALUES (5001, 'C1', 500, 500, '2025-06-01', '2025-07-01', NULL);

@@ -171,16 +171,57 @@ RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_
                days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
                dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- aging(open_amount, due, as_of) and dso_report(invoice_amount,
   -- invoiced_on, due, paid_on, as_of, 90) over the items of the day
-  -- (_receivable_items_sql()), aggregated as the tables are read
-  RETURN QUERY SELECT * FROM pgcredit._receivable_portfolio(as_of);
+  -- (_receivable_items_sql()): from the customers' shares in the kept
+  -- book (book_cache.sql) when it holds, those changed since computed
+  -- again; else aggregated as the tables are read.  The shares are the
+  -- aggregates' exact sums, and the figures are computed from them as
+  -- the aggregates' final functions do.  One statement, one snapshot.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept),
+       shares AS (
+         SELECT c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
+                c.dso_receivables, c.dso_not_due, c.dso_sales
+         FROM pgcredit.book_cache c
+         WHERE (SELECT kept FROM ok) AND c.in_book AND c.customer NOT IN (SELECT x.customer FROM changed x)
+         UNION ALL
+         SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
+                r.dso_receivables, r.dso_not_due, r.dso_sales
+         FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, NULL, NULL) r
+         WHERE (SELECT kept FROM ok)),
+       t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
+                    coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
+                    coalesce(sum(h.days_61_90), 0) AS b3, coalesce(sum(h.days_over_90), 0) AS b4,
+                    coalesce(sum(h.dso_receivables), 0) AS dr, coalesce(sum(h.dso_not_due), 0) AS dn,
+                    coalesce(sum(h.dso_sales), 0) AS ds
+             FROM shares h)
+  SELECT t.total, t.cur, t.b1, t.b2, t.b3, t.b4,
+         CASE WHEN t.total > 0 THEN round((t.b1 + t.b2 + t.b3 + t.b4) * 100 / t.total, 2) END,
+         CASE WHEN t.ds > 0 THEN round(t.dr * 90 / t.ds, 2) END,
+         CASE WHEN t.ds > 0 THEN round(t.dn * 90 / t.ds, 2) END,
+         CASE WHEN t.ds > 0 THEN round((t.dr - t.dn) * 90 / t.ds, 2) END
+  FROM t WHERE (SELECT kept FROM ok)
+  UNION ALL
+  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM ok);
 END
 $$;
+COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
+  'the whole ledger at as_of: receivables by aging band, overdue %, DSO, best possible DSO and average days delinquent over 90 days (from the kept book when it holds: refresh_book())';
 
 -- _newly_overdue()'s items in one pass over the attached receivables
 -- (receivable_book.c)
@@ -195,13 +236,36 @@ REVOKE EXECUTE ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) FR
 CREATE OR REPLACE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
 RETURNS TABLE (customer text, due date, n bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   -- the items of the day (_receivable_items_sql()) open above zero and
-  -- due in [as_of - days - window_days, as_of - days), per customer,
-  -- found as the tables are read
-  RETURN QUERY SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days);
+  -- due in [as_of - days - window_days, as_of - days), per customer: from
+  -- the kept book (book_cache.sql) when it holds for these days, those
+  -- changed since computed again; else found as the tables are read.
+  -- One statement, one snapshot.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation
+                     AND b.overdue_days = days AND b.overdue_window = window_days AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  SELECT c.customer, c.late_first_due, c.late_items
+  FROM pgcredit.book_cache c
+  WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  UNION ALL
+  SELECT r.customer, r.late_first_due, r.late_items
+  FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, days, window_days) r
+  WHERE (SELECT kept FROM ok) AND r.late_items > 0
+  UNION ALL
+  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);
 END
 $$;
 
@@ -249,6 +313,9 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
                behavioural_score numeric, invoiced_12m numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SUPPORT pgcredit._customer_support
+-- joins of the kept book estimated large: compiling them would take
+-- longer than running them (as in customer_risk_at)
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -279,8 +346,9 @@ BEGIN
   SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
          c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
   FROM pgcredit.book_cache c
+  -- (a hashed NOT IN: a few changed customers among many kept)
   WHERE (SELECT kept FROM ok) AND c.in_book
-    AND NOT EXISTS (SELECT FROM changed x WHERE x.customer = c.customer)
+    AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
   SELECT r.*
   FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
@@ -408,6 +476,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 -- joins over the scores of every customer, estimated large: compiling
 -- them would take longer than running them (as in customer_risk_at)
 SET jit = off
+-- and joined by hashing, not by sorting every customer key (as there)
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
@@ -4539,6 +4609,10 @@ AS $$
 DECLARE
   raised bigint;
 BEGIN
+  -- without a cover, nothing ends and nothing is insured
+  IF NOT EXISTS (SELECT FROM pgcredit.cover) THEN
+    RETURN 0;
+  END IF;
   WITH ev AS (
     -- a cover ending within its kind's notice, once per cover and last day
     SELECT 'cover_expiring' AS kind, x.customer,
@@ -5499,6 +5573,10 @@ LANGUAGE plpgsql STABLE ROWS 10000
 SUPPORT pgcredit._customer_support
 -- a plan of a few joins over large inputs: compiling it would take longer than running it
 SET jit = off
+-- every customer's rows joined by hashing: merge joins would sort the
+-- customer keys by the database's collation, several times (a third of
+-- the time at 10^5 customers); one customer's rows are read by index
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -5812,28 +5890,34 @@ RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeri
                status_blocked bigint, customers_over_limit bigint, exposure_over_limit numeric, day date)
 LANGUAGE sql STABLE ROWS 1
 AS $$
-  WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
-  SELECT round((SELECT sum(exposure) FROM r), 2) AS total_exposure,
+  -- every customer's row read once, every figure of it in one pass
+  WITH r AS (SELECT round(sum(exposure), 2) AS total_exposure,
+                    pgcredit.concentration_hhi(exposure) AS exposure_hhi,
+                    pgcredit.concentration_top_share(exposure, 10) AS top_10_share,
+                    count(*) AS customers,
+                    count(*) FILTER (WHERE risk_tier = 'A') AS tier_a,
+                    count(*) FILTER (WHERE risk_tier = 'B') AS tier_b,
+                    count(*) FILTER (WHERE risk_tier = 'C') AS tier_c,
+                    count(*) FILTER (WHERE risk_tier = 'D') AS tier_d,
+                    count(*) FILTER (WHERE risk_tier = 'E') AS tier_e,
+                    count(*) FILTER (WHERE status = 'ok') AS status_ok,
+                    count(*) FILTER (WHERE status = 'watch') AS status_watch,
+                    count(*) FILTER (WHERE status = 'hold') AS status_hold,
+                    count(*) FILTER (WHERE status = 'blocked') AS status_blocked,
+                    count(*) FILTER (WHERE available_credit < 0) AS customers_over_limit,
+                    round(coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0), 2)
+                      AS exposure_over_limit
+             FROM pgcredit.customer_risk_at($1))
+  SELECT r.total_exposure,
          round(p.receivables, 2), round(p.current, 2) AS aging_current, round(p.days_1_30, 2) AS aging_1_30,
          round(p.days_31_60, 2) AS aging_31_60, round(p.days_61_90, 2) AS aging_61_90,
          round(p.days_over_90, 2) AS aging_over_90, p.overdue_pct,
          p.dso, p.best_possible_dso, p.average_days_delinquent,
-         (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
-         (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
-         (SELECT count(*) FROM r) AS customers,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
-         (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
-         (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
-         (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
-         (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
-         (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
-         round((SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r), 2) AS exposure_over_limit,
+         r.exposure_hhi, r.top_10_share, r.customers, r.tier_a, r.tier_b, r.tier_c, r.tier_d, r.tier_e,
+         r.status_ok, r.status_watch, r.status_hold, r.status_blocked, r.customers_over_limit,
+         r.exposure_over_limit,
          $1 AS day
-  FROM pgcredit.portfolio_stats($1) p
+  FROM pgcredit.portfolio_stats($1) p, r
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_at(date) IS 'the row of portfolio on any day';
 REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_at(date) FROM PUBLIC;
@@ -10003,6 +10087,21 @@ COMMENT ON FUNCTION pgcredit._receivable_stats_computed(date, text) IS
   'the rows of receivable_stats(as_of, for_customer) computed from the attached tables, without the kept book';
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_stats_computed(date, text) FROM PUBLIC;
 
+-- The same pass for the kept book (book_cache.sql), with each customer's
+-- share of portfolio_stats() and its row of _newly_overdue()
+CREATE FUNCTION pgcredit._receivable_book_kept(as_of date, overdue_days int, overdue_window int)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric,
+               dso_receivables numeric, dso_not_due numeric, dso_sales numeric,
+               late_first_due date, late_items bigint)
+AS 'MODULE_PATHNAME', 'pgc_receivable_book_kept'
+LANGUAGE C STABLE ROWS 10000;
+COMMENT ON FUNCTION pgcredit._receivable_book_kept(date, integer, integer) IS
+  'the rows of _receivable_book(as_of) with each customer''s sums of dso_report(invoice_amount, invoiced_on, due, paid_on, as_of, 90) and its row of _newly_overdue(as_of, overdue_days, overdue_window), for the kept book';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_book_kept(date, integer, integer) FROM PUBLIC;
+
 -- Risk: the book of a day kept, so that the whole book is read rather
 -- than recomputed (doc/risk.md, "The kept book")
 
@@ -10024,7 +10123,9 @@ CREATE TABLE pgcredit.book_state (
   built_on         date,
   built_generation bigint,
   built_at         timestamptz,
-  customers        bigint
+  customers        bigint,
+  overdue_days     int,
+  overdue_window   int
 );
 COMMENT ON TABLE pgcredit.book_state IS 'one row: which day the kept book (book_cache) describes, and whether it still holds';
 COMMENT ON COLUMN pgcredit.book_state.one IS 'true: the table has one row';
@@ -10034,6 +10135,8 @@ COMMENT ON COLUMN pgcredit.book_state.built_on IS 'the day it was computed on: o
 COMMENT ON COLUMN pgcredit.book_state.built_generation IS 'generation when it was computed: it holds while generation is the same';
 COMMENT ON COLUMN pgcredit.book_state.built_at IS 'when it was computed last, in whole or in part';
 COMMENT ON COLUMN pgcredit.book_state.customers IS 'rows of book_cache when it was computed whole';
+COMMENT ON COLUMN pgcredit.book_state.overdue_days IS 'the days past due of the newly overdue items kept (risk_settings.watch_overdue_days when kept)';
+COMMENT ON COLUMN pgcredit.book_state.overdue_window IS 'the window of the newly overdue items kept (risk_settings.watch_new_overdue_window when kept)';
 INSERT INTO pgcredit.book_state DEFAULT VALUES;
 REVOKE ALL ON pgcredit.book_state FROM PUBLIC;
 GRANT SELECT ON pgcredit.book_state TO pgcredit_reader;
@@ -10052,7 +10155,12 @@ CREATE TABLE pgcredit.book_cache (
   dso_90              numeric,
   last_payment        date,
   behavioural_score   numeric,
-  invoiced_12m        numeric
+  invoiced_12m        numeric,
+  dso_receivables     numeric,
+  dso_not_due         numeric,
+  dso_sales           numeric,
+  late_first_due      date,
+  late_items          bigint
 );
 COMMENT ON TABLE pgcredit.book_cache IS 'the rows of receivable_stats() for the day of book_state, kept by refresh_book(); read by receivable_stats() for the customers whose book version is the same';
 COMMENT ON COLUMN pgcredit.book_cache.customer IS 'customer key';
@@ -10069,6 +10177,11 @@ COMMENT ON COLUMN pgcredit.book_cache.dso_90 IS 'as receivable_stats().dso_90';
 COMMENT ON COLUMN pgcredit.book_cache.last_payment IS 'as receivable_stats().last_payment';
 COMMENT ON COLUMN pgcredit.book_cache.behavioural_score IS 'as receivable_stats().behavioural_score';
 COMMENT ON COLUMN pgcredit.book_cache.invoiced_12m IS 'as receivable_stats().invoiced_12m';
+COMMENT ON COLUMN pgcredit.book_cache.dso_receivables IS 'the customer''s share of portfolio_stats(): dso_report().receivables over its items';
+COMMENT ON COLUMN pgcredit.book_cache.dso_not_due IS 'dso_report().current_receivables over its items';
+COMMENT ON COLUMN pgcredit.book_cache.dso_sales IS 'dso_report().sales over its items (90 days)';
+COMMENT ON COLUMN pgcredit.book_cache.late_first_due IS 'its row of _newly_overdue() for the days of book_state: the first due date (NULL: none)';
+COMMENT ON COLUMN pgcredit.book_cache.late_items IS 'and how many items';
 REVOKE ALL ON pgcredit.book_cache FROM PUBLIC;
 GRANT SELECT ON pgcredit.book_cache TO pgcredit_reader;
 
@@ -10129,14 +10242,65 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
   'how many customers changed since the kept book was computed are computed again one by one when it is read; beyond, the whole book is computed';
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
+-- The rows the kept book holds, computed: receivable_stats() with each
+-- customer's share of portfolio_stats() and of _newly_overdue()
+CREATE FUNCTION pgcredit._book_rows(as_of date, for_customer text, overdue_days int, overdue_window int)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric,
+               dso_receivables numeric, dso_not_due numeric, dso_sales numeric,
+               late_first_due date, late_items bigint)
+LANGUAGE plpgsql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF for_customer IS NULL THEN
+    BEGIN
+      RETURN QUERY SELECT * FROM pgcredit._receivable_book_kept(as_of, overdue_days, overdue_window);
+      RETURN;
+    EXCEPTION WHEN program_limit_exceeded THEN
+      -- more customers than a hash aggregate's memory holds: by SQL
+      NULL;
+    END;
+  END IF;
+  -- the aggregation of receivable_stats() (its day a constant), with the
+  -- sums of dso_report() and the items of _newly_overdue()
+  RETURN QUERY EXECUTE replace(format(
+    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
+            (g).days_over_90, oldest, dso, last_payment, score, invoiced,
+            (d).receivables, (d).current_receivables, (d).sales,
+            late_first, CASE WHEN $3 IS NOT NULL AND $4 IS NOT NULL THEN late_n END
+     FROM (SELECT customer COLLATE "C" AS customer,
+                  pgcredit.aging(open_amount, due, $1) AS g,
+                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
+                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
+                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
+                  pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
+                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced,
+                  pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d,
+                  min(due) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_first,
+                  count(*) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_n
+           FROM (%s) items
+           GROUP BY 1) s',
+    pgcredit._receivable_items_sql(for_customer IS NOT NULL)), '$1', quote_literal(as_of::text) || '::date')
+  USING as_of, for_customer, overdue_days, overdue_window;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._book_rows(date, text, integer, integer) IS
+  'the rows of receivable_stats(as_of, for_customer) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text, integer, integer) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.refresh_book(day date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, computed bigint, whole boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET jit = off
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   st pgcredit.book_state;
+  cfg pgcredit.risk_settings := pgcredit._settings_or_default();
   changed text[];
   n bigint;
 BEGIN
@@ -10153,7 +10317,9 @@ BEGIN
     RETURN;
   END IF;
   SELECT * INTO st FROM pgcredit.book_state;
-  IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation THEN
+  IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation
+     AND st.overdue_days IS NOT DISTINCT FROM cfg.watch_overdue_days
+     AND st.overdue_window IS NOT DISTINCT FROM cfg.watch_new_overdue_window THEN
     -- the customers whose rows changed since: taken out, then computed
     -- again with their versions read in the same statement, so that a
     -- version kept is always that of the figures beside it
@@ -10173,12 +10339,14 @@ BEGIN
       INSERT INTO pgcredit.book_cache
       SELECT x.customer, e.book_version, r.customer IS NOT NULL, r.receivables, r.current, r.days_1_30,
              r.days_31_60, r.days_61_90, r.days_over_90, r.oldest_days_past_due, r.dso_90,
-             r.last_payment, r.behavioural_score, r.invoiced_12m
+             r.last_payment, r.behavioural_score, r.invoiced_12m, r.dso_receivables, r.dso_not_due,
+             r.dso_sales, r.late_first_due, r.late_items
       FROM unnest(changed) AS x(customer)
       LEFT JOIN pgcredit.exposure e ON e.customer = x.customer
-      LEFT JOIN LATERAL pgcredit._receivable_stats_computed(refresh_book.day, x.customer) r ON true;
+      LEFT JOIN LATERAL pgcredit._book_rows(refresh_book.day, x.customer, st.overdue_days, st.overdue_window) r
+        ON true;
       UPDATE pgcredit.book_state SET built_at = pg_catalog.now();
-      RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache WHERE in_book),
+      RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache c WHERE c.in_book),
                           coalesce(cardinality(changed), 0)::bigint, false;
       RETURN;
     END IF;
@@ -10187,25 +10355,28 @@ BEGIN
   -- version and the generation all as of one snapshot
   DELETE FROM pgcredit.book_cache;
   WITH g AS (SELECT b.generation FROM pgcredit.book_state b),
-       s AS (SELECT * FROM pgcredit._receivable_stats_computed(refresh_book.day, NULL)),
+       s AS (SELECT * FROM pgcredit._book_rows(refresh_book.day, NULL, cfg.watch_overdue_days,
+                                               cfg.watch_new_overdue_window)),
        ins AS (
          INSERT INTO pgcredit.book_cache
          SELECT coalesce(s.customer, e.customer), e.book_version, s.customer IS NOT NULL, s.receivables,
                 s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90, s.oldest_days_past_due,
-                s.dso_90, s.last_payment, s.behavioural_score, s.invoiced_12m
+                s.dso_90, s.last_payment, s.behavioural_score, s.invoiced_12m, s.dso_receivables,
+                s.dso_not_due, s.dso_sales, s.late_first_due, s.late_items
          FROM s FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0
                            WHERE e0.book_version IS NOT NULL) e ON e.customer = s.customer
          RETURNING book_cache.in_book)
   UPDATE pgcredit.book_state b
   SET day = refresh_book.day, built_on = current_date, built_generation = g.generation,
-      built_at = pg_catalog.now(), customers = (SELECT count(*) FROM ins)
+      built_at = pg_catalog.now(), customers = (SELECT count(*) FROM ins),
+      overdue_days = cfg.watch_overdue_days, overdue_window = cfg.watch_new_overdue_window
   FROM g;
   SELECT count(*) INTO n FROM pgcredit.book_cache c WHERE c.in_book;
   RETURN QUERY SELECT n, n, true;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_book(date) IS
-  'keep the book of a day (every customer''s receivable_stats()) in book_cache, so that customer_risk, portfolio, watchlist and refresh_scores() read it rather than compute it: the customers changed since, when the book of that day is kept and few changed, else the whole book; returns the customers kept, those computed, and whether the whole book was';
+  'keep the book of a day (every customer''s receivable_stats(), its share of portfolio_stats() and its newly overdue items for the watchlist) in book_cache, so that customer_risk, portfolio, watchlist and refresh_scores() read it rather than compute it: the customers changed since, when the book of that day is kept and few changed, else the whole book; returns the customers kept, those computed, and whether the whole book was';
 REVOKE EXECUTE ON FUNCTION pgcredit.refresh_book(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_book(date) TO pgcredit_controller;
 -- <<< the kept book

@@ -184,6 +184,23 @@ DsoTransition(FunctionCallInfo fcinfo, bool with_due, bool with_months)
 	PG_RETURN_POINTER(st);
 }
 
+/*
+ * For receivable_book.c, which runs the transitions itself: a state's
+ * receivables open on its day, the part of them not yet due (counted by
+ * dso_due_trans() and dso_report_trans() only) and the sales of its
+ * period, as dso_report() returns them; 0 for no state
+ */
+void
+pgc_dso_state_sums(Datum state, Numeric *receivables, Numeric *not_due, Numeric *sales)
+{
+	DsoState   *st = (DsoState *) DatumGetPointer(state);
+	PgcSum		none = {0};
+
+	*receivables = pgc_sum_numeric(st ? &st->receivables : &none);
+	*not_due = pgc_sum_numeric(st ? &st->not_due : &none);
+	*sales = pgc_sum_numeric(st ? &st->sales : &none);
+}
+
 /* dso_trans(state, amount, invoiced_on, paid_on, as_of [, period_days]) */
 Datum
 dso_trans(PG_FUNCTION_ARGS)

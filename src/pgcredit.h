@@ -72,6 +72,10 @@ pgc_agg_context(FunctionCallInfo fcinfo, const char *fname)
 	return aggcxt;
 }
 
+/* dso.c: a state's receivables, the part not yet due, and its sales */
+extern void pgc_dso_state_sums(Datum state, Numeric *receivables, Numeric *not_due,
+							   Numeric *sales);
+
 /* aging_agg.c: a state's amount per band, its total and overdue percentage */
 extern void pgc_aging_state_figures(Datum state, Numeric *bands, Numeric *total,
 									Numeric *overdue_pct);

@@ -46,12 +46,14 @@
 #include "attach.h"
 
 PG_FUNCTION_INFO_V1(pgc_receivable_book);
+PG_FUNCTION_INFO_V1(pgc_receivable_book_kept);
 PG_FUNCTION_INFO_V1(pgc_receivable_portfolio);
 PG_FUNCTION_INFO_V1(pgc_receivable_newly_overdue);
 
 /* the transitions and finals this file runs (aging_agg.c, dso.c, score.c) */
 extern Datum aging_trans(PG_FUNCTION_ARGS);
 extern Datum dso_trans(PG_FUNCTION_ARGS);
+extern Datum dso_due_trans(PG_FUNCTION_ARGS);
 extern Datum dso_final(PG_FUNCTION_ARGS);
 extern Datum credit_score_trans(PG_FUNCTION_ARGS);
 extern Datum credit_score_final(PG_FUNCTION_ARGS);
@@ -129,6 +131,9 @@ typedef struct Book
 	bool		has_year_before;
 	DateADT		window_from;	/* _newly_overdue(): due on or after this */
 	DateADT		window_before;	/* and before this */
+	bool		kept;			/* _receivable_book_kept(): with the sums of
+								 * the portfolio and the newly overdue items */
+	bool		has_window;		/* (these, when the window is given) */
 	PgcAggCall	call;			/* the context the transitions are run in */
 } Book;
 
@@ -293,12 +298,35 @@ BookRow(void *arg, const Datum *v, const bool *n)
 			e->oldest = days;
 		e->has_oldest = true;
 	}
-	/* dso(invoice_amount, invoiced_on, paid_on, as_of, 90) */
+
+	/*
+	 * dso(invoice_amount, invoiced_on, paid_on, as_of, 90); for the kept
+	 * book, with the due date, so that the state counts the receivables not
+	 * yet due too (as dso_report() does), which dso() leaves out of its
+	 * figure
+	 */
+	if (book->kept)
+	{
+		Datum		a[6] = {v[7], v[8], v[6], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
+		bool		an[6] = {n[7], n[8], n[6], n[9], false, false};
+
+		e->dso = Transition(book, dso_due_trans, e->dso, 6, a, an);
+	}
+	else
 	{
 		Datum		a[5] = {v[7], v[8], v[9], day, Int32GetDatum(BOOK_DSO_DAYS)};
 		bool		an[5] = {n[7], n[8], n[9], false, false};
 
 		e->dso = Transition(book, dso_trans, e->dso, 5, a, an);
+	}
+	/* the kept book's newly overdue items, as NewlyOverdueRow() counts them */
+	if (book->has_window && !open_null && !n[6] &&
+		DatumGetDateADT(v[6]) < book->window_before && DatumGetDateADT(v[6]) >= book->window_from &&
+		DatumGetBool(DirectFunctionCall2(numeric_gt, open, book->zero)))
+	{
+		if (e->late_items == 0 || DatumGetDateADT(v[6]) < e->late_first_due)
+			e->late_first_due = DatumGetDateADT(v[6]);
+		e->late_items++;
 	}
 	/* max(paid_on) FILTER (WHERE paid_on <= as_of) */
 	if (!n[9] && DatumGetDateADT(v[9]) <= as_of &&
@@ -366,18 +394,12 @@ BookStart(FunctionCallInfo fcinfo, Book *book)
 	book->mem_limit = 0;
 	book->entries = 0;
 	book->has_year_before = false;
+	book->kept = false;
+	book->has_window = false;
 }
 
-/*
- * SQL: pgcredit._receivable_book(as_of date) returns, per customer with a
- * receivable item invoiced by the day, the columns of receivable_stats():
- * customer, receivables, current, days_1_30, days_31_60, days_61_90,
- * days_over_90, oldest_days_past_due, dso_90, last_payment,
- * behavioural_score, invoiced_12m.  Items under dispute count as every
- * other: receivable_stats() calls it only when no dispute leaves the score.
- */
-Datum
-pgc_receivable_book(PG_FUNCTION_ARGS)
+static Datum
+ReceivableBook(FunctionCallInfo fcinfo, bool kept)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Book		book;
@@ -385,6 +407,16 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 	BookSlot   *slot;
 
 	BookStart(fcinfo, &book);
+	book.kept = kept;
+	/* the window of the newly overdue items, as _newly_overdue() has it */
+	if (kept && !PG_ARGISNULL(1) && !PG_ARGISNULL(2))
+	{
+		book.window_before = DatumGetDateADT(DirectFunctionCall2(date_mii, DateADTGetDatum(book.as_of),
+																 PG_GETARG_DATUM(1)));
+		book.window_from = DatumGetDateADT(DirectFunctionCall2(date_mii, DateADTGetDatum(book.window_before),
+															   PG_GETARG_DATUM(2)));
+		book.has_window = true;
+	}
 
 	book.customers = bookhash_create(book.cxt, 1024, NULL);
 	book.mem_limit = get_hash_memory_limit();
@@ -396,8 +428,8 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 	{
 		BookEntry  *e = slot->entry;
 
-		Datum		values[12];
-		bool		nulls[12] = {0};
+		Datum		values[17];
+		bool		nulls[17] = {0};
 		Numeric		bands[PGC_MAX_AGING_BANDS];
 		Numeric		total;
 
@@ -415,11 +447,54 @@ pgc_receivable_book(PG_FUNCTION_ARGS)
 		values[10] = Final(credit_score_final, e->score, &nulls[10]);
 		values[11] = NumericGetDatum(pgc_sum_numeric(&e->invoiced));
 		nulls[11] = e->invoiced_rows == 0;
+		if (kept)
+		{
+			Numeric		receivables,
+						not_due,
+						sales;
+
+			pgc_dso_state_sums(e->dso, &receivables, &not_due, &sales);
+			values[12] = NumericGetDatum(receivables);
+			values[13] = NumericGetDatum(not_due);
+			values[14] = NumericGetDatum(sales);
+			values[15] = DateADTGetDatum(e->late_first_due);
+			nulls[15] = e->late_items == 0;
+			values[16] = Int64GetDatum(e->late_items);
+			nulls[16] = !book.has_window;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextDelete(book.rowcxt);
 	MemoryContextDelete(book.cxt);
 	return (Datum) 0;
+}
+
+/*
+ * SQL: pgcredit._receivable_book(as_of date) returns, per customer with a
+ * receivable item invoiced by the day, the columns of receivable_stats():
+ * customer, receivables, current, days_1_30, days_31_60, days_61_90,
+ * days_over_90, oldest_days_past_due, dso_90, last_payment,
+ * behavioural_score, invoiced_12m.  Items under dispute count as every
+ * other: receivable_stats() calls it only when no dispute leaves the score.
+ */
+Datum
+pgc_receivable_book(PG_FUNCTION_ARGS)
+{
+	return ReceivableBook(fcinfo, false);
+}
+
+/*
+ * SQL: pgcredit._receivable_book_kept(as_of date, overdue_days int,
+ * overdue_window int): the same rows, for the kept book, with five more
+ * columns: each customer's share of portfolio_stats() (dso_receivables,
+ * dso_not_due, dso_sales: the sums of its dso_report()) and of
+ * _newly_overdue(as_of, overdue_days, overdue_window) (late_first_due,
+ * late_items; NULL without a window)
+ */
+Datum
+pgc_receivable_book_kept(PG_FUNCTION_ARGS)
+{
+	return ReceivableBook(fcinfo, true);
 }
 
 /* The whole ledger's states, for portfolio_stats() */

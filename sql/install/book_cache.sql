@@ -19,7 +19,9 @@ CREATE TABLE pgcredit.book_state (
   built_on         date,
   built_generation bigint,
   built_at         timestamptz,
-  customers        bigint
+  customers        bigint,
+  overdue_days     int,
+  overdue_window   int
 );
 COMMENT ON TABLE pgcredit.book_state IS 'one row: which day the kept book (book_cache) describes, and whether it still holds';
 COMMENT ON COLUMN pgcredit.book_state.one IS 'true: the table has one row';
@@ -29,6 +31,8 @@ COMMENT ON COLUMN pgcredit.book_state.built_on IS 'the day it was computed on: o
 COMMENT ON COLUMN pgcredit.book_state.built_generation IS 'generation when it was computed: it holds while generation is the same';
 COMMENT ON COLUMN pgcredit.book_state.built_at IS 'when it was computed last, in whole or in part';
 COMMENT ON COLUMN pgcredit.book_state.customers IS 'rows of book_cache when it was computed whole';
+COMMENT ON COLUMN pgcredit.book_state.overdue_days IS 'the days past due of the newly overdue items kept (risk_settings.watch_overdue_days when kept)';
+COMMENT ON COLUMN pgcredit.book_state.overdue_window IS 'the window of the newly overdue items kept (risk_settings.watch_new_overdue_window when kept)';
 INSERT INTO pgcredit.book_state DEFAULT VALUES;
 REVOKE ALL ON pgcredit.book_state FROM PUBLIC;
 GRANT SELECT ON pgcredit.book_state TO pgcredit_reader;
@@ -47,7 +51,12 @@ CREATE TABLE pgcredit.book_cache (
   dso_90              numeric,
   last_payment        date,
   behavioural_score   numeric,
-  invoiced_12m        numeric
+  invoiced_12m        numeric,
+  dso_receivables     numeric,
+  dso_not_due         numeric,
+  dso_sales           numeric,
+  late_first_due      date,
+  late_items          bigint
 );
 COMMENT ON TABLE pgcredit.book_cache IS 'the rows of receivable_stats() for the day of book_state, kept by refresh_book(); read by receivable_stats() for the customers whose book version is the same';
 COMMENT ON COLUMN pgcredit.book_cache.customer IS 'customer key';
@@ -64,6 +73,11 @@ COMMENT ON COLUMN pgcredit.book_cache.dso_90 IS 'as receivable_stats().dso_90';
 COMMENT ON COLUMN pgcredit.book_cache.last_payment IS 'as receivable_stats().last_payment';
 COMMENT ON COLUMN pgcredit.book_cache.behavioural_score IS 'as receivable_stats().behavioural_score';
 COMMENT ON COLUMN pgcredit.book_cache.invoiced_12m IS 'as receivable_stats().invoiced_12m';
+COMMENT ON COLUMN pgcredit.book_cache.dso_receivables IS 'the customer''s share of portfolio_stats(): dso_report().receivables over its items';
+COMMENT ON COLUMN pgcredit.book_cache.dso_not_due IS 'dso_report().current_receivables over its items';
+COMMENT ON COLUMN pgcredit.book_cache.dso_sales IS 'dso_report().sales over its items (90 days)';
+COMMENT ON COLUMN pgcredit.book_cache.late_first_due IS 'its row of _newly_overdue() for the days of book_state: the first due date (NULL: none)';
+COMMENT ON COLUMN pgcredit.book_cache.late_items IS 'and how many items';
 REVOKE ALL ON pgcredit.book_cache FROM PUBLIC;
 GRANT SELECT ON pgcredit.book_cache TO pgcredit_reader;
 
@@ -124,14 +138,65 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
   'how many customers changed since the kept book was computed are computed again one by one when it is read; beyond, the whole book is computed';
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
+-- The rows the kept book holds, computed: receivable_stats() with each
+-- customer's share of portfolio_stats() and of _newly_overdue()
+CREATE FUNCTION pgcredit._book_rows(as_of date, for_customer text, overdue_days int, overdue_window int)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric,
+               dso_receivables numeric, dso_not_due numeric, dso_sales numeric,
+               late_first_due date, late_items bigint)
+LANGUAGE plpgsql STABLE ROWS 10000
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF for_customer IS NULL THEN
+    BEGIN
+      RETURN QUERY SELECT * FROM pgcredit._receivable_book_kept(as_of, overdue_days, overdue_window);
+      RETURN;
+    EXCEPTION WHEN program_limit_exceeded THEN
+      -- more customers than a hash aggregate's memory holds: by SQL
+      NULL;
+    END;
+  END IF;
+  -- the aggregation of receivable_stats() (its day a constant), with the
+  -- sums of dso_report() and the items of _newly_overdue()
+  RETURN QUERY EXECUTE replace(format(
+    'SELECT customer, (g).total, (g).current, (g).days_1_30, (g).days_31_60, (g).days_61_90,
+            (g).days_over_90, oldest, dso, last_payment, score, invoiced,
+            (d).receivables, (d).current_receivables, (d).sales,
+            late_first, CASE WHEN $3 IS NOT NULL AND $4 IS NOT NULL THEN late_n END
+     FROM (SELECT customer COLLATE "C" AS customer,
+                  pgcredit.aging(open_amount, due, $1) AS g,
+                  max(CASE WHEN open_amount > 0 AND due < $1 THEN $1 - due END) AS oldest,
+                  pgcredit.dso(invoice_amount, invoiced_on, paid_on, $1, 90) AS dso,
+                  max(paid_on) FILTER (WHERE paid_on <= $1) AS last_payment,
+                  pgcredit.credit_score(invoice_amount, due, paid_on, $1) AS score,
+                  sum(invoice_amount) FILTER (WHERE invoiced_on > $1 - 365 AND invoiced_on <= $1) AS invoiced,
+                  pgcredit.dso_report(invoice_amount, invoiced_on, due, paid_on, $1, 90) AS d,
+                  min(due) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_first,
+                  count(*) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_n
+           FROM (%s) items
+           GROUP BY 1) s',
+    pgcredit._receivable_items_sql(for_customer IS NOT NULL)), '$1', quote_literal(as_of::text) || '::date')
+  USING as_of, for_customer, overdue_days, overdue_window;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._book_rows(date, text, integer, integer) IS
+  'the rows of receivable_stats(as_of, for_customer) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text, integer, integer) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit.refresh_book(day date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, computed bigint, whole boolean)
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET jit = off
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   st pgcredit.book_state;
+  cfg pgcredit.risk_settings := pgcredit._settings_or_default();
   changed text[];
   n bigint;
 BEGIN
@@ -148,7 +213,9 @@ BEGIN
     RETURN;
   END IF;
   SELECT * INTO st FROM pgcredit.book_state;
-  IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation THEN
+  IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation
+     AND st.overdue_days IS NOT DISTINCT FROM cfg.watch_overdue_days
+     AND st.overdue_window IS NOT DISTINCT FROM cfg.watch_new_overdue_window THEN
     -- the customers whose rows changed since: taken out, then computed
     -- again with their versions read in the same statement, so that a
     -- version kept is always that of the figures beside it
@@ -168,12 +235,14 @@ BEGIN
       INSERT INTO pgcredit.book_cache
       SELECT x.customer, e.book_version, r.customer IS NOT NULL, r.receivables, r.current, r.days_1_30,
              r.days_31_60, r.days_61_90, r.days_over_90, r.oldest_days_past_due, r.dso_90,
-             r.last_payment, r.behavioural_score, r.invoiced_12m
+             r.last_payment, r.behavioural_score, r.invoiced_12m, r.dso_receivables, r.dso_not_due,
+             r.dso_sales, r.late_first_due, r.late_items
       FROM unnest(changed) AS x(customer)
       LEFT JOIN pgcredit.exposure e ON e.customer = x.customer
-      LEFT JOIN LATERAL pgcredit._receivable_stats_computed(refresh_book.day, x.customer) r ON true;
+      LEFT JOIN LATERAL pgcredit._book_rows(refresh_book.day, x.customer, st.overdue_days, st.overdue_window) r
+        ON true;
       UPDATE pgcredit.book_state SET built_at = pg_catalog.now();
-      RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache WHERE in_book),
+      RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache c WHERE c.in_book),
                           coalesce(cardinality(changed), 0)::bigint, false;
       RETURN;
     END IF;
@@ -182,24 +251,27 @@ BEGIN
   -- version and the generation all as of one snapshot
   DELETE FROM pgcredit.book_cache;
   WITH g AS (SELECT b.generation FROM pgcredit.book_state b),
-       s AS (SELECT * FROM pgcredit._receivable_stats_computed(refresh_book.day, NULL)),
+       s AS (SELECT * FROM pgcredit._book_rows(refresh_book.day, NULL, cfg.watch_overdue_days,
+                                               cfg.watch_new_overdue_window)),
        ins AS (
          INSERT INTO pgcredit.book_cache
          SELECT coalesce(s.customer, e.customer), e.book_version, s.customer IS NOT NULL, s.receivables,
                 s.current, s.days_1_30, s.days_31_60, s.days_61_90, s.days_over_90, s.oldest_days_past_due,
-                s.dso_90, s.last_payment, s.behavioural_score, s.invoiced_12m
+                s.dso_90, s.last_payment, s.behavioural_score, s.invoiced_12m, s.dso_receivables,
+                s.dso_not_due, s.dso_sales, s.late_first_due, s.late_items
          FROM s FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0
                            WHERE e0.book_version IS NOT NULL) e ON e.customer = s.customer
          RETURNING book_cache.in_book)
   UPDATE pgcredit.book_state b
   SET day = refresh_book.day, built_on = current_date, built_generation = g.generation,
-      built_at = pg_catalog.now(), customers = (SELECT count(*) FROM ins)
+      built_at = pg_catalog.now(), customers = (SELECT count(*) FROM ins),
+      overdue_days = cfg.watch_overdue_days, overdue_window = cfg.watch_new_overdue_window
   FROM g;
   SELECT count(*) INTO n FROM pgcredit.book_cache c WHERE c.in_book;
   RETURN QUERY SELECT n, n, true;
 END
 $$;
 COMMENT ON FUNCTION pgcredit.refresh_book(date) IS
-  'keep the book of a day (every customer''s receivable_stats()) in book_cache, so that customer_risk, portfolio, watchlist and refresh_scores() read it rather than compute it: the customers changed since, when the book of that day is kept and few changed, else the whole book; returns the customers kept, those computed, and whether the whole book was';
+  'keep the book of a day (every customer''s receivable_stats(), its share of portfolio_stats() and its newly overdue items for the watchlist) in book_cache, so that customer_risk, portfolio, watchlist and refresh_scores() read it rather than compute it: the customers changed since, when the book of that day is kept and few changed, else the whole book; returns the customers kept, those computed, and whether the whole book was';
 REVOKE EXECUTE ON FUNCTION pgcredit.refresh_book(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.refresh_book(date) TO pgcredit_controller;

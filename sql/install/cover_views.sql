@@ -149,6 +149,10 @@ AS $$
 DECLARE
   raised bigint;
 BEGIN
+  -- without a cover, nothing ends and nothing is insured
+  IF NOT EXISTS (SELECT FROM pgcredit.cover) THEN
+    RETURN 0;
+  END IF;
   WITH ev AS (
     -- a cover ending within its kind's notice, once per cover and last day
     SELECT 'cover_expiring' AS kind, x.customer,

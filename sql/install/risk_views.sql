@@ -11,6 +11,10 @@ LANGUAGE plpgsql STABLE ROWS 10000
 SUPPORT pgcredit._customer_support
 -- a plan of a few joins over large inputs: compiling it would take longer than running it
 SET jit = off
+-- every customer's rows joined by hashing: merge joins would sort the
+-- customer keys by the database's collation, several times (a third of
+-- the time at 10^5 customers); one customer's rows are read by index
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -193,18 +197,57 @@ RETURNS TABLE (receivables numeric, current numeric, days_1_30 numeric, days_31_
                days_61_90 numeric, days_over_90 numeric, overdue_pct numeric,
                dso numeric, best_possible_dso numeric, average_days_delinquent numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 1
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   PERFORM pgcredit._check_day(as_of);
   -- aging(open_amount, due, as_of) and dso_report(invoice_amount,
   -- invoiced_on, due, paid_on, as_of, 90) over the items of the day
-  -- (_receivable_items_sql()), aggregated as the tables are read
-  RETURN QUERY SELECT * FROM pgcredit._receivable_portfolio(as_of);
+  -- (_receivable_items_sql()): from the customers' shares in the kept
+  -- book (book_cache.sql) when it holds, those changed since computed
+  -- again; else aggregated as the tables are read.  The shares are the
+  -- aggregates' exact sums, and the figures are computed from them as
+  -- the aggregates' final functions do.  One statement, one snapshot.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept),
+       shares AS (
+         SELECT c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
+                c.dso_receivables, c.dso_not_due, c.dso_sales
+         FROM pgcredit.book_cache c
+         WHERE (SELECT kept FROM ok) AND c.in_book AND c.customer NOT IN (SELECT x.customer FROM changed x)
+         UNION ALL
+         SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
+                r.dso_receivables, r.dso_not_due, r.dso_sales
+         FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, NULL, NULL) r
+         WHERE (SELECT kept FROM ok)),
+       t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
+                    coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
+                    coalesce(sum(h.days_61_90), 0) AS b3, coalesce(sum(h.days_over_90), 0) AS b4,
+                    coalesce(sum(h.dso_receivables), 0) AS dr, coalesce(sum(h.dso_not_due), 0) AS dn,
+                    coalesce(sum(h.dso_sales), 0) AS ds
+             FROM shares h)
+  SELECT t.total, t.cur, t.b1, t.b2, t.b3, t.b4,
+         CASE WHEN t.total > 0 THEN round((t.b1 + t.b2 + t.b3 + t.b4) * 100 / t.total, 2) END,
+         CASE WHEN t.ds > 0 THEN round(t.dr * 90 / t.ds, 2) END,
+         CASE WHEN t.ds > 0 THEN round(t.dn * 90 / t.ds, 2) END,
+         CASE WHEN t.ds > 0 THEN round((t.dr - t.dn) * 90 / t.ds, 2) END
+  FROM t WHERE (SELECT kept FROM ok)
+  UNION ALL
+  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM ok);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
-  'the whole ledger at as_of: receivables by aging band, overdue %, DSO, best possible DSO and average days delinquent over 90 days';
+  'the whole ledger at as_of: receivables by aging band, overdue %, DSO, best possible DSO and average days delinquent over 90 days (from the kept book when it holds: refresh_book())';
 REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.portfolio_stats(date) TO pgcredit_reader;
 
@@ -218,28 +261,34 @@ RETURNS TABLE (total_exposure numeric, receivables numeric, aging_current numeri
                status_blocked bigint, customers_over_limit bigint, exposure_over_limit numeric, day date)
 LANGUAGE sql STABLE ROWS 1
 AS $$
-  WITH r AS (SELECT * FROM pgcredit.customer_risk_at($1))
-  SELECT round((SELECT sum(exposure) FROM r), 2) AS total_exposure,
+  -- every customer's row read once, every figure of it in one pass
+  WITH r AS (SELECT round(sum(exposure), 2) AS total_exposure,
+                    pgcredit.concentration_hhi(exposure) AS exposure_hhi,
+                    pgcredit.concentration_top_share(exposure, 10) AS top_10_share,
+                    count(*) AS customers,
+                    count(*) FILTER (WHERE risk_tier = 'A') AS tier_a,
+                    count(*) FILTER (WHERE risk_tier = 'B') AS tier_b,
+                    count(*) FILTER (WHERE risk_tier = 'C') AS tier_c,
+                    count(*) FILTER (WHERE risk_tier = 'D') AS tier_d,
+                    count(*) FILTER (WHERE risk_tier = 'E') AS tier_e,
+                    count(*) FILTER (WHERE status = 'ok') AS status_ok,
+                    count(*) FILTER (WHERE status = 'watch') AS status_watch,
+                    count(*) FILTER (WHERE status = 'hold') AS status_hold,
+                    count(*) FILTER (WHERE status = 'blocked') AS status_blocked,
+                    count(*) FILTER (WHERE available_credit < 0) AS customers_over_limit,
+                    round(coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0), 2)
+                      AS exposure_over_limit
+             FROM pgcredit.customer_risk_at($1))
+  SELECT r.total_exposure,
          round(p.receivables, 2), round(p.current, 2) AS aging_current, round(p.days_1_30, 2) AS aging_1_30,
          round(p.days_31_60, 2) AS aging_31_60, round(p.days_61_90, 2) AS aging_61_90,
          round(p.days_over_90, 2) AS aging_over_90, p.overdue_pct,
          p.dso, p.best_possible_dso, p.average_days_delinquent,
-         (SELECT pgcredit.concentration_hhi(exposure) FROM r) AS exposure_hhi,
-         (SELECT pgcredit.concentration_top_share(exposure, 10) FROM r) AS top_10_share,
-         (SELECT count(*) FROM r) AS customers,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'A') FROM r) AS tier_a,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'B') FROM r) AS tier_b,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'C') FROM r) AS tier_c,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'D') FROM r) AS tier_d,
-         (SELECT count(*) FILTER (WHERE risk_tier = 'E') FROM r) AS tier_e,
-         (SELECT count(*) FILTER (WHERE status = 'ok') FROM r) AS status_ok,
-         (SELECT count(*) FILTER (WHERE status = 'watch') FROM r) AS status_watch,
-         (SELECT count(*) FILTER (WHERE status = 'hold') FROM r) AS status_hold,
-         (SELECT count(*) FILTER (WHERE status = 'blocked') FROM r) AS status_blocked,
-         (SELECT count(*) FILTER (WHERE available_credit < 0) FROM r) AS customers_over_limit,
-         round((SELECT coalesce(sum(-available_credit) FILTER (WHERE available_credit < 0), 0) FROM r), 2) AS exposure_over_limit,
+         r.exposure_hhi, r.top_10_share, r.customers, r.tier_a, r.tier_b, r.tier_c, r.tier_d, r.tier_e,
+         r.status_ok, r.status_watch, r.status_hold, r.status_blocked, r.customers_over_limit,
+         r.exposure_over_limit,
          $1 AS day
-  FROM pgcredit.portfolio_stats($1) p
+  FROM pgcredit.portfolio_stats($1) p, r
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_at(date) IS 'the row of portfolio on any day';
 REVOKE EXECUTE ON FUNCTION pgcredit.portfolio_at(date) FROM PUBLIC;
@@ -370,13 +419,36 @@ REVOKE EXECUTE ON FUNCTION pgcredit._receivable_newly_overdue(date, int, int) FR
 CREATE FUNCTION pgcredit._newly_overdue(as_of date, days int, window_days int)
 RETURNS TABLE (customer text, due date, n bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   -- the items of the day (_receivable_items_sql()) open above zero and
-  -- due in [as_of - days - window_days, as_of - days), per customer,
-  -- found as the tables are read
-  RETURN QUERY SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days);
+  -- due in [as_of - days - window_days, as_of - days), per customer: from
+  -- the kept book (book_cache.sql) when it holds for these days, those
+  -- changed since computed again; else found as the tables are read.
+  -- One statement, one snapshot.
+  RETURN QUERY
+  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation
+                     AND b.overdue_days = days AND b.overdue_window = window_days AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       changed AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
+       ok AS (SELECT coalesce((SELECT kept FROM st), false)
+                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  SELECT c.customer, c.late_first_due, c.late_items
+  FROM pgcredit.book_cache c
+  WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  UNION ALL
+  SELECT r.customer, r.late_first_due, r.late_items
+  FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, days, window_days) r
+  WHERE (SELECT kept FROM ok) AND r.late_items > 0
+  UNION ALL
+  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS

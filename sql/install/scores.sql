@@ -97,6 +97,21 @@ COMMENT ON FUNCTION pgcredit._receivable_book(date) IS
   'the rows of receivable_stats(as_of) for every customer, counting disputed items as any other, computed as the attached tables are scanned instead of through _attached_items()';
 REVOKE EXECUTE ON FUNCTION pgcredit._receivable_book(date) FROM PUBLIC;
 
+-- The same pass for the kept book (book_cache.sql), with each customer's
+-- share of portfolio_stats() and its row of _newly_overdue()
+CREATE FUNCTION pgcredit._receivable_book_kept(as_of date, overdue_days int, overdue_window int)
+RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
+               days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
+               oldest_days_past_due int, dso_90 numeric, last_payment date,
+               behavioural_score numeric, invoiced_12m numeric,
+               dso_receivables numeric, dso_not_due numeric, dso_sales numeric,
+               late_first_due date, late_items bigint)
+AS 'MODULE_PATHNAME', 'pgc_receivable_book_kept'
+LANGUAGE C STABLE ROWS 10000;
+COMMENT ON FUNCTION pgcredit._receivable_book_kept(date, integer, integer) IS
+  'the rows of _receivable_book(as_of) with each customer''s sums of dso_report(invoice_amount, invoiced_on, due, paid_on, as_of, 90) and its row of _newly_overdue(as_of, overdue_days, overdue_window), for the kept book';
+REVOKE EXECUTE ON FUNCTION pgcredit._receivable_book_kept(date, integer, integer) FROM PUBLIC;
+
 CREATE FUNCTION pgcredit._receivable_stats_computed(as_of date, for_customer text)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
@@ -166,6 +181,9 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
                behavioural_score numeric, invoiced_12m numeric)
 LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 10000
 SUPPORT pgcredit._customer_support
+-- joins of the kept book estimated large: compiling them would take
+-- longer than running them (as in customer_risk_at)
+SET jit = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -196,8 +214,9 @@ BEGIN
   SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
          c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
   FROM pgcredit.book_cache c
+  -- (a hashed NOT IN: a few changed customers among many kept)
   WHERE (SELECT kept FROM ok) AND c.in_book
-    AND NOT EXISTS (SELECT FROM changed x WHERE x.customer = c.customer)
+    AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
   SELECT r.*
   FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
@@ -381,6 +400,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 -- joins over the scores of every customer, estimated large: compiling
 -- them would take longer than running them (as in customer_risk_at)
 SET jit = off
+-- and joined by hashing, not by sorting every customer key (as there)
+SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE

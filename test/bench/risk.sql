@@ -1,21 +1,26 @@
 -- The risk views on a large ledger: :risk_rows invoices of :risk_customers
--- customers, every customer with an account.  Times customer_risk,
--- portfolio, the watchlist and refresh_scores(), against the plainest
--- per-customer report the same ledger allows (one GROUP BY with FILTER
--- sums for the aging bands), in the same run.
+-- customers, every customer with an account, dated back from today (the
+-- day a dashboard reads).  Times customer_risk, portfolio, the watchlist
+-- and refresh_scores(), against the plainest per-customer report the
+-- same ledger allows (one GROUP BY with FILTER sums for the aging bands),
+-- in the same run: computed (no book kept), read from the book kept by
+-- refresh_book(), and read after 1% of the customers changed since it
+-- was kept (their rows computed again as they are read).  And what
+-- keeping the book costs the writers of invoices.
 
 \set QUIET on
 \set ON_ERROR_STOP on
 \i test/bench/bench.sql
 SET client_min_messages = warning;
-SET pgcredit.as_of = '2024-06-30';
 
-DROP TABLE IF EXISTS bench_risk_invoice CASCADE;
+DROP TABLE IF EXISTS bench_risk_invoice, bench_risk_plain CASCADE;
 DELETE FROM pgcredit.attachment;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
 DELETE FROM pgcredit.score_history;
 DELETE FROM pgcredit.alert;
+DELETE FROM pgcredit.book_cache;
+UPDATE pgcredit.book_state SET day = NULL;
 CREATE TABLE bench_risk_invoice (
   id           bigint PRIMARY KEY,
   customer     text NOT NULL,
@@ -25,13 +30,13 @@ CREATE TABLE bench_risk_invoice (
   due          date NOT NULL,
   paid_on      date
 );
--- two years of invoices; those due in the last 60 days are open
+-- two years of invoices up to today; those due in the last 60 days are open
 INSERT INTO bench_risk_invoice
 SELECT g, 'C' || (g * 7919 % :risk_customers), a, CASE WHEN p IS NULL THEN a ELSE 0 END, i, i + 30, p
 FROM (SELECT g, (g * 104729 % 100000) / 100.0 + 1 AS a,
-             date '2024-06-30' - (g % 730)::int AS i,
-             CASE WHEN date '2024-06-30' - (g % 730)::int + 30 > date '2024-06-30' - 60 AND g % 3 <> 0 THEN NULL
-                  ELSE date '2024-06-30' - (g % 730)::int + 30 + (g % 41)::int - 20 END AS p
+             current_date - (g % 730)::int AS i,
+             CASE WHEN current_date - (g % 730)::int + 30 > current_date - 60 AND g % 3 <> 0 THEN NULL
+                  ELSE current_date - (g % 730)::int + 30 + (g % 41)::int - 20 END AS p
       FROM generate_series(1::bigint, :risk_rows) g) s;
 INSERT INTO pgcredit.account (customer, credit_limit)
 SELECT 'C' || c, 1000 + (c * 31 % 50) * 1000 FROM generate_series(0, :risk_customers - 1) c;
@@ -40,32 +45,82 @@ CREATE INDEX bench_risk_invoice_customer ON bench_risk_invoice (customer);
 VACUUM ANALYZE bench_risk_invoice;
 SELECT count(*) > 0 AS attached FROM pgcredit.attach_receivables('bench_risk_invoice', 'customer', 'open_amount', 'due',
   invoice_amount_column => 'amount', invoiced_column => 'invoiced_on', paid_column => 'paid_on') \gset
-
-\echo 'risk views over' :risk_rows 'invoices of' :risk_customers 'customers (best of 3)'
-WITH r AS (
-  SELECT 'plain SQL aging by customer' AS what, pg_temp.best_ms($$
+-- the same table without pgcredit, for the writers' baseline
+CREATE TABLE bench_risk_plain (LIKE bench_risk_invoice INCLUDING INDEXES);
+CREATE TEMP TABLE risk_times (what text, ms numeric, n int);
+SET bench.rows = :risk_rows;
+CREATE FUNCTION pg_temp.plain_aging() RETURNS numeric LANGUAGE sql AS $f$
+  SELECT pg_temp.best_ms($$
     SELECT count(*) FROM (
       SELECT customer,
-             sum(open_amount) FILTER (WHERE due >= date '2024-06-30') AS cur,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 1 AND 30) AS b1,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 31 AND 60) AS b2,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 61 AND 90) AS b3,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due > 90) AS b4,
-             max(date '2024-06-30' - due) FILTER (WHERE open_amount > 0 AND due < date '2024-06-30') AS oldest,
+             sum(open_amount) FILTER (WHERE due >= current_date) AS cur,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 1 AND 30) AS b1,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 31 AND 60) AS b2,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 61 AND 90) AS b3,
+             sum(open_amount) FILTER (WHERE current_date - due > 90) AS b4,
+             max(current_date - due) FILTER (WHERE open_amount > 0 AND due < current_date) AS oldest,
              max(paid_on) AS last_paid
-      FROM bench_risk_invoice GROUP BY customer) s$$, 3) AS ms
-  UNION ALL
-  SELECT 'customer_risk (every row)', pg_temp.best_ms($$SELECT count(*) FROM (SELECT * FROM pgcredit.customer_risk) s$$, 3)
-  UNION ALL
-  SELECT 'portfolio', pg_temp.best_ms($$SELECT * FROM pgcredit.portfolio$$, 3)
-  UNION ALL
-  SELECT 'watchlist', pg_temp.best_ms($$SELECT count(*) FROM pgcredit.watchlist$$, 3)
-  UNION ALL
-  SELECT 'refresh_scores()', pg_temp.best_ms($$SELECT * FROM pgcredit.refresh_scores()$$, 3)
-)
-SELECT what, ms, round(ms / (SELECT ms FROM r WHERE what = 'plain SQL aging by customer'), 2) AS vs_plain_aging,
-       round(ms * 1000 / :risk_rows, 3) AS us_per_invoice
-FROM r;
+      FROM bench_risk_invoice GROUP BY customer) s$$, 3)
+$f$;
+-- each view, best of 3
+CREATE FUNCTION pg_temp.views(label text) RETURNS void LANGUAGE sql AS $f$
+  INSERT INTO risk_times VALUES
+    ('customer_risk (every row), ' || label,
+     pg_temp.best_ms($$SELECT count(*) FROM (SELECT * FROM pgcredit.customer_risk) s$$, 3),
+     current_setting('bench.rows')::int),
+    ('portfolio, ' || label, pg_temp.best_ms($$SELECT * FROM pgcredit.portfolio$$, 3),
+     current_setting('bench.rows')::int),
+    ('watchlist, ' || label, pg_temp.best_ms($$SELECT count(*) FROM pgcredit.watchlist$$, 3),
+     current_setting('bench.rows')::int)
+$f$;
+
+\echo 'risk views over' :risk_rows 'invoices of' :risk_customers 'customers (best of 3)'
+INSERT INTO risk_times VALUES ('plain SQL aging by customer', pg_temp.plain_aging(), :risk_rows);
+-- computed: no book kept
+SELECT pg_temp.views('computed') \gset
+INSERT INTO risk_times VALUES ('refresh_scores(), computed', pg_temp.best_ms($$
+  SELECT * FROM pgcredit.refresh_scores(); UPDATE pgcredit.book_state SET day = NULL$$, 3), :risk_rows);
+-- the book kept, whole, then read
+INSERT INTO risk_times VALUES ('refresh_book(), whole', pg_temp.best_ms($$
+  UPDATE pgcredit.book_state SET day = NULL; SELECT * FROM pgcredit.refresh_book()$$, 3), :risk_rows);
+SELECT pg_temp.views('book kept') \gset
+INSERT INTO risk_times VALUES ('refresh_scores(), book kept', pg_temp.best_ms($$SELECT * FROM pgcredit.refresh_scores()$$, 3), :risk_rows);
+-- 1% of the customers change: one open and one paid invoice each,
+-- through the guard, against the same rows into the table without it
+-- (each run with ids of its own)
+SELECT max(id) AS last_id FROM bench_risk_invoice \gset
+CREATE TEMP TABLE new_rows AS
+SELECT :last_id + g AS id, 'C' || ((g + 1) / 2 * 97 % :risk_customers) AS customer, 100.00 AS amount,
+       CASE WHEN g % 2 = 0 THEN 100.00 ELSE 0 END AS open_amount, current_date - 5 AS invoiced_on,
+       current_date + 25 AS due, CASE WHEN g % 2 = 1 THEN current_date - 1 END AS paid_on
+FROM generate_series(1, 2 * (:risk_customers / 100)) g;
+CREATE TEMP SEQUENCE bench_run;
+INSERT INTO risk_times VALUES
+  ('insert an invoice, no trigger', pg_temp.best_ms($$
+    INSERT INTO bench_risk_plain SELECT n.id + 1000000000000 * r.k, n.customer, n.amount, n.open_amount,
+                                        n.invoiced_on, n.due, n.paid_on
+    FROM new_rows n, (SELECT nextval('bench_run') AS k) r$$, 3), 2 * (:risk_customers / 100)),
+  ('insert an invoice, guard and book version', pg_temp.best_ms($$
+    INSERT INTO bench_risk_invoice SELECT n.id + 1000000000000 * r.k, n.customer, n.amount, n.open_amount,
+                                          n.invoiced_on, n.due, n.paid_on
+    FROM new_rows n, (SELECT nextval('bench_run') AS k) r$$, 3), 2 * (:risk_customers / 100));
+DELETE FROM bench_risk_invoice WHERE id > :last_id;
+-- the book kept before the change: refreshed, then the change made
+SELECT whole FROM pgcredit.refresh_book() \gset
+INSERT INTO bench_risk_invoice SELECT * FROM new_rows;
+SELECT pg_temp.views('1% changed since kept') \gset
+-- (the kept book brought up to date: once, as the change is made once)
+INSERT INTO risk_times VALUES ('refresh_book(), 1% changed',
+  pg_temp.best_ms($$SELECT * FROM pgcredit.refresh_book()$$, 1), :risk_rows);
+
+\pset footer off
+SELECT what, ms, round(ms / (SELECT ms FROM risk_times WHERE what = 'plain SQL aging by customer'), 2) AS vs_plain_aging,
+       round(ms * 1000 / n, 3) AS us_per_row
+FROM risk_times WHERE what NOT LIKE 'insert%';
+SELECT what, ms, round(ms * 1000 / n, 2) AS us_per_invoice,
+       round(ms / (SELECT ms FROM risk_times WHERE what = 'insert an invoice, no trigger'), 2) AS vs_no_trigger
+FROM risk_times WHERE what LIKE 'insert%';
+\pset footer on
 SELECT customers, tier_a, tier_b, tier_c, tier_d, tier_e FROM pgcredit.portfolio;
 
 -- One customer at a time, as an order screen or a BI drill-down reads it:
@@ -92,15 +147,15 @@ WITH r AS (
     SELECT a.customer, a.credit_limit, e.receivables + e.open_orders, s.*
     FROM pgcredit.account a LEFT JOIN pgcredit.exposure e USING (customer)
     CROSS JOIN LATERAL (
-      SELECT sum(open_amount) FILTER (WHERE due >= date '2024-06-30') AS cur,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 1 AND 30) AS b1,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 31 AND 60) AS b2,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due BETWEEN 61 AND 90) AS b3,
-             sum(open_amount) FILTER (WHERE date '2024-06-30' - due > 90) AS b4,
-             max(date '2024-06-30' - due) FILTER (WHERE open_amount > 0 AND due < date '2024-06-30') AS oldest,
+      SELECT sum(open_amount) FILTER (WHERE due >= current_date) AS cur,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 1 AND 30) AS b1,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 31 AND 60) AS b2,
+             sum(open_amount) FILTER (WHERE current_date - due BETWEEN 61 AND 90) AS b3,
+             sum(open_amount) FILTER (WHERE current_date - due > 90) AS b4,
+             max(current_date - due) FILTER (WHERE open_amount > 0 AND due < current_date) AS oldest,
              max(paid_on) AS last_paid,
-             sum(amount) FILTER (WHERE invoiced_on > date '2024-06-30' - 90) AS sales_90,
-             sum(amount) FILTER (WHERE invoiced_on > date '2024-06-30' - 365) AS sales_365
+             sum(amount) FILTER (WHERE invoiced_on > current_date - 90) AS sales_90,
+             sum(amount) FILTER (WHERE invoiced_on > current_date - 365) AS sales_365
       FROM bench_risk_invoice i WHERE i.customer = a.customer) s
     WHERE a.customer = $1$q$, 200) AS ms
   UNION ALL
@@ -113,8 +168,10 @@ FROM r;
 
 
 SELECT count(*) > 0 AS detached FROM pgcredit.detach('bench_risk_invoice') \gset
-DROP TABLE bench_risk_invoice;
+DROP TABLE bench_risk_invoice, bench_risk_plain;
 DELETE FROM pgcredit.exposure;
+DELETE FROM pgcredit.book_cache;
+UPDATE pgcredit.book_state SET day = NULL;
 DELETE FROM pgcredit.account;
 DELETE FROM pgcredit.score_history;
 DELETE FROM pgcredit.alert;

@@ -33,6 +33,8 @@ SELECT pgcredit.load_csv('pgcredit.external_score',
 SELECT pgcredit.load_csv('pgcredit.account_import', E'customer,credit_limit\nC,300\n');
 UPDATE pgcredit.tier_policy SET limit_months = 4 WHERE tier = 'A';
 INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES (75);
+-- an invoice through the guard, which gives its customer a book version
+INSERT INTO invoice (customer, open_amount, due) VALUES ('B', 25, current_date + 10);
 SELECT pgcredit.refresh_scores();
 SELECT pgcredit.add_category('deliveries', 'orders', 'shipped, not invoiced');
 CREATE TABLE delivery (id serial PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
@@ -93,6 +95,27 @@ sub copy { return PgCreditTest::sql($node, $dst, "SET client_min_messages = warn
 
 is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
 	'exposure matches the tables after restore');
+# the kept book is not dumped: the copy computes its book until it keeps
+# one; the book versions go on from those the exposure rows hold, so a
+# version is never given twice
+is(PgCreditTest::sql($node, $src, 'SELECT day = current_date FROM pgcredit.book_state'), 't',
+	'the source keeps its book of today');
+is(copy('SELECT count(*) FROM pgcredit.book_cache') . '/' . copy('SELECT day IS NULL FROM pgcredit.book_state'),
+	'0/t', 'after restore, no book is kept');
+my $max_version = PgCreditTest::sql($node, $src, 'SELECT max(book_version) FROM pgcredit.exposure');
+isnt($max_version, '', 'the source gave book versions');
+is(copy(q{INSERT INTO invoice (customer, open_amount, due) VALUES ('B', 5, current_date + 30);
+          SELECT book_version > } . $max_version . q{ FROM pgcredit.exposure WHERE customer = 'B'}),
+	't', 'after restore, a change gets a book version above every one given before');
+copy(q{DELETE FROM invoice WHERE customer = 'B' AND open_amount = 5});
+is(copy(q{SELECT whole FROM pgcredit.refresh_book()}), 't', 'the copy keeps its book anew');
+is(copy(q{SELECT count(*) FROM (
+            (SELECT * FROM pgcredit.receivable_stats(current_date)
+             EXCEPT ALL SELECT * FROM pgcredit._receivable_stats_computed(current_date, NULL))
+            UNION ALL
+            (SELECT * FROM pgcredit._receivable_stats_computed(current_date, NULL)
+             EXCEPT ALL SELECT * FROM pgcredit.receivable_stats(current_date))) x}),
+	'0', 'and reads it as computed');
 # the items keep the levels they reached: nothing is dunned again, the
 # day already run adds nothing, and the collection action numbers go on
 is(copy('SELECT count(*) FROM pgcredit.due_collection_actions(current_date + 1)'), '0',
