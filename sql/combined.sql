@@ -103,7 +103,7 @@ SELECT verdict FROM pgcredit.check_order('CB1', 10, delivery_date => current_dat
 -- a foreign amount needs a rate date, a rate that exists and a real code
 SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'USD');
 \echo :LAST_ERROR_SQLSTATE
-SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'USD', rate_date => current_date - 31);
+SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'USD', rate_date => date '2001-02-03');
 \echo :LAST_ERROR_SQLSTATE
 SELECT verdict FROM pgcredit.check_order('CB1', 10, 'cb_order', currency => 'usd', rate_date => current_date);
 \echo :LAST_ERROR_SQLSTATE
