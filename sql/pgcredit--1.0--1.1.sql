@@ -202,7 +202,7 @@ BEGIN
          UNION ALL
          SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
                 r.dso_receivables, r.dso_not_due, r.dso_sales
-         FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, NULL, NULL) r
+         FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
          WHERE (SELECT kept FROM ok)),
        t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
                     coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
@@ -262,7 +262,7 @@ BEGIN
   WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
   SELECT r.customer, r.late_first_due, r.late_items
-  FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, days, window_days) r
+  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), days, window_days) r
   WHERE (SELECT kept FROM ok) AND r.late_items > 0
   UNION ALL
   SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);
@@ -350,8 +350,9 @@ BEGIN
   WHERE (SELECT kept FROM ok) AND c.in_book
     AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
-  SELECT r.*
-  FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
+  SELECT r.customer, r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
+         r.oldest_days_past_due, r.dso_90, r.last_payment, r.behavioural_score, r.invoiced_12m
+  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
   WHERE (SELECT kept FROM ok)
   UNION ALL
   SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
@@ -10243,8 +10244,10 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
 -- The rows the kept book holds, computed: receivable_stats() with each
--- customer's share of portfolio_stats() and of _newly_overdue()
-CREATE FUNCTION pgcredit._book_rows(as_of date, for_customer text, overdue_days int, overdue_window int)
+-- customer's share of portfolio_stats() and of _newly_overdue(); for
+-- every customer (customers NULL) or for those given, read through the
+-- tables' customer indexes in one query
+CREATE FUNCTION pgcredit._book_rows(as_of date, customers text[], overdue_days int, overdue_window int)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
@@ -10254,8 +10257,10 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
 LANGUAGE plpgsql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  items text;
 BEGIN
-  IF for_customer IS NULL THEN
+  IF customers IS NULL THEN
     BEGIN
       RETURN QUERY SELECT * FROM pgcredit._receivable_book_kept(as_of, overdue_days, overdue_window);
       RETURN;
@@ -10264,6 +10269,11 @@ BEGIN
       NULL;
     END;
   END IF;
+  -- the items of every customer, or of each customer given (the query of
+  -- one customer's items, its customer $2 taken from the list)
+  items := CASE WHEN customers IS NULL THEN pgcredit._receivable_items_sql(false)
+                ELSE 'SELECT i2.* FROM unnest($2::text[]) AS k(c) CROSS JOIN LATERAL ('
+                     || replace(pgcredit._receivable_items_sql(true), '$2', 'k.c') || ') i2' END;
   -- the aggregation of receivable_stats() (its day a constant), with the
   -- sums of dso_report() and the items of _newly_overdue()
   RETURN QUERY EXECUTE replace(format(
@@ -10283,13 +10293,13 @@ BEGIN
                   count(*) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_n
            FROM (%s) items
            GROUP BY 1) s',
-    pgcredit._receivable_items_sql(for_customer IS NOT NULL)), '$1', quote_literal(as_of::text) || '::date')
-  USING as_of, for_customer, overdue_days, overdue_window;
+    items), '$1', quote_literal(as_of::text) || '::date')
+  USING as_of, customers, overdue_days, overdue_window;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._book_rows(date, text, integer, integer) IS
-  'the rows of receivable_stats(as_of, for_customer) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
-REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text, integer, integer) FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._book_rows(date, text[], integer, integer) IS
+  'the rows of receivable_stats(as_of) (of the customers given; every customer''s when NULL) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text[], integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.refresh_book(day date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, computed bigint, whole boolean)
@@ -10343,8 +10353,8 @@ BEGIN
              r.dso_sales, r.late_first_due, r.late_items
       FROM unnest(changed) AS x(customer)
       LEFT JOIN pgcredit.exposure e ON e.customer = x.customer
-      LEFT JOIN LATERAL pgcredit._book_rows(refresh_book.day, x.customer, st.overdue_days, st.overdue_window) r
-        ON true;
+      LEFT JOIN pgcredit._book_rows(refresh_book.day, changed, st.overdue_days, st.overdue_window) r
+        ON r.customer = x.customer;
       UPDATE pgcredit.book_state SET built_at = pg_catalog.now();
       RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache c WHERE c.in_book),
                           coalesce(cardinality(changed), 0)::bigint, false;

@@ -251,7 +251,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._receivable_book(date)', 'owner'),
   ('pgcredit._receivable_stats_computed(date,text)', 'owner'),
   ('pgcredit._receivable_book_kept(date,integer,integer)', 'owner'),
-  ('pgcredit._book_rows(date,text,integer,integer)', 'owner'),
+  ('pgcredit._book_rows(date,text[],integer,integer)', 'owner'),
   ('pgcredit._disputes_out_of_score(date)', 'owner'),
   ('pgcredit._book_patch_limit(bigint)', 'owner'),
   ('pgcredit._book_changed()', 'owner'),

@@ -139,8 +139,10 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
 -- The rows the kept book holds, computed: receivable_stats() with each
--- customer's share of portfolio_stats() and of _newly_overdue()
-CREATE FUNCTION pgcredit._book_rows(as_of date, for_customer text, overdue_days int, overdue_window int)
+-- customer's share of portfolio_stats() and of _newly_overdue(); for
+-- every customer (customers NULL) or for those given, read through the
+-- tables' customer indexes in one query
+CREATE FUNCTION pgcredit._book_rows(as_of date, customers text[], overdue_days int, overdue_window int)
 RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 numeric,
                days_31_60 numeric, days_61_90 numeric, days_over_90 numeric,
                oldest_days_past_due int, dso_90 numeric, last_payment date,
@@ -150,8 +152,10 @@ RETURNS TABLE (customer text, receivables numeric, current numeric, days_1_30 nu
 LANGUAGE plpgsql STABLE ROWS 10000
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  items text;
 BEGIN
-  IF for_customer IS NULL THEN
+  IF customers IS NULL THEN
     BEGIN
       RETURN QUERY SELECT * FROM pgcredit._receivable_book_kept(as_of, overdue_days, overdue_window);
       RETURN;
@@ -160,6 +164,11 @@ BEGIN
       NULL;
     END;
   END IF;
+  -- the items of every customer, or of each customer given (the query of
+  -- one customer's items, its customer $2 taken from the list)
+  items := CASE WHEN customers IS NULL THEN pgcredit._receivable_items_sql(false)
+                ELSE 'SELECT i2.* FROM unnest($2::text[]) AS k(c) CROSS JOIN LATERAL ('
+                     || replace(pgcredit._receivable_items_sql(true), '$2', 'k.c') || ') i2' END;
   -- the aggregation of receivable_stats() (its day a constant), with the
   -- sums of dso_report() and the items of _newly_overdue()
   RETURN QUERY EXECUTE replace(format(
@@ -179,13 +188,13 @@ BEGIN
                   count(*) FILTER (WHERE open_amount > 0 AND due < $1 - $3 AND due >= $1 - $3 - $4) AS late_n
            FROM (%s) items
            GROUP BY 1) s',
-    pgcredit._receivable_items_sql(for_customer IS NOT NULL)), '$1', quote_literal(as_of::text) || '::date')
-  USING as_of, for_customer, overdue_days, overdue_window;
+    items), '$1', quote_literal(as_of::text) || '::date')
+  USING as_of, customers, overdue_days, overdue_window;
 END
 $$;
-COMMENT ON FUNCTION pgcredit._book_rows(date, text, integer, integer) IS
-  'the rows of receivable_stats(as_of, for_customer) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
-REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text, integer, integer) FROM PUBLIC;
+COMMENT ON FUNCTION pgcredit._book_rows(date, text[], integer, integer) IS
+  'the rows of receivable_stats(as_of) (of the customers given; every customer''s when NULL) as the kept book holds them, with each customer''s sums of dso_report() and its row of _newly_overdue(as_of, overdue_days, overdue_window)';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_rows(date, text[], integer, integer) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit.refresh_book(day date DEFAULT pgcredit.as_of())
 RETURNS TABLE (customers bigint, computed bigint, whole boolean)
@@ -239,8 +248,8 @@ BEGIN
              r.dso_sales, r.late_first_due, r.late_items
       FROM unnest(changed) AS x(customer)
       LEFT JOIN pgcredit.exposure e ON e.customer = x.customer
-      LEFT JOIN LATERAL pgcredit._book_rows(refresh_book.day, x.customer, st.overdue_days, st.overdue_window) r
-        ON true;
+      LEFT JOIN pgcredit._book_rows(refresh_book.day, changed, st.overdue_days, st.overdue_window) r
+        ON r.customer = x.customer;
       UPDATE pgcredit.book_state SET built_at = pg_catalog.now();
       RETURN QUERY SELECT (SELECT count(*) FROM pgcredit.book_cache c WHERE c.in_book),
                           coalesce(cardinality(changed), 0)::bigint, false;

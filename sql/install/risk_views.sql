@@ -228,7 +228,7 @@ BEGIN
          UNION ALL
          SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
                 r.dso_receivables, r.dso_not_due, r.dso_sales
-         FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, NULL, NULL) r
+         FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
          WHERE (SELECT kept FROM ok)),
        t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
                     coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
@@ -445,7 +445,7 @@ BEGIN
   WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
   SELECT r.customer, r.late_first_due, r.late_items
-  FROM changed x CROSS JOIN LATERAL pgcredit._book_rows(as_of, x.customer, days, window_days) r
+  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), days, window_days) r
   WHERE (SELECT kept FROM ok) AND r.late_items > 0
   UNION ALL
   SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);

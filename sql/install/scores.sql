@@ -218,8 +218,9 @@ BEGIN
   WHERE (SELECT kept FROM ok) AND c.in_book
     AND c.customer NOT IN (SELECT x.customer FROM changed x)
   UNION ALL
-  SELECT r.*
-  FROM changed x CROSS JOIN LATERAL pgcredit._receivable_stats_computed(as_of, x.customer) r
+  SELECT r.customer, r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
+         r.oldest_days_past_due, r.dso_90, r.last_payment, r.behavioural_score, r.invoiced_12m
+  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
   WHERE (SELECT kept FROM ok)
   UNION ALL
   SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
