@@ -301,6 +301,23 @@ SELECT nextval('pgcredit.book_version_seq');
 RESET ROLE;
 SELECT bc_marked('2025-06-30', 'C9') AS read_kept, bc_diff('2025-06-30') AS differ;
 
+-- A table's owner may disable the guard on its table (doc/security.md):
+-- its writes then give no version, and the kept book, as exposure, falls
+-- behind until rebuild_exposure() repairs both
+CREATE ROLE regress_bc_owner;
+SELECT whole FROM pgcredit.refresh_book('2025-06-30');
+ALTER TABLE bc_invoice OWNER TO regress_bc_owner;
+SET ROLE regress_bc_owner;
+ALTER TABLE bc_invoice DISABLE TRIGGER zz_pgcredit_guard;
+UPDATE bc_invoice SET open_amount = open_amount + 1 WHERE id = 5005;
+ALTER TABLE bc_invoice ENABLE TRIGGER zz_pgcredit_guard;
+RESET ROLE;
+SELECT bc_kept('2025-06-30') AS kept, bc_diff('2025-06-30') > 0 AS behind,
+       (SELECT count(*) FROM pgcredit.verify_exposure()) AS exposure_mismatches;
+SELECT pgcredit.rebuild_exposure() AS fixed;
+SELECT bc_kept('2025-06-30') AS kept, bc_diff('2025-06-30') AS differ,
+       (SELECT count(*) FROM pgcredit.verify_exposure()) AS exposure_mismatches;
+
 \c :regress_db
 DROP DATABASE regress_book_cache;
-DROP ROLE regress_bc_reader, regress_bc_controller, regress_bc_nobody, regress_bc_app;
+DROP ROLE regress_bc_reader, regress_bc_controller, regress_bc_nobody, regress_bc_app, regress_bc_owner;
