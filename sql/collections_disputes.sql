@@ -479,6 +479,8 @@ SELECT relid FROM pgcredit.detach('ds_score');
 SELECT relid FROM pgcredit.detach('ds_nokey');
 SELECT relid FROM pgcredit.detach('ds_owned');
 DROP TABLE ds_invoice, ds_ledger, ds_order, ds_score, ds_nokey;
+-- (the write-offs of disputes written off first: they name their dispute)
+DELETE FROM pgcredit.write_off WHERE dispute_id IS NOT NULL;
 DELETE FROM pgcredit.collection_dispute;
 DELETE FROM pgcredit.collection_action WHERE customer LIKE 'DS%';
 DELETE FROM pgcredit.collection_state; DELETE FROM pgcredit.collection_run;

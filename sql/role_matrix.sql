@@ -169,6 +169,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.release_held_order(bigint,text)', 'controller'),
   ('pgcredit.refresh_scores(date)', 'controller'),
   ('pgcredit.refresh_book(date)', 'controller'),
+  ('pgcredit.write_off(text,numeric,date,text)', 'controller'),
+  ('pgcredit.record_recovery(bigint,numeric,date,text)', 'controller'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
   -- a sales user may ask for a limit too, never approve one
@@ -255,6 +257,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._disputes_out_of_score(date)', 'owner'),
   ('pgcredit._book_patch_limit(bigint)', 'owner'),
   ('pgcredit._book_changed()', 'owner'),
+  ('pgcredit._check_loss(text,numeric,date)', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
@@ -443,6 +446,10 @@ INSERT INTO decided_relation VALUES
   -- risk: written by pgcredit's functions and triggers alone
   ('pgcredit.score_history',        'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.alert',                'table', 'reader', 'owner', 'owner', 'owner'),
+  -- losses: written by write_off(), write_off_dispute(), record_recovery()
+  ('pgcredit.write_off',            'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.recovery',             'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.losses',               'view',  'reader', 'owner', 'owner', 'owner'),
   -- the kept book: written by refresh_book() and the triggers alone
   ('pgcredit.book_state',           'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.book_cache',           'table', 'reader', 'owner', 'owner', 'owner'),
@@ -536,6 +543,8 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.cover_id_seq',         'owner', 'owner', 'owner'),
   -- the guard's book versions (the guard draws them as pgcredit's owner)
   ('pgcredit.book_version_seq',     'owner', 'owner', 'owner'),
+  ('pgcredit.write_off_id_seq',     'owner', 'owner', 'owner'),
+  ('pgcredit.recovery_id_seq',      'owner', 'owner', 'owner'),
   -- identity columns: an admin's INSERT draws the number through the
   -- table, needing no right on the sequence
   ('pgcredit.approval_authority_id_seq', 'owner', 'owner', 'owner'),

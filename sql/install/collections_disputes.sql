@@ -422,6 +422,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   d pgcredit.collection_dispute;
+  w record;
   seen record;
   item record;
 BEGIN
@@ -467,6 +468,14 @@ BEGIN
     d.customer, jsonb_build_object('dispute', d.id, 'status', 'open'),
     jsonb_build_object('dispute', d.id, 'status', d.status, 'closed_on', d.closed_on, 'open_amount', d.closed_amount),
     note);
+  -- what a dispute written off leaves open is a loss (losses.sql): its
+  -- customer's item as it stands, in the account's currency
+  IF d.status = 'written_off' AND d.closed_amount > 0 THEN
+    INSERT INTO pgcredit.write_off (customer, amount, written_off_on, reason, dispute_id, recorded_by)
+    VALUES (d.customer, d.closed_amount, d.closed_on, note, d.id, pgcredit._actor())
+    RETURNING * INTO w;
+    PERFORM pgcredit._audit('write_off', w.customer, NULL, to_jsonb(w), note);
+  END IF;
   RETURN d;
 END
 $$;

@@ -36,6 +36,8 @@ INSERT INTO pgcredit.risk_settings (watch_utilisation_pct) VALUES (75);
 -- an invoice through the guard, which gives its customer a book version
 INSERT INTO invoice (customer, open_amount, due) VALUES ('B', 25, current_date + 10);
 SELECT pgcredit.refresh_scores();
+SELECT pgcredit.write_off('A', 40, current_date, 'dump test');
+SELECT pgcredit.record_recovery((SELECT max(id) FROM pgcredit.write_off), 15, current_date, 'dump test');
 SELECT pgcredit.add_category('deliveries', 'orders', 'shipped, not invoiced');
 CREATE TABLE delivery (id serial PRIMARY KEY, customer text NOT NULL, amount numeric NOT NULL);
 SELECT pgcredit.attach_orders('delivery', 'customer', 'amount', category => 'deliveries');
@@ -80,6 +82,8 @@ my @same = (
 	[ 'collection actions' => 'SELECT * FROM pgcredit.collection_action ORDER BY id' ],
 	[ 'collection items' => 'SELECT action_id, relid::text, item_key, due, amount, level FROM pgcredit.collection_action_item ORDER BY 1, 2, 3' ],
 	[ 'collection runs'  => 'SELECT as_of, runs, actions FROM pgcredit.collection_run ORDER BY as_of' ],
+	[ 'write-offs'       => 'SELECT * FROM pgcredit.write_off ORDER BY id' ],
+	[ 'recoveries'       => 'SELECT * FROM pgcredit.recovery ORDER BY id' ],
 	[ 'guard triggers'   => "SELECT tgname, tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'zz_pgcredit%' ORDER BY 1, 2" ]);
 for my $c (@same)
 {
@@ -95,6 +99,9 @@ sub copy { return PgCreditTest::sql($node, $dst, "SET client_min_messages = warn
 
 is(copy('SELECT count(*) FROM pgcredit.verify_exposure()'), '0',
 	'exposure matches the tables after restore');
+# write-off numbers go on after the restore
+is(copy(q{SELECT id > (SELECT min(id) FROM pgcredit.write_off) FROM pgcredit.write_off('A', 1, current_date, 'after restore')}),
+	't', 'after restore, a write-off takes the next number');
 # the kept book is not dumped: the copy computes its book until it keeps
 # one; the book versions go on from those the exposure rows hold, so a
 # version is never given twice
