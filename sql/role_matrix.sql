@@ -171,6 +171,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit.refresh_book(date)', 'controller'),
   ('pgcredit.write_off(text,numeric,date,text)', 'controller'),
   ('pgcredit.record_recovery(bigint,numeric,date,text)', 'controller'),
+  ('pgcredit.set_provision_settings(text,integer,numeric,text)', 'controller'),
+  ('pgcredit.set_provision_rates(numeric,numeric,numeric,numeric,numeric,text)', 'controller'),
+  ('pgcredit.refresh_provision_matrix(date)', 'controller'),
+  ('pgcredit.roll_rates(date,integer)', 'reader'),
+  ('pgcredit.expected_credit_loss_at(date)', 'reader'),
+  ('pgcredit.provision_at(date)', 'reader'),
+  ('pgcredit._aging_position(date,date)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
   -- a sales user may ask for a limit too, never approve one
@@ -258,6 +265,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._book_patch_limit(bigint)', 'owner'),
   ('pgcredit._book_changed()', 'owner'),
   ('pgcredit._check_loss(text,numeric,date)', 'owner'),
+  ('pgcredit._provision_settings()', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
@@ -450,6 +458,12 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.write_off',            'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.recovery',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.losses',               'view',  'reader', 'owner', 'owner', 'owner'),
+  -- expected credit loss: settings and rates through the functions
+  ('pgcredit.provision_settings',   'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.provision_rate',       'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.provision_matrix',     'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.expected_credit_loss', 'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.provision',            'view',  'reader', 'owner', 'owner', 'owner'),
   -- the kept book: written by refresh_book() and the triggers alone
   ('pgcredit.book_state',           'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.book_cache',           'table', 'reader', 'owner', 'owner', 'owner'),
