@@ -77,6 +77,32 @@ SELECT status, closed_amount FROM pgcredit.write_off_dispute(:d1, 'not worth cha
 SELECT customer, amount, written_off_on, reason, dispute_id = :d1 AS from_dispute
 FROM pgcredit.write_off WHERE dispute_id IS NOT NULL;
 
+-- The post-mortem of a write-off: what the signals said before it.  L1's
+-- history, as the scoring, the guard and dunning would have left it
+-- (written here directly): scores falling from B to E over the year,
+-- the limit lowered from 1000 to 200, alerts and dunning in the last
+-- months, one alert and one letter too old to count
+INSERT INTO pgcredit.score_history (customer, as_of, combined_score, tier) VALUES
+  ('L1', '2024-05-31', 72, 'B'), ('L1', '2024-11-30', 55, 'C'), ('L1', '2025-02-28', 41, 'D'),
+  ('L1', '2025-05-31', 22, 'E'), ('L1', '2025-06-30', 10, 'E');
+INSERT INTO pgcredit.exposure_history (customer, changed_at, receivables, open_orders, has_account, credit_limit,
+                                       tolerance_pct, status, xact_id) VALUES
+  ('L1', '2024-06-01 10:00+00', 400, 0, true, 1000, 0, 'ok', 1),
+  ('L1', '2025-03-01 10:00+00', 400, 0, true, 200, 0, 'watch', 2),
+  ('L1', '2025-06-10 10:00+00', 400, 0, true, 200, 0, 'hold', 3);
+INSERT INTO pgcredit.alert (kind, customer, details) VALUES
+  ('overdue_30', 'L1', '{"as_of": "2024-05-15"}'), ('score_downgrade', 'L1', '{"as_of": "2025-02-28"}'),
+  ('overdue_90', 'L1', '{"as_of": "2025-05-31"}'), ('score_downgrade', 'L1', '{"as_of": "2025-05-31"}');
+INSERT INTO pgcredit.collection_action (as_of, customer, policy, level, days, channel, template, amount, items, overdue)
+VALUES ('2024-06-01', 'L1', 'std', 1, 7, 'email', 't1', 400, 1, 400),
+       ('2025-03-01', 'L1', 'std', 1, 7, 'email', 't1', 400, 1, 400),
+       ('2025-04-15', 'L1', 'std', 2, 30, 'letter', 't2', 400, 1, 400),
+       ('2025-06-01', 'L1', 'std', 3, 90, 'agency', 't3', 400, 1, 400);
+SELECT * FROM pgcredit.write_off_post_mortem WHERE customer = 'L1';
+-- a write-off with no history before it has empty signals
+SELECT customer, score_12m_before, last_score, limit_at_write_off, alerts_12m, dunning_actions_12m
+FROM pgcredit.write_off_post_mortem WHERE customer = 'L2';
+
 -- Rights: controllers write, readers read, no one else
 CREATE ROLE regress_ls_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_ls_controller IN ROLE pgcredit_controller;

@@ -10211,6 +10211,81 @@ COMMENT ON COLUMN pgcredit.losses.recovered IS 'recovered in the month, on write
 COMMENT ON COLUMN pgcredit.losses.net_loss IS 'written_off less recovered';
 REVOKE ALL ON pgcredit.losses FROM PUBLIC;
 GRANT SELECT ON pgcredit.losses TO pgcredit_reader;
+
+-- What the signals said before each write-off: the customer's scores and
+-- tiers, limit and status, alerts and dunning in the months before
+CREATE VIEW pgcredit.write_off_post_mortem AS
+SELECT w.id AS write_off_id, w.customer, w.written_off_on, round(w.amount, 2) AS written_off,
+       round(w.amount - coalesce(rec.recovered, 0), 2) AS net_loss,
+       s12.combined_score AS score_12m_before, s12.tier AS tier_12m_before,
+       s6.combined_score AS score_6m_before, s6.tier AS tier_6m_before,
+       s3.combined_score AS score_3m_before, s3.tier AS tier_3m_before,
+       sl.combined_score AS last_score, sl.tier AS last_tier, sl.as_of AS last_scored_on,
+       round(h12.credit_limit, 2) AS limit_12m_before, round(hl.credit_limit, 2) AS limit_at_write_off,
+       hl.status AS status_at_write_off,
+       coalesce(al.alerts, 0) AS alerts_12m, al.first_alert_on, al.alert_kinds,
+       coalesce(du.actions, 0) AS dunning_actions_12m, du.first_dunning_on, du.highest_level AS highest_dunning_level
+FROM pgcredit.write_off w
+LEFT JOIN LATERAL (SELECT sum(r.amount) AS recovered FROM pgcredit.recovery r WHERE r.write_off_id = w.id) rec ON true
+-- the latest scoring on or before 12, 6 and 3 months before, and before the day
+LEFT JOIN LATERAL (SELECT h.combined_score, h.tier FROM pgcredit.score_history h
+                   WHERE h.customer = w.customer AND h.as_of <= (w.written_off_on - interval '12 months')::date
+                   ORDER BY h.as_of DESC LIMIT 1) s12 ON true
+LEFT JOIN LATERAL (SELECT h.combined_score, h.tier FROM pgcredit.score_history h
+                   WHERE h.customer = w.customer AND h.as_of <= (w.written_off_on - interval '6 months')::date
+                   ORDER BY h.as_of DESC LIMIT 1) s6 ON true
+LEFT JOIN LATERAL (SELECT h.combined_score, h.tier FROM pgcredit.score_history h
+                   WHERE h.customer = w.customer AND h.as_of <= (w.written_off_on - interval '3 months')::date
+                   ORDER BY h.as_of DESC LIMIT 1) s3 ON true
+LEFT JOIN LATERAL (SELECT h.combined_score, h.tier, h.as_of FROM pgcredit.score_history h
+                   WHERE h.customer = w.customer AND h.as_of < w.written_off_on
+                   ORDER BY h.as_of DESC LIMIT 1) sl ON true
+-- the limit and status the guard held then (exposure_history)
+LEFT JOIN LATERAL (SELECT x.credit_limit FROM pgcredit.exposure_history x
+                   WHERE x.customer = w.customer AND x.changed_at < (w.written_off_on - interval '12 months' + interval '1 day')
+                   ORDER BY x.changed_at DESC LIMIT 1) h12 ON true
+LEFT JOIN LATERAL (SELECT x.credit_limit, x.status FROM pgcredit.exposure_history x
+                   WHERE x.customer = w.customer AND x.changed_at < (w.written_off_on + 1)
+                   ORDER BY x.changed_at DESC LIMIT 1) hl ON true
+-- the alerts of the twelve months up to the day (by the day they name, else
+-- the day raised)
+LEFT JOIN LATERAL (SELECT count(*) AS alerts, min(d.day) AS first_alert_on,
+                          string_agg(DISTINCT a.kind, ', ' ORDER BY a.kind) AS alert_kinds
+                   FROM pgcredit.alert a
+                   CROSS JOIN LATERAL (SELECT coalesce((a.details ->> 'as_of')::date, a.raised_at::date) AS day) d
+                   WHERE a.customer = w.customer
+                     AND d.day > (w.written_off_on - interval '12 months')::date AND d.day <= w.written_off_on) al ON true
+-- the dunning of those months
+LEFT JOIN LATERAL (SELECT count(*) AS actions, min(c.as_of) AS first_dunning_on, max(c.level) AS highest_level
+                   FROM pgcredit.collection_action c
+                   WHERE c.customer = w.customer
+                     AND c.as_of > (w.written_off_on - interval '12 months')::date AND c.as_of <= w.written_off_on) du ON true;
+COMMENT ON VIEW pgcredit.write_off_post_mortem IS 'for each write-off, what the signals said before it: the customer''s combined score and tier 12, 6 and 3 months before and at its last scoring, its limit then and at the write-off, its status, the alerts and the dunning of the twelve months before';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.write_off_id IS 'the write-off';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.written_off_on IS 'the day written off';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.written_off IS 'the amount written off';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.net_loss IS 'less what was recovered on it';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.score_12m_before IS 'the combined score of the latest scoring on or before 12 months before (NULL: none)';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.tier_12m_before IS 'its tier';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.score_6m_before IS 'the same 6 months before';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.tier_6m_before IS 'its tier';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.score_3m_before IS 'the same 3 months before';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.tier_3m_before IS 'its tier';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.last_score IS 'the combined score of the last scoring before the write-off';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.last_tier IS 'its tier';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.last_scored_on IS 'the day of that scoring';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.limit_12m_before IS 'the credit limit the guard held at the end of the day 12 months before (exposure_history; NULL: none recorded by then)';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.limit_at_write_off IS 'the credit limit at the end of the day written off';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.status_at_write_off IS 'the account status then';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.alerts_12m IS 'alerts of the twelve months up to the write-off (by the day they name, else the day raised)';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.first_alert_on IS 'the day of the first of them';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.alert_kinds IS 'their kinds, comma-separated';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.dunning_actions_12m IS 'dunning actions of those months';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.first_dunning_on IS 'the day of the first';
+COMMENT ON COLUMN pgcredit.write_off_post_mortem.highest_dunning_level IS 'the highest level reached';
+REVOKE ALL ON pgcredit.write_off_post_mortem FROM PUBLIC;
+GRANT SELECT ON pgcredit.write_off_post_mortem TO pgcredit_reader;
 -- <<< losses
 
 -- >>> the kept book (book_cache.sql): exposure.book_version, set by the

@@ -458,6 +458,7 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.write_off',            'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.recovery',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.losses',               'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.write_off_post_mortem', 'view', 'reader', 'owner', 'owner', 'owner'),
   -- expected credit loss: settings and rates through the functions
   ('pgcredit.provision_settings',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.provision_rate',       'table', 'reader', 'owner', 'owner', 'owner'),
