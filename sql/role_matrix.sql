@@ -178,6 +178,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.expected_credit_loss_at(date)', 'reader'),
   ('pgcredit.provision_at(date)', 'reader'),
   ('pgcredit._aging_position(date,date)', 'reader'),
+  ('pgcredit.altman_z2(numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
+  ('pgcredit.altman_zone(numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
   -- a sales user may ask for a limit too, never approve one
@@ -459,6 +461,9 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.recovery',             'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.losses',               'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.write_off_post_mortem', 'view', 'reader', 'owner', 'owner', 'owner'),
+  -- customers' yearly figures: controllers load them (load_csv), as scores
+  ('pgcredit.financial_statement',  'table', 'reader', 'controller', 'controller', 'controller'),
+  ('pgcredit.financial_ratios',     'view',  'reader', 'owner', 'owner', 'owner'),
   -- expected credit loss: settings and rates through the functions
   ('pgcredit.provision_settings',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.provision_rate',       'table', 'reader', 'owner', 'owner', 'owner'),

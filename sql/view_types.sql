@@ -32,7 +32,8 @@ ORDER BY 1, 2;
 -- Every view has a column day of type date, but these: an event log whose
 -- rows carry their time, the tier churn whose rows carry the day scored,
 -- the losses whose rows carry their month, the post-mortems whose rows
--- carry the day written off,
+-- carry the day written off, the financial ratios whose rows carry their
+-- fiscal year end,
 -- the import view that load_csv writes, and the cover policies, the same
 -- every day
 SELECT c.relname AS view_without_day
