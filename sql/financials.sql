@@ -1,8 +1,16 @@
 -- Customers' financial statements, loaded with load_csv; their ratios and
 -- Altman's Z'' for private firms, checked against figures worked out by
--- hand; bad rows rejected with their reason; rights.
+-- hand; bad rows rejected with their reason; the financial score as a
+-- part of the combined score; rights.  In a database of its own.
+\set SHOW_CONTEXT never
+\set regress_db :DBNAME
+SET client_min_messages = warning;
+DROP DATABASE IF EXISTS regress_financials;
+CREATE DATABASE regress_financials;
+\c regress_financials
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
+CREATE EXTENSION pgcredit;
 
 -- Three firms, by hand (X1 = (CA - CL) / TA, X2 = RE / TA, X3 = EBIT / TA,
 -- X4 = equity / TL; Z'' = 6.56 X1 + 3.26 X2 + 6.72 X3 + 1.05 X4):
@@ -43,12 +51,37 @@ SELECT pgcredit.altman_z2(300, 200, 200, 50, 400, 1000, 600) AS grey,
        pgcredit.altman_zone(2.60) AS at_2_60, pgcredit.altman_zone(1.10) AS at_1_10,
        pgcredit.altman_zone(1.0999) AS below_1_10, pgcredit.altman_zone(2.6001) AS above_2_60;
 
+-- The financial score: Z'' of the latest statement of the 24 months
+-- before the day, 25 points a unit (GREY: 2.344 x 25 = 58.60)
+SELECT * FROM pgcredit.financial_score_now('2025-06-30', NULL) ORDER BY customer;
+SELECT count(*) AS too_old FROM pgcredit.financial_score_now('2026-12-31', 'GREY');
+SELECT fiscal_year_end FROM pgcredit.financial_score_now('2024-06-30', 'SICK');
+-- in the combined score with its weight (0 by default: not counted).
+-- GREY has an account of 1000 and nothing owed: utilisation 0, its part
+-- 100 at weight 0.2.  With the financial score at weight 0.5:
+-- (0.2 x 100 + 0.5 x 58.60) / 0.7 = 49.3 / 0.7 = 70.43
+-- (the account is opened today, so today is read, with a statement of
+-- the same figures a month old)
+SELECT customer FROM pgcredit.open_account('GREY', 1000);
+INSERT INTO pgcredit.financial_statement (customer, fiscal_year_end, ebit, current_assets, current_liabilities,
+                                          total_assets, total_liabilities, retained_earnings, equity)
+VALUES ('GREY', current_date - 30, 50, 300, 200, 1000, 600, 200, 400);
+SELECT customer, combined_score FROM pgcredit.customer_risk_at(current_date, 'GREY');
+INSERT INTO pgcredit.risk_settings (weight_financial) VALUES (0.5);
+SELECT customer, combined_score FROM pgcredit.customer_risk_at(current_date, 'GREY');
+SELECT customer, combined_score FROM pgcredit.customer_risk_at(current_date) WHERE customer = 'GREY';
+SELECT pgcredit.combined_score(NULL, NULL, 0, 58.60) AS four_parts, pgcredit.combined_score(NULL, NULL, 0) AS three_parts;
+SELECT customers FROM pgcredit.refresh_scores('2025-06-30');
+SELECT customer, combined_score, tier FROM pgcredit.score_history WHERE customer = 'GREY';
+UPDATE pgcredit.risk_settings SET weight_financial = -1;
+UPDATE pgcredit.risk_settings SET weight_financial = 'NaN';
+
 -- Rights: controllers load, readers read
 CREATE ROLE regress_fs_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_fs_controller IN ROLE pgcredit_controller;
 CREATE ROLE regress_fs_nobody;
 SET ROLE regress_fs_reader;
-SELECT count(*) AS statements FROM pgcredit.financial_ratios;
+SELECT count(*) AS statements FROM pgcredit.financial_ratios WHERE fiscal_year_end < '2025-01-01';
 SELECT status FROM pgcredit.load_csv('pgcredit.financial_statement',
   E'customer,fiscal_year_end,ebit,current_assets,current_liabilities,total_assets,total_liabilities,retained_earnings,equity\nR,2024-12-31,1,1,1,10,5,1,5\n');
 RESET ROLE;
@@ -61,7 +94,6 @@ SELECT count(*) FROM pgcredit.financial_ratios;
 SELECT count(*) FROM pgcredit.financial_statement;
 RESET ROLE;
 
-DELETE FROM pgcredit.financial_statement;
-DELETE FROM pgcredit.import_reject WHERE run_id IN (SELECT id FROM pgcredit.import_run WHERE target = 'pgcredit.financial_statement'::regclass);
-DELETE FROM pgcredit.import_run WHERE target = 'pgcredit.financial_statement'::regclass;
+\c :regress_db
+DROP DATABASE regress_financials;
 DROP ROLE regress_fs_reader, regress_fs_controller, regress_fs_nobody;

@@ -80,6 +80,11 @@ ALTER TABLE pgcredit.risk_settings
   ADD COLUMN broken_promise_penalty numeric NOT NULL DEFAULT 0
     CHECK (broken_promise_penalty >= 0 AND broken_promise_penalty < 'Infinity');
 COMMENT ON COLUMN pgcredit.risk_settings.broken_promise_penalty IS 'points refresh_scores() takes off the combined score (not below 0) for each promise to pay the customer broke whose day fell in the 365 days before the day scored (0: none)';
+
+-- The financial score's weight in the combined score (financials.sql)
+ALTER TABLE pgcredit.risk_settings
+  ADD COLUMN weight_financial numeric NOT NULL DEFAULT 0 CHECK (weight_financial >= 0 AND weight_financial < 'Infinity');
+COMMENT ON COLUMN pgcredit.risk_settings.weight_financial IS 'weight of the financial score (Altman''s Z'''' of the customer''s latest financial statement, 25 points a unit, 0 to 100) in the combined score (0: not counted)';
 COMMENT ON COLUMN pgcredit.score_history.combined_score IS 'weighted mean of the behavioural score, the external score and 100 minus utilisation (capped to 0-100), over the parts known, with risk_settings weights; less risk_settings.broken_promise_penalty for each promise to pay broken in the 365 days before (not below 0)';
 
 ALTER TABLE pgcredit.score_history
@@ -96,7 +101,7 @@ RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10, 5, false, 90, 10,
-                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0)::pgcredit.risk_settings)
+                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0, 0)::pgcredit.risk_settings)
 $$;
 
 ----------------------------------------------------------------------
@@ -498,20 +503,22 @@ BEGIN
   DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
        x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
+       fs AS (SELECT * FROM pgcredit.financial_score_now(refresh_scores.as_of, NULL)),
        c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
              UNION SELECT customer FROM s),
        -- promises to pay broken in the 365 days before the day, when
        -- they cost points (collections_promises.sql)
        bp AS (SELECT b.customer, b.broken FROM pgcredit.broken_promises_at(refresh_scores.as_of) b
               WHERE cfg.broken_promise_penalty > 0 AND b.broken > 0),
-       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score,
+       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score, fs.scaled_score AS financial_score,
                     round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                           / nullif(a.credit_limit, 0), 2) AS utilisation,
                     coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
                     s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue,
                     bp.broken
              FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
-             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN bp USING (customer)),
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN fs USING (customer)
+             LEFT JOIN bp USING (customer)),
        -- the settings read once, above, not once a customer: the score
        -- and the tiers are inlined expressions over columns (materialized,
        -- so that each customer's score is computed once); broken promises
@@ -520,9 +527,9 @@ BEGIN
              SELECT f.*, CASE WHEN f.broken IS NULL OR k.combined IS NULL THEN k.combined
                               ELSE greatest(0, k.combined - cfg.broken_promise_penalty * f.broken) END AS combined
              FROM f CROSS JOIN LATERAL (
-               SELECT pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation,
+               SELECT pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation, f.financial_score,
                                         cfg.weight_behaviour, cfg.weight_external,
-                                        cfg.weight_utilisation) AS combined) k)
+                                        cfg.weight_utilisation, cfg.weight_financial) AS combined) k)
   INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
                                       combined_score, tier, receivables, open_orders, oldest_days_past_due,
                                       score_tier, overdue)
@@ -5593,6 +5600,8 @@ SELECT q.customer, round(q.credit_limit, 2), round(q.exposure, 2), round(q.recei
 FROM (
 WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
+     -- the financial score of the latest statement (financials.sql)
+     fs AS (SELECT * FROM pgcredit.financial_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
      h AS (SELECT customer, tier FROM pgcredit.score_history
            WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
@@ -5638,8 +5647,8 @@ SELECT c.customer,
        CASE WHEN e.has_account THEN e.status ELSE ''no account'' END AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
-       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
-                         cfg.weight_external, cfg.weight_utilisation) AS combined_score,
+       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, fs.scaled_score, cfg.weight_behaviour,
+                         cfg.weight_external, cfg.weight_utilisation, cfg.weight_financial) AS combined_score,
        coalesce(h.tier, a.risk_tier) AS risk_tier,
        coalesce(s.oldest_days_past_due, 0) AS days_past_due,
        s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
@@ -5650,6 +5659,7 @@ LEFT JOIN pgcredit.account a USING (customer)
 LEFT JOIN e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
+LEFT JOIN fs USING (customer)
 LEFT JOIN h USING (customer)
 LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row
@@ -11137,6 +11147,62 @@ COMMENT ON COLUMN pgcredit.financial_ratios.z_score IS 'Altman''s Z'''' = 6.56 X
 COMMENT ON COLUMN pgcredit.financial_ratios.zone IS 'safe (above 2.60), grey, or distress (below 1.10)';
 REVOKE ALL ON pgcredit.financial_ratios FROM PUBLIC;
 GRANT SELECT ON pgcredit.financial_ratios TO pgcredit_reader;
+
+-- Each customer's financial score on a day: the Z'' of its latest
+-- statement of the 24 months before, 25 points a unit from 0 to 100 (the
+-- distress line of 1.10 is 27.5, the safe line of 2.60 65)
+CREATE FUNCTION pgcredit.financial_score_now(as_of date, for_customer text)
+RETURNS TABLE (customer text, fiscal_year_end date, z_score numeric, zone text, scaled_score numeric)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT DISTINCT ON (f.customer) f.customer, f.fiscal_year_end, z.z, pgcredit.altman_zone(z.z),
+         greatest(0, least(100, round(z.z * 25, 2)))
+  FROM pgcredit.financial_statement f
+  CROSS JOIN LATERAL (SELECT pgcredit.altman_z2(f.current_assets, f.current_liabilities, f.retained_earnings,
+                                                f.ebit, f.equity, f.total_assets, f.total_liabilities) AS z) z
+  WHERE f.fiscal_year_end <= $1 AND f.fiscal_year_end > ($1 - interval '24 months')::date
+    AND ($2 IS NULL OR f.customer = $2) AND z.z IS NOT NULL
+  ORDER BY f.customer, f.fiscal_year_end DESC
+$$;
+COMMENT ON FUNCTION pgcredit.financial_score_now(date, text) IS
+  'each customer''s (one customer''s; every customer''s when NULL) financial score on a day: Altman''s Z'''' of its latest financial statement with a fiscal year end in the 24 months up to the day, its zone, and the score brought to 0-100 (25 points a unit)';
+REVOKE EXECUTE ON FUNCTION pgcredit.financial_score_now(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.financial_score_now(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit._combine(behavioural numeric, external numeric, utilisation_pct numeric, financial numeric,
+                                  w_behaviour numeric, w_external numeric, w_utilisation numeric,
+                                  w_financial numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  -- the weighted parts over the weights of the parts that are known, as
+  -- _combine() of three parts, with the financial score a fourth
+  SELECT CASE WHEN (CASE WHEN $1 IS NULL THEN 0 ELSE $5 END + CASE WHEN $2 IS NULL THEN 0 ELSE $6 END
+                    + CASE WHEN $3 IS NULL THEN 0 ELSE $7 END + CASE WHEN $4 IS NULL THEN 0 ELSE $8 END) > 0
+              THEN round((CASE WHEN $1 IS NULL THEN 0 ELSE $5 * $1 END
+                          + CASE WHEN $2 IS NULL THEN 0 ELSE $6 * $2 END
+                          + CASE WHEN $3 IS NULL THEN 0 ELSE $7 * greatest(0, least(100, 100 - $3)) END
+                          + CASE WHEN $4 IS NULL THEN 0 ELSE $8 * $4 END)
+                         / (CASE WHEN $1 IS NULL THEN 0 ELSE $5 END + CASE WHEN $2 IS NULL THEN 0 ELSE $6 END
+                            + CASE WHEN $3 IS NULL THEN 0 ELSE $7 END + CASE WHEN $4 IS NULL THEN 0 ELSE $8 END), 2) END
+$$;
+COMMENT ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) IS
+  'the combined score with the weights given, the financial score a fourth part: inlined where a view scores many customers';
+REVOKE EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric, financial numeric)
+RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._combine($1, $2, $3, $4, s.weight_behaviour, s.weight_external, s.weight_utilisation,
+                           s.weight_financial)
+  FROM pgcredit._settings_or_default() s
+$$;
+COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) IS
+  'the combined score of the views and refresh_scores(): the weighted mean of the behavioural score, the external score, 100 minus utilisation (capped to 0-100) and the financial score, over the parts known, with risk_settings weights';
+REVOKE EXECUTE ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) TO pgcredit_reader;
 -- <<< financials
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as

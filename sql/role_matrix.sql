@@ -180,6 +180,9 @@ INSERT INTO decided_function VALUES
   ('pgcredit._aging_position(date,date)', 'reader'),
   ('pgcredit.altman_z2(numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.altman_zone(numeric)', 'reader'),
+  ('pgcredit.financial_score_now(date,text)', 'reader'),
+  ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
+  ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
   -- approvals: controllers ask, approve (with authority) and reject
   -- a sales user may ask for a limit too, never approve one

@@ -100,3 +100,59 @@ COMMENT ON COLUMN pgcredit.financial_ratios.z_score IS 'Altman''s Z'''' = 6.56 X
 COMMENT ON COLUMN pgcredit.financial_ratios.zone IS 'safe (above 2.60), grey, or distress (below 1.10)';
 REVOKE ALL ON pgcredit.financial_ratios FROM PUBLIC;
 GRANT SELECT ON pgcredit.financial_ratios TO pgcredit_reader;
+
+-- Each customer's financial score on a day: the Z'' of its latest
+-- statement of the 24 months before, 25 points a unit from 0 to 100 (the
+-- distress line of 1.10 is 27.5, the safe line of 2.60 65)
+CREATE FUNCTION pgcredit.financial_score_now(as_of date, for_customer text)
+RETURNS TABLE (customer text, fiscal_year_end date, z_score numeric, zone text, scaled_score numeric)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT DISTINCT ON (f.customer) f.customer, f.fiscal_year_end, z.z, pgcredit.altman_zone(z.z),
+         greatest(0, least(100, round(z.z * 25, 2)))
+  FROM pgcredit.financial_statement f
+  CROSS JOIN LATERAL (SELECT pgcredit.altman_z2(f.current_assets, f.current_liabilities, f.retained_earnings,
+                                                f.ebit, f.equity, f.total_assets, f.total_liabilities) AS z) z
+  WHERE f.fiscal_year_end <= $1 AND f.fiscal_year_end > ($1 - interval '24 months')::date
+    AND ($2 IS NULL OR f.customer = $2) AND z.z IS NOT NULL
+  ORDER BY f.customer, f.fiscal_year_end DESC
+$$;
+COMMENT ON FUNCTION pgcredit.financial_score_now(date, text) IS
+  'each customer''s (one customer''s; every customer''s when NULL) financial score on a day: Altman''s Z'''' of its latest financial statement with a fiscal year end in the 24 months up to the day, its zone, and the score brought to 0-100 (25 points a unit)';
+REVOKE EXECUTE ON FUNCTION pgcredit.financial_score_now(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.financial_score_now(date, text) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit._combine(behavioural numeric, external numeric, utilisation_pct numeric, financial numeric,
+                                  w_behaviour numeric, w_external numeric, w_utilisation numeric,
+                                  w_financial numeric)
+RETURNS numeric LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+  -- the weighted parts over the weights of the parts that are known, as
+  -- _combine() of three parts, with the financial score a fourth
+  SELECT CASE WHEN (CASE WHEN $1 IS NULL THEN 0 ELSE $5 END + CASE WHEN $2 IS NULL THEN 0 ELSE $6 END
+                    + CASE WHEN $3 IS NULL THEN 0 ELSE $7 END + CASE WHEN $4 IS NULL THEN 0 ELSE $8 END) > 0
+              THEN round((CASE WHEN $1 IS NULL THEN 0 ELSE $5 * $1 END
+                          + CASE WHEN $2 IS NULL THEN 0 ELSE $6 * $2 END
+                          + CASE WHEN $3 IS NULL THEN 0 ELSE $7 * greatest(0, least(100, 100 - $3)) END
+                          + CASE WHEN $4 IS NULL THEN 0 ELSE $8 * $4 END)
+                         / (CASE WHEN $1 IS NULL THEN 0 ELSE $5 END + CASE WHEN $2 IS NULL THEN 0 ELSE $6 END
+                            + CASE WHEN $3 IS NULL THEN 0 ELSE $7 END + CASE WHEN $4 IS NULL THEN 0 ELSE $8 END), 2) END
+$$;
+COMMENT ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) IS
+  'the combined score with the weights given, the financial score a fourth part: inlined where a view scores many customers';
+REVOKE EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._combine(numeric, numeric, numeric, numeric, numeric, numeric, numeric, numeric) TO pgcredit_reader;
+
+CREATE FUNCTION pgcredit.combined_score(behavioural numeric, external numeric, utilisation_pct numeric, financial numeric)
+RETURNS numeric LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT pgcredit._combine($1, $2, $3, $4, s.weight_behaviour, s.weight_external, s.weight_utilisation,
+                           s.weight_financial)
+  FROM pgcredit._settings_or_default() s
+$$;
+COMMENT ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) IS
+  'the combined score of the views and refresh_scores(): the weighted mean of the behavioural score, the external score, 100 minus utilisation (capped to 0-100) and the financial score, over the parts known, with risk_settings weights';
+REVOKE EXECUTE ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.combined_score(numeric, numeric, numeric, numeric) TO pgcredit_reader;

@@ -52,6 +52,7 @@ CREATE TABLE pgcredit.risk_settings (
   disputed_in_score         boolean NOT NULL DEFAULT true,
   broken_promise_penalty    numeric NOT NULL DEFAULT 0
                             CHECK (broken_promise_penalty >= 0 AND broken_promise_penalty < 'Infinity'),
+  weight_financial          numeric NOT NULL DEFAULT 0 CHECK (weight_financial >= 0 AND weight_financial < 'Infinity'),
   CHECK (weight_behaviour + weight_external + weight_utilisation > 0),
   CHECK (tier_a_min > tier_b_min AND tier_b_min > tier_c_min AND tier_c_min > tier_d_min)
 );
@@ -76,6 +77,7 @@ COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_signals IS 'automatic watch:
 COMMENT ON COLUMN pgcredit.risk_settings.auto_watch_calm_days IS 'automatic watch: a signal reason is gone only once no listed signal fired at a scoring of the last this many days';
 COMMENT ON COLUMN pgcredit.risk_settings.disputed_in_score IS 'whether an item whose dispute is open on the scoring day counts in the behavioural score (false: it is left out of it; aging, overdue and DSO count it either way)';
 COMMENT ON COLUMN pgcredit.risk_settings.broken_promise_penalty IS 'points refresh_scores() takes off the combined score (not below 0) for each promise to pay the customer broke whose day fell in the 365 days before the day scored (0: none)';
+COMMENT ON COLUMN pgcredit.risk_settings.weight_financial IS 'weight of the financial score (Altman''s Z'''' of the customer''s latest financial statement, 25 points a unit, 0 to 100) in the combined score (0: not counted)';
 REVOKE ALL ON pgcredit.risk_settings FROM PUBLIC;
 GRANT SELECT ON pgcredit.risk_settings TO pgcredit_reader;
 GRANT INSERT, UPDATE, DELETE ON pgcredit.risk_settings TO pgcredit_admin;

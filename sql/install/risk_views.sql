@@ -30,6 +30,8 @@ SELECT q.customer, round(q.credit_limit, 2), round(q.exposure, 2), round(q.recei
 FROM (
 WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
      x AS (SELECT * FROM pgcredit.external_score_now($1, $2)),
+     -- the financial score of the latest statement (financials.sql)
+     fs AS (SELECT * FROM pgcredit.financial_score_now($1, $2)),
      -- the tiers of the latest scoring on or before the day
      h AS (SELECT customer, tier FROM pgcredit.score_history
            WHERE as_of = (SELECT max(as_of) FROM pgcredit.score_history WHERE as_of <= $1)
@@ -75,8 +77,8 @@ SELECT c.customer,
        CASE WHEN e.has_account THEN e.status ELSE ''no account'' END AS status,
        s.behavioural_score,
        x.scaled_score AS external_score,
-       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, cfg.weight_behaviour,
-                         cfg.weight_external, cfg.weight_utilisation) AS combined_score,
+       pgcredit._combine(s.behavioural_score, x.scaled_score, u.pct, fs.scaled_score, cfg.weight_behaviour,
+                         cfg.weight_external, cfg.weight_utilisation, cfg.weight_financial) AS combined_score,
        coalesce(h.tier, a.risk_tier) AS risk_tier,
        coalesce(s.oldest_days_past_due, 0) AS days_past_due,
        s.current AS aging_current, s.days_1_30 AS aging_1_30, s.days_31_60 AS aging_31_60,
@@ -87,6 +89,7 @@ LEFT JOIN pgcredit.account a USING (customer)
 LEFT JOIN e USING (customer)
 LEFT JOIN s USING (customer)
 LEFT JOIN x USING (customer)
+LEFT JOIN fs USING (customer)
 LEFT JOIN h USING (customer)
 LEFT JOIN k USING (customer)
 -- the weights read once, not in a call of combined_score() per row

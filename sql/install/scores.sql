@@ -288,7 +288,7 @@ RETURNS pgcredit.risk_settings LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT coalesce((SELECT r FROM pgcredit.risk_settings r), ROW(true, 0.5, 0.3, 0.2, 80, 65, 50, 35, 90, 30, 7, 10, 5, false, 90, 10,
-                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0)::pgcredit.risk_settings)
+                                                          '{new_overdue_item,score_drop,receivables_up_orders_down}', 14, true, 0, 0)::pgcredit.risk_settings)
 $$;
 COMMENT ON FUNCTION pgcredit._settings_or_default() IS 'the risk settings row, or every default';
 REVOKE EXECUTE ON FUNCTION pgcredit._settings_or_default() FROM PUBLIC;
@@ -422,20 +422,22 @@ BEGIN
   DELETE FROM pgcredit.score_history h WHERE h.as_of = refresh_scores.as_of;
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
        x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
+       fs AS (SELECT * FROM pgcredit.financial_score_now(refresh_scores.as_of, NULL)),
        c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
              UNION SELECT customer FROM s),
        -- promises to pay broken in the 365 days before the day, when
        -- they cost points (collections_promises.sql)
        bp AS (SELECT b.customer, b.broken FROM pgcredit.broken_promises_at(refresh_scores.as_of) b
               WHERE cfg.broken_promise_penalty > 0 AND b.broken > 0),
-       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score,
+       f AS (SELECT c.customer, s.behavioural_score, x.scaled_score, fs.scaled_score AS financial_score,
                     round((coalesce(e.receivables, 0) + coalesce(e.open_orders, 0)) * 100
                           / nullif(a.credit_limit, 0), 2) AS utilisation,
                     coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
                     s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue,
                     bp.broken
              FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
-             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN bp USING (customer)),
+             LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN fs USING (customer)
+             LEFT JOIN bp USING (customer)),
        -- the settings read once, above, not once a customer: the score
        -- and the tiers are inlined expressions over columns (materialized,
        -- so that each customer's score is computed once); broken promises
@@ -444,9 +446,9 @@ BEGIN
              SELECT f.*, CASE WHEN f.broken IS NULL OR k.combined IS NULL THEN k.combined
                               ELSE greatest(0, k.combined - cfg.broken_promise_penalty * f.broken) END AS combined
              FROM f CROSS JOIN LATERAL (
-               SELECT pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation,
+               SELECT pgcredit._combine(f.behavioural_score, f.scaled_score, f.utilisation, f.financial_score,
                                         cfg.weight_behaviour, cfg.weight_external,
-                                        cfg.weight_utilisation) AS combined) k)
+                                        cfg.weight_utilisation, cfg.weight_financial) AS combined) k)
   INSERT INTO pgcredit.score_history (customer, as_of, behavioural_score, external_score, utilisation_pct,
                                       combined_score, tier, receivables, open_orders, oldest_days_past_due,
                                       score_tier, overdue)
