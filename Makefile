@@ -26,7 +26,7 @@ INSTALL_SOURCES = schema roles \
 	audit exposure accounts groups categories cover settings exposure_history currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
-	collections_terms collections_disputes losses book_cache provision financials \
+	collections_terms collections_disputes losses book_cache provision financials prediction \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 

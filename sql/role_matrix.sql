@@ -181,6 +181,9 @@ INSERT INTO decided_function VALUES
   ('pgcredit.altman_z2(numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.altman_zone(numeric)', 'reader'),
   ('pgcredit.financial_score_now(date,text)', 'reader'),
+  ('pgcredit.payment_predictions_at(date)', 'reader'),
+  ('pgcredit.cash_forecast_at(date,integer)', 'reader'),
+  ('pgcredit.evaluate_payment_predictions(date)', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -271,6 +274,9 @@ INSERT INTO decided_function VALUES
   ('pgcredit._book_changed()', 'owner'),
   ('pgcredit._check_loss(text,numeric,date)', 'owner'),
   ('pgcredit._provision_settings()', 'owner'),
+  ('pgcredit._payment_history()', 'owner'),
+  ('pgcredit._payment_model(text[],date[],date[],numeric,numeric,numeric)', 'owner'),
+  ('pgcredit._recency_weight(integer,numeric)', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
@@ -467,6 +473,8 @@ INSERT INTO decided_relation VALUES
   -- customers' yearly figures: controllers load them (load_csv), as scores
   ('pgcredit.financial_statement',  'table', 'reader', 'controller', 'controller', 'controller'),
   ('pgcredit.financial_ratios',     'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.payment_predictions',  'view',  'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.cash_forecast',        'view',  'reader', 'owner', 'owner', 'owner'),
   -- expected credit loss: settings and rates through the functions
   ('pgcredit.provision_settings',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.provision_rate',       'table', 'reader', 'owner', 'owner', 'owner'),
