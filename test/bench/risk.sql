@@ -123,6 +123,43 @@ FROM risk_times WHERE what LIKE 'insert%';
 \pset footer on
 SELECT customers, tier_a, tier_b, tier_c, tier_d, tier_e FROM pgcredit.portfolio;
 
+-- Foresight over the same ledger (one run each; they are monthly or
+-- nightly jobs, not dashboard reads): the roll rates of 12 months against
+-- the plain aging of the book at the same 13 month ends, and the payment
+-- prediction of every open item against the plain baseline predictor
+-- (the due date plus the customer's average days late)
+\echo 'foresight over' :risk_rows 'invoices (one run each)'
+CREATE TEMP TABLE fore_times (what text, ms numeric, n bigint);
+INSERT INTO fore_times VALUES
+  ('plain SQL aging at 13 month ends', pg_temp.best_ms($$
+    SELECT count(*) FROM (
+      SELECT e.d, sum(open_amount) FILTER (WHERE due >= e.d) AS cur,
+             sum(open_amount) FILTER (WHERE e.d - due BETWEEN 1 AND 30) AS b1,
+             sum(open_amount) FILTER (WHERE e.d - due BETWEEN 31 AND 60) AS b2,
+             sum(open_amount) FILTER (WHERE e.d - due BETWEEN 61 AND 90) AS b3,
+             sum(open_amount) FILTER (WHERE e.d - due > 90) AS b4
+      FROM (SELECT (date_trunc('month', current_date + 1) - make_interval(months => k) - interval '1 day')::date AS d
+            FROM generate_series(0, 12) k) e
+      CROSS JOIN LATERAL (SELECT CASE WHEN paid_on <= e.d THEN NULL WHEN paid_on > e.d THEN amount ELSE open_amount END
+                                   AS open_amount, due
+                          FROM bench_risk_invoice WHERE invoiced_on <= e.d) i
+      GROUP BY e.d) s$$, 1), :risk_rows),
+  ('roll_rates(12 months)', pg_temp.best_ms($$SELECT * FROM pgcredit.roll_rates(current_date, 12)$$, 1), :risk_rows);
+SELECT count(*) AS open_items FROM bench_risk_invoice WHERE open_amount > 0 OR paid_on > current_date \gset
+INSERT INTO fore_times VALUES
+  ('plain SQL: due date plus the customer''s average days late, every open item', pg_temp.best_ms($$
+    SELECT count(*) FROM (
+      SELECT i.id, i.due + round(coalesce(a.dl, 0))::int
+      FROM bench_risk_invoice i
+      LEFT JOIN (SELECT customer, avg(paid_on - due) AS dl FROM bench_risk_invoice
+                 WHERE paid_on <= current_date GROUP BY customer) a USING (customer)
+      WHERE i.open_amount > 0) s$$, 1), :open_items),
+  ('payment_predictions, every open item', pg_temp.best_ms($$SELECT count(*) FROM pgcredit.payment_predictions$$, 1),
+   :open_items);
+\pset footer off
+SELECT what, ms, round(ms * 1000 / n, 3) AS us_per_row, n AS rows FROM fore_times;
+\pset footer on
+
 -- One customer at a time, as an order screen or a BI drill-down reads it:
 -- the mean over 200 different customers (each read once, so no customer's
 -- pages are warmer than another's), against the plain indexed query for
