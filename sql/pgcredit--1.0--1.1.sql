@@ -189,26 +189,17 @@ BEGIN
   -- aggregates' exact sums, and the figures are computed from them as
   -- the aggregates' final functions do.  One statement, one snapshot.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept),
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of)),
        shares AS (
          SELECT c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
                 c.dso_receivables, c.dso_not_due, c.dso_sales
          FROM pgcredit.book_cache c
-         WHERE (SELECT kept FROM ok) AND c.in_book AND c.customer NOT IN (SELECT x.customer FROM changed x)
+         WHERE (SELECT kept FROM k) AND c.in_book AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
          UNION ALL
          SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
                 r.dso_receivables, r.dso_not_due, r.dso_sales
-         FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
-         WHERE (SELECT kept FROM ok)),
+         FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), NULL, NULL) r
+         WHERE (SELECT kept FROM k)),
        t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
                     coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
                     coalesce(sum(h.days_61_90), 0) AS b3, coalesce(sum(h.days_over_90), 0) AS b4,
@@ -220,9 +211,9 @@ BEGIN
          CASE WHEN t.ds > 0 THEN round(t.dr * 90 / t.ds, 2) END,
          CASE WHEN t.ds > 0 THEN round(t.dn * 90 / t.ds, 2) END,
          CASE WHEN t.ds > 0 THEN round((t.dr - t.dn) * 90 / t.ds, 2) END
-  FROM t WHERE (SELECT kept FROM ok)
+  FROM t WHERE (SELECT kept FROM k)
   UNION ALL
-  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM ok);
+  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM k);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
@@ -251,26 +242,16 @@ BEGIN
   -- changed since computed again; else found as the tables are read.
   -- One statement, one snapshot.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation
-                     AND b.overdue_days = days AND b.overdue_window = window_days AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of, true, days, window_days))
   SELECT c.customer, c.late_first_due, c.late_items
   FROM pgcredit.book_cache c
-  WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  WHERE (SELECT kept FROM k) AND c.late_items > 0 AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
   UNION ALL
   SELECT r.customer, r.late_first_due, r.late_items
-  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), days, window_days) r
-  WHERE (SELECT kept FROM ok) AND r.late_items > 0
+  FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), days, window_days) r
+  WHERE (SELECT kept FROM k) AND r.late_items > 0
   UNION ALL
-  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);
+  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM k);
 END
 $$;
 
@@ -336,32 +317,21 @@ BEGIN
   -- the kept rows, the versions and the ledger are read as of one
   -- snapshot; the branch not taken is not run.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       -- a customer whose version is not the one kept (new, changed,
-       -- or whose exposure row is gone)
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of))
   SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
          c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
   FROM pgcredit.book_cache c
   -- (a hashed NOT IN: a few changed customers among many kept)
-  WHERE (SELECT kept FROM ok) AND c.in_book
-    AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  WHERE (SELECT kept FROM k) AND c.in_book
+    AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
   UNION ALL
   SELECT r.customer, r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
          r.oldest_days_past_due, r.dso_90, r.last_payment, r.behavioural_score, r.invoiced_12m
-  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
-  WHERE (SELECT kept FROM ok)
+  FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), NULL, NULL) r
+  WHERE (SELECT kept FROM k)
   UNION ALL
   SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
-  WHERE NOT (SELECT kept FROM ok);
+  WHERE NOT (SELECT kept FROM k);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
@@ -10527,6 +10497,35 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
   'how many customers changed since the kept book was computed are computed again one by one when it is read; beyond, the whole book is computed';
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
+-- Whether the kept book holds for a day, and the customers changed since
+-- it was kept: the readers' first step, in the statement that reads (a
+-- stable function runs in its snapshot).  For the newly overdue items
+-- (for_overdue), the kept ones must be of the days asked too.
+CREATE FUNCTION pgcredit._book_changes(as_of date, for_overdue boolean DEFAULT false,
+                                       overdue_days int DEFAULT NULL, overdue_window int DEFAULT NULL)
+RETURNS TABLE (kept boolean, changed text[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  WITH st AS (SELECT b.day = $1 AND b.built_on = current_date AND b.built_generation = b.generation
+                     AND (NOT $2 OR (b.overdue_days = $3 AND b.overdue_window = $4)) AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       -- a customer whose version is not the one kept (new, changed, or
+       -- whose exposure row is gone)
+       ch AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version)
+  SELECT coalesce(st.kept, false) AND (SELECT count(*) FROM ch) <= pgcredit._book_patch_limit(st.customers),
+         ARRAY(SELECT ch.customer FROM ch)
+  FROM st
+$$;
+COMMENT ON FUNCTION pgcredit._book_changes(date, boolean, integer, integer) IS
+  'whether the kept book holds for a day (and, for_overdue, for those newly overdue days) with few enough customers changed since, and which customers changed';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_changes(date, boolean, integer, integer) FROM PUBLIC;
+
 -- The rows the kept book holds, computed: receivable_stats() with each
 -- customer's share of portfolio_stats() and of _newly_overdue(); for
 -- every customer (customers NULL) or for those given, read through the
@@ -10871,8 +10870,10 @@ BEGIN
              FROM i CROSS JOIN e JOIN e n ON n.k = e.k - 1
              WHERE e.k >= 1),
        ob AS (SELECT o.k, o.open_then, o.open_next,
-                     pgcredit._aging_position(o.due, o.d) AS band_then,
-                     pgcredit._aging_position(o.due, o.next_d) AS band_next
+                     array_position(ARRAY['current', '1-30', '31-60', '61-90', '90+'],
+                                    pgcredit.aging_bucket(o.due, o.d)) AS band_then,
+                     array_position(ARRAY['current', '1-30', '31-60', '61-90', '90+'],
+                                    pgcredit.aging_bucket(o.due, o.next_d)) AS band_next
               FROM o WHERE o.open_then > 0 AND o.due IS NOT NULL),
        r AS (SELECT ob.band_then AS pos, sum(ob.open_then) AS balance,
                     sum(ob.open_then) FILTER (WHERE ob.band_then < 5 AND ob.open_next > 0
@@ -10911,19 +10912,6 @@ COMMENT ON FUNCTION pgcredit.roll_rates(date, integer) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.roll_rates(date, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.roll_rates(date, integer) TO pgcredit_reader;
 
--- An item's aging band on a day, as aging() counts it: 1 not yet due, 2
--- to 4 for 1-30, 31-60, 61-90 days past due, 5 beyond (none without a
--- due date, which aging() skips)
-CREATE FUNCTION pgcredit._aging_position(due date, day date)
-RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-  SELECT CASE WHEN $1 IS NULL THEN NULL WHEN $1 >= $2 THEN 1 WHEN $2 - $1 <= 30 THEN 2 WHEN $2 - $1 <= 60 THEN 3
-              WHEN $2 - $1 <= 90 THEN 4 ELSE 5 END
-$$;
-COMMENT ON FUNCTION pgcredit._aging_position(date, date) IS
-  'the aging band of an item due on a day, seen on another: 1 current, 2 1-30, 3 31-60, 4 61-90, 5 over 90 days past due';
-REVOKE EXECUTE ON FUNCTION pgcredit._aging_position(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit._aging_position(date, date) TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.refresh_provision_matrix(as_of date DEFAULT pgcredit.as_of())
 RETURNS SETOF pgcredit.provision_matrix LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -11250,7 +11238,7 @@ CREATE FUNCTION pgcredit._payment_model(customers text[], dues date[], days date
                                         late_prior numeric DEFAULT 3)
 RETURNS TABLE (question int, expected_days_late numeric, expected_payment_date date, p_late_30 numeric,
                customer_weight numeric, customer_days_late numeric, ledger_days_late numeric,
-               customer_p_late_30 numeric, ledger_p_late_30 numeric)
+               customer_p_late_30 numeric, ledger_p_late_30 numeric, customer_share numeric)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -11293,11 +11281,13 @@ AS $$
                          ELSE (m.cw * coalesce(m.cp, 0) + $6 * m.lp) / (m.cw + $6) END AS p
              FROM m)
   SELECT b.question::int, round(b.edl, 2), b.due + greatest(b.t + 1, round(b.edl)::int), round(b.p, 4),
-         round(b.cw, 4), round(b.cdl, 2), round(b.ldl, 2), round(b.cp, 4), round(b.lp, 4)
+         round(b.cw, 4), round(b.cdl, 2), round(b.ldl, 2), round(b.cp, 4), round(b.lp, 4),
+         -- the share of the customer's own invoices in the days late
+         CASE WHEN b.ldl IS NULL THEN 1 ELSE b.cw / (b.cw + $5) END
   FROM b
 $$;
 COMMENT ON FUNCTION pgcredit._payment_model(text[], date[], date[], numeric, numeric, numeric) IS
-  'the payment prediction of each question (customer, due date, day asked on), from the history paid before its day: expected days late, expected payment date, probability of more than 30 days late, and what drove them';
+  'the payment prediction of each question (customer, due date, day asked on), from the history paid before its day: expected days late, expected payment date, probability of more than 30 days late, and what drove them (customer_share: the part of the customer''s own invoices in the days late)';
 REVOKE EXECUTE ON FUNCTION pgcredit._payment_model(text[], date[], date[], numeric, numeric, numeric) FROM PUBLIC;
 
 -- Every item open on a day, predicted
@@ -11325,9 +11315,9 @@ BEGIN
          p.customer_days_late, p.ledger_days_late,
          CASE WHEN p.customer_weight > 0 THEN
                 format('%s%% from the customer''s own invoices as late as this one (weight %s, %s days late on average), %s%% from the ledger''s (%s days late)',
-                       round(100 * p.customer_weight / (p.customer_weight + 0.5)), p.customer_weight,
+                       round(100 * p.customer_share), p.customer_weight,
                        coalesce(p.customer_days_late::text, '-'),
-                       round(100 * 0.5 / (p.customer_weight + 0.5)), coalesce(p.ledger_days_late::text, '-'))
+                       100 - round(100 * p.customer_share), coalesce(p.ledger_days_late::text, '-'))
               WHEN p.ledger_days_late IS NOT NULL THEN
                 format('from the ledger''s invoices as late as this one (%s days late on average): no such invoice of the customer''s', p.ledger_days_late)
               ELSE 'no invoice paid this late before: expected the next day' END,

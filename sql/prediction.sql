@@ -58,9 +58,15 @@ SELECT customer, explanation FROM pgcredit.payment_predictions_at('2025-07-01') 
 -- risk of more than 30 days late: 250 x 1, 500 x 0.5, 300 x 0.1111 =
 -- 33.33, 1000 x 0.2222 = 222.20, 800 x 0.1667 = 133.36
 SELECT week_start, expected_cash, items, cash_late_30 FROM pgcredit.cash_forecast_at('2025-07-01', 7);
+-- weeks below one are one week; no weeks given, 13
+SELECT count(*) AS weeks FROM pgcredit.cash_forecast_at('2025-07-01', 0);
+SELECT count(*) AS weeks FROM pgcredit.cash_forecast_at('2025-07-01', NULL);
 -- bad input
 SELECT count(*) FROM pgcredit.payment_predictions_at(NULL);
 SELECT count(*) FROM pgcredit.payment_predictions_at('infinity');
+SELECT count(*) FROM pgcredit.cash_forecast_at(NULL, 4);
+SELECT count(*) FROM pgcredit.evaluate_payment_predictions(NULL);
+SELECT count(*) FROM pgcredit.evaluate_payment_predictions('-infinity');
 
 \c :regress_db
 DROP DATABASE regress_prediction;

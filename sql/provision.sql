@@ -109,6 +109,8 @@ SELECT pgcredit.set_provision_rates(0.01, NULL, 0.03, 0.2, 0.5, 'r');
 SELECT pgcredit.set_provision_rates(0.01, 'NaN', 0.03, 0.2, 0.5, 'r');
 SELECT pgcredit.roll_rates('2025-03-31', 0);
 SELECT pgcredit.roll_rates(NULL, 2);
+SELECT count(*) FROM pgcredit.expected_credit_loss_at(NULL);
+SELECT count(*) FROM pgcredit.provision_at('infinity');
 SELECT method, months, forward_factor FROM pgcredit.provision_settings;
 SELECT band, loss_rate FROM pgcredit.provision_rate ORDER BY loss_rate;
 

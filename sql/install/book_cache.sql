@@ -138,6 +138,35 @@ COMMENT ON FUNCTION pgcredit._book_patch_limit(bigint) IS
   'how many customers changed since the kept book was computed are computed again one by one when it is read; beyond, the whole book is computed';
 REVOKE EXECUTE ON FUNCTION pgcredit._book_patch_limit(bigint) FROM PUBLIC;
 
+-- Whether the kept book holds for a day, and the customers changed since
+-- it was kept: the readers' first step, in the statement that reads (a
+-- stable function runs in its snapshot).  For the newly overdue items
+-- (for_overdue), the kept ones must be of the days asked too.
+CREATE FUNCTION pgcredit._book_changes(as_of date, for_overdue boolean DEFAULT false,
+                                       overdue_days int DEFAULT NULL, overdue_window int DEFAULT NULL)
+RETURNS TABLE (kept boolean, changed text[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  WITH st AS (SELECT b.day = $1 AND b.built_on = current_date AND b.built_generation = b.generation
+                     AND (NOT $2 OR (b.overdue_days = $3 AND b.overdue_window = $4)) AS kept,
+                     b.customers
+              FROM pgcredit.book_state b),
+       -- a customer whose version is not the one kept (new, changed, or
+       -- whose exposure row is gone)
+       ch AS MATERIALIZED (
+         SELECT coalesce(e.customer, c.customer) AS customer
+         FROM pgcredit.book_cache c
+         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
+         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version)
+  SELECT coalesce(st.kept, false) AND (SELECT count(*) FROM ch) <= pgcredit._book_patch_limit(st.customers),
+         ARRAY(SELECT ch.customer FROM ch)
+  FROM st
+$$;
+COMMENT ON FUNCTION pgcredit._book_changes(date, boolean, integer, integer) IS
+  'whether the kept book holds for a day (and, for_overdue, for those newly overdue days) with few enough customers changed since, and which customers changed';
+REVOKE EXECUTE ON FUNCTION pgcredit._book_changes(date, boolean, integer, integer) FROM PUBLIC;
+
 -- The rows the kept book holds, computed: receivable_stats() with each
 -- customer's share of portfolio_stats() and of _newly_overdue(); for
 -- every customer (customers NULL) or for those given, read through the

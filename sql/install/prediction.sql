@@ -42,7 +42,7 @@ CREATE FUNCTION pgcredit._payment_model(customers text[], dues date[], days date
                                         late_prior numeric DEFAULT 3)
 RETURNS TABLE (question int, expected_days_late numeric, expected_payment_date date, p_late_30 numeric,
                customer_weight numeric, customer_days_late numeric, ledger_days_late numeric,
-               customer_p_late_30 numeric, ledger_p_late_30 numeric)
+               customer_p_late_30 numeric, ledger_p_late_30 numeric, customer_share numeric)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -85,11 +85,13 @@ AS $$
                          ELSE (m.cw * coalesce(m.cp, 0) + $6 * m.lp) / (m.cw + $6) END AS p
              FROM m)
   SELECT b.question::int, round(b.edl, 2), b.due + greatest(b.t + 1, round(b.edl)::int), round(b.p, 4),
-         round(b.cw, 4), round(b.cdl, 2), round(b.ldl, 2), round(b.cp, 4), round(b.lp, 4)
+         round(b.cw, 4), round(b.cdl, 2), round(b.ldl, 2), round(b.cp, 4), round(b.lp, 4),
+         -- the share of the customer's own invoices in the days late
+         CASE WHEN b.ldl IS NULL THEN 1 ELSE b.cw / (b.cw + $5) END
   FROM b
 $$;
 COMMENT ON FUNCTION pgcredit._payment_model(text[], date[], date[], numeric, numeric, numeric) IS
-  'the payment prediction of each question (customer, due date, day asked on), from the history paid before its day: expected days late, expected payment date, probability of more than 30 days late, and what drove them';
+  'the payment prediction of each question (customer, due date, day asked on), from the history paid before its day: expected days late, expected payment date, probability of more than 30 days late, and what drove them (customer_share: the part of the customer''s own invoices in the days late)';
 REVOKE EXECUTE ON FUNCTION pgcredit._payment_model(text[], date[], date[], numeric, numeric, numeric) FROM PUBLIC;
 
 -- Every item open on a day, predicted
@@ -117,9 +119,9 @@ BEGIN
          p.customer_days_late, p.ledger_days_late,
          CASE WHEN p.customer_weight > 0 THEN
                 format('%s%% from the customer''s own invoices as late as this one (weight %s, %s days late on average), %s%% from the ledger''s (%s days late)',
-                       round(100 * p.customer_weight / (p.customer_weight + 0.5)), p.customer_weight,
+                       round(100 * p.customer_share), p.customer_weight,
                        coalesce(p.customer_days_late::text, '-'),
-                       round(100 * 0.5 / (p.customer_weight + 0.5)), coalesce(p.ledger_days_late::text, '-'))
+                       100 - round(100 * p.customer_share), coalesce(p.ledger_days_late::text, '-'))
               WHEN p.ledger_days_late IS NOT NULL THEN
                 format('from the ledger''s invoices as late as this one (%s days late on average): no such invoice of the customer''s', p.ledger_days_late)
               ELSE 'no invoice paid this late before: expected the next day' END,

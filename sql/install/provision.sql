@@ -193,8 +193,10 @@ BEGIN
              FROM i CROSS JOIN e JOIN e n ON n.k = e.k - 1
              WHERE e.k >= 1),
        ob AS (SELECT o.k, o.open_then, o.open_next,
-                     pgcredit._aging_position(o.due, o.d) AS band_then,
-                     pgcredit._aging_position(o.due, o.next_d) AS band_next
+                     array_position(ARRAY['current', '1-30', '31-60', '61-90', '90+'],
+                                    pgcredit.aging_bucket(o.due, o.d)) AS band_then,
+                     array_position(ARRAY['current', '1-30', '31-60', '61-90', '90+'],
+                                    pgcredit.aging_bucket(o.due, o.next_d)) AS band_next
               FROM o WHERE o.open_then > 0 AND o.due IS NOT NULL),
        r AS (SELECT ob.band_then AS pos, sum(ob.open_then) AS balance,
                     sum(ob.open_then) FILTER (WHERE ob.band_then < 5 AND ob.open_next > 0
@@ -233,19 +235,6 @@ COMMENT ON FUNCTION pgcredit.roll_rates(date, integer) IS
 REVOKE EXECUTE ON FUNCTION pgcredit.roll_rates(date, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.roll_rates(date, integer) TO pgcredit_reader;
 
--- An item's aging band on a day, as aging() counts it: 1 not yet due, 2
--- to 4 for 1-30, 31-60, 61-90 days past due, 5 beyond (none without a
--- due date, which aging() skips)
-CREATE FUNCTION pgcredit._aging_position(due date, day date)
-RETURNS int LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-  SELECT CASE WHEN $1 IS NULL THEN NULL WHEN $1 >= $2 THEN 1 WHEN $2 - $1 <= 30 THEN 2 WHEN $2 - $1 <= 60 THEN 3
-              WHEN $2 - $1 <= 90 THEN 4 ELSE 5 END
-$$;
-COMMENT ON FUNCTION pgcredit._aging_position(date, date) IS
-  'the aging band of an item due on a day, seen on another: 1 current, 2 1-30, 3 31-60, 4 61-90, 5 over 90 days past due';
-REVOKE EXECUTE ON FUNCTION pgcredit._aging_position(date, date) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit._aging_position(date, date) TO pgcredit_reader;
 
 CREATE FUNCTION pgcredit.refresh_provision_matrix(as_of date DEFAULT pgcredit.as_of())
 RETURNS SETOF pgcredit.provision_matrix LANGUAGE plpgsql VOLATILE SECURITY DEFINER

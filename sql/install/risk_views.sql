@@ -213,26 +213,17 @@ BEGIN
   -- aggregates' exact sums, and the figures are computed from them as
   -- the aggregates' final functions do.  One statement, one snapshot.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept),
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of)),
        shares AS (
          SELECT c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
                 c.dso_receivables, c.dso_not_due, c.dso_sales
          FROM pgcredit.book_cache c
-         WHERE (SELECT kept FROM ok) AND c.in_book AND c.customer NOT IN (SELECT x.customer FROM changed x)
+         WHERE (SELECT kept FROM k) AND c.in_book AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
          UNION ALL
          SELECT r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
                 r.dso_receivables, r.dso_not_due, r.dso_sales
-         FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
-         WHERE (SELECT kept FROM ok)),
+         FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), NULL, NULL) r
+         WHERE (SELECT kept FROM k)),
        t AS (SELECT coalesce(sum(h.receivables), 0) AS total, coalesce(sum(h.current), 0) AS cur,
                     coalesce(sum(h.days_1_30), 0) AS b1, coalesce(sum(h.days_31_60), 0) AS b2,
                     coalesce(sum(h.days_61_90), 0) AS b3, coalesce(sum(h.days_over_90), 0) AS b4,
@@ -244,9 +235,9 @@ BEGIN
          CASE WHEN t.ds > 0 THEN round(t.dr * 90 / t.ds, 2) END,
          CASE WHEN t.ds > 0 THEN round(t.dn * 90 / t.ds, 2) END,
          CASE WHEN t.ds > 0 THEN round((t.dr - t.dn) * 90 / t.ds, 2) END
-  FROM t WHERE (SELECT kept FROM ok)
+  FROM t WHERE (SELECT kept FROM k)
   UNION ALL
-  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM ok);
+  SELECT * FROM pgcredit._receivable_portfolio(as_of) WHERE NOT (SELECT kept FROM k);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.portfolio_stats(date) IS
@@ -432,26 +423,16 @@ BEGIN
   -- changed since computed again; else found as the tables are read.
   -- One statement, one snapshot.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation
-                     AND b.overdue_days = days AND b.overdue_window = window_days AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of, true, days, window_days))
   SELECT c.customer, c.late_first_due, c.late_items
   FROM pgcredit.book_cache c
-  WHERE (SELECT kept FROM ok) AND c.late_items > 0 AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  WHERE (SELECT kept FROM k) AND c.late_items > 0 AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
   UNION ALL
   SELECT r.customer, r.late_first_due, r.late_items
-  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), days, window_days) r
-  WHERE (SELECT kept FROM ok) AND r.late_items > 0
+  FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), days, window_days) r
+  WHERE (SELECT kept FROM k) AND r.late_items > 0
   UNION ALL
-  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM ok);
+  SELECT * FROM pgcredit._receivable_newly_overdue(as_of, days, window_days) WHERE NOT (SELECT kept FROM k);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._newly_overdue(date, int, int) IS

@@ -199,32 +199,21 @@ BEGIN
   -- the kept rows, the versions and the ledger are read as of one
   -- snapshot; the branch not taken is not run.
   RETURN QUERY
-  WITH st AS (SELECT b.day = as_of AND b.built_on = current_date AND b.built_generation = b.generation AS kept,
-                     b.customers
-              FROM pgcredit.book_state b),
-       -- a customer whose version is not the one kept (new, changed,
-       -- or whose exposure row is gone)
-       changed AS MATERIALIZED (
-         SELECT coalesce(e.customer, c.customer) AS customer
-         FROM pgcredit.book_cache c
-         FULL JOIN (SELECT e0.customer, e0.book_version FROM pgcredit.exposure e0) e ON e.customer = c.customer
-         WHERE (SELECT kept FROM st) AND c.version IS DISTINCT FROM e.book_version),
-       ok AS (SELECT coalesce((SELECT kept FROM st), false)
-                     AND (SELECT count(*) FROM changed) <= pgcredit._book_patch_limit((SELECT customers FROM st)) AS kept)
+  WITH k AS MATERIALIZED (SELECT * FROM pgcredit._book_changes(as_of))
   SELECT c.customer, c.receivables, c.current, c.days_1_30, c.days_31_60, c.days_61_90, c.days_over_90,
          c.oldest_days_past_due, c.dso_90, c.last_payment, c.behavioural_score, c.invoiced_12m
   FROM pgcredit.book_cache c
   -- (a hashed NOT IN: a few changed customers among many kept)
-  WHERE (SELECT kept FROM ok) AND c.in_book
-    AND c.customer NOT IN (SELECT x.customer FROM changed x)
+  WHERE (SELECT kept FROM k) AND c.in_book
+    AND c.customer NOT IN (SELECT unnest(k2.changed) FROM k k2)
   UNION ALL
   SELECT r.customer, r.receivables, r.current, r.days_1_30, r.days_31_60, r.days_61_90, r.days_over_90,
          r.oldest_days_past_due, r.dso_90, r.last_payment, r.behavioural_score, r.invoiced_12m
-  FROM pgcredit._book_rows(as_of, ARRAY(SELECT x.customer FROM changed x), NULL, NULL) r
-  WHERE (SELECT kept FROM ok)
+  FROM pgcredit._book_rows(as_of, (SELECT changed FROM k), NULL, NULL) r
+  WHERE (SELECT kept FROM k)
   UNION ALL
   SELECT r.* FROM pgcredit._receivable_stats_computed(as_of, NULL) r
-  WHERE NOT (SELECT kept FROM ok);
+  WHERE NOT (SELECT kept FROM k);
 END
 $$;
 COMMENT ON FUNCTION pgcredit.receivable_stats(date, text) IS
