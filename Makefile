@@ -12,7 +12,8 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
              src/guard_due.o src/guard_dispute.o src/guard_horizon.o src/guard_cover.o src/guard_category.o src/fx.o \
              src/csv_load.o src/csv_reader.o src/csv_field.o \
              src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
-             src/dso.o src/score.o src/over_limit.o src/customer_filter.o src/receivable_book.o
+             src/dso.o src/score.o src/over_limit.o src/customer_filter.o src/receivable_book.o \
+             src/replay.o
 
 # The install script of the newest version is generated from the per-area
 # sources in sql/install/, concatenated in this order.  The order matters:
@@ -26,7 +27,7 @@ INSTALL_SOURCES = schema roles \
 	audit exposure accounts groups categories cover settings exposure_history currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
-	collections_terms collections_disputes losses book_cache provision financials prediction \
+	collections_terms collections_disputes losses book_cache provision financials prediction replay \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 

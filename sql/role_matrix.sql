@@ -183,6 +183,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit.payment_predictions_at(date)', 'reader'),
   ('pgcredit.cash_forecast_at(date,integer)', 'reader'),
   ('pgcredit.evaluate_payment_predictions(date)', 'reader'),
+  -- policy replay: controllers keep drafts, readers replay them
+  ('pgcredit.create_policy_draft(text,text)', 'controller'),
+  ('pgcredit.drop_policy_draft(text)', 'controller'),
+  ('pgcredit.draft_limits_from_tiers(text,date)', 'controller'),
+  ('pgcredit.replay_policy(text,date,date)', 'reader'),
+  ('pgcredit.replay_policy_customers(text,date,date)', 'reader'),
+  ('pgcredit.replay_policy_orders(text,date,date)', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -199,7 +206,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.reject_held_order(bigint,text)', 'controller'),
   -- pgcredit_admin
   ('pgcredit.advance_horizon(date)', 'admin'),
-  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,name,name,text,name,integer)', 'admin'),
+  ('pgcredit.attach_orders(regclass,name,name,name,text[],text,name,name,name,name,text,name,integer,name)', 'admin'),
+  ('pgcredit.set_order_date_column(regclass,name)', 'admin'),
   -- run as the caller, who must own the table
   ('pgcredit.create_customer_index(regclass)', 'admin'),
   ('pgcredit._has_customer_index(regclass,name)', 'admin'),
@@ -277,6 +285,13 @@ INSERT INTO decided_function VALUES
   ('pgcredit._payment_history()', 'owner'),
   ('pgcredit._payment_model(text[],date[],date[],numeric,numeric,numeric)', 'owner'),
   ('pgcredit._recency_weight(integer,numeric)', 'owner'),
+  ('pgcredit._check_draft_name(text)', 'owner'),
+  ('pgcredit._check_replay(text,date,date)', 'owner'),
+  ('pgcredit._draft(text)', 'owner'),
+  ('pgcredit._replay_accounts(text)', 'owner'),
+  ('pgcredit._replay_losses(date)', 'owner'),
+  ('pgcredit._replay_rules(text)', 'owner'),
+  ('pgcredit._replay_walk(text,date,date,boolean)', 'owner'),
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
@@ -475,6 +490,12 @@ INSERT INTO decided_relation VALUES
   ('pgcredit.financial_ratios',     'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.payment_predictions',  'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.cash_forecast',        'view',  'reader', 'owner', 'owner', 'owner'),
+  -- draft policies: a controller's sandbox, made and dropped by the
+  -- functions, edited with SQL; nothing live reads them
+  ('pgcredit.policy_draft',         'table', 'reader', 'owner', 'owner', 'owner'),
+  ('pgcredit.policy_draft_limit',   'table', 'reader', 'controller', 'controller', 'controller'),
+  ('pgcredit.policy_draft_rule',    'table', 'reader', 'controller', 'controller', 'controller'),
+  ('pgcredit.policy_draft_tier',    'table', 'reader', 'controller', 'controller', 'controller'),
   -- expected credit loss: settings and rates through the functions
   ('pgcredit.provision_settings',   'table', 'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.provision_rate',       'table', 'reader', 'owner', 'owner', 'owner'),
@@ -585,7 +606,8 @@ INSERT INTO decided_sequence VALUES
   ('pgcredit.late_fee_id_seq',      'owner', 'owner', 'owner'),
   ('pgcredit.collection_dispute_id_seq', 'owner', 'owner', 'owner'),
   ('pgcredit.promise_to_pay_id_seq', 'owner', 'owner', 'owner'),
-  ('pgcredit.payment_plan_id_seq',  'owner', 'owner', 'owner');
+  ('pgcredit.payment_plan_id_seq',  'owner', 'owner', 'owner'),
+  ('pgcredit.policy_draft_rule_id_seq', 'owner', 'owner', 'owner');
 CREATE TEMP TABLE decided_type (type text PRIMARY KEY, usage text NOT NULL REFERENCES m_tier);
 INSERT INTO decided_type VALUES
   -- the results of public aggregates and of recommend_limit()

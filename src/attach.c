@@ -162,6 +162,9 @@ ParseAttachment(HeapTuple tup, Relation rel, PgcAttachment *att)
 				 att->relid);
 		att->horizon_days = DatumGetInt32(d);
 	}
+	/* an order's date goes where a receivable's invoice date goes */
+	if (att->is_orders)
+		att->invoiced_column = OptionalNameField(tup, desc, tab, "order_date_column");
 	att->category = OptionalTextField(tup, desc, tab, "category");
 	att->currency_column = OptionalNameField(tup, desc, tab, "currency_column");
 	att->rate_date_column = OptionalNameField(tup, desc, tab, "rate_date_column");

@@ -25,7 +25,8 @@ CREATE TABLE pgcredit.attachment (
   category         text NOT NULL REFERENCES pgcredit.exposure_category,
   currency_column  name,
   rate_date_column name,
-  CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL))
+  CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL)),
+  order_date_column name CONSTRAINT order_date_of_orders CHECK (order_date_column IS NULL OR kind = 'orders')
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
 COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
@@ -45,6 +46,7 @@ COMMENT ON COLUMN pgcredit.attachment.attached_by IS 'who attached it';
 COMMENT ON COLUMN pgcredit.attachment.category IS 'the exposure category the table feeds: orders or invoices (built in), or a company category of pgcredit.exposure_category of the same kind';
 COMMENT ON COLUMN pgcredit.attachment.prepaid_column IS 'orders: the prepaid or secured part of an order, which uses no credit (the order counts amount - prepaid, never below 0); NULL = none';
 COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery date; an order delivered more than horizon_days after today does not count yet (NULL date: counts now); NULL = no horizon';
+COMMENT ON COLUMN pgcredit.attachment.order_date_column IS 'orders: the day each order was placed, for replay_policy(); NULL = not given (the replay judges none of the table''s orders)';
 COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
 COMMENT ON COLUMN pgcredit.attachment.currency_column IS 'the currency of each row''s amounts (ISO 4217 code); a row in another currency than its customer''s account is converted with the rate valid on its rate date; NULL = every row is in its account''s currency';
 COMMENT ON COLUMN pgcredit.attachment.rate_date_column IS 'the date whose exchange rate converts a row in a foreign currency (the order or invoice date); given with currency_column';
@@ -406,33 +408,81 @@ COMMENT ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, tex
   'validate a table and its columns, install pgcredit''s triggers and add what the table holds to exposure';
 REVOKE EXECUTE ON FUNCTION pgcredit._attach(regclass, text, name, name, name, name, text[], text, name, name, name, name, name, name, name, text, name, integer) FROM PUBLIC;
 
+-- The day each order was placed, for replay_policy(): given to
+-- attach_orders() or afterwards (a table attached before version 1.1).
+-- Nothing of exposure depends on it, so it changes without a rebuild.
+CREATE FUNCTION pgcredit.set_order_date_column(tbl regclass, order_date_column name)
+RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  before pgcredit.attachment;
+  att pgcredit.attachment;
+BEGIN
+  IF tbl IS NULL THEN
+    RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT * INTO before FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
+  IF before.relid IS NULL THEN
+    RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object',
+      HINT = 'Attach it with pgcredit.attach_orders() first.';
+  ELSIF before.kind <> 'orders' THEN
+    RAISE EXCEPTION 'table "%" is attached as receivables', tbl USING ERRCODE = 'wrong_object_type',
+      DETAIL = 'Only an order table has an order date column; receivables have their invoice date.';
+  END IF;
+  IF order_date_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, order_date_column, 'order date');
+    PERFORM pgcredit._check_attach_column(tbl, order_date_column, 'date');
+  END IF;
+  UPDATE pgcredit.attachment a SET order_date_column = set_order_date_column.order_date_column
+  WHERE a.relid = tbl RETURNING * INTO att;
+  PERFORM pgcredit._audit('set_order_date_column', NULL, to_jsonb(before), to_jsonb(att), NULL);
+  RETURN att;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.set_order_date_column(regclass, name) IS
+  'name (or, with NULL, forget) the date column of an attached order table that says when each order was placed, which replay_policy() walks; audited';
+REVOKE EXECUTE ON FUNCTION pgcredit.set_order_date_column(regclass, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.set_order_date_column(regclass, name) TO pgcredit_admin;
+
 CREATE FUNCTION pgcredit.attach_orders(tbl regclass, customer_column name, amount_column name,
                                        open_column name DEFAULT NULL, open_values text[] DEFAULT NULL,
                                        mode text DEFAULT 'block', hold_column name DEFAULT NULL,
                                        prepaid_column name DEFAULT NULL,
                                        currency_column name DEFAULT NULL, rate_date_column name DEFAULT NULL,
                                        category text DEFAULT NULL,
-                                       delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL)
+                                       delivery_column name DEFAULT NULL, horizon_days integer DEFAULT NULL,
+                                       order_date_column name DEFAULT NULL)
 RETURNS pgcredit.attachment LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  att pgcredit.attachment;
 BEGIN
+  IF order_date_column IS NOT NULL THEN
+    PERFORM pgcredit._column_type(tbl, order_date_column, 'order date');
+    PERFORM pgcredit._check_attach_column(tbl, order_date_column, 'date');
+  END IF;
   IF mode IS NULL OR mode NOT IN ('block', 'hold') THEN
     RAISE EXCEPTION 'invalid mode "%"', mode USING ERRCODE = 'invalid_parameter_value',
       HINT = 'block refuses an order over the limit with an error; hold lets it in marked held.';
   END IF;
-  RETURN pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
+  att := pgcredit._attach(tbl, 'orders', customer_column, amount_column, NULL,
                           open_column, open_values, mode, hold_column,
                           prepaid_column => prepaid_column,
                           currency_column => currency_column, rate_date_column => rate_date_column,
                           category => category,
                           delivery_column => delivery_column, horizon_days => horizon_days);
+  IF order_date_column IS NOT NULL THEN
+    att := pgcredit.set_order_date_column(tbl, order_date_column);
+  END IF;
+  RETURN att;
 END
 $$;
-COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) IS
-  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; converted into the account''s currency, when currency_column and rate_date_column name them; from horizon_days before their delivery date, when delivery_column names it) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
-REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer) TO pgcredit_admin;
+COMMENT ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer, name) IS
+  'attach an order table: its open orders count in exposure (less a prepaid or secured part, when prepaid_column names it; converted into the account''s currency, when currency_column and rate_date_column name them; from horizon_days before their delivery date, when delivery_column names it; order_date_column names the day each order was placed, for replay_policy()) and in its exposure category (orders unless category names a company one), and an order the customer''s credit cannot carry is refused (block) or held (hold)';
+REVOKE EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer, name) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.attach_orders(regclass, name, name, name, text[], text, name, name, name, name, text, name, integer, name) TO pgcredit_admin;
 
 CREATE FUNCTION pgcredit.attach_receivables(tbl regclass, customer_column name, open_amount_column name,
                                             due_column name DEFAULT NULL, open_column name DEFAULT NULL,
