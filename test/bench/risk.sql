@@ -13,7 +13,7 @@
 \i test/bench/bench.sql
 SET client_min_messages = warning;
 
-DROP TABLE IF EXISTS bench_risk_invoice, bench_risk_plain CASCADE;
+DROP TABLE IF EXISTS bench_risk_invoice, bench_risk_plain, bench_replay_order CASCADE;
 DELETE FROM pgcredit.attachment;
 DELETE FROM pgcredit.exposure;
 DELETE FROM pgcredit.account;
@@ -203,6 +203,44 @@ WITH r AS (
 SELECT what, ms, round(ms / (SELECT ms FROM r WHERE what = 'plain SQL, one customer (indexed)'), 2) AS vs_plain
 FROM r;
 
+
+-- Last, as attaching the order table changes what the kept book holds.
+-- The replay of a policy: 10^6 orders over the same two years (each
+-- customer's orders as its invoices, shipped and closed), every invoice
+-- and order in the period, under the live policy and a draft with limits
+-- halved and a 30-days-past-due rule; against the floor of the same job
+-- in plain SQL, reading the same rows and sorting them into the walk's
+-- order (no judging at all)
+CREATE TABLE bench_replay_order (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL,
+  ordered_on date NOT NULL, status text NOT NULL DEFAULT 'invoiced');
+INSERT INTO bench_replay_order
+SELECT g, 'C' || (g * 7919 % :risk_customers), (g * 104729 % 100000) / 10.0 + 1, current_date - 7 - (g % 723)::int
+FROM generate_series(1::bigint, 1000000) g;
+VACUUM ANALYZE bench_replay_order;
+SELECT count(*) > 0 AS attached FROM pgcredit.attach_orders('bench_replay_order', 'customer', 'amount', 'status', '{open}',
+  order_date_column => 'ordered_on') \gset
+SELECT name AS draft FROM pgcredit.create_policy_draft('bench: half the limits') \gset
+UPDATE pgcredit.policy_draft_limit SET credit_limit = credit_limit / 2 WHERE draft = 'bench: half the limits';
+INSERT INTO pgcredit.policy_draft_rule (draft, kind, action, days) VALUES ('bench: half the limits', 'days_past_due', 'refuse', 30);
+SELECT count(*) AS replay_rows FROM (SELECT FROM bench_replay_order UNION ALL SELECT FROM bench_risk_invoice) s \gset
+CREATE TEMP TABLE replay_times (what text, ms numeric, n bigint);
+INSERT INTO replay_times VALUES
+  ('plain SQL: orders and invoices of two years read and sorted by customer and day', pg_temp.best_ms($$
+    SELECT count(*) FROM (SELECT * FROM (
+      SELECT customer, ordered_on AS day, 1 AS k, amount, NULL::date AS due, NULL::date AS paid FROM bench_replay_order
+      UNION ALL SELECT customer, invoiced_on, 2, amount, due, paid_on FROM bench_risk_invoice) e
+      ORDER BY customer, day, k, amount, due, paid OFFSET 0) s$$, 1), :replay_rows),
+  ('replay_policy, two years, live and draft', pg_temp.best_ms($$
+    SELECT * FROM pgcredit.replay_policy('bench: half the limits', current_date - 729, current_date)$$, 1), :replay_rows);
+\echo 'replay over 1000000 orders and' :risk_rows 'invoices (one run each)'
+\pset footer off
+SELECT what, ms, round(ms * 1000 / n, 3) AS us_per_row, n AS rows FROM replay_times;
+\pset footer on
+SELECT policy, orders, refused, revenue_lost, peak_exposure, average_exposure
+FROM pgcredit.replay_policy('bench: half the limits', current_date - 729, current_date);
+SELECT count(*) > 0 AS detached FROM pgcredit.detach('bench_replay_order') \gset
+DROP TABLE bench_replay_order;
+SELECT pgcredit.drop_policy_draft('bench: half the limits') IS NULL AS dropped \gset
 
 SELECT count(*) > 0 AS detached FROM pgcredit.detach('bench_risk_invoice') \gset
 DROP TABLE bench_risk_invoice, bench_risk_plain;
