@@ -194,6 +194,50 @@ SELECT pgcredit.draft_limits_from_tiers('tight', '2025-03-31') AS accounts_chang
 SELECT customer, credit_limit, tolerance_pct FROM pgcredit.policy_draft_limit
 WHERE draft = 'tight' AND customer = 'A';
 
+-- Each kind of rule, one customer each, in a second draft "kinds" (made
+-- now, from the live policy, so "tight" stays as it was):
+--   F, limit 1000: an item of 400 due 2024-12-31, paid 2025-02-15; on
+--      2025-01-10 it orders 100.  overdue_amount (everyone, share 0.3 of
+--      the limit, 5 days of grace): 400 > 300, held; released on 02-15,
+--      when the item is paid (36 days).
+--   G, tier D in the draft, limit 1000: orders 600 on 2025-02-01;
+--      utilisation (tier D, share 0.5): 600 > 500, refused.
+--   H, limit 5000: two orders of 100 before the period; 250 on 01-15 is
+--      more than 2 times its average order (largest_order for H, multiple
+--      2, at least 2 orders): held, never released (no payment);  150 on
+--      01-20 passes (2 x 100).
+--   I, no account: the draft denies customers without one; its 50 of
+--      03-01 is held, never released.
+--   J, limit 1000: a credit note of -200 on 2025-01-05 (open) and an
+--      order of 1100 on 01-06: 900 with the credit, it passes both.
+INSERT INTO rp_invoice VALUES
+  (20, 'F', 400, 0, '2024-12-31', '2024-12-01', '2025-02-15'),
+  (21, 'J', -200, -200, NULL, '2025-01-05', NULL);
+INSERT INTO rp_order (id, customer, amount, ordered_on) VALUES
+  (20, 'F', 400, '2024-11-30'), (21, 'F', 100, '2025-01-10'),
+  (22, 'G', 600, '2025-02-01'),
+  (23, 'H', 100, '2024-12-01'), (24, 'H', 100, '2024-12-05'), (25, 'H', 250, '2025-01-15'),
+  (26, 'H', 150, '2025-01-20'),
+  (27, 'I', 50, '2025-03-01'),
+  (28, 'J', 1100, '2025-01-06');
+SELECT customer, credit_limit FROM pgcredit.open_account('F', 1000);
+SELECT customer, credit_limit FROM pgcredit.open_account('G', 1000);
+SELECT customer, credit_limit FROM pgcredit.open_account('H', 5000);
+SELECT customer, credit_limit FROM pgcredit.open_account('J', 1000);
+SELECT name FROM pgcredit.create_policy_draft('kinds');
+UPDATE pgcredit.policy_draft SET no_account_policy = 'deny' WHERE name = 'kinds';
+UPDATE pgcredit.policy_draft_limit SET risk_tier = 'D' WHERE draft = 'kinds' AND customer = 'G';
+INSERT INTO pgcredit.policy_draft_rule (draft, kind, action, share, days)
+VALUES ('kinds', 'overdue_amount', 'hold', 0.3, 5);
+INSERT INTO pgcredit.policy_draft_rule (draft, kind, scope, scope_value, action, share)
+VALUES ('kinds', 'utilisation', 'tier', 'D', 'refuse', 0.5);
+INSERT INTO pgcredit.policy_draft_rule (draft, kind, scope, scope_value, action, multiple, min_orders)
+VALUES ('kinds', 'largest_order', 'customer', 'H', 'hold', 2, 2);
+SELECT customer, ordered_on, amount, live_outcome, draft_outcome, draft_rule, draft_released_on
+FROM pgcredit.replay_policy_orders('kinds', '2025-01-01', '2025-03-31') WHERE customer >= 'F';
+SELECT customer, policy, held, released, revenue_deferred, revenue_lost, peak_exposure, end_exposure
+FROM pgcredit.replay_policy_customers('kinds', '2025-01-01', '2025-03-31') WHERE customer >= 'F';
+
 -- Nothing of the live policy changed, nothing written
 SELECT count(*) AS accounts, sum(credit_limit) AS limits FROM pgcredit.account;
 SELECT count(*) AS live_rules FROM pgcredit.credit_rule;
@@ -248,6 +292,7 @@ SELECT pgcredit.drop_policy_draft('mine');
 RESET ROLE;
 SELECT action FROM pgcredit.credit_rule WHERE id = 2;
 SELECT count(*) AS drafts FROM pgcredit.policy_draft;
+SELECT pgcredit.drop_policy_draft('kinds');
 
 -- Without order dates the replay judges no order, and says so
 SELECT (a).order_date_column FROM (SELECT pgcredit.set_order_date_column('rp_order', NULL) a) x;

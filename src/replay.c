@@ -1056,7 +1056,15 @@ Invoice(Replay *rp, int p, const RpEvent *e)
 	while (rest > 0 && s->qhead < s->nq)
 	{
 		RpQueued   *o = &s->queue[s->qhead];
-		int128		x = Min(rest, o->remaining);
+		int128		x;
+
+		/* an order of nothing (or a negative one) takes no invoice */
+		if (o->remaining <= 0)
+		{
+			s->qhead++;
+			continue;
+		}
+		x = Min(rest, o->remaining);
 
 		o->remaining -= x;
 		rest -= x;
