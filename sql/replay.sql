@@ -260,13 +260,14 @@ INSERT INTO pgcredit.policy_draft_limit (draft, customer, credit_limit) VALUES (
 INSERT INTO pgcredit.policy_draft_limit (draft, customer, credit_limit) VALUES ('tight', 'Z', 'NaN');
 INSERT INTO pgcredit.policy_draft_limit (draft, customer, credit_limit) VALUES ('tight', 'Z', -1);
 
--- Rights: a role with nothing, the application role and sales cannot
--- replay or draft; a reader replays but cannot draft; a controller
+-- Rights: a role with nothing (as the application role), sales and
+-- collectors cannot replay or draft; a reader replays but cannot draft; a controller
 -- drafts but cannot touch the live rules through a draft
 CREATE ROLE regress_rp_nobody;
 CREATE ROLE regress_rp_reader IN ROLE pgcredit_reader;
 CREATE ROLE regress_rp_controller IN ROLE pgcredit_controller;
 CREATE ROLE regress_rp_sales IN ROLE pgcredit_sales;
+CREATE ROLE regress_rp_collector IN ROLE pgcredit_collector;
 GRANT USAGE ON SCHEMA pgcredit TO regress_rp_nobody;
 SET ROLE regress_rp_nobody;
 SELECT * FROM pgcredit.replay_policy('tight', '2025-01-01', '2025-03-31');
@@ -276,6 +277,10 @@ SELECT * FROM pgcredit._replay_walk('tight', '2025-01-01', '2025-03-31', false);
 RESET ROLE;
 SET ROLE regress_rp_sales;
 SELECT * FROM pgcredit.replay_policy_orders('tight', '2025-01-01', '2025-03-31');
+RESET ROLE;
+SET ROLE regress_rp_collector;
+SELECT * FROM pgcredit.replay_policy_customers('tight', '2025-01-01', '2025-03-31');
+INSERT INTO pgcredit.policy_draft_limit (draft, customer, credit_limit) VALUES ('tight', 'X', 1);
 RESET ROLE;
 SET ROLE regress_rp_reader;
 SELECT policy, orders FROM pgcredit.replay_policy('tight', '2025-01-01', '2025-03-31');
@@ -308,4 +313,4 @@ SELECT (SELECT count(*) FROM pgcredit.policy_draft_limit) + (SELECT count(*) FRO
 
 \c :regress_db
 DROP DATABASE regress_replay;
-DROP ROLE regress_rp_nobody, regress_rp_reader, regress_rp_controller, regress_rp_sales;
+DROP ROLE regress_rp_nobody, regress_rp_reader, regress_rp_controller, regress_rp_sales, regress_rp_collector;
