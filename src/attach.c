@@ -310,7 +310,7 @@ pgc_attachment_find(Oid relid, PgcAttachment *att)
 		ctl.hcxt = CacheMemoryContext;
 		attachment_cache = hash_create("pgcredit attachments", 64, &ctl,
 									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CacheRegisterRelcacheCallback(AttachmentCacheCallback, (Datum) 0);
+		pgc_register_relcache_callback(AttachmentCacheCallback, (Datum) 0);
 	}
 	c = hash_search(attachment_cache, &relid, HASH_FIND, &found);
 	if (!found)

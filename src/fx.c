@@ -186,7 +186,7 @@ LoadTables(void)
 
 	if (!callback_registered)
 	{
-		CacheRegisterRelcacheCallback(FxCacheCallback, (Datum) 0);
+		pgc_register_relcache_callback(FxCacheCallback, (Datum) 0);
 		callback_registered = true;
 	}
 	if (fx_tables.valid)

@@ -131,7 +131,7 @@ LoadLimits(void)
 
 	if (!registered)
 	{
-		CacheRegisterRelcacheCallback(LimitsCallback, (Datum) 0);
+		pgc_register_relcache_callback(LimitsCallback, (Datum) 0);
 		registered = true;
 	}
 	if (limits_cxt == NULL)

@@ -123,7 +123,7 @@ LoadDisputes(void)
 		return;
 	if (!registered)
 	{
-		CacheRegisterRelcacheCallback(DisputeCallback, (Datum) 0);
+		pgc_register_relcache_callback(DisputeCallback, (Datum) 0);
 		registered = true;
 	}
 	if (dispute_cxt == NULL)

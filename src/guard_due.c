@@ -116,7 +116,7 @@ LoadDueCache(DueCache *c)
 		return;
 	if (!due_callback)
 	{
-		CacheRegisterRelcacheCallback(DueCacheCallback, (Datum) 0);
+		pgc_register_relcache_callback(DueCacheCallback, (Datum) 0);
 		due_callback = true;
 	}
 	memset(c, 0, sizeof(*c));

@@ -299,7 +299,7 @@ LoadCache(void)
 		return;
 	if (!callback_registered)
 	{
-		CacheRegisterRelcacheCallback(StoreCacheCallback, (Datum) 0);
+		pgc_register_relcache_callback(StoreCacheCallback, (Datum) 0);
 		callback_registered = true;
 	}
 

@@ -91,7 +91,7 @@ LoadHorizonCache(void)
 		return;
 	if (!horizon_callback)
 	{
-		CacheRegisterRelcacheCallback(HorizonCacheCallback, (Datum) 0);
+		pgc_register_relcache_callback(HorizonCacheCallback, (Datum) 0);
 		horizon_callback = true;
 	}
 	memset(&horizon_cache, 0, sizeof(horizon_cache));
@@ -144,7 +144,7 @@ BookZone(void)
 
 	if (!registered)
 	{
-		CacheRegisterRelcacheCallback(BookZoneCallback, (Datum) 0);
+		pgc_register_relcache_callback(BookZoneCallback, (Datum) 0);
 		registered = true;
 	}
 	AcceptInvalidationMessages();

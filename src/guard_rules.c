@@ -209,7 +209,7 @@ LoadRules(void)
 
 	if (!registered)
 	{
-		CacheRegisterRelcacheCallback(RulesCallback, (Datum) 0);
+		pgc_register_relcache_callback(RulesCallback, (Datum) 0);
 		registered = true;
 	}
 	if (rules_cxt == NULL)

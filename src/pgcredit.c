@@ -15,6 +15,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/syscache.h"
 
 #include "pgcredit.h"
@@ -314,4 +315,38 @@ void
 pgc_act_abandon(PgcActAs *save)
 {
 	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+/* The caches' callbacks, called by the one callback PostgreSQL knows */
+#define PGC_MAX_RELCACHE_CALLBACKS 16
+
+static struct
+{
+	PgcRelcacheCallback fn;
+	Datum		arg;
+}			relcache_callbacks[PGC_MAX_RELCACHE_CALLBACKS];
+static int	n_relcache_callbacks = 0;
+
+static void
+RelcacheDispatch(Datum arg, Oid relid)
+{
+	for (int i = 0; i < n_relcache_callbacks; i++)
+		relcache_callbacks[i].fn(relcache_callbacks[i].arg, relid);
+}
+
+/*
+ * Register a cache's relcache callback: the first registration takes
+ * pgcredit's one slot of PostgreSQL's; each cache registers once per
+ * backend, as it would with CacheRegisterRelcacheCallback()
+ */
+void
+pgc_register_relcache_callback(PgcRelcacheCallback fn, Datum arg)
+{
+	if (n_relcache_callbacks >= PGC_MAX_RELCACHE_CALLBACKS)
+		elog(FATAL, "pgcredit: out of relcache callback slots");
+	if (n_relcache_callbacks == 0)
+		CacheRegisterRelcacheCallback(RelcacheDispatch, (Datum) 0);
+	relcache_callbacks[n_relcache_callbacks].fn = fn;
+	relcache_callbacks[n_relcache_callbacks].arg = arg;
+	n_relcache_callbacks++;
 }

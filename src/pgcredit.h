@@ -97,6 +97,15 @@ typedef struct PgcActAs
 /* pgcredit.c */
 extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
 
+/*
+ * pgcredit.c: one relcache invalidation callback for the whole module,
+ * which calls each of its caches' callbacks.  PostgreSQL has ten slots
+ * for such callbacks in a backend, shared by every loaded library; a
+ * slot each would leave too few for others (Citus takes some).
+ */
+typedef void (*PgcRelcacheCallback) (Datum arg, Oid relid);
+extern void pgc_register_relcache_callback(PgcRelcacheCallback fn, Datum arg);
+
 /* customer_filter.c: customer filters reach per-customer functions */
 extern bool pgc_customer_filter_pushdown;
 extern void pgc_customer_filter_init(void);
