@@ -95,7 +95,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs
+.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs test-citus
 
 deps:
 	@bash test/setup.sh
@@ -127,6 +127,11 @@ fuzz-sql:
 
 test:
 	@bash test/run.sh
+
+# pgcredit on a Citus cluster (coordinator and two workers, thrown away):
+# needs Citus (../shared/vendor/build-citus.sh), says so and skips without it
+test-citus:
+	@bash test/citus/run.sh
 
 # Lay out src/ as PostgreSQL's pgindent does (pg_bsd_indent, typedefs.list);
 # test/t/indent.sh fails when this would change anything

@@ -28,6 +28,7 @@
 
 #include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -185,6 +186,26 @@ LoadKeys(GuardConfig *cfg, Relation rel)
  * a column changed since attach fails here with an error.  A trigger that
  * is not pgcredit's own on an attached table refuses to act.
  */
+/*
+ * A trigger of pgcredit's on a relation pgcredit did not attach, in a
+ * database where Citus runs: a table attached and then distributed, whose
+ * copied triggers fire on its shards, where this node has neither the
+ * attachment nor the accounts.  Refused, saying so, rather than judged
+ * against nothing.
+ */
+static void
+RefuseCitusShard(Relation rel)
+{
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("pgcredit cannot check rows of relation \"%s\" on this Citus node",
+					RelationGetRelationName(rel)),
+			 errdetail("The relation is not attached here: it is most likely a shard of a table that was distributed after pgcredit attached it, and this node has neither the attachment nor the accounts and exposure."),
+			 errhint("On the coordinator, detach the table with citus.enable_unsafe_triggers on, undistribute it and attach it again: pgcredit does not run on Citus workers yet.")));
+}
+
 static pg_noinline GuardConfig *
 GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 {
@@ -200,6 +221,8 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 		return cfg;
 
 	old = MemoryContextSwitchTo(mcxt);
+	if (!pgc_attachment_find(RelationGetRelid(rel), &att))
+		RefuseCitusShard(rel);
 	if (!pgc_attachment_find(RelationGetRelid(rel), &att) ||
 		strcmp(td->tg_trigger->tgname,
 			   TRIGGER_FIRED_BEFORE(td->tg_event) ? "zz_pgcredit_guard" : "zz_pgcredit_confirm") != 0 ||
@@ -1943,6 +1966,8 @@ CheckStatementTrigger(TriggerData *td)
 	PgcAttachment att;
 	const char *name = td->tg_trigger->tgname;
 
+	if (!pgc_attachment_find(RelationGetRelid(td->tg_relation), &att))
+		RefuseCitusShard(td->tg_relation);
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 		(strcmp(name, "zz_pgcredit_insert_begin") != 0 && strcmp(name, "zz_pgcredit_insert_end") != 0) ||
 		!pgc_attachment_find(RelationGetRelid(td->tg_relation), &att))

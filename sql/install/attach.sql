@@ -201,6 +201,7 @@ DECLARE
   c record;
   n bigint;
   cat pgcredit.exposure_category;
+  managed boolean;
 BEGIN
   IF tbl IS NULL THEN
     RAISE EXCEPTION 'table must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -227,6 +228,20 @@ BEGIN
   IF (SELECT relispartition FROM pg_catalog.pg_class WHERE oid = tbl) THEN
     RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
       HINT = 'Attach the partitioned table it belongs to.';
+  END IF;
+  -- a table Citus distributes (or keeps as a reference or Citus local
+  -- table) lives in shards on other nodes, where the guard would judge
+  -- orders against the nodes' own empty accounts: refused until pgcredit
+  -- runs there (doc/install.md, "Citus")
+  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1)'
+      INTO managed USING tbl;
+    IF managed THEN
+      RAISE EXCEPTION 'cannot attach table "%": it is managed by Citus', tbl
+        USING ERRCODE = 'feature_not_supported',
+        DETAIL = 'Its rows live in shards on the Citus nodes, where pgcredit''s guard would not see the accounts and exposure of this node: no order would be checked.',
+        HINT = 'Keep the tables pgcredit guards on this node: pgcredit does not yet run on Citus workers.';
+    END IF;
   END IF;
   -- rows of inheritance children would escape the guard, which fires on
   -- the table the row is written to
