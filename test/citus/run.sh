@@ -6,8 +6,8 @@
 # Citus is not installed this says so and stops without failing.
 #
 # Each node is a PostgreSQL 15 cluster in a temporary directory, run as
-# the postgres user on its own port (CITUS_PORT, +1, +2; default 57636),
-# with citus in shared_preload_libraries.  pgcredit is built and
+# the postgres user on its own port (57636, 57637, 57638: the expected
+# output names the workers' ports), with citus in shared_preload_libraries.  pgcredit is built and
 # installed as for the other suites; the SQL files of test/citus/sql run
 # through pg_regress against the coordinator, their output compared with
 # test/citus/expected.  The last line counts them as make test does.
@@ -23,7 +23,13 @@ if [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ]; then
 fi
 build_and_install >/dev/null
 bindir=$("$PG_CONFIG" --bindir)
-port=${CITUS_PORT:-57636}
+port=57636
+for p in 57636 57637 57638; do
+	if (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		echo "test-citus: port $p is in use; stop what listens there first" >&2
+		exit 1
+	fi
+done
 top=$(mktemp -d /tmp/pgcredit-citus.XXXXXX)
 chmod 755 "$top"
 chown postgres "$top"
