@@ -13,7 +13,7 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
              src/csv_load.o src/csv_reader.o src/csv_field.o \
              src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
              src/dso.o src/score.o src/over_limit.o src/customer_filter.o src/receivable_book.o \
-             src/replay.o
+             src/replay.o src/agg_state.o
 
 # The install script of the newest version is generated from the per-area
 # sources in sql/install/, concatenated in this order.  The order matters:

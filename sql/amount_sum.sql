@@ -53,3 +53,24 @@ SELECT pgcredit.amount_sum(x) FROM (VALUES (1), ('Infinity'::numeric)) AS t(x);
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.amount_sum(x) FROM (VALUES (1), ('-Infinity'::numeric)) AS t(x);
 \echo :LAST_ERROR_SQLSTATE
+
+-- As a window function, with a frame that grows and one that moves (the
+-- state restarts for each row): the same as sum()
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE running = running_sum AND moving IS NOT DISTINCT FROM moving_sum) AS same
+FROM (SELECT pgcredit.amount_sum(x) OVER (ORDER BY g) AS running, sum(x) OVER (ORDER BY g) AS running_sum,
+             pgcredit.amount_sum(x) OVER (ORDER BY g ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING) AS moving,
+             sum(x) OVER (ORDER BY g ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING) AS moving_sum
+      FROM (SELECT g, g / 7.0 AS x FROM generate_series(1, 500) AS g) AS t) AS w;
+
+-- The state type (agg_state) takes text from anyone: what is not a state
+-- of one of pgcredit's aggregates is refused, whatever its bytes
+SELECT 'zz'::pgcredit.agg_state;
+SELECT '\x'::pgcredit.agg_state;
+SELECT '\x99'::pgcredit.agg_state;
+SELECT '\x01'::pgcredit.agg_state;
+SELECT '\x01ffffffffffffffffffffffffffffffffffffffffff'::pgcredit.agg_state;
+SELECT '\x0g'::pgcredit.agg_state;
+-- its support functions run only inside an aggregate
+SELECT pgcredit.amount_sum_state_final(NULL);
+SELECT pgcredit.amount_sum_state_trans(NULL, 1);

@@ -11961,6 +11961,69 @@ REVOKE EXECUTE ON FUNCTION pgcredit.replay_policy_orders(text, date, date) FROM 
 GRANT EXECUTE ON FUNCTION pgcredit.replay_policy_orders(text, date, date) TO pgcredit_reader;
 -- <<< replay
 
+-- >>> agg_state (analytics_amount_sum.sql): amount_sum's state leaves the
+-- node as pgcredit.agg_state, for Citus's partial aggregates.  CREATE OR
+-- REPLACE AGGREGATE keeps the aggregate (and what depends on it) and
+-- changes its state type; version 1.0's functions of internal go.
+----------------------------------------------------------------------
+-- Aggregate states that can leave the node (src/agg_state.c)
+--
+-- The aggregates keep their states in C structures; of type agg_state
+-- rather than internal, so that Citus can run them as partial aggregates
+-- on its workers and combine them on the coordinator.  While an
+-- aggregate runs the state is changed in place, as with internal; it is
+-- turned into bytes only to leave the node: \x and hexadecimal digits as
+-- text, the family's tag byte first.  Input is checked byte by byte.
+----------------------------------------------------------------------
+
+CREATE TYPE pgcredit.agg_state;
+CREATE FUNCTION pgcredit.agg_state_in(cstring) RETURNS pgcredit.agg_state
+AS 'MODULE_PATHNAME', 'pgc_agg_state_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pgcredit.agg_state_out(pgcredit.agg_state) RETURNS cstring
+AS 'MODULE_PATHNAME', 'pgc_agg_state_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pgcredit.agg_state_recv(internal) RETURNS pgcredit.agg_state
+AS 'MODULE_PATHNAME', 'pgc_agg_state_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION pgcredit.agg_state_send(pgcredit.agg_state) RETURNS bytea
+AS 'MODULE_PATHNAME', 'pgc_agg_state_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE pgcredit.agg_state (
+  INPUT = pgcredit.agg_state_in, OUTPUT = pgcredit.agg_state_out,
+  RECEIVE = pgcredit.agg_state_recv, SEND = pgcredit.agg_state_send,
+  INTERNALLENGTH = VARIABLE, ALIGNMENT = int4, STORAGE = extended
+);
+COMMENT ON TYPE pgcredit.agg_state IS
+  'the transition state of pgcredit''s aggregates: a C structure while the aggregate runs, its family''s tag and bytes when it leaves the node (for Citus''s partial aggregates); written \x and hexadecimal digits';
+COMMENT ON FUNCTION pgcredit.agg_state_in(cstring) IS 'agg_state from text, checked by reading the state';
+COMMENT ON FUNCTION pgcredit.agg_state_out(pgcredit.agg_state) IS 'agg_state as text: \x and two hexadecimal digits a byte';
+COMMENT ON FUNCTION pgcredit.agg_state_recv(internal) IS 'agg_state from binary, checked by reading the state';
+COMMENT ON FUNCTION pgcredit.agg_state_send(pgcredit.agg_state) IS 'agg_state as binary: its bytes';
+
+CREATE FUNCTION pgcredit.amount_sum_state_trans(pgcredit.agg_state, numeric)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'amount_sum_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.amount_sum_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'amount_sum_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.amount_sum_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'amount_sum_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE AGGREGATE pgcredit.amount_sum(amount numeric) (
+  SFUNC = pgcredit.amount_sum_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.amount_sum_state_final,
+  COMBINEFUNC = pgcredit.amount_sum_state_combine,
+  PARALLEL = SAFE
+);
+COMMENT ON FUNCTION pgcredit.amount_sum_state_trans(pgcredit.agg_state, numeric) IS 'transition function of amount_sum';
+COMMENT ON FUNCTION pgcredit.amount_sum_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of amount_sum, for parallel plans and Citus';
+COMMENT ON FUNCTION pgcredit.amount_sum_state_final(pgcredit.agg_state) IS 'final function of amount_sum';
+DROP FUNCTION pgcredit.amount_sum_trans(internal, numeric);
+DROP FUNCTION pgcredit.amount_sum_combine(internal, internal);
+DROP FUNCTION pgcredit.amount_sum_serialize(internal);
+DROP FUNCTION pgcredit.amount_sum_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.amount_sum_final(internal);
+-- <<< agg_state
+
 -- Ownership: whatever this script created passes to pgcredit_owner, as
 -- in a fresh install (CREATE OR REPLACE keeps an owner; new objects
 -- would belong to the role running the update)
@@ -11982,6 +12045,11 @@ BEGIN
     SELECT 2, format('ALTER TYPE %s OWNER TO pgcredit_owner', t.oid::pg_catalog.regtype)
     FROM pg_catalog.pg_type t JOIN pg_catalog.pg_class c ON c.oid = t.typrelid
     WHERE t.typnamespace = 'pgcredit'::pg_catalog.regnamespace AND c.relkind = 'c'
+    UNION ALL  -- base types (their array types follow them)
+    SELECT 2, format('ALTER TYPE %s OWNER TO pgcredit_owner', t.oid::pg_catalog.regtype)
+    FROM pg_catalog.pg_type t
+    WHERE t.typnamespace = 'pgcredit'::pg_catalog.regnamespace AND t.typtype = 'b'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray = t.oid)
     UNION ALL
     SELECT 3, format('ALTER ROUTINE %s OWNER TO pgcredit_owner', p.oid::pg_catalog.regprocedure)
     FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'pgcredit'::pg_catalog.regnamespace

@@ -55,6 +55,11 @@ INSERT INTO decided_function VALUES
   -- analytics functions and aggregates: every role (they run as the caller)
   ('pgcredit.aging_bucket(date,date,integer[])', 'public'),
   ('pgcredit.aging_bands(integer[])', 'public'),
+  -- the aggregates' state type: its input and output, as any type's
+  ('pgcredit.agg_state_in(cstring)', 'public'),
+  ('pgcredit.agg_state_out(pgcredit.agg_state)', 'public'),
+  ('pgcredit.agg_state_recv(internal)', 'public'),
+  ('pgcredit.agg_state_send(pgcredit.agg_state)', 'public'),
   ('pgcredit.days_past_due(date,date)', 'public'),
   ('pgcredit.exposure_over_limit(numeric,numeric)', 'public'),
   ('pgcredit.exposure_over_limit(numeric,numeric,numeric)', 'public'),
@@ -615,7 +620,9 @@ INSERT INTO decided_type VALUES
   ('pgcredit.aging_by_band', 'public'),
   ('pgcredit.dso_result', 'public'),
   ('pgcredit.credit_score_parts', 'public'),
-  ('pgcredit.limit_recommendation', 'public');
+  ('pgcredit.limit_recommendation', 'public'),
+  -- the aggregates' transition state
+  ('pgcredit.agg_state', 'public');
 
 ----------------------------------------------------------------------
 -- The catalog: every object of schema pgcredit, its privileges for
@@ -664,7 +671,8 @@ CROSS JOIN LATERAL unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.ag
                                a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn,
                                a.aggmfinalfn]::oid[]) AS s(fn)
 JOIN pg_proc sp ON sp.oid = s.fn
-WHERE 'internal'::regtype = ANY (sp.proargtypes::oid[])
+WHERE ('internal'::regtype = ANY (sp.proargtypes::oid[])
+       OR 'pgcredit.agg_state'::regtype = ANY (sp.proargtypes::oid[]))
   AND s.fn::regprocedure::text NOT IN (SELECT signature FROM decided_function)
 UNION ALL
 SELECT 'relation', relation, x.privilege, x.tier
@@ -767,11 +775,13 @@ GROUP BY a.label, a.n ORDER BY a.n;
 
 -- The functions open to every role.
 SELECT kind AS public, count(*) AS n,
-       CASE WHEN kind = 'aggregate support' THEN '(taking internal)'
+       CASE WHEN kind = 'aggregate support' THEN '(taking internal or agg_state)'
             ELSE string_agg(DISTINCT proname, ', ' ORDER BY proname) END AS names
 FROM (SELECT p.proname,
              CASE WHEN p.prokind = 'a' THEN 'aggregates'
-                  WHEN 'internal'::regtype = ANY (p.proargtypes::oid[]) THEN 'aggregate support'
+                  WHEN 'internal'::regtype = ANY (p.proargtypes::oid[])
+                       OR ('pgcredit.agg_state'::regtype = ANY (p.proargtypes::oid[])
+                           AND p.proname NOT LIKE 'agg_state%') THEN 'aggregate support'
                   ELSE 'functions' END AS kind
       FROM pg_proc p
       WHERE p.pronamespace = 'pgcredit'::regnamespace

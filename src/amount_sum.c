@@ -14,12 +14,16 @@
 #include "libpq/pqformat.h"
 
 #include "pgcredit.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(amount_sum_trans);
 PG_FUNCTION_INFO_V1(amount_sum_combine);
 PG_FUNCTION_INFO_V1(amount_sum_serialize);
 PG_FUNCTION_INFO_V1(amount_sum_deserialize);
 PG_FUNCTION_INFO_V1(amount_sum_final);
+PG_FUNCTION_INFO_V1(amount_sum_state_trans);
+PG_FUNCTION_INFO_V1(amount_sum_state_combine);
+PG_FUNCTION_INFO_V1(amount_sum_state_final);
 
 typedef struct AmountSumState
 {
@@ -102,4 +106,28 @@ amount_sum_final(PG_FUNCTION_ARGS)
 	if (st == NULL || st->n == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_NUMERIC(pgc_sum_numeric(&st->sum));
+}
+
+/*
+ * From version 1.1 on the aggregate's state is of type agg_state
+ * (agg_state.c), so that Citus can combine the workers' partial sums: the
+ * same functions, on the structure inside it.  Version 1.0's functions of
+ * internal above stay for its install script.
+ */
+Datum
+amount_sum_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_amount_sum_family, amount_sum_trans);
+}
+
+Datum
+amount_sum_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_amount_sum_family, amount_sum_combine);
+}
+
+Datum
+amount_sum_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_amount_sum_family, amount_sum_final);
 }

@@ -151,11 +151,9 @@ COMMENT ON AGGREGATE pgcredit.aging(numeric, date, date) IS
 COMMENT ON AGGREGATE pgcredit.aging(numeric, date, date, int[]) IS
   'aging profile of receivables at as_of in the bands of "bounds", as arrays in band order';
 
-COMMENT ON FUNCTION pgcredit.amount_sum_trans(internal, numeric) IS 'transition function of amount_sum';
-COMMENT ON FUNCTION pgcredit.amount_sum_combine(internal, internal) IS 'combine function of amount_sum, for parallel plans';
-COMMENT ON FUNCTION pgcredit.amount_sum_serialize(internal) IS 'serialization function of amount_sum, for parallel plans';
-COMMENT ON FUNCTION pgcredit.amount_sum_deserialize(bytea, internal) IS 'deserialization function of amount_sum, for parallel plans';
-COMMENT ON FUNCTION pgcredit.amount_sum_final(internal) IS 'final function of amount_sum';
+COMMENT ON FUNCTION pgcredit.amount_sum_state_trans(pgcredit.agg_state, numeric) IS 'transition function of amount_sum';
+COMMENT ON FUNCTION pgcredit.amount_sum_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of amount_sum, for parallel plans and Citus';
+COMMENT ON FUNCTION pgcredit.amount_sum_state_final(pgcredit.agg_state) IS 'final function of amount_sum';
 COMMENT ON FUNCTION pgcredit.aging_trans(internal, numeric, date, date) IS 'transition function of aging with the default bands';
 COMMENT ON FUNCTION pgcredit.aging_trans(internal, numeric, date, date, int[]) IS 'transition function of aging with custom bounds';
 COMMENT ON FUNCTION pgcredit.aging_combine(internal, internal) IS 'combine function of aging, for parallel plans';
