@@ -74,3 +74,18 @@ SELECT '\x0g'::pgcredit.agg_state;
 -- its support functions run only inside an aggregate
 SELECT pgcredit.amount_sum_state_final(NULL);
 SELECT pgcredit.amount_sum_state_trans(NULL, 1);
+-- A state written by hand (tag 01, one amount, the integer sum 200 at
+-- scale 2, no numeric part) is read and printed back as it was; a scale
+-- out of range, and numeric parts that are short, whose length disagrees
+-- with their header, NaN, or a special value with stray bits, are refused
+-- (the varlena headers are little-endian, as on the machines pgcredit is
+-- tested on)
+SELECT '\x010000000000000001000000000000000000000000000000c80000000200000000'::pgcredit.agg_state::text;
+-- with a numeric part (5, written in numeric's long form): accepted, the
+-- part checked by reading it back through its text
+SELECT '\x010000000000000001000000000000000000000000000000c8000000020000000a28000000000000000500'::pgcredit.agg_state::text;
+SELECT '\x010000000000000001000000000000000000000000000000c80000006300000000'::pgcredit.agg_state;
+SELECT '\x010000000000000001000000000000000000000000000000c80000000200000003aabbcc'::pgcredit.agg_state;
+SELECT '\x010000000000000001000000000000000000000000000000c80000000200000008001000000000000000'::pgcredit.agg_state;
+SELECT ('\x010000000000000001000000000000000000000000000000c800000002000000082000000000c00000')::pgcredit.agg_state;
+SELECT ('\x010000000000000001000000000000000000000000000000c800000002000000082000000000e00000')::pgcredit.agg_state;

@@ -348,6 +348,7 @@ CheckedFlat(const char *data, int len)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
 				 errmsg("invalid aggregate state of %s", family->name),
+				 e->detail ? errdetail("Reading it failed: %s: %s", e->message, e->detail) :
 				 errdetail("Reading it failed: %s.", e->message)));
 	}
 	PG_END_TRY();

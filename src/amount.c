@@ -377,7 +377,13 @@ pgc_sum_send(StringInfo buf, const PgcSum *s)
 		pq_sendint32(buf, 0);
 }
 
-/* Read a sum written by pgc_sum_send, in the current memory context */
+/*
+ * Read a sum written by pgc_sum_send, in the current memory context.
+ * The bytes may come from anyone (pgcredit.agg_state's input), so each
+ * part is checked: the scale within what the integer path uses, and the
+ * numeric part read back through its text form, which only a well-formed
+ * finite numeric survives.
+ */
 void
 pgc_sum_recv(StringInfo buf, PgcSum *s)
 {
@@ -385,14 +391,45 @@ pgc_sum_recv(StringInfo buf, PgcSum *s)
 
 	s->fast = pgc_recv_int128(buf);
 	s->scale = pq_getmsgint(buf, 4);
+	/* products of two amounts (concentration's squares) have twice the scale */
+	if (s->scale < 0 || s->scale > 2 * PGC_MAX_FAST_SCALE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid sum in aggregate state"),
+				 errdetail("Its scale %d is not between 0 and %d.", s->scale, 2 * PGC_MAX_FAST_SCALE)));
 	len = pq_getmsgint(buf, 4);
-	if (len > 0)
+	s->slow = NULL;
+	if (len == 0)
+		return;
+	if (len < (int32) (VARHDRSZ + 2 * sizeof(uint16)) || len > 1024 * 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid sum in aggregate state"),
+				 errdetail("Its numeric part has %d bytes.", len)));
 	{
-		s->slow = palloc(len);
-		memcpy(s->slow, pq_getmsgbytes(buf, len), len);
+		struct varlena *raw = palloc(len);
+		char	   *text;
+
+		memcpy(raw, pq_getmsgbytes(buf, len), len);
+		if (!VARATT_IS_4B_U(raw) || VARSIZE(raw) != (Size) len ||
+			numeric_is_nan((Numeric) raw) || numeric_is_inf((Numeric) raw))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid sum in aggregate state"),
+					 errdetail("Its numeric part is not a finite numeric of %d bytes.", len)));
+		text = DatumGetCString(DirectFunctionCall1(numeric_out, PointerGetDatum(raw)));
+
+		s->slow = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+													  ObjectIdGetDatum(InvalidOid),
+													  Int32GetDatum(-1)));
+		/* a special value with stray bits prints as NaN */
+		if (numeric_is_nan(s->slow) || numeric_is_inf(s->slow))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid sum in aggregate state"),
+					 errdetail("Its numeric part is not finite.")));
+		pfree(raw);
 	}
-	else
-		s->slow = NULL;
 }
 
 /* num rounded to scale decimals */
