@@ -12022,6 +12022,50 @@ DROP FUNCTION pgcredit.amount_sum_combine(internal, internal);
 DROP FUNCTION pgcredit.amount_sum_serialize(internal);
 DROP FUNCTION pgcredit.amount_sum_deserialize(bytea, internal);
 DROP FUNCTION pgcredit.amount_sum_final(internal);
+-- aging's state too, the same way
+CREATE FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date, int[])
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.aging_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.aging_state_final(pgcredit.agg_state)
+RETURNS pgcredit.aging_profile AS 'MODULE_PATHNAME', 'aging_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION pgcredit.aging_bands_state_final(pgcredit.agg_state)
+RETURNS pgcredit.aging_by_band AS 'MODULE_PATHNAME', 'aging_bands_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE AGGREGATE pgcredit.aging(amount numeric, due date, as_of date) (
+  SFUNC = pgcredit.aging_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.aging_state_final,
+  COMBINEFUNC = pgcredit.aging_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.aging(amount numeric, due date, as_of date, bounds int[]) (
+  SFUNC = pgcredit.aging_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.aging_bands_state_final,
+  COMBINEFUNC = pgcredit.aging_state_combine,
+  PARALLEL = SAFE
+);
+
+COMMENT ON FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date) IS 'transition function of aging with the default bands';
+COMMENT ON FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date, int[]) IS 'transition function of aging with custom bounds';
+COMMENT ON FUNCTION pgcredit.aging_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of aging, for parallel plans and Citus';
+COMMENT ON FUNCTION pgcredit.aging_state_final(pgcredit.agg_state) IS 'final function of aging with the default bands';
+COMMENT ON FUNCTION pgcredit.aging_bands_state_final(pgcredit.agg_state) IS 'final function of aging with custom bounds';
+DROP FUNCTION pgcredit.aging_trans(internal, numeric, date, date);
+DROP FUNCTION pgcredit.aging_trans(internal, numeric, date, date, int[]);
+DROP FUNCTION pgcredit.aging_combine(internal, internal);
+DROP FUNCTION pgcredit.aging_serialize(internal);
+DROP FUNCTION pgcredit.aging_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.aging_final(internal);
+DROP FUNCTION pgcredit.aging_bands_final(internal);
 -- <<< agg_state
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as

@@ -46,11 +46,15 @@ PG_FUNCTION_INFO_V1(pgc_agg_state_send);
 
 extern Datum amount_sum_serialize(PG_FUNCTION_ARGS);
 extern Datum amount_sum_deserialize(PG_FUNCTION_ARGS);
+extern Datum aging_serialize(PG_FUNCTION_ARGS);
+extern Datum aging_deserialize(PG_FUNCTION_ARGS);
 
 const PgcStateFamily pgc_amount_sum_family = {1, "amount_sum", amount_sum_serialize,
 amount_sum_deserialize};
 
-static const PgcStateFamily *const families[] = {&pgc_amount_sum_family};
+const PgcStateFamily pgc_aging_family = {2, "aging", aging_serialize, aging_deserialize};
+
+static const PgcStateFamily *const families[] = {&pgc_amount_sum_family, &pgc_aging_family};
 
 /* A family's state, expanded */
 typedef struct ExpandedState

@@ -21,6 +21,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "pgcredit.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(aging_trans);
 PG_FUNCTION_INFO_V1(aging_combine);
@@ -29,6 +30,10 @@ PG_FUNCTION_INFO_V1(aging_deserialize);
 PG_FUNCTION_INFO_V1(aging_final);
 PG_FUNCTION_INFO_V1(aging_bands_final);
 PG_FUNCTION_INFO_V1(days_past_due);
+PG_FUNCTION_INFO_V1(aging_state_trans);
+PG_FUNCTION_INFO_V1(aging_state_combine);
+PG_FUNCTION_INFO_V1(aging_state_final);
+PG_FUNCTION_INFO_V1(aging_bands_state_final);
 
 /* Room for the bytes of a valid bounds array (1-D, PGC_MAX_AGING_BOUNDS int4s) */
 #define BOUNDS_RAW_MAX	128
@@ -281,9 +286,21 @@ aging_deserialize(PG_FUNCTION_ARGS)
 
 		b.nbounds = pq_getmsgint(&buf, 4);
 		if (b.nbounds < 1 || b.nbounds > PGC_MAX_AGING_BOUNDS)
-			elog(ERROR, "invalid aging state: %d bounds", b.nbounds);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid aging state"),
+					 errdetail("It has %d bounds; 1 to %d are allowed.", b.nbounds,
+							   PGC_MAX_AGING_BOUNDS)));
+		/* as aging() accepts them: positive and strictly increasing */
 		for (int i = 0; i < b.nbounds; i++)
+		{
 			b.bounds[i] = pq_getmsgint(&buf, 4);
+			if (b.bounds[i] <= 0 || (i > 0 && b.bounds[i] <= b.bounds[i - 1]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						 errmsg("invalid aging state"),
+						 errdetail("Its bounds are not positive and strictly increasing.")));
+		}
 		pgc_aging_build_labels(&b);
 		st->bounds = KeepBounds(&b, CurrentMemoryContext);
 	}
@@ -463,4 +480,35 @@ days_past_due(PG_FUNCTION_ARGS)
 				 errmsg("days past due of an infinite date is undefined"),
 				 errhint("Use aging_bucket(), which places infinite dates in a band.")));
 	PG_RETURN_INT32(as_of - due);
+}
+
+/*
+ * From version 1.1 on the aggregates' state is of type agg_state
+ * (agg_state.c), so that Citus can combine the workers' partial agings:
+ * the same functions on the structure inside it.  Version 1.0's functions
+ * of internal above stay for its install script (and the kept book, which
+ * runs them directly).
+ */
+Datum
+aging_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_aging_family, aging_trans);
+}
+
+Datum
+aging_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_aging_family, aging_combine);
+}
+
+Datum
+aging_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_aging_family, aging_final);
+}
+
+Datum
+aging_bands_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_aging_family, aging_bands_final);
 }

@@ -103,45 +103,34 @@ COMMENT ON COLUMN pgcredit.aging_by_band.overdue IS 'amount past due (every band
 COMMENT ON COLUMN pgcredit.aging_by_band.avg_days_overdue IS 'amount-weighted average days past due of the overdue part, 2 decimals; NULL when nothing is overdue';
 COMMENT ON COLUMN pgcredit.aging_by_band.items IS 'number of items aged';
 
-CREATE FUNCTION pgcredit.aging_trans(internal, numeric, date, date)
-RETURNS internal AS 'MODULE_PATHNAME', 'aging_trans'
+CREATE FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_trans(internal, numeric, date, date, int[])
-RETURNS internal AS 'MODULE_PATHNAME', 'aging_trans'
+CREATE FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date, int[])
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'aging_combine'
+CREATE FUNCTION pgcredit.aging_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'aging_state_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'aging_serialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'aging_deserialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_final(internal)
-RETURNS pgcredit.aging_profile AS 'MODULE_PATHNAME', 'aging_final'
+CREATE FUNCTION pgcredit.aging_state_final(pgcredit.agg_state)
+RETURNS pgcredit.aging_profile AS 'MODULE_PATHNAME', 'aging_state_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION pgcredit.aging_bands_final(internal)
-RETURNS pgcredit.aging_by_band AS 'MODULE_PATHNAME', 'aging_bands_final'
+CREATE FUNCTION pgcredit.aging_bands_state_final(pgcredit.agg_state)
+RETURNS pgcredit.aging_by_band AS 'MODULE_PATHNAME', 'aging_bands_state_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE AGGREGATE pgcredit.aging(amount numeric, due date, as_of date) (
-  SFUNC = pgcredit.aging_trans,
-  STYPE = internal,
-  FINALFUNC = pgcredit.aging_final,
-  COMBINEFUNC = pgcredit.aging_combine,
-  SERIALFUNC = pgcredit.aging_serialize,
-  DESERIALFUNC = pgcredit.aging_deserialize,
+  SFUNC = pgcredit.aging_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.aging_state_final,
+  COMBINEFUNC = pgcredit.aging_state_combine,
   PARALLEL = SAFE
 );
-
 CREATE AGGREGATE pgcredit.aging(amount numeric, due date, as_of date, bounds int[]) (
-  SFUNC = pgcredit.aging_trans,
-  STYPE = internal,
-  FINALFUNC = pgcredit.aging_bands_final,
-  COMBINEFUNC = pgcredit.aging_combine,
-  SERIALFUNC = pgcredit.aging_serialize,
-  DESERIALFUNC = pgcredit.aging_deserialize,
+  SFUNC = pgcredit.aging_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.aging_bands_state_final,
+  COMBINEFUNC = pgcredit.aging_state_combine,
   PARALLEL = SAFE
 );
 
@@ -154,10 +143,8 @@ COMMENT ON AGGREGATE pgcredit.aging(numeric, date, date, int[]) IS
 COMMENT ON FUNCTION pgcredit.amount_sum_state_trans(pgcredit.agg_state, numeric) IS 'transition function of amount_sum';
 COMMENT ON FUNCTION pgcredit.amount_sum_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of amount_sum, for parallel plans and Citus';
 COMMENT ON FUNCTION pgcredit.amount_sum_state_final(pgcredit.agg_state) IS 'final function of amount_sum';
-COMMENT ON FUNCTION pgcredit.aging_trans(internal, numeric, date, date) IS 'transition function of aging with the default bands';
-COMMENT ON FUNCTION pgcredit.aging_trans(internal, numeric, date, date, int[]) IS 'transition function of aging with custom bounds';
-COMMENT ON FUNCTION pgcredit.aging_combine(internal, internal) IS 'combine function of aging, for parallel plans';
-COMMENT ON FUNCTION pgcredit.aging_serialize(internal) IS 'serialization function of aging, for parallel plans';
-COMMENT ON FUNCTION pgcredit.aging_deserialize(bytea, internal) IS 'deserialization function of aging, for parallel plans';
-COMMENT ON FUNCTION pgcredit.aging_final(internal) IS 'final function of aging with the default bands';
-COMMENT ON FUNCTION pgcredit.aging_bands_final(internal) IS 'final function of aging with custom bounds';
+COMMENT ON FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date) IS 'transition function of aging with the default bands';
+COMMENT ON FUNCTION pgcredit.aging_state_trans(pgcredit.agg_state, numeric, date, date, int[]) IS 'transition function of aging with custom bounds';
+COMMENT ON FUNCTION pgcredit.aging_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of aging, for parallel plans and Citus';
+COMMENT ON FUNCTION pgcredit.aging_state_final(pgcredit.agg_state) IS 'final function of aging with the default bands';
+COMMENT ON FUNCTION pgcredit.aging_bands_state_final(pgcredit.agg_state) IS 'final function of aging with custom bounds';
