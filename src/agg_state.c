@@ -328,8 +328,9 @@ pgc_state_final(FunctionCallInfo fcinfo, const PgcStateFamily *family, PGFunctio
 static bytea *
 CheckedFlat(const char *data, int len)
 {
-	const PgcStateFamily *family = len >= 1 ? FamilyOfTag((uint8) data[0]) : NULL;
-	MemoryContext cxt;
+	/* volatile: read in the error handler below, after a longjmp */
+	const PgcStateFamily *volatile family = len >= 1 ? FamilyOfTag((uint8) data[0]) : NULL;
+	MemoryContext volatile cxt;
 	bytea	   *flat;
 
 	if (family == NULL)
