@@ -12066,6 +12066,59 @@ DROP FUNCTION pgcredit.aging_serialize(internal);
 DROP FUNCTION pgcredit.aging_deserialize(bytea, internal);
 DROP FUNCTION pgcredit.aging_final(internal);
 DROP FUNCTION pgcredit.aging_bands_final(internal);
+-- credit_score's state too
+CREATE FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date) IS 'transition function of credit_score and credit_score_explain';
+CREATE FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date, int) IS 'transition function of credit_score and credit_score_explain with a half-life';
+CREATE FUNCTION pgcredit.credit_score_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.credit_score_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of credit_score, for parallel plans and Citus';
+CREATE FUNCTION pgcredit.credit_score_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'credit_score_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.credit_score_state_final(pgcredit.agg_state) IS 'final function of credit_score';
+CREATE FUNCTION pgcredit.credit_score_explain_state_final(pgcredit.agg_state)
+RETURNS pgcredit.credit_score_parts AS 'MODULE_PATHNAME', 'credit_score_explain_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.credit_score_explain_state_final(pgcredit.agg_state) IS 'final function of credit_score_explain';
+
+CREATE OR REPLACE AGGREGATE pgcredit.credit_score(amount numeric, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.credit_score(amount numeric, due date, paid_on date, as_of date, half_life_days int) (
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.credit_score_explain(amount numeric, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_explain_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.credit_score_explain(amount numeric, due date, paid_on date, as_of date, half_life_days int) (
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_explain_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
+  PARALLEL = SAFE
+);
+DROP FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date);
+DROP FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date, int);
+DROP FUNCTION pgcredit.credit_score_combine(internal, internal);
+DROP FUNCTION pgcredit.credit_score_serialize(internal);
+DROP FUNCTION pgcredit.credit_score_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.credit_score_final(internal);
+DROP FUNCTION pgcredit.credit_score_explain_final(internal);
 -- <<< agg_state
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as

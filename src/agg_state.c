@@ -48,13 +48,19 @@ extern Datum amount_sum_serialize(PG_FUNCTION_ARGS);
 extern Datum amount_sum_deserialize(PG_FUNCTION_ARGS);
 extern Datum aging_serialize(PG_FUNCTION_ARGS);
 extern Datum aging_deserialize(PG_FUNCTION_ARGS);
+extern Datum credit_score_serialize(PG_FUNCTION_ARGS);
+extern Datum credit_score_deserialize(PG_FUNCTION_ARGS);
 
 const PgcStateFamily pgc_amount_sum_family = {1, "amount_sum", amount_sum_serialize,
 amount_sum_deserialize};
 
 const PgcStateFamily pgc_aging_family = {2, "aging", aging_serialize, aging_deserialize};
 
-static const PgcStateFamily *const families[] = {&pgc_amount_sum_family, &pgc_aging_family};
+const PgcStateFamily pgc_credit_score_family = {3, "credit_score", credit_score_serialize,
+credit_score_deserialize};
+
+static const PgcStateFamily *const families[] = {&pgc_amount_sum_family, &pgc_aging_family,
+&pgc_credit_score_family};
 
 /* A family's state, expanded */
 typedef struct ExpandedState

@@ -26,6 +26,7 @@ typedef struct PgcStateFamily
 
 extern const PgcStateFamily pgc_amount_sum_family;
 extern const PgcStateFamily pgc_aging_family;
+extern const PgcStateFamily pgc_credit_score_family;
 
 extern Datum pgc_state_trans(FunctionCallInfo fcinfo, const PgcStateFamily *family,
 							 PGFunction trans);

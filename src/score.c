@@ -40,6 +40,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "pgcredit.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(credit_score_trans);
 PG_FUNCTION_INFO_V1(credit_score_combine);
@@ -47,6 +48,10 @@ PG_FUNCTION_INFO_V1(credit_score_serialize);
 PG_FUNCTION_INFO_V1(credit_score_deserialize);
 PG_FUNCTION_INFO_V1(credit_score_final);
 PG_FUNCTION_INFO_V1(credit_score_explain_final);
+PG_FUNCTION_INFO_V1(credit_score_state_trans);
+PG_FUNCTION_INFO_V1(credit_score_state_combine);
+PG_FUNCTION_INFO_V1(credit_score_state_final);
+PG_FUNCTION_INFO_V1(credit_score_explain_state_final);
 
 #define SCORE_DEFAULT_HALF_LIFE	180
 #define SCORE_PRIOR				50.0	/* neutral score of an empty file */
@@ -269,6 +274,12 @@ credit_score_deserialize(PG_FUNCTION_ARGS)
 	st->w_late = pgc_recv_int128(&buf);
 	st->w_over = pgc_recv_int128(&buf);
 	pq_getmsgend(&buf);
+	/* what the transition would have allowed (the bytes may be anyone's) */
+	if (st->half_life <= 0 || st->invoices < 0 || st->open_overdue < 0 || st->decay < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid credit score state"),
+				 errdetail("Its half-life must be positive and its counts and weights not negative.")));
 	PG_RETURN_POINTER(st);
 }
 
@@ -355,4 +366,35 @@ credit_score_explain_final(PG_FUNCTION_ARGS)
 	values[9] = RoundedNumeric(p.n, 4);
 	values[10] = Int32GetDatum(st->half_life);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(pgc_result_tupdesc(fcinfo), values, nulls)));
+}
+
+/*
+ * From version 1.1 on the aggregates' state is of type agg_state
+ * (agg_state.c), so that Citus can combine the workers' partial scores:
+ * the same functions on the structure inside it.  Version 1.0's functions
+ * of internal above stay for its install script (and the kept book, which
+ * runs them directly).
+ */
+Datum
+credit_score_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_credit_score_family, credit_score_trans);
+}
+
+Datum
+credit_score_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_credit_score_family, credit_score_combine);
+}
+
+Datum
+credit_score_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_credit_score_family, credit_score_final);
+}
+
+Datum
+credit_score_explain_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_credit_score_family, credit_score_explain_final);
 }

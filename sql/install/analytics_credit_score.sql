@@ -40,65 +40,49 @@ COMMENT ON COLUMN pgcredit.credit_score_parts.open_overdue IS 'of which still op
 COMMENT ON COLUMN pgcredit.credit_score_parts.effective_weight IS 'recency-weighted number of invoices: sum of 2^(-age / half_life_days)';
 COMMENT ON COLUMN pgcredit.credit_score_parts.half_life_days IS 'days after which an invoice weighs half as much';
 
-CREATE FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date)
-RETURNS internal AS 'MODULE_PATHNAME', 'credit_score_trans'
+CREATE FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date) IS 'transition function of credit_score and credit_score_explain';
-CREATE FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date, int)
-RETURNS internal AS 'MODULE_PATHNAME', 'credit_score_trans'
+COMMENT ON FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date) IS 'transition function of credit_score and credit_score_explain';
+CREATE FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_trans'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_trans(internal, numeric, date, date, date, int) IS 'transition function of credit_score and credit_score_explain with a half-life';
-CREATE FUNCTION pgcredit.credit_score_combine(internal, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'credit_score_combine'
+COMMENT ON FUNCTION pgcredit.credit_score_state_trans(pgcredit.agg_state, numeric, date, date, date, int) IS 'transition function of credit_score and credit_score_explain with a half-life';
+CREATE FUNCTION pgcredit.credit_score_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'credit_score_state_combine'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_combine(internal, internal) IS 'combine function of credit_score, for parallel plans';
-CREATE FUNCTION pgcredit.credit_score_serialize(internal)
-RETURNS bytea AS 'MODULE_PATHNAME', 'credit_score_serialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_serialize(internal) IS 'serialization function of credit_score, for parallel plans';
-CREATE FUNCTION pgcredit.credit_score_deserialize(bytea, internal)
-RETURNS internal AS 'MODULE_PATHNAME', 'credit_score_deserialize'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_deserialize(bytea, internal) IS 'deserialization function of credit_score, for parallel plans';
-CREATE FUNCTION pgcredit.credit_score_final(internal)
-RETURNS numeric AS 'MODULE_PATHNAME', 'credit_score_final'
+COMMENT ON FUNCTION pgcredit.credit_score_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of credit_score, for parallel plans and Citus';
+CREATE FUNCTION pgcredit.credit_score_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'credit_score_state_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_final(internal) IS 'final function of credit_score';
-CREATE FUNCTION pgcredit.credit_score_explain_final(internal)
-RETURNS pgcredit.credit_score_parts AS 'MODULE_PATHNAME', 'credit_score_explain_final'
+COMMENT ON FUNCTION pgcredit.credit_score_state_final(pgcredit.agg_state) IS 'final function of credit_score';
+CREATE FUNCTION pgcredit.credit_score_explain_state_final(pgcredit.agg_state)
+RETURNS pgcredit.credit_score_parts AS 'MODULE_PATHNAME', 'credit_score_explain_state_final'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION pgcredit.credit_score_explain_final(internal) IS 'final function of credit_score_explain';
+COMMENT ON FUNCTION pgcredit.credit_score_explain_state_final(pgcredit.agg_state) IS 'final function of credit_score_explain';
 
 CREATE AGGREGATE pgcredit.credit_score(amount numeric, due date, paid_on date, as_of date) (
-  SFUNC = pgcredit.credit_score_trans, STYPE = internal,
-  FINALFUNC = pgcredit.credit_score_final,
-  COMBINEFUNC = pgcredit.credit_score_combine,
-  SERIALFUNC = pgcredit.credit_score_serialize,
-  DESERIALFUNC = pgcredit.credit_score_deserialize,
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE pgcredit.credit_score(amount numeric, due date, paid_on date, as_of date, half_life_days int) (
-  SFUNC = pgcredit.credit_score_trans, STYPE = internal,
-  FINALFUNC = pgcredit.credit_score_final,
-  COMBINEFUNC = pgcredit.credit_score_combine,
-  SERIALFUNC = pgcredit.credit_score_serialize,
-  DESERIALFUNC = pgcredit.credit_score_deserialize,
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE pgcredit.credit_score_explain(amount numeric, due date, paid_on date, as_of date) (
-  SFUNC = pgcredit.credit_score_trans, STYPE = internal,
-  FINALFUNC = pgcredit.credit_score_explain_final,
-  COMBINEFUNC = pgcredit.credit_score_combine,
-  SERIALFUNC = pgcredit.credit_score_serialize,
-  DESERIALFUNC = pgcredit.credit_score_deserialize,
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_explain_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
   PARALLEL = SAFE
 );
 CREATE AGGREGATE pgcredit.credit_score_explain(amount numeric, due date, paid_on date, as_of date, half_life_days int) (
-  SFUNC = pgcredit.credit_score_trans, STYPE = internal,
-  FINALFUNC = pgcredit.credit_score_explain_final,
-  COMBINEFUNC = pgcredit.credit_score_combine,
-  SERIALFUNC = pgcredit.credit_score_serialize,
-  DESERIALFUNC = pgcredit.credit_score_deserialize,
+  SFUNC = pgcredit.credit_score_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.credit_score_explain_state_final,
+  COMBINEFUNC = pgcredit.credit_score_state_combine,
   PARALLEL = SAFE
 );
 

@@ -3,9 +3,9 @@
 -- distribution column (run whole on the shards) and over the whole table.
 -- The distributed plans are shown (object ids in them as 'oid').
 -- Over the whole table, an aggregate whose state is of type internal
--- (credit_score today) has the shards' rows shipped to the coordinator;
--- one of type agg_state (amount_sum, aging) is a partial aggregate on
--- each shard, combined on the coordinator.
+-- (dso_report today) has the shards' rows shipped to the coordinator;
+-- one of type agg_state (amount_sum, aging, credit_score) is a partial
+-- aggregate on each shard, combined on the coordinator.
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE EXTENSION pgcredit;
@@ -64,11 +64,13 @@ SELECT (SELECT pgcredit.aging(open_amount, due, '2025-12-31')::text FROM ca_loca
      = (SELECT pgcredit.amount_sum(open_amount)::text FROM ca_dist) AS same_sum;
 
 -- how Citus runs them: grouped by customer, the whole aggregate on the
--- shards; over the whole table, aging partial on each shard, and
--- credit_score (internal) with each shard's rows sent to the coordinator
+-- shards; over the whole table, aging and credit_score partial on each
+-- shard, and dso_report (internal) with each shard's rows sent to the
+-- coordinator
 SELECT pg_temp.explain($$SELECT customer, pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist GROUP BY customer$$);
 SELECT pg_temp.explain($$SELECT pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist$$);
 SELECT pg_temp.explain($$SELECT pgcredit.credit_score(amount, due, paid_on, '2025-12-31') FROM ca_dist$$);
+SELECT pg_temp.explain($$SELECT pgcredit.dso_report(amount, invoiced_on, due, paid_on, '2025-12-31') FROM ca_dist$$);
 
 -- amount_sum, whose state is of type agg_state: a partial sum on each
 -- shard (worker_partial_agg), the partial sums combined on the
