@@ -68,3 +68,12 @@ SELECT pgcredit.concentration_top_share(amount, NULL) FROM exposure;
 \echo :LAST_ERROR_SQLSTATE
 SELECT pgcredit.concentration_hhi(amount) FROM (VALUES ('NaN'::numeric)) AS t(amount);
 \echo :LAST_ERROR_SQLSTATE
+
+-- concentration_top_share's state as pgcredit.agg_state (the form it
+-- leaves the node in): one written by hand (top 2: 3 and 5, in heap
+-- order) is read; amounts out of heap order, an amount of 0, or more
+-- amounts than top_n are refused
+SELECT length('\x0500000002000000020000000000000000000000000000000000000000000000000000000a280000000000000003000000000a28000000000000000500'::pgcredit.agg_state::text) AS state_text_length;
+SELECT '\x0500000002000000020000000000000000000000000000000000000000000000000000000a280000000000000005000000000a28000000000000000300'::pgcredit.agg_state;
+SELECT '\x050000000200000001000000000000000000000000000000000000000000000000000000082000000000000000'::pgcredit.agg_state;
+SELECT '\x050000000100000002000000000000000000000000000000000000000000000000'::pgcredit.agg_state;

@@ -12119,6 +12119,55 @@ DROP FUNCTION pgcredit.credit_score_serialize(internal);
 DROP FUNCTION pgcredit.credit_score_deserialize(bytea, internal);
 DROP FUNCTION pgcredit.credit_score_final(internal);
 DROP FUNCTION pgcredit.credit_score_explain_final(internal);
+-- concentration's states too
+CREATE FUNCTION pgcredit.hhi_state_trans(pgcredit.agg_state, numeric)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'hhi_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.hhi_state_trans(pgcredit.agg_state, numeric) IS 'transition function of concentration_hhi';
+CREATE FUNCTION pgcredit.hhi_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'hhi_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.hhi_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of concentration_hhi, for parallel plans and Citus';
+CREATE FUNCTION pgcredit.hhi_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'hhi_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.hhi_state_final(pgcredit.agg_state) IS 'final function of concentration_hhi';
+
+CREATE OR REPLACE AGGREGATE pgcredit.concentration_hhi(amount numeric) (
+  SFUNC = pgcredit.hhi_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.hhi_state_final,
+  COMBINEFUNC = pgcredit.hhi_state_combine,
+  PARALLEL = SAFE
+);
+CREATE FUNCTION pgcredit.top_share_state_trans(pgcredit.agg_state, numeric, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'top_share_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.top_share_state_trans(pgcredit.agg_state, numeric, int) IS 'transition function of concentration_top_share';
+CREATE FUNCTION pgcredit.top_share_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'top_share_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.top_share_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of concentration_top_share, for parallel plans and Citus';
+CREATE FUNCTION pgcredit.top_share_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'top_share_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.top_share_state_final(pgcredit.agg_state) IS 'final function of concentration_top_share';
+
+CREATE OR REPLACE AGGREGATE pgcredit.concentration_top_share(amount numeric, top_n int) (
+  SFUNC = pgcredit.top_share_state_trans, STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.top_share_state_final,
+  COMBINEFUNC = pgcredit.top_share_state_combine,
+  PARALLEL = SAFE
+);
+DROP FUNCTION pgcredit.hhi_trans(internal, numeric);
+DROP FUNCTION pgcredit.hhi_combine(internal, internal);
+DROP FUNCTION pgcredit.hhi_serialize(internal);
+DROP FUNCTION pgcredit.hhi_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.hhi_final(internal);
+DROP FUNCTION pgcredit.top_share_trans(internal, numeric, int);
+DROP FUNCTION pgcredit.top_share_combine(internal, internal);
+DROP FUNCTION pgcredit.top_share_serialize(internal);
+DROP FUNCTION pgcredit.top_share_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.top_share_final(internal);
 -- <<< agg_state
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as

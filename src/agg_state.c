@@ -50,6 +50,10 @@ extern Datum aging_serialize(PG_FUNCTION_ARGS);
 extern Datum aging_deserialize(PG_FUNCTION_ARGS);
 extern Datum credit_score_serialize(PG_FUNCTION_ARGS);
 extern Datum credit_score_deserialize(PG_FUNCTION_ARGS);
+extern Datum hhi_serialize(PG_FUNCTION_ARGS);
+extern Datum hhi_deserialize(PG_FUNCTION_ARGS);
+extern Datum top_share_serialize(PG_FUNCTION_ARGS);
+extern Datum top_share_deserialize(PG_FUNCTION_ARGS);
 
 const PgcStateFamily pgc_amount_sum_family = {1, "amount_sum", amount_sum_serialize,
 amount_sum_deserialize};
@@ -59,8 +63,12 @@ const PgcStateFamily pgc_aging_family = {2, "aging", aging_serialize, aging_dese
 const PgcStateFamily pgc_credit_score_family = {3, "credit_score", credit_score_serialize,
 credit_score_deserialize};
 
+const PgcStateFamily pgc_hhi_family = {4, "concentration_hhi", hhi_serialize, hhi_deserialize};
+const PgcStateFamily pgc_top_share_family = {5, "concentration_top_share", top_share_serialize,
+top_share_deserialize};
+
 static const PgcStateFamily *const families[] = {&pgc_amount_sum_family, &pgc_aging_family,
-&pgc_credit_score_family};
+&pgc_credit_score_family, &pgc_hhi_family, &pgc_top_share_family};
 
 /* A family's state, expanded */
 typedef struct ExpandedState

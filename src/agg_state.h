@@ -27,6 +27,8 @@ typedef struct PgcStateFamily
 extern const PgcStateFamily pgc_amount_sum_family;
 extern const PgcStateFamily pgc_aging_family;
 extern const PgcStateFamily pgc_credit_score_family;
+extern const PgcStateFamily pgc_hhi_family;
+extern const PgcStateFamily pgc_top_share_family;
 
 extern Datum pgc_state_trans(FunctionCallInfo fcinfo, const PgcStateFamily *family,
 							 PGFunction trans);

@@ -398,38 +398,47 @@ pgc_sum_recv(StringInfo buf, PgcSum *s)
 				 errmsg("invalid sum in aggregate state"),
 				 errdetail("Its scale %d is not between 0 and %d.", s->scale, 2 * PGC_MAX_FAST_SCALE)));
 	len = pq_getmsgint(buf, 4);
-	s->slow = NULL;
-	if (len == 0)
-		return;
+	s->slow = len == 0 ? NULL : pgc_recv_numeric(buf, len, "sum in aggregate state");
+}
+
+/*
+ * Read a numeric of len bytes written raw (its varlena) into an aggregate
+ * state, checked as pgc_sum_recv() explains: a plain finite numeric whose
+ * header length is its length, read back through its text form.  what
+ * names it in the error.
+ */
+Numeric
+pgc_recv_numeric(StringInfo buf, int32 len, const char *what)
+{
+	struct varlena *raw;
+	char	   *text;
+	Numeric		n;
+
 	if (len < (int32) (VARHDRSZ + 2 * sizeof(uint16)) || len > 1024 * 1024)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid sum in aggregate state"),
+				 errmsg("invalid %s", what),
 				 errdetail("Its numeric part has %d bytes.", len)));
-	{
-		struct varlena *raw = palloc(len);
-		char	   *text;
+	raw = palloc(len);
+	memcpy(raw, pq_getmsgbytes(buf, len), len);
+	if (!VARATT_IS_4B_U(raw) || VARSIZE(raw) != (Size) len ||
+		numeric_is_nan((Numeric) raw) || numeric_is_inf((Numeric) raw))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid %s", what),
+				 errdetail("Its numeric part is not a finite numeric of %d bytes.", len)));
+	text = DatumGetCString(DirectFunctionCall1(numeric_out, PointerGetDatum(raw)));
 
-		memcpy(raw, pq_getmsgbytes(buf, len), len);
-		if (!VARATT_IS_4B_U(raw) || VARSIZE(raw) != (Size) len ||
-			numeric_is_nan((Numeric) raw) || numeric_is_inf((Numeric) raw))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid sum in aggregate state"),
-					 errdetail("Its numeric part is not a finite numeric of %d bytes.", len)));
-		text = DatumGetCString(DirectFunctionCall1(numeric_out, PointerGetDatum(raw)));
-
-		s->slow = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
-													  ObjectIdGetDatum(InvalidOid),
-													  Int32GetDatum(-1)));
-		/* a special value with stray bits prints as NaN */
-		if (numeric_is_nan(s->slow) || numeric_is_inf(s->slow))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-					 errmsg("invalid sum in aggregate state"),
-					 errdetail("Its numeric part is not finite.")));
-		pfree(raw);
-	}
+	n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	/* a special value with stray bits prints as NaN */
+	if (numeric_is_nan(n) || numeric_is_inf(n))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid %s", what),
+				 errdetail("Its numeric part is not finite.")));
+	pfree(raw);
+	return n;
 }
 
 /* num rounded to scale decimals */

@@ -57,6 +57,7 @@ extern void pgc_send_int128(StringInfo buf, int128 v);
 extern int128 pgc_recv_int128(StringInfo buf);
 extern void pgc_sum_send(StringInfo buf, const PgcSum *s);
 extern void pgc_sum_recv(StringInfo buf, PgcSum *s);
+extern Numeric pgc_recv_numeric(StringInfo buf, int32 len, const char *what);
 
 extern void pgc_check_finite(Numeric n, const char *name);
 extern Numeric pgc_int128_numeric(int128 v, int scale);

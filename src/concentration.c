@@ -21,6 +21,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "pgcredit.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(hhi_trans);
 PG_FUNCTION_INFO_V1(hhi_combine);
@@ -32,6 +33,12 @@ PG_FUNCTION_INFO_V1(top_share_combine);
 PG_FUNCTION_INFO_V1(top_share_serialize);
 PG_FUNCTION_INFO_V1(top_share_deserialize);
 PG_FUNCTION_INFO_V1(top_share_final);
+PG_FUNCTION_INFO_V1(hhi_state_trans);
+PG_FUNCTION_INFO_V1(hhi_state_combine);
+PG_FUNCTION_INFO_V1(hhi_state_final);
+PG_FUNCTION_INFO_V1(top_share_state_trans);
+PG_FUNCTION_INFO_V1(top_share_state_combine);
+PG_FUNCTION_INFO_V1(top_share_state_final);
 
 #define MAX_TOP_N	10000
 
@@ -344,7 +351,10 @@ top_share_deserialize(PG_FUNCTION_ARGS)
 	top_n = pq_getmsgint(&buf, 4);
 	nheap = pq_getmsgint(&buf, 4);
 	if (top_n < 1 || top_n > MAX_TOP_N || nheap < 0 || nheap > top_n)
-		elog(ERROR, "invalid concentration_top_share state");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid concentration_top_share state"),
+				 errdetail("It keeps %d of the largest %d amounts.", nheap, top_n)));
 	st = NewTopShare(top_n, CurrentMemoryContext);
 	pgc_sum_recv(&buf, &st->total);
 	st->nheap = nheap;
@@ -352,8 +362,14 @@ top_share_deserialize(PG_FUNCTION_ARGS)
 	{
 		int32		len = pq_getmsgint(&buf, 4);
 
-		st->heap[i] = palloc(len);
-		memcpy(st->heap[i], pq_getmsgbytes(&buf, len), len);
+		/* checked (the bytes may be anyone's): positive, and a min-heap */
+		st->heap[i] = pgc_recv_numeric(&buf, len, "concentration_top_share state");
+		if (pgc_numeric_sign(st->heap[i]) <= 0 ||
+			(i > 0 && pgc_numeric_cmp(st->heap[(i - 1) / 2], st->heap[i]) > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid concentration_top_share state"),
+					 errdetail("Its largest amounts are not positive amounts in heap order.")));
 	}
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
@@ -373,4 +389,46 @@ top_share_final(PG_FUNCTION_ARGS)
 	PG_RETURN_NUMERIC(pgc_numeric_div_round(numeric_mul_opt_error(pgc_sum_numeric(&top),
 																  int64_to_numeric(100), NULL),
 											pgc_sum_numeric(&st->total), 2));
+}
+
+/*
+ * From version 1.1 on the aggregates' state is of type agg_state
+ * (agg_state.c), so that Citus can combine the workers' partial states:
+ * the same functions on the structures inside it.  Version 1.0's
+ * functions of internal above stay for its install script.
+ */
+Datum
+hhi_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_hhi_family, hhi_trans);
+}
+
+Datum
+hhi_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_hhi_family, hhi_combine);
+}
+
+Datum
+hhi_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_hhi_family, hhi_final);
+}
+
+Datum
+top_share_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_top_share_family, top_share_trans);
+}
+
+Datum
+top_share_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_top_share_family, top_share_combine);
+}
+
+Datum
+top_share_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_top_share_family, top_share_final);
 }

@@ -4,8 +4,8 @@
 -- The distributed plans are shown (object ids in them as 'oid').
 -- Over the whole table, an aggregate whose state is of type internal
 -- (dso_report today) has the shards' rows shipped to the coordinator;
--- one of type agg_state (amount_sum, aging, credit_score) is a partial
--- aggregate on each shard, combined on the coordinator.
+-- one of type agg_state (amount_sum, aging, credit_score, concentration)
+-- is a partial aggregate on each shard, combined on the coordinator.
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE EXTENSION pgcredit;
@@ -61,7 +61,9 @@ SELECT (SELECT pgcredit.aging(open_amount, due, '2025-12-31')::text FROM ca_loca
        (SELECT pgcredit.concentration_hhi(amount) FROM ca_local)
      = (SELECT pgcredit.concentration_hhi(amount) FROM ca_dist) AS same_hhi,
        (SELECT pgcredit.amount_sum(open_amount)::text FROM ca_local)
-     = (SELECT pgcredit.amount_sum(open_amount)::text FROM ca_dist) AS same_sum;
+     = (SELECT pgcredit.amount_sum(open_amount)::text FROM ca_dist) AS same_sum,
+       (SELECT pgcredit.concentration_top_share(amount, 5) FROM ca_local)
+     = (SELECT pgcredit.concentration_top_share(amount, 5) FROM ca_dist) AS same_top_share;
 
 -- how Citus runs them: grouped by customer, the whole aggregate on the
 -- shards; over the whole table, aging and credit_score partial on each
@@ -70,6 +72,7 @@ SELECT (SELECT pgcredit.aging(open_amount, due, '2025-12-31')::text FROM ca_loca
 SELECT pg_temp.explain($$SELECT customer, pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist GROUP BY customer$$);
 SELECT pg_temp.explain($$SELECT pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist$$);
 SELECT pg_temp.explain($$SELECT pgcredit.credit_score(amount, due, paid_on, '2025-12-31') FROM ca_dist$$);
+SELECT pg_temp.explain($$SELECT pgcredit.concentration_top_share(amount, 5) FROM ca_dist$$);
 SELECT pg_temp.explain($$SELECT pgcredit.dso_report(amount, invoiced_on, due, paid_on, '2025-12-31') FROM ca_dist$$);
 
 -- amount_sum, whose state is of type agg_state: a partial sum on each
