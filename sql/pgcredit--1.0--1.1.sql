@@ -12168,6 +12168,137 @@ DROP FUNCTION pgcredit.top_share_combine(internal, internal);
 DROP FUNCTION pgcredit.top_share_serialize(internal);
 DROP FUNCTION pgcredit.top_share_deserialize(bytea, internal);
 DROP FUNCTION pgcredit.top_share_final(internal);
+-- the DSO aggregates' state too
+CREATE FUNCTION pgcredit.dso_state_trans(pgcredit.agg_state, numeric, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_state_trans(pgcredit.agg_state, numeric, date, date, date) IS 'transition function of dso and dso_countback without a period';
+CREATE FUNCTION pgcredit.dso_state_trans(pgcredit.agg_state, numeric, date, date, date, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_state_trans(pgcredit.agg_state, numeric, date, date, date, int) IS 'transition function of dso with a period';
+CREATE FUNCTION pgcredit.dso_countback_state_trans(pgcredit.agg_state, numeric, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_countback_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_countback_state_trans(pgcredit.agg_state, numeric, date, date, date) IS 'transition function of dso_countback';
+CREATE FUNCTION pgcredit.dso_due_state_trans(pgcredit.agg_state, numeric, date, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_due_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_due_state_trans(pgcredit.agg_state, numeric, date, date, date, date) IS 'transition function of best_possible_dso and average_days_delinquent';
+CREATE FUNCTION pgcredit.dso_due_state_trans(pgcredit.agg_state, numeric, date, date, date, date, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_due_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_due_state_trans(pgcredit.agg_state, numeric, date, date, date, date, int) IS 'transition function of best_possible_dso and average_days_delinquent with a period';
+CREATE FUNCTION pgcredit.dso_report_state_trans(pgcredit.agg_state, numeric, date, date, date, date)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_report_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_state_trans(pgcredit.agg_state, numeric, date, date, date, date) IS 'transition function of dso_report';
+CREATE FUNCTION pgcredit.dso_report_state_trans(pgcredit.agg_state, numeric, date, date, date, date, int)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_report_state_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_state_trans(pgcredit.agg_state, numeric, date, date, date, date, int) IS 'transition function of dso_report with a period';
+CREATE FUNCTION pgcredit.dso_state_combine(pgcredit.agg_state, pgcredit.agg_state)
+RETURNS pgcredit.agg_state AS 'MODULE_PATHNAME', 'dso_state_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_state_combine(pgcredit.agg_state, pgcredit.agg_state) IS 'combine function of the DSO aggregates, for parallel plans and Citus';
+CREATE FUNCTION pgcredit.dso_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'dso_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_state_final(pgcredit.agg_state) IS 'final function of dso';
+CREATE FUNCTION pgcredit.dso_countback_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'dso_countback_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_countback_state_final(pgcredit.agg_state) IS 'final function of dso_countback';
+CREATE FUNCTION pgcredit.best_possible_dso_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'best_possible_dso_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.best_possible_dso_state_final(pgcredit.agg_state) IS 'final function of best_possible_dso';
+CREATE FUNCTION pgcredit.average_days_delinquent_state_final(pgcredit.agg_state)
+RETURNS numeric AS 'MODULE_PATHNAME', 'average_days_delinquent_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.average_days_delinquent_state_final(pgcredit.agg_state) IS 'final function of average_days_delinquent';
+CREATE FUNCTION pgcredit.dso_report_state_final(pgcredit.agg_state)
+RETURNS pgcredit.dso_result AS 'MODULE_PATHNAME', 'dso_report_state_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pgcredit.dso_report_state_final(pgcredit.agg_state) IS 'final function of dso_report';
+CREATE OR REPLACE AGGREGATE pgcredit.dso(amount numeric, invoiced_on date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.dso_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.dso(amount numeric, invoiced_on date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.dso_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.dso_countback(amount numeric, invoiced_on date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_countback_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.dso_countback_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.best_possible_dso(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_due_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.best_possible_dso_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.best_possible_dso(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_due_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.best_possible_dso_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.average_days_delinquent(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_due_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.average_days_delinquent_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.average_days_delinquent(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_due_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.average_days_delinquent_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.dso_report(amount numeric, invoiced_on date, due date, paid_on date, as_of date) (
+  SFUNC = pgcredit.dso_report_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.dso_report_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+CREATE OR REPLACE AGGREGATE pgcredit.dso_report(amount numeric, invoiced_on date, due date, paid_on date, as_of date, period_days int) (
+  SFUNC = pgcredit.dso_report_state_trans,
+  STYPE = pgcredit.agg_state,
+  FINALFUNC = pgcredit.dso_report_state_final,
+  COMBINEFUNC = pgcredit.dso_state_combine,
+  PARALLEL = SAFE
+);
+DROP FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date);
+DROP FUNCTION pgcredit.dso_trans(internal, numeric, date, date, date, int);
+DROP FUNCTION pgcredit.dso_countback_trans(internal, numeric, date, date, date);
+DROP FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date);
+DROP FUNCTION pgcredit.dso_due_trans(internal, numeric, date, date, date, date, int);
+DROP FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date);
+DROP FUNCTION pgcredit.dso_report_trans(internal, numeric, date, date, date, date, int);
+DROP FUNCTION pgcredit.dso_combine(internal, internal);
+DROP FUNCTION pgcredit.dso_serialize(internal);
+DROP FUNCTION pgcredit.dso_deserialize(bytea, internal);
+DROP FUNCTION pgcredit.dso_final(internal);
+DROP FUNCTION pgcredit.dso_countback_final(internal);
+DROP FUNCTION pgcredit.best_possible_dso_final(internal);
+DROP FUNCTION pgcredit.average_days_delinquent_final(internal);
+DROP FUNCTION pgcredit.dso_report_final(internal);
 -- <<< agg_state
 
 -- Ownership: whatever this script created passes to pgcredit_owner, as

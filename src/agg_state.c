@@ -54,6 +54,8 @@ extern Datum hhi_serialize(PG_FUNCTION_ARGS);
 extern Datum hhi_deserialize(PG_FUNCTION_ARGS);
 extern Datum top_share_serialize(PG_FUNCTION_ARGS);
 extern Datum top_share_deserialize(PG_FUNCTION_ARGS);
+extern Datum dso_serialize(PG_FUNCTION_ARGS);
+extern Datum dso_deserialize(PG_FUNCTION_ARGS);
 
 const PgcStateFamily pgc_amount_sum_family = {1, "amount_sum", amount_sum_serialize,
 amount_sum_deserialize};
@@ -67,8 +69,10 @@ const PgcStateFamily pgc_hhi_family = {4, "concentration_hhi", hhi_serialize, hh
 const PgcStateFamily pgc_top_share_family = {5, "concentration_top_share", top_share_serialize,
 top_share_deserialize};
 
+const PgcStateFamily pgc_dso_family = {6, "dso", dso_serialize, dso_deserialize};
+
 static const PgcStateFamily *const families[] = {&pgc_amount_sum_family, &pgc_aging_family,
-&pgc_credit_score_family, &pgc_hhi_family, &pgc_top_share_family};
+&pgc_credit_score_family, &pgc_hhi_family, &pgc_top_share_family, &pgc_dso_family};
 
 /* A family's state, expanded */
 typedef struct ExpandedState

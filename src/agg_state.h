@@ -29,6 +29,7 @@ extern const PgcStateFamily pgc_aging_family;
 extern const PgcStateFamily pgc_credit_score_family;
 extern const PgcStateFamily pgc_hhi_family;
 extern const PgcStateFamily pgc_top_share_family;
+extern const PgcStateFamily pgc_dso_family;
 
 extern Datum pgc_state_trans(FunctionCallInfo fcinfo, const PgcStateFamily *family,
 							 PGFunction trans);

@@ -27,6 +27,7 @@
 #include "utils/fmgrprotos.h"
 
 #include "pgcredit.h"
+#include "agg_state.h"
 
 PG_FUNCTION_INFO_V1(dso_trans);
 PG_FUNCTION_INFO_V1(dso_countback_trans);
@@ -40,6 +41,16 @@ PG_FUNCTION_INFO_V1(dso_countback_final);
 PG_FUNCTION_INFO_V1(best_possible_dso_final);
 PG_FUNCTION_INFO_V1(average_days_delinquent_final);
 PG_FUNCTION_INFO_V1(dso_report_final);
+PG_FUNCTION_INFO_V1(dso_state_trans);
+PG_FUNCTION_INFO_V1(dso_countback_state_trans);
+PG_FUNCTION_INFO_V1(dso_due_state_trans);
+PG_FUNCTION_INFO_V1(dso_report_state_trans);
+PG_FUNCTION_INFO_V1(dso_state_combine);
+PG_FUNCTION_INFO_V1(dso_state_final);
+PG_FUNCTION_INFO_V1(dso_countback_state_final);
+PG_FUNCTION_INFO_V1(best_possible_dso_state_final);
+PG_FUNCTION_INFO_V1(average_days_delinquent_state_final);
+PG_FUNCTION_INFO_V1(dso_report_state_final);
 
 /* Months of sales history the countback method looks back over */
 #define DSO_MONTHS			36
@@ -308,6 +319,13 @@ dso_deserialize(PG_FUNCTION_ARGS)
 			pgc_sum_recv(&buf, &st->months[k]);
 	}
 	pq_getmsgend(&buf);
+	/* what the transitions would have allowed (the bytes may be anyone's) */
+	if (DATE_NOT_FINITE(st->as_of) || st->as_of < -POSTGRES_EPOCH_JDATE ||
+		st->period_days <= 0 || st->items < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid DSO state"),
+				 errdetail("Its day must be a finite date, its period positive and its count of items not negative.")));
 	PG_RETURN_POINTER(st);
 }
 
@@ -460,4 +478,71 @@ dso_report_final(PG_FUNCTION_ARGS)
 		values[5 + i] = figures[i] ? NumericGetDatum(pgc_numeric_round(figures[i], 2)) : (Datum) 0;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(pgc_result_tupdesc(fcinfo), values, nulls)));
+}
+
+/*
+ * From version 1.1 on the DSO aggregates' state is of type agg_state
+ * (agg_state.c), so that Citus can combine the workers' partial states:
+ * the same functions on the structure inside it.  Version 1.0's functions
+ * of internal above stay for its install script (and the kept book, which
+ * runs them directly).
+ */
+Datum
+dso_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_dso_family, dso_trans);
+}
+
+Datum
+dso_countback_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_dso_family, dso_countback_trans);
+}
+
+Datum
+dso_due_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_dso_family, dso_due_trans);
+}
+
+Datum
+dso_report_state_trans(PG_FUNCTION_ARGS)
+{
+	return pgc_state_trans(fcinfo, &pgc_dso_family, dso_report_trans);
+}
+
+Datum
+dso_state_combine(PG_FUNCTION_ARGS)
+{
+	return pgc_state_combine(fcinfo, &pgc_dso_family, dso_combine);
+}
+
+Datum
+dso_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_dso_family, dso_final);
+}
+
+Datum
+dso_countback_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_dso_family, dso_countback_final);
+}
+
+Datum
+best_possible_dso_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_dso_family, best_possible_dso_final);
+}
+
+Datum
+average_days_delinquent_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_dso_family, average_days_delinquent_final);
+}
+
+Datum
+dso_report_state_final(PG_FUNCTION_ARGS)
+{
+	return pgc_state_final(fcinfo, &pgc_dso_family, dso_report_final);
 }

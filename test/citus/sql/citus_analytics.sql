@@ -2,10 +2,9 @@
 -- figures they give over the same rows on one node: grouped by the
 -- distribution column (run whole on the shards) and over the whole table.
 -- The distributed plans are shown (object ids in them as 'oid').
--- Over the whole table, an aggregate whose state is of type internal
--- (dso_report today) has the shards' rows shipped to the coordinator;
--- one of type agg_state (amount_sum, aging, credit_score, concentration)
--- is a partial aggregate on each shard, combined on the coordinator.
+-- Over the whole table, each aggregate (its state of type agg_state) is
+-- a partial aggregate on each shard, the partial states combined on the
+-- coordinator; no row leaves its shard.
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 CREATE EXTENSION pgcredit;
@@ -66,9 +65,7 @@ SELECT (SELECT pgcredit.aging(open_amount, due, '2025-12-31')::text FROM ca_loca
      = (SELECT pgcredit.concentration_top_share(amount, 5) FROM ca_dist) AS same_top_share;
 
 -- how Citus runs them: grouped by customer, the whole aggregate on the
--- shards; over the whole table, aging and credit_score partial on each
--- shard, and dso_report (internal) with each shard's rows sent to the
--- coordinator
+-- shards; over the whole table, a partial aggregate on each shard
 SELECT pg_temp.explain($$SELECT customer, pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist GROUP BY customer$$);
 SELECT pg_temp.explain($$SELECT pgcredit.aging(open_amount, due, '2025-12-31') FROM ca_dist$$);
 SELECT pg_temp.explain($$SELECT pgcredit.credit_score(amount, due, paid_on, '2025-12-31') FROM ca_dist$$);
