@@ -39,7 +39,8 @@
 #define FAST_LIMIT		INT64CONST(999999999999999999)
 #define FAST_MAX_DIGITS	9
 
-static const int64 pow10_64[19] = {
+/* 10^n for n from 0 to 18 (amount.h) */
+const int64 pgc_pow10_64[19] = {
 	INT64CONST(1), INT64CONST(10), INT64CONST(100), INT64CONST(1000),
 	INT64CONST(10000), INT64CONST(100000), INT64CONST(1000000),
 	INT64CONST(10000000), INT64CONST(100000000), INT64CONST(1000000000),
@@ -59,10 +60,10 @@ Pow10_128(int n)
 	Assert(n >= 0 && n <= 38);
 	while (n >= 18)
 	{
-		r *= pow10_64[18];
+		r *= pgc_pow10_64[18];
 		n -= 18;
 	}
-	return r * pow10_64[n];
+	return r * pgc_pow10_64[n];
 }
 
 /*
@@ -145,13 +146,13 @@ pgc_amount_read(Datum d, PgcAmount *a, const char *what)
 	{
 		if (exp10 > 18 || acc > FAST_LIMIT)
 			return;
-		acc *= pow10_64[exp10];
+		acc *= pgc_pow10_64[exp10];
 	}
 	else if (exp10 < 0)
 	{
-		if (-exp10 > 18 || acc % pow10_64[-exp10] != 0)
+		if (-exp10 > 18 || acc % pgc_pow10_64[-exp10] != 0)
 			return;
-		acc /= pow10_64[-exp10];
+		acc /= pgc_pow10_64[-exp10];
 	}
 	if (acc > FAST_LIMIT)
 		return;
@@ -196,7 +197,7 @@ double
 pgc_amount_double(const PgcAmount *a)
 {
 	if (a->fast)
-		return (double) a->val / (double) pow10_64[a->dscale];
+		return (double) a->val / (double) pgc_pow10_64[a->dscale];
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, a->datum));
 }
 

@@ -18,6 +18,9 @@
 #include "lib/stringinfo.h"
 #include "utils/numeric.h"
 
+/* 10^n for n from 0 to 18 */
+extern const int64 pgc_pow10_64[19];
+
 /* Largest scale the integer path handles */
 #define PGC_MAX_FAST_SCALE	16
 

@@ -214,6 +214,7 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
 	MemoryContext old;
 	PgcAttachment att;
+	bool		attached;
 	Oid			typoutput;
 	bool		varlena;
 
@@ -221,9 +222,10 @@ GetConfig(FunctionCallInfo fcinfo, TriggerData *td)
 		return cfg;
 
 	old = MemoryContextSwitchTo(mcxt);
-	if (!pgc_attachment_find(RelationGetRelid(rel), &att))
+	attached = pgc_attachment_find(RelationGetRelid(rel), &att);
+	if (!attached)
 		RefuseCitusShard(rel);
-	if (!pgc_attachment_find(RelationGetRelid(rel), &att) ||
+	if (!attached ||
 		strcmp(td->tg_trigger->tgname,
 			   TRIGGER_FIRED_BEFORE(td->tg_event) ? "zz_pgcredit_guard" : "zz_pgcredit_confirm") != 0 ||
 		(TRIGGER_FIRED_AFTER(td->tg_event) && !TRIGGER_FIRED_BY_INSERT(td->tg_event)))
@@ -1965,12 +1967,13 @@ CheckStatementTrigger(TriggerData *td)
 {
 	PgcAttachment att;
 	const char *name = td->tg_trigger->tgname;
+	bool		attached = pgc_attachment_find(RelationGetRelid(td->tg_relation), &att);
 
-	if (!pgc_attachment_find(RelationGetRelid(td->tg_relation), &att))
+	if (!attached)
 		RefuseCitusShard(td->tg_relation);
 	if (!TRIGGER_FIRED_BY_INSERT(td->tg_event) ||
 		(strcmp(name, "zz_pgcredit_insert_begin") != 0 && strcmp(name, "zz_pgcredit_insert_end") != 0) ||
-		!pgc_attachment_find(RelationGetRelid(td->tg_relation), &att))
+		!attached)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("trigger \"%s\" on relation \"%s\" is not pgcredit's guard",

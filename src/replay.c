@@ -295,25 +295,12 @@ typedef struct Replay
 	int128	   *delta[RP_POLICIES]; /* the book's exposure change by day */
 	RpDecision *decisions[RP_POLICIES]; /* detail: by event */
 	RpState		state[RP_POLICIES];
-	RpCustomer *current;
 } Replay;
-
-static int64 pow10_64[19];
 
 /* ----------------------------------------------------------------------
  * Amounts
  * ----------------------------------------------------------------------
  */
-
-static void
-Pow10Init(void)
-{
-	if (pow10_64[0] == 1)
-		return;
-	pow10_64[0] = 1;
-	for (int i = 1; i < 19; i++)
-		pow10_64[i] = pow10_64[i - 1] * 10;
-}
 
 static void
 TooLarge(void)
@@ -333,7 +320,7 @@ Rescale(int64 v, int from, int to)
 
 	if (from == to)
 		return v;
-	if (__builtin_mul_overflow(v, pow10_64[to - from], &r))
+	if (__builtin_mul_overflow(v, pgc_pow10_64[to - from], &r))
 		TooLarge();
 	return r;
 }
@@ -353,7 +340,7 @@ Threshold(Replay *rp, Numeric n)
 
 	pgc_amount_read(NumericGetDatum(t), &a, "replay_policy");
 	if (!a.fast || a.dscale > rp->scale ||
-		__builtin_mul_overflow(a.val, pow10_64[rp->scale - a.dscale], &r))
+		__builtin_mul_overflow(a.val, pgc_pow10_64[rp->scale - a.dscale], &r))
 		return PG_INT64_MAX;
 	return r;
 }
@@ -451,8 +438,8 @@ RuleKindOf(const char *s)
 
 /*
  * The rules of both policies and their accounts, from
- * pgcredit._replay_rules(draft) and pgcredit._replay_accounts(draft), run
- * with pgcredit's search path
+ * pgcredit._replay_rules(draft) and pgcredit._replay_accounts(draft), and
+ * the order tables in hold mode, read with pgcredit's search path
  */
 static void
 LoadPolicies(Replay *rp, text *draft)
@@ -563,6 +550,21 @@ LoadPolicies(Replay *rp, text *draft)
 		if (!SpiDate(tup, desc, 7, &a->temporary_until))
 			a->temporary_limit = NULL;
 		a->tier = SpiText(tup, desc, 8);
+	}
+	MemoryContextSwitchTo(old);
+
+	/* the order tables in hold mode, where a held order waits */
+	if (SPI_execute("SELECT relid::oid FROM pgcredit.attachment WHERE kind = 'orders' AND mode = 'hold'",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "pgcredit: reading the attachments failed");
+	old = MemoryContextSwitchTo(rp->cxt);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		rp->hold_tables = lappend_oid(rp->hold_tables,
+									  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1, &isnull)));
 	}
 	MemoryContextSwitchTo(old);
 	SPI_finish();
@@ -1203,7 +1205,6 @@ pgc_replay_walk(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Replay		rp;
 	bool		detail;
-	List	   *atts;
 	int64		first;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -1224,7 +1225,6 @@ pgc_replay_walk(PG_FUNCTION_ARGS)
 				 errmsg("invalid period"),
 				 errdetail("The period must end on or after its first day and span at most %d days.",
 						   RP_MAX_DAYS)));
-	Pow10Init();
 	InitMaterializedSRF(fcinfo, 0);
 	rp.ndays = rp.until - rp.from + 1;
 	rp.scale = 2;
@@ -1239,30 +1239,6 @@ pgc_replay_walk(PG_FUNCTION_ARGS)
 
 	LoadPolicies(&rp, PG_GETARG_TEXT_PP(0));
 
-	/* the order tables in hold mode */
-	atts = NIL;
-	{
-		PgcActAs	act;
-
-		pgc_act_as(&act, GetUserId(), false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "pgcredit: SPI_connect failed");
-		if (SPI_execute("SELECT relid::oid FROM pgcredit.attachment WHERE kind = 'orders' AND mode = 'hold'",
-						true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "pgcredit: reading the attachments failed");
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			MemoryContext old = MemoryContextSwitchTo(rp.cxt);
-
-			atts = lappend_oid(atts, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc, 1, &isnull)));
-			MemoryContextSwitchTo(old);
-		}
-		SPI_finish();
-		pgc_act_done(&act);
-	}
-	rp.hold_tables = atts;
 
 	pgc_scan_attached_items(NULL, HistoryRow, &rp);
 
