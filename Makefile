@@ -13,7 +13,7 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
              src/csv_load.o src/csv_reader.o src/csv_field.o \
              src/aging_band.o src/aging_agg.o src/amount_sum.o src/concentration.o \
              src/dso.o src/score.o src/over_limit.o src/customer_filter.o src/receivable_book.o \
-             src/replay.o src/agg_state.o
+             src/replay.o src/agg_state.o src/cluster.o
 
 # The install script of the newest version is generated from the per-area
 # sources in sql/install/, concatenated in this order.  The order matters:
@@ -24,10 +24,10 @@ OBJS       = src/pgcredit.o src/amount.o src/attach.o \
 INSTALL_SOURCES = schema roles \
 	analytics_amount_sum analytics_aging analytics_dso analytics_credit_score \
 	analytics_concentration \
-	audit exposure accounts groups categories cover settings exposure_history currencies rules attach guard holds approvals \
+	audit cluster exposure accounts groups categories cover settings exposure_history currencies rules attach guard holds approvals \
 	csv \
 	risk_settings alerts horizon cover_views group_views scores risk_views tier_policy collections collections_promises collections_worklist \
-	collections_terms collections_disputes losses book_cache provision financials prediction replay \
+	collections_terms collections_disputes losses book_cache provision financials prediction replay citus \
 	ownership
 NEWEST_SCRIPT = sql/$(EXTENSION)--$(EXTVERSION).sql
 

@@ -195,6 +195,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit.replay_policy(text,date,date)', 'reader'),
   ('pgcredit.replay_policy_customers(text,date,date)', 'reader'),
   ('pgcredit.replay_policy_orders(text,date,date)', 'reader'),
+  -- Citus: attach the shards where they are now, after shards moved
+  ('pgcredit.citus_sync()', 'admin'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -300,6 +302,34 @@ INSERT INTO decided_function VALUES
   ('pgcredit._receivable_portfolio(date)', 'owner'),
   ('pgcredit._receivable_newly_overdue(date,integer,integer)', 'owner'),
   ('pgcredit._note_customer_index(regclass,name)', 'owner'),
+  -- Citus: the statements run on other nodes (as the owner of citus:
+  -- pgcredit's functions alone, never a role), the policy feed's triggers
+  ('pgcredit._cluster_exec(text)', 'owner'),
+  ('pgcredit._cluster_query(text)', 'owner'),
+  ('pgcredit._attach_shard(text,text,jsonb,boolean)', 'owner'),
+  ('pgcredit._citus_attach(pgcredit.attachment)', 'owner'),
+  ('pgcredit._citus_check_attach(regclass,name,text)', 'owner'),
+  ('pgcredit._citus_coordinator()', 'owner'),
+  ('pgcredit._citus_detach(regclass)', 'owner'),
+  ('pgcredit._citus_enable()', 'owner'),
+  ('pgcredit._citus_installed()', 'owner'),
+  ('pgcredit._citus_no_groups()', 'owner'),
+  ('pgcredit._citus_on_shards(regclass,text,text)', 'owner'),
+  ('pgcredit._citus_on_workers(text)', 'owner'),
+  ('pgcredit._citus_rebuild_here()', 'owner'),
+  ('pgcredit._citus_shells()', 'owner'),
+  ('pgcredit._citus_table(regclass)', 'owner'),
+  ('pgcredit._citus_verify_exposure()', 'owner'),
+  ('pgcredit._detach_shard(text)', 'owner'),
+  ('pgcredit._drop_guard_triggers(regclass)', 'owner'),
+  ('pgcredit._has_guard_triggers(regclass)', 'owner'),
+  ('pgcredit._policy_apply()', 'owner'),
+  ('pgcredit._policy_apply_row(name,text,jsonb,jsonb)', 'owner'),
+  ('pgcredit._policy_fed()', 'owner'),
+  ('pgcredit._policy_feed()', 'owner'),
+  ('pgcredit._policy_key(regclass)', 'owner'),
+  ('pgcredit._policy_send(name,text,jsonb,jsonb)', 'owner'),
+  ('pgcredit._policy_tables()', 'owner'),
   -- the planner support of the per-customer functions: the planner calls it
   ('pgcredit._customer_support(internal)', 'owner'),
   ('pgcredit._notify_alert()', 'owner'),
@@ -746,6 +776,24 @@ SELECT 'type', t.oid::regtype::text, pg_get_userbyid(t.typowner)
 FROM pg_type t WHERE t.typnamespace = 'pgcredit'::regnamespace AND t.typowner <> 'pgcredit_owner'::regrole
 ORDER BY 1, 2;
 
+-- Schema pgcredit_cluster holds the policy feed of a Citus cluster
+-- (citus.sql), written as the owner of citus alone: no role may use the
+-- schema or touch the table, owned by pgcredit_owner (none expected).
+SELECT r.label, x.what
+FROM m_role r CROSS JOIN LATERAL (VALUES
+  ('USAGE on schema pgcredit_cluster', has_schema_privilege(r.role, 'pgcredit_cluster', 'USAGE')),
+  ('CREATE on schema pgcredit_cluster', has_schema_privilege(r.role, 'pgcredit_cluster', 'CREATE')),
+  ('SELECT on pgcredit_cluster.policy_feed', has_table_privilege(r.role, 'pgcredit_cluster.policy_feed', 'SELECT')),
+  ('INSERT on pgcredit_cluster.policy_feed', has_table_privilege(r.role, 'pgcredit_cluster.policy_feed', 'INSERT')),
+  ('UPDATE on pgcredit_cluster.policy_feed', has_table_privilege(r.role, 'pgcredit_cluster.policy_feed', 'UPDATE')),
+  ('DELETE on pgcredit_cluster.policy_feed', has_table_privilege(r.role, 'pgcredit_cluster.policy_feed', 'DELETE')),
+  ('TRUNCATE on pgcredit_cluster.policy_feed', has_table_privilege(r.role, 'pgcredit_cluster.policy_feed', 'TRUNCATE')),
+  ('owner of pgcredit_cluster.policy_feed',
+   (SELECT c.relowner <> 'pgcredit_owner'::regrole FROM pg_class c WHERE c.oid = 'pgcredit_cluster.policy_feed'::regclass)))
+  x(what, granted)
+WHERE x.granted
+ORDER BY r.n, 2;
+
 -- Objects of the extension that the matrix does not cover: any other
 -- kind of object, or one outside schema pgcredit (none expected).
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS not_in_matrix
@@ -759,6 +807,9 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
   AND NOT (d.classid = 'pg_event_trigger'::regclass
            AND (SELECT evtname FROM pg_event_trigger WHERE oid = d.objid)
                IN ('pgcredit_ddl_guard', 'pgcredit_drop_guard'))
+  -- decided above
+  AND pg_describe_object(d.classid, d.objid, d.objsubid)
+      NOT IN ('schema pgcredit_cluster', 'table pgcredit_cluster.policy_feed')
 ORDER BY 1;
 
 ----------------------------------------------------------------------

@@ -188,10 +188,11 @@ LoadKeys(GuardConfig *cfg, Relation rel)
  */
 /*
  * A trigger of pgcredit's on a relation pgcredit did not attach, in a
- * database where Citus runs: a table attached and then distributed, whose
- * copied triggers fire on its shards, where this node has neither the
- * attachment nor the accounts.  Refused, saying so, rather than judged
- * against nothing.
+ * database where Citus runs: a shard that Citus moved or split to this
+ * node (it copies the distributed table's triggers to every shard it
+ * creates) and that is not attached here yet, or a shard of a table that
+ * was distributed after pgcredit attached it.  Refused, saying so, rather
+ * than judged against an exposure this node does not keep.
  */
 static void
 RefuseCitusShard(Relation rel)
@@ -202,8 +203,8 @@ RefuseCitusShard(Relation rel)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("pgcredit cannot check rows of relation \"%s\" on this Citus node",
 					RelationGetRelationName(rel)),
-			 errdetail("The relation is not attached here: it is most likely a shard of a table that was distributed after pgcredit attached it, and this node has neither the attachment nor the accounts and exposure."),
-			 errhint("On the coordinator, detach the table with citus.enable_unsafe_triggers on, undistribute it and attach it again: pgcredit does not run on Citus workers yet.")));
+			 errdetail("The relation is not attached on this node: most likely a shard that Citus moved or split here, or a shard of a table distributed after pgcredit attached it; this node keeps no exposure for its rows."),
+			 errhint("On the coordinator, run SELECT * FROM pgcredit.citus_sync(); it attaches every shard where it is.")));
 }
 
 static pg_noinline GuardConfig *

@@ -31,7 +31,12 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
   -- any role can LISTEN: the payload says only that an alert was raised
-  -- and of which kind; its details stay in pgcredit.alert, behind its grants
+  -- and of which kind; its details stay in pgcredit.alert, behind its grants.
+  -- Not on a Citus worker: its transactions are prepared (two-phase
+  -- commit), which NOTIFY forbids; the coordinator announces alerts
+  IF pgcredit._citus_installed() AND NOT pgcredit._citus_coordinator() THEN
+    RETURN NULL;
+  END IF;
   PERFORM pg_notify('pgcredit_alerts', json_build_object('id', NEW.id, 'kind', NEW.kind)::text);
   RETURN NULL;
 END
@@ -47,6 +52,10 @@ RETURNS trigger LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
+  -- on a Citus worker the change is the coordinator's, which raised it
+  IF pgcredit._citus_installed() AND NOT pgcredit._citus_coordinator() THEN
+    RETURN NULL;
+  END IF;
   IF NEW.status IN ('hold', 'blocked') AND OLD.status IS DISTINCT FROM NEW.status THEN
     INSERT INTO pgcredit.alert (kind, customer, details)
     VALUES ('account_hold', NEW.customer,

@@ -26,7 +26,8 @@ CREATE TABLE pgcredit.attachment (
   currency_column  name,
   rate_date_column name,
   CONSTRAINT horizon_both CHECK ((delivery_column IS NULL) = (horizon_days IS NULL)),
-  order_date_column name CONSTRAINT order_date_of_orders CHECK (order_date_column IS NULL OR kind = 'orders')
+  order_date_column name CONSTRAINT order_date_of_orders CHECK (order_date_column IS NULL OR kind = 'orders'),
+  citus_shard_of   regclass
 );
 COMMENT ON TABLE pgcredit.attachment IS 'tables pgcredit is attached to, with the columns its triggers read';
 COMMENT ON COLUMN pgcredit.attachment.relid IS 'the attached table';
@@ -49,6 +50,7 @@ COMMENT ON COLUMN pgcredit.attachment.delivery_column IS 'orders: the delivery d
 COMMENT ON COLUMN pgcredit.attachment.order_date_column IS 'orders: the day each order was placed, for replay_policy(); NULL = not given (the replay judges none of the table''s orders)';
 COMMENT ON COLUMN pgcredit.attachment.horizon_days IS 'orders: the horizon in days, with delivery_column: an order counts from its delivery date less this many days';
 COMMENT ON COLUMN pgcredit.attachment.currency_column IS 'the currency of each row''s amounts (ISO 4217 code); a row in another currency than its customer''s account is converted with the rate valid on its rate date; NULL = every row is in its account''s currency';
+COMMENT ON COLUMN pgcredit.attachment.citus_shard_of IS 'on a Citus worker: the distributed table whose shard this is (attached on the coordinator); NULL otherwise';
 COMMENT ON COLUMN pgcredit.attachment.rate_date_column IS 'the date whose exchange rate converts a row in a foreign currency (the order or invoice date); given with currency_column';
 REVOKE ALL ON pgcredit.attachment FROM PUBLIC;
 GRANT SELECT ON pgcredit.attachment TO pgcredit_reader;
@@ -229,19 +231,12 @@ BEGIN
     RAISE EXCEPTION 'table "%" is a partition', tbl USING ERRCODE = 'wrong_object_type',
       HINT = 'Attach the partitioned table it belongs to.';
   END IF;
-  -- a table Citus distributes (or keeps as a reference or Citus local
-  -- table) lives in shards on other nodes, where the guard would judge
-  -- orders against the nodes' own empty accounts: refused until pgcredit
-  -- runs there (doc/install.md, "Citus")
-  IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-    EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1)'
-      INTO managed USING tbl;
-    IF managed THEN
-      RAISE EXCEPTION 'cannot attach table "%": it is managed by Citus', tbl
-        USING ERRCODE = 'feature_not_supported',
-        DETAIL = 'Its rows live in shards on the Citus nodes, where pgcredit''s guard would not see the accounts and exposure of this node: no order would be checked.',
-        HINT = 'Keep the tables pgcredit guards on this node: pgcredit does not yet run on Citus workers.';
-    END IF;
+  -- a table Citus distributes lives in shards on the workers: attached
+  -- there, each shard's guard keeping its customers' exposure on its node;
+  -- only a table distributed by its customer column can be (citus.sql)
+  managed := (pgcredit._citus_table(tbl)).method IS NOT NULL;
+  IF managed THEN
+    PERFORM pgcredit._citus_check_attach(tbl, customer_column, mode);
   END IF;
   -- rows of inheritance children would escape the guard, which fires on
   -- the table the row is written to
@@ -353,6 +348,13 @@ BEGIN
           invoice_amount_column, invoiced_column, paid_column, prepaid_column,
           delivery_column, horizon_days, cat.name, currency_column, rate_date_column)
   RETURNING * INTO att;
+  -- a distributed table: its shards attached on their nodes, where its
+  -- exposure is kept
+  IF managed THEN
+    PERFORM pgcredit._citus_attach(att);
+    PERFORM pgcredit._audit('attach_' || kind, NULL, NULL, to_jsonb(att), NULL);
+    RETURN att;
+  END IF;
   -- the triggers, created as the table's owner (which locks the table
   -- against writers until the end of the transaction)
   PERFORM pgcredit._table_triggers(tbl, true);
@@ -551,6 +553,13 @@ BEGIN
   SELECT * INTO att FROM pgcredit.attachment a WHERE a.relid = tbl FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'table "%" is not attached', tbl USING ERRCODE = 'undefined_object';
+  END IF;
+  -- a distributed table: its shards detached on their nodes
+  IF tbl::oid = ANY (pgcredit._citus_shells()) THEN
+    PERFORM pgcredit._citus_detach(tbl);
+    DELETE FROM pgcredit.attachment a WHERE a.relid = tbl;
+    PERFORM pgcredit._audit('detach', NULL, to_jsonb(att), NULL, NULL);
+    RETURN att;
   END IF;
   -- dropping the triggers (as the table's owner) locks out writers first
   PERFORM pgcredit._table_triggers(tbl, false);

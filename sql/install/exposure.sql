@@ -127,7 +127,7 @@ AS $$
          coalesce(sum(i.amount) FILTER (WHERE i.kind = 'receivables'), 0),
          coalesce(sum(i.amount) FILTER (WHERE i.kind = 'orders'), 0)
   FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
-  WHERE i.counts
+  WHERE i.counts AND i.relid <> ALL (CAST((SELECT pgcredit._citus_shells()) AS oid[]))
   GROUP BY i.customer
 $$;
 COMMENT ON FUNCTION pgcredit._actual_exposure(boolean) IS 'exposure per customer recomputed from every attached table';
@@ -140,7 +140,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.customer, i.due, sum(i.amount), count(*)::integer
   FROM pgcredit._attached_items('receivables', NULL, NULL, lock_tables) i
-  WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL
+  WHERE i.counts AND i.amount > 0 AND i.due IS NOT NULL AND i.relid <> ALL (CAST((SELECT pgcredit._citus_shells()) AS oid[]))
   GROUP BY i.customer, i.due
 $$;
 COMMENT ON FUNCTION pgcredit._actual_receivable_due(boolean) IS
@@ -154,7 +154,7 @@ SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
   SELECT i.customer, i.counts_from, sum(i.amount), count(*)::integer
   FROM pgcredit._attached_items('orders', NULL, NULL, lock_tables) i
-  WHERE i.counts_from IS NOT NULL
+  WHERE i.counts_from IS NOT NULL AND i.relid <> ALL (CAST((SELECT pgcredit._citus_shells()) AS oid[]))
   GROUP BY i.customer, i.counts_from
 $$;
 COMMENT ON FUNCTION pgcredit._actual_order_horizon(boolean) IS
@@ -183,6 +183,9 @@ AS $$
   FULL JOIN pgcredit._actual_exposure() a ON a.customer = e.customer
   WHERE coalesce(e.receivables, 0) <> coalesce(a.receivables, 0)
      OR coalesce(e.open_orders, 0) <> coalesce(a.open_orders, 0)
+  -- on the coordinator of a Citus cluster, the workers' exposure too
+  UNION ALL
+  SELECT * FROM pgcredit._citus_verify_exposure()
   ORDER BY 1
 $$;
 COMMENT ON FUNCTION pgcredit.verify_exposure() IS

@@ -62,6 +62,13 @@ BEGIN
     RETURN;
   END IF;
   IF TG_EVENT = 'sql_drop' THEN
+    -- a shard Citus drops (moved away, split, or its table dropped after
+    -- being detached on the coordinator) leaves this node: its rows' part
+    -- of exposure stays, erring on the safe side, until citus_sync()
+    -- recomputes the node's exposure
+    DELETE FROM pgcredit.attachment x USING pg_catalog.pg_event_trigger_dropped_objects() d
+    WHERE x.relid = d.objid AND x.citus_shard_of IS NOT NULL
+      AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0;
     SELECT d.object_identity INTO dropped
     FROM pg_catalog.pg_event_trigger_dropped_objects() d JOIN pgcredit.attachment x ON x.relid = d.objid
     WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0 LIMIT 1;

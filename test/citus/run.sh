@@ -10,7 +10,9 @@
 # output names the workers' ports), with citus in shared_preload_libraries.  pgcredit is built and
 # installed as for the other suites; the SQL files of test/citus/sql run
 # through pg_regress against the coordinator, their output compared with
-# test/citus/expected.  The last line counts them as make test does.
+# test/citus/expected; then test/citus/race.sh races orders for the same
+# customers from many coordinator sessions.  The last line counts them as
+# make test does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
@@ -82,5 +84,15 @@ failed=$(grep -cE '^(not ok|test .* \.\.\. FAILED)' "$out/pg_regress.log" || tru
 if [ "$status" -ne 0 ] && [ -f "$out/regression.diffs" ]; then
 	head -100 "$out/regression.diffs"
 fi
+# the race: coordinator sessions ordering at once, checked from the data
+if as_pg env PGHOST="$top" PGPORT="$port" PATH="$bindir:$PATH" bash test/citus/race.sh >"$out/race.log" 2>&1; then
+	passed=$((passed + 1))
+	echo "race.sh ... ok"
+else
+	failed=$((failed + 1))
+	status=1
+	echo "race.sh ... FAILED"
+fi
+sed 's/^/  /' "$out/race.log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

@@ -1,0 +1,72 @@
+-- Citus support on a node without Citus: nothing changes, and the
+-- statements pgcredit runs across a cluster stay its own.  (The cluster
+-- itself is tested by make test-citus: test/citus.)
+\set SHOW_CONTEXT never
+SET client_min_messages = warning;
+CREATE ROLE regress_cl_nobody;
+CREATE ROLE regress_cl_admin IN ROLE pgcredit_admin;
+
+-- without Citus: no node is a coordinator, no table is distributed, the
+-- policy tables' feed triggers send nothing and citus_sync() says why
+SELECT pgcredit._citus_installed() AS citus, pgcredit._citus_coordinator() AS coordinator,
+       pgcredit._citus_shells() AS distributed, pgcredit._policy_fed() AS fed;
+SELECT customer, credit_limit FROM pgcredit.open_account('CL1', 100);
+SELECT customer, credit_limit FROM pgcredit.set_credit_limit('CL1', 90, 'test');
+SET ROLE regress_cl_admin;
+SELECT * FROM pgcredit.citus_sync();
+RESET ROLE;
+
+-- the statements run as the owner of citus: no role may call them, and
+-- a grant by mistake does not open them (the C function checks its caller)
+SET ROLE regress_cl_nobody;
+SELECT pgcredit._cluster_exec('SELECT 1');
+SELECT pgcredit._cluster_query('SELECT 1');
+RESET ROLE;
+SET ROLE regress_cl_admin;
+SELECT pgcredit._cluster_exec('SELECT 1');
+SELECT pgcredit._policy_send('account', 'I', NULL, '{}');
+SELECT pgcredit._policy_apply_row('account', 'D', '{"customer": "CL1"}', NULL);
+SELECT pgcredit._attach_shard('pgcredit.account', 'pgcredit.account', '{}', false);
+RESET ROLE;
+GRANT EXECUTE ON FUNCTION pgcredit._cluster_exec(text) TO regress_cl_nobody;
+GRANT EXECUTE ON FUNCTION pgcredit._cluster_query(text) TO regress_cl_nobody;
+SET ROLE regress_cl_nobody;
+SELECT pgcredit._cluster_exec('SELECT 1');
+SELECT pgcredit._cluster_query('SELECT 1');
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION pgcredit._cluster_exec(text) FROM regress_cl_nobody;
+REVOKE EXECUTE ON FUNCTION pgcredit._cluster_query(text) FROM regress_cl_nobody;
+-- a superuser: there is no Citus to reach
+SELECT pgcredit._cluster_exec('SELECT 1');
+-- the feed applies changes to the policy tables only, and the feed's
+-- table is no one's: not readable, not writable
+SELECT pgcredit._policy_apply_row('attachment', 'D', '{}', NULL);
+SELECT pgcredit._policy_apply_row(NULL, 'D', '{}', NULL);
+SELECT pgcredit._policy_apply_row('account', 'X', '{}', '{}');
+SET ROLE regress_cl_admin;
+SELECT count(*) FROM pgcredit_cluster.policy_feed;
+INSERT INTO pgcredit_cluster.policy_feed VALUES ('account', 'D', '{"customer": "CL1"}', NULL);
+RESET ROLE;
+-- on a node without Citus a row written to the feed is dropped, not applied
+INSERT INTO pgcredit_cluster.policy_feed VALUES ('account', 'D', '{"customer": "CL1"}', NULL);
+SELECT count(*) AS stored FROM pgcredit_cluster.policy_feed;
+SELECT customer, credit_limit FROM pgcredit.account WHERE customer = 'CL1';
+
+-- the feed applies a change as a worker would: an account inserted,
+-- changed and deleted, its copy on the exposure row following
+SELECT pgcredit._policy_apply_row('account', 'U', to_jsonb(a), to_jsonb(a) || '{"credit_limit": 75}')
+FROM pgcredit.account a WHERE a.customer = 'CL1';
+SELECT a.credit_limit AS account, e.credit_limit AS exposure_copy
+FROM pgcredit.account a JOIN pgcredit.exposure e USING (customer) WHERE customer = 'CL1';
+SELECT pgcredit._policy_apply_row('account', 'I', NULL, to_jsonb(a) || '{"customer": "CL2", "credit_limit": 5}')
+FROM pgcredit.account a WHERE a.customer = 'CL1';
+SELECT e.customer, e.has_account, e.credit_limit FROM pgcredit.exposure e WHERE customer = 'CL2';
+SELECT pgcredit._policy_apply_row('account', 'S', NULL, (SELECT jsonb_agg(a) FROM pgcredit.account a WHERE a.customer = 'CL2'));
+SELECT customer, credit_limit FROM pgcredit.account WHERE customer IN ('CL1', 'CL2') ORDER BY 1;
+SELECT e.customer, e.has_account, e.credit_limit FROM pgcredit.exposure e WHERE customer IN ('CL1', 'CL2') ORDER BY 1;
+SELECT count(*) AS mismatched_copies FROM pgcredit.verify_account_copy();
+
+-- leave nothing for the files after this one
+SELECT pgcredit._policy_apply_row('account', 'D', '{"customer": "CL2"}', NULL);
+DELETE FROM pgcredit.exposure WHERE customer IN ('CL1', 'CL2');
+DROP ROLE regress_cl_nobody, regress_cl_admin;

@@ -1,0 +1,143 @@
+-- Citus: what pgcredit asks of the cluster's other nodes
+
+----------------------------------------------------------------------
+-- Citus (doc/citus.md): whether this node is part of a cluster, and the
+-- statements pgcredit runs on the other nodes.  The rest, which needs
+-- the tables of the later sources, is in citus.sql.
+----------------------------------------------------------------------
+
+CREATE FUNCTION pgcredit._cluster_exec(statement text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'pgc_cluster_exec'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._cluster_exec(text) IS
+  'run one statement of pgcredit''s as the owner of the citus extension (the role Citus reaches the other nodes as) and return the rows it processed';
+REVOKE EXECUTE ON FUNCTION pgcredit._cluster_exec(text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._cluster_query(query text)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'pgc_cluster_query'
+LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION pgcredit._cluster_query(text) IS
+  'run a query of pgcredit''s as the owner of the citus extension and return its rows as a JSON array';
+REVOKE EXECUTE ON FUNCTION pgcredit._cluster_query(text) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._citus_installed()
+RETURNS boolean LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$ SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL $$;
+COMMENT ON FUNCTION pgcredit._citus_installed() IS 'whether Citus is installed in this database';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_installed() FROM PUBLIC;
+
+-- How Citus keeps a table: method h (hash-distributed), n (reference
+-- table or Citus local table), a or r (append, range); NULLs when it
+-- does not manage it
+CREATE FUNCTION pgcredit._citus_table(tbl regclass, OUT method "char", OUT dist_column name,
+                                      OUT colocation integer, OUT local_only boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_installed() THEN
+    RETURN;
+  END IF;
+  EXECUTE 'SELECT p.partmethod, CASE WHEN p.partkey IS NOT NULL'
+          '  THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END,'
+          ' p.colocationid, p.repmodel OPERATOR(pg_catalog.=) ''s'' AND p.partmethod OPERATOR(pg_catalog.=) ''n'''
+          ' FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1'
+    INTO method, dist_column, colocation, local_only USING tbl;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_table(regclass) IS
+  'how Citus keeps a table: its method (h hash-distributed, n reference or Citus local, a append, r range), distribution column, co-location group and whether it is a Citus local table; NULLs when Citus does not manage it';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_table(regclass) FROM PUBLIC;
+
+CREATE FUNCTION pgcredit._citus_coordinator()
+RETURNS boolean LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  r boolean;
+BEGIN
+  IF NOT pgcredit._citus_installed() THEN
+    RETURN false;
+  END IF;
+  EXECUTE 'SELECT pg_catalog.citus_is_coordinator()' INTO r;
+  RETURN r;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_coordinator() IS 'whether this node is the coordinator of a Citus cluster';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_coordinator() FROM PUBLIC;
+
+-- The tables attached here whose rows, and exposure, live on the workers
+CREATE FUNCTION pgcredit._citus_shells()
+RETURNS oid[] LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_installed() THEN
+    RETURN '{}';
+  END IF;
+  RETURN (SELECT coalesce(array_agg(a.relid::oid), '{}') FROM pgcredit.attachment a
+          WHERE (pgcredit._citus_table(a.relid)).method = 'h');
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_shells() IS
+  'the attached tables that Citus distributes: their shards are attached on the nodes holding them, where their exposure is kept';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_shells() FROM PUBLIC;
+
+-- Run one statement on each worker; returns what each said
+CREATE FUNCTION pgcredit._citus_on_workers(command text)
+RETURNS TABLE (node text, port integer, result text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  nodes text[];
+  ports integer[];
+  res jsonb;
+  failed jsonb;
+BEGIN
+  EXECUTE 'SELECT array_agg(n.nodename ORDER BY n.nodeid), array_agg(n.nodeport ORDER BY n.nodeid)'
+          ' FROM pg_catalog.pg_dist_node n WHERE n.groupid OPERATOR(pg_catalog.<>) 0'
+          ' AND n.noderole OPERATOR(pg_catalog.=) ''primary'' AND n.isactive'
+    INTO nodes, ports;
+  IF nodes IS NULL THEN
+    RETURN;
+  END IF;
+  res := pgcredit._cluster_query(format(
+    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
+    nodes, ports, array_fill(command, ARRAY[cardinality(nodes)])));
+  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'pgcredit could not run its statement on node %:%', failed ->> 'node_name', failed ->> 'node_port'
+      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result';
+  END IF;
+  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, e ->> 'result' FROM jsonb_array_elements(res) e;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_on_workers(text) IS
+  'run one of pgcredit''s statements on every worker, as the owner of citus';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_on_workers(text) FROM PUBLIC;
+
+-- The workers' own verification, for verify_exposure() on the coordinator
+CREATE FUNCTION pgcredit._citus_verify_exposure()
+RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
+               stored_orders numeric, actual_orders numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, r.stored_receivables, r.actual_receivables, r.stored_orders, r.actual_orders
+    FROM pgcredit._citus_on_workers('SELECT coalesce(jsonb_agg(v), ''[]'') FROM pgcredit.verify_exposure() v') w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+      AS r(customer text, stored_receivables numeric, actual_receivables numeric, stored_orders numeric, actual_orders numeric);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
+  'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify_exposure() FROM PUBLIC;
