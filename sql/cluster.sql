@@ -61,7 +61,11 @@ FROM pgcredit.account a JOIN pgcredit.exposure e USING (customer) WHERE customer
 SELECT pgcredit._policy_apply_row('account', 'I', NULL, to_jsonb(a) || '{"customer": "CL2", "credit_limit": 5}')
 FROM pgcredit.account a WHERE a.customer = 'CL1';
 SELECT e.customer, e.has_account, e.credit_limit FROM pgcredit.exposure e WHERE customer = 'CL2';
-SELECT pgcredit._policy_apply_row('account', 'S', NULL, (SELECT jsonb_agg(a) FROM pgcredit.account a WHERE a.customer = 'CL2'));
+-- the whole table sent again, without CL1: CL1 goes, the other accounts
+-- (of the files before this one) stay as they are
+SELECT count(*) AS accounts_before FROM pgcredit.account \gset
+SELECT pgcredit._policy_apply_row('account', 'S', NULL, (SELECT jsonb_agg(a) FROM pgcredit.account a WHERE a.customer <> 'CL1'));
+SELECT count(*) = :accounts_before - 1 AS one_account_less FROM pgcredit.account;
 SELECT customer, credit_limit FROM pgcredit.account WHERE customer IN ('CL1', 'CL2') ORDER BY 1;
 SELECT e.customer, e.has_account, e.credit_limit FROM pgcredit.exposure e WHERE customer IN ('CL1', 'CL2') ORDER BY 1;
 SELECT count(*) AS mismatched_copies FROM pgcredit.verify_account_copy();

@@ -2651,6 +2651,12 @@ BEGIN
   managed := (pgcredit._citus_table(tbl)).method IS NOT NULL;
   IF managed THEN
     PERFORM pgcredit._citus_check_attach(tbl, customer_column, mode);
+  ELSIF cardinality(pgcredit._citus_shells()) > 0 THEN
+    RAISE EXCEPTION 'cannot attach table "%" of this node while distributed tables are attached', tbl
+      USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'A customer''s exposure would be split between this node and a worker; the guard on each would see only its part.',
+      HINT = format('Distribute it by its customer column, co-located with them: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                    tbl::text, customer_column, (pgcredit._citus_shells())[1]::regclass::text);
   END IF;
   -- rows of inheritance children would escape the guard, which fires on
   -- the table the row is written to
@@ -12610,6 +12616,14 @@ BEGIN
       DETAIL = 'A customer''s orders and invoices must be on one node for its exposure to be whole there.',
       HINT = format('Distribute it co-located: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
                     tbl::text, customer_column, other::text);
+  END IF;
+  SELECT a.relid INTO other FROM pgcredit.attachment a
+  WHERE NOT a.relid::oid = ANY (pgcredit._citus_shells()) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'cannot attach distributed table "%" while table "%" of this node is attached', tbl, other
+      USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'A customer''s exposure would be split between this node and a worker; the guard on each would see only its part.',
+      HINT = 'Distribute that table too, co-located, or detach it.';
   END IF;
   IF EXISTS (SELECT FROM pgcredit.group_member) THEN
     RAISE EXCEPTION 'cannot attach distributed table "%" while customers belong to credit groups', tbl

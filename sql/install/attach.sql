@@ -237,6 +237,12 @@ BEGIN
   managed := (pgcredit._citus_table(tbl)).method IS NOT NULL;
   IF managed THEN
     PERFORM pgcredit._citus_check_attach(tbl, customer_column, mode);
+  ELSIF cardinality(pgcredit._citus_shells()) > 0 THEN
+    RAISE EXCEPTION 'cannot attach table "%" of this node while distributed tables are attached', tbl
+      USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'A customer''s exposure would be split between this node and a worker; the guard on each would see only its part.',
+      HINT = format('Distribute it by its customer column, co-located with them: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
+                    tbl::text, customer_column, (pgcredit._citus_shells())[1]::regclass::text);
   END IF;
   -- rows of inheritance children would escape the guard, which fires on
   -- the table the row is written to

@@ -432,6 +432,14 @@ BEGIN
       HINT = format('Distribute it co-located: SELECT create_distributed_table(%L, %L, colocate_with => %L);',
                     tbl::text, customer_column, other::text);
   END IF;
+  SELECT a.relid INTO other FROM pgcredit.attachment a
+  WHERE NOT a.relid::oid = ANY (pgcredit._citus_shells()) LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'cannot attach distributed table "%" while table "%" of this node is attached', tbl, other
+      USING ERRCODE = 'feature_not_supported',
+      DETAIL = 'A customer''s exposure would be split between this node and a worker; the guard on each would see only its part.',
+      HINT = 'Distribute that table too, co-located, or detach it.';
+  END IF;
   IF EXISTS (SELECT FROM pgcredit.group_member) THEN
     RAISE EXCEPTION 'cannot attach distributed table "%" while customers belong to credit groups', tbl
       USING ERRCODE = 'feature_not_supported',

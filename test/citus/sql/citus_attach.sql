@@ -52,6 +52,18 @@ CREATE TABLE ct_text_order (id bigint NOT NULL, customer text NOT NULL, amount n
 SELECT create_distributed_table('ct_text_order', 'customer');
 SELECT pgcredit.attach_orders('ct_text_order', 'customer', 'amount');
 
+-- a table of this node cannot be attached beside them: a customer's
+-- exposure would be split between the coordinator and a worker
+CREATE TABLE ct_local_order (id bigint NOT NULL, cust integer NOT NULL, amount numeric(12,2) NOT NULL,
+  PRIMARY KEY (cust, id));
+SELECT pgcredit.attach_orders('ct_local_order', 'cust', 'amount');
+SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_order');
+SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_invoice');
+-- nor the other way round
+SELECT (a).kind FROM (SELECT pgcredit.attach_orders('ct_local_order', 'cust', 'amount') a) x;
+SELECT pgcredit.attach_orders('ct_order', 'cust', 'amount');
+SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_local_order');
+
 -- Attached first, then distributed: Citus refuses a table with triggers;
 -- with unsafe triggers allowed, the rows it copies into the shards meet
 -- pgcredit's triggers there, which refuse them, and the table stays local
@@ -76,8 +88,6 @@ SELECT count(*) AS orders, sum(amount) FROM ct_order2;
 SELECT * FROM pgcredit.verify_exposure();
 
 SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_order2');
-SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_order');
-SELECT count(*) > 0 AS detached FROM pgcredit.detach('ct_invoice');
 SELECT * FROM run_command_on_workers($$SELECT count(*) FROM pgcredit.attachment$$) ORDER BY nodeport;
-DROP TABLE ct_ref, ct_citus_local, ct_by_id, ct_invoice, ct_order, ct_text_order, ct_order2;
+DROP TABLE ct_ref, ct_citus_local, ct_by_id, ct_invoice, ct_order, ct_text_order, ct_order2, ct_local_order;
 DROP EXTENSION pgcredit CASCADE;
