@@ -95,7 +95,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs test-citus
+.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs test-citus bench-citus
 
 deps:
 	@bash test/setup.sh
@@ -132,6 +132,10 @@ test:
 # needs Citus (../shared/vendor/build-citus.sh), says so and skips without it
 test-citus:
 	@bash test/citus/run.sh
+
+# the same ledger and orders on one node and on that cluster (shape, not speed)
+bench-citus:
+	@bash test/citus/bench.sh
 
 # Lay out src/ as PostgreSQL's pgindent does (pg_bsd_indent, typedefs.list);
 # test/t/indent.sh fails when this would change anything

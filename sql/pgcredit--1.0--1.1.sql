@@ -37,11 +37,11 @@ AS $$ SELECT pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL 
 COMMENT ON FUNCTION pgcredit._citus_installed() IS 'whether Citus is installed in this database';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_installed() FROM PUBLIC;
 
--- How Citus keeps a table: method h (hash-distributed), n (reference
--- table or Citus local table), a or r (append, range); NULLs when it
--- does not manage it
+-- How Citus keeps a table: method h (hash-distributed), n (reference,
+-- single-shard or Citus local table), a or r (append, range); kind says
+-- which in words; NULLs when it does not manage it
 CREATE FUNCTION pgcredit._citus_table(tbl regclass, OUT method "char", OUT dist_column name,
-                                      OUT colocation integer, OUT local_only boolean)
+                                      OUT colocation integer, OUT kind text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -51,13 +51,19 @@ BEGIN
   END IF;
   EXECUTE 'SELECT p.partmethod, CASE WHEN p.partkey IS NOT NULL'
           '  THEN pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END,'
-          ' p.colocationid, p.repmodel OPERATOR(pg_catalog.=) ''s'' AND p.partmethod OPERATOR(pg_catalog.=) ''n'''
+          ' p.colocationid, p.repmodel'
           ' FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1'
-    INTO method, dist_column, colocation, local_only USING tbl;
+    INTO method, dist_column, colocation, kind USING tbl;
+  kind := CASE WHEN method IS NULL THEN NULL
+               WHEN method = 'h' THEN 'hash-distributed'
+               WHEN method IN ('a', 'r') THEN 'append- or range-distributed'
+               WHEN kind = 't' THEN 'reference'
+               WHEN colocation = 0 THEN 'Citus local'
+               ELSE 'single-shard' END;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_table(regclass) IS
-  'how Citus keeps a table: its method (h hash-distributed, n reference or Citus local, a append, r range), distribution column, co-location group and whether it is a Citus local table; NULLs when Citus does not manage it';
+  'how Citus keeps a table: its method (h hash-distributed, n reference, single-shard or Citus local, a append, r range), distribution column, co-location group and that kind in words; NULLs when Citus does not manage it';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_table(regclass) FROM PUBLIC;
 
 CREATE FUNCTION pgcredit._citus_coordinator()
@@ -12586,8 +12592,7 @@ DECLARE
 BEGIN
   SELECT * INTO d FROM pgcredit._citus_table(tbl);
   IF d.method IS DISTINCT FROM 'h' THEN
-    RAISE EXCEPTION 'cannot attach table "%": Citus keeps it as a % table', tbl,
-                    CASE WHEN d.local_only THEN 'Citus local' WHEN d.method = 'n' THEN 'reference' ELSE 'append- or range-distributed' END
+    RAISE EXCEPTION 'cannot attach table "%": Citus keeps it as a % table', tbl, d.kind
       USING ERRCODE = 'feature_not_supported',
       DETAIL = 'pgcredit guards tables distributed by hash of their customer column: each customer''s rows, and so its exposure, are then on one node.',
       HINT = format('Distribute it by its customer column: SELECT create_distributed_table(%L, %L);', tbl::text, customer_column);

@@ -401,8 +401,7 @@ DECLARE
 BEGIN
   SELECT * INTO d FROM pgcredit._citus_table(tbl);
   IF d.method IS DISTINCT FROM 'h' THEN
-    RAISE EXCEPTION 'cannot attach table "%": Citus keeps it as a % table', tbl,
-                    CASE WHEN d.local_only THEN 'Citus local' WHEN d.method = 'n' THEN 'reference' ELSE 'append- or range-distributed' END
+    RAISE EXCEPTION 'cannot attach table "%": Citus keeps it as a % table', tbl, d.kind
       USING ERRCODE = 'feature_not_supported',
       DETAIL = 'pgcredit guards tables distributed by hash of their customer column: each customer''s rows, and so its exposure, are then on one node.',
       HINT = format('Distribute it by its customer column: SELECT create_distributed_table(%L, %L);', tbl::text, customer_column);

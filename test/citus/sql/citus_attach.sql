@@ -23,6 +23,14 @@ SELECT pgcredit.attach_orders('ct_ref', 'customer', 'amount');
 CREATE TABLE ct_citus_local (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL);
 SELECT citus_add_local_table_to_metadata('ct_citus_local');
 SELECT pgcredit.attach_orders('ct_citus_local', 'customer', 'amount');
+-- a table of a distributed schema (schema-based sharding) has one shard
+-- and no distribution column
+SET citus.enable_schema_based_sharding = on;
+CREATE SCHEMA ct_tenant;
+RESET citus.enable_schema_based_sharding;
+CREATE TABLE ct_tenant.ct_order (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2) NOT NULL);
+SELECT pgcredit.attach_orders('ct_tenant.ct_order', 'customer', 'amount');
+DROP SCHEMA ct_tenant CASCADE;
 CREATE TABLE ct_by_id (id bigint NOT NULL, customer text NOT NULL, amount numeric(12,2) NOT NULL,
   PRIMARY KEY (id));
 SELECT create_distributed_table('ct_by_id', 'id');
