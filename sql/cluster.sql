@@ -14,6 +14,7 @@ SELECT customer, credit_limit FROM pgcredit.open_account('CL1', 100);
 SELECT customer, credit_limit FROM pgcredit.set_credit_limit('CL1', 90, 'test');
 SET ROLE regress_cl_admin;
 SELECT * FROM pgcredit.citus_sync();
+SELECT count(*) AS cluster_exposure_rows FROM pgcredit.cluster_exposure;
 RESET ROLE;
 
 -- the statements run as the owner of citus: no role may call them, and

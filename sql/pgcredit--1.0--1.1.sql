@@ -12761,6 +12761,54 @@ COMMENT ON FUNCTION pgcredit._citus_no_groups() IS
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_no_groups() FROM PUBLIC;
 CREATE TRIGGER citus_no_groups BEFORE INSERT OR UPDATE ON pgcredit.group_member
   FOR EACH ROW EXECUTE FUNCTION pgcredit._citus_no_groups();
+
+-- Each customer's exposure as its worker keeps it, read live: on the
+-- coordinator of a cluster, what the guard judges by (the risk views'
+-- exposure columns there do not include distributed tables yet)
+CREATE FUNCTION pgcredit.citus_exposure()
+RETURNS TABLE (customer text, node text, port integer, receivables numeric, open_orders numeric,
+               exposure numeric, credit_limit numeric, status text)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, w.node, w.port, r.receivables, r.open_orders, r.receivables + r.open_orders,
+           r.credit_limit, r.status
+    FROM pgcredit._citus_on_workers(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(e), ''[]'') FROM (SELECT customer, receivables, open_orders,'
+           ' credit_limit, status FROM pgcredit.exposure WHERE receivables <> 0 OR open_orders <> 0) e') w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+      AS r(customer text, receivables numeric, open_orders numeric, credit_limit numeric, status text)
+    ORDER BY 1, 2, 3;
+END
+$$;
+COMMENT ON FUNCTION pgcredit.citus_exposure() IS
+  'on the coordinator of a Citus cluster: each customer''s exposure as the worker holding its shards keeps it, read live from every worker; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit.citus_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit.citus_exposure() TO pgcredit_reader;
+
+CREATE VIEW pgcredit.cluster_exposure AS
+SELECT x.customer, x.node, x.port, x.receivables, x.open_orders, x.exposure, x.credit_limit,
+       x.credit_limit - x.exposure AS available_credit, x.status, current_date AS day
+FROM pgcredit.citus_exposure() x;
+COMMENT ON VIEW pgcredit.cluster_exposure IS
+  'on the coordinator of a Citus cluster: each customer''s exposure as the guard on its worker keeps it, read live (empty elsewhere)';
+COMMENT ON COLUMN pgcredit.cluster_exposure.customer IS 'customer key';
+COMMENT ON COLUMN pgcredit.cluster_exposure.node IS 'the worker holding the customer''s shards';
+COMMENT ON COLUMN pgcredit.cluster_exposure.port IS 'its port';
+COMMENT ON COLUMN pgcredit.cluster_exposure.receivables IS 'open receivables';
+COMMENT ON COLUMN pgcredit.cluster_exposure.open_orders IS 'open orders';
+COMMENT ON COLUMN pgcredit.cluster_exposure.exposure IS 'receivables plus open orders';
+COMMENT ON COLUMN pgcredit.cluster_exposure.credit_limit IS 'the credit limit the worker judges by; NULL without one';
+COMMENT ON COLUMN pgcredit.cluster_exposure.available_credit IS 'credit limit minus exposure (tolerance, temporary limits and cover aside); NULL without a limit';
+COMMENT ON COLUMN pgcredit.cluster_exposure.status IS 'the account status the worker judges by';
+COMMENT ON COLUMN pgcredit.cluster_exposure.day IS 'today: the exposure as it stands';
+REVOKE ALL ON pgcredit.cluster_exposure FROM PUBLIC;
+GRANT SELECT ON pgcredit.cluster_exposure TO pgcredit_reader;
 -- <<< citus
 
 -- >>> agg_state (analytics_amount_sum.sql): amount_sum's state leaves the

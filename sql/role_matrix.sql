@@ -197,6 +197,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit.replay_policy_orders(text,date,date)', 'reader'),
   -- Citus: attach the shards where they are now, after shards moved
   ('pgcredit.citus_sync()', 'admin'),
+  ('pgcredit.citus_exposure()', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -528,6 +529,8 @@ INSERT INTO decided_relation VALUES
   -- draft policies: a controller's sandbox, made and dropped by the
   -- functions, edited with SQL; nothing live reads them
   ('pgcredit.policy_draft',         'table', 'reader', 'owner', 'owner', 'owner'),
+  -- Citus: the workers' exposure, read live on the coordinator
+  ('pgcredit.cluster_exposure',     'view',  'reader', 'owner', 'owner', 'owner'),
   ('pgcredit.policy_draft_limit',   'table', 'reader', 'controller', 'controller', 'controller'),
   ('pgcredit.policy_draft_rule',    'table', 'reader', 'controller', 'controller', 'controller'),
   ('pgcredit.policy_draft_tier',    'table', 'reader', 'controller', 'controller', 'controller'),

@@ -110,6 +110,9 @@ SELECT * FROM pg_temp.on_workers($$UPDATE pgcredit.exposure SET open_orders = op
 SELECT * FROM pgcredit.verify_exposure();
 SELECT node, action FROM pgcredit.citus_sync() WHERE action NOT IN ('kept') ORDER BY node, port;
 SELECT * FROM pgcredit.verify_exposure();
+-- what the guards keep, read live on the coordinator
+SELECT customer, port, receivables, open_orders, exposure, credit_limit, available_credit, status
+FROM pgcredit.cluster_exposure ORDER BY customer;
 
 -- a shard moved to the other worker: Citus copies the table's triggers to
 -- it, and there it refuses every order until citus_sync() attaches it
