@@ -95,7 +95,7 @@ installcheck-user:
 	fi
 
 # Project targets: thin wrappers over the scripts in test/.
-.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs test-citus bench-citus
+.PHONY: demo test deps bench bench-guard bench-collections bench-reads stress fuzz fuzz-sql indent typedefs test-citus bench-citus bench-analytics
 
 deps:
 	@bash test/setup.sh
@@ -108,6 +108,9 @@ bench:
 
 bench-guard:
 	@bash test/bench/run.sh guard
+
+bench-analytics:
+	@bash test/bench/run.sh analytics
 
 bench-collections:
 	@bash test/bench/run.sh collections

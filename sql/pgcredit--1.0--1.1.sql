@@ -85,7 +85,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._citus_coordinator() FROM PUBLIC;
 
 -- The tables attached here whose rows, and exposure, live on the workers
 CREATE FUNCTION pgcredit._citus_shells()
-RETURNS oid[] LANGUAGE plpgsql STABLE
+RETURNS oid[] LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -99,6 +99,8 @@ $$;
 COMMENT ON FUNCTION pgcredit._citus_shells() IS
   'the attached tables that Citus distributes: their shards are attached on the nodes holding them, where their exposure is kept';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_shells() FROM PUBLIC;
+-- the risk views' functions call it as their reader
+GRANT EXECUTE ON FUNCTION pgcredit._citus_shells() TO pgcredit_reader;
 
 -- Run one statement on each worker; returns what each said
 CREATE FUNCTION pgcredit._citus_on_workers(command text)
@@ -10094,7 +10096,21 @@ BEGIN
   IF day IS NULL OR NOT isfinite(day) THEN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF day >= current_date THEN
+  IF day >= current_date AND cardinality(pgcredit._citus_shells()) > 0 THEN
+    -- on the coordinator of a Citus cluster (doc/citus.md): receivables
+    -- and open orders as the guards on the workers keep them, read live,
+    -- the account's copy as this node has it
+    RETURN QUERY EXECUTE
+      'WITH w AS (SELECT c.customer, sum(c.receivables) AS receivables, sum(c.open_orders) AS open_orders
+                  FROM pgcredit.citus_exposure() c WHERE $1 IS NULL OR c.customer = $1 GROUP BY c.customer)
+       SELECT coalesce(e.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0),
+              coalesce(e.has_account, false), e.credit_limit, coalesce(e.tolerance_pct, 0),
+              coalesce(e.status, ''ok''), e.temporary_limit, e.temporary_from, e.temporary_until,
+              e.cover_counted, e.cover_from, e.cover_until
+       FROM (SELECT * FROM pgcredit.exposure x WHERE $1 IS NULL OR x.customer = $1) e
+       FULL JOIN w ON w.customer = e.customer'
+    USING for_customer;
+  ELSIF day >= current_date THEN
     RETURN QUERY EXECUTE
       'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,
               e.status, e.temporary_limit, e.temporary_from, e.temporary_until, e.cover_counted,
@@ -10841,6 +10857,17 @@ BEGIN
   -- an item disputed on the day out of the score: receivable_stats()
   -- computes that day itself, and nothing is kept
   IF pgcredit._disputes_out_of_score(refresh_book.day) THEN
+    DELETE FROM pgcredit.book_cache;
+    UPDATE pgcredit.book_state SET day = NULL, built_on = NULL, built_generation = NULL,
+                                   built_at = pg_catalog.now(), customers = 0;
+    RETURN QUERY SELECT 0::bigint, 0::bigint, true;
+    RETURN;
+  END IF;
+  -- on the coordinator of a Citus cluster the customers' rows change on
+  -- the workers, whose guards raise their own book versions, not this
+  -- node's: a kept book would go stale unseen, so none is kept
+  -- (doc/citus.md)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
     DELETE FROM pgcredit.book_cache;
     UPDATE pgcredit.book_state SET day = NULL, built_on = NULL, built_generation = NULL,
                                    built_at = pg_catalog.now(), customers = 0;

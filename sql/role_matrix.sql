@@ -198,6 +198,8 @@ INSERT INTO decided_function VALUES
   -- Citus: attach the shards where they are now, after shards moved
   ('pgcredit.citus_sync()', 'admin'),
   ('pgcredit.citus_exposure()', 'reader'),
+  -- which attached tables are distributed: the risk views ask, as their reader
+  ('pgcredit._citus_shells()', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -318,7 +320,6 @@ INSERT INTO decided_function VALUES
   ('pgcredit._citus_on_shards(regclass,text,text)', 'owner'),
   ('pgcredit._citus_on_workers(text)', 'owner'),
   ('pgcredit._citus_rebuild_here()', 'owner'),
-  ('pgcredit._citus_shells()', 'owner'),
   ('pgcredit._citus_table(regclass)', 'owner'),
   ('pgcredit._citus_verify_exposure()', 'owner'),
   ('pgcredit._detach_shard(text)', 'owner'),

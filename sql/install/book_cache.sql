@@ -250,6 +250,17 @@ BEGIN
     RETURN QUERY SELECT 0::bigint, 0::bigint, true;
     RETURN;
   END IF;
+  -- on the coordinator of a Citus cluster the customers' rows change on
+  -- the workers, whose guards raise their own book versions, not this
+  -- node's: a kept book would go stale unseen, so none is kept
+  -- (doc/citus.md)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    DELETE FROM pgcredit.book_cache;
+    UPDATE pgcredit.book_state SET day = NULL, built_on = NULL, built_generation = NULL,
+                                   built_at = pg_catalog.now(), customers = 0;
+    RETURN QUERY SELECT 0::bigint, 0::bigint, true;
+    RETURN;
+  END IF;
   SELECT * INTO st FROM pgcredit.book_state;
   IF st.day = refresh_book.day AND st.built_on = current_date AND st.built_generation = st.generation
      AND st.overdue_days IS NOT DISTINCT FROM cfg.watch_overdue_days

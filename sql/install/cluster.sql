@@ -77,7 +77,7 @@ REVOKE EXECUTE ON FUNCTION pgcredit._citus_coordinator() FROM PUBLIC;
 
 -- The tables attached here whose rows, and exposure, live on the workers
 CREATE FUNCTION pgcredit._citus_shells()
-RETURNS oid[] LANGUAGE plpgsql STABLE
+RETURNS oid[] LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
@@ -91,6 +91,8 @@ $$;
 COMMENT ON FUNCTION pgcredit._citus_shells() IS
   'the attached tables that Citus distributes: their shards are attached on the nodes holding them, where their exposure is kept';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_shells() FROM PUBLIC;
+-- the risk views' functions call it as their reader
+GRANT EXECUTE ON FUNCTION pgcredit._citus_shells() TO pgcredit_reader;
 
 -- Run one statement on each worker; returns what each said
 CREATE FUNCTION pgcredit._citus_on_workers(command text)

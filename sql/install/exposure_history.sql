@@ -106,7 +106,21 @@ BEGIN
   IF day IS NULL OR NOT isfinite(day) THEN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF day >= current_date THEN
+  IF day >= current_date AND cardinality(pgcredit._citus_shells()) > 0 THEN
+    -- on the coordinator of a Citus cluster (doc/citus.md): receivables
+    -- and open orders as the guards on the workers keep them, read live,
+    -- the account's copy as this node has it
+    RETURN QUERY EXECUTE
+      'WITH w AS (SELECT c.customer, sum(c.receivables) AS receivables, sum(c.open_orders) AS open_orders
+                  FROM pgcredit.citus_exposure() c WHERE $1 IS NULL OR c.customer = $1 GROUP BY c.customer)
+       SELECT coalesce(e.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0),
+              coalesce(e.has_account, false), e.credit_limit, coalesce(e.tolerance_pct, 0),
+              coalesce(e.status, ''ok''), e.temporary_limit, e.temporary_from, e.temporary_until,
+              e.cover_counted, e.cover_from, e.cover_until
+       FROM (SELECT * FROM pgcredit.exposure x WHERE $1 IS NULL OR x.customer = $1) e
+       FULL JOIN w ON w.customer = e.customer'
+    USING for_customer;
+  ELSIF day >= current_date THEN
     RETURN QUERY EXECUTE
       'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,
               e.status, e.temporary_limit, e.temporary_from, e.temporary_until, e.cover_counted,

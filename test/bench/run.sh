@@ -11,7 +11,8 @@
 # settings) follow on a server of their own, with fsync and synchronous
 # commit off so that commits do not wait for the disk; `make bench-guard`
 # (test/bench/run.sh guard) runs only them, `make bench-collections`
-# only the collections run, `make bench-reads` only the risk views'.
+# only the collections run, `make bench-reads` only the risk views',
+# `make bench-analytics` only the aggregates'.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash test/setup.sh
@@ -55,6 +56,22 @@ if [ "${1:-}" = collections ]; then
 		psql -X -v coll_rows="$1" -v coll_customers="$2" -f test/bench/collections.sql
 		scratch_db_drop regress_bench
 	' bench "$coll_rows" "$coll_customers"
+	exit
+fi
+# `make bench-analytics` (test/bench/run.sh analytics): only the
+# aggregates against sum() and plain SQL, at the BENCH_SIZES
+if [ "${1:-}" = analytics ]; then
+	with_throwaway_cluster -o "shared_buffers=1GB" -o "work_mem=256MB" bash -c '
+		set -e
+		. test/scratch_db.sh
+		scratch_db_create regress_bench
+		export PGDATABASE=regress_bench
+		psql -X -q -c "CREATE EXTENSION pgcredit"
+		for n in $1; do
+			psql -X -v rows="$n" -f test/bench/analytics.sql
+		done
+		scratch_db_drop regress_bench
+	' bench "$sizes"
 	exit
 fi
 # `make bench-reads` (test/bench/run.sh reads): only the risk views' run

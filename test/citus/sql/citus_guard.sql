@@ -113,6 +113,16 @@ SELECT * FROM pgcredit.verify_exposure();
 -- what the guards keep, read live on the coordinator
 SELECT customer, port, receivables, open_orders, exposure, credit_limit, available_credit, status
 FROM pgcredit.cluster_exposure ORDER BY customer;
+-- the risk views on the coordinator: exposure as the workers keep it,
+-- aging read from the distributed invoices
+SELECT customer, credit_limit, exposure, receivables, open_orders, available_credit, status
+FROM pgcredit.customer_risk ORDER BY customer;
+SELECT total_exposure, customers, customers_over_limit FROM pgcredit.portfolio;
+SELECT customer, exposure FROM pgcredit.customer_risk WHERE customer = 'ACME';
+-- the coordinator keeps no book of the day (refresh_book()): the rows
+-- change on the workers, whose guards would not tell it
+SELECT * FROM pgcredit.refresh_book('2026-01-01');
+SELECT day, customers FROM pgcredit.book_state;
 
 -- a shard moved to the other worker: Citus copies the table's triggers to
 -- it, and there it refuses every order until citus_sync() attaches it
