@@ -412,7 +412,10 @@ BEGIN
   WITH s AS (SELECT * FROM pgcredit.receivable_stats(refresh_scores.as_of)),
        x AS (SELECT * FROM pgcredit.external_score_now(refresh_scores.as_of)),
        fs AS (SELECT * FROM pgcredit.financial_score_now(refresh_scores.as_of, NULL)),
-       c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM pgcredit.exposure
+       -- exposure as it stands (on the coordinator of a Citus cluster, as
+       -- the workers keep it: exposure_history.sql)
+       ex AS (SELECT * FROM pgcredit._exposure_state_at(current_date, NULL)),
+       c AS (SELECT customer FROM pgcredit.account UNION SELECT customer FROM ex
              UNION SELECT customer FROM s),
        -- promises to pay broken in the 365 days before the day, when
        -- they cost points (collections_promises.sql)
@@ -424,7 +427,7 @@ BEGIN
                     coalesce(e.receivables, 0) AS receivables, coalesce(e.open_orders, 0) AS open_orders,
                     s.oldest_days_past_due, coalesce(s.receivables, 0) - coalesce(s.current, 0) AS overdue,
                     bp.broken
-             FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN pgcredit.exposure e USING (customer)
+             FROM c LEFT JOIN pgcredit.account a USING (customer) LEFT JOIN ex e USING (customer)
              LEFT JOIN s USING (customer) LEFT JOIN x USING (customer) LEFT JOIN fs USING (customer)
              LEFT JOIN bp USING (customer)),
        -- the settings read once, above, not once a customer: the score

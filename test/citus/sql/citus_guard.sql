@@ -119,6 +119,10 @@ SELECT customer, credit_limit, exposure, receivables, open_orders, available_cre
 FROM pgcredit.customer_risk ORDER BY customer;
 SELECT total_exposure, customers, customers_over_limit FROM pgcredit.portfolio;
 SELECT customer, exposure FROM pgcredit.customer_risk WHERE customer = 'ACME';
+-- the nightly scoring on the coordinator: utilisation from the workers'
+-- exposure
+SELECT customers FROM pgcredit.refresh_scores();
+SELECT customer, utilisation_pct, receivables, open_orders FROM pgcredit.score_history ORDER BY customer;
 -- the coordinator keeps no book of the day (refresh_book()): the rows
 -- change on the workers, whose guards would not tell it
 SELECT * FROM pgcredit.refresh_book('2026-01-01');
