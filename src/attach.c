@@ -39,6 +39,7 @@
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -985,6 +986,35 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 }
 
 /*
+ * Whether Citus manages a relation (pg_dist_partition names it): its rows
+ * are then in shards on other nodes, not in its own heap
+ */
+static bool
+IsCitusTable(Oid relid)
+{
+	Oid			dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+	Relation	r;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(dist))
+		return false;
+	r = table_open(dist, AccessShareLock);
+	scan = systable_beginscan(r, InvalidOid, false, NULL, 0, NULL);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(r), &isnull);
+
+		found = !isnull && DatumGetObjectId(d) == relid;
+	}
+	systable_endscan(scan);
+	table_close(r, AccessShareLock);
+	return found;
+}
+
+/*
  * One customer's rows of one attached table, read as its owner (an index
  * lookup through the planner, so the owner's code may run: as the owner,
  * in a security-restricted operation), into the tuplestore.
@@ -1002,9 +1032,9 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 	MemoryContext outer = CurrentMemoryContext;
 
 	FindItemColumns(att, rel, &c);
-	if (outdesc->natts > 11)
+	if (outdesc != NULL && outdesc->natts > 11)
 		FindItemKey(rel, &c);
-	if (!KeyValue(key, c.type[0], &keyval))
+	if (key != NULL && !KeyValue(key, c.type[0], &keyval))
 	{
 		table_close(rel, NoLock);
 		return;					/* no row of this table can have that key */
@@ -1020,16 +1050,20 @@ ReadAttachedTable(PgcAttachment *att, const char *key, LOCKMODE lockmode,
 	for (int i = 0; i < c.nkeys; i++)
 		appendStringInfo(&sql, ", %s", quote_identifier(c.key_name[i]));
 	/* a partitioned table is read with its partitions; a plain one alone */
-	appendStringInfo(&sql, " FROM %s%s WHERE %s OPERATOR(pg_catalog.=) $1",
+	appendStringInfo(&sql, " FROM %s%s",
 					 rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
-					 QualifiedName(rel), quote_identifier(att->customer_column));
+					 QualifiedName(rel));
+	if (key != NULL)
+		appendStringInfo(&sql, " WHERE %s OPERATOR(pg_catalog.=) $1",
+						 quote_identifier(att->customer_column));
 
 	pgc_act_as(&act, rel->rd_rel->relowner, true);
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "pgcredit: SPI_connect failed");
-		portal = SPI_cursor_open_with_args(NULL, sql.data, 1, &c.type[0], &keyval, NULL, true, 0);
+		portal = SPI_cursor_open_with_args(NULL, sql.data, key != NULL ? 1 : 0, &c.type[0], &keyval,
+										   NULL, true, 0);
 		for (;;)
 		{
 			SPI_cursor_fetch(portal, true, 1000);
@@ -1118,7 +1152,19 @@ static void
 ScanAttachedTable(PgcAttachment *att, LOCKMODE lockmode, const ItemFilter *filter,
 				  Tuplestorestate *store, TupleDesc outdesc)
 {
-	Relation	rel = table_open(att->relid, lockmode);
+	Relation	rel;
+
+	/*
+	 * A table Citus distributes holds no rows here: they are in its shards on
+	 * the workers, read with a statement Citus runs there, as the table's
+	 * owner (doc/citus.md)
+	 */
+	if (IsCitusTable(att->relid))
+	{
+		ReadAttachedTable(att, NULL, lockmode, filter, store, outdesc);
+		return;
+	}
+	rel = table_open(att->relid, lockmode);
 
 	if (rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE)
 	{

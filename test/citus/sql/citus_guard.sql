@@ -115,7 +115,9 @@ SELECT customer, port, receivables, open_orders, exposure, credit_limit, availab
 FROM pgcredit.cluster_exposure ORDER BY customer;
 -- the risk views on the coordinator: exposure as the workers keep it,
 -- aging read from the distributed invoices
-SELECT customer, credit_limit, exposure, receivables, open_orders, available_credit, status
+INSERT INTO cg_invoice VALUES (2, 'BOLT', 3, current_date - 40);
+SELECT customer, days_31_60, total, oldest_days_past_due FROM pgcredit.aging_by_customer ORDER BY customer;
+SELECT customer, credit_limit, exposure, receivables, open_orders, available_credit, status, days_past_due
 FROM pgcredit.customer_risk ORDER BY customer;
 SELECT total_exposure, customers, customers_over_limit FROM pgcredit.portfolio;
 SELECT customer, exposure FROM pgcredit.customer_risk WHERE customer = 'ACME';
