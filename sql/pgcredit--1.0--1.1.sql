@@ -102,6 +102,37 @@ REVOKE EXECUTE ON FUNCTION pgcredit._citus_shells() FROM PUBLIC;
 -- the risk views' functions call it as their reader
 GRANT EXECUTE ON FUNCTION pgcredit._citus_shells() TO pgcredit_reader;
 
+-- Run commands[i] on the node nodes[i]:ports[i], all at once, as the
+-- owner of citus; what each node said, in the order given, after an
+-- error (its message: failure, with the node) if one failed
+CREATE FUNCTION pgcredit._citus_run(nodes text[], ports integer[], commands text[], failure text, hint text)
+RETURNS TABLE (node text, port integer, result text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  res jsonb;
+  failed jsonb;
+BEGIN
+  IF nodes IS NULL THEN
+    RETURN;
+  END IF;
+  res := pgcredit._cluster_query(format(
+    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
+    nodes, ports, commands));
+  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '% on node %:%', failure, failed ->> 'node_name', failed ->> 'node_port'
+      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result', HINT = coalesce(hint, '');
+  END IF;
+  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, e ->> 'result'
+               FROM jsonb_array_elements(res) WITH ORDINALITY x(e, o) ORDER BY o;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_run(text[], integer[], text[], text, text) IS
+  'run pgcredit''s statements on the cluster''s nodes at once, as the owner of citus, and return what each said; an error (connection_failure) if one failed';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_run(text[], integer[], text[], text, text) FROM PUBLIC;
+
 -- Run one statement on each worker; returns what each said
 CREATE FUNCTION pgcredit._citus_on_workers(command text)
 RETURNS TABLE (node text, port integer, result text)
@@ -111,25 +142,13 @@ AS $$
 DECLARE
   nodes text[];
   ports integer[];
-  res jsonb;
-  failed jsonb;
 BEGIN
   EXECUTE 'SELECT array_agg(n.nodename ORDER BY n.nodeid), array_agg(n.nodeport ORDER BY n.nodeid)'
           ' FROM pg_catalog.pg_dist_node n WHERE n.groupid OPERATOR(pg_catalog.<>) 0'
           ' AND n.noderole OPERATOR(pg_catalog.=) ''primary'' AND n.isactive'
     INTO nodes, ports;
-  IF nodes IS NULL THEN
-    RETURN;
-  END IF;
-  res := pgcredit._cluster_query(format(
-    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
-    nodes, ports, array_fill(command, ARRAY[cardinality(nodes)])));
-  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'pgcredit could not run its statement on node %:%', failed ->> 'node_name', failed ->> 'node_port'
-      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result';
-  END IF;
-  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, e ->> 'result' FROM jsonb_array_elements(res) e;
+  RETURN QUERY SELECT * FROM pgcredit._citus_run(nodes, ports, array_fill(command, ARRAY[cardinality(nodes)]),
+                                                 'pgcredit could not run its statement', NULL);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_on_workers(text) IS
@@ -12487,8 +12506,6 @@ DECLARE
   ports integer[];
   shards bigint[];
   commands text[];
-  res jsonb;
-  failed jsonb;
 BEGIN
   EXECUTE 'SELECT array_agg(n.nodename ORDER BY s.shardid, n.nodeid), array_agg(n.nodeport ORDER BY s.shardid, n.nodeid),'
           ' array_agg(s.shardid ORDER BY s.shardid, n.nodeid),'
@@ -12499,20 +12516,11 @@ BEGIN
           ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
           ' WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1 AND n.noderole OPERATOR(pg_catalog.=) ''primary'''
     INTO nodes, ports, shards, commands USING tbl, before, after;
-  IF nodes IS NULL THEN
-    RETURN;
-  END IF;
-  res := pgcredit._cluster_query(format(
-    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
-    nodes, ports, commands));
-  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'could not attach or detach a shard of % on node %:%', tbl, failed ->> 'node_name', failed ->> 'node_port'
-      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result',
-      HINT = 'Attach and detach distributed tables in a transaction of their own.  Shards done before this one stay as they were made: once the cause is mended, run pgcredit.citus_sync() on the coordinator.';
-  END IF;
-  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, shards[o::integer], e ->> 'result'
-               FROM jsonb_array_elements(res) WITH ORDINALITY x(e, o);
+  RETURN QUERY
+    SELECT r.node, r.port, shards[o::integer], r.result
+    FROM pgcredit._citus_run(nodes, ports, commands, format('could not attach or detach a shard of %s', tbl),
+                             'Attach and detach distributed tables in a transaction of their own.  Shards done before this one stay as they were made: once the cause is mended, run pgcredit.citus_sync() on the coordinator.')
+         WITH ORDINALITY r(node, port, result, o);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) IS
@@ -12520,36 +12528,29 @@ COMMENT ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) FROM PUBLIC;
 
 
--- Whether a table has pgcredit's triggers (a shard moved to this node
--- brings those of its distributed table)
-CREATE FUNCTION pgcredit._has_guard_triggers(tbl regclass)
-RETURNS boolean LANGUAGE sql STABLE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-                 WHERE t.tgrelid = $1 AND p.pronamespace = 'pgcredit'::regnamespace)
-$$;
-COMMENT ON FUNCTION pgcredit._has_guard_triggers(regclass) IS 'whether a table has triggers of pgcredit''s';
-REVOKE EXECUTE ON FUNCTION pgcredit._has_guard_triggers(regclass) FROM PUBLIC;
-
 -- Drop pgcredit's triggers from a table whatever their names (Citus
--- gives a shard's copies its shard number), as the owner of citus
+-- gives a shard's copies its shard number, a shard moved to this node
+-- brings those of its distributed table), as the owner of citus; returns
+-- how many there were
 CREATE FUNCTION pgcredit._drop_guard_triggers(tbl regclass)
-RETURNS void LANGUAGE plpgsql VOLATILE
+RETURNS integer LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   t name;
+  n integer := 0;
 BEGIN
   FOR t IN SELECT g.tgname FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc p ON p.oid = g.tgfoid
            WHERE g.tgrelid = tbl AND NOT g.tgisinternal AND p.pronamespace = 'pgcredit'::regnamespace
            ORDER BY g.tgname LOOP
     PERFORM pgcredit._cluster_exec(format('DROP TRIGGER %I ON %s', t, pgcredit._qualified_name(tbl::oid)));
+    n := n + 1;
   END LOOP;
+  RETURN n;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._drop_guard_triggers(regclass) IS
-  'on a Citus node: drop pgcredit''s triggers from a shard whatever their names, as the owner of citus';
+  'on a Citus node: drop pgcredit''s triggers from a shard whatever their names, as the owner of citus, and return how many there were';
 REVOKE EXECUTE ON FUNCTION pgcredit._drop_guard_triggers(regclass) FROM PUBLIC;
 
 -- On a worker: attach one shard as its distributed table is attached on
@@ -12600,8 +12601,7 @@ BEGIN
   IF EXISTS (SELECT FROM pgcredit.attachment x WHERE x.relid = s) THEN
     PERFORM pgcredit.detach(s);
     RETURN 'detached';
-  ELSIF pgcredit._has_guard_triggers(s) THEN
-    PERFORM pgcredit._drop_guard_triggers(s);
+  ELSIF pgcredit._drop_guard_triggers(s) > 0 THEN
     RETURN 'triggers dropped';
   END IF;
   RETURN 'not attached';
@@ -12672,6 +12672,24 @@ COMMENT ON FUNCTION pgcredit._citus_check_attach(regclass, name, text) IS
   'refuse attaching a Citus table whose orders the guard on the workers could not judge alone';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_check_attach(regclass, name, text) FROM PUBLIC;
 
+-- On the coordinator: create or drop a distributed table's own triggers
+-- there, not on its shards (Citus would propagate them; pgcredit attaches
+-- and detaches the shards itself, on their nodes)
+CREATE FUNCTION pgcredit._citus_shell_triggers(tbl regclass, install boolean)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+-- for the statement only (the settings come back when it returns)
+SET citus.enable_ddl_propagation = off
+SET citus.enable_unsafe_triggers = on
+AS $$
+BEGIN
+  PERFORM pgcredit._table_triggers(tbl, install);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_shell_triggers(regclass, boolean) IS
+  'on the coordinator: create or drop pgcredit''s triggers on a distributed table itself, without Citus propagating them to its shards';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_shell_triggers(regclass, boolean) FROM PUBLIC;
+
 -- On the coordinator: the distributed table's own triggers (which Citus
 -- copies to every shard it creates later, so that a moved or split shard
 -- refuses rows until it is attached where it lands), then its shards on
@@ -12680,15 +12698,8 @@ CREATE FUNCTION pgcredit._citus_attach(att pgcredit.attachment)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  prop text := current_setting('citus.enable_ddl_propagation');
-  unsafe text := current_setting('citus.enable_unsafe_triggers');
 BEGIN
-  PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
-  PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-  PERFORM pgcredit._table_triggers(att.relid, true);
-  PERFORM set_config('citus.enable_ddl_propagation', prop, true);
-  PERFORM set_config('citus.enable_unsafe_triggers', unsafe, true);
+  PERFORM pgcredit._citus_shell_triggers(att.relid, true);
   -- the shards first: each is attached in a transaction of its own on its
   -- node, which must not wait for rows this transaction changed there
   PERFORM pgcredit._citus_on_shards(att.relid, 'SELECT pgcredit._attach_shard(',
@@ -12704,16 +12715,9 @@ CREATE FUNCTION pgcredit._citus_detach(tbl regclass)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  prop text := current_setting('citus.enable_ddl_propagation');
-  unsafe text := current_setting('citus.enable_unsafe_triggers');
 BEGIN
   PERFORM pgcredit._citus_on_shards(tbl, 'SELECT pgcredit._detach_shard(', ')');
-  PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
-  PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-  PERFORM pgcredit._table_triggers(tbl, false);
-  PERFORM set_config('citus.enable_ddl_propagation', prop, true);
-  PERFORM set_config('citus.enable_unsafe_triggers', unsafe, true);
+  PERFORM pgcredit._citus_shell_triggers(tbl, false);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_detach(regclass) IS

@@ -266,8 +266,6 @@ DECLARE
   ports integer[];
   shards bigint[];
   commands text[];
-  res jsonb;
-  failed jsonb;
 BEGIN
   EXECUTE 'SELECT array_agg(n.nodename ORDER BY s.shardid, n.nodeid), array_agg(n.nodeport ORDER BY s.shardid, n.nodeid),'
           ' array_agg(s.shardid ORDER BY s.shardid, n.nodeid),'
@@ -278,20 +276,11 @@ BEGIN
           ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
           ' WHERE s.logicalrelid OPERATOR(pg_catalog.=) $1 AND n.noderole OPERATOR(pg_catalog.=) ''primary'''
     INTO nodes, ports, shards, commands USING tbl, before, after;
-  IF nodes IS NULL THEN
-    RETURN;
-  END IF;
-  res := pgcredit._cluster_query(format(
-    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
-    nodes, ports, commands));
-  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'could not attach or detach a shard of % on node %:%', tbl, failed ->> 'node_name', failed ->> 'node_port'
-      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result',
-      HINT = 'Attach and detach distributed tables in a transaction of their own.  Shards done before this one stay as they were made: once the cause is mended, run pgcredit.citus_sync() on the coordinator.';
-  END IF;
-  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, shards[o::integer], e ->> 'result'
-               FROM jsonb_array_elements(res) WITH ORDINALITY x(e, o);
+  RETURN QUERY
+    SELECT r.node, r.port, shards[o::integer], r.result
+    FROM pgcredit._citus_run(nodes, ports, commands, format('could not attach or detach a shard of %s', tbl),
+                             'Attach and detach distributed tables in a transaction of their own.  Shards done before this one stay as they were made: once the cause is mended, run pgcredit.citus_sync() on the coordinator.')
+         WITH ORDINALITY r(node, port, result, o);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) IS
@@ -299,36 +288,29 @@ COMMENT ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_on_shards(regclass, text, text) FROM PUBLIC;
 
 
--- Whether a table has pgcredit's triggers (a shard moved to this node
--- brings those of its distributed table)
-CREATE FUNCTION pgcredit._has_guard_triggers(tbl regclass)
-RETURNS boolean LANGUAGE sql STABLE
-SET search_path = pg_catalog, pgcredit, pg_temp
-AS $$
-  SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
-                 WHERE t.tgrelid = $1 AND p.pronamespace = 'pgcredit'::regnamespace)
-$$;
-COMMENT ON FUNCTION pgcredit._has_guard_triggers(regclass) IS 'whether a table has triggers of pgcredit''s';
-REVOKE EXECUTE ON FUNCTION pgcredit._has_guard_triggers(regclass) FROM PUBLIC;
-
 -- Drop pgcredit's triggers from a table whatever their names (Citus
--- gives a shard's copies its shard number), as the owner of citus
+-- gives a shard's copies its shard number, a shard moved to this node
+-- brings those of its distributed table), as the owner of citus; returns
+-- how many there were
 CREATE FUNCTION pgcredit._drop_guard_triggers(tbl regclass)
-RETURNS void LANGUAGE plpgsql VOLATILE
+RETURNS integer LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
   t name;
+  n integer := 0;
 BEGIN
   FOR t IN SELECT g.tgname FROM pg_catalog.pg_trigger g JOIN pg_catalog.pg_proc p ON p.oid = g.tgfoid
            WHERE g.tgrelid = tbl AND NOT g.tgisinternal AND p.pronamespace = 'pgcredit'::regnamespace
            ORDER BY g.tgname LOOP
     PERFORM pgcredit._cluster_exec(format('DROP TRIGGER %I ON %s', t, pgcredit._qualified_name(tbl::oid)));
+    n := n + 1;
   END LOOP;
+  RETURN n;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._drop_guard_triggers(regclass) IS
-  'on a Citus node: drop pgcredit''s triggers from a shard whatever their names, as the owner of citus';
+  'on a Citus node: drop pgcredit''s triggers from a shard whatever their names, as the owner of citus, and return how many there were';
 REVOKE EXECUTE ON FUNCTION pgcredit._drop_guard_triggers(regclass) FROM PUBLIC;
 
 -- On a worker: attach one shard as its distributed table is attached on
@@ -379,8 +361,7 @@ BEGIN
   IF EXISTS (SELECT FROM pgcredit.attachment x WHERE x.relid = s) THEN
     PERFORM pgcredit.detach(s);
     RETURN 'detached';
-  ELSIF pgcredit._has_guard_triggers(s) THEN
-    PERFORM pgcredit._drop_guard_triggers(s);
+  ELSIF pgcredit._drop_guard_triggers(s) > 0 THEN
     RETURN 'triggers dropped';
   END IF;
   RETURN 'not attached';
@@ -451,6 +432,24 @@ COMMENT ON FUNCTION pgcredit._citus_check_attach(regclass, name, text) IS
   'refuse attaching a Citus table whose orders the guard on the workers could not judge alone';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_check_attach(regclass, name, text) FROM PUBLIC;
 
+-- On the coordinator: create or drop a distributed table's own triggers
+-- there, not on its shards (Citus would propagate them; pgcredit attaches
+-- and detaches the shards itself, on their nodes)
+CREATE FUNCTION pgcredit._citus_shell_triggers(tbl regclass, install boolean)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+-- for the statement only (the settings come back when it returns)
+SET citus.enable_ddl_propagation = off
+SET citus.enable_unsafe_triggers = on
+AS $$
+BEGIN
+  PERFORM pgcredit._table_triggers(tbl, install);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_shell_triggers(regclass, boolean) IS
+  'on the coordinator: create or drop pgcredit''s triggers on a distributed table itself, without Citus propagating them to its shards';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_shell_triggers(regclass, boolean) FROM PUBLIC;
+
 -- On the coordinator: the distributed table's own triggers (which Citus
 -- copies to every shard it creates later, so that a moved or split shard
 -- refuses rows until it is attached where it lands), then its shards on
@@ -459,15 +458,8 @@ CREATE FUNCTION pgcredit._citus_attach(att pgcredit.attachment)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  prop text := current_setting('citus.enable_ddl_propagation');
-  unsafe text := current_setting('citus.enable_unsafe_triggers');
 BEGIN
-  PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
-  PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-  PERFORM pgcredit._table_triggers(att.relid, true);
-  PERFORM set_config('citus.enable_ddl_propagation', prop, true);
-  PERFORM set_config('citus.enable_unsafe_triggers', unsafe, true);
+  PERFORM pgcredit._citus_shell_triggers(att.relid, true);
   -- the shards first: each is attached in a transaction of its own on its
   -- node, which must not wait for rows this transaction changed there
   PERFORM pgcredit._citus_on_shards(att.relid, 'SELECT pgcredit._attach_shard(',
@@ -483,16 +475,9 @@ CREATE FUNCTION pgcredit._citus_detach(tbl regclass)
 RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
-DECLARE
-  prop text := current_setting('citus.enable_ddl_propagation');
-  unsafe text := current_setting('citus.enable_unsafe_triggers');
 BEGIN
   PERFORM pgcredit._citus_on_shards(tbl, 'SELECT pgcredit._detach_shard(', ')');
-  PERFORM set_config('citus.enable_ddl_propagation', 'off', true);
-  PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
-  PERFORM pgcredit._table_triggers(tbl, false);
-  PERFORM set_config('citus.enable_ddl_propagation', prop, true);
-  PERFORM set_config('citus.enable_unsafe_triggers', unsafe, true);
+  PERFORM pgcredit._citus_shell_triggers(tbl, false);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_detach(regclass) IS

@@ -94,6 +94,37 @@ REVOKE EXECUTE ON FUNCTION pgcredit._citus_shells() FROM PUBLIC;
 -- the risk views' functions call it as their reader
 GRANT EXECUTE ON FUNCTION pgcredit._citus_shells() TO pgcredit_reader;
 
+-- Run commands[i] on the node nodes[i]:ports[i], all at once, as the
+-- owner of citus; what each node said, in the order given, after an
+-- error (its message: failure, with the node) if one failed
+CREATE FUNCTION pgcredit._citus_run(nodes text[], ports integer[], commands text[], failure text, hint text)
+RETURNS TABLE (node text, port integer, result text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  res jsonb;
+  failed jsonb;
+BEGIN
+  IF nodes IS NULL THEN
+    RETURN;
+  END IF;
+  res := pgcredit._cluster_query(format(
+    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
+    nodes, ports, commands));
+  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION '% on node %:%', failure, failed ->> 'node_name', failed ->> 'node_port'
+      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result', HINT = coalesce(hint, '');
+  END IF;
+  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, e ->> 'result'
+               FROM jsonb_array_elements(res) WITH ORDINALITY x(e, o) ORDER BY o;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_run(text[], integer[], text[], text, text) IS
+  'run pgcredit''s statements on the cluster''s nodes at once, as the owner of citus, and return what each said; an error (connection_failure) if one failed';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_run(text[], integer[], text[], text, text) FROM PUBLIC;
+
 -- Run one statement on each worker; returns what each said
 CREATE FUNCTION pgcredit._citus_on_workers(command text)
 RETURNS TABLE (node text, port integer, result text)
@@ -103,25 +134,13 @@ AS $$
 DECLARE
   nodes text[];
   ports integer[];
-  res jsonb;
-  failed jsonb;
 BEGIN
   EXECUTE 'SELECT array_agg(n.nodename ORDER BY n.nodeid), array_agg(n.nodeport ORDER BY n.nodeid)'
           ' FROM pg_catalog.pg_dist_node n WHERE n.groupid OPERATOR(pg_catalog.<>) 0'
           ' AND n.noderole OPERATOR(pg_catalog.=) ''primary'' AND n.isactive'
     INTO nodes, ports;
-  IF nodes IS NULL THEN
-    RETURN;
-  END IF;
-  res := pgcredit._cluster_query(format(
-    'SELECT node_name, node_port, success, result FROM pg_catalog.master_run_on_worker(%L::text[], %L::int[], %L::text[], true)',
-    nodes, ports, array_fill(command, ARRAY[cardinality(nodes)])));
-  SELECT e INTO failed FROM jsonb_array_elements(res) e WHERE NOT (e ->> 'success')::boolean LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'pgcredit could not run its statement on node %:%', failed ->> 'node_name', failed ->> 'node_port'
-      USING ERRCODE = 'connection_failure', DETAIL = failed ->> 'result';
-  END IF;
-  RETURN QUERY SELECT e ->> 'node_name', (e ->> 'node_port')::integer, e ->> 'result' FROM jsonb_array_elements(res) e;
+  RETURN QUERY SELECT * FROM pgcredit._citus_run(nodes, ports, array_fill(command, ARRAY[cardinality(nodes)]),
+                                                 'pgcredit could not run its statement', NULL);
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_on_workers(text) IS
