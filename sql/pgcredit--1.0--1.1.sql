@@ -176,7 +176,91 @@ $$;
 COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
   'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify_exposure() FROM PUBLIC;
+
+-- What the guards on the workers keep, for the risk views of the
+-- coordinator (doc/citus.md).  Readers call them through those views:
+-- they run as pgcredit's owner, ask every worker a fixed question and
+-- return nothing on a node without distributed tables attached.
+
+-- Each customer's receivables and open orders at the end of a day (now,
+-- from today on), as the workers' guards kept them: each worker answers
+-- from its own exposure or exposure_history (_exposure_state_at there),
+-- summed over the workers (a customer counts on one, but for shards moved
+-- and not yet followed by citus_sync())
+CREATE FUNCTION pgcredit._citus_exposure_at(day date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, sum(r.receivables), sum(r.open_orders)
+    FROM pgcredit._citus_on_workers(format(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT x.customer, x.receivables, x.open_orders FROM pgcredit._exposure_state_at(%L::date, %L::text) x'
+           ' WHERE x.receivables OPERATOR(pg_catalog.<>) 0 OR x.open_orders OPERATOR(pg_catalog.<>) 0) s',
+           day, for_customer)) w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, receivables numeric, open_orders numeric)
+    GROUP BY r.customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_exposure_at(date, text) IS
+  'on the coordinator of a Citus cluster: each customer''s (one customer''s, unless NULL) receivables and open orders at the end of a day (now, from today on) as the workers keep them; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) TO pgcredit_reader;
+
+-- Each customer's exposure in the company's categories, as the workers'
+-- guards keep it now
+CREATE FUNCTION pgcredit._citus_category_exposure()
+RETURNS TABLE (customer text, category text, amount numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, r.category, sum(r.amount)
+    FROM pgcredit._citus_on_workers(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c'
+           ' WHERE c.amount OPERATOR(pg_catalog.<>) 0) s') w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, category text, amount numeric)
+    GROUP BY r.customer, r.category;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_category_exposure() IS
+  'on the coordinator of a Citus cluster: each customer''s exposure in the company''s categories as the workers keep it now; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_category_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_category_exposure() TO pgcredit_reader;
 -- <<< cluster
+
+-- >>> exposure_now (exposure.sql)
+-- One customer's exposure now (receivables plus open orders), as the
+-- guard judges by it: this node's row, the worker's on the coordinator of
+-- a Citus cluster with distributed tables attached (doc/citus.md)
+CREATE FUNCTION pgcredit._exposure_now(customer text)
+RETURNS numeric LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+              THEN (SELECT coalesce(sum(w.receivables + w.open_orders), 0)
+                    FROM pgcredit._citus_exposure_at(current_date, $1) w)
+              ELSE (SELECT coalesce(sum(e.receivables + e.open_orders), 0)
+                    FROM pgcredit.exposure e WHERE e.customer = $1) END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_now(text) IS
+  'one customer''s exposure now (receivables plus open orders; 0 without a row), on the coordinator of a Citus cluster as its worker keeps it';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_now(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._exposure_now(text) TO pgcredit_reader;
+-- <<< exposure_now
 
 ----------------------------------------------------------------------
 -- tier_policy and external_score_scale refuse NaN and infinity
@@ -1253,13 +1337,12 @@ AS $$
   SELECT a.risk_tier,
          pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3 - coalesce(a.credit_limit, 0)
                                                 WHEN 'release' THEN h.amount
-                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END),
+                                                ELSE pgcredit._exposure_now($2) END),
          pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3
                                                 WHEN 'release' THEN h.amount
-                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END)
+                                                ELSE pgcredit._exposure_now($2) END)
   FROM (SELECT) AS one
   LEFT JOIN pgcredit.account a ON a.customer = $2
-  LEFT JOIN pgcredit.exposure e ON e.customer = $2
   LEFT JOIN pgcredit.held_order h ON h.id = $4
 $$;
 COMMENT ON FUNCTION pgcredit._request_size(text, text, numeric, bigint) IS
@@ -1869,8 +1952,7 @@ BEGIN
   IF status <> 'blocked' AND EXISTS (SELECT FROM pgcredit.account a WHERE a.customer = set_status.customer
                                      AND a.status = 'blocked' FOR UPDATE) THEN
     PERFORM pgcredit._check_approval('unblock', customer,
-      (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
-       WHERE e.customer = set_status.customer));
+      pgcredit._exposure_now(set_status.customer));
   END IF;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('status', status,
@@ -4716,6 +4798,11 @@ LANGUAGE plpgsql STABLE
 SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  -- the exposure: this node's, the workers' on the coordinator of a Citus
+  -- cluster with distributed tables attached (doc/citus.md)
+  exposure_source text := CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+                               THEN 'pgcredit._citus_exposure_at(current_date, $2)' ELSE 'pgcredit.exposure' END;
 BEGIN
   -- planned at each call with its values: one customer's covers are
   -- found through the customer index, every customer's with a scan
@@ -4734,7 +4821,7 @@ BEGIN
          ELSE 0 END
   FROM pgcredit.cover c
   JOIN pgcredit.cover_policy_in_force p ON p.kind = c.kind
-  LEFT JOIN pgcredit.exposure e ON e.customer = c.customer
+  LEFT JOIN ' || exposure_source || ' e ON e.customer = c.customer
   WHERE c.decision IN (''granted'', ''reduced'') AND c.ended_at IS NULL
     AND c.valid_from <= $1 AND (c.valid_until IS NULL OR c.valid_until >= $1)
     AND ($2 IS NULL OR c.customer = $2)
@@ -4779,7 +4866,13 @@ AS $$
                coalesce(c.counted, 0) AS counted, coalesce(c.insured_limit, 0) AS insured_limit,
                coalesce(c.insured_exposure, 0) AS insured_exposure
         FROM k LEFT JOIN pgcredit.account a ON a.customer = k.customer
-        LEFT JOIN pgcredit.exposure e ON e.customer = k.customer
+        -- the exposure: this node's, the workers' on the coordinator of a
+        -- Citus cluster with distributed tables attached (doc/citus.md)
+        LEFT JOIN (SELECT x.customer, x.receivables, x.open_orders FROM pgcredit.exposure x
+                   WHERE cardinality(pgcredit._citus_shells()) = 0
+                   UNION ALL
+                   SELECT w.customer, w.receivables, w.open_orders FROM pgcredit._citus_exposure_at(current_date, NULL) w
+                   WHERE cardinality(pgcredit._citus_shells()) > 0) e ON e.customer = k.customer
         LEFT JOIN c ON c.customer = k.customer)
   SELECT f.customer, f.exposure, f.credit_limit, f.counted, f.credit_limit + f.counted, f.insured_limit,
          f.insured_exposure, f.exposure - f.insured_exposure,
@@ -5178,19 +5271,34 @@ REVOKE EXECUTE ON FUNCTION pgcredit._category_standing(text, text) FROM PUBLIC;
 CREATE VIEW pgcredit.exposure_breakdown AS
   WITH company AS (
     SELECT c.customer, k.kind, sum(c.amount) AS amount
-    FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k ON k.name = c.category
+    FROM (SELECT x.customer, x.category, x.amount FROM pgcredit.category_exposure x
+          WHERE cardinality(pgcredit._citus_shells()) = 0
+          UNION ALL
+          SELECT w.customer, w.category, w.amount FROM pgcredit._citus_category_exposure() w
+          WHERE cardinality(pgcredit._citus_shells()) > 0) c
+    JOIN pgcredit.exposure_category k ON k.name = c.category
     WHERE NOT k.built_in
     GROUP BY c.customer, k.kind),
   parts AS (
     SELECT e.customer, k.name AS category,
            CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
              - coalesce(o.amount, 0) AS amount
-    FROM pgcredit.exposure e
+    FROM (SELECT x.customer, x.receivables, x.open_orders FROM pgcredit.exposure x
+          WHERE cardinality(pgcredit._citus_shells()) = 0
+          UNION ALL
+          SELECT coalesce(x.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0)
+          FROM pgcredit.exposure x FULL JOIN pgcredit._citus_exposure_at(current_date, NULL) w
+            ON w.customer = x.customer
+          WHERE cardinality(pgcredit._citus_shells()) > 0) e
     CROSS JOIN pgcredit.exposure_category k
     LEFT JOIN company o ON o.customer = e.customer AND o.kind = k.kind
     WHERE k.built_in
     UNION ALL
-    SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c)
+    SELECT x.customer, x.category, x.amount FROM pgcredit.category_exposure x
+    WHERE cardinality(pgcredit._citus_shells()) = 0
+    UNION ALL
+    SELECT w.customer, w.category, w.amount FROM pgcredit._citus_category_exposure() w
+    WHERE cardinality(pgcredit._citus_shells()) > 0)
   SELECT p.customer, p.category, k.kind, p.amount,
          l.credit_limit AS sub_limit, l.tolerance_pct,
          l.credit_limit - p.amount AS headroom, current_date AS day
@@ -6042,6 +6150,11 @@ BEGIN
   SELECT * INTO c FROM pgcredit.check_order(key, 0);
   SELECT * INTO a FROM pgcredit.account x WHERE x.customer = key;
   SELECT * INTO e FROM pgcredit.exposure x WHERE x.customer = key;
+  -- on the coordinator of a Citus cluster, the worker's (doc/citus.md)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    SELECT w.receivables, w.open_orders INTO e.receivables, e.open_orders
+    FROM pgcredit._citus_exposure_at(current_date, key) w;
+  END IF;
   credit_status.customer := key;
   status := coalesce(a.status, 'no account');
   credit_limit := round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,
@@ -10118,20 +10231,29 @@ BEGIN
   IF day IS NULL OR NOT isfinite(day) THEN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF day >= current_date AND cardinality(pgcredit._citus_shells()) > 0 THEN
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
     -- on the coordinator of a Citus cluster (doc/citus.md): receivables
-    -- and open orders as the guards on the workers keep them, read live,
-    -- the account's copy as this node has it
+    -- and open orders as the guards on the workers kept them (now, or in
+    -- their history), the account's copy as this node has it
     RETURN QUERY EXECUTE
-      'WITH w AS (SELECT c.customer, sum(c.receivables) AS receivables, sum(c.open_orders) AS open_orders
-                  FROM pgcredit.citus_exposure() c WHERE $1 IS NULL OR c.customer = $1 GROUP BY c.customer)
+      'WITH w AS (SELECT * FROM pgcredit._citus_exposure_at($2, $1)),
+       e AS (SELECT x.customer, x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.temporary_limit,
+                    x.temporary_from, x.temporary_until, x.cover_counted, x.cover_from, x.cover_until
+             FROM pgcredit.exposure x WHERE $2 >= current_date AND ($1 IS NULL OR x.customer = $1)
+             UNION ALL
+             SELECT h.customer, h.has_account, h.credit_limit, h.tolerance_pct, h.status, h.temporary_limit,
+                    h.temporary_from, h.temporary_until, h.cover_counted, h.cover_from, h.cover_until
+             FROM pgcredit.exposure x
+             CROSS JOIN LATERAL (SELECT * FROM pgcredit.exposure_history y
+                                 WHERE y.customer = x.customer AND y.changed_at < $3
+                                 ORDER BY y.changed_at DESC LIMIT 1) h
+             WHERE $2 < current_date AND ($1 IS NULL OR x.customer = $1))
        SELECT coalesce(e.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0),
               coalesce(e.has_account, false), e.credit_limit, coalesce(e.tolerance_pct, 0),
               coalesce(e.status, ''ok''), e.temporary_limit, e.temporary_from, e.temporary_until,
               e.cover_counted, e.cover_from, e.cover_until
-       FROM (SELECT * FROM pgcredit.exposure x WHERE $1 IS NULL OR x.customer = $1) e
-       FULL JOIN w ON w.customer = e.customer'
-    USING for_customer;
+       FROM e FULL JOIN w ON w.customer = e.customer'
+    USING for_customer, day, (day + 1)::timestamptz;
   ELSIF day >= current_date THEN
     RETURN QUERY EXECUTE
       'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,
@@ -12824,6 +12946,64 @@ COMMENT ON FUNCTION pgcredit.citus_exposure() IS
   'on the coordinator of a Citus cluster: each customer''s exposure as the worker holding its shards keeps it, read live from every worker; no rows elsewhere';
 REVOKE EXECUTE ON FUNCTION pgcredit.citus_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.citus_exposure() TO pgcredit_reader;
+
+-- check_order() on the coordinator: the verdict of the worker holding
+-- the customer's shards, asked with the same arguments (the order table
+-- as its shard there).  No row: this node answers itself (not a
+-- coordinator with distributed tables attached, or a key no distributed
+-- table's customer column can hold, which no order can carry either).
+CREATE FUNCTION pgcredit._citus_check_order(customer text, amount numeric, order_table regclass, prepaid numeric,
+                                            currency text, rate_date date, delivery_date date)
+RETURNS TABLE (verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
+               credit_available numeric)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  shells oid[] := pgcredit._citus_shells();
+  tbl regclass := coalesce(order_table, shells[1]::regclass);
+  shard bigint;
+  shard_table text;
+  node text;
+  port integer;
+  answer text;
+BEGIN
+  IF cardinality(shells) = 0 OR NOT pgcredit._citus_coordinator() THEN
+    RETURN;
+  END IF;
+  -- (Citus asks for the right to read the table: asked as the owner of
+  -- citus, as pgcredit's own statements for the cluster are)
+  BEGIN
+    shard := pgcredit._cluster_query(format(
+      'SELECT pg_catalog.get_shard_id_for_distribution_column(%L::regclass, %L::text) AS shard', tbl, customer))
+      -> 0 ->> 'shard';
+  EXCEPTION WHEN data_exception THEN
+    RETURN;
+  END;
+  EXECUTE 'SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_placement p'
+          ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
+          ' WHERE p.shardid OPERATOR(pg_catalog.=) $1 AND n.isactive ORDER BY n.nodeid LIMIT 1'
+    INTO node, port USING shard;
+  IF node IS NULL THEN
+    RAISE EXCEPTION 'pgcredit could not find the node of shard %', shard USING ERRCODE = 'connection_failure';
+  END IF;
+  IF order_table IS NOT NULL THEN
+    EXECUTE 'SELECT pg_catalog.shard_name($1, $2)' INTO shard_table USING order_table, shard;
+  END IF;
+  SELECT r.result INTO answer
+  FROM pgcredit._citus_run(ARRAY[node], ARRAY[port], ARRAY[format(
+         'SELECT pg_catalog.row_to_json(c)::text FROM pgcredit.check_order(%L::text, %L::numeric, %L::regclass,'
+         ' %L::numeric, %L::text, %L::date, %L::date) c',
+         customer, amount, shard_table, prepaid, currency, rate_date, delivery_date)],
+       'pgcredit could not ask the customer''s worker', NULL) r;
+  RETURN QUERY SELECT * FROM json_to_record(answer::json)
+    AS j(verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
+         credit_available numeric);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_check_order(text, numeric, regclass, numeric, text, date, date) IS
+  'on the coordinator of a Citus cluster: check_order()''s verdict as the worker holding the customer''s shards gives it; no row where this node answers itself';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_check_order(text, numeric, regclass, numeric, text, date, date) FROM PUBLIC;
 
 CREATE VIEW pgcredit.cluster_exposure AS
 SELECT x.customer, x.node, x.port, x.receivables, x.open_orders, x.exposure, x.credit_limit,

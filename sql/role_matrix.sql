@@ -200,6 +200,10 @@ INSERT INTO decided_function VALUES
   ('pgcredit.citus_exposure()', 'reader'),
   -- which attached tables are distributed: the risk views ask, as their reader
   ('pgcredit._citus_shells()', 'reader'),
+  -- the workers' exposure, for the risk views on a coordinator, as their reader
+  ('pgcredit._citus_exposure_at(date,text)', 'reader'),
+  ('pgcredit._citus_category_exposure()', 'reader'),
+  ('pgcredit._exposure_now(text)', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.apply_tier_policy(text,text)', 'controller'),
@@ -322,6 +326,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._citus_rebuild_here()', 'owner'),
   ('pgcredit._citus_table(regclass)', 'owner'),
   ('pgcredit._citus_verify_exposure()', 'owner'),
+  ('pgcredit._citus_check_order(text,numeric,regclass,numeric,text,date,date)', 'owner'),
   ('pgcredit._detach_shard(text)', 'owner'),
   ('pgcredit._drop_guard_triggers(regclass)', 'owner'),
   ('pgcredit._citus_run(text[],integer[],text[],text,text)', 'owner'),

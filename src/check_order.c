@@ -15,7 +15,9 @@
  * prepaid column off it (pgc_credit_part), so the verdict is the insert's.
  * The order counts in the order table's exposure category (orders without
  * a table), judged against the category's sub-limit as the guard judges
- * it (guard_category.c).
+ * it (guard_category.c).  On the coordinator of a Citus cluster with
+ * distributed tables attached, the worker holding the customer's shard
+ * answers instead (CitusAnswer), once the arguments are checked here.
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +26,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -161,6 +164,43 @@ CanonicalKey(Oid relid, PgcAttachment *att, char *customer)
 }
 
 /*
+ * On the coordinator of a Citus cluster with distributed tables attached,
+ * the customer's exposure, buckets and rules' facts are kept by the worker
+ * holding its shards (doc/citus.md): that worker's check_order() answers,
+ * asked with the caller's arguments (pgcredit._citus_check_order).  False
+ * when this node answers itself: Citus absent (one catalog lookup), or not
+ * a coordinator with distributed tables attached.  Called inside SPI.
+ */
+static bool
+CitusAnswer(FunctionCallInfo fcinfo, TupleDesc tupdesc, HeapTuple *res)
+{
+	Oid			types[7] = {TEXTOID, NUMERICOID, REGCLASSOID, NUMERICOID, TEXTOID, DATEOID, DATEOID};
+	Datum		values[7];
+	char		nulls[7];
+	Datum		out[7];
+	bool		outnulls[7];
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	for (int i = 0; i < 7; i++)
+	{
+		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
+	}
+	if (SPI_execute_with_args("SELECT verdict, rule_id, kind, sqlstate, reason, exposure, credit_available "
+							  "FROM pgcredit._citus_check_order($1, $2, $3, $4, $5, $6, $7)",
+							  7, types, values, nulls, false, 0) != SPI_OK_SELECT ||
+		SPI_processed > 1)
+		elog(ERROR, "pgcredit: check_order could not ask the customer's Citus worker");
+	if (SPI_processed == 0)
+		return false;
+	for (int i = 0; i < 7; i++)
+		out[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &outnulls[i]);
+	*res = SPI_copytuple(heap_form_tuple(tupdesc, out, outnulls));
+	return true;
+}
+
+/*
  * check_order(customer text, amount numeric, order_table regclass DEFAULT NULL,
  *			   prepaid numeric DEFAULT 0)
  * RETURNS (verdict, rule_id, kind, sqlstate, reason, exposure, credit_available)
@@ -293,6 +333,16 @@ pgc_check_order(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "pgcredit: SPI_connect failed");
+	{
+		HeapTuple	res;
+
+		/* the arguments were checked here, with this node's errors */
+		if (CitusAnswer(fcinfo, tupdesc, &res))
+		{
+			SPI_finish();
+			PG_RETURN_DATUM(HeapTupleGetDatum(res));
+		}
+	}
 	values[0] = CStringGetTextDatum(customer);
 	if (SPI_execute_with_args("SELECT coalesce(e.receivables, 0) + coalesce(e.open_orders, 0), "
 							  "a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), "

@@ -340,8 +340,7 @@ BEGIN
   IF status <> 'blocked' AND EXISTS (SELECT FROM pgcredit.account a WHERE a.customer = set_status.customer
                                      AND a.status = 'blocked' FOR UPDATE) THEN
     PERFORM pgcredit._check_approval('unblock', customer,
-      (SELECT coalesce(sum(e.receivables + e.open_orders), 0) FROM pgcredit.exposure e
-       WHERE e.customer = set_status.customer));
+      pgcredit._exposure_now(set_status.customer));
   END IF;
   RETURN pgcredit._change_account(customer,
     jsonb_build_object('status', status,

@@ -249,13 +249,12 @@ AS $$
   SELECT a.risk_tier,
          pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3 - coalesce(a.credit_limit, 0)
                                                 WHEN 'release' THEN h.amount
-                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END),
+                                                ELSE pgcredit._exposure_now($2) END),
          pgcredit._in_book_currency($2, CASE $1 WHEN 'limit' THEN $3
                                                 WHEN 'release' THEN h.amount
-                                                ELSE coalesce(e.receivables, 0) + coalesce(e.open_orders, 0) END)
+                                                ELSE pgcredit._exposure_now($2) END)
   FROM (SELECT) AS one
   LEFT JOIN pgcredit.account a ON a.customer = $2
-  LEFT JOIN pgcredit.exposure e ON e.customer = $2
   LEFT JOIN pgcredit.held_order h ON h.id = $4
 $$;
 COMMENT ON FUNCTION pgcredit._request_size(text, text, numeric, bigint) IS

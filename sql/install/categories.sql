@@ -223,22 +223,41 @@ COMMENT ON FUNCTION pgcredit._category_standing(text, text) IS
   'a customer''s exposure in one category and the sub-limit in force for it (NULL: none)';
 REVOKE EXECUTE ON FUNCTION pgcredit._category_standing(text, text) FROM PUBLIC;
 
+-- On the coordinator of a Citus cluster with distributed tables attached,
+-- the exposure is the workers' (doc/citus.md): each source below reads
+-- this node's tables on one node, the workers' rows on such a coordinator
+-- (the condition is decided once a query, before any row is read)
 CREATE VIEW pgcredit.exposure_breakdown AS
   WITH company AS (
     SELECT c.customer, k.kind, sum(c.amount) AS amount
-    FROM pgcredit.category_exposure c JOIN pgcredit.exposure_category k ON k.name = c.category
+    FROM (SELECT x.customer, x.category, x.amount FROM pgcredit.category_exposure x
+          WHERE cardinality(pgcredit._citus_shells()) = 0
+          UNION ALL
+          SELECT w.customer, w.category, w.amount FROM pgcredit._citus_category_exposure() w
+          WHERE cardinality(pgcredit._citus_shells()) > 0) c
+    JOIN pgcredit.exposure_category k ON k.name = c.category
     WHERE NOT k.built_in
     GROUP BY c.customer, k.kind),
   parts AS (
     SELECT e.customer, k.name AS category,
            CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
              - coalesce(o.amount, 0) AS amount
-    FROM pgcredit.exposure e
+    FROM (SELECT x.customer, x.receivables, x.open_orders FROM pgcredit.exposure x
+          WHERE cardinality(pgcredit._citus_shells()) = 0
+          UNION ALL
+          SELECT coalesce(x.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0)
+          FROM pgcredit.exposure x FULL JOIN pgcredit._citus_exposure_at(current_date, NULL) w
+            ON w.customer = x.customer
+          WHERE cardinality(pgcredit._citus_shells()) > 0) e
     CROSS JOIN pgcredit.exposure_category k
     LEFT JOIN company o ON o.customer = e.customer AND o.kind = k.kind
     WHERE k.built_in
     UNION ALL
-    SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c)
+    SELECT x.customer, x.category, x.amount FROM pgcredit.category_exposure x
+    WHERE cardinality(pgcredit._citus_shells()) = 0
+    UNION ALL
+    SELECT w.customer, w.category, w.amount FROM pgcredit._citus_category_exposure() w
+    WHERE cardinality(pgcredit._citus_shells()) > 0)
   SELECT p.customer, p.category, k.kind, p.amount,
          l.credit_limit AS sub_limit, l.tolerance_pct,
          l.credit_limit - p.amount AS headroom, current_date AS day

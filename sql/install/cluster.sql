@@ -168,3 +168,67 @@ $$;
 COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
   'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify_exposure() FROM PUBLIC;
+
+-- What the guards on the workers keep, for the risk views of the
+-- coordinator (doc/citus.md).  Readers call them through those views:
+-- they run as pgcredit's owner, ask every worker a fixed question and
+-- return nothing on a node without distributed tables attached.
+
+-- Each customer's receivables and open orders at the end of a day (now,
+-- from today on), as the workers' guards kept them: each worker answers
+-- from its own exposure or exposure_history (_exposure_state_at there),
+-- summed over the workers (a customer counts on one, but for shards moved
+-- and not yet followed by citus_sync())
+CREATE FUNCTION pgcredit._citus_exposure_at(day date, for_customer text)
+RETURNS TABLE (customer text, receivables numeric, open_orders numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, sum(r.receivables), sum(r.open_orders)
+    FROM pgcredit._citus_on_workers(format(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT x.customer, x.receivables, x.open_orders FROM pgcredit._exposure_state_at(%L::date, %L::text) x'
+           ' WHERE x.receivables OPERATOR(pg_catalog.<>) 0 OR x.open_orders OPERATOR(pg_catalog.<>) 0) s',
+           day, for_customer)) w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, receivables numeric, open_orders numeric)
+    GROUP BY r.customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_exposure_at(date, text) IS
+  'on the coordinator of a Citus cluster: each customer''s (one customer''s, unless NULL) receivables and open orders at the end of a day (now, from today on) as the workers keep them; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) TO pgcredit_reader;
+
+-- Each customer's exposure in the company's categories, as the workers'
+-- guards keep it now
+CREATE FUNCTION pgcredit._citus_category_exposure()
+RETURNS TABLE (customer text, category text, amount numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, r.category, sum(r.amount)
+    FROM pgcredit._citus_on_workers(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c'
+           ' WHERE c.amount OPERATOR(pg_catalog.<>) 0) s') w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, category text, amount numeric)
+    GROUP BY r.customer, r.category;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_category_exposure() IS
+  'on the coordinator of a Citus cluster: each customer''s exposure in the company''s categories as the workers keep it now; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_category_exposure() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_category_exposure() TO pgcredit_reader;

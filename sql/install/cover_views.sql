@@ -16,6 +16,11 @@ LANGUAGE plpgsql STABLE
 SUPPORT pgcredit._customer_support
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  -- the exposure: this node's, the workers' on the coordinator of a Citus
+  -- cluster with distributed tables attached (doc/citus.md)
+  exposure_source text := CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+                               THEN 'pgcredit._citus_exposure_at(current_date, $2)' ELSE 'pgcredit.exposure' END;
 BEGIN
   -- planned at each call with its values: one customer's covers are
   -- found through the customer index, every customer's with a scan
@@ -34,7 +39,7 @@ BEGIN
          ELSE 0 END
   FROM pgcredit.cover c
   JOIN pgcredit.cover_policy_in_force p ON p.kind = c.kind
-  LEFT JOIN pgcredit.exposure e ON e.customer = c.customer
+  LEFT JOIN ' || exposure_source || ' e ON e.customer = c.customer
   WHERE c.decision IN (''granted'', ''reduced'') AND c.ended_at IS NULL
     AND c.valid_from <= $1 AND (c.valid_until IS NULL OR c.valid_until >= $1)
     AND ($2 IS NULL OR c.customer = $2)
@@ -79,7 +84,13 @@ AS $$
                coalesce(c.counted, 0) AS counted, coalesce(c.insured_limit, 0) AS insured_limit,
                coalesce(c.insured_exposure, 0) AS insured_exposure
         FROM k LEFT JOIN pgcredit.account a ON a.customer = k.customer
-        LEFT JOIN pgcredit.exposure e ON e.customer = k.customer
+        -- the exposure: this node's, the workers' on the coordinator of a
+        -- Citus cluster with distributed tables attached (doc/citus.md)
+        LEFT JOIN (SELECT x.customer, x.receivables, x.open_orders FROM pgcredit.exposure x
+                   WHERE cardinality(pgcredit._citus_shells()) = 0
+                   UNION ALL
+                   SELECT w.customer, w.receivables, w.open_orders FROM pgcredit._citus_exposure_at(current_date, NULL) w
+                   WHERE cardinality(pgcredit._citus_shells()) > 0) e ON e.customer = k.customer
         LEFT JOIN c ON c.customer = k.customer)
   SELECT f.customer, f.exposure, f.credit_limit, f.counted, f.credit_limit + f.counted, f.insured_limit,
          f.insured_exposure, f.exposure - f.insured_exposure,

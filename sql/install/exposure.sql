@@ -349,3 +349,21 @@ $$;
 COMMENT ON FUNCTION pgcredit.items_past_due(text, int) IS
   'whether a customer has open receivables more than "days" past due in any attached receivables table';
 REVOKE EXECUTE ON FUNCTION pgcredit.items_past_due(text, int) FROM PUBLIC;
+
+-- One customer's exposure now (receivables plus open orders), as the
+-- guard judges by it: this node's row, the worker's on the coordinator of
+-- a Citus cluster with distributed tables attached (doc/citus.md)
+CREATE FUNCTION pgcredit._exposure_now(customer text)
+RETURNS numeric LANGUAGE sql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+              THEN (SELECT coalesce(sum(w.receivables + w.open_orders), 0)
+                    FROM pgcredit._citus_exposure_at(current_date, $1) w)
+              ELSE (SELECT coalesce(sum(e.receivables + e.open_orders), 0)
+                    FROM pgcredit.exposure e WHERE e.customer = $1) END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_now(text) IS
+  'one customer''s exposure now (receivables plus open orders; 0 without a row), on the coordinator of a Citus cluster as its worker keeps it';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_now(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._exposure_now(text) TO pgcredit_reader;

@@ -106,20 +106,29 @@ BEGIN
   IF day IS NULL OR NOT isfinite(day) THEN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF day >= current_date AND cardinality(pgcredit._citus_shells()) > 0 THEN
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
     -- on the coordinator of a Citus cluster (doc/citus.md): receivables
-    -- and open orders as the guards on the workers keep them, read live,
-    -- the account's copy as this node has it
+    -- and open orders as the guards on the workers kept them (now, or in
+    -- their history), the account's copy as this node has it
     RETURN QUERY EXECUTE
-      'WITH w AS (SELECT c.customer, sum(c.receivables) AS receivables, sum(c.open_orders) AS open_orders
-                  FROM pgcredit.citus_exposure() c WHERE $1 IS NULL OR c.customer = $1 GROUP BY c.customer)
+      'WITH w AS (SELECT * FROM pgcredit._citus_exposure_at($2, $1)),
+       e AS (SELECT x.customer, x.has_account, x.credit_limit, x.tolerance_pct, x.status, x.temporary_limit,
+                    x.temporary_from, x.temporary_until, x.cover_counted, x.cover_from, x.cover_until
+             FROM pgcredit.exposure x WHERE $2 >= current_date AND ($1 IS NULL OR x.customer = $1)
+             UNION ALL
+             SELECT h.customer, h.has_account, h.credit_limit, h.tolerance_pct, h.status, h.temporary_limit,
+                    h.temporary_from, h.temporary_until, h.cover_counted, h.cover_from, h.cover_until
+             FROM pgcredit.exposure x
+             CROSS JOIN LATERAL (SELECT * FROM pgcredit.exposure_history y
+                                 WHERE y.customer = x.customer AND y.changed_at < $3
+                                 ORDER BY y.changed_at DESC LIMIT 1) h
+             WHERE $2 < current_date AND ($1 IS NULL OR x.customer = $1))
        SELECT coalesce(e.customer, w.customer), coalesce(w.receivables, 0), coalesce(w.open_orders, 0),
               coalesce(e.has_account, false), e.credit_limit, coalesce(e.tolerance_pct, 0),
               coalesce(e.status, ''ok''), e.temporary_limit, e.temporary_from, e.temporary_until,
               e.cover_counted, e.cover_from, e.cover_until
-       FROM (SELECT * FROM pgcredit.exposure x WHERE $1 IS NULL OR x.customer = $1) e
-       FULL JOIN w ON w.customer = e.customer'
-    USING for_customer;
+       FROM e FULL JOIN w ON w.customer = e.customer'
+    USING for_customer, day, (day + 1)::timestamptz;
   ELSIF day >= current_date THEN
     RETURN QUERY EXECUTE
       'SELECT e.customer, e.receivables, e.open_orders, e.has_account, e.credit_limit, e.tolerance_pct,

@@ -268,6 +268,11 @@ BEGIN
   SELECT * INTO c FROM pgcredit.check_order(key, 0);
   SELECT * INTO a FROM pgcredit.account x WHERE x.customer = key;
   SELECT * INTO e FROM pgcredit.exposure x WHERE x.customer = key;
+  -- on the coordinator of a Citus cluster, the worker's (doc/citus.md)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    SELECT w.receivables, w.open_orders INTO e.receivables, e.open_orders
+    FROM pgcredit._citus_exposure_at(current_date, key) w;
+  END IF;
   credit_status.customer := key;
   status := coalesce(a.status, 'no account');
   credit_limit := round(pgcredit._effective_limit(a.credit_limit, a.temporary_limit, a.temporary_from,

@@ -121,6 +121,52 @@ SELECT customer, credit_limit, exposure, receivables, open_orders, available_cre
 FROM pgcredit.customer_risk ORDER BY customer;
 SELECT total_exposure, customers, customers_over_limit FROM pgcredit.portfolio;
 SELECT customer, exposure FROM pgcredit.customer_risk WHERE customer = 'ACME';
+-- what the exposure is made of, by category, on the coordinator: the
+-- workers' figures, a company category with a sub-limit among them
+SELECT name FROM pgcredit.add_category('services', 'orders', 'service contracts');
+SELECT category, credit_limit FROM pgcredit.set_category_limit('services', 50, 'test: services', customer => 'ACME');
+CREATE TABLE cg_service (id bigint NOT NULL, customer text NOT NULL, amount numeric(12,2) NOT NULL,
+  PRIMARY KEY (customer, id));
+SELECT create_distributed_table('cg_service', 'customer', colocate_with => 'cg_order');
+SELECT (a).kind, (a).category FROM (SELECT pgcredit.attach_orders('cg_service', 'customer', 'amount', category => 'services') a) x;
+INSERT INTO cg_service VALUES (1, 'ACME', 40);
+SELECT customer, category, kind, amount, sub_limit, headroom FROM pgcredit.exposure_breakdown
+WHERE amount <> 0 ORDER BY customer, category;
+SELECT category, kind, amount, customers FROM pgcredit.category_totals ORDER BY category;
+-- check_order() on the coordinator answers as the customer's worker: the
+-- guard's verdict there (the sub-limit of the table's category; the
+-- limit), as the insert then finds it
+SELECT verdict, kind, sqlstate, exposure, credit_available FROM pgcredit.check_order('ACME', 20, 'cg_service');
+SELECT pg_temp.try($$INSERT INTO cg_service VALUES (2, 'ACME', 20)$$);
+SELECT verdict, kind, sqlstate, exposure, credit_available FROM pgcredit.check_order('ACME', 20, 'cg_order');
+SELECT verdict, kind, sqlstate, exposure, credit_available FROM pgcredit.check_order('ACME', 60, 'cg_order');
+SELECT pg_temp.try($$INSERT INTO cg_order VALUES (20, 'ACME', 60)$$);
+SELECT verdict, kind, exposure, credit_available FROM pgcredit.check_order('ACME', 5);
+SELECT verdict, kind, exposure, credit_available FROM pgcredit.check_order('BOLT', 50);
+SELECT customer, status, credit_limit, available_credit, exposure, receivables, open_orders
+FROM pgcredit.credit_status('ACME');
+-- the arguments are checked on the coordinator, with its errors
+SELECT pg_temp.try($$SELECT pgcredit.check_order('ACME', -1)$$);
+SELECT pg_temp.try($$SELECT pgcredit.check_order('ACME', 1, 'cg_invoice')$$);
+DELETE FROM cg_service;
+SELECT count(*) FROM pgcredit.detach('cg_service');
+DROP TABLE cg_service;
+-- cover on the coordinator: insured and uninsured exposure from the
+-- workers' exposure
+SELECT kind, amount FROM pgcredit.add_cover('ACME', 'credit_insurance', 'Insurer A', 500, 'test: insured', share_pct => 90);
+SELECT customer, exposure, insured_limit, insured_exposure, uninsured_exposure FROM pgcredit.customer_cover
+WHERE customer = 'ACME';
+SELECT kind, covers, amount, insured_exposure FROM pgcredit.cover_book;
+SELECT count(*) FROM pgcredit.end_cover((SELECT max(id) FROM pgcredit.cover), 'test: done');
+-- a past day's exposure on the coordinator: from the workers' history
+-- (dated back a day here, on every node, as if the orders were old)
+SELECT nodeid, success FROM run_command_on_all_nodes($$UPDATE pgcredit.exposure_history SET changed_at = changed_at - interval '1 day'$$) ORDER BY nodeid;
+-- an order today: yesterday's figures do not have it
+INSERT INTO cg_order VALUES (20, 'NEWCO', 2);
+SELECT customer, exposure, receivables, open_orders, credit_limit FROM pgcredit.customer_risk_at(current_date - 1)
+ORDER BY customer;
+SELECT customer, exposure FROM pgcredit.customer_risk WHERE customer = 'NEWCO';
+DELETE FROM cg_order WHERE id = 20;
 -- the nightly scoring on the coordinator: utilisation from the workers'
 -- exposure
 SELECT customers FROM pgcredit.refresh_scores();
@@ -173,6 +219,28 @@ END $d$$q$);
 SELECT * FROM pg_temp.on_workers($$SELECT pgcredit._attach_shard('cg_order_1030002', 'cg_order', '{}', false)$$);
 RESET ROLE;
 SELECT * FROM pg_temp.on_workers($$SELECT count(*) FROM pgcredit.account WHERE customer = 'BOLT'$$);
+-- a reader reads the workers' figures through the views and asks
+-- check_order(); a role with nothing reaches neither the views nor the
+-- functions behind them
+SET client_min_messages = error;
+CREATE ROLE regress_cg_reader;
+SET client_min_messages = warning;
+GRANT pgcredit_reader TO regress_cg_reader;
+SET ROLE regress_cg_reader;
+SELECT customer, category, amount FROM pgcredit.exposure_breakdown WHERE amount <> 0 ORDER BY customer, category;
+SELECT customer, exposure FROM pgcredit.customer_cover ORDER BY customer;
+SELECT verdict, exposure FROM pgcredit.check_order('BOLT', 1);
+SELECT pg_temp.try($$SELECT pgcredit._citus_check_order('BOLT', 1, NULL, 0, NULL, NULL, NULL)$$);
+RESET ROLE;
+SET ROLE regress_cg_app;
+SELECT pg_temp.try($$SELECT count(*) FROM pgcredit.exposure_breakdown$$);
+SELECT pg_temp.try($$SELECT count(*) FROM pgcredit._citus_exposure_at(current_date, NULL)$$);
+SELECT pg_temp.try($$SELECT count(*) FROM pgcredit._citus_category_exposure()$$);
+SELECT pg_temp.try($$SELECT pgcredit.check_order('BOLT', 1)$$);
+RESET ROLE;
+SET client_min_messages = error;
+DROP ROLE regress_cg_reader;
+SET client_min_messages = warning;
 REVOKE ALL ON cg_order FROM regress_cg_app;
 SET client_min_messages = error;
 DROP ROLE regress_cg_app;
