@@ -177,6 +177,76 @@ COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
   'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify_exposure() FROM PUBLIC;
 
+-- The shard of a distributed table (the first attached, else) that holds
+-- a customer's rows: {"id": ..., "name": its name on its node}, or NULL
+-- for a key the customer column cannot hold (no customer has it).  Citus
+-- asks for the right to read the table: asked as the owner of citus.
+CREATE FUNCTION pgcredit._citus_shard_of(customer text, tbl regclass DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  t regclass := coalesce(tbl, (pgcredit._citus_shells())[1]::regclass);
+BEGIN
+  IF t IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN pgcredit._cluster_query(format(
+    'SELECT s.id, pg_catalog.shard_name(%L::regclass, s.id) AS name'
+    ' FROM (SELECT pg_catalog.get_shard_id_for_distribution_column(%L::regclass, %L::text) AS id) s',
+    t, t, customer)) -> 0;
+EXCEPTION WHEN data_exception THEN
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_shard_of(text, regclass) IS
+  'on the coordinator of a Citus cluster: the shard (id and name) of a distributed table holding a customer''s rows; NULL for a key its customer column cannot hold';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_shard_of(text, regclass) FROM PUBLIC;
+
+-- Ask the worker holding a customer's shards one question about it (a
+-- query of one value, of a type with a cast to jsonb), built by the caller
+-- with every value quoted: a query on the customer's shard of the first
+-- attached table, which Citus routes to that worker over the connections
+-- it keeps (HAVING true: one row, whether the table has rows of the
+-- customer or not), run as the owner of citus, who may read the table.
+-- In a transaction that already wrote to that shard as another role,
+-- Citus will not query it as a second role: the worker is then asked over
+-- a connection of its own, and answers from what is committed.  Returns
+-- {"answer": ...}, or NULL for a key the customer column cannot hold.
+CREATE FUNCTION pgcredit._citus_ask(customer text, question text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  tbl regclass := (pgcredit._citus_shells())[1]::regclass;
+  shard jsonb := pgcredit._citus_shard_of(customer, tbl);
+  answer jsonb;
+  node text;
+  port integer;
+BEGIN
+  IF shard IS NULL THEN
+    RETURN NULL;
+  END IF;
+  BEGIN
+    answer := pgcredit._cluster_query(format('SELECT (%s) AS answer FROM %s WHERE %I = %L HAVING true',
+                                             question, tbl, (pgcredit._citus_table(tbl)).dist_column,
+                                             customer)) -> 0 -> 'answer';
+  EXCEPTION WHEN active_sql_transaction THEN
+    EXECUTE 'SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_placement p'
+            ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
+            ' WHERE p.shardid OPERATOR(pg_catalog.=) $1 AND n.isactive ORDER BY n.nodeid LIMIT 1'
+      INTO node, port USING (shard ->> 'id')::bigint;
+    SELECT nullif(r.result, '')::jsonb INTO answer
+    FROM pgcredit._citus_run(ARRAY[node], ARRAY[port], ARRAY['SELECT (' || question || ')::text'],
+                             'pgcredit could not ask the customer''s worker', NULL) r;
+  END;
+  RETURN jsonb_build_object('answer', answer);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_ask(text, text) IS
+  'on the coordinator of a Citus cluster: ask the worker holding a customer''s shards a question about it, through a query Citus routes there; NULL for a key no customer column can hold';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_ask(text, text) FROM PUBLIC;
+
 -- What the guards on the workers keep, for the risk views of the
 -- coordinator (doc/citus.md).  Readers call them through those views:
 -- they run as pgcredit's owner, ask every worker a fixed question and
@@ -197,6 +267,16 @@ BEGIN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  IF for_customer IS NOT NULL THEN
+    -- one customer: its worker only
+    RETURN QUERY
+      SELECT r.customer, r.receivables, r.open_orders
+      FROM jsonb_to_recordset(pgcredit._citus_ask(for_customer, format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(x), ''[]'') FROM pgcredit._exposure_state_at(%L::date, %L::text) x'
+             ' WHERE x.receivables OPERATOR(pg_catalog.<>) 0 OR x.open_orders OPERATOR(pg_catalog.<>) 0',
+             day, for_customer)) -> 'answer') AS r(customer text, receivables numeric, open_orders numeric);
     RETURN;
   END IF;
   RETURN QUERY
@@ -5290,23 +5370,30 @@ CREATE VIEW pgcredit.exposure_breakdown AS
           FROM pgcredit.exposure x FULL JOIN pgcredit._citus_exposure_at(current_date, NULL) w
             ON w.customer = x.customer
           WHERE cardinality(pgcredit._citus_shells()) > 0) e
-    CROSS JOIN pgcredit.exposure_category k
+    -- the built-in categories, which CREATE EXTENSION makes and nothing
+    -- changes, as a list the planner counts right (exposure_category is
+    -- too small for autovacuum ever to analyze: a crossing with its
+    -- guessed size made every read of this view a compiled (JIT) query)
+    CROSS JOIN (VALUES ('orders', 'orders'), ('invoices', 'receivables')) k(name, kind)
     LEFT JOIN company o ON o.customer = e.customer AND o.kind = k.kind
-    WHERE k.built_in
     UNION ALL
     SELECT x.customer, x.category, x.amount FROM pgcredit.category_exposure x
     WHERE cardinality(pgcredit._citus_shells()) = 0
     UNION ALL
     SELECT w.customer, w.category, w.amount FROM pgcredit._citus_category_exposure() w
     WHERE cardinality(pgcredit._citus_shells()) > 0)
+  -- the sub-limit in force: the customer's own, else the category's
+  -- default (each at most one row: category_limit_once), joined rather
+  -- than looked up a row at a time, so that reading the whole book costs
+  -- a hash join, not a search per customer and category
   SELECT p.customer, p.category, k.kind, p.amount,
-         l.credit_limit AS sub_limit, l.tolerance_pct,
-         l.credit_limit - p.amount AS headroom, current_date AS day
+         coalesce(c.credit_limit, d.credit_limit) AS sub_limit,
+         CASE WHEN c.category IS NOT NULL THEN c.tolerance_pct ELSE d.tolerance_pct END AS tolerance_pct,
+         coalesce(c.credit_limit, d.credit_limit) - p.amount AS headroom, current_date AS day
   FROM parts p
   JOIN pgcredit.exposure_category k ON k.name = p.category
-  LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
-                     WHERE l.category = p.category AND (l.customer = p.customer OR l.customer IS NULL)
-                     ORDER BY l.customer NULLS LAST LIMIT 1) l ON true;
+  LEFT JOIN pgcredit.category_limit c ON c.category = p.category AND c.customer = p.customer
+  LEFT JOIN pgcredit.category_limit d ON d.category = p.category AND d.customer IS NULL;
 COMMENT ON VIEW pgcredit.exposure_breakdown IS 'what each customer''s exposure is made of: one row per customer and category (the built-in ones always, a company one once it had exposure); the amounts of a customer add up to its exposure';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.customer IS 'customer key';
 COMMENT ON COLUMN pgcredit.exposure_breakdown.category IS 'exposure category';
@@ -5885,6 +5972,21 @@ DECLARE
   n bigint;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
+  -- on the coordinator of a Citus cluster the exposure is the workers'
+  -- (doc/citus.md): each revalues its own, from the rates as committed
+  -- (load rates and revalue in transactions of their own)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    RETURN QUERY
+      SELECT r.customer, r.old_exposure, r.new_exposure, r.credit_limit, r.crossed
+      FROM pgcredit._citus_on_workers(format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(r), ''[]'') FROM pgcredit._citus_revalue_here(%L) r', reason)) w
+      CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+        AS r(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+      ORDER BY 1;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM pgcredit._audit('revalue_exposure', NULL, NULL, jsonb_build_object('crossed', n, 'on', 'workers'), reason);
+    RETURN;
+  END IF;
   -- hold the writers of every attached table first (SHARE), so that the
   -- recomputation below, with a fresh snapshot, sees every committed row
   PERFORM count(*) FROM pgcredit._attached_items(NULL, NULL, NULL, true);
@@ -12858,6 +12960,18 @@ COMMENT ON FUNCTION pgcredit._citus_rebuild_here() IS
   'on a Citus worker, for citus_sync(): rebuild_exposure() with a lock timeout';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_rebuild_here() FROM PUBLIC;
 
+-- A worker's exposure revalued at the rates it has now (run by
+-- revalue_exposure() on the coordinator, beside its transaction)
+CREATE FUNCTION pgcredit._citus_revalue_here(reason text)
+RETURNS TABLE (customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+SET lock_timeout = '10s'
+AS $$ SELECT * FROM pgcredit.revalue_exposure($1) $$;
+COMMENT ON FUNCTION pgcredit._citus_revalue_here(text) IS
+  'on a Citus worker, for revalue_exposure() on the coordinator: revalue_exposure() with a lock timeout';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_revalue_here(text) FROM PUBLIC;
+
 -- After shards moved (rebalancing), split or a node was added: attach the
 -- shards not attached where they are now, recompute each worker's
 -- exposure from what it holds, send the whole policy again
@@ -12948,10 +13062,10 @@ REVOKE EXECUTE ON FUNCTION pgcredit.citus_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.citus_exposure() TO pgcredit_reader;
 
 -- check_order() on the coordinator: the verdict of the worker holding
--- the customer's shards, asked with the same arguments (the order table
--- as its shard there).  No row: this node answers itself (not a
--- coordinator with distributed tables attached, or a key no distributed
--- table's customer column can hold, which no order can carry either).
+-- the customer's shards (_citus_ask), asked with the same arguments (the
+-- order table as its shard there).  No row: this node answers itself (not
+-- a coordinator with distributed tables attached, or a key no customer
+-- column can hold, which no order can carry either).
 CREATE FUNCTION pgcredit._citus_check_order(customer text, amount numeric, order_table regclass, prepaid numeric,
                                             currency text, rate_date date, delivery_date date)
 RETURNS TABLE (verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
@@ -12960,43 +13074,25 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  shells oid[] := pgcredit._citus_shells();
-  tbl regclass := coalesce(order_table, shells[1]::regclass);
-  shard bigint;
-  shard_table text;
-  node text;
-  port integer;
-  answer text;
+  -- the order table's shard there, named by text cast there (the
+  -- coordinator has no such relation)
+  shard text;
+  answer jsonb;
 BEGIN
-  IF cardinality(shells) = 0 OR NOT pgcredit._citus_coordinator() THEN
+  IF cardinality(pgcredit._citus_shells()) = 0 OR NOT pgcredit._citus_coordinator() THEN
     RETURN;
-  END IF;
-  -- (Citus asks for the right to read the table: asked as the owner of
-  -- citus, as pgcredit's own statements for the cluster are)
-  BEGIN
-    shard := pgcredit._cluster_query(format(
-      'SELECT pg_catalog.get_shard_id_for_distribution_column(%L::regclass, %L::text) AS shard', tbl, customer))
-      -> 0 ->> 'shard';
-  EXCEPTION WHEN data_exception THEN
-    RETURN;
-  END;
-  EXECUTE 'SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_placement p'
-          ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
-          ' WHERE p.shardid OPERATOR(pg_catalog.=) $1 AND n.isactive ORDER BY n.nodeid LIMIT 1'
-    INTO node, port USING shard;
-  IF node IS NULL THEN
-    RAISE EXCEPTION 'pgcredit could not find the node of shard %', shard USING ERRCODE = 'connection_failure';
   END IF;
   IF order_table IS NOT NULL THEN
-    EXECUTE 'SELECT pg_catalog.shard_name($1, $2)' INTO shard_table USING order_table, shard;
+    shard := pgcredit._citus_shard_of(customer, order_table) ->> 'name';
   END IF;
-  SELECT r.result INTO answer
-  FROM pgcredit._citus_run(ARRAY[node], ARRAY[port], ARRAY[format(
-         'SELECT pg_catalog.row_to_json(c)::text FROM pgcredit.check_order(%L::text, %L::numeric, %L::regclass,'
-         ' %L::numeric, %L::text, %L::date, %L::date) c',
-         customer, amount, shard_table, prepaid, currency, rate_date, delivery_date)],
-       'pgcredit could not ask the customer''s worker', NULL) r;
-  RETURN QUERY SELECT * FROM json_to_record(answer::json)
+  answer := pgcredit._citus_ask(customer, format(
+    'SELECT pg_catalog.row_to_json(c) FROM pgcredit.check_order(%L::text, %L::numeric, %L::text::regclass,'
+    ' %L::numeric, %L::text, %L::date, %L::date) c',
+    customer, amount, shard, prepaid, currency, rate_date, delivery_date)) -> 'answer';
+  IF answer IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT * FROM jsonb_to_record(answer)
     AS j(verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
          credit_available numeric);
 END

@@ -496,6 +496,18 @@ COMMENT ON FUNCTION pgcredit._citus_rebuild_here() IS
   'on a Citus worker, for citus_sync(): rebuild_exposure() with a lock timeout';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_rebuild_here() FROM PUBLIC;
 
+-- A worker's exposure revalued at the rates it has now (run by
+-- revalue_exposure() on the coordinator, beside its transaction)
+CREATE FUNCTION pgcredit._citus_revalue_here(reason text)
+RETURNS TABLE (customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+SET lock_timeout = '10s'
+AS $$ SELECT * FROM pgcredit.revalue_exposure($1) $$;
+COMMENT ON FUNCTION pgcredit._citus_revalue_here(text) IS
+  'on a Citus worker, for revalue_exposure() on the coordinator: revalue_exposure() with a lock timeout';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_revalue_here(text) FROM PUBLIC;
+
 -- After shards moved (rebalancing), split or a node was added: attach the
 -- shards not attached where they are now, recompute each worker's
 -- exposure from what it holds, send the whole policy again
@@ -586,10 +598,10 @@ REVOKE EXECUTE ON FUNCTION pgcredit.citus_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit.citus_exposure() TO pgcredit_reader;
 
 -- check_order() on the coordinator: the verdict of the worker holding
--- the customer's shards, asked with the same arguments (the order table
--- as its shard there).  No row: this node answers itself (not a
--- coordinator with distributed tables attached, or a key no distributed
--- table's customer column can hold, which no order can carry either).
+-- the customer's shards (_citus_ask), asked with the same arguments (the
+-- order table as its shard there).  No row: this node answers itself (not
+-- a coordinator with distributed tables attached, or a key no customer
+-- column can hold, which no order can carry either).
 CREATE FUNCTION pgcredit._citus_check_order(customer text, amount numeric, order_table regclass, prepaid numeric,
                                             currency text, rate_date date, delivery_date date)
 RETURNS TABLE (verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
@@ -598,43 +610,25 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 DECLARE
-  shells oid[] := pgcredit._citus_shells();
-  tbl regclass := coalesce(order_table, shells[1]::regclass);
-  shard bigint;
-  shard_table text;
-  node text;
-  port integer;
-  answer text;
+  -- the order table's shard there, named by text cast there (the
+  -- coordinator has no such relation)
+  shard text;
+  answer jsonb;
 BEGIN
-  IF cardinality(shells) = 0 OR NOT pgcredit._citus_coordinator() THEN
+  IF cardinality(pgcredit._citus_shells()) = 0 OR NOT pgcredit._citus_coordinator() THEN
     RETURN;
-  END IF;
-  -- (Citus asks for the right to read the table: asked as the owner of
-  -- citus, as pgcredit's own statements for the cluster are)
-  BEGIN
-    shard := pgcredit._cluster_query(format(
-      'SELECT pg_catalog.get_shard_id_for_distribution_column(%L::regclass, %L::text) AS shard', tbl, customer))
-      -> 0 ->> 'shard';
-  EXCEPTION WHEN data_exception THEN
-    RETURN;
-  END;
-  EXECUTE 'SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_placement p'
-          ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
-          ' WHERE p.shardid OPERATOR(pg_catalog.=) $1 AND n.isactive ORDER BY n.nodeid LIMIT 1'
-    INTO node, port USING shard;
-  IF node IS NULL THEN
-    RAISE EXCEPTION 'pgcredit could not find the node of shard %', shard USING ERRCODE = 'connection_failure';
   END IF;
   IF order_table IS NOT NULL THEN
-    EXECUTE 'SELECT pg_catalog.shard_name($1, $2)' INTO shard_table USING order_table, shard;
+    shard := pgcredit._citus_shard_of(customer, order_table) ->> 'name';
   END IF;
-  SELECT r.result INTO answer
-  FROM pgcredit._citus_run(ARRAY[node], ARRAY[port], ARRAY[format(
-         'SELECT pg_catalog.row_to_json(c)::text FROM pgcredit.check_order(%L::text, %L::numeric, %L::regclass,'
-         ' %L::numeric, %L::text, %L::date, %L::date) c',
-         customer, amount, shard_table, prepaid, currency, rate_date, delivery_date)],
-       'pgcredit could not ask the customer''s worker', NULL) r;
-  RETURN QUERY SELECT * FROM json_to_record(answer::json)
+  answer := pgcredit._citus_ask(customer, format(
+    'SELECT pg_catalog.row_to_json(c) FROM pgcredit.check_order(%L::text, %L::numeric, %L::text::regclass,'
+    ' %L::numeric, %L::text, %L::date, %L::date) c',
+    customer, amount, shard, prepaid, currency, rate_date, delivery_date)) -> 'answer';
+  IF answer IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT * FROM jsonb_to_record(answer)
     AS j(verdict text, rule_id bigint, kind text, sqlstate text, reason text, exposure numeric,
          credit_available numeric);
 END

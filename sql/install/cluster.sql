@@ -169,6 +169,76 @@ COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
   'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify_exposure() FROM PUBLIC;
 
+-- The shard of a distributed table (the first attached, else) that holds
+-- a customer's rows: {"id": ..., "name": its name on its node}, or NULL
+-- for a key the customer column cannot hold (no customer has it).  Citus
+-- asks for the right to read the table: asked as the owner of citus.
+CREATE FUNCTION pgcredit._citus_shard_of(customer text, tbl regclass DEFAULT NULL)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  t regclass := coalesce(tbl, (pgcredit._citus_shells())[1]::regclass);
+BEGIN
+  IF t IS NULL THEN
+    RETURN NULL;
+  END IF;
+  RETURN pgcredit._cluster_query(format(
+    'SELECT s.id, pg_catalog.shard_name(%L::regclass, s.id) AS name'
+    ' FROM (SELECT pg_catalog.get_shard_id_for_distribution_column(%L::regclass, %L::text) AS id) s',
+    t, t, customer)) -> 0;
+EXCEPTION WHEN data_exception THEN
+  RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_shard_of(text, regclass) IS
+  'on the coordinator of a Citus cluster: the shard (id and name) of a distributed table holding a customer''s rows; NULL for a key its customer column cannot hold';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_shard_of(text, regclass) FROM PUBLIC;
+
+-- Ask the worker holding a customer's shards one question about it (a
+-- query of one value, of a type with a cast to jsonb), built by the caller
+-- with every value quoted: a query on the customer's shard of the first
+-- attached table, which Citus routes to that worker over the connections
+-- it keeps (HAVING true: one row, whether the table has rows of the
+-- customer or not), run as the owner of citus, who may read the table.
+-- In a transaction that already wrote to that shard as another role,
+-- Citus will not query it as a second role: the worker is then asked over
+-- a connection of its own, and answers from what is committed.  Returns
+-- {"answer": ...}, or NULL for a key the customer column cannot hold.
+CREATE FUNCTION pgcredit._citus_ask(customer text, question text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  tbl regclass := (pgcredit._citus_shells())[1]::regclass;
+  shard jsonb := pgcredit._citus_shard_of(customer, tbl);
+  answer jsonb;
+  node text;
+  port integer;
+BEGIN
+  IF shard IS NULL THEN
+    RETURN NULL;
+  END IF;
+  BEGIN
+    answer := pgcredit._cluster_query(format('SELECT (%s) AS answer FROM %s WHERE %I = %L HAVING true',
+                                             question, tbl, (pgcredit._citus_table(tbl)).dist_column,
+                                             customer)) -> 0 -> 'answer';
+  EXCEPTION WHEN active_sql_transaction THEN
+    EXECUTE 'SELECT n.nodename, n.nodeport FROM pg_catalog.pg_dist_placement p'
+            ' JOIN pg_catalog.pg_dist_node n ON n.groupid OPERATOR(pg_catalog.=) p.groupid'
+            ' WHERE p.shardid OPERATOR(pg_catalog.=) $1 AND n.isactive ORDER BY n.nodeid LIMIT 1'
+      INTO node, port USING (shard ->> 'id')::bigint;
+    SELECT nullif(r.result, '')::jsonb INTO answer
+    FROM pgcredit._citus_run(ARRAY[node], ARRAY[port], ARRAY['SELECT (' || question || ')::text'],
+                             'pgcredit could not ask the customer''s worker', NULL) r;
+  END;
+  RETURN jsonb_build_object('answer', answer);
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_ask(text, text) IS
+  'on the coordinator of a Citus cluster: ask the worker holding a customer''s shards a question about it, through a query Citus routes there; NULL for a key no customer column can hold';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_ask(text, text) FROM PUBLIC;
+
 -- What the guards on the workers keep, for the risk views of the
 -- coordinator (doc/citus.md).  Readers call them through those views:
 -- they run as pgcredit's owner, ask every worker a fixed question and
@@ -189,6 +259,16 @@ BEGIN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  IF for_customer IS NOT NULL THEN
+    -- one customer: its worker only
+    RETURN QUERY
+      SELECT r.customer, r.receivables, r.open_orders
+      FROM jsonb_to_recordset(pgcredit._citus_ask(for_customer, format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(x), ''[]'') FROM pgcredit._exposure_state_at(%L::date, %L::text) x'
+             ' WHERE x.receivables OPERATOR(pg_catalog.<>) 0 OR x.open_orders OPERATOR(pg_catalog.<>) 0',
+             day, for_customer)) -> 'answer') AS r(customer text, receivables numeric, open_orders numeric);
     RETURN;
   END IF;
   RETURN QUERY

@@ -373,6 +373,21 @@ DECLARE
   n bigint;
 BEGIN
   PERFORM pgcredit._check_reason(reason);
+  -- on the coordinator of a Citus cluster the exposure is the workers'
+  -- (doc/citus.md): each revalues its own, from the rates as committed
+  -- (load rates and revalue in transactions of their own)
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    RETURN QUERY
+      SELECT r.customer, r.old_exposure, r.new_exposure, r.credit_limit, r.crossed
+      FROM pgcredit._citus_on_workers(format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(r), ''[]'') FROM pgcredit._citus_revalue_here(%L) r', reason)) w
+      CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+        AS r(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+      ORDER BY 1;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM pgcredit._audit('revalue_exposure', NULL, NULL, jsonb_build_object('crossed', n, 'on', 'workers'), reason);
+    RETURN;
+  END IF;
   -- hold the writers of every attached table first (SHARE), so that the
   -- recomputation below, with a fresh snapshot, sees every committed row
   PERFORM count(*) FROM pgcredit._attached_items(NULL, NULL, NULL, true);

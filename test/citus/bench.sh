@@ -16,6 +16,9 @@
 #     one attached (the guard judging every order), BENCH_CLIENTS clients
 #     (4) for BENCH_SECONDS seconds (15): orders a second, and the mean
 #     latency of one order as a client waits for it (clients / rate)
+#   - reads on the coordinator of what the workers keep (check_order,
+#     credit_status, customer_risk, exposure_breakdown, customer_cover),
+#     one client for 5 seconds each, against the same read on one node
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
@@ -106,4 +109,27 @@ for kind in plain guarded; do
 	awk -v l="$label" -v a="$a" -v b="$b" -v c="$clients" \
 		'BEGIN { printf "%-34s %12.0f %12.0f %8.2f %10.1f %10.1f\n", l, a, b, b / a, c * 1e6 / a, c * 1e6 / b }'
 done
+echo
+# the coordinator's reads of what the workers keep, one client, against
+# the same read on one node: a statement on each worker (one for
+# check_order) against none
+cat >"$work/reads.txt" <<'READS'
+check_order('O1', 1)|SELECT * FROM pgcredit.check_order('O1', 1)
+credit_status('O1')|SELECT * FROM pgcredit.credit_status('O1')
+customer_risk, one customer|SELECT * FROM pgcredit.customer_risk WHERE customer = 'O1'
+exposure_breakdown, 1,000 customers|SELECT count(*) FROM pgcredit.exposure_breakdown
+customer_cover, 1,000 customers|SELECT count(*) FROM pgcredit.customer_cover
+READS
+printf '%-34s %12s %12s %8s %10s %10s\n' "reads (1 client, 5 s)" "one node /s" "cluster /s" "ratio" "lat us 1" "lat us C"
+while IFS='|' read -r label query; do
+	echo "$query;" >"$work/read.sql"
+	rate() {
+		as_pg "$bindir/pgbench" -n -h "$top" -p "$port" -d "$1" -c 1 -T 5 \
+			-f "$work/read.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+	}
+	a=$(rate single)
+	b=$(rate postgres)
+	awk -v l="$label" -v a="$a" -v b="$b" \
+		'BEGIN { printf "%-34s %12.0f %12.0f %8.2f %10.1f %10.1f\n", l, a, b, b / a, 1e6 / a, 1e6 / b }'
+done <"$work/reads.txt"
 rm -rf "$work"

@@ -110,6 +110,11 @@ SELECT * FROM pg_temp.on_workers($$UPDATE pgcredit.exposure SET open_orders = op
 SELECT * FROM pgcredit.verify_exposure();
 SELECT node, action FROM pgcredit.citus_sync() WHERE action NOT IN ('kept') ORDER BY node, port;
 SELECT * FROM pgcredit.verify_exposure();
+-- revalue_exposure() on the coordinator revalues each worker's exposure
+-- (here one damaged over ACME's limit: it comes back under it)
+SELECT * FROM pg_temp.on_workers($$UPDATE pgcredit.exposure SET open_orders = open_orders + 500 WHERE customer = 'ACME' AND open_orders <> 0$$);
+SELECT * FROM pgcredit.revalue_exposure('test: rates loaded');
+SELECT * FROM pgcredit.verify_exposure();
 -- what the guards keep, read live on the coordinator
 SELECT customer, port, receivables, open_orders, exposure, credit_limit, available_credit, status
 FROM pgcredit.cluster_exposure ORDER BY customer;
@@ -145,6 +150,9 @@ SELECT verdict, kind, exposure, credit_available FROM pgcredit.check_order('ACME
 SELECT verdict, kind, exposure, credit_available FROM pgcredit.check_order('BOLT', 50);
 SELECT customer, status, credit_limit, available_credit, exposure, receivables, open_orders
 FROM pgcredit.credit_status('ACME');
+-- a key with quotes and format characters is a key like any other
+SELECT verdict, exposure FROM pgcredit.check_order($k$x'); DROP TABLE cg_order; --%s%I{shard}$k$, 1);
+SELECT count(*) AS cg_order_rows FROM cg_order;
 -- the arguments are checked on the coordinator, with its errors
 SELECT pg_temp.try($$SELECT pgcredit.check_order('ACME', -1)$$);
 SELECT pg_temp.try($$SELECT pgcredit.check_order('ACME', 1, 'cg_invoice')$$);
@@ -223,7 +231,7 @@ SELECT * FROM pg_temp.on_workers($$SELECT count(*) FROM pgcredit.account WHERE c
 -- check_order(); a role with nothing reaches neither the views nor the
 -- functions behind them
 SET client_min_messages = error;
-CREATE ROLE regress_cg_reader;
+CREATE ROLE regress_cg_reader LOGIN;
 SET client_min_messages = warning;
 GRANT pgcredit_reader TO regress_cg_reader;
 SET ROLE regress_cg_reader;
@@ -231,7 +239,25 @@ SELECT customer, category, amount FROM pgcredit.exposure_breakdown WHERE amount 
 SELECT customer, exposure FROM pgcredit.customer_cover ORDER BY customer;
 SELECT verdict, exposure FROM pgcredit.check_order('BOLT', 1);
 SELECT pg_temp.try($$SELECT pgcredit._citus_check_order('BOLT', 1, NULL, 0, NULL, NULL, NULL)$$);
+SELECT pg_temp.try($$SELECT pgcredit._citus_ask('BOLT', 'SELECT 1')$$);
 RESET ROLE;
+-- in a transaction that wrote to the customer's shard, check_order()
+-- counts the transaction's own order when the writer is the role Citus
+-- asks the worker as (the owner of citus, here); another role's
+-- transaction is answered from what is committed
+BEGIN;
+INSERT INTO cg_order VALUES (21, 'NEWCO', 2);
+SELECT verdict, exposure FROM pgcredit.check_order('NEWCO', 1);
+ROLLBACK;
+GRANT INSERT ON cg_order TO regress_cg_reader;
+SET ROLE regress_cg_reader;
+BEGIN;
+INSERT INTO cg_order VALUES (21, 'NEWCO', 2);
+SELECT verdict, exposure FROM pgcredit.check_order('NEWCO', 1);
+SELECT customer, exposure FROM pgcredit.credit_status('NEWCO');
+ROLLBACK;
+RESET ROLE;
+REVOKE INSERT ON cg_order FROM regress_cg_reader;
 SET ROLE regress_cg_app;
 SELECT pg_temp.try($$SELECT count(*) FROM pgcredit.exposure_breakdown$$);
 SELECT pg_temp.try($$SELECT count(*) FROM pgcredit._citus_exposure_at(current_date, NULL)$$);
