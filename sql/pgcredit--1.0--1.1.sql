@@ -247,6 +247,32 @@ COMMENT ON FUNCTION pgcredit._citus_ask(text, text) IS
   'on the coordinator of a Citus cluster: ask the worker holding a customer''s shards a question about it, through a query Citus routes there; NULL for a key no customer column can hold';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_ask(text, text) FROM PUBLIC;
 
+-- What one of pgcredit's checks finds on each worker, for the check of
+-- the same name on the coordinator: its rows as JSON objects.  Only those
+-- checks; executable by the readers who may run them.
+CREATE FUNCTION pgcredit._citus_verify(check_name text)
+RETURNS SETOF jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF check_name IS NULL OR check_name NOT IN ('verify_receivable_due', 'verify_order_horizon',
+                                              'verify_category_exposure', 'verify_account_copy', 'verify_cover') THEN
+    RAISE EXCEPTION 'unknown check "%"', check_name USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT v FROM pgcredit._citus_on_workers(format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(v), ''[]'') FROM pgcredit.%I() v', check_name)) w
+    CROSS JOIN LATERAL jsonb_array_elements(w.result::jsonb) v;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_verify(text) IS
+  'on the coordinator of a Citus cluster: the rows one of pgcredit''s checks (verify_receivable_due, verify_order_horizon, verify_category_exposure, verify_account_copy, verify_cover) finds on each worker; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_verify(text) TO pgcredit_reader;
+
 -- What the guards on the workers keep, for the risk views of the
 -- coordinator (doc/citus.md).  Readers call them through those views:
 -- they run as pgcredit's owner, ask every worker a fixed question and
@@ -320,6 +346,38 @@ COMMENT ON FUNCTION pgcredit._citus_category_exposure() IS
   'on the coordinator of a Citus cluster: each customer''s exposure in the company''s categories as the workers keep it now; no rows elsewhere';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_category_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._citus_category_exposure() TO pgcredit_reader;
+
+-- Each customer's open receivables with a due date as the workers' guards
+-- keep them (receivable_due), summed there: items, amount, and what is
+-- due before a day
+CREATE FUNCTION pgcredit._citus_receivable_due(day date)
+RETURNS TABLE (customer text, items integer, amount numeric, past_due numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, sum(r.items)::integer, sum(r.amount), sum(r.past_due)
+    FROM pgcredit._citus_on_workers(format(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT d.customer, pg_catalog.sum(d.items) AS items, pg_catalog.sum(d.amount) AS amount,'
+           ' COALESCE(pg_catalog.sum(d.amount) FILTER (WHERE d.due OPERATOR(pg_catalog.<) %L::date), 0) AS past_due'
+           ' FROM pgcredit.receivable_due d GROUP BY d.customer) s', day)) w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+      AS r(customer text, items integer, amount numeric, past_due numeric)
+    GROUP BY r.customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_receivable_due(date) IS
+  'on the coordinator of a Citus cluster: each customer''s open receivables with a due date as the workers keep them (items, amount, the amount due before the day); no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_receivable_due(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_receivable_due(date) TO pgcredit_reader;
 -- <<< cluster
 
 -- >>> exposure_now (exposure.sql)
@@ -3470,6 +3528,12 @@ AS $$
   FULL JOIN pgcredit._actual_receivable_due() a ON a.customer = d.customer AND a.due = d.due
   WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
      OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_receivable_due') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, due date, stored_amount numeric, actual_amount numeric, stored_items integer,
+         actual_items integer)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_receivable_due() IS
@@ -4193,6 +4257,12 @@ AS $$
   FULL JOIN pgcredit._actual_order_horizon() a ON a.customer = d.customer AND a.counts_from = d.counts_from
   WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
      OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_order_horizon') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, counts_from date, stored_amount numeric, actual_amount numeric,
+         stored_items integer, actual_items integer)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_order_horizon() IS
@@ -4821,6 +4891,12 @@ AS $$
   WHERE (e.cover_from IS NULL OR e.cover_from <= current_date)
     AND (e.cover_until IS NULL OR e.cover_until >= current_date)
     AND (e.cover_counted, e.cover_from, e.cover_until) IS DISTINCT FROM (w.counted, w.valid_from, w.valid_until)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_cover') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, stored_cover numeric, actual_cover numeric, stored_from date, actual_from date,
+         stored_until date, actual_until date)
   ORDER BY 1
 $$;
 COMMENT ON FUNCTION pgcredit.verify_cover() IS
@@ -5439,7 +5515,8 @@ BEGIN
     FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
     JOIN pgcredit.attachment a ON a.relid = i.relid
     JOIN pgcredit.exposure_category k ON k.name = a.category
-    WHERE i.counts AND NOT k.built_in
+    -- (a distributed table's rows are kept on the workers: doc/citus.md)
+    WHERE i.counts AND NOT k.built_in AND i.relid <> ALL (CAST((SELECT pgcredit._citus_shells()) AS oid[]))
     GROUP BY i.customer, a.category;
 END
 $$;
@@ -5457,6 +5534,11 @@ AS $$
   FROM pgcredit.category_exposure c
   FULL JOIN pgcredit._actual_category_exposure() a ON a.customer = c.customer AND a.category = c.category
   WHERE coalesce(c.amount, 0) <> coalesce(a.amount, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_category_exposure') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, category text, stored_amount numeric, actual_amount numeric)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_category_exposure() IS
@@ -6029,6 +6111,12 @@ SET jit = off
 SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  -- the exposure rows as they stand now: the workers' on the coordinator
+  -- of a Citus cluster with distributed tables attached (doc/citus.md)
+  now_rows text := CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+                        THEN '(SELECT * FROM pgcredit._exposure_state_at(current_date, $2))'
+                        ELSE 'pgcredit.exposure' END;
 BEGIN
   -- planned at each call with its values, so that one customer's row
   -- is read through the indexes and every customer's with scans
@@ -6061,7 +6149,7 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
                   l.credit_limit, coalesce(l.tolerance_pct, 0), coalesce(l.status, ''ok''),
                   l.temporary_limit, l.temporary_from, l.temporary_until, l.cover_counted, l.cover_from,
                   l.cover_until
-           FROM s LEFT JOIN pgcredit.exposure l USING (customer)
+           FROM s LEFT JOIN ' || now_rows || ' l USING (customer)
            -- (one customer: its exposure row through the index)
            WHERE $1 < current_date AND ($2 IS NULL OR s.customer = $2)
              AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),
@@ -6162,6 +6250,11 @@ AS $$
     ('currency', a.currency, e.currency, a.currency IS NOT DISTINCT FROM e.currency))
     AS f(field, on_account, on_exposure, same)
   WHERE NOT f.same
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_account_copy') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, field text, on_account text, on_exposure text)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_account_copy() IS
@@ -8871,10 +8964,18 @@ REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) FROM
 
 CREATE VIEW pgcredit.receivables_by_dispute AS
   WITH today AS (SELECT pgcredit._horizon_today() AS day),
+  -- (the workers' on the coordinator of a Citus cluster with distributed
+  -- tables attached, doc/citus.md; chosen once a query)
   clean AS (
     SELECT r.customer, sum(r.items)::int AS items, sum(r.amount) AS amount,
            coalesce(sum(r.amount) FILTER (WHERE r.due < t.day), 0) AS past_due
-    FROM pgcredit.receivable_due r CROSS JOIN today t GROUP BY r.customer),
+    FROM pgcredit.receivable_due r CROSS JOIN today t
+    WHERE cardinality(pgcredit._citus_shells()) = 0
+    GROUP BY r.customer
+    UNION ALL
+    SELECT w.customer, w.items, w.amount, w.past_due
+    FROM today t CROSS JOIN LATERAL pgcredit._citus_receivable_due(t.day) w
+    WHERE cardinality(pgcredit._citus_shells()) > 0),
   disputed AS (
     SELECT x.customer, sum(x.items)::int AS items, sum(x.amount) AS amount,
            coalesce(sum(x.amount) FILTER (WHERE x.due < t.day), 0) AS past_due
@@ -12654,14 +12755,25 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'invalid policy change "%"', op USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- the guard judges by the account's copy on the exposure row, which the
-  -- account functions make on the coordinator: made here the same way
+  -- the guard judges by the copies of the account and of the cover on
+  -- the exposure row, which the account and cover functions make on the
+  -- coordinator: made here the same way, for the customers changed (for
+  -- every customer with cover when the policy of cover changed)
   IF tbl = 'account' THEN
     PERFORM pgcredit._lock_exposure(c)
     FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
           UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
           UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
     WHERE c IS NOT NULL ORDER BY c;
+  ELSIF tbl = 'cover' THEN
+    PERFORM pgcredit._cover_copy(c)
+    FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
+          UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
+          UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
+    WHERE c IS NOT NULL ORDER BY c;
+  ELSIF tbl = 'cover_policy' THEN
+    PERFORM pgcredit._cover_copy(c)
+    FROM (SELECT DISTINCT v.customer AS c FROM pgcredit.cover v) k ORDER BY c;
   END IF;
 END
 $$;

@@ -203,6 +203,8 @@ INSERT INTO decided_function VALUES
   -- the workers' exposure, for the risk views on a coordinator, as their reader
   ('pgcredit._citus_exposure_at(date,text)', 'reader'),
   ('pgcredit._citus_category_exposure()', 'reader'),
+  ('pgcredit._citus_receivable_due(date)', 'reader'),
+  ('pgcredit._citus_verify(text)', 'reader'),
   ('pgcredit._exposure_now(text)', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),

@@ -111,6 +111,11 @@ AS $$
     ('currency', a.currency, e.currency, a.currency IS NOT DISTINCT FROM e.currency))
     AS f(field, on_account, on_exposure, same)
   WHERE NOT f.same
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_account_copy') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, field text, on_account text, on_exposure text)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_account_copy() IS

@@ -318,7 +318,8 @@ BEGIN
     FROM pgcredit._attached_items(NULL, NULL, NULL, lock_tables) i
     JOIN pgcredit.attachment a ON a.relid = i.relid
     JOIN pgcredit.exposure_category k ON k.name = a.category
-    WHERE i.counts AND NOT k.built_in
+    -- (a distributed table's rows are kept on the workers: doc/citus.md)
+    WHERE i.counts AND NOT k.built_in AND i.relid <> ALL (CAST((SELECT pgcredit._citus_shells()) AS oid[]))
     GROUP BY i.customer, a.category;
 END
 $$;
@@ -336,6 +337,11 @@ AS $$
   FROM pgcredit.category_exposure c
   FULL JOIN pgcredit._actual_category_exposure() a ON a.customer = c.customer AND a.category = c.category
   WHERE coalesce(c.amount, 0) <> coalesce(a.amount, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_category_exposure') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, category text, stored_amount numeric, actual_amount numeric)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_category_exposure() IS

@@ -190,14 +190,25 @@ BEGIN
   ELSE
     RAISE EXCEPTION 'invalid policy change "%"', op USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- the guard judges by the account's copy on the exposure row, which the
-  -- account functions make on the coordinator: made here the same way
+  -- the guard judges by the copies of the account and of the cover on
+  -- the exposure row, which the account and cover functions make on the
+  -- coordinator: made here the same way, for the customers changed (for
+  -- every customer with cover when the policy of cover changed)
   IF tbl = 'account' THEN
     PERFORM pgcredit._lock_exposure(c)
     FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
           UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
           UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
     WHERE c IS NOT NULL ORDER BY c;
+  ELSIF tbl = 'cover' THEN
+    PERFORM pgcredit._cover_copy(c)
+    FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
+          UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
+          UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
+    WHERE c IS NOT NULL ORDER BY c;
+  ELSIF tbl = 'cover_policy' THEN
+    PERFORM pgcredit._cover_copy(c)
+    FROM (SELECT DISTINCT v.customer AS c FROM pgcredit.cover v) k ORDER BY c;
   END IF;
 END
 $$;

@@ -239,6 +239,32 @@ COMMENT ON FUNCTION pgcredit._citus_ask(text, text) IS
   'on the coordinator of a Citus cluster: ask the worker holding a customer''s shards a question about it, through a query Citus routes there; NULL for a key no customer column can hold';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_ask(text, text) FROM PUBLIC;
 
+-- What one of pgcredit's checks finds on each worker, for the check of
+-- the same name on the coordinator: its rows as JSON objects.  Only those
+-- checks; executable by the readers who may run them.
+CREATE FUNCTION pgcredit._citus_verify(check_name text)
+RETURNS SETOF jsonb LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF check_name IS NULL OR check_name NOT IN ('verify_receivable_due', 'verify_order_horizon',
+                                              'verify_category_exposure', 'verify_account_copy', 'verify_cover') THEN
+    RAISE EXCEPTION 'unknown check "%"', check_name USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT v FROM pgcredit._citus_on_workers(format(
+             'SELECT COALESCE(pg_catalog.jsonb_agg(v), ''[]'') FROM pgcredit.%I() v', check_name)) w
+    CROSS JOIN LATERAL jsonb_array_elements(w.result::jsonb) v;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_verify(text) IS
+  'on the coordinator of a Citus cluster: the rows one of pgcredit''s checks (verify_receivable_due, verify_order_horizon, verify_category_exposure, verify_account_copy, verify_cover) finds on each worker; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_verify(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_verify(text) TO pgcredit_reader;
+
 -- What the guards on the workers keep, for the risk views of the
 -- coordinator (doc/citus.md).  Readers call them through those views:
 -- they run as pgcredit's owner, ask every worker a fixed question and
@@ -312,3 +338,35 @@ COMMENT ON FUNCTION pgcredit._citus_category_exposure() IS
   'on the coordinator of a Citus cluster: each customer''s exposure in the company''s categories as the workers keep it now; no rows elsewhere';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_category_exposure() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._citus_category_exposure() TO pgcredit_reader;
+
+-- Each customer's open receivables with a due date as the workers' guards
+-- keep them (receivable_due), summed there: items, amount, and what is
+-- due before a day
+CREATE FUNCTION pgcredit._citus_receivable_due(day date)
+RETURNS TABLE (customer text, items integer, amount numeric, past_due numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF day IS NULL OR NOT isfinite(day) THEN
+    RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT r.customer, sum(r.items)::integer, sum(r.amount), sum(r.past_due)
+    FROM pgcredit._citus_on_workers(format(
+           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+           'SELECT d.customer, pg_catalog.sum(d.items) AS items, pg_catalog.sum(d.amount) AS amount,'
+           ' COALESCE(pg_catalog.sum(d.amount) FILTER (WHERE d.due OPERATOR(pg_catalog.<) %L::date), 0) AS past_due'
+           ' FROM pgcredit.receivable_due d GROUP BY d.customer) s', day)) w
+    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
+      AS r(customer text, items integer, amount numeric, past_due numeric)
+    GROUP BY r.customer;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_receivable_due(date) IS
+  'on the coordinator of a Citus cluster: each customer''s open receivables with a due date as the workers keep them (items, amount, the amount due before the day); no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_receivable_due(date) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_receivable_due(date) TO pgcredit_reader;

@@ -557,10 +557,18 @@ REVOKE EXECUTE ON FUNCTION pgcredit._receivable_items_disputed_sql(boolean) FROM
 
 CREATE VIEW pgcredit.receivables_by_dispute AS
   WITH today AS (SELECT pgcredit._horizon_today() AS day),
+  -- (the workers' on the coordinator of a Citus cluster with distributed
+  -- tables attached, doc/citus.md; chosen once a query)
   clean AS (
     SELECT r.customer, sum(r.items)::int AS items, sum(r.amount) AS amount,
            coalesce(sum(r.amount) FILTER (WHERE r.due < t.day), 0) AS past_due
-    FROM pgcredit.receivable_due r CROSS JOIN today t GROUP BY r.customer),
+    FROM pgcredit.receivable_due r CROSS JOIN today t
+    WHERE cardinality(pgcredit._citus_shells()) = 0
+    GROUP BY r.customer
+    UNION ALL
+    SELECT w.customer, w.items, w.amount, w.past_due
+    FROM today t CROSS JOIN LATERAL pgcredit._citus_receivable_due(t.day) w
+    WHERE cardinality(pgcredit._citus_shells()) > 0),
   disputed AS (
     SELECT x.customer, sum(x.items)::int AS items, sum(x.amount) AS amount,
            coalesce(sum(x.amount) FILTER (WHERE x.due < t.day), 0) AS past_due

@@ -504,6 +504,12 @@ AS $$
   WHERE (e.cover_from IS NULL OR e.cover_from <= current_date)
     AND (e.cover_until IS NULL OR e.cover_until >= current_date)
     AND (e.cover_counted, e.cover_from, e.cover_until) IS DISTINCT FROM (w.counted, w.valid_from, w.valid_until)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_cover') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, stored_cover numeric, actual_cover numeric, stored_from date, actual_from date,
+         stored_until date, actual_until date)
   ORDER BY 1
 $$;
 COMMENT ON FUNCTION pgcredit.verify_cover() IS

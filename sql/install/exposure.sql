@@ -206,6 +206,12 @@ AS $$
   FULL JOIN pgcredit._actual_receivable_due() a ON a.customer = d.customer AND a.due = d.due
   WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
      OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_receivable_due') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, due date, stored_amount numeric, actual_amount numeric, stored_items integer,
+         actual_items integer)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_receivable_due() IS
@@ -227,6 +233,12 @@ AS $$
   FULL JOIN pgcredit._actual_order_horizon() a ON a.customer = d.customer AND a.counts_from = d.counts_from
   WHERE coalesce(d.amount, 0) <> coalesce(a.amount, 0)
      OR coalesce(d.items, 0) <> coalesce(a.items, 0)
+  -- on the coordinator of a Citus cluster, the workers' too
+  UNION ALL
+  SELECT r.* FROM pgcredit._citus_verify('verify_order_horizon') j
+  CROSS JOIN LATERAL jsonb_to_record(j)
+    AS r(customer text, counts_from date, stored_amount numeric, actual_amount numeric,
+         stored_items integer, actual_items integer)
   ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION pgcredit.verify_order_horizon() IS

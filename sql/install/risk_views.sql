@@ -17,6 +17,12 @@ SET jit = off
 SET enable_mergejoin = off
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+DECLARE
+  -- the exposure rows as they stand now: the workers' on the coordinator
+  -- of a Citus cluster with distributed tables attached (doc/citus.md)
+  now_rows text := CASE WHEN cardinality(pgcredit._citus_shells()) > 0
+                        THEN '(SELECT * FROM pgcredit._exposure_state_at(current_date, $2))'
+                        ELSE 'pgcredit.exposure' END;
 BEGIN
   -- planned at each call with its values, so that one customer's row
   -- is read through the indexes and every customer's with scans
@@ -49,7 +55,7 @@ WITH s AS (SELECT * FROM pgcredit.receivable_stats($1, $2)),
                   l.credit_limit, coalesce(l.tolerance_pct, 0), coalesce(l.status, ''ok''),
                   l.temporary_limit, l.temporary_from, l.temporary_until, l.cover_counted, l.cover_from,
                   l.cover_until
-           FROM s LEFT JOIN pgcredit.exposure l USING (customer)
+           FROM s LEFT JOIN ' || now_rows || ' l USING (customer)
            -- (one customer: its exposure row through the index)
            WHERE $1 < current_date AND ($2 IS NULL OR s.customer = $2)
              AND NOT EXISTS (SELECT FROM h0 WHERE h0.customer = s.customer)),

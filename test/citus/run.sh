@@ -10,8 +10,10 @@
 # other suites; the SQL files of test/citus/sql run
 # through pg_regress against the coordinator, their output compared with
 # test/citus/expected; then test/citus/race.sh races orders for the same
-# customers from many coordinator sessions.  The last line counts them as
-# make test does.
+# customers from many coordinator sessions, and test/citus/same.sh
+# compares every view and reader's function on the coordinator with one
+# node's over the same ledger.  The last line counts them as make test
+# does.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/common.sh
@@ -43,5 +45,15 @@ else
 	echo "race.sh ... FAILED"
 fi
 sed 's/^/  /' "$out/race.log"
+# the reads on the coordinator against one node's, over the same ledger
+if as_pg env PGHOST="$top" PGPORT="$port" PATH="$bindir:$PATH" bash test/citus/same.sh >"$out/same.log" 2>&1; then
+	passed=$((passed + 1))
+	echo "same.sh ... ok ($(tail -1 "$out/same.log"))"
+else
+	failed=$((failed + 1))
+	status=1
+	echo "same.sh ... FAILED"
+	grep -v '^ok' "$out/same.log" | sed 's/^/  /'
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ]

@@ -166,6 +166,15 @@ SELECT customer, exposure, insured_limit, insured_exposure, uninsured_exposure F
 WHERE customer = 'ACME';
 SELECT kind, covers, amount, insured_exposure FROM pgcredit.cover_book;
 SELECT count(*) FROM pgcredit.end_cover((SELECT max(id) FROM pgcredit.cover), 'test: done');
+-- a cover reaches the guard on the worker: BOLT (29 of 30) may order 10
+-- with a deposit of 20, and not without it
+SELECT kind, amount FROM pgcredit.add_cover('BOLT', 'deposit', 'cash', 20, 'test: deposit');
+SELECT pg_temp.try($$INSERT INTO cg_order VALUES (22, 'BOLT', 10)$$);
+SELECT * FROM pgcredit.verify_cover();
+DELETE FROM cg_order WHERE id = 22;
+SELECT count(*) FROM pgcredit.end_cover((SELECT max(id) FROM pgcredit.cover), 'test: done');
+SELECT pg_temp.try($$INSERT INTO cg_order VALUES (22, 'BOLT', 10)$$);
+SELECT * FROM pgcredit.verify_cover();
 -- a past day's exposure on the coordinator: from the workers' history
 -- (dated back a day here, on every node, as if the orders were old)
 SELECT nodeid, success FROM run_command_on_all_nodes($$UPDATE pgcredit.exposure_history SET changed_at = changed_at - interval '1 day'$$) ORDER BY nodeid;
