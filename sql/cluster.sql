@@ -71,6 +71,53 @@ SELECT customer, credit_limit FROM pgcredit.account WHERE customer IN ('CL1', 'C
 SELECT e.customer, e.has_account, e.credit_limit FROM pgcredit.exposure e WHERE customer IN ('CL1', 'CL2') ORDER BY 1;
 SELECT count(*) AS mismatched_copies FROM pgcredit.verify_account_copy();
 
+-- a cover applied by the feed is copied onto the customer's exposure
+-- row, as add_cover() copies it (the guard judges by the copy)
+SELECT pgcredit._policy_apply_row('cover', 'I', NULL, jsonb_build_object(
+  'id', 9999, 'customer', 'CL2', 'kind', 'deposit', 'issuer', 'cash', 'amount', 40, 'share_pct', 100,
+  'deductible', 0, 'valid_from', current_date, 'decision', 'granted', 'decided_on', current_date,
+  'created_at', now(), 'created_by', current_user, 'updated_at', now(), 'updated_by', current_user));
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+UPDATE pgcredit.exposure SET cover_counted = NULL, cover_from = NULL, cover_until = NULL WHERE customer = 'CL2';
+SELECT customer, stored_cover, actual_cover FROM pgcredit.verify_cover();
+SELECT pgcredit._policy_apply_row('cover', 'U', to_jsonb(c), to_jsonb(c)) FROM pgcredit.cover c WHERE c.customer = 'CL2';
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+SELECT count(*) AS mismatched_cover FROM pgcredit.verify_cover();
+-- a change of the cover policy: copied again for every customer with cover
+SELECT pgcredit._policy_apply_row('cover_policy', 'I', NULL, to_jsonb(p) || '{"counted_pct": 50}')
+FROM pgcredit.cover_policy_in_force p WHERE p.kind = 'deposit';
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+UPDATE pgcredit.exposure SET cover_counted = 0 WHERE customer = 'CL2';
+SELECT pgcredit._policy_apply_row('cover_policy', 'U', to_jsonb(p), to_jsonb(p)) FROM pgcredit.cover_policy p WHERE p.kind = 'deposit';
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+SELECT pgcredit._policy_apply_row('cover_policy', 'D', to_jsonb(p), NULL) FROM pgcredit.cover_policy p WHERE p.kind = 'deposit';
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+SELECT pgcredit._policy_apply_row('cover', 'D', to_jsonb(c), NULL) FROM pgcredit.cover c WHERE c.customer = 'CL2';
+SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
+
+-- the readers' questions to the workers: nothing to ask without Citus;
+-- the checks asked of the workers are a fixed few; the questions about
+-- one customer are pgcredit's own
+SELECT count(*) FROM pgcredit._citus_exposure_at(current_date, NULL);
+SELECT count(*) FROM pgcredit._citus_exposure_at(current_date, 'CL1');
+SELECT count(*) FROM pgcredit._citus_category_exposure();
+SELECT count(*) FROM pgcredit._citus_receivable_due(current_date);
+SELECT count(*) FROM pgcredit._citus_verify('verify_cover');
+SELECT count(*) FROM pgcredit._citus_verify('verify_exposure; DROP TABLE pgcredit.account');
+SELECT count(*) FROM pgcredit._citus_exposure_at('infinity', NULL);
+SELECT pgcredit._exposure_now('CL1');
+SET ROLE regress_cl_nobody;
+SELECT count(*) FROM pgcredit._citus_exposure_at(current_date, NULL);
+SELECT count(*) FROM pgcredit._citus_verify('verify_cover');
+SELECT pgcredit._exposure_now('CL1');
+RESET ROLE;
+SET ROLE regress_cl_admin;
+SELECT pgcredit._citus_ask('CL1', 'SELECT 1');
+SELECT pgcredit._citus_shard_of('CL1', NULL);
+SELECT * FROM pgcredit._citus_check_order('CL1', 1, NULL, 0, NULL, NULL, NULL);
+SELECT * FROM pgcredit._citus_revalue_here('test');
+RESET ROLE;
+
 -- leave nothing for the files after this one
 SELECT pgcredit._policy_apply_row('account', 'D', '{"customer": "CL2"}', NULL);
 DELETE FROM pgcredit.exposure WHERE customer IN ('CL1', 'CL2');

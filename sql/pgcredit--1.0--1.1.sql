@@ -321,6 +321,30 @@ COMMENT ON FUNCTION pgcredit._citus_exposure_at(date, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) TO pgcredit_reader;
 
+-- One customer's exposure row as the last transaction committed by a time
+-- left it, from the history of the worker holding its shards (for
+-- exposure_at()); NULL when none is recorded.  The time travels in UTC.
+CREATE FUNCTION pgcredit._citus_history_row(for_customer text, at_time timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF for_customer IS NULL OR at_time IS NULL OR NOT isfinite(at_time) THEN
+    RAISE EXCEPTION 'customer and a finite time are needed' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN NULL;
+  END IF;
+  RETURN nullif(pgcredit._citus_ask(for_customer, format(
+    'SELECT pg_catalog.to_jsonb(pgcredit._exposure_history_row(%L::text, %L::timestamptz))',
+    for_customer, to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'))) -> 'answer', 'null');
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_history_row(text, timestamptz) IS
+  'on the coordinator of a Citus cluster: a customer''s exposure row as the last transaction committed by a time left it, from the history of its worker (NULL: none recorded, or not such a coordinator)';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_history_row(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_history_row(text, timestamptz) TO pgcredit_reader;
+
 -- Each customer's exposure in the company's categories, as the workers'
 -- guards keep it now
 CREATE FUNCTION pgcredit._citus_category_exposure()
@@ -10487,6 +10511,40 @@ REVOKE EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) FROM PUBLIC;
 -- customer_risk_at() calls it as its reader
 GRANT EXECUTE ON FUNCTION pgcredit._exposure_state_at(date, text) TO pgcredit_reader;
 
+-- The customer's exposure row as a transaction committed it, the last
+-- committed by a time: the latest change by then, and the changes of the
+-- same transaction after it (they follow one another, under the
+-- exposure row's lock; a held order, added and taken out again, never
+-- was the exposure).  NULL: nothing recorded for the customer by then.
+CREATE FUNCTION pgcredit._exposure_history_row(for_customer text, at_time timestamptz)
+RETURNS pgcredit.exposure_history LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+DECLARE
+  h pgcredit.exposure_history;
+  n pgcredit.exposure_history;
+BEGIN
+  SELECT * INTO h FROM pgcredit.exposure_history x
+  WHERE x.customer = for_customer AND x.changed_at <= at_time
+  ORDER BY x.changed_at DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  FOR n IN SELECT * FROM pgcredit.exposure_history x
+           WHERE x.customer = for_customer AND x.changed_at > h.changed_at
+           ORDER BY x.changed_at LOOP
+    EXIT WHEN n.xact_id <> h.xact_id;
+    h := n;
+  END LOOP;
+  RETURN h;
+END
+$$;
+COMMENT ON FUNCTION pgcredit._exposure_history_row(text, timestamptz) IS
+  'the customer''s exposure row as the last transaction committed by a time left it, from exposure_history (NULL: nothing recorded by then)';
+REVOKE EXECUTE ON FUNCTION pgcredit._exposure_history_row(text, timestamptz) FROM PUBLIC;
+-- exposure_at() calls it as its reader
+GRANT EXECUTE ON FUNCTION pgcredit._exposure_history_row(text, timestamptz) TO pgcredit_reader;
+
 -- What the guard judged a customer by at a time
 CREATE FUNCTION pgcredit.exposure_at(for_customer text, at_time timestamptz)
 RETURNS TABLE (customer text, at timestamptz, changed_at timestamptz, receivables numeric,
@@ -10499,7 +10557,6 @@ AS $$
 DECLARE
   key text := for_customer;
   h pgcredit.exposure_history;
-  n pgcredit.exposure_history;
   day date;
 BEGIN
   IF key IS NULL OR at_time IS NULL THEN
@@ -10508,21 +10565,18 @@ BEGIN
   IF NOT isfinite(at_time) THEN
     RAISE EXCEPTION 'time must be finite' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  SELECT * INTO h FROM pgcredit.exposure_history x
-  WHERE x.customer = key AND x.changed_at <= at_time
-  ORDER BY x.changed_at DESC LIMIT 1;
-  IF NOT FOUND THEN
+  -- what the last transaction by then committed: from the history of the
+  -- worker holding the customer on the coordinator of a Citus cluster
+  -- with distributed tables attached (doc/citus.md), what the guard there
+  -- judged by
+  IF cardinality(pgcredit._citus_shells()) > 0 THEN
+    h := jsonb_populate_record(NULL::pgcredit.exposure_history, pgcredit._citus_history_row(key, at_time));
+  ELSE
+    h := pgcredit._exposure_history_row(key, at_time);
+  END IF;
+  IF h.customer IS NULL THEN
     RETURN;       -- nothing recorded for the customer by then
   END IF;
-  -- what that transaction committed: its last change of the customer
-  -- (its changes follow one another, under the exposure row's lock; a
-  -- held order, added and taken out again, never was the exposure)
-  FOR n IN SELECT * FROM pgcredit.exposure_history x
-           WHERE x.customer = key AND x.changed_at > h.changed_at
-           ORDER BY x.changed_at LOOP
-    EXIT WHEN n.xact_id <> h.xact_id;
-    h := n;
-  END LOOP;
   -- the day of the time, in the session's time zone, as the guard's today
   day := at_time::date;
   customer := key;

@@ -205,6 +205,8 @@ INSERT INTO decided_function VALUES
   ('pgcredit._citus_category_exposure()', 'reader'),
   ('pgcredit._citus_receivable_due(date)', 'reader'),
   ('pgcredit._citus_verify(text)', 'reader'),
+  ('pgcredit._citus_history_row(text,timestamp with time zone)', 'reader'),
+  ('pgcredit._exposure_history_row(text,timestamp with time zone)', 'reader'),
   ('pgcredit._exposure_now(text)', 'reader'),
   ('pgcredit._combine(numeric,numeric,numeric,numeric,numeric,numeric,numeric,numeric)', 'reader'),
   ('pgcredit.combined_score(numeric,numeric,numeric,numeric)', 'reader'),

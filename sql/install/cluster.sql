@@ -313,6 +313,30 @@ COMMENT ON FUNCTION pgcredit._citus_exposure_at(date, text) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._citus_exposure_at(date, text) TO pgcredit_reader;
 
+-- One customer's exposure row as the last transaction committed by a time
+-- left it, from the history of the worker holding its shards (for
+-- exposure_at()); NULL when none is recorded.  The time travels in UTC.
+CREATE FUNCTION pgcredit._citus_history_row(for_customer text, at_time timestamptz)
+RETURNS jsonb LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+BEGIN
+  IF for_customer IS NULL OR at_time IS NULL OR NOT isfinite(at_time) THEN
+    RAISE EXCEPTION 'customer and a finite time are needed' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
+    RETURN NULL;
+  END IF;
+  RETURN nullif(pgcredit._citus_ask(for_customer, format(
+    'SELECT pg_catalog.to_jsonb(pgcredit._exposure_history_row(%L::text, %L::timestamptz))',
+    for_customer, to_char(at_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00"'))) -> 'answer', 'null');
+END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_history_row(text, timestamptz) IS
+  'on the coordinator of a Citus cluster: a customer''s exposure row as the last transaction committed by a time left it, from the history of its worker (NULL: none recorded, or not such a coordinator)';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_history_row(text, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgcredit._citus_history_row(text, timestamptz) TO pgcredit_reader;
+
 -- Each customer's exposure in the company's categories, as the workers'
 -- guards keep it now
 CREATE FUNCTION pgcredit._citus_category_exposure()
