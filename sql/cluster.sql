@@ -95,6 +95,20 @@ SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
 SELECT pgcredit._policy_apply_row('cover', 'D', to_jsonb(c), NULL) FROM pgcredit.cover c WHERE c.customer = 'CL2';
 SELECT customer, cover_counted FROM pgcredit.exposure WHERE customer = 'CL2';
 
+-- the exposure history turned on again through the feed starts from
+-- every customer's exposure as it stands, as set_exposure_history() does
+SELECT count(*) AS settings_rows FROM pgcredit.settings \gset
+INSERT INTO pgcredit.settings DEFAULT VALUES ON CONFLICT DO NOTHING;
+SELECT count(*) AS history_rows FROM pgcredit.exposure_history WHERE customer = 'CL2' \gset
+SELECT pgcredit._policy_apply_row('settings', 'U', to_jsonb(s), to_jsonb(s) || '{"exposure_history": false}')
+FROM pgcredit.settings s;
+SELECT pgcredit._policy_apply_row('settings', 'U', to_jsonb(s), to_jsonb(s) || '{"exposure_history": true}')
+FROM pgcredit.settings s;
+SELECT count(*) - :history_rows AS seeded FROM pgcredit.exposure_history WHERE customer = 'CL2';
+SELECT pgcredit._policy_apply_row('settings', 'U', to_jsonb(s), to_jsonb(s)) FROM pgcredit.settings s;
+SELECT count(*) - :history_rows AS seeded_once FROM pgcredit.exposure_history WHERE customer = 'CL2';
+DELETE FROM pgcredit.settings WHERE :settings_rows = 0;
+
 -- the readers' questions to the workers: nothing to ask without Citus;
 -- the checks asked of the workers are a fixed few; the questions about
 -- one customer are pgcredit's own

@@ -12770,9 +12770,13 @@ DECLARE
   n bigint;
   r jsonb;
   gone jsonb := '[]';
+  history_before boolean;
 BEGIN
   IF tbl IS NULL OR NOT tbl = ANY (pgcredit._policy_tables()) THEN
     RAISE EXCEPTION '"%" is not a policy table of pgcredit', tbl USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF tbl = 'settings' THEN
+    SELECT s.exposure_history INTO history_before FROM pgcredit.settings s;
   END IF;
   rel := format('pgcredit.%I', tbl)::regclass;
   keys := pgcredit._policy_key(rel);
@@ -12828,6 +12832,13 @@ BEGIN
   ELSIF tbl = 'cover_policy' THEN
     PERFORM pgcredit._cover_copy(c)
     FROM (SELECT DISTINCT v.customer AS c FROM pgcredit.cover v) k ORDER BY c;
+  ELSIF tbl = 'settings' THEN
+    -- the exposure history turned on again goes on from every customer's
+    -- exposure as it stands, as set_exposure_history() makes it here
+    IF NOT coalesce(history_before, true)
+       AND coalesce((SELECT s.exposure_history FROM pgcredit.settings s), true) THEN
+      PERFORM pgcredit._exposure_history_seed();
+    END IF;
   END IF;
 END
 $$;
