@@ -155,10 +155,12 @@ COMMENT ON FUNCTION pgcredit._citus_on_workers(text) IS
   'run one of pgcredit''s statements on every worker, as the owner of citus';
 REVOKE EXECUTE ON FUNCTION pgcredit._citus_on_workers(text) FROM PUBLIC;
 
--- The workers' own verification, for verify_exposure() on the coordinator
-CREATE FUNCTION pgcredit._citus_verify_exposure()
-RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
-               stored_orders numeric, actual_orders numeric)
+-- The rows of one query of pgcredit's on every worker, each as a JSON
+-- object with the worker it came from; no rows but on the coordinator of
+-- a cluster with distributed tables attached (the readers' questions to
+-- the workers all go through here)
+CREATE FUNCTION pgcredit._citus_rows(query text)
+RETURNS TABLE (node text, port integer, r jsonb)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
@@ -167,11 +169,26 @@ BEGIN
     RETURN;
   END IF;
   RETURN QUERY
-    SELECT r.customer, r.stored_receivables, r.actual_receivables, r.stored_orders, r.actual_orders
-    FROM pgcredit._citus_on_workers('SELECT coalesce(jsonb_agg(v), ''[]'') FROM pgcredit.verify_exposure() v') w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-      AS r(customer text, stored_receivables numeric, actual_receivables numeric, stored_orders numeric, actual_orders numeric);
+    SELECT w.node, w.port, x.r
+    FROM pgcredit._citus_on_workers('SELECT COALESCE(pg_catalog.jsonb_agg(q), ''[]'') FROM (' || query || ') q') w
+    CROSS JOIN LATERAL jsonb_array_elements(w.result::jsonb) x(r);
 END
+$$;
+COMMENT ON FUNCTION pgcredit._citus_rows(text) IS
+  'on the coordinator of a Citus cluster with distributed tables attached: the rows of one of pgcredit''s queries on every worker, as JSON objects with their worker; no rows elsewhere';
+REVOKE EXECUTE ON FUNCTION pgcredit._citus_rows(text) FROM PUBLIC;
+
+-- The workers' own verification, for verify_exposure() on the coordinator
+CREATE FUNCTION pgcredit._citus_verify_exposure()
+RETURNS TABLE (customer text, stored_receivables numeric, actual_receivables numeric,
+               stored_orders numeric, actual_orders numeric)
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pgcredit, pg_temp
+AS $$
+  SELECT x.* FROM pgcredit._citus_rows('SELECT * FROM pgcredit.verify_exposure()') w
+  CROSS JOIN LATERAL jsonb_to_record(w.r)
+    AS x(customer text, stored_receivables numeric, actual_receivables numeric, stored_orders numeric,
+         actual_orders numeric)
 $$;
 COMMENT ON FUNCTION pgcredit._citus_verify_exposure() IS
   'on the coordinator of a Citus cluster with distributed tables attached: what verify_exposure() finds on each worker';
@@ -259,13 +276,7 @@ BEGIN
                                               'verify_category_exposure', 'verify_account_copy', 'verify_cover') THEN
     RAISE EXCEPTION 'unknown check "%"', check_name USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
-    RETURN;
-  END IF;
-  RETURN QUERY
-    SELECT v FROM pgcredit._citus_on_workers(format(
-             'SELECT COALESCE(pg_catalog.jsonb_agg(v), ''[]'') FROM pgcredit.%I() v', check_name)) w
-    CROSS JOIN LATERAL jsonb_array_elements(w.result::jsonb) v;
+  RETURN QUERY SELECT w.r FROM pgcredit._citus_rows(format('SELECT * FROM pgcredit.%I()', check_name)) w;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_verify(text) IS
@@ -306,14 +317,13 @@ BEGIN
     RETURN;
   END IF;
   RETURN QUERY
-    SELECT r.customer, sum(r.receivables), sum(r.open_orders)
-    FROM pgcredit._citus_on_workers(format(
-           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
-           'SELECT x.customer, x.receivables, x.open_orders FROM pgcredit._exposure_state_at(%L::date, %L::text) x'
-           ' WHERE x.receivables OPERATOR(pg_catalog.<>) 0 OR x.open_orders OPERATOR(pg_catalog.<>) 0) s',
+    SELECT x.customer, sum(x.receivables), sum(x.open_orders)
+    FROM pgcredit._citus_rows(format(
+           'SELECT s.customer, s.receivables, s.open_orders FROM pgcredit._exposure_state_at(%L::date, %L::text) s'
+           ' WHERE s.receivables OPERATOR(pg_catalog.<>) 0 OR s.open_orders OPERATOR(pg_catalog.<>) 0',
            day, for_customer)) w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, receivables numeric, open_orders numeric)
-    GROUP BY r.customer;
+    CROSS JOIN LATERAL jsonb_to_record(w.r) AS x(customer text, receivables numeric, open_orders numeric)
+    GROUP BY x.customer;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_exposure_at(date, text) IS
@@ -353,17 +363,12 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
-    RETURN;
-  END IF;
   RETURN QUERY
-    SELECT r.customer, r.category, sum(r.amount)
-    FROM pgcredit._citus_on_workers(
-           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
-           'SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c'
-           ' WHERE c.amount OPERATOR(pg_catalog.<>) 0) s') w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb) AS r(customer text, category text, amount numeric)
-    GROUP BY r.customer, r.category;
+    SELECT x.customer, x.category, sum(x.amount)
+    FROM pgcredit._citus_rows('SELECT c.customer, c.category, c.amount FROM pgcredit.category_exposure c'
+                              ' WHERE c.amount OPERATOR(pg_catalog.<>) 0') w
+    CROSS JOIN LATERAL jsonb_to_record(w.r) AS x(customer text, category text, amount numeric)
+    GROUP BY x.customer, x.category;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_category_exposure() IS
@@ -383,19 +388,14 @@ BEGIN
   IF day IS NULL OR NOT isfinite(day) THEN
     RAISE EXCEPTION 'day must be a finite date' USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
-    RETURN;
-  END IF;
   RETURN QUERY
-    SELECT r.customer, sum(r.items)::integer, sum(r.amount), sum(r.past_due)
-    FROM pgcredit._citus_on_workers(format(
-           'SELECT COALESCE(pg_catalog.jsonb_agg(s), ''[]'') FROM ('
+    SELECT x.customer, sum(x.items)::integer, sum(x.amount), sum(x.past_due)
+    FROM pgcredit._citus_rows(format(
            'SELECT d.customer, pg_catalog.sum(d.items) AS items, pg_catalog.sum(d.amount) AS amount,'
            ' COALESCE(pg_catalog.sum(d.amount) FILTER (WHERE d.due OPERATOR(pg_catalog.<) %L::date), 0) AS past_due'
-           ' FROM pgcredit.receivable_due d GROUP BY d.customer) s', day)) w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-      AS r(customer text, items integer, amount numeric, past_due numeric)
-    GROUP BY r.customer;
+           ' FROM pgcredit.receivable_due d GROUP BY d.customer', day)) w
+    CROSS JOIN LATERAL jsonb_to_record(w.r) AS x(customer text, items integer, amount numeric, past_due numeric)
+    GROUP BY x.customer;
 END
 $$;
 COMMENT ON FUNCTION pgcredit._citus_receivable_due(date) IS
@@ -6083,11 +6083,10 @@ BEGIN
   -- (load rates and revalue in transactions of their own)
   IF cardinality(pgcredit._citus_shells()) > 0 THEN
     RETURN QUERY
-      SELECT r.customer, r.old_exposure, r.new_exposure, r.credit_limit, r.crossed
-      FROM pgcredit._citus_on_workers(format(
-             'SELECT COALESCE(pg_catalog.jsonb_agg(r), ''[]'') FROM pgcredit._citus_revalue_here(%L) r', reason)) w
-      CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-        AS r(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+      SELECT x.customer, x.old_exposure, x.new_exposure, x.credit_limit, x.crossed
+      FROM pgcredit._citus_rows(format('SELECT * FROM pgcredit._citus_revalue_here(%L)', reason)) w
+      CROSS JOIN LATERAL jsonb_to_record(w.r)
+        AS x(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
       ORDER BY 1;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM pgcredit._audit('revalue_exposure', NULL, NULL, jsonb_build_object('crossed', n, 'on', 'workers'), reason);
@@ -13219,17 +13218,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
-    RETURN;
-  END IF;
   RETURN QUERY
-    SELECT r.customer, w.node, w.port, r.receivables, r.open_orders, r.receivables + r.open_orders,
-           r.credit_limit, r.status
-    FROM pgcredit._citus_on_workers(
-           'SELECT COALESCE(pg_catalog.jsonb_agg(e), ''[]'') FROM (SELECT customer, receivables, open_orders,'
-           ' credit_limit, status FROM pgcredit.exposure WHERE receivables <> 0 OR open_orders <> 0) e') w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-      AS r(customer text, receivables numeric, open_orders numeric, credit_limit numeric, status text)
+    SELECT x.customer, w.node, w.port, x.receivables, x.open_orders, x.receivables + x.open_orders,
+           x.credit_limit, x.status
+    FROM pgcredit._citus_rows('SELECT e.customer, e.receivables, e.open_orders, e.credit_limit, e.status'
+                              ' FROM pgcredit.exposure e WHERE e.receivables OPERATOR(pg_catalog.<>) 0'
+                              ' OR e.open_orders OPERATOR(pg_catalog.<>) 0') w
+    CROSS JOIN LATERAL jsonb_to_record(w.r)
+      AS x(customer text, receivables numeric, open_orders numeric, credit_limit numeric, status text)
     ORDER BY 1, 2, 3;
 END
 $$;

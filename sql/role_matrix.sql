@@ -337,6 +337,7 @@ INSERT INTO decided_function VALUES
   ('pgcredit._detach_shard(text)', 'owner'),
   ('pgcredit._drop_guard_triggers(regclass)', 'owner'),
   ('pgcredit._citus_run(text[],integer[],text[],text,text)', 'owner'),
+  ('pgcredit._citus_rows(text)', 'owner'),
   ('pgcredit._citus_shell_triggers(regclass,boolean)', 'owner'),
   ('pgcredit._policy_apply()', 'owner'),
   ('pgcredit._policy_apply_row(name,text,jsonb,jsonb)', 'owner'),

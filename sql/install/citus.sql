@@ -600,17 +600,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
 BEGIN
-  IF NOT pgcredit._citus_coordinator() OR cardinality(pgcredit._citus_shells()) = 0 THEN
-    RETURN;
-  END IF;
   RETURN QUERY
-    SELECT r.customer, w.node, w.port, r.receivables, r.open_orders, r.receivables + r.open_orders,
-           r.credit_limit, r.status
-    FROM pgcredit._citus_on_workers(
-           'SELECT COALESCE(pg_catalog.jsonb_agg(e), ''[]'') FROM (SELECT customer, receivables, open_orders,'
-           ' credit_limit, status FROM pgcredit.exposure WHERE receivables <> 0 OR open_orders <> 0) e') w
-    CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-      AS r(customer text, receivables numeric, open_orders numeric, credit_limit numeric, status text)
+    SELECT x.customer, w.node, w.port, x.receivables, x.open_orders, x.receivables + x.open_orders,
+           x.credit_limit, x.status
+    FROM pgcredit._citus_rows('SELECT e.customer, e.receivables, e.open_orders, e.credit_limit, e.status'
+                              ' FROM pgcredit.exposure e WHERE e.receivables OPERATOR(pg_catalog.<>) 0'
+                              ' OR e.open_orders OPERATOR(pg_catalog.<>) 0') w
+    CROSS JOIN LATERAL jsonb_to_record(w.r)
+      AS x(customer text, receivables numeric, open_orders numeric, credit_limit numeric, status text)
     ORDER BY 1, 2, 3;
 END
 $$;

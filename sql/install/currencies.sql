@@ -378,11 +378,10 @@ BEGIN
   -- (load rates and revalue in transactions of their own)
   IF cardinality(pgcredit._citus_shells()) > 0 THEN
     RETURN QUERY
-      SELECT r.customer, r.old_exposure, r.new_exposure, r.credit_limit, r.crossed
-      FROM pgcredit._citus_on_workers(format(
-             'SELECT COALESCE(pg_catalog.jsonb_agg(r), ''[]'') FROM pgcredit._citus_revalue_here(%L) r', reason)) w
-      CROSS JOIN LATERAL jsonb_to_recordset(w.result::jsonb)
-        AS r(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
+      SELECT x.customer, x.old_exposure, x.new_exposure, x.credit_limit, x.crossed
+      FROM pgcredit._citus_rows(format('SELECT * FROM pgcredit._citus_revalue_here(%L)', reason)) w
+      CROSS JOIN LATERAL jsonb_to_record(w.r)
+        AS x(customer text, old_exposure numeric, new_exposure numeric, credit_limit numeric, crossed text)
       ORDER BY 1;
     GET DIAGNOSTICS n = ROW_COUNT;
     PERFORM pgcredit._audit('revalue_exposure', NULL, NULL, jsonb_build_object('crossed', n, 'on', 'workers'), reason);
