@@ -12770,6 +12770,7 @@ DECLARE
   r jsonb;
   gone jsonb := '[]';
   history_before boolean;
+  changed text[];   -- the customers whose account or cover changed, in key order
 BEGIN
   IF tbl IS NULL OR NOT tbl = ANY (pgcredit._policy_tables()) THEN
     RAISE EXCEPTION '"%" is not a policy table of pgcredit', tbl USING ERRCODE = 'invalid_parameter_value';
@@ -12816,18 +12817,17 @@ BEGIN
   -- the exposure row, which the account and cover functions make on the
   -- coordinator: made here the same way, for the customers changed (for
   -- every customer with cover when the policy of cover changed)
+  IF tbl IN ('account', 'cover') THEN
+    SELECT array_agg(c ORDER BY c) INTO changed
+    FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
+          UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
+          UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
+    WHERE c IS NOT NULL;
+  END IF;
   IF tbl = 'account' THEN
-    PERFORM pgcredit._lock_exposure(c)
-    FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
-          UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
-          UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
-    WHERE c IS NOT NULL ORDER BY c;
+    PERFORM pgcredit._lock_exposure(c) FROM unnest(changed) c;
   ELSIF tbl = 'cover' THEN
-    PERFORM pgcredit._cover_copy(c)
-    FROM (SELECT x ->> 'customer' AS c FROM jsonb_array_elements(gone) x
-          UNION SELECT old_row ->> 'customer' WHERE op IN ('U', 'D')
-          UNION SELECT new_row ->> 'customer' WHERE op IN ('I', 'U')) k
-    WHERE c IS NOT NULL ORDER BY c;
+    PERFORM pgcredit._cover_copy(c) FROM unnest(changed) c;
   ELSIF tbl = 'cover_policy' THEN
     PERFORM pgcredit._cover_copy(c)
     FROM (SELECT DISTINCT v.customer AS c FROM pgcredit.cover v) k ORDER BY c;
