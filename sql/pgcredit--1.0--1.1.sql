@@ -4516,11 +4516,13 @@ GRANT EXECUTE ON FUNCTION pgcredit._cover_value(numeric, numeric, numeric) TO pg
 
 CREATE FUNCTION pgcredit._cover_window(customer text, day date)
 RETURNS TABLE (counted numeric, valid_from date, valid_until date)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+BEGIN
   -- the covers that count, and the days the counted sum changes: each
   -- cover's first day and the day after its last
+  RETURN QUERY
   WITH c AS (
     SELECT c.valid_from AS f, c.valid_until AS u,
            round(pgcredit._cover_value(c.amount, c.share_pct, c.deductible) * p.counted_pct / 100, 2) AS v
@@ -4529,7 +4531,8 @@ AS $$
   b AS (SELECT c.f AS d FROM c UNION SELECT c.u + 1 FROM c WHERE c.u IS NOT NULL)
   SELECT (SELECT pg_catalog.trim_scale(sum(c.v)) FROM c WHERE c.f <= $2 AND (c.u IS NULL OR c.u >= $2)),
          (SELECT max(b.d) FROM b WHERE b.d <= $2),
-         (SELECT min(b.d) - 1 FROM b WHERE b.d > $2)
+         (SELECT min(b.d) - 1 FROM b WHERE b.d > $2);
+END
 $$;
 COMMENT ON FUNCTION pgcredit._cover_window(text, date) IS
   'the cover counted towards a customer''s limit on a day (NULL: none), and the days around it over which that sum stays the same (NULL: unbounded)';
@@ -5426,9 +5429,11 @@ GRANT EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text,
 -- lock, only for a category with sub-limits; check_order() asks it always.
 CREATE FUNCTION pgcredit._category_standing(customer text, category text)
 RETURNS TABLE (amount numeric, credit_limit numeric, tolerance_pct numeric)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT CASE WHEN k.built_in THEN
            coalesce((SELECT CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
                      FROM pgcredit.exposure e WHERE e.customer = $1), 0)
@@ -5442,7 +5447,8 @@ AS $$
   LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
                      WHERE l.category = k.name AND (l.customer = $1 OR l.customer IS NULL)
                      ORDER BY l.customer NULLS LAST LIMIT 1) l ON true
-  WHERE k.name = $2
+  WHERE k.name = $2;
+END
 $$;
 COMMENT ON FUNCTION pgcredit._category_standing(text, text) IS
   'a customer''s exposure in one category and the sub-limit in force for it (NULL: none)';

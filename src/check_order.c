@@ -49,6 +49,17 @@
 PG_FUNCTION_INFO_V1(pgc_check_order);
 
 /*
+ * Its statements, prepared once a backend (pgc_keep_plan) and run with the
+ * calling statement's snapshot: parsing and planning them at every call
+ * cost more than running them
+ */
+static SPIPlanPtr citus_plan = NULL;
+static SPIPlanPtr account_plan = NULL;
+static SPIPlanPtr groups_plan = NULL;
+static SPIPlanPtr cover_plan = NULL;
+static SPIPlanPtr category_plan = NULL;
+
+/*
  * The facts the guard reads from the customer's buckets by due date
  * (guard_due.c), less the disputed items, read here with the snapshot of
  * the calling statement, as the account and exposure are read.  A database still at version 1.0
@@ -187,9 +198,9 @@ CitusAnswer(FunctionCallInfo fcinfo, TupleDesc tupdesc, HeapTuple *res)
 		values[i] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
 	}
-	if (SPI_execute_with_args("SELECT verdict, rule_id, kind, sqlstate, reason, exposure, credit_available "
-							  "FROM pgcredit._citus_check_order($1, $2, $3, $4, $5, $6, $7)",
-							  7, types, values, nulls, false, 0) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(pgc_keep_plan(&citus_plan, "SELECT verdict, rule_id, kind, sqlstate, reason, exposure, credit_available "
+									   "FROM pgcredit._citus_check_order($1, $2, $3, $4, $5, $6, $7)",
+									   7, types), values, nulls, false, 0) != SPI_OK_SELECT ||
 		SPI_processed > 1)
 		elog(ERROR, "pgcredit: check_order could not ask the customer's Citus worker");
 	if (SPI_processed == 0)
@@ -344,17 +355,17 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		}
 	}
 	values[0] = CStringGetTextDatum(customer);
-	if (SPI_execute_with_args("SELECT coalesce(e.receivables, 0) + coalesce(e.open_orders, 0), "
-							  "a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), "
-							  "coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit, "
-							  "a.temporary_from, a.temporary_until, coalesce(e.order_count, 0)::numeric, "
-							  "coalesce(e.order_sum, 0), coalesce(s.no_account_policy, 'allow'), "
-							  "s.default_limit, coalesce(s.default_tolerance_pct, 0) "
-							  "FROM (SELECT) AS one "
-							  "LEFT JOIN pgcredit.exposure e ON e.customer OPERATOR(pg_catalog.=) $1 "
-							  "LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1 "
-							  "LEFT JOIN pgcredit.settings s ON true",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
+	if (SPI_execute_plan(pgc_keep_plan(&account_plan, "SELECT coalesce(e.receivables, 0) + coalesce(e.open_orders, 0), "
+									   "a.customer IS NOT NULL, a.credit_limit, coalesce(a.tolerance_pct, 0), "
+									   "coalesce(a.status, 'ok'), a.risk_tier, a.next_review, a.temporary_limit, "
+									   "a.temporary_from, a.temporary_until, coalesce(e.order_count, 0)::numeric, "
+									   "coalesce(e.order_sum, 0), coalesce(s.no_account_policy, 'allow'), "
+									   "s.default_limit, coalesce(s.default_tolerance_pct, 0) "
+									   "FROM (SELECT) AS one "
+									   "LEFT JOIN pgcredit.exposure e ON e.customer OPERATOR(pg_catalog.=) $1 "
+									   "LEFT JOIN pgcredit.account a ON a.customer OPERATOR(pg_catalog.=) $1 "
+									   "LEFT JOIN pgcredit.settings s ON true",
+									   1, types), values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "pgcredit: check_order could not read the customer's account");
 	t = SPI_tuptable->vals[0];
@@ -388,12 +399,12 @@ pgc_check_order(PG_FUNCTION_ARGS)
 
 		gvalues[0] = CStringGetTextDatum(customer);
 		gvalues[1] = NumericGetDatum(amount);
-		if (SPI_execute_with_args("SELECT g.group_id, g.exposure OPERATOR(pg_catalog.+) $2, "
-								  "g.credit_limit, g.tolerance_pct "
-								  "FROM pgcredit.group_member m, pgcredit._group_chain(m.group_id) c "
-								  "JOIN pgcredit.group_exposure g ON g.group_id OPERATOR(pg_catalog.=) c.group_id "
-								  "WHERE m.customer OPERATOR(pg_catalog.=) $1 ORDER BY c.depth",
-								  2, gtypes, gvalues, NULL, true, 0) != SPI_OK_SELECT ||
+		if (SPI_execute_plan(pgc_keep_plan(&groups_plan, "SELECT g.group_id, g.exposure OPERATOR(pg_catalog.+) $2, "
+										   "g.credit_limit, g.tolerance_pct "
+										   "FROM pgcredit.group_member m, pgcredit._group_chain(m.group_id) c "
+										   "JOIN pgcredit.group_exposure g ON g.group_id OPERATOR(pg_catalog.=) c.group_id "
+										   "WHERE m.customer OPERATOR(pg_catalog.=) $1 ORDER BY c.depth",
+										   2, gtypes), gvalues, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed > PGC_MAX_GROUP_DEPTH)
 			elog(ERROR, "pgcredit: check_order could not read the customer's groups");
 		x.ngroups = (int) SPI_processed;
@@ -424,9 +435,9 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		bool		has_until;
 
 		cvalues[0] = CStringGetTextDatum(customer);
-		if (SPI_execute_with_args("SELECT counted, valid_from, valid_until "
-								  "FROM pgcredit._cover_window($1, current_date)",
-								  1, ctypes, cvalues, NULL, true, 1) != SPI_OK_SELECT ||
+		if (SPI_execute_plan(pgc_keep_plan(&cover_plan, "SELECT counted, valid_from, valid_until "
+										   "FROM pgcredit._cover_window($1, current_date)",
+										   1, ctypes), cvalues, NULL, true, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "pgcredit: check_order could not read the customer's cover");
 		c = SPI_tuptable->vals[0];
@@ -447,9 +458,9 @@ pgc_check_order(PG_FUNCTION_ARGS)
 		cvalues[0] = CStringGetTextDatum(customer);
 		cvalues[1] = CStringGetTextDatum(category);
 		cvalues[2] = NumericGetDatum(amount);
-		if (SPI_execute_with_args("SELECT amount OPERATOR(pg_catalog.+) $3, credit_limit, tolerance_pct "
-								  "FROM pgcredit._category_standing($1, $2)",
-								  3, ctypes, cvalues, NULL, true, 0) != SPI_OK_SELECT ||
+		if (SPI_execute_plan(pgc_keep_plan(&category_plan, "SELECT amount OPERATOR(pg_catalog.+) $3, credit_limit, tolerance_pct "
+										   "FROM pgcredit._category_standing($1, $2)",
+										   3, ctypes), cvalues, NULL, true, 0) != SPI_OK_SELECT ||
 			SPI_processed > 1)
 			elog(ERROR, "pgcredit: check_order could not read the customer's category exposure");
 		if (SPI_processed == 1)

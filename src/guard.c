@@ -489,6 +489,13 @@ RunKeptExpecting(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum
 	RunKeptNulls(slot, sql, nargs, types, values, NULL, read_only, expect);
 }
 
+/* A statement prepared once a backend and kept, for check_order.c too */
+SPIPlanPtr
+pgc_keep_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types)
+{
+	return KeepPlan(slot, sql, nargs, types);
+}
+
 /* The same, for the guard's other files (guard_category.h) */
 void
 pgc_guard_run(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types, Datum *values,

@@ -31,6 +31,9 @@ typedef struct PgcCategoryStanding
 extern void pgc_guard_run(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types,
 						  Datum *values, bool read_only, int expect);
 
+/* A statement prepared once a backend and kept (guard.c) */
+extern SPIPlanPtr pgc_keep_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *types);
+
 extern void pgc_category_add(const char *customer, const char *category, Numeric delta,
 							 Numeric *after);
 extern bool pgc_category_has_limits(const char *category);

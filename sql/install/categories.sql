@@ -199,11 +199,15 @@ GRANT EXECUTE ON FUNCTION pgcredit.set_category_limit(text, numeric, text, text,
 -- what its column holds less the company categories of its kind.  The
 -- guard asks it after its change, under the customer's exposure row
 -- lock, only for a category with sub-limits; check_order() asks it always.
+-- (PL/pgSQL, whose plan each backend keeps: a function of SQL with a
+-- search path of its own is planned again at every call)
 CREATE FUNCTION pgcredit._category_standing(customer text, category text)
 RETURNS TABLE (amount numeric, credit_limit numeric, tolerance_pct numeric)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT CASE WHEN k.built_in THEN
            coalesce((SELECT CASE k.kind WHEN 'orders' THEN e.open_orders ELSE e.receivables END
                      FROM pgcredit.exposure e WHERE e.customer = $1), 0)
@@ -217,7 +221,8 @@ AS $$
   LEFT JOIN LATERAL (SELECT l.credit_limit, l.tolerance_pct FROM pgcredit.category_limit l
                      WHERE l.category = k.name AND (l.customer = $1 OR l.customer IS NULL)
                      ORDER BY l.customer NULLS LAST LIMIT 1) l ON true
-  WHERE k.name = $2
+  WHERE k.name = $2;
+END
 $$;
 COMMENT ON FUNCTION pgcredit._category_standing(text, text) IS
   'a customer''s exposure in one category and the sub-limit in force for it (NULL: none)';

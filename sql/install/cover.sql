@@ -103,13 +103,18 @@ COMMENT ON FUNCTION pgcredit._cover_value(numeric, numeric, numeric) IS
 REVOKE EXECUTE ON FUNCTION pgcredit._cover_value(numeric, numeric, numeric) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgcredit._cover_value(numeric, numeric, numeric) TO pgcredit_reader;
 
+-- (PL/pgSQL, whose plan each backend keeps: a function of SQL with a
+-- search path of its own is planned again at every call, ten times the
+-- cost; check_order() calls it for every order it judges)
 CREATE FUNCTION pgcredit._cover_window(customer text, day date)
 RETURNS TABLE (counted numeric, valid_from date, valid_until date)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pgcredit, pg_temp
 AS $$
+BEGIN
   -- the covers that count, and the days the counted sum changes: each
   -- cover's first day and the day after its last
+  RETURN QUERY
   WITH c AS (
     SELECT c.valid_from AS f, c.valid_until AS u,
            round(pgcredit._cover_value(c.amount, c.share_pct, c.deductible) * p.counted_pct / 100, 2) AS v
@@ -118,7 +123,8 @@ AS $$
   b AS (SELECT c.f AS d FROM c UNION SELECT c.u + 1 FROM c WHERE c.u IS NOT NULL)
   SELECT (SELECT pg_catalog.trim_scale(sum(c.v)) FROM c WHERE c.f <= $2 AND (c.u IS NULL OR c.u >= $2)),
          (SELECT max(b.d) FROM b WHERE b.d <= $2),
-         (SELECT min(b.d) - 1 FROM b WHERE b.d > $2)
+         (SELECT min(b.d) - 1 FROM b WHERE b.d > $2);
+END
 $$;
 COMMENT ON FUNCTION pgcredit._cover_window(text, date) IS
   'the cover counted towards a customer''s limit on a day (NULL: none), and the days around it over which that sum stays the same (NULL: unbounded)';
