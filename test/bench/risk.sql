@@ -199,6 +199,10 @@ WITH r AS (
   SELECT 'customer_risk WHERE customer = $1', pg_temp.mean_ms($q$SELECT * FROM pgcredit.customer_risk WHERE customer = $1$q$, 200)
   UNION ALL
   SELECT 'recommend_limit($1)', pg_temp.mean_ms($q$SELECT * FROM pgcredit.recommend_limit($1)$q$, 200)
+  UNION ALL
+  SELECT 'check_order($1, 100)', pg_temp.mean_ms($q$SELECT * FROM pgcredit.check_order($1, 100)$q$, 200)
+  UNION ALL
+  SELECT 'credit_status($1)', pg_temp.mean_ms($q$SELECT * FROM pgcredit.credit_status($1)$q$, 200)
 )
 SELECT what, ms, round(ms / (SELECT ms FROM r WHERE what = 'plain SQL, one customer (indexed)'), 2) AS vs_plain
 FROM r;
