@@ -992,15 +992,14 @@ StoreItem(PgcAttachment *att, ItemColumns *c, Datum *raw, bool *null, const char
 static bool
 IsCitusTable(Oid relid)
 {
-	Oid			dist = get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
 	Relation	r;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	bool		found = false;
 
-	if (!OidIsValid(dist))
+	if (!pgc_citus_installed())
 		return false;
-	r = table_open(dist, AccessShareLock);
+	r = table_open(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE), AccessShareLock);
 	scan = systable_beginscan(r, InvalidOid, false, NULL, 0, NULL);
 	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{

@@ -26,7 +26,6 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -179,7 +178,7 @@ CanonicalKey(Oid relid, PgcAttachment *att, char *customer)
  * the customer's exposure, buckets and rules' facts are kept by the worker
  * holding its shards (doc/citus.md): that worker's check_order() answers,
  * asked with the caller's arguments (pgcredit._citus_check_order).  False
- * when this node answers itself: Citus absent (one catalog lookup), or not
+ * when this node answers itself: Citus absent (a syscache lookup), or not
  * a coordinator with distributed tables attached.  Called inside SPI.
  */
 static bool
@@ -191,7 +190,7 @@ CitusAnswer(FunctionCallInfo fcinfo, TupleDesc tupdesc, HeapTuple *res)
 	Datum		out[7];
 	bool		outnulls[7];
 
-	if (!OidIsValid(get_extension_oid("citus", true)))
+	if (!pgc_citus_installed())
 		return false;
 	for (int i = 0; i < 7; i++)
 	{

@@ -11,11 +11,13 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
 #include "pgcredit.h"
@@ -315,6 +317,17 @@ void
 pgc_act_abandon(PgcActAs *save)
 {
 	SetUserIdAndSecContext(save->userid, save->sec_context);
+}
+
+/*
+ * Whether Citus is installed in this database: CREATE EXTENSION citus
+ * makes its catalog pg_dist_partition.  One syscache lookup, cheap enough
+ * for every call of check_order() and every guard trigger's first row.
+ */
+bool
+pgc_citus_installed(void)
+{
+	return OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE));
 }
 
 /* The caches' callbacks, called by the one callback PostgreSQL knows */

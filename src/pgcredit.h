@@ -106,6 +106,12 @@ extern TupleDesc pgc_result_tupdesc(FunctionCallInfo fcinfo);
 typedef void (*PgcRelcacheCallback) (Datum arg, Oid relid);
 extern void pgc_register_relcache_callback(PgcRelcacheCallback fn, Datum arg);
 
+/*
+ * pgcredit.c: whether Citus is installed in this database (its catalog
+ * pg_dist_partition exists; a syscache lookup)
+ */
+extern bool pgc_citus_installed(void);
+
 /* customer_filter.c: customer filters reach per-customer functions */
 extern bool pgc_customer_filter_pushdown;
 extern void pgc_customer_filter_init(void);

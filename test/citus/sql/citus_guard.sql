@@ -91,6 +91,11 @@ SELECT * FROM pg_temp.on_workers($$SELECT coalesce(string_agg(customer || ' ' ||
 -- rule: all reach the workers
 SELECT customer, status FROM pgcredit.block_account('BOLT', 'test: block');
 SELECT pg_temp.try($$INSERT INTO cg_order VALUES (7, 'BOLT', 1)$$);
+-- leaving blocked above an approval threshold needs an approved request:
+-- judged by the exposure on BOLT's worker (25), not the coordinator's (0)
+INSERT INTO pgcredit.approval_policy (unblock_approval_above) VALUES (20);
+SELECT pg_temp.try($$SELECT pgcredit.release_hold('BOLT', 'test: release')$$);
+DELETE FROM pgcredit.approval_policy;
 SELECT customer, status FROM pgcredit.release_hold('BOLT', 'test: release');
 SELECT pg_temp.try($$INSERT INTO cg_order VALUES (7, 'BOLT', 1)$$);
 SELECT pg_temp.try($$INSERT INTO cg_order VALUES (8, 'NEWCO', 1)$$);
